@@ -1,0 +1,39 @@
+//! Subcommands. Each module owns its `clap` arguments and its printing; the library
+//! below returns values and errors only.
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+pub mod spec;
+
+/// Exit codes shared by every subcommand.
+pub mod exit {
+    /// Every case conforms / the command did what it was asked.
+    pub const OK: u8 = 0;
+    /// Nonconformance found (or a check failed).
+    pub const NONCONFORMANCE: u8 = 1;
+    /// Usage or configuration error.
+    pub const USAGE: u8 = 2;
+    /// Target unreachable.
+    pub const UNREACHABLE: u8 = 3;
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "imds-conform", version, about = "Conformance suite, fuzzer and reference emulator for instance metadata-options APIs")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inspect and check the spec tables.
+    #[command(subcommand)]
+    Spec(spec::SpecCommand),
+}
+
+pub fn dispatch(cli: Cli) -> ExitCode {
+    let code = match cli.command {
+        Command::Spec(cmd) => spec::execute(cmd),
+    };
+    ExitCode::from(code)
+}

@@ -1,0 +1,125 @@
+//! Credentials from the standard environment variables, with secrets that never
+//! print: `Debug` and `Display` of a [`Secret`] show `***`.
+
+use std::fmt;
+
+/// A secret string (secret access key, session token). Its `Debug` and `Display`
+/// are redacted so it cannot reach a log, a report or an error message by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The secret itself; call only where it is used to sign or verify.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// An access key pair, optionally with a session (STS) token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credentials {
+    pub access_key_id: String,
+    pub secret: Secret,
+    pub session_token: Option<Secret>,
+}
+
+/// Which environment variables hold a cloud's credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnvNames {
+    pub access_key_id: &'static str,
+    pub secret: &'static str,
+    pub session_token: &'static str,
+}
+
+pub const AWS_ENV: EnvNames = EnvNames {
+    access_key_id: "AWS_ACCESS_KEY_ID",
+    secret: "AWS_SECRET_ACCESS_KEY",
+    session_token: "AWS_SESSION_TOKEN",
+};
+
+pub const ALIBABA_ENV: EnvNames = EnvNames {
+    access_key_id: "ALIBABA_CLOUD_ACCESS_KEY_ID",
+    secret: "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    session_token: "ALIBABA_CLOUD_SECURITY_TOKEN",
+};
+
+impl Credentials {
+    pub fn new(access_key_id: impl Into<String>, secret: impl Into<String>) -> Self {
+        Credentials {
+            access_key_id: access_key_id.into(),
+            secret: Secret::new(secret),
+            session_token: None,
+        }
+    }
+
+    pub fn with_session_token(mut self, token: impl Into<String>) -> Self {
+        self.session_token = Some(Secret::new(token));
+        self
+    }
+
+    /// Read credentials through `get` (normally `std::env::var`); `None` when the key
+    /// id or the secret is missing or empty.
+    pub fn from_lookup(names: EnvNames, get: impl Fn(&str) -> Option<String>) -> Option<Self> {
+        let id = get(names.access_key_id).filter(|s| !s.is_empty())?;
+        let secret = get(names.secret).filter(|s| !s.is_empty())?;
+        let token = get(names.session_token).filter(|s| !s.is_empty());
+        Some(Credentials {
+            access_key_id: id,
+            secret: Secret::new(secret),
+            session_token: token.map(Secret::new),
+        })
+    }
+
+    /// Read credentials from the process environment.
+    pub fn from_env(names: EnvNames) -> Option<Self> {
+        Self::from_lookup(names, |k| std::env::var(k).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_display_never_show_the_secret() {
+        let c = Credentials::new("AKID", "s3cr3t-value").with_session_token("tok-en-value");
+        let shown = format!("{c:?} {} {}", c.secret, c.session_token.as_ref().unwrap());
+        assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        assert!(!shown.contains("tok-en-value"), "{shown}");
+        assert!(shown.contains("AKID"));
+    }
+
+    #[test]
+    fn lookup_requires_key_and_secret() {
+        let env = |k: &str| match k {
+            "AWS_ACCESS_KEY_ID" => Some("AKID".to_string()),
+            "AWS_SECRET_ACCESS_KEY" => Some(String::new()),
+            _ => None,
+        };
+        assert!(Credentials::from_lookup(AWS_ENV, env).is_none());
+        let env = |k: &str| match k {
+            "ALIBABA_CLOUD_ACCESS_KEY_ID" => Some("id".to_string()),
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET" => Some("sec".to_string()),
+            "ALIBABA_CLOUD_SECURITY_TOKEN" => Some("tok".to_string()),
+            _ => None,
+        };
+        let c = Credentials::from_lookup(ALIBABA_ENV, env).unwrap();
+        assert_eq!(c.access_key_id, "id");
+        assert_eq!(c.session_token.unwrap().expose(), "tok");
+    }
+}

@@ -1,0 +1,345 @@
+//! Wire protocols, both directions, and request signing.
+//!
+//! One module per protocol (`ec2_query`, `aws_json`, `aliyun_rpc`) turns a [`Call`]
+//! into an [`HttpRequest`] and an [`HttpResponse`] into an [`Outcome`] (client side),
+//! and an incoming [`HttpRequest`] into a [`Call`] and an [`Answer`] into an
+//! [`HttpResponse`] (server side, for the emulator). Signing lives in `sigv4` and
+//! `aliyun_sign`. Nothing here knows an API's parameters: the operation name, API
+//! version, signing name and target prefix arrive in a [`Endpoint`] built from the
+//! spec table. Everything is pure: time and nonces are passed in.
+
+pub mod aliyun_rpc;
+pub mod aliyun_sign;
+pub mod aws_json;
+pub mod credentials;
+pub mod ec2_query;
+pub mod sigv4;
+pub mod tree;
+
+pub use credentials::{Credentials, Secret};
+
+use serde::{Deserialize, Serialize};
+
+/// Largest response or request body any decoder accepts; larger bodies are refused
+/// before parsing so a hostile peer cannot make us allocate without bound.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The wire protocols imds-conform speaks. The spec table names one per API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Protocol {
+    /// EC2 Query: form-encoded POST, XML answers.
+    Ec2Query,
+    /// AWS JSON 1.1 with `X-Amz-Target`.
+    AwsJson11,
+    /// Alibaba Cloud RPC style: query parameters, JSON or XML answers.
+    AliyunRpc,
+}
+
+/// The signing schemes. The spec table names one per API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SigningScheme {
+    /// AWS Signature Version 4 (header-based).
+    Sigv4,
+    /// Alibaba Cloud signature V1: HMAC-SHA1 over the sorted query.
+    AliyunV1,
+    /// Alibaba Cloud signature V3: ACS3-HMAC-SHA256 in the Authorization header.
+    AliyunV3,
+}
+
+/// A raw parameter value, sent exactly as generated.
+///
+/// Query protocols send both kinds as text. AWS JSON sends `Text` as a JSON string
+/// and `Json` verbatim (a number, `true`, `null`, an object…), which is how a
+/// wrongly-typed value such as `"abc"` for an integer member is produced.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "lowercase")]
+pub enum RawValue {
+    Text(String),
+    Json(String),
+}
+
+impl RawValue {
+    pub fn text(s: impl Into<String>) -> Self {
+        RawValue::Text(s.into())
+    }
+
+    /// The value as it travels in a query string or form body.
+    pub fn as_query_text(&self) -> &str {
+        match self {
+            RawValue::Text(s) | RawValue::Json(s) => s,
+        }
+    }
+}
+
+/// One request parameter as generated: unknown, duplicated, empty and wrongly-typed
+/// parameters are all representable.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RawParam {
+    pub name: String,
+    pub value: RawValue,
+}
+
+impl RawParam {
+    pub fn text(name: impl Into<String>, value: impl Into<String>) -> Self {
+        RawParam {
+            name: name.into(),
+            value: RawValue::Text(value.into()),
+        }
+    }
+    pub fn json(name: impl Into<String>, literal: impl Into<String>) -> Self {
+        RawParam {
+            name: name.into(),
+            value: RawValue::Json(literal.into()),
+        }
+    }
+}
+
+/// A call: an operation and its parameters, in order. Protocol-level parameters
+/// (`Action`, `Version`, signatures…) are added by the encoder, not listed here.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Call {
+    pub operation: String,
+    pub params: Vec<RawParam>,
+}
+
+impl Call {
+    pub fn new(operation: impl Into<String>) -> Self {
+        Call {
+            operation: operation.into(),
+            params: Vec::new(),
+        }
+    }
+
+    pub fn with(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.params.push(RawParam::text(name, value));
+        self
+    }
+
+    /// All values given for `name`, in order.
+    pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a RawValue> + 'a {
+        self.params
+            .iter()
+            .filter(move |p| p.name == name)
+            .map(|p| &p.value)
+    }
+
+    /// The first value given for `name`.
+    pub fn get(&self, name: &str) -> Option<&RawValue> {
+        self.params.iter().find(|p| p.name == name).map(|p| &p.value)
+    }
+}
+
+/// Where and how to reach one API: everything a protocol module needs that is not
+/// in the call. Built from the spec table's `[api]` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// `http://127.0.0.1:8080` or `https://ec2.us-east-1.amazonaws.com`, no trailing `/`.
+    pub url: String,
+    pub region: String,
+    pub api_version: String,
+    /// SigV4 signing name (`ec2`, `lightsail`); unused by Alibaba.
+    pub signing_name: String,
+    /// AWS JSON target prefix (`Lightsail_20161128`); unused elsewhere.
+    pub target_prefix: String,
+    /// Alibaba `Format`: `JSON` or `XML`; unused elsewhere.
+    pub format: String,
+}
+
+impl Endpoint {
+    /// The `Host` header value for this endpoint.
+    pub fn host(&self) -> &str {
+        let rest = self
+            .url
+            .split_once("://")
+            .map(|(_, r)| r)
+            .unwrap_or(&self.url);
+        rest.split('/').next().unwrap_or(rest)
+    }
+}
+
+/// An HTTP request as bytes and strings, independent of any HTTP library.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct HttpRequest {
+    pub method: String,
+    /// Path plus `?query` if any, exactly as sent (already percent-encoded).
+    pub path_and_query: String,
+    /// Header names as sent; lookups are case-insensitive.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// An HTTP response as bytes and strings.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+fn header_lookup<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+impl HttpRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header_lookup(&self.headers, name)
+    }
+    pub fn path(&self) -> &str {
+        self.path_and_query
+            .split_once('?')
+            .map(|(p, _)| p)
+            .unwrap_or(&self.path_and_query)
+    }
+    pub fn query(&self) -> &str {
+        self.path_and_query
+            .split_once('?')
+            .map(|(_, q)| q)
+            .unwrap_or("")
+    }
+    /// Replace (or add) a header, keeping the position of the first one.
+    pub fn set_header(&mut self, name: &str, value: impl Into<String>) {
+        let value = value.into();
+        self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_string(), value));
+    }
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header_lookup(&self.headers, name)
+    }
+}
+
+/// What a target answered, normalized across protocols.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Outcome {
+    /// A 2xx answer. `body` is the answer as a tree (see [`tree`]): XML elements become
+    /// object members, repeated elements and `item`/`member` lists become arrays, text
+    /// stays text; JSON stays as it was. The root element (XML) is dropped.
+    Success {
+        status: u16,
+        request_id: Option<String>,
+        body: serde_json::Value,
+    },
+    /// A non-2xx answer with the protocol's error code.
+    Error {
+        status: u16,
+        code: String,
+        message: String,
+        request_id: Option<String>,
+    },
+}
+
+impl Outcome {
+    pub fn status(&self) -> u16 {
+        match self {
+            Outcome::Success { status, .. } | Outcome::Error { status, .. } => *status,
+        }
+    }
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Outcome::Success { request_id, .. } | Outcome::Error { request_id, .. } => {
+                request_id.as_deref()
+            }
+        }
+    }
+}
+
+/// What the server side (the emulator) wants to answer; the protocol module turns it
+/// into the protocol's exact response.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// Success: `body` members in order (a JSON object; for XML protocols each member
+    /// becomes an element, arrays become `<item>` lists).
+    Success {
+        request_id: String,
+        body: serde_json::Value,
+    },
+    Error {
+        status: u16,
+        code: String,
+        message: String,
+        request_id: String,
+    },
+}
+
+/// A request decoded on the server side: the call, plus the protocol-level
+/// parameters that are not part of it (`Action`, `Version`, `Format`, `AccessKeyId`,
+/// `Signature`, `X-Amz-*`…), in the order they came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming {
+    pub call: Call,
+    /// The API version the client asked for, where the protocol carries one.
+    pub version: Option<String>,
+    pub protocol_params: Vec<(String, String)>,
+}
+
+/// Who signed a request that verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedAuth {
+    pub access_key_id: String,
+    /// SigV4 credential-scope region and service; empty for Alibaba.
+    pub region: String,
+    pub service: String,
+}
+
+/// Why a body could not be decoded. Never a panic.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("body of {size} bytes is over the {limit}-byte limit")]
+    TooLarge { size: usize, limit: usize },
+    #[error("malformed XML: {0}")]
+    Xml(String),
+    #[error("malformed JSON: {0}")]
+    Json(String),
+    #[error("body is not valid UTF-8")]
+    Utf8,
+    #[error("unexpected answer shape: {0}")]
+    Shape(String),
+    #[error("malformed request: {0}")]
+    Request(String),
+}
+
+/// Why a request could not be encoded (for example a parameter name that cannot be
+/// carried by the protocol).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    #[error("cannot encode request: {0}")]
+    Invalid(String),
+}
+
+/// Why a server-side signature check failed. Each maps to the protocol's own
+/// authentication error in the emulator.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("the request is not signed")]
+    Missing,
+    #[error("the signature is malformed: {0}")]
+    Malformed(String),
+    #[error("unknown access key id")]
+    UnknownAccessKey,
+    #[error("the signature does not match")]
+    SignatureMismatch,
+    #[error("the request timestamp is outside the allowed skew")]
+    Expired,
+    #[error("the signature nonce was already used")]
+    NonceReused,
+}
+
+/// Refuse bodies over [`MAX_BODY_BYTES`].
+pub fn check_size(body: &[u8]) -> Result<(), DecodeError> {
+    if body.len() > MAX_BODY_BYTES {
+        Err(DecodeError::TooLarge {
+            size: body.len(),
+            limit: MAX_BODY_BYTES,
+        })
+    } else {
+        Ok(())
+    }
+}
