@@ -51,7 +51,8 @@ impl std::error::Error for SpecErrors {}
 
 /// Parse and validate one table. `file` names it in errors.
 pub fn load_str(file: &str, text: &str) -> Result<Spec, SpecErrors> {
-    let spec: Spec = toml::from_str(text).map_err(|e| SpecErrors(vec![parse_error(file, text, &e)]))?;
+    let spec: Spec =
+        toml::from_str(text).map_err(|e| SpecErrors(vec![parse_error(file, text, &e)]))?;
     let mut v = Validator {
         file,
         text,
@@ -113,7 +114,9 @@ pub fn builtin_api(id: &str) -> Result<Option<Spec>, SpecErrors> {
 
 include!(concat!(env!("OUT_DIR"), "/builtin_specs.rs"));
 
-fn collect(results: impl Iterator<Item = Result<Spec, SpecErrors>>) -> Result<Vec<Spec>, SpecErrors> {
+fn collect(
+    results: impl Iterator<Item = Result<Spec, SpecErrors>>,
+) -> Result<Vec<Spec>, SpecErrors> {
     let mut specs = Vec::new();
     let mut errors = Vec::new();
     for r in results {
@@ -237,7 +240,10 @@ impl<'a> Validator<'a> {
             let t = line.trim();
             if start.is_none() && t == needle {
                 start = Some(offset);
-            } else if start.is_some() && t.starts_with('[') && !t.starts_with(&format!("[{header}.")) {
+            } else if start.is_some()
+                && t.starts_with('[')
+                && !t.starts_with(&format!("[{header}."))
+            {
                 return start.unwrap_or(0)..offset;
             }
             offset += line.len();
@@ -252,12 +258,20 @@ impl<'a> Validator<'a> {
             .iter()
             .filter_map(|p| p.get_ref().option.clone())
             .collect();
-        let codes: BTreeSet<&str> = spec.errors.iter().map(|e| e.get_ref().code.as_str()).collect();
+        let codes: BTreeSet<&str> = spec
+            .errors
+            .iter()
+            .map(|e| e.get_ref().code.as_str())
+            .collect();
         let mut names = HashSet::new();
         for p in &spec.params {
             let place = Place::Span(p.span());
             if !names.insert(p.get_ref().name.clone()) {
-                self.fail(&place, "name", format!("parameter {:?} is listed twice", p.get_ref().name));
+                self.fail(
+                    &place,
+                    "name",
+                    format!("parameter {:?} is listed twice", p.get_ref().name),
+                );
             }
             self.param(p, &codes);
         }
@@ -273,7 +287,11 @@ impl<'a> Validator<'a> {
         let mut ids = HashSet::new();
         for a in &spec.ambiguities {
             if !ids.insert(a.get_ref().id.clone()) {
-                self.fail(&Place::Span(a.span()), "id", format!("ambiguity {:?} is listed twice", a.get_ref().id));
+                self.fail(
+                    &Place::Span(a.span()),
+                    "id",
+                    format!("ambiguity {:?} is listed twice", a.get_ref().id),
+                );
             }
             self.ambiguity(spec, a, &codes);
         }
@@ -281,7 +299,13 @@ impl<'a> Validator<'a> {
 
     fn api(&mut self, api: &Api) {
         let place = Place::Section("api");
-        for field in ["operation", "protocol", "api_version", "signing", "endpoint"] {
+        for field in [
+            "operation",
+            "protocol",
+            "api_version",
+            "signing",
+            "endpoint",
+        ] {
             self.require_cite(&place, &api.cite, field);
         }
         if !api.endpoint.contains("{region}") && api.endpoints.is_empty() {
@@ -301,38 +325,67 @@ impl<'a> Validator<'a> {
         let p = p.get_ref();
         match p.kind {
             ParamType::Enum | ParamType::Boolean if p.values.is_empty() => {
-                self.fail(&place, "values", format!("{} parameter {:?} has no values", kind_name(p.kind), p.name));
+                self.fail(
+                    &place,
+                    "values",
+                    format!("{} parameter {:?} has no values", kind_name(p.kind), p.name),
+                );
             }
             _ => {}
         }
         if let Some(r) = p.range {
             if r.min > r.max {
-                self.fail(&place, "range", format!("min {} is greater than max {}", r.min, r.max));
+                self.fail(
+                    &place,
+                    "range",
+                    format!("min {} is greater than max {}", r.min, r.max),
+                );
             }
             if p.kind != ParamType::Integer {
                 self.fail(&place, "range", "a range needs type = \"integer\"");
             }
         }
         if p.role == Role::Option && p.option.is_none() {
-            self.fail(&place, "option", format!("option parameter {:?} does not name the option it sets", p.name));
+            self.fail(
+                &place,
+                "option",
+                format!(
+                    "option parameter {:?} does not name the option it sets",
+                    p.name
+                ),
+            );
         }
         if p.absent == Absent::Default {
             match &p.default {
-                None => self.fail(&place, "default", "absent = \"default\" needs a default value"),
-                Some(d) if !p.values.is_empty() && !p.values.contains(d) => {
-                    self.fail(&place, "default", format!("default {d:?} is not one of the values"))
-                }
+                None => self.fail(
+                    &place,
+                    "default",
+                    "absent = \"default\" needs a default value",
+                ),
+                Some(d) if !p.values.is_empty() && !p.values.contains(d) => self.fail(
+                    &place,
+                    "default",
+                    format!("default {d:?} is not one of the values"),
+                ),
                 Some(_) => {}
             }
         }
         if let Some(pattern) = &p.pattern {
             if let Err(e) = regex::Regex::new(pattern) {
-                self.fail(&place, "pattern", format!("not a valid regular expression: {e}"));
+                self.fail(
+                    &place,
+                    "pattern",
+                    format!("not a valid regular expression: {e}"),
+                );
             }
         }
         if let Some(inv) = &p.invalid {
             if !codes.contains(inv.error.as_str()) {
-                self.fail(&place, "invalid", format!("error {:?} is not in the table's errors", inv.error));
+                self.fail(
+                    &place,
+                    "invalid",
+                    format!("error {:?} is not in the table's errors", inv.error),
+                );
             }
         }
         for fact in p.stated_facts() {
@@ -340,7 +393,11 @@ impl<'a> Validator<'a> {
         }
         for key in p.cite.keys() {
             if !p.stated_facts().contains(&key.as_str()) {
-                self.fail(&place, &format!("cite.{key}"), format!("cites {key:?}, which this parameter does not state"));
+                self.fail(
+                    &place,
+                    &format!("cite.{key}"),
+                    format!("cites {key:?}, which this parameter does not state"),
+                );
             }
         }
         self.cites(&place, &p.cite);
@@ -386,10 +443,19 @@ impl<'a> Validator<'a> {
         self.cites(&place, &r.cite);
     }
 
-    fn known_options(&mut self, place: &Place, fields: &std::collections::BTreeMap<String, String>, options: &BTreeSet<String>) {
+    fn known_options(
+        &mut self,
+        place: &Place,
+        fields: &std::collections::BTreeMap<String, String>,
+        options: &BTreeSet<String>,
+    ) {
         for option in fields.keys() {
             if !options.contains(option) {
-                self.fail(place, "fields", format!("option {option:?} is set by no parameter"));
+                self.fail(
+                    place,
+                    "fields",
+                    format!("option {option:?} is set by no parameter"),
+                );
             }
         }
     }
@@ -397,7 +463,11 @@ impl<'a> Validator<'a> {
     fn state_machine(&mut self, sm: &StateMachine) {
         let place = Place::Section("state_machine");
         if !sm.states.contains(&sm.settles_to) {
-            self.fail(&place, "settles_to", format!("{:?} is not one of the states", sm.settles_to));
+            self.fail(
+                &place,
+                "settles_to",
+                format!("{:?} is not one of the states", sm.settles_to),
+            );
         }
         self.require_cite(&place, &sm.cite, "states");
         self.require_cite(&place, &sm.cite, "settles_to");
@@ -408,7 +478,14 @@ impl<'a> Validator<'a> {
                 }
             }
             if rule.cite.is_empty() {
-                self.fail(&place, "cite", format!("the on_modify rule for {:?} has no source", rule.instance_state));
+                self.fail(
+                    &place,
+                    "cite",
+                    format!(
+                        "the on_modify rule for {:?} has no source",
+                        rule.instance_state
+                    ),
+                );
             }
             for c in &rule.cite {
                 self.citation(&place, "cite", c);
@@ -437,7 +514,11 @@ impl<'a> Validator<'a> {
         let place = Place::Span(a.span());
         let a = a.get_ref();
         if a.readings.len() < 2 {
-            self.fail(&place, "reading", format!("ambiguity {:?} needs at least two readings", a.id));
+            self.fail(
+                &place,
+                "reading",
+                format!("ambiguity {:?} needs at least two readings", a.id),
+            );
         }
         let mut ids = HashSet::new();
         for r in &a.readings {
@@ -462,7 +543,11 @@ impl<'a> Validator<'a> {
             .filter(|t| **t)
             .count();
         if targets != 1 {
-            self.fail(place, "set", "a patch names exactly one of param, error or response = true");
+            self.fail(
+                place,
+                "set",
+                "a patch names exactly one of param, error or response = true",
+            );
             return;
         }
         if let Some(name) = &patch.param {
@@ -471,15 +556,30 @@ impl<'a> Validator<'a> {
                 Some(p) => {
                     if let Some(r) = patch.range {
                         if r.min > r.max {
-                            self.fail(place, "range", format!("min {} is greater than max {}", r.min, r.max));
+                            self.fail(
+                                place,
+                                "range",
+                                format!("min {} is greater than max {}", r.min, r.max),
+                            );
                         }
                     }
-                    if patch.absent == Some(Absent::Default) && patch.default.is_none() && p.default.is_none() {
-                        self.fail(place, "default", "absent = \"default\" needs a default value");
+                    if patch.absent == Some(Absent::Default)
+                        && patch.default.is_none()
+                        && p.default.is_none()
+                    {
+                        self.fail(
+                            place,
+                            "default",
+                            "absent = \"default\" needs a default value",
+                        );
                     }
                     if let Some(rej) = &patch.rejected {
                         if !codes.contains(rej.error.as_str()) {
-                            self.fail(place, "rejected", format!("error {:?} is not in the table's errors", rej.error));
+                            self.fail(
+                                place,
+                                "rejected",
+                                format!("error {:?} is not in the table's errors", rej.error),
+                            );
                         }
                     }
                 }
@@ -487,14 +587,22 @@ impl<'a> Validator<'a> {
         }
         if let Some(code) = &patch.error {
             if !codes.contains(code.as_str()) {
-                self.fail(place, "error", format!("error {code:?} is not in the table's errors"));
+                self.fail(
+                    place,
+                    "error",
+                    format!("error {code:?} is not in the table's errors"),
+                );
             }
         }
     }
 
     fn require_cite(&mut self, place: &Place, cites: &Cites, fact: &str) {
         if cites.get(fact).map_or(true, |c| c.is_empty()) {
-            self.fail(place, &format!("cite.{fact}"), format!("the fact {fact:?} has no source"));
+            self.fail(
+                place,
+                &format!("cite.{fact}"),
+                format!("the fact {fact:?} has no source"),
+            );
         }
     }
 
@@ -515,9 +623,17 @@ impl<'a> Validator<'a> {
         } else if c.reference.is_some() && !has_ref {
             self.fail(place, field, "a reference citation needs the key");
         } else if !(has_doc || has_ref || has_note) {
-            self.fail(place, field, "a citation needs doc + quote, reference + key, or a note");
+            self.fail(
+                place,
+                field,
+                "a citation needs doc + quote, reference + key, or a note",
+            );
         } else if c.strength == Strength::Model && !(has_ref || has_doc) {
-            self.fail(place, field, "a model fact cites a model (reference + key) or a doc quote");
+            self.fail(
+                place,
+                field,
+                "a model fact cites a model (reference + key) or a doc quote",
+            );
         } else if c.strength == Strength::Documented && !(has_doc || has_ref) {
             self.fail(place, field, "a documented fact quotes its doc");
         }

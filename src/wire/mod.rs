@@ -128,7 +128,10 @@ impl Call {
 
     /// The first value given for `name`.
     pub fn get(&self, name: &str) -> Option<&RawValue> {
-        self.params.iter().find(|p| p.name == name).map(|p| &p.value)
+        self.params
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| &p.value)
     }
 }
 
