@@ -155,7 +155,11 @@ fn json_request_refuses_non_objects_and_missing_target() {
         );
     }
     req.body = Vec::new();
-    assert!(aws_json::decode_request(&req).unwrap().call.params.is_empty());
+    assert!(aws_json::decode_request(&req)
+        .unwrap()
+        .call
+        .params
+        .is_empty());
     req.headers.retain(|(k, _)| k != "X-Amz-Target");
     assert!(matches!(
         aws_json::decode_request(&req),
@@ -197,7 +201,10 @@ fn ec2_success_answer_round_trips() {
     assert_eq!(request_id.as_deref(), Some("r-1"));
     assert_eq!(body["instanceId"], "i-1");
     assert_eq!(body["instanceMetadataOptions"]["state"], "pending");
-    assert_eq!(body["instanceMetadataOptions"]["httpPutResponseHopLimit"], "2");
+    assert_eq!(
+        body["instanceMetadataOptions"]["httpPutResponseHopLimit"],
+        "2"
+    );
 }
 
 #[test]
@@ -293,8 +300,9 @@ fn json_error_code_precedence() {
     let resp = HttpResponse {
         status: 400,
         headers: vec![("x-amzn-requestid".into(), "r".into())],
-        body: br#"{"code":"Other","docs":"d","Message":"m","__type":"ns#InvalidInputException:uri"}"#
-            .to_vec(),
+        body:
+            br#"{"code":"Other","docs":"d","Message":"m","__type":"ns#InvalidInputException:uri"}"#
+                .to_vec(),
     };
     let Outcome::Error {
         code,
@@ -376,12 +384,27 @@ fn hostile_bodies_are_errors() {
         Err(DecodeError::TooLarge { .. })
     ));
 
-    for body in [&b"not xml"[..], b"", b"<Response/>", b"<Response><Errors/></Response>", b"\xff\xfe"] {
-        assert!(ec2_query::decode_response(&resp(400, body)).is_err(), "{body:?}");
+    for body in [
+        &b"not xml"[..],
+        b"",
+        b"<Response/>",
+        b"<Response><Errors/></Response>",
+        b"\xff\xfe",
+    ] {
+        assert!(
+            ec2_query::decode_response(&resp(400, body)).is_err(),
+            "{body:?}"
+        );
     }
     for body in [&b"[1]"[..], b"{", b"null", b"\"x\""] {
-        assert!(aws_json::decode_response(&resp(200, body)).is_err(), "{body:?}");
-        assert!(aws_json::decode_response(&resp(400, body)).is_err(), "{body:?}");
+        assert!(
+            aws_json::decode_response(&resp(200, body)).is_err(),
+            "{body:?}"
+        );
+        assert!(
+            aws_json::decode_response(&resp(400, body)).is_err(),
+            "{body:?}"
+        );
     }
     // An error with no type anywhere is not guessable.
     assert!(aws_json::decode_response(&resp(400, b"{\"message\":\"m\"}")).is_err());
@@ -427,7 +450,11 @@ fn signed_requests_verify() {
     assert_eq!(req.header("x-amz-date"), Some("20231114T221320Z"));
     let auth = sigv4::verify(&req, &lookup, t0(), SKEW).unwrap();
     assert_eq!(
-        (auth.access_key_id.as_str(), auth.region.as_str(), auth.service.as_str()),
+        (
+            auth.access_key_id.as_str(),
+            auth.region.as_str(),
+            auth.service.as_str()
+        ),
         (AKID, "us-east-1", "ec2")
     );
 
@@ -439,7 +466,10 @@ fn signed_requests_verify() {
         &Credentials::new(AKID, SECRET),
     );
     let auth = sigv4::verify(&req, &lookup, t0(), SKEW).unwrap();
-    assert_eq!((auth.region.as_str(), auth.service.as_str()), ("eu-north-1", "lightsail"));
+    assert_eq!(
+        (auth.region.as_str(), auth.service.as_str()),
+        ("eu-north-1", "lightsail")
+    );
 }
 
 #[test]
@@ -448,19 +478,32 @@ fn tampering_is_detected() {
 
     let mut body = good.clone();
     body.body.extend_from_slice(b"&HttpEndpoint=disabled");
-    assert_eq!(sigv4::verify(&body, &lookup, t0(), SKEW), Err(AuthError::SignatureMismatch));
+    assert_eq!(
+        sigv4::verify(&body, &lookup, t0(), SKEW),
+        Err(AuthError::SignatureMismatch)
+    );
 
     let mut host = good.clone();
     host.set_header("Host", "ec2.eu-west-1.amazonaws.com");
-    assert_eq!(sigv4::verify(&host, &lookup, t0(), SKEW), Err(AuthError::SignatureMismatch));
+    assert_eq!(
+        sigv4::verify(&host, &lookup, t0(), SKEW),
+        Err(AuthError::SignatureMismatch)
+    );
 
     let mut path = good.clone();
     path.path_and_query = "/?x=1".into();
-    assert_eq!(sigv4::verify(&path, &lookup, t0(), SKEW), Err(AuthError::SignatureMismatch));
+    assert_eq!(
+        sigv4::verify(&path, &lookup, t0(), SKEW),
+        Err(AuthError::SignatureMismatch)
+    );
 
     let mut hash = good.clone();
-    hash.headers.push(("x-amz-content-sha256".into(), "0".repeat(64)));
-    assert_eq!(sigv4::verify(&hash, &lookup, t0(), SKEW), Err(AuthError::SignatureMismatch));
+    hash.headers
+        .push(("x-amz-content-sha256".into(), "0".repeat(64)));
+    assert_eq!(
+        sigv4::verify(&hash, &lookup, t0(), SKEW),
+        Err(AuthError::SignatureMismatch)
+    );
 
     let wrong_secret = |id: &str| (id == AKID).then(|| Secret::new("another-secret"));
     assert_eq!(
@@ -478,8 +521,14 @@ fn time_outside_the_skew_is_expired() {
     let req = ec2_signed();
     let late = t0() + SKEW + Duration::from_secs(1);
     let early = t0() - SKEW - Duration::from_secs(1);
-    assert_eq!(sigv4::verify(&req, &lookup, late, SKEW), Err(AuthError::Expired));
-    assert_eq!(sigv4::verify(&req, &lookup, early, SKEW), Err(AuthError::Expired));
+    assert_eq!(
+        sigv4::verify(&req, &lookup, late, SKEW),
+        Err(AuthError::Expired)
+    );
+    assert_eq!(
+        sigv4::verify(&req, &lookup, early, SKEW),
+        Err(AuthError::Expired)
+    );
     assert!(sigv4::verify(&req, &lookup, t0() + SKEW, SKEW).is_ok());
 }
 
@@ -487,7 +536,10 @@ fn time_outside_the_skew_is_expired() {
 fn missing_and_malformed_auth() {
     let ep = ec2_ep();
     let unsigned = ec2_query::encode_request(&ep, &modify_call()).unwrap();
-    assert_eq!(sigv4::verify(&unsigned, &lookup, t0(), SKEW), Err(AuthError::Missing));
+    assert_eq!(
+        sigv4::verify(&unsigned, &lookup, t0(), SKEW),
+        Err(AuthError::Missing)
+    );
     for auth in [
         "Basic abc",
         "AWS4-HMAC-SHA256 garbage",
@@ -497,12 +549,17 @@ fn missing_and_malformed_auth() {
         let mut req = ec2_signed();
         req.set_header("Authorization", auth);
         assert!(
-            matches!(sigv4::verify(&req, &lookup, t0(), SKEW), Err(AuthError::Malformed(_))),
+            matches!(
+                sigv4::verify(&req, &lookup, t0(), SKEW),
+                Err(AuthError::Malformed(_))
+            ),
             "{auth}"
         );
     }
     let mut no_date = ec2_signed();
-    no_date.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("x-amz-date"));
+    no_date
+        .headers
+        .retain(|(k, _)| !k.eq_ignore_ascii_case("x-amz-date"));
     assert!(matches!(
         sigv4::verify(&no_date, &lookup, t0(), SKEW),
         Err(AuthError::Malformed(_))
@@ -513,8 +570,15 @@ fn missing_and_malformed_auth() {
 fn session_token_is_signed_and_bound() {
     let ep = ec2_ep();
     let creds = Credentials::new(AKID, SECRET).with_session_token("session-token-value");
-    let req = signed(&ep, ec2_query::encode_request(&ep, &modify_call()).unwrap(), &creds);
-    assert_eq!(req.header("x-amz-security-token"), Some("session-token-value"));
+    let req = signed(
+        &ep,
+        ec2_query::encode_request(&ep, &modify_call()).unwrap(),
+        &creds,
+    );
+    assert_eq!(
+        req.header("x-amz-security-token"),
+        Some("session-token-value")
+    );
     assert!(req
         .header("authorization")
         .unwrap()

@@ -120,7 +120,9 @@ pub fn parse_params(body: &[u8]) -> Result<Vec<RawParam>, DecodeError> {
     }
     s.skip_ws();
     if !s.at_end() {
-        return Err(DecodeError::Json("trailing characters after the object".into()));
+        return Err(DecodeError::Json(
+            "trailing characters after the object".into(),
+        ));
     }
     Ok(out)
 }
@@ -203,7 +205,9 @@ pub fn decode_response(resp: &HttpResponse) -> Result<Outcome, DecodeError> {
     let body = parse_body(&resp.body)?;
     if (200..300).contains(&resp.status) {
         if !body.is_object() {
-            return Err(DecodeError::Shape("success body is not a JSON object".into()));
+            return Err(DecodeError::Shape(
+                "success body is not a JSON object".into(),
+            ));
         }
         return Ok(Outcome::Success {
             status: resp.status,
@@ -292,8 +296,7 @@ mod tests {
 
     #[test]
     fn duplicates_and_literals_survive() {
-        let params =
-            parse_params(br#" { "a" : "x","a":1.40e2 ,"b":{"c":[true, null]}} "#).unwrap();
+        let params = parse_params(br#" { "a" : "x","a":1.40e2 ,"b":{"c":[true, null]}} "#).unwrap();
         assert_eq!(
             params,
             vec![
@@ -302,8 +305,19 @@ mod tests {
                 RawParam::json("b", r#"{"c":[true,null]}"#),
             ]
         );
-        for bad in [&b"[1]"[..], b"{} {}", b"{,}", b"{\"a\":1,}", b"{\"a\" 1}", b"{1:2}"] {
-            assert!(parse_params(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b"[1]"[..],
+            b"{} {}",
+            b"{,}",
+            b"{\"a\":1,}",
+            b"{\"a\" 1}",
+            b"{1:2}",
+        ] {
+            assert!(
+                parse_params(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
         assert!(parse_params(b" ").unwrap().is_empty());
         assert!(parse_params(b"{ }").unwrap().is_empty());
@@ -312,7 +326,9 @@ mod tests {
     #[test]
     fn error_names_are_sanitized() {
         assert_eq!(
-            sanitize_error_code("aws.protocoltests.restjson#FooError:http://internal.amazon.com/x/"),
+            sanitize_error_code(
+                "aws.protocoltests.restjson#FooError:http://internal.amazon.com/x/"
+            ),
             "FooError"
         );
         assert_eq!(sanitize_error_code("FooError"), "FooError");
