@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use crate::spec::{Citation, Condition, Spec, Status, Strength};
 use crate::wire::Call;
 
-pub use effective::Effective;
+pub use effective::{EffParam, Effective};
 
 /// An instance's metadata options: option name (`http_tokens`, `hop_limit`, …) →
 /// value as the wire spells it (`required`, `2`).

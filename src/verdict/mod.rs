@@ -16,8 +16,13 @@ use crate::wire::Outcome;
 pub enum Verdict {
     /// The outcome is acceptable under every reading.
     Pass,
-    /// Acceptable only under these readings.
-    PassUnderReading { readings: Vec<ReadingLabel> },
+    /// Acceptable only under some readings: `readings` lists each reading that
+    /// takes part, `combinations` the combinations of readings (of the ambiguities
+    /// that make a difference) under which the outcome is acceptable.
+    PassUnderReading {
+        readings: Vec<ReadingLabel>,
+        combinations: Vec<Vec<ReadingLabel>>,
+    },
     /// No acceptable outcome matches.
     Fail { reason: String },
     /// The case could not be judged (transport failure, undecodable answer).
@@ -56,29 +61,42 @@ pub fn judge(spec: &Spec, expectation: &Expectation, actual: &Outcome, instance:
     if matched_combos.len() == combos.len() {
         return Verdict::Pass;
     }
-    // For each ambiguity, the readings some match falls under; an ambiguity all of
-    // whose readings matched does not discriminate and is left out.
-    let mut readings: Vec<ReadingLabel> = Vec::new();
-    for amb in &expectation.ambiguities {
-        let all = readings_for(&combos, amb);
-        let ok = readings_for(&matched_combos, amb);
-        if ok.len() < all.len() {
-            readings.extend(ok.into_iter().map(|r| ReadingLabel {
-                ambiguity: amb.clone(),
-                reading: r.to_string(),
-            }));
+    // An ambiguity makes a difference when swapping its reading in some matching
+    // combination gives a combination that does not match.
+    let differs = |amb: &str| {
+        matched_combos.iter().any(|c| {
+            combos.iter().any(|other| {
+                !matched_combos.contains(other)
+                    && other.len() == c.len()
+                    && other.iter().zip(c.iter()).all(|(a, b)| {
+                        a.ambiguity != amb && a == b || a.ambiguity == amb && b.ambiguity == amb
+                    })
+            })
+        })
+    };
+    let deciding: Vec<&String> = expectation
+        .ambiguities
+        .iter()
+        .filter(|a| differs(a))
+        .collect();
+    let mut combinations: Vec<Vec<ReadingLabel>> = Vec::new();
+    for c in &matched_combos {
+        let projected: Vec<ReadingLabel> = c
+            .iter()
+            .filter(|l| deciding.contains(&&l.ambiguity))
+            .cloned()
+            .collect();
+        if !combinations.contains(&projected) {
+            combinations.push(projected);
         }
     }
-    if readings.is_empty() {
-        // Only combinations of readings discriminate: name them all.
-        readings = matched_combos
-            .iter()
-            .flat_map(|c| c.iter().cloned())
-            .collect();
-        readings.sort();
-        readings.dedup();
+    let mut readings: Vec<ReadingLabel> = combinations.iter().flatten().cloned().collect();
+    readings.sort();
+    readings.dedup();
+    Verdict::PassUnderReading {
+        readings,
+        combinations,
     }
-    Verdict::PassUnderReading { readings }
 }
 
 fn readings_for<'a>(combos: &[&'a Vec<ReadingLabel>], amb: &str) -> Vec<&'a str> {
