@@ -382,10 +382,8 @@ fn check_value(
                 (RawValue::Json(_), true) => return (None, "type"),
                 (v, _) => v.as_query_text(),
             };
-            match &p.pattern {
-                Some(pattern) if !regex::Regex::new(pattern).is_ok_and(|re| re.is_match(text)) => {
-                    (None, "pattern")
-                }
+            match &p.pattern_regex {
+                Some(re) if !re.is_match(text) => (None, "pattern"),
                 _ => (Some(text.to_string()), "type"),
             }
         }

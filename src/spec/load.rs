@@ -51,7 +51,7 @@ impl std::error::Error for SpecErrors {}
 
 /// Parse and validate one table. `file` names it in errors.
 pub fn load_str(file: &str, text: &str) -> Result<Spec, SpecErrors> {
-    let spec: Spec =
+    let mut spec: Spec =
         toml::from_str(text).map_err(|e| SpecErrors(vec![parse_error(file, text, &e)]))?;
     let mut v = Validator {
         file,
@@ -60,6 +60,13 @@ pub fn load_str(file: &str, text: &str) -> Result<Spec, SpecErrors> {
     };
     v.spec(&spec);
     if v.errors.is_empty() {
+        for p in &mut spec.params {
+            let p = p.get_mut();
+            p.pattern_regex = p
+                .pattern
+                .as_deref()
+                .and_then(|re| regex::Regex::new(re).ok());
+        }
         Ok(spec)
     } else {
         Err(SpecErrors(v.errors))
