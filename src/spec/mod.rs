@@ -3,6 +3,7 @@
 //! `types` is the schema, `load` parses and validates tables (errors name file, line
 //! and field), `check` compares tables with the source docs and the machine models,
 //! `view` renders a table for people and as stable JSON.
+pub mod check;
 pub mod load;
 pub mod types;
 

@@ -99,18 +99,6 @@ pub fn judge(spec: &Spec, expectation: &Expectation, actual: &Outcome, instance:
     }
 }
 
-fn readings_for<'a>(combos: &[&'a Vec<ReadingLabel>], amb: &str) -> Vec<&'a str> {
-    let mut r: Vec<&str> = combos
-        .iter()
-        .flat_map(|c| c.iter())
-        .filter(|l| l.ambiguity == amb)
-        .map(|l| l.reading.as_str())
-        .collect();
-    r.sort_unstable();
-    r.dedup();
-    r
-}
-
 fn unique<'a, T: PartialEq>(items: impl Iterator<Item = &'a T>) -> Vec<&'a T>
 where
     T: 'a,
