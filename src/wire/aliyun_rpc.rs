@@ -215,6 +215,8 @@ fn common_params(ep: &Endpoint, call: &Call) -> Vec<(String, String)> {
 
 /// Read an answer. The body is sniffed (a first non-space `<` means XML) because the
 /// Content-Type header is not trusted. The status alone decides success or error.
+/// A success body is the whole answer object (JSON as sent, XML as a tree without its
+/// root element), `RequestId` member included.
 pub fn decode_response(resp: &HttpResponse) -> Result<Outcome, DecodeError> {
     check_size(&resp.body)?;
     let text = std::str::from_utf8(&resp.body).map_err(|_| DecodeError::Utf8)?;

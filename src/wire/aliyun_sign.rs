@@ -518,6 +518,20 @@ pub fn verify(
 /// be off in either direction) covers every request that could still verify. When
 /// full, the oldest nonce is forgotten first: memory stays bounded, at the price of a
 /// replay window for that nonce under a flood.
+///
+/// ```
+/// use std::sync::Mutex;
+/// use std::time::{Duration, SystemTime};
+/// use imds_conform::wire::aliyun_sign::NonceCache;
+///
+/// let skew = Duration::from_secs(900);
+/// let cache = Mutex::new(NonceCache::for_skew(skew));
+/// let now = SystemTime::now();
+/// // Inside a request handler: pass this as `nonce_is_fresh` to `verify`.
+/// let mut fresh = |n: &str| cache.lock().map(|mut c| c.check_and_insert(n, now)).unwrap_or(false);
+/// assert!(fresh("n-1"));
+/// assert!(!fresh("n-1"));
+/// ```
 #[derive(Debug, Clone)]
 pub struct NonceCache {
     window: Duration,
