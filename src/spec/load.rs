@@ -219,7 +219,7 @@ impl<'a> Validator<'a> {
     /// (`field =`, `field.x =`), else the start of the place.
     fn line_of(&self, place: &Place, field: &str) -> usize {
         let range = match place {
-            Place::Span(r) => r.clone(),
+            Place::Span(r) => self.table_extent(r.clone()),
             Place::Section(header) => self.section_range(header),
         };
         let leaf = field.rsplit('.').next().unwrap_or(field);
@@ -236,7 +236,44 @@ impl<'a> Validator<'a> {
             }
             offset += line.len();
         }
+        // Then a key inside an inline table: `{ field = …` or `, field = …`.
+        let mut offset = range.start;
+        for line in body.split_inclusive('\n') {
+            if [format!("{{ {leaf} ="), format!(", {leaf} =")]
+                .iter()
+                .any(|k| line.contains(k.as_str()))
+            {
+                return line_at(self.text, offset);
+            }
+            offset += line.len();
+        }
         line_at(self.text, range.start)
+    }
+
+    /// A spanned array-of-tables entry, widened to take in its sub-tables
+    /// (`[[ambiguity.reading]]` under `[[ambiguity]]`): up to the next header that
+    /// is not one of its own.
+    fn table_extent(&self, span: ByteRange<usize>) -> ByteRange<usize> {
+        // The span of an array-of-tables entry starts at its `[[name]]` header.
+        let start = span.start.min(self.text.len());
+        let header = self.text[start..].lines().next().unwrap_or("").trim();
+        if !header.starts_with("[[") {
+            return span;
+        }
+        let name = header.trim_matches(|c| c == '[' || c == ']');
+        let own = [format!("[[{name}."), format!("[{name}.")];
+        let mut offset = span.start;
+        for line in self.text[span.start..].split_inclusive('\n') {
+            let t = line.trim();
+            if offset > span.start
+                && t.starts_with('[')
+                && !own.iter().any(|o| t.starts_with(o.as_str()))
+            {
+                return span.start..offset.max(span.end);
+            }
+            offset += line.len();
+        }
+        span.start..self.text.len()
     }
 
     fn section_range(&self, header: &str) -> ByteRange<usize> {
