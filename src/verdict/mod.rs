@@ -4,6 +4,11 @@
 //! an ambiguity and the outcome matches only some readings, it passes *under* those
 //! readings, and the report says which reading the target implements.
 
+pub mod record;
+pub mod redact;
+
+pub use record::{Actual, CaseResult, Exchange, Summary};
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

@@ -11,6 +11,7 @@
 pub mod aliyun_rpc;
 pub mod aliyun_sign;
 pub mod aws_json;
+pub mod client;
 pub mod credentials;
 pub mod ec2_query;
 pub mod sigv4;

@@ -1,0 +1,127 @@
+//! A judged case, as reports and snapshots consume it: the request as sent (secrets
+//! redacted), what was acceptable, what came back, the verdict and its citations.
+
+use serde::{Deserialize, Serialize};
+
+use crate::oracle::{Acceptable, Auth};
+use crate::wire::{HttpRequest, HttpResponse, Outcome, RawParam};
+
+use super::redact;
+use super::Verdict;
+
+/// One case, judged.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseResult {
+    /// Stable id within a run: `aws-ec2/coverage/0042`.
+    pub id: String,
+    pub api: String,
+    /// `coverage`, `random`, `auth`, `sequence`.
+    pub phase: String,
+    /// The rule the case checks (`HttpPutResponseHopLimit.range`).
+    pub rule: String,
+    /// What the case is, in words (`HttpPutResponseHopLimit = 65`).
+    pub title: String,
+    pub operation: String,
+    /// The parameters as sent, in order (secret-bearing values redacted).
+    pub request: Vec<RawParam>,
+    pub auth: Auth,
+    /// The oracle's acceptable outcomes.
+    pub expected: Vec<Acceptable>,
+    /// The ambiguities the call touches.
+    pub ambiguities: Vec<String>,
+    pub actual: Actual,
+    pub verdict: Verdict,
+    /// The citations of the rule, one line each.
+    pub citation: Vec<String>,
+    /// The raw exchange(s), redacted: the modify call first, then any read-back.
+    pub exchanges: Vec<Exchange>,
+    /// What else the runner saw (read-back results, retries…).
+    pub notes: Vec<String>,
+    pub duration_ms: f64,
+}
+
+/// What the target answered, normalized.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Actual {
+    /// A decoded answer.
+    Outcome { outcome: Outcome },
+    /// Nothing judgeable came back (transport failure, undecodable body).
+    Unjudgeable { reason: String },
+}
+
+/// One HTTP exchange as text, secrets redacted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exchange {
+    /// The endpoint URL the request went to (no path).
+    pub endpoint: String,
+    pub request: RecordedRequest,
+    pub response: Option<RecordedResponse>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path_and_query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Exchange {
+    /// Record an exchange, redacting every secret-bearing header and parameter.
+    pub fn record(endpoint: &str, req: &HttpRequest, resp: Option<&HttpResponse>) -> Self {
+        Exchange {
+            endpoint: endpoint.to_string(),
+            request: RecordedRequest {
+                method: req.method.clone(),
+                path_and_query: redact::query(&req.path_and_query),
+                headers: redact::headers(&req.headers),
+                body: redact::form_or_text(&String::from_utf8_lossy(&req.body)),
+            },
+            response: resp.map(|r| RecordedResponse {
+                status: r.status,
+                headers: r.headers.clone(),
+                body: String::from_utf8_lossy(&r.body).into_owned(),
+            }),
+        }
+    }
+}
+
+/// Counts by verdict.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub total: usize,
+    pub pass: usize,
+    pub pass_under_reading: usize,
+    pub fail: usize,
+    pub error: usize,
+}
+
+impl Summary {
+    pub fn add(&mut self, v: &Verdict) {
+        self.total += 1;
+        match v {
+            Verdict::Pass => self.pass += 1,
+            Verdict::PassUnderReading { .. } => self.pass_under_reading += 1,
+            Verdict::Fail { .. } => self.fail += 1,
+            Verdict::Error { .. } => self.error += 1,
+        }
+    }
+    pub fn of<'a>(cases: impl IntoIterator<Item = &'a CaseResult>) -> Self {
+        let mut s = Summary::default();
+        for c in cases {
+            s.add(&c.verdict);
+        }
+        s
+    }
+    pub fn conforms(&self) -> bool {
+        self.fail == 0 && self.error == 0
+    }
+}

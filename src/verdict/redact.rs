@@ -1,0 +1,108 @@
+//! Redaction: secrets never reach a report, a snapshot or a reproducer. Signatures
+//! and session tokens are replaced; access key ids keep only a short prefix.
+
+/// Headers whose values carry a signature or a token.
+const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "x-amz-security-token",
+    "x-acs-security-token",
+    "x-acs-signature",
+];
+
+/// Query/form parameters whose values carry a signature or a token.
+const SECRET_PARAMS: &[&str] = &[
+    "Signature",
+    "SecurityToken",
+    "X-Amz-Signature",
+    "X-Amz-Security-Token",
+    "X-Amz-Credential",
+    "AccessKeyId",
+];
+
+pub const REDACTED: &str = "<redacted>";
+
+/// An access key id shortened to its first four characters.
+pub fn access_key(id: &str) -> String {
+    let keep: String = id.chars().take(4).collect();
+    format!("{keep}…")
+}
+
+pub fn headers(headers: &[(String, String)]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            let lower = k.to_ascii_lowercase();
+            if lower == "authorization" {
+                (k.clone(), authorization(v))
+            } else if SECRET_HEADERS.contains(&lower.as_str()) {
+                (k.clone(), REDACTED.to_string())
+            } else {
+                (k.clone(), v.clone())
+            }
+        })
+        .collect()
+}
+
+/// Keep the scheme and the signed-header list; drop the credential and signature.
+fn authorization(v: &str) -> String {
+    let scheme = v.split_whitespace().next().unwrap_or("");
+    let signed = v
+        .split([',', ' '])
+        .find(|p| p.trim().starts_with("SignedHeaders="))
+        .map(|p| format!(", {}", p.trim()))
+        .unwrap_or_default();
+    format!("{scheme} Credential={REDACTED}{signed}, Signature={REDACTED}")
+}
+
+/// Redact secret parameters in a query string (`a=1&Signature=…`).
+pub fn query(path_and_query: &str) -> String {
+    match path_and_query.split_once('?') {
+        Some((path, q)) => format!("{path}?{}", pairs(q)),
+        None => path_and_query.to_string(),
+    }
+}
+
+/// Redact a form body; any other body is returned as is.
+pub fn form_or_text(body: &str) -> String {
+    if body.contains('=') && !body.trim_start().starts_with(['{', '<']) {
+        pairs(body)
+    } else {
+        body.to_string()
+    }
+}
+
+fn pairs(q: &str) -> String {
+    q.split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if SECRET_PARAMS.contains(&k) => format!("{k}={REDACTED}"),
+            _ => pair.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Is `name` a parameter whose value must never be shown?
+pub fn is_secret_param(name: &str) -> bool {
+    SECRET_PARAMS.contains(&name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_tokens_and_keys_are_removed() {
+        let h = headers(&[
+            ("Authorization".into(), "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/ec2/aws4_request, SignedHeaders=host;x-amz-date, Signature=abcdef".into()),
+            ("X-Amz-Security-Token".into(), "tok".into()),
+            ("Host".into(), "h".into()),
+        ]);
+        let shown = format!("{h:?}");
+        for secret in ["AKIDEXAMPLE", "abcdef", "tok"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("SignedHeaders=host;x-amz-date"), "{shown}");
+        let q = query("/?Action=X&AccessKeyId=testid&Signature=s%3D&SecurityToken=t&RegionId=cn");
+        assert_eq!(q, "/?Action=X&AccessKeyId=<redacted>&Signature=<redacted>&SecurityToken=<redacted>&RegionId=cn");
+    }
+}
