@@ -5,8 +5,10 @@
 //! `generate`; cases go out through `wire` and `target`; answers come back through
 //! `wire` to `verdict` and `report`. The `emulator` reuses `wire` from the server side
 //! and never imports the `oracle`.
+pub mod generate;
 pub mod oracle;
 pub mod report;
 pub mod spec;
+pub mod target;
 pub mod verdict;
 pub mod wire;

@@ -1,0 +1,300 @@
+//! Reaching a target: encode, sign (or deliberately mis-sign), pace, send over HTTP,
+//! retry throttling with back-off, and decode. Knows protocols only through
+//! `wire::client`; knows nothing of any API's parameters.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+
+use crate::spec::{Cloud, Condition, Spec};
+use crate::wire::credentials::{ALIBABA_ENV, AWS_ENV};
+use crate::wire::{
+    client, Call, Credentials, DecodeError, EncodeError, Endpoint, HttpRequest, HttpResponse,
+    Outcome, Protocol, SigningScheme, MAX_BODY_BYTES,
+};
+
+/// How a request is signed. All but `Valid` must be refused by a conforming target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Signing {
+    Valid,
+    Unsigned,
+    /// Signed, then one character of the signature changed.
+    CorruptSignature,
+    /// Signed with the right key id and a wrong secret.
+    WrongSecret,
+    /// Signed with a key id the target does not know.
+    UnknownKey,
+    /// Signed with a timestamp an hour in the past.
+    Expired,
+}
+
+impl Signing {
+    /// The oracle's view of this signing.
+    pub fn auth(self) -> crate::oracle::Auth {
+        use crate::oracle::Auth;
+        match self {
+            Signing::Valid => Auth::Valid,
+            Signing::Unsigned => Auth::Unsigned,
+            Signing::CorruptSignature | Signing::WrongSecret => Auth::BadSignature,
+            Signing::UnknownKey => Auth::UnknownAccessKey,
+            Signing::Expired => Auth::Expired,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TargetConfig {
+    pub endpoint: Endpoint,
+    pub protocol: Protocol,
+    pub signing: SigningScheme,
+    pub credentials: Option<Credentials>,
+    /// Requests per second (none: as fast as answers come).
+    pub rate: Option<f64>,
+    pub timeout: Duration,
+    /// Retries of a throttled request.
+    pub retries: u32,
+    /// Error codes that mean "slow down" (from the spec's `throttled` errors).
+    pub throttle_codes: Vec<String>,
+}
+
+impl TargetConfig {
+    /// A configuration for `spec` at `url` in `region`.
+    pub fn for_spec(
+        spec: &Spec,
+        url: &str,
+        region: &str,
+        credentials: Option<Credentials>,
+    ) -> Self {
+        TargetConfig {
+            endpoint: Endpoint {
+                url: url.trim_end_matches('/').to_string(),
+                region: region.to_string(),
+                api_version: spec.api.api_version.clone(),
+                signing_name: spec.api.signing_name.clone(),
+                target_prefix: spec.api.target_prefix.clone(),
+                format: "JSON".into(),
+            },
+            protocol: spec.api.protocol,
+            signing: spec.api.signing,
+            credentials,
+            rate: None,
+            timeout: Duration::from_secs(30),
+            retries: 5,
+            throttle_codes: spec
+                .errors_for(Condition::Throttled)
+                .map(|e| e.code.clone())
+                .collect(),
+        }
+    }
+}
+
+/// Credentials for a spec's cloud from the standard environment variables.
+pub fn credentials_from_env(spec: &Spec) -> Option<Credentials> {
+    Credentials::from_env(match spec.api.cloud {
+        Cloud::Aws => AWS_ENV,
+        Cloud::Alibaba => ALIBABA_ENV,
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("cannot reach {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    #[error("no credentials: set {0}")]
+    NoCredentials(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+/// One request as sent and its answer.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub request: HttpRequest,
+    pub response: HttpResponse,
+    pub outcome: Result<Outcome, DecodeError>,
+    /// Sends including throttling retries.
+    pub attempts: u32,
+    pub elapsed: Duration,
+}
+
+pub struct Target {
+    cfg: TargetConfig,
+    client: reqwest::Client,
+    next_slot: Arc<Mutex<Instant>>,
+}
+
+impl Target {
+    pub fn new(cfg: TargetConfig) -> Result<Self, TargetError> {
+        let client = reqwest::Client::builder()
+            .timeout(cfg.timeout)
+            .pool_max_idle_per_host(8)
+            .build()
+            .map_err(|e| TargetError::Client(e.to_string()))?;
+        Ok(Target {
+            cfg,
+            client,
+            next_slot: Arc::new(Mutex::new(Instant::now())),
+        })
+    }
+
+    pub fn config(&self) -> &TargetConfig {
+        &self.cfg
+    }
+
+    /// Encode and sign `call` as `signing` says, without sending it.
+    pub fn prepare(&self, call: &Call, signing: Signing) -> Result<HttpRequest, TargetError> {
+        let mut req = client::encode(self.cfg.protocol, &self.cfg.endpoint, call)?;
+        if signing == Signing::Unsigned {
+            return Ok(req);
+        }
+        let creds = self.cfg.credentials.clone().ok_or_else(|| {
+            TargetError::NoCredentials(match self.cfg.signing {
+                SigningScheme::Sigv4 => "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into(),
+                _ => "ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET".into(),
+            })
+        })?;
+        let creds = match signing {
+            Signing::WrongSecret => Credentials::new(
+                creds.access_key_id.clone(),
+                format!("{}x", creds.secret.expose()),
+            ),
+            Signing::UnknownKey => {
+                let mut c = creds.clone();
+                c.access_key_id = "AKIAIMDSCONFORMUNKNOWN".into();
+                c
+            }
+            _ => creds,
+        };
+        let time = match signing {
+            Signing::Expired => SystemTime::now() - Duration::from_secs(3600),
+            _ => SystemTime::now(),
+        };
+        let nonce = uuid::Uuid::new_v4().to_string();
+        client::sign(
+            self.cfg.signing,
+            &mut req,
+            &self.cfg.endpoint,
+            &creds,
+            time,
+            &nonce,
+        )?;
+        if signing == Signing::CorruptSignature {
+            client::corrupt_signature(self.cfg.signing, &mut req);
+        }
+        Ok(req)
+    }
+
+    /// Send `call`, retrying throttling answers with exponential back-off (each
+    /// retry is signed anew).
+    pub async fn send(&self, call: &Call, signing: Signing) -> Result<Sent, TargetError> {
+        let started = Instant::now();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let request = self.prepare(call, signing)?;
+            let response = self.send_raw(&request).await?;
+            let outcome = client::decode(self.cfg.protocol, &response);
+            let throttled = matches!(&outcome, Ok(Outcome::Error { code, .. }) if self.cfg.throttle_codes.contains(code));
+            if throttled && attempts <= self.cfg.retries {
+                let backoff = Duration::from_millis(200u64 << attempts.min(6)) + jitter();
+                tokio::time::sleep(backoff).await;
+                continue;
+            }
+            return Ok(Sent {
+                request,
+                response,
+                outcome,
+                attempts,
+                elapsed: started.elapsed(),
+            });
+        }
+    }
+
+    /// Send a prepared request as is (replays, nonce reuse), paced.
+    pub async fn send_raw(&self, req: &HttpRequest) -> Result<HttpResponse, TargetError> {
+        self.pace().await;
+        let url = format!("{}{}", self.cfg.endpoint.url, req.path_and_query);
+        // The URL can carry signatures and tokens (Alibaba GET): keep it out of errors.
+        let unreachable = |e: reqwest::Error| TargetError::Unreachable {
+            url: self.cfg.endpoint.url.clone(),
+            reason: error_chain(&e.without_url()),
+        };
+        let method = reqwest::Method::from_bytes(req.method.as_bytes())
+            .map_err(|e| TargetError::Client(e.to_string()))?;
+        let mut builder = self.client.request(method, &url);
+        for (k, v) in &req.headers {
+            if !k.eq_ignore_ascii_case("content-length") {
+                builder = builder.header(k.as_str(), v.as_str());
+            }
+        }
+        let mut resp = builder
+            .body(req.body.clone())
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        // Read at most one byte past the limit: the decoder refuses it, and a hostile
+        // peer cannot make us buffer more.
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(unreachable)? {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_BODY_BYTES {
+                body.truncate(MAX_BODY_BYTES + 1);
+                break;
+            }
+        }
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    async fn pace(&self) {
+        let Some(rate) = self.cfg.rate.filter(|r| *r > 0.0) else {
+            return;
+        };
+        let interval = Duration::from_secs_f64(1.0 / rate);
+        let wait = {
+            let mut next = self.next_slot.lock().await;
+            let now = Instant::now();
+            let slot = (*next).max(now);
+            *next = slot + interval;
+            slot - now
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+fn jitter() -> Duration {
+    Duration::from_millis(u64::from(uuid::Uuid::new_v4().as_bytes()[0]))
+}
+
+/// reqwest's error with its causes, for a message that names the real problem.
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
