@@ -5,5 +5,6 @@
 //! `generate`; cases go out through `wire` and `target`; answers come back through
 //! `wire` to `verdict` and `report`. The `emulator` reuses `wire` from the server side
 //! and never imports the `oracle`.
+pub mod emulator;
 pub mod spec;
 pub mod wire;

@@ -8,7 +8,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::store::{ChangeState, InstanceView, OptionsPatch, RunState, Store};
+use super::store::{InstanceView, OptionsPatch, RunState, Store};
 use super::Ctx;
 use crate::wire::{Answer, Call};
 
@@ -485,9 +485,4 @@ fn start_stop(store: &Store, ctx: &Ctx, call: &Call, to: RunState) -> Answer {
         }
     }
     success(ctx, json!({"instancesSet": items}))
-}
-
-/// The state shown for an instance's options (for tests and tools).
-pub fn change_state(store: &Store, region: &str, id: &str, ctx: &Ctx) -> Option<ChangeState> {
-    store.get(region, id, ctx.now).map(|v| v.state)
 }
