@@ -45,7 +45,12 @@ fn aws_ep(region: &str, service: &str) -> Endpoint {
     Endpoint {
         url: "http://127.0.0.1:1".into(),
         region: region.into(),
-        api_version: if service == "ec2" { "2016-11-15" } else { "2016-11-28" }.into(),
+        api_version: if service == "ec2" {
+            "2016-11-15"
+        } else {
+            "2016-11-28"
+        }
+        .into(),
         signing_name: service.into(),
         target_prefix: "Lightsail_20161128".into(),
         format: String::new(),
@@ -65,7 +70,11 @@ fn ali_ep(format: &str) -> Endpoint {
 
 fn nonce() -> String {
     static N: AtomicU64 = AtomicU64::new(0);
-    format!("nonce-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "nonce-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 fn ec2_request(call: &Call, region: &str, secret: &str, signed_at: SystemTime) -> HttpRequest {
@@ -99,12 +108,24 @@ enum Sig {
     V3,
 }
 
-fn ali_request(call: &Call, format: &str, sig: Sig, key: &str, secret: &str, at: SystemTime, nonce: &str) -> HttpRequest {
+fn ali_request(
+    call: &Call,
+    format: &str,
+    sig: Sig,
+    key: &str,
+    secret: &str,
+    at: SystemTime,
+    nonce: &str,
+) -> HttpRequest {
     let ep = ali_ep(format);
     let creds = Credentials::new(key, secret);
     match sig {
         Sig::V1Get | Sig::V1Post => {
-            let m = if matches!(sig, Sig::V1Get) { Method::Get } else { Method::Post };
+            let m = if matches!(sig, Sig::V1Get) {
+                Method::Get
+            } else {
+                Method::Post
+            };
             let mut req = aliyun_rpc::encode_request(&ep, call, m).unwrap();
             aliyun_sign::sign_v1(&mut req, &creds, at, nonce).unwrap();
             req
@@ -125,7 +146,12 @@ fn ali_at(em: &Emulator, call: &Call, sig: Sig, now: SystemTime) -> Outcome {
 #[track_caller]
 fn assert_error(out: &Outcome, status: u16, code: &str) -> String {
     match out {
-        Outcome::Error { status: s, code: c, message, .. } => {
+        Outcome::Error {
+            status: s,
+            code: c,
+            message,
+            ..
+        } => {
             assert_eq!((*s, c.as_str()), (status, code), "message: {message}");
             message.clone()
         }
@@ -146,7 +172,11 @@ fn modify(id: &str) -> Call {
 }
 
 fn ec2_options(em: &Emulator, id: &str, now: SystemTime) -> Value {
-    let body = success(ec2_at(em, &Call::new("DescribeInstances").with("InstanceId.1", id), now));
+    let body = success(ec2_at(
+        em,
+        &Call::new("DescribeInstances").with("InstanceId.1", id),
+        now,
+    ));
     body["reservationSet"][0]["instancesSet"][0]["metadataOptions"].clone()
 }
 
@@ -173,7 +203,9 @@ fn ec2_modify_is_pending_then_applied() {
     let now = t0();
     let body = success(ec2_at(
         &em,
-        &modify(EC2_ID).with("HttpTokens", "required").with("HttpPutResponseHopLimit", "3"),
+        &modify(EC2_ID)
+            .with("HttpTokens", "required")
+            .with("HttpPutResponseHopLimit", "3"),
         now,
     ));
     assert_eq!(body["instanceId"], EC2_ID);
@@ -211,17 +243,29 @@ fn ec2_describe_shapes_and_filters() {
             .with("Filter.1.Value.1", "stopped"),
         now,
     ));
-    assert_eq!(stopped["reservationSet"][0]["instancesSet"][0]["instanceId"], EC2_STOPPED);
+    assert_eq!(
+        stopped["reservationSet"][0]["instancesSet"][0]["instanceId"],
+        EC2_STOPPED
+    );
     assert_eq!(stopped["reservationSet"].as_array().unwrap().len(), 1);
     // Another region's instance is not visible here.
-    let out = ec2_at(&em, &Call::new("DescribeInstances").with("InstanceId.1", "i-0fedcba9876543210"), now);
+    let out = ec2_at(
+        &em,
+        &Call::new("DescribeInstances").with("InstanceId.1", "i-0fedcba9876543210"),
+        now,
+    );
     assert_error(&out, 400, "InvalidInstanceID.NotFound");
     let out = ec2_at(
         &em,
-        &Call::new("DescribeInstances").with("InstanceId.1", EC2_ID).with("InstanceId.2", "i-00000000"),
+        &Call::new("DescribeInstances")
+            .with("InstanceId.1", EC2_ID)
+            .with("InstanceId.2", "i-00000000"),
         now,
     );
-    assert_eq!(assert_error(&out, 400, "InvalidInstanceID.NotFound"), "The instance ID 'i-00000000' does not exist");
+    assert_eq!(
+        assert_error(&out, 400, "InvalidInstanceID.NotFound"),
+        "The instance ID 'i-00000000' does not exist"
+    );
 }
 
 #[test]
@@ -237,7 +281,11 @@ fn ec2_omitted_parameters_keep_the_current_state() {
             .with("HttpProtocolIpv6", "enabled"),
         now,
     ));
-    let body = success(ec2_at(&em, &modify(EC2_ID).with("HttpEndpoint", "disabled"), now));
+    let body = success(ec2_at(
+        &em,
+        &modify(EC2_ID).with("HttpEndpoint", "disabled"),
+        now,
+    ));
     let o = &body["instanceMetadataOptions"];
     assert_eq!(o["httpEndpoint"], "disabled");
     assert_eq!(o["httpTokens"], "required");
@@ -255,7 +303,13 @@ fn ec2_dry_run_changes_nothing() {
     let em = emu();
     let now = t0();
     let before = ec2_options(&em, EC2_ID, now);
-    let out = ec2_at(&em, &modify(EC2_ID).with("HttpTokens", "required").with("DryRun", "true"), now);
+    let out = ec2_at(
+        &em,
+        &modify(EC2_ID)
+            .with("HttpTokens", "required")
+            .with("DryRun", "true"),
+        now,
+    );
     let msg = assert_error(&out, 412, "DryRunOperation");
     assert_eq!(msg, "Request would have succeeded, but DryRun flag is set.");
     assert_eq!(ec2_options(&em, EC2_ID, now), before);
@@ -297,7 +351,11 @@ fn ec2_every_error_with_status_and_changes_nothing() {
         }
         assert!(out.request_id().is_some_and(|r| !r.is_empty()));
     }
-    assert_eq!(ec2_options(&em, EC2_ID, now), before, "an error changed the instance");
+    assert_eq!(
+        ec2_options(&em, EC2_ID, now),
+        before,
+        "an error changed the instance"
+    );
 }
 
 #[test]
@@ -313,11 +371,21 @@ fn ec2_authentication_failures() {
 
     let ep = aws_ep("us-east-1", "ec2");
     let mut req = ec2_query::encode_request(&ep, &call).unwrap();
-    sigv4::sign(&mut req, &ep, &Credentials::new("AKIDUNKNOWN", AWS_SECRET), now).unwrap();
+    sigv4::sign(
+        &mut req,
+        &ep,
+        &Credentials::new("AKIDUNKNOWN", AWS_SECRET),
+        now,
+    )
+    .unwrap();
     assert_error(&decode(req), 401, "AuthFailure");
 
     let stale = now - Duration::from_secs(20 * 60);
-    assert_error(&decode(ec2_request(&call, "us-east-1", AWS_SECRET, stale)), 400, "RequestExpired");
+    assert_error(
+        &decode(ec2_request(&call, "us-east-1", AWS_SECRET, stale)),
+        400,
+        "RequestExpired",
+    );
 
     let unsigned = ec2_query::encode_request(&ep, &call).unwrap();
     assert_error(&decode(unsigned), 401, "MissingAuthenticationToken");
@@ -325,12 +393,21 @@ fn ec2_authentication_failures() {
     // Signed for Lightsail, sent as EC2 Query.
     let ls_ep = aws_ep("us-east-1", "lightsail");
     let mut req = ec2_query::encode_request(&ep, &call).unwrap();
-    sigv4::sign(&mut req, &ls_ep, &Credentials::new(AWS_KEY, AWS_SECRET), now).unwrap();
+    sigv4::sign(
+        &mut req,
+        &ls_ep,
+        &Credentials::new(AWS_KEY, AWS_SECRET),
+        now,
+    )
+    .unwrap();
     assert_error(&decode(req), 403, "SignatureDoesNotMatch");
 
     // A body tampered with after signing.
     let mut req = ec2_request(&call, "us-east-1", AWS_SECRET, now);
-    req.body = String::from_utf8(req.body).unwrap().replace("required", "optional").into_bytes();
+    req.body = String::from_utf8(req.body)
+        .unwrap()
+        .replace("required", "optional")
+        .into_bytes();
     assert_error(&decode(req), 403, "SignatureDoesNotMatch");
 
     assert_eq!(ec2_options(&em, EC2_ID, now), before);
@@ -340,15 +417,39 @@ fn ec2_authentication_failures() {
 fn ec2_stopped_instance_applies_when_started() {
     let em = emu();
     let now = t0();
-    let body = success(ec2_at(&em, &modify(EC2_STOPPED).with("HttpTokens", "required"), now));
+    let body = success(ec2_at(
+        &em,
+        &modify(EC2_STOPPED).with("HttpTokens", "required"),
+        now,
+    ));
     assert_eq!(body["instanceMetadataOptions"]["state"], "pending");
     let much_later = now + Duration::from_secs(60);
-    assert_eq!(ec2_options(&em, EC2_STOPPED, much_later)["state"], "pending");
-    let started = success(ec2_at(&em, &Call::new("StartInstances").with("InstanceId.1", EC2_STOPPED), much_later));
-    assert_eq!(started["instancesSet"][0]["previousState"]["name"], "stopped");
-    assert_eq!(ec2_options(&em, EC2_STOPPED, much_later)["state"], "pending");
-    assert_eq!(ec2_options(&em, EC2_STOPPED, much_later + DELAY)["state"], "applied");
-    success(ec2_at(&em, &Call::new("StopInstances").with("InstanceId.1", EC2_STOPPED), much_later + DELAY));
+    assert_eq!(
+        ec2_options(&em, EC2_STOPPED, much_later)["state"],
+        "pending"
+    );
+    let started = success(ec2_at(
+        &em,
+        &Call::new("StartInstances").with("InstanceId.1", EC2_STOPPED),
+        much_later,
+    ));
+    assert_eq!(
+        started["instancesSet"][0]["previousState"]["name"],
+        "stopped"
+    );
+    assert_eq!(
+        ec2_options(&em, EC2_STOPPED, much_later)["state"],
+        "pending"
+    );
+    assert_eq!(
+        ec2_options(&em, EC2_STOPPED, much_later + DELAY)["state"],
+        "applied"
+    );
+    success(ec2_at(
+        &em,
+        &Call::new("StopInstances").with("InstanceId.1", EC2_STOPPED),
+        much_later + DELAY,
+    ));
 }
 
 // ---------------------------------------------------------------------------
@@ -375,7 +476,10 @@ fn lightsail_update_is_pending_then_applied() {
     assert_eq!(o["state"], "pending");
     assert_eq!(o["httpTokens"], "required");
     assert_eq!(o["httpPutResponseHopLimit"], 1);
-    assert_eq!(ls_options(&em, "web-1", "us-east-1", now + DELAY)["state"], "applied");
+    assert_eq!(
+        ls_options(&em, "web-1", "us-east-1", now + DELAY)["state"],
+        "applied"
+    );
     let all = success(ls_at(&em, &Call::new("GetInstances"), "us-east-1", now));
     assert_eq!(all["instances"].as_array().unwrap().len(), 3);
     assert_eq!(all["instances"][0]["state"]["name"], "stopped"); // db-1 sorts first
@@ -392,7 +496,15 @@ fn lightsail_omitted_members_keep_the_current_state() {
         .into_iter()
         .chain([RawParam::json("httpPutResponseHopLimit", "7")])
         .collect::<Vec<_>>();
-    success(ls_at(&em, &Call { operation: "UpdateInstanceMetadataOptions".into(), params: set }, "us-east-1", now));
+    success(ls_at(
+        &em,
+        &Call {
+            operation: "UpdateInstanceMetadataOptions".into(),
+            params: set,
+        },
+        "us-east-1",
+        now,
+    ));
     let only_endpoint = Call::new("UpdateInstanceMetadataOptions")
         .with("instanceName", "web-2")
         .with("httpEndpoint", "disabled");
@@ -405,7 +517,10 @@ fn lightsail_omitted_members_keep_the_current_state() {
     let mut call = Call::new("UpdateInstanceMetadataOptions").with("instanceName", "web-2");
     call.params.push(RawParam::json("httpTokens", "null"));
     success(ls_at(&em, &call, "us-east-1", now));
-    assert_eq!(ls_options(&em, "web-2", "us-east-1", now)["httpTokens"], "required");
+    assert_eq!(
+        ls_options(&em, "web-2", "us-east-1", now)["httpTokens"],
+        "required"
+    );
 }
 
 #[test]
@@ -420,41 +535,127 @@ fn lightsail_every_error_with_status_and_changes_nothing() {
         c
     };
     let cases: Vec<(Call, u16, &str)> = vec![
-        (upd().with("httpTokens", "required"), 400, "InvalidInputException"),
-        (upd().with("instanceName", "-web"), 400, "InvalidInputException"),
-        (upd().with("instanceName", "web-1").with("httpTokens", "sometimes"), 400, "InvalidInputException"),
-        (upd().with("instanceName", "web-1").with("httpEndpoint", ""), 400, "InvalidInputException"),
-        (with_json(upd().with("instanceName", "web-1"), "httpPutResponseHopLimit", "0"), 400, "InvalidInputException"),
-        (with_json(upd().with("instanceName", "web-1"), "httpPutResponseHopLimit", "65"), 400, "InvalidInputException"),
-        (upd().with("instanceName", "web-1").with("httpPutResponseHopLimit", "2"), 400, "SerializationException"),
-        (with_json(upd().with("instanceName", "web-1"), "httpTokens", "true"), 400, "SerializationException"),
-        (with_json(upd(), "instanceName", "{}"), 400, "SerializationException"),
-        (upd().with("instanceName", "web-1").with("httpProtocolIpv6", "enabled"), 400, "InvalidInputException"),
-        (upd().with("instanceName", "web-9").with("httpTokens", "required"), 404, "NotFoundException"),
-        (Call::new("GetInstance").with("instanceName", "web-9"), 404, "NotFoundException"),
-        (Call::new("DeleteEverything"), 400, "UnknownOperationException"),
+        (
+            upd().with("httpTokens", "required"),
+            400,
+            "InvalidInputException",
+        ),
+        (
+            upd().with("instanceName", "-web"),
+            400,
+            "InvalidInputException",
+        ),
+        (
+            upd()
+                .with("instanceName", "web-1")
+                .with("httpTokens", "sometimes"),
+            400,
+            "InvalidInputException",
+        ),
+        (
+            upd().with("instanceName", "web-1").with("httpEndpoint", ""),
+            400,
+            "InvalidInputException",
+        ),
+        (
+            with_json(
+                upd().with("instanceName", "web-1"),
+                "httpPutResponseHopLimit",
+                "0",
+            ),
+            400,
+            "InvalidInputException",
+        ),
+        (
+            with_json(
+                upd().with("instanceName", "web-1"),
+                "httpPutResponseHopLimit",
+                "65",
+            ),
+            400,
+            "InvalidInputException",
+        ),
+        (
+            upd()
+                .with("instanceName", "web-1")
+                .with("httpPutResponseHopLimit", "2"),
+            400,
+            "SerializationException",
+        ),
+        (
+            with_json(upd().with("instanceName", "web-1"), "httpTokens", "true"),
+            400,
+            "SerializationException",
+        ),
+        (
+            with_json(upd(), "instanceName", "{}"),
+            400,
+            "SerializationException",
+        ),
+        (
+            upd()
+                .with("instanceName", "web-1")
+                .with("httpProtocolIpv6", "enabled"),
+            400,
+            "InvalidInputException",
+        ),
+        (
+            upd()
+                .with("instanceName", "web-9")
+                .with("httpTokens", "required"),
+            404,
+            "NotFoundException",
+        ),
+        (
+            Call::new("GetInstance").with("instanceName", "web-9"),
+            404,
+            "NotFoundException",
+        ),
+        (
+            Call::new("DeleteEverything"),
+            400,
+            "UnknownOperationException",
+        ),
     ];
     for (call, status, code) in cases {
         let out = ls_at(&em, &call, "us-east-1", now);
         assert_error(&out, status, code);
     }
-    assert_eq!(ls_options(&em, "web-1", "us-east-1", now), before, "an error changed the instance");
+    assert_eq!(
+        ls_options(&em, "web-1", "us-east-1", now),
+        before,
+        "an error changed the instance"
+    );
     // The instance in another region is not visible from us-east-1.
     let other = Call::new("GetInstance").with("instanceName", "nordic-1");
-    assert_error(&ls_at(&em, &other, "us-east-1", now), 404, "NotFoundException");
+    assert_error(
+        &ls_at(&em, &other, "us-east-1", now),
+        404,
+        "NotFoundException",
+    );
     // A wrong target prefix is an unknown operation.
     let mut req = ls_request(&Call::new("GetInstances"), "us-east-1", AWS_SECRET, now);
     req.set_header("X-Amz-Target", "DynamoDB_20120810.GetInstances");
     let ep = aws_ep("us-east-1", "lightsail");
-    req.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
+    req.headers
+        .retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
     sigv4::sign(&mut req, &ep, &Credentials::new(AWS_KEY, AWS_SECRET), now).unwrap();
-    assert_error(&aws_json::decode_response(&em.handle(&req, now)).unwrap(), 400, "UnknownOperationException");
+    assert_error(
+        &aws_json::decode_response(&em.handle(&req, now)).unwrap(),
+        400,
+        "UnknownOperationException",
+    );
     // Malformed JSON.
     let mut req = ls_request(&Call::new("GetInstances"), "us-east-1", AWS_SECRET, now);
-    req.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
+    req.headers
+        .retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
     req.body = b"{\"instanceName\": ".to_vec();
     sigv4::sign(&mut req, &ep, &Credentials::new(AWS_KEY, AWS_SECRET), now).unwrap();
-    assert_error(&aws_json::decode_response(&em.handle(&req, now)).unwrap(), 400, "SerializationException");
+    assert_error(
+        &aws_json::decode_response(&em.handle(&req, now)).unwrap(),
+        400,
+        "SerializationException",
+    );
 }
 
 #[test]
@@ -465,7 +666,10 @@ fn lightsail_ipv6_only_in_eu_north_1() {
         .with("instanceName", "nordic-1")
         .with("httpProtocolIpv6", "enabled");
     success(ls_at(&em, &call, "eu-north-1", now));
-    assert_eq!(ls_options(&em, "nordic-1", "eu-north-1", now)["httpProtocolIpv6"], "enabled");
+    assert_eq!(
+        ls_options(&em, "nordic-1", "eu-north-1", now)["httpProtocolIpv6"],
+        "enabled"
+    );
     // `disabled` elsewhere is the state the instance already has: accepted.
     let call = Call::new("UpdateInstanceMetadataOptions")
         .with("instanceName", "web-1")
@@ -479,18 +683,42 @@ fn lightsail_authentication_failures() {
     let now = t0();
     let call = Call::new("GetInstance").with("instanceName", "web-1");
     let decode = |req: HttpRequest| aws_json::decode_response(&em.handle(&req, now)).unwrap();
-    assert_error(&decode(ls_request(&call, "us-east-1", "wrong", now)), 400, "InvalidSignatureException");
+    assert_error(
+        &decode(ls_request(&call, "us-east-1", "wrong", now)),
+        400,
+        "InvalidSignatureException",
+    );
     let ep = aws_ep("us-east-1", "lightsail");
     let mut req = aws_json::encode_request(&ep, &call).unwrap();
-    sigv4::sign(&mut req, &ep, &Credentials::new("AKIDUNKNOWN", AWS_SECRET), now).unwrap();
+    sigv4::sign(
+        &mut req,
+        &ep,
+        &Credentials::new("AKIDUNKNOWN", AWS_SECRET),
+        now,
+    )
+    .unwrap();
     assert_error(&decode(req), 400, "UnrecognizedClientException");
     let unsigned = aws_json::encode_request(&ep, &call).unwrap();
-    assert_error(&decode(unsigned), 400, "MissingAuthenticationTokenException");
+    assert_error(
+        &decode(unsigned),
+        400,
+        "MissingAuthenticationTokenException",
+    );
     let stale = now - Duration::from_secs(20 * 60);
-    let msg = assert_error(&decode(ls_request(&call, "us-east-1", AWS_SECRET, stale)), 400, "InvalidSignatureException");
+    let msg = assert_error(
+        &decode(ls_request(&call, "us-east-1", AWS_SECRET, stale)),
+        400,
+        "InvalidSignatureException",
+    );
     assert!(msg.starts_with("Signature expired"), "{msg}");
     let mut req = aws_json::encode_request(&ep, &call).unwrap();
-    sigv4::sign(&mut req, &aws_ep("us-east-1", "ec2"), &Credentials::new(AWS_KEY, AWS_SECRET), now).unwrap();
+    sigv4::sign(
+        &mut req,
+        &aws_ep("us-east-1", "ec2"),
+        &Credentials::new(AWS_KEY, AWS_SECRET),
+        now,
+    )
+    .unwrap();
     assert_error(&decode(req), 400, "InvalidSignatureException");
 }
 
@@ -518,7 +746,10 @@ fn aliyun_modify_then_describe_with_every_signature_style() {
             sig,
             now,
         ));
-        assert!(body["RequestId"].as_str().is_some_and(|r| !r.is_empty()), "{body}");
+        assert!(
+            body["RequestId"].as_str().is_some_and(|r| !r.is_empty()),
+            "{body}"
+        );
         let o = ali_options(&em, ALI_ID, now);
         assert_eq!(o["HttpTokens"], "required");
         assert_eq!(o["HttpEndpoint"], "enabled");
@@ -543,8 +774,13 @@ fn aliyun_xml_format_and_describe_shape() {
     let resp = em.handle(&req, now);
     assert_eq!(resp.status, 200);
     let text = String::from_utf8(resp.body.clone()).unwrap();
-    assert!(text.contains("<ModifyInstanceMetadataOptionsResponse>") && text.contains("<RequestId>"), "{text}");
-    let describe = Call::new("DescribeInstances").with("RegionId", "cn-hangzhou").with("PageSize", "2");
+    assert!(
+        text.contains("<ModifyInstanceMetadataOptionsResponse>") && text.contains("<RequestId>"),
+        "{text}"
+    );
+    let describe = Call::new("DescribeInstances")
+        .with("RegionId", "cn-hangzhou")
+        .with("PageSize", "2");
     let body = success(ali_at(&em, &describe, Sig::V1Get, now));
     assert_eq!(body["TotalCount"], 3);
     assert_eq!(body["PageSize"], 2);
@@ -553,7 +789,12 @@ fn aliyun_xml_format_and_describe_shape() {
     assert_eq!(page.len(), 2);
     assert_eq!(page[0]["Status"], "Running");
     assert_eq!(page[0]["RegionId"], "cn-hangzhou");
-    let page2 = success(ali_at(&em, &describe.clone().with("PageNumber", "2"), Sig::V1Get, now));
+    let page2 = success(ali_at(
+        &em,
+        &describe.clone().with("PageNumber", "2"),
+        Sig::V1Get,
+        now,
+    ));
     assert_eq!(page2["Instances"]["Instance"][0]["Status"], "Stopped");
 }
 
@@ -563,11 +804,19 @@ fn aliyun_omitted_parameters_keep_the_current_state() {
     let now = t0();
     success(ali_at(
         &em,
-        &ali_modify().with("HttpEndpoint", "enabled").with("HttpTokens", "required").with("HttpPutResponseHopLimit", "9"),
+        &ali_modify()
+            .with("HttpEndpoint", "enabled")
+            .with("HttpTokens", "required")
+            .with("HttpPutResponseHopLimit", "9"),
         Sig::V1Get,
         now,
     ));
-    success(ali_at(&em, &ali_modify().with("HttpEndpoint", "disabled"), Sig::V1Get, now));
+    success(ali_at(
+        &em,
+        &ali_modify().with("HttpEndpoint", "disabled"),
+        Sig::V1Get,
+        now,
+    ));
     let o = ali_options(&em, ALI_ID, now);
     assert_eq!(o["HttpTokens"], "required");
     assert_eq!(o["HttpPutResponseHopLimit"], 9);
@@ -611,7 +860,11 @@ fn aliyun_every_documented_error_exactly_and_changes_nothing() {
             assert_eq!(assert_error(&out, status, code), message, "{call:?}");
         }
     }
-    assert_eq!(ali_options(&em, ALI_ID, now), before, "an error changed the instance");
+    assert_eq!(
+        ali_options(&em, ALI_ID, now),
+        before,
+        "an error changed the instance"
+    );
 }
 
 #[test]
@@ -626,10 +879,26 @@ fn aliyun_authentication_failures() {
         assert_error(&send(wrong), 400, "SignatureDoesNotMatch");
         let unknown = ali_request(&call, "JSON", sig, "nobody", ALI_SECRET, now, &nonce());
         assert_error(&send(unknown), 404, "InvalidAccessKeyId.NotFound");
-        let stale = ali_request(&call, "JSON", sig, ALI_KEY, ALI_SECRET, now - Duration::from_secs(3600), &nonce());
+        let stale = ali_request(
+            &call,
+            "JSON",
+            sig,
+            ALI_KEY,
+            ALI_SECRET,
+            now - Duration::from_secs(3600),
+            &nonce(),
+        );
         assert_error(&send(stale), 400, "InvalidTimeStamp.Expired");
         let n = nonce();
-        let first = ali_request(&Call::new("DescribeInstances").with("RegionId", "cn-hangzhou"), "JSON", sig, ALI_KEY, ALI_SECRET, now, &n);
+        let first = ali_request(
+            &Call::new("DescribeInstances").with("RegionId", "cn-hangzhou"),
+            "JSON",
+            sig,
+            ALI_KEY,
+            ALI_SECRET,
+            now,
+            &n,
+        );
         success(send(first.clone()));
         assert_error(&send(first), 400, "SignatureNonceUsed");
     }
@@ -652,11 +921,32 @@ fn oversize_bodies_get_413_in_each_protocol_shape() {
     assert_error(&out, 413, emulator::TOO_LARGE_CODE);
     let mut ls = ls_request(&Call::new("GetInstances"), "us-east-1", AWS_SECRET, now);
     ls.body = big.clone();
-    assert_error(&aws_json::decode_response(&em.handle(&ls, now)).unwrap(), 413, emulator::TOO_LARGE_CODE);
-    let mut ali = ali_request(&ali_modify(), "JSON", Sig::V3, ALI_KEY, ALI_SECRET, now, &nonce());
+    assert_error(
+        &aws_json::decode_response(&em.handle(&ls, now)).unwrap(),
+        413,
+        emulator::TOO_LARGE_CODE,
+    );
+    let mut ali = ali_request(
+        &ali_modify(),
+        "JSON",
+        Sig::V3,
+        ALI_KEY,
+        ALI_SECRET,
+        now,
+        &nonce(),
+    );
     ali.body = big.clone();
-    assert_error(&aliyun_rpc::decode_response(&em.handle(&ali, now)).unwrap(), 413, emulator::TOO_LARGE_CODE);
-    let plain = HttpRequest { method: "POST".into(), path_and_query: "/".into(), headers: vec![], body: big };
+    assert_error(
+        &aliyun_rpc::decode_response(&em.handle(&ali, now)).unwrap(),
+        413,
+        emulator::TOO_LARGE_CODE,
+    );
+    let plain = HttpRequest {
+        method: "POST".into(),
+        path_and_query: "/".into(),
+        headers: vec![],
+        body: big,
+    };
     assert_eq!(em.handle(&plain, now).status, 413);
 }
 
@@ -677,15 +967,32 @@ fn garbage_gets_an_error_answer() {
     let mut req = aws_json::encode_request(&ep, &Call::new("GetInstances")).unwrap();
     req.body = garbage.to_vec();
     sigv4::sign(&mut req, &ep, &Credentials::new(AWS_KEY, AWS_SECRET), now).unwrap();
-    assert_error(&aws_json::decode_response(&em.handle(&req, now)).unwrap(), 400, "SerializationException");
-    let unknown = HttpRequest { method: "GET".into(), path_and_query: "/".into(), headers: vec![], body: garbage.to_vec() };
+    assert_error(
+        &aws_json::decode_response(&em.handle(&req, now)).unwrap(),
+        400,
+        "SerializationException",
+    );
+    let unknown = HttpRequest {
+        method: "GET".into(),
+        path_and_query: "/".into(),
+        headers: vec![],
+        body: garbage.to_vec(),
+    };
     assert_eq!(em.handle(&unknown, now).status, 400);
 }
 
 fn header_strategy() -> impl Strategy<Value = Vec<(String, String)>> {
     let names = prop::sample::select(vec![
-        "Content-Type", "Authorization", "X-Amz-Target", "X-Amz-Date", "x-acs-action",
-        "x-acs-version", "x-acs-date", "x-acs-signature-nonce", "Host", "X-Other",
+        "Content-Type",
+        "Authorization",
+        "X-Amz-Target",
+        "X-Amz-Date",
+        "x-acs-action",
+        "x-acs-version",
+        "x-acs-date",
+        "x-acs-signature-nonce",
+        "Host",
+        "X-Other",
     ]);
     let values = prop_oneof![
         Just("application/x-www-form-urlencoded".to_string()),
@@ -753,13 +1060,31 @@ fn concurrent_modifies_never_lose_an_acknowledged_update() {
                     let now = SystemTime::now();
                     let (name, value) = match w {
                         0 => ("HttpPutResponseHopLimit", k.to_string()),
-                        1 => ("HttpTokens", if k % 2 == 0 { "required" } else { "optional" }.to_string()),
-                        _ => ("HttpEndpoint", if k % 2 == 0 { "enabled" } else { "disabled" }.to_string()),
+                        1 => (
+                            "HttpTokens",
+                            if k % 2 == 0 { "required" } else { "optional" }.to_string(),
+                        ),
+                        _ => (
+                            "HttpEndpoint",
+                            if k % 2 == 0 { "enabled" } else { "disabled" }.to_string(),
+                        ),
                     };
                     let body = success(ec2_at(&em, &modify(EC2_ID).with(name, value.clone()), now));
-                    let field = match w { 0 => "httpPutResponseHopLimit", 1 => "httpTokens", _ => "httpEndpoint" };
-                    assert_eq!(body["instanceMetadataOptions"][field], value.as_str(), "ack shows the value");
-                    assert_eq!(ec2_options(&em, EC2_ID, now)[field], value.as_str(), "acknowledged value visible");
+                    let field = match w {
+                        0 => "httpPutResponseHopLimit",
+                        1 => "httpTokens",
+                        _ => "httpEndpoint",
+                    };
+                    assert_eq!(
+                        body["instanceMetadataOptions"][field],
+                        value.as_str(),
+                        "ack shows the value"
+                    );
+                    assert_eq!(
+                        ec2_options(&em, EC2_ID, now)[field],
+                        value.as_str(),
+                        "acknowledged value visible"
+                    );
                 }
             })
         })
@@ -791,11 +1116,18 @@ async fn send(client: &reqwest::Client, base: &str, req: &HttpRequest) -> HttpRe
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
         .collect();
-    HttpResponse { status, headers, body: resp.bytes().await.unwrap().to_vec() }
+    HttpResponse {
+        status,
+        headers,
+        body: resp.bytes().await.unwrap().to_vec(),
+    }
 }
 
 fn loopback_ep(url: &str, service: &str) -> Endpoint {
-    Endpoint { url: url.into(), ..aws_ep("us-east-1", service) }
+    Endpoint {
+        url: url.into(),
+        ..aws_ep("us-east-1", service)
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -820,7 +1152,13 @@ async fn server_on_a_free_port_with_concurrent_clients_and_limits() {
             let ep = loopback_ep(&base, "ec2");
             let call = modify(EC2_ID).with("HttpPutResponseHopLimit", k.to_string());
             let mut req = ec2_query::encode_request(&ep, &call).unwrap();
-            sigv4::sign(&mut req, &ep, &Credentials::new(AWS_KEY, AWS_SECRET), SystemTime::now()).unwrap();
+            sigv4::sign(
+                &mut req,
+                &ep,
+                &Credentials::new(AWS_KEY, AWS_SECRET),
+                SystemTime::now(),
+            )
+            .unwrap();
             let resp = send(&client, &base, &req).await;
             let acked_at = std::time::Instant::now();
             assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
@@ -832,30 +1170,54 @@ async fn server_on_a_free_port_with_concurrent_clients_and_limits() {
         acks.push(t.await.unwrap());
     }
     let ep = loopback_ep(&base, "ec2");
-    let mut req = ec2_query::encode_request(&ep, &Call::new("DescribeInstances").with("InstanceId.1", EC2_ID)).unwrap();
-    sigv4::sign(&mut req, &ep, &Credentials::new(AWS_KEY, AWS_SECRET), SystemTime::now()).unwrap();
+    let mut req = ec2_query::encode_request(
+        &ep,
+        &Call::new("DescribeInstances").with("InstanceId.1", EC2_ID),
+    )
+    .unwrap();
+    sigv4::sign(
+        &mut req,
+        &ep,
+        &Credentials::new(AWS_KEY, AWS_SECRET),
+        SystemTime::now(),
+    )
+    .unwrap();
     let body = success(ec2_query::decode_response(&send(&client, &base, &req).await).unwrap());
-    let final_hop: i64 = body["reservationSet"][0]["instancesSet"][0]["metadataOptions"]["httpPutResponseHopLimit"]
-        .as_str().unwrap().parse().unwrap();
+    let final_hop: i64 = body["reservationSet"][0]["instancesSet"][0]["metadataOptions"]
+        ["httpPutResponseHopLimit"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(acks.iter().any(|(k, _)| *k == final_hop));
     // The store serializes modifies, so the emulator's own view is the truth;
     // check it agrees with what HTTP shows.
     let direct = ec2_options(running.emulator(), EC2_ID, SystemTime::now());
-    assert_eq!(direct["httpPutResponseHopLimit"], final_hop.to_string().as_str());
+    assert_eq!(
+        direct["httpPutResponseHopLimit"],
+        final_hop.to_string().as_str()
+    );
 
     // Oversize body over HTTP: 413.
     let big = HttpRequest {
         method: "POST".into(),
         path_and_query: "/".into(),
-        headers: vec![("Content-Type".into(), "application/x-www-form-urlencoded".into())],
+        headers: vec![(
+            "Content-Type".into(),
+            "application/x-www-form-urlencoded".into(),
+        )],
         body: vec![b'a'; MAX_BODY_BYTES + 10],
     };
     assert_eq!(send(&client, &base, &big).await.status, 413);
 
     // A slow client: headers, then only part of the announced body.
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut sock = tokio::net::TcpStream::connect(running.addr()).await.unwrap();
-    sock.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nAction=").await.unwrap();
+    let mut sock = tokio::net::TcpStream::connect(running.addr())
+        .await
+        .unwrap();
+    sock.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nAction=")
+        .await
+        .unwrap();
     let mut answer = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(5), sock.read_to_end(&mut answer)).await;
     assert!(read.is_ok(), "server did not answer a slow client");
@@ -863,21 +1225,33 @@ async fn server_on_a_free_port_with_concurrent_clients_and_limits() {
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
 
     // Garbage over HTTP.
-    let garbage = HttpRequest { method: "POST".into(), path_and_query: "/".into(), headers: vec![], body: vec![0xff; 64] };
+    let garbage = HttpRequest {
+        method: "POST".into(),
+        path_and_query: "/".into(),
+        headers: vec![],
+        body: vec![0xff; 64],
+    };
     assert_eq!(send(&client, &base, &garbage).await.status, 400);
 
     running.shutdown().await;
     // After shutdown the port no longer answers.
-    let gone = client.get(&base).timeout(Duration::from_secs(2)).send().await;
+    let gone = client
+        .get(&base)
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await;
     assert!(gone.is_err());
 }
 
 #[tokio::test]
 async fn start_reports_a_busy_port() {
     let first = emulator::start(EmulatorConfig::default()).await.unwrap();
-    let err = emulator::start(EmulatorConfig { listen: first.addr(), ..EmulatorConfig::default() })
-        .await
-        .unwrap_err();
+    let err = emulator::start(EmulatorConfig {
+        listen: first.addr(),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains(&first.addr().to_string()), "{err}");
     first.shutdown().await;
 }
@@ -898,13 +1272,26 @@ http_put_response_hop_limit = 2
         "inline",
     )
     .unwrap();
-    let em = Emulator::new(EmulatorConfig { fixtures, ..EmulatorConfig::default() });
+    let em = Emulator::new(EmulatorConfig {
+        fixtures,
+        ..EmulatorConfig::default()
+    });
     let now = t0();
     // The default key is no longer accepted.
-    assert_error(&ec2_at(&em, &Call::new("DescribeInstances"), now), 401, "AuthFailure");
+    assert_error(
+        &ec2_at(&em, &Call::new("DescribeInstances"), now),
+        401,
+        "AuthFailure",
+    );
     let ep = aws_ep("us-east-1", "ec2");
     let mut req = ec2_query::encode_request(&ep, &Call::new("DescribeInstances")).unwrap();
-    sigv4::sign(&mut req, &ep, &Credentials::new("AKIDOTHER", "other-secret"), now).unwrap();
+    sigv4::sign(
+        &mut req,
+        &ep,
+        &Credentials::new("AKIDOTHER", "other-secret"),
+        now,
+    )
+    .unwrap();
     let body = success(ec2_query::decode_response(&em.handle(&req, now)).unwrap());
     let i = &body["reservationSet"][0]["instancesSet"][0];
     assert_eq!(i["instanceId"], "i-0aaaaaaaaaaaaaaaa");

@@ -69,10 +69,19 @@ fn isolated(program: &Path, scratch: &Path) -> Command {
         .env("AWS_SHARED_CREDENTIALS_FILE", &creds)
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", emulator::fixtures::DEFAULT_AWS_ACCESS_KEY_ID)
-        .env("AWS_SECRET_ACCESS_KEY", emulator::fixtures::DEFAULT_AWS_SECRET)
+        .env(
+            "AWS_ACCESS_KEY_ID",
+            emulator::fixtures::DEFAULT_AWS_ACCESS_KEY_ID,
+        )
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            emulator::fixtures::DEFAULT_AWS_SECRET,
+        )
         .env("AWS_PAGER", "")
-        .env("ALIBABA_CLOUD_CREDENTIALS_FILE", scratch.join("aliyun-credentials"))
+        .env(
+            "ALIBABA_CLOUD_CREDENTIALS_FILE",
+            scratch.join("aliyun-credentials"),
+        )
         .env("HOME", scratch)
         .env("NO_PROXY", "127.0.0.1,localhost")
         .env("no_proxy", "127.0.0.1,localhost")
@@ -139,7 +148,8 @@ async fn aws_cli_ec2() {
     let scratch = tempfile::tempdir().unwrap();
     let aws = |args: &[&str]| {
         let mut cmd = isolated(&venv_bin("aws"), scratch.path());
-        cmd.args(["--endpoint-url", &url, "--output", "json", "ec2"]).args(args);
+        cmd.args(["--endpoint-url", &url, "--output", "json", "ec2"])
+            .args(args);
         cmd
     };
     let id = "i-0123456789abcdef1";
@@ -179,10 +189,24 @@ async fn aws_cli_ec2() {
     .await;
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("InvalidInstanceID.Malformed"), "{}", show(&out));
+    assert!(
+        err.contains("InvalidInstanceID.Malformed"),
+        "{}",
+        show(&out)
+    );
 
-    let out = run(aws(&["modify-instance-metadata-options", "--instance-id", id, "--dry-run"])).await;
-    assert!(String::from_utf8_lossy(&out.stderr).contains("DryRunOperation"), "{}", show(&out));
+    let out = run(aws(&[
+        "modify-instance-metadata-options",
+        "--instance-id",
+        id,
+        "--dry-run",
+    ]))
+    .await;
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("DryRunOperation"),
+        "{}",
+        show(&out)
+    );
 
     let mut wrong = aws(&["describe-instances"]);
     wrong.env("AWS_SECRET_ACCESS_KEY", "wrong-secret");

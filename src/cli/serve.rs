@@ -67,10 +67,16 @@ pub fn execute(args: ServeArgs) -> u8 {
         println!("  EC2 Query, Lightsail JSON 1.1 and Alibaba ECS RPC on this one endpoint");
         println!("credentials accepted (local fakes):");
         for k in &fixtures.credentials.aws {
-            println!("  AWS     access key id {}  secret {}", k.access_key_id, k.secret);
+            println!(
+                "  AWS     access key id {}  secret {}",
+                k.access_key_id, k.secret
+            );
         }
         for k in &fixtures.credentials.aliyun {
-            println!("  Alibaba access key id {}  secret {}", k.access_key_id, k.secret);
+            println!(
+                "  Alibaba access key id {}  secret {}",
+                k.access_key_id, k.secret
+            );
         }
         println!("instances:");
         print_instances("ec2", &fixtures.ec2);

@@ -376,7 +376,10 @@ fn describe(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
                 format!("The request must contain the parameter Filter.{n}.Name"),
             );
         };
-        filters.push((name.to_string(), indexed(call, &format!("Filter.{n}.Value"))));
+        filters.push((
+            name.to_string(),
+            indexed(call, &format!("Filter.{n}.Value")),
+        ));
     }
     if dry {
         return dry_run_answer(ctx);

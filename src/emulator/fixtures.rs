@@ -315,11 +315,16 @@ mod tests {
 
     #[test]
     fn bad_files_name_the_problem() {
-        let e = Fixtures::from_toml("[[ec2]]\nid = \"i-1\"\nregion = \"r\"\nstate = \"gone\"\n", "f.toml")
+        let e = Fixtures::from_toml(
+            "[[ec2]]\nid = \"i-1\"\nregion = \"r\"\nstate = \"gone\"\n",
+            "f.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("f.toml") && e.contains("state"), "{e}");
+        let e = Fixtures::from_toml("bogus = 1", "f.toml")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("f.toml") && e.contains("state"), "{e}");
-        let e = Fixtures::from_toml("bogus = 1", "f.toml").unwrap_err().to_string();
         assert!(e.contains("f.toml"), "{e}");
     }
 }

@@ -157,9 +157,7 @@ fn not_found(ctx: &Ctx, name: &str) -> Answer {
 }
 
 fn epoch(t: std::time::SystemTime) -> Value {
-    let d = t
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     // Milliseconds precision, as Lightsail shows (`1479816991.349`).
     let ms = d.as_millis() as f64 / 1000.0;
     json!(ms)
@@ -255,7 +253,14 @@ fn resource_uuid(name: &str) -> String {
         h = h.wrapping_mul(0x0000000001000000000000000000013B);
     }
     let s = format!("{h:032x}");
-    format!("{}-{}-{}-{}-{}", &s[0..8], &s[8..12], &s[12..16], &s[16..20], &s[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &s[0..8],
+        &s[8..12],
+        &s[12..16],
+        &s[16..20],
+        &s[20..32]
+    )
 }
 
 fn instance_json(v: &InstanceView) -> Value {

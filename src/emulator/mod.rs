@@ -130,10 +130,7 @@ fn error_answer(status: u16, code: &str, message: impl Into<String>, request_id:
 pub fn plain(status: u16, text: &str) -> HttpResponse {
     HttpResponse {
         status,
-        headers: vec![(
-            "Content-Type".into(),
-            "text/plain; charset=utf-8".into(),
-        )],
+        headers: vec![("Content-Type".into(), "text/plain; charset=utf-8".into())],
         body: text.as_bytes().to_vec(),
     }
 }
@@ -149,11 +146,8 @@ impl Emulator {
         let ec2 = store::Store::new(f.ec2.iter().map(|i| i.to_instance("t3.micro", "a")));
         let lightsail =
             store::Store::new(f.lightsail.iter().map(|i| i.to_instance("nano_3_0", "a")));
-        let aliyun = store::Store::new(
-            f.aliyun
-                .iter()
-                .map(|i| i.to_instance("ecs.g7.large", "-h")),
-        );
+        let aliyun =
+            store::Store::new(f.aliyun.iter().map(|i| i.to_instance("ecs.g7.large", "-h")));
         let nonces = Mutex::new(aliyun_sign::NonceCache::for_skew(config.aliyun_max_skew));
         Emulator {
             inner: Arc::new(Inner {
@@ -170,7 +164,13 @@ impl Emulator {
         &self.inner.config
     }
 
-    fn ctx(&self, region: String, now: SystemTime, request_id: String, version: Option<String>) -> Ctx {
+    fn ctx(
+        &self,
+        region: String,
+        now: SystemTime,
+        request_id: String,
+        version: Option<String>,
+    ) -> Ctx {
         Ctx {
             region,
             now,
@@ -208,9 +208,12 @@ impl Emulator {
                 ec2::API_VERSION,
                 &error_answer(413, TOO_LARGE_CODE, message, aws_request_id()),
             ),
-            Route::AwsJson => {
-                aws_json::encode_answer(&error_answer(413, TOO_LARGE_CODE, message, aws_request_id()))
-            }
+            Route::AwsJson => aws_json::encode_answer(&error_answer(
+                413,
+                TOO_LARGE_CODE,
+                message,
+                aws_request_id(),
+            )),
             Route::AliyunRpc => aliyun_rpc::encode_answer(
                 "",
                 &aliyun_format(req),
@@ -246,14 +249,22 @@ impl Emulator {
             Ok(i) => i,
             Err(DecodeError::Request(m)) if m.contains("Action") => {
                 return fail(
-                    (400, "MissingAction", "The request must contain the parameter Action".into()),
+                    (
+                        400,
+                        "MissingAction",
+                        "The request must contain the parameter Action".into(),
+                    ),
                     rid,
                 )
             }
             // UNDOCUMENTED: the AWS Query protocols' code for an unparseable body.
             Err(e) => {
                 return fail(
-                    (400, "MalformedQueryString", format!("The query string contains a syntax error: {e}")),
+                    (
+                        400,
+                        "MalformedQueryString",
+                        format!("The query string contains a syntax error: {e}"),
+                    ),
                     rid,
                 )
             }
@@ -292,7 +303,11 @@ impl Emulator {
             return fail((400, "UnknownOperationException", String::new()), rid);
         }
         let ctx = self.ctx(verified.region, now, rid, incoming.version.clone());
-        aws_json::encode_answer(&lightsail::handle(&self.inner.lightsail, &ctx, &incoming.call))
+        aws_json::encode_answer(&lightsail::handle(
+            &self.inner.lightsail,
+            &ctx,
+            &incoming.call,
+        ))
     }
 
     fn handle_aliyun(&self, req: &HttpRequest, now: SystemTime) -> HttpResponse {
@@ -374,12 +389,11 @@ fn has_param(req: &HttpRequest, name: &str) -> bool {
 
 /// `Format` of an Alibaba request (`JSON` when absent or unreadable).
 fn aliyun_format(req: &HttpRequest) -> String {
-    let from_params = |ps: Vec<(String, String)>| {
-        ps.into_iter()
-            .find(|(k, _)| k == "Format")
-            .map(|(_, v)| v)
-    };
-    let query = aliyun_rpc::parse_params(req.query()).ok().and_then(from_params);
+    let from_params =
+        |ps: Vec<(String, String)>| ps.into_iter().find(|(k, _)| k == "Format").map(|(_, v)| v);
+    let query = aliyun_rpc::parse_params(req.query())
+        .ok()
+        .and_then(from_params);
     let body = if aliyun_rpc::has_form_body(req) && req.body.len() <= MAX_BODY_BYTES {
         std::str::from_utf8(&req.body)
             .ok()

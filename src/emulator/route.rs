@@ -108,23 +108,45 @@ mod tests {
     #[test]
     fn rules() {
         assert_eq!(
-            route(&req(&[("X-Amz-Target", "Lightsail_20161128.GetInstance")], "/", "{}")),
+            route(&req(
+                &[("X-Amz-Target", "Lightsail_20161128.GetInstance")],
+                "/",
+                "{}"
+            )),
             Route::AwsJson
         );
         assert_eq!(
-            route(&req(&[("Authorization", "ACS3-HMAC-SHA256 Credential=x")], "/?RegionId=a", "")),
+            route(&req(
+                &[("Authorization", "ACS3-HMAC-SHA256 Credential=x")],
+                "/?RegionId=a",
+                ""
+            )),
             Route::AliyunRpc
         );
         assert_eq!(
-            route(&req(&[FORM, ("Authorization", "AWS4-HMAC-SHA256 Credential=x")], "/", "Action=X")),
+            route(&req(
+                &[FORM, ("Authorization", "AWS4-HMAC-SHA256 Credential=x")],
+                "/",
+                "Action=X"
+            )),
             Route::Ec2Query
         );
         assert_eq!(
             route(&req(&[], "/?Action=X&SignatureNonce=1&AccessKeyId=k", "")),
             Route::AliyunRpc
         );
-        assert_eq!(route(&req(&[FORM], "/", "Action=DescribeInstances&RegionId=cn-hangzhou")), Route::AliyunRpc);
-        assert_eq!(route(&req(&[FORM], "/", "Action=DescribeInstances")), Route::Ec2Query);
+        assert_eq!(
+            route(&req(
+                &[FORM],
+                "/",
+                "Action=DescribeInstances&RegionId=cn-hangzhou"
+            )),
+            Route::AliyunRpc
+        );
+        assert_eq!(
+            route(&req(&[FORM], "/", "Action=DescribeInstances")),
+            Route::Ec2Query
+        );
         assert_eq!(route(&req(&[], "/", "\u{0}garbage")), Route::Unknown);
         assert_eq!(route(&req(&[], "/?%zz", "")), Route::Unknown);
     }

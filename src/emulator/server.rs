@@ -87,10 +87,12 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
             addr: listen,
             source,
         })?;
-    let addr = listener.local_addr().map_err(|source| EmulatorError::Bind {
-        addr: listen,
-        source,
-    })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| EmulatorError::Bind {
+            addr: listen,
+            source,
+        })?;
     let emulator = Emulator::new(config);
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(accept_loop(listener, emulator.clone(), stopped));
@@ -103,7 +105,11 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
     })
 }
 
-async fn accept_loop(listener: TcpListener, emulator: Emulator, mut stopped: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    emulator: Emulator,
+    mut stopped: watch::Receiver<bool>,
+) {
     let header_timeout = emulator.config().header_timeout;
     let app = Router::new().fallback(serve_one).with_state(emulator);
     let mut connections = tokio::task::JoinSet::new();
@@ -138,7 +144,10 @@ async fn accept_loop(listener: TcpListener, emulator: Emulator, mut stopped: wat
     }
     drop(listener);
     let drain = async { while connections.join_next().await.is_some() {} };
-    if tokio::time::timeout(Duration::from_secs(5), drain).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(5), drain)
+        .await
+        .is_err()
+    {
         connections.abort_all();
     }
 }
@@ -155,14 +164,22 @@ async fn serve_one(State(emulator): State<Emulator>, req: Request) -> Response {
         headers: parts
             .headers
             .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         body: Vec::new(),
     };
     let timeout = emulator.config().request_timeout;
     let read = axum::body::to_bytes(body, MAX_BODY_BYTES);
     let answer = match tokio::time::timeout(timeout, read).await {
-        Err(_) => plain(408, "Request Timeout: the request body did not arrive in time\n"),
+        Err(_) => plain(
+            408,
+            "Request Timeout: the request body did not arrive in time\n",
+        ),
         Ok(Err(_)) => {
             // Over the limit (or the connection broke mid-body).
             emulator.too_large(route::route(&request), &request)
@@ -171,7 +188,8 @@ async fn serve_one(State(emulator): State<Emulator>, req: Request) -> Response {
             request.body = bytes.to_vec();
             // Signature checks hash the body; keep them off the async workers.
             let em = emulator.clone();
-            match tokio::task::spawn_blocking(move || em.handle(&request, SystemTime::now())).await {
+            match tokio::task::spawn_blocking(move || em.handle(&request, SystemTime::now())).await
+            {
                 Ok(a) => a,
                 Err(_) => plain(500, "Internal Server Error\n"),
             }
@@ -185,11 +203,9 @@ fn into_response(r: HttpResponse) -> Response {
     for (k, v) in &r.headers {
         builder = builder.header(k, v);
     }
-    builder
-        .body(Body::from(r.body))
-        .unwrap_or_else(|_| {
-            let mut resp = Response::new(Body::from("Internal Server Error\n"));
-            *resp.status_mut() = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
-            resp
-        })
+    builder.body(Body::from(r.body)).unwrap_or_else(|_| {
+        let mut resp = Response::new(Body::from("Internal Server Error\n"));
+        *resp.status_mut() = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+        resp
+    })
 }

@@ -304,7 +304,10 @@ mod tests {
         assert_eq!(s.get("r", "a", late).unwrap().state, ChangeState::Pending);
         s.set_run_state("r", "a", RunState::Running, late, d);
         assert_eq!(s.get("r", "a", late).unwrap().state, ChangeState::Pending);
-        assert_eq!(s.get("r", "a", late + d).unwrap().state, ChangeState::Applied);
+        assert_eq!(
+            s.get("r", "a", late + d).unwrap().state,
+            ChangeState::Applied
+        );
     }
 
     #[test]
