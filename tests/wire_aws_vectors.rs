@@ -39,7 +39,10 @@ fn aws_sigv4_dir() -> PathBuf {
         .find(|p| p["name"] == "aws-sigv4")
         .expect("aws-sigv4 is a dependency");
     let manifest = pkg["manifest_path"].as_str().expect("manifest_path");
-    Path::new(manifest).parent().expect("crate dir").to_path_buf()
+    Path::new(manifest)
+        .parent()
+        .expect("crate dir")
+        .to_path_buf()
 }
 
 /// Parse one of the suite's raw HTTP request files into an [`HttpRequest`].
@@ -82,7 +85,9 @@ fn tamper_signature(req: &mut HttpRequest) {
             return false;
         };
         let from = start + marker.len();
-        let end = s[from..].find(['&', ',', ' ']).map_or(s.len(), |i| from + i);
+        let end = s[from..]
+            .find(['&', ',', ' '])
+            .map_or(s.len(), |i| from + i);
         let last = &s[end - 1..end];
         let replacement = if last == "0" { "1" } else { "0" };
         s.replace_range(end - 1..end, replacement);
@@ -164,7 +169,8 @@ fn run_suite(prefix: &str) -> usize {
     let mut ran = 0;
     let mut skipped = 0;
     for case in suite_cases() {
-        let Ok(raw) = std::fs::read_to_string(case.dir.join(format!("{prefix}-signed-request.txt")))
+        let Ok(raw) =
+            std::fs::read_to_string(case.dir.join(format!("{prefix}-signed-request.txt")))
         else {
             println!("skip {}: no {prefix}-signed-request.txt", case.name);
             skipped += 1;
@@ -178,7 +184,10 @@ fn run_suite(prefix: &str) -> usize {
         }
         let creds = &case.context["credentials"];
         let akid = creds["access_key_id"].as_str().expect("akid").to_string();
-        let secret = creds["secret_access_key"].as_str().expect("secret").to_string();
+        let secret = creds["secret_access_key"]
+            .as_str()
+            .expect("secret")
+            .to_string();
         let lookup = |id: &str| (id == akid).then(|| Secret::new(secret.clone()));
         let now = context_time(&case.context);
         let skew = Duration::from_secs(300);
@@ -274,7 +283,10 @@ struct Tally {
     skipped_members: usize,
 }
 
-fn check_vectors(file: &str, decode: fn(&HttpResponse) -> Result<Outcome, imds_conform::wire::DecodeError>) -> Option<Tally> {
+fn check_vectors(
+    file: &str,
+    decode: fn(&HttpResponse) -> Result<Outcome, imds_conform::wire::DecodeError>,
+) -> Option<Tally> {
     let dir = reference_dir()?;
     let text = std::fs::read_to_string(dir.join(file)).expect("vector file");
     let suites: Vec<Value> = serde_json::from_str(&text).expect("vector JSON");
@@ -306,8 +318,16 @@ fn check_error(file: &str, id: &str, case: &Value, outcome: &Outcome) {
     else {
         panic!("{file} {id}: expected an error, got {outcome:?}");
     };
-    assert_eq!(u64::from(*status), case["response"]["status_code"], "{file} {id}");
-    assert_eq!(code, case["errorCode"].as_str().expect("errorCode"), "{file} {id}");
+    assert_eq!(
+        u64::from(*status),
+        case["response"]["status_code"],
+        "{file} {id}"
+    );
+    assert_eq!(
+        code,
+        case["errorCode"].as_str().expect("errorCode"),
+        "{file} {id}"
+    );
     if let Some(want) = case["errorMessage"].as_str() {
         assert_eq!(message, want, "{file} {id}");
     }
@@ -325,7 +345,9 @@ fn check_result(
         panic!("{file} {id}: expected success, got {outcome:?}");
     };
     let shapes = &suite["shapes"];
-    let output = &shapes[case["given"]["output"]["shape"].as_str().unwrap_or_default()];
+    let output = &shapes[case["given"]["output"]["shape"]
+        .as_str()
+        .unwrap_or_default()];
     for (name, want) in case["result"].as_object().into_iter().flatten() {
         let member = &output["members"][name];
         let shape = &shapes[member["shape"].as_str().unwrap_or_default()];
@@ -349,8 +371,10 @@ fn check_result(
 
 #[test]
 fn botocore_ec2_output_vectors_decode() {
-    let Some(t) = check_vectors("botocore-protocols-output-ec2.json", ec2_query::decode_response)
-    else {
+    let Some(t) = check_vectors(
+        "botocore-protocols-output-ec2.json",
+        ec2_query::decode_response,
+    ) else {
         return;
     };
     assert!(t.errors >= 2, "{t:?}");
@@ -359,8 +383,10 @@ fn botocore_ec2_output_vectors_decode() {
 
 #[test]
 fn botocore_json_output_vectors_decode() {
-    let Some(t) = check_vectors("botocore-protocols-output-json.json", aws_json::decode_response)
-    else {
+    let Some(t) = check_vectors(
+        "botocore-protocols-output-json.json",
+        aws_json::decode_response,
+    ) else {
         return;
     };
     assert!(t.errors >= 11, "{t:?}");

@@ -7,9 +7,6 @@
 //! `__type`, else `code`, with any `namespace#` prefix and `:uri` suffix removed.
 //! Server side (the emulator): the reverse, keeping duplicated members in order.
 
-use std::fmt;
-
-use serde::de::{Deserializer as _, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::{
@@ -74,17 +71,7 @@ pub fn decode_request(req: &HttpRequest) -> Result<Incoming, DecodeError> {
         .rsplit_once('.')
         .filter(|(_, op)| !op.is_empty())
         .ok_or_else(|| DecodeError::Request(format!("malformed X-Amz-Target {target:?}")))?;
-    let members = parse_members(&req.body)?;
-    let params = members
-        .into_iter()
-        .map(|(name, value)| RawParam {
-            name,
-            value: match value {
-                Value::String(s) => RawValue::Text(s),
-                other => RawValue::Json(other.to_string()),
-            },
-        })
-        .collect();
+    let params = parse_params(&req.body)?;
     Ok(Incoming {
         call: Call {
             operation: operation.to_string(),
@@ -95,36 +82,119 @@ pub fn decode_request(req: &HttpRequest) -> Result<Incoming, DecodeError> {
     })
 }
 
-/// The top-level members of a JSON object body, in document order, duplicates kept.
-/// An empty body counts as `{}`.
-pub fn parse_members(body: &[u8]) -> Result<Vec<(String, Value)>, DecodeError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+/// The top-level members of a JSON object body as parameters, in document order,
+/// duplicates kept. An empty body counts as `{}`.
+///
+/// `serde_json::Value` would merge duplicated keys and re-print numbers (changing
+/// the digits of some floats), so the top level is scanned here and each member
+/// value is parsed on its own; numbers keep their exact source text, nested arrays
+/// and objects are re-printed compactly.
+pub fn parse_params(body: &[u8]) -> Result<Vec<RawParam>, DecodeError> {
+    let mut s = Scanner { bytes: body, at: 0 };
+    s.skip_ws();
+    if s.at_end() {
         return Ok(Vec::new());
     }
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let members = de
-        .deserialize_any(MembersVisitor)
-        .map_err(|e| DecodeError::Json(e.to_string()))?;
-    de.end().map_err(|e| DecodeError::Json(e.to_string()))?;
-    Ok(members)
+    s.expect(b'{')?;
+    let mut out = Vec::new();
+    s.skip_ws();
+    if !s.eat(b'}') {
+        loop {
+            s.skip_ws();
+            let (name, _) = s.value::<String>()?;
+            s.skip_ws();
+            s.expect(b':')?;
+            s.skip_ws();
+            let (value, raw) = s.value::<Value>()?;
+            out.push(RawParam {
+                name,
+                value: raw_value(value, raw),
+            });
+            s.skip_ws();
+            if s.eat(b',') {
+                continue;
+            }
+            s.expect(b'}')?;
+            break;
+        }
+    }
+    s.skip_ws();
+    if !s.at_end() {
+        return Err(DecodeError::Json(
+            "trailing characters after the object".into(),
+        ));
+    }
+    Ok(out)
 }
 
-/// Collects an object's members as pairs; `serde_json::Value` would merge duplicates.
-struct MembersVisitor;
+fn raw_value(value: Value, raw: &[u8]) -> RawValue {
+    match value {
+        Value::String(s) => RawValue::Text(s),
+        // A number's source text is ASCII; the fallback cannot really happen.
+        Value::Number(n) => RawValue::Json(
+            std::str::from_utf8(raw)
+                .map(str::to_string)
+                .unwrap_or_else(|_| n.to_string()),
+        ),
+        other => RawValue::Json(other.to_string()),
+    }
+}
 
-impl<'de> Visitor<'de> for MembersVisitor {
-    type Value = Vec<(String, Value)>;
+/// A cursor over the top level of a JSON document.
+struct Scanner<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
 
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
+impl<'a> Scanner<'a> {
+    fn at_end(&self) -> bool {
+        self.at >= self.bytes.len()
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::new();
-        while let Some((k, v)) = map.next_entry::<String, Value>()? {
-            out.push((k, v));
+    fn skip_ws(&mut self) {
+        while self
+            .bytes
+            .get(self.at)
+            .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        {
+            self.at += 1;
         }
-        Ok(out)
+    }
+
+    fn eat(&mut self, byte: u8) -> bool {
+        if self.bytes.get(self.at) == Some(&byte) {
+            self.at += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, byte: u8) -> Result<(), DecodeError> {
+        if self.eat(byte) {
+            Ok(())
+        } else {
+            Err(DecodeError::Json(format!(
+                "expected '{}' at byte {}",
+                char::from(byte),
+                self.at
+            )))
+        }
+    }
+
+    /// Parse one JSON value here; return it and its exact source bytes.
+    fn value<T: serde::de::DeserializeOwned>(&mut self) -> Result<(T, &'a [u8]), DecodeError> {
+        let rest = &self.bytes[self.at..];
+        let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<T>();
+        match stream.next() {
+            Some(Ok(v)) => {
+                let len = stream.byte_offset();
+                self.at += len;
+                Ok((v, &rest[..len]))
+            }
+            Some(Err(e)) => Err(DecodeError::Json(e.to_string())),
+            None => Err(DecodeError::Json("unexpected end of input".into())),
+        }
     }
 }
 
@@ -135,7 +205,9 @@ pub fn decode_response(resp: &HttpResponse) -> Result<Outcome, DecodeError> {
     let body = parse_body(&resp.body)?;
     if (200..300).contains(&resp.status) {
         if !body.is_object() {
-            return Err(DecodeError::Shape("success body is not a JSON object".into()));
+            return Err(DecodeError::Shape(
+                "success body is not a JSON object".into(),
+            ));
         }
         return Ok(Outcome::Success {
             status: resp.status,
@@ -224,17 +296,39 @@ mod tests {
 
     #[test]
     fn duplicates_and_literals_survive() {
-        let members = parse_members(br#"{"a":"x","a":1,"b":{"c":[true,null]}}"#).unwrap();
-        assert_eq!(members.len(), 3);
-        assert_eq!(members[1].1, serde_json::json!(1));
-        assert!(parse_members(b"[1]").is_err());
-        assert!(parse_members(b"{} {}").is_err());
+        let params = parse_params(br#" { "a" : "x","a":1.40e2 ,"b":{"c":[true, null]}} "#).unwrap();
+        assert_eq!(
+            params,
+            vec![
+                RawParam::text("a", "x"),
+                RawParam::json("a", "1.40e2"),
+                RawParam::json("b", r#"{"c":[true,null]}"#),
+            ]
+        );
+        for bad in [
+            &b"[1]"[..],
+            b"{} {}",
+            b"{,}",
+            b"{\"a\":1,}",
+            b"{\"a\" 1}",
+            b"{1:2}",
+        ] {
+            assert!(
+                parse_params(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert!(parse_params(b" ").unwrap().is_empty());
+        assert!(parse_params(b"{ }").unwrap().is_empty());
     }
 
     #[test]
     fn error_names_are_sanitized() {
         assert_eq!(
-            sanitize_error_code("aws.protocoltests.restjson#FooError:http://internal.amazon.com/x/"),
+            sanitize_error_code(
+                "aws.protocoltests.restjson#FooError:http://internal.amazon.com/x/"
+            ),
             "FooError"
         );
         assert_eq!(sanitize_error_code("FooError"), "FooError");

@@ -168,7 +168,9 @@ fn decode_error(status: u16, text: &str) -> Result<Outcome, DecodeError> {
         "ErrorResponse" => first(tree.get("Error")),
         // A bare `<Error>` root.
         "Error" => Ok(&tree),
-        other => Err(DecodeError::Shape(format!("unexpected error root <{other}>"))),
+        other => Err(DecodeError::Shape(format!(
+            "unexpected error root <{other}>"
+        ))),
     }?;
     let code = text_member(error, &["Code"])
         .filter(|c| !c.is_empty())

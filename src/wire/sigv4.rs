@@ -22,6 +22,8 @@ use super::{AuthError, Credentials, EncodeError, Endpoint, HttpRequest, Secret, 
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const DATE_FORMAT: &str = "%Y%m%dT%H%M%SZ";
+/// AWS refuses presigned URLs that claim to live longer than seven days.
+const MAX_PRESIGNED_SECS: u64 = 7 * 24 * 3600;
 
 /// The RFC 3986 unreserved set, which SigV4 leaves unescaped.
 const SIGV4_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC
@@ -129,7 +131,10 @@ fn read_claim(req: &HttpRequest) -> Result<Claim, AuthError> {
         return header_claim(req, auth);
     }
     let query = query_pairs(req.query());
-    if query.iter().any(|(k, _)| k == "X-Amz-Signature" || k == "X-Amz-Algorithm") {
+    if query
+        .iter()
+        .any(|(k, _)| k == "X-Amz-Signature" || k == "X-Amz-Algorithm")
+    {
         return query_claim(&query);
     }
     Err(AuthError::Missing)
@@ -184,7 +189,9 @@ fn query_claim(query: &[(String, String)]) -> Result<Claim, AuthError> {
     let expires = match get("X-Amz-Expires") {
         Some(e) => Some(
             e.parse::<u64>()
-                .map_err(|_| AuthError::Malformed("bad X-Amz-Expires".into()))?,
+                .ok()
+                .filter(|secs| *secs <= MAX_PRESIGNED_SECS)
+                .ok_or_else(|| AuthError::Malformed("bad X-Amz-Expires".into()))?,
         ),
         None => None,
     };
@@ -227,7 +234,9 @@ fn build_claim(
         ));
     }
     if signed_headers.is_empty() || signature.is_empty() {
-        return Err(AuthError::Malformed("empty SignedHeaders or Signature".into()));
+        return Err(AuthError::Malformed(
+            "empty SignedHeaders or Signature".into(),
+        ));
     }
     Ok(Claim {
         access_key_id,
@@ -253,7 +262,10 @@ fn check_time(claim: &Claim, now: SystemTime, max_skew: Duration) -> Result<(), 
         return Err(AuthError::Expired);
     }
     let lifetime = match claim.expires {
-        Some(secs) => chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX)),
+        Some(secs) => i64::try_from(secs)
+            .ok()
+            .and_then(chrono::Duration::try_seconds)
+            .unwrap_or(chrono::Duration::MAX),
         None => skew,
     };
     if now - signed_at > lifetime {
