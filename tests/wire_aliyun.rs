@@ -93,7 +93,10 @@ fn change_param(req: &mut HttpRequest, name: &str, f: impl Fn(&str) -> String) {
         return;
     }
     let mut body = parse_params(std::str::from_utf8(&req.body).unwrap()).unwrap();
-    let p = body.iter_mut().find(|(k, _)| k == name).expect("param present");
+    let p = body
+        .iter_mut()
+        .find(|(k, _)| k == name)
+        .expect("param present");
     p.1 = f(&p.1);
     req.body = encode_params(&body).into_bytes();
 }
@@ -125,18 +128,29 @@ fn v1_ecs_docs_describe_regions_vector() {
     ]);
     let sts = v1_string_to_sign("GET", &params);
     assert!(sts.starts_with("GET&%2F&AccessKeyId%3Dtestid%26Action%3DDescribeRegions"));
-    assert_eq!(v1_signature("testsecret", &sts), "OLeaidS1JvxuMvnyHOwuJ+uX5qY=");
+    assert_eq!(
+        v1_signature("testsecret", &sts),
+        "OLeaidS1JvxuMvnyHOwuJ+uX5qY="
+    );
 }
 
 #[test]
 fn v1_docs_vector_through_encode_and_sign() {
-    let mut req = encode_request(&endpoint("XML"), &Call::new("DescribeRegions"), Method::Get)
-        .unwrap();
+    let mut req =
+        encode_request(&endpoint("XML"), &Call::new("DescribeRegions"), Method::Get).unwrap();
     let creds = Credentials::new("testid", "testsecret");
-    sign_v1(&mut req, &creds, at(DOCS_TIME), "3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf").unwrap();
+    sign_v1(
+        &mut req,
+        &creds,
+        at(DOCS_TIME),
+        "3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf",
+    )
+    .unwrap();
     assert_eq!(signature_param(&req), "OLeaidS1JvxuMvnyHOwuJ+uX5qY=");
     // The signature travels percent-encoded.
-    assert!(req.query().ends_with("Signature=OLeaidS1JvxuMvnyHOwuJ%2BuX5qY%3D"));
+    assert!(req
+        .query()
+        .ends_with("Signature=OLeaidS1JvxuMvnyHOwuJ%2BuX5qY%3D"));
 }
 
 /// darabonba-openapi-util `getRPCSignature({query: test, body: test}, GET, secret)`:
@@ -355,7 +369,14 @@ proptest! {
 fn a_forged_request_does_not_burn_the_nonce() {
     let t = at(DOCS_TIME);
     for scheme in [Scheme::V1, Scheme::V3] {
-        let req = signed(scheme, Method::Get, &pairs(&[("RegionId", "cn")]), false, t, "n-7");
+        let req = signed(
+            scheme,
+            Method::Get,
+            &pairs(&[("RegionId", "cn")]),
+            false,
+            t,
+            "n-7",
+        );
         let mut forged = req.clone();
         change_param(&mut forged, "RegionId", |_| "us".into());
         let mut cache = NonceCache::for_skew(SKEW);
@@ -374,7 +395,10 @@ fn verify_reports_why() {
 
     let mut other_scheme = unsigned.clone();
     other_scheme.set_header("Authorization", "Bearer abc");
-    assert!(matches!(check(&other_scheme, t), Err(AuthError::Malformed(_))));
+    assert!(matches!(
+        check(&other_scheme, t),
+        Err(AuthError::Malformed(_))
+    ));
 
     for scheme in [Scheme::V1, Scheme::V3] {
         let req = signed(scheme, Method::Post, &[], false, t, "n");
@@ -397,7 +421,14 @@ fn verify_reports_why() {
     v3.set_header("Authorization", "ACS3-HMAC-SHA256 Credential=x");
     assert!(matches!(check(&v3, t), Err(AuthError::Malformed(_))));
 
-    let mut v3_body = signed(Scheme::V3, Method::Post, &pairs(&[("A", "1")]), false, t, "n");
+    let mut v3_body = signed(
+        Scheme::V3,
+        Method::Post,
+        &pairs(&[("A", "1")]),
+        false,
+        t,
+        "n",
+    );
     v3_body.body = b"A=2".to_vec();
     assert_eq!(check(&v3_body, t), Err(AuthError::SignatureMismatch));
 }
@@ -414,8 +445,18 @@ fn signing_twice_is_refused() {
 #[test]
 fn v3_headers_are_set() {
     let t = at(DOCS_TIME);
-    let req = signed(Scheme::V3, Method::Post, &pairs(&[("A", "1")]), true, t, "n-3");
-    assert_eq!(req.header("x-acs-action"), Some("ModifyInstanceMetadataOptions"));
+    let req = signed(
+        Scheme::V3,
+        Method::Post,
+        &pairs(&[("A", "1")]),
+        true,
+        t,
+        "n-3",
+    );
+    assert_eq!(
+        req.header("x-acs-action"),
+        Some("ModifyInstanceMetadataOptions")
+    );
     assert_eq!(req.header("x-acs-version"), Some("2014-05-26"));
     assert_eq!(req.header("x-acs-date"), Some("2016-02-23T12:46:24Z"));
     assert_eq!(req.header("x-acs-signature-nonce"), Some("n-3"));
@@ -433,7 +474,11 @@ fn v3_headers_are_set() {
 fn v1_adds_the_documented_parameters() {
     let t = at(DOCS_TIME);
     let req = signed(Scheme::V1, Method::Get, &[], true, t, "n-9");
-    let names: Vec<String> = request_params(&req).unwrap().into_iter().map(|p| p.0).collect();
+    let names: Vec<String> = request_params(&req)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.0)
+        .collect();
     assert_eq!(
         names,
         [
@@ -522,8 +567,14 @@ fn encoding_details() {
     );
     let post = encode_request(&endpoint("JSON"), &call, Method::Post).unwrap();
     assert_eq!(post.method, "POST");
-    assert_eq!(post.path_and_query, "/?Action=Op&Version=2014-05-26&Format=JSON");
-    assert_eq!(post.header("content-type"), Some(aliyun_rpc::FORM_CONTENT_TYPE));
+    assert_eq!(
+        post.path_and_query,
+        "/?Action=Op&Version=2014-05-26&Format=JSON"
+    );
+    assert_eq!(
+        post.header("content-type"),
+        Some(aliyun_rpc::FORM_CONTENT_TYPE)
+    );
     assert_eq!(post.body, b"A%20b=x%2Ay~z&RegionId=");
 }
 
@@ -534,18 +585,37 @@ fn decode_request_errors_and_common_params() {
         path_and_query: format!("/?{q}"),
         ..Default::default()
     };
-    assert!(matches!(decode_request(&req("RegionId=cn")), Err(DecodeError::Request(_))));
-    assert!(matches!(decode_request(&req("Action=X&A=%G1")), Err(DecodeError::Request(_))));
+    assert!(matches!(
+        decode_request(&req("RegionId=cn")),
+        Err(DecodeError::Request(_))
+    ));
+    assert!(matches!(
+        decode_request(&req("Action=X&A=%G1")),
+        Err(DecodeError::Request(_))
+    ));
     let incoming = decode_request(&req(
         "Action=Op&AccessKeyId=k&RegionId=cn&Signature=s&SecurityToken=t&SignatureType=&X=1",
     ))
     .unwrap();
-    assert_eq!(incoming.call, Call::new("Op").with("RegionId", "cn").with("X", "1"));
+    assert_eq!(
+        incoming.call,
+        Call::new("Op").with("RegionId", "cn").with("X", "1")
+    );
     assert_eq!(incoming.version, None);
-    let names: Vec<&str> = incoming.protocol_params.iter().map(|p| p.0.as_str()).collect();
+    let names: Vec<&str> = incoming
+        .protocol_params
+        .iter()
+        .map(|p| p.0.as_str())
+        .collect();
     assert_eq!(
         names,
-        ["Action", "AccessKeyId", "Signature", "SecurityToken", "SignatureType"]
+        [
+            "Action",
+            "AccessKeyId",
+            "Signature",
+            "SecurityToken",
+            "SignatureType"
+        ]
     );
     // A body without the form content type is not read.
     let mut post = req("Action=Op");
@@ -653,7 +723,10 @@ fn seed_samples_decode() {
     for body in [xml, json] {
         let outcome = decode_response(&response(200, body)).unwrap();
         assert!(matches!(outcome, Outcome::Success { status: 200, .. }));
-        assert_eq!(outcome.request_id(), Some("473469C7-AA6F-4DC5-B3DB-A3DC0DE3C83E"));
+        assert_eq!(
+            outcome.request_id(),
+            Some("473469C7-AA6F-4DC5-B3DB-A3DC0DE3C83E")
+        );
     }
 }
 
@@ -661,7 +734,8 @@ fn seed_samples_decode() {
 fn gateway_error_shapes_decode() {
     let json = r#"{"Recommend":"https://x","Message":"The specified InstanceId is not found.",
         "RequestId":"R-1","HostId":"ecs.aliyuncs.com","Code":"InvalidInstanceId.NotFound"}"#;
-    let xml = "<?xml version='1.0' encoding='UTF-8'?><Error><Code>InvalidInstanceId.NotFound</Code>\
+    let xml =
+        "<?xml version='1.0' encoding='UTF-8'?><Error><Code>InvalidInstanceId.NotFound</Code>\
         <Unknown><Deep>x</Deep></Unknown><HostId>ecs.aliyuncs.com</HostId>\
         <Message>The specified InstanceId is not found.</Message><RequestId>R-1</RequestId>\
         <Recommend><![CDATA[https://x?a=1&b=2]]></Recommend></Error>";
@@ -689,18 +763,27 @@ fn emulator_error_answer_has_the_gateway_members() {
     let resp = encode_answer("ModifyInstanceMetadataOptions", "JSON", &answer);
     let v: Value = serde_json::from_slice(&resp.body).unwrap();
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["RequestId", "HostId", "Code", "Message", "Recommend"]);
+    assert_eq!(
+        keys,
+        ["RequestId", "HostId", "Code", "Message", "Recommend"]
+    );
     assert_eq!(v["HostId"], "ecs.aliyuncs.com");
     assert_eq!(
         v["Recommend"],
         "https://api.aliyun.com/troubleshoot?q=InvalidHttpTokens.NotSupported&product=Ecs&requestId=R-9"
     );
-    assert_eq!(resp.header("content-type"), Some("application/json;charset=utf-8"));
+    assert_eq!(
+        resp.header("content-type"),
+        Some("application/json;charset=utf-8")
+    );
     let xml = encode_answer("ModifyInstanceMetadataOptions", "XML", &answer);
     let text = String::from_utf8(xml.body).unwrap();
     assert!(text.contains("<Error><RequestId>R-9</RequestId><HostId>ecs.aliyuncs.com</HostId>"));
     assert!(text.contains("<Recommend>"));
-    let ok = Answer::Success { request_id: "R-1".into(), body: json!({}) };
+    let ok = Answer::Success {
+        request_id: "R-1".into(),
+        body: json!({}),
+    };
     let xml = encode_answer("ModifyInstanceMetadataOptions", "XML", &ok);
     let text = String::from_utf8(xml.body).unwrap();
     assert!(text.contains(
@@ -723,13 +806,25 @@ fn hostile_bodies_are_errors() {
         (503, b"<html><body>Service Unavailable"),
     ];
     for (status, body) in cases {
-        let got = decode_response(&HttpResponse { status, headers: vec![], body: body.to_vec() });
-        assert!(got.is_err(), "{status} {:?} gave {got:?}", String::from_utf8_lossy(body));
+        let got = decode_response(&HttpResponse {
+            status,
+            headers: vec![],
+            body: body.to_vec(),
+        });
+        assert!(
+            got.is_err(),
+            "{status} {:?} gave {got:?}",
+            String::from_utf8_lossy(body)
+        );
     }
     let mut big = b"{\"RequestId\":\"".to_vec();
     big.resize(MAX_BODY_BYTES + 1, b'a');
     assert!(matches!(
-        decode_response(&HttpResponse { status: 200, headers: vec![], body: big }),
+        decode_response(&HttpResponse {
+            status: 200,
+            headers: vec![],
+            body: big
+        }),
         Err(DecodeError::TooLarge { .. })
     ));
     let deep = "[".repeat(10_000);

@@ -12,8 +12,8 @@
 use serde_json::{Map, Value};
 
 use super::{
-    check_size, tree, Answer, Call, DecodeError, Endpoint, EncodeError, HttpRequest,
-    HttpResponse, Incoming, Outcome, RawParam, RawValue,
+    check_size, tree, Answer, Call, DecodeError, EncodeError, Endpoint, HttpRequest, HttpResponse,
+    Incoming, Outcome, RawParam, RawValue,
 };
 
 /// How an RPC call travels: everything in the query, or the call's parameters in a
@@ -133,7 +133,9 @@ fn percent_decode(s: &str) -> Result<String, DecodeError> {
 }
 
 fn hex_value(b: u8) -> Option<u8> {
-    char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    char::from(b)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
 }
 
 /// Whether a request carries a form body (its parameters count as request parameters
@@ -167,7 +169,11 @@ pub fn request_params(req: &HttpRequest) -> Result<Vec<(String, String)>, Decode
 /// (always in the query), then the call's parameters in order: in the query for GET,
 /// in a form body for POST. An empty `api_version` or `format` is left out, so a
 /// case can omit them on purpose.
-pub fn encode_request(ep: &Endpoint, call: &Call, method: Method) -> Result<HttpRequest, EncodeError> {
+pub fn encode_request(
+    ep: &Endpoint,
+    call: &Call,
+    method: Method,
+) -> Result<HttpRequest, EncodeError> {
     let common = common_params(ep, call);
     let call_params: Vec<(String, String)> = call
         .params
@@ -182,7 +188,10 @@ pub fn encode_request(ep: &Endpoint, call: &Call, method: Method) -> Result<Http
         }
         Method::Post => {
             headers.push(("Content-Type".to_string(), FORM_CONTENT_TYPE.to_string()));
-            (encode_params(&common), encode_params(&call_params).into_bytes())
+            (
+                encode_params(&common),
+                encode_params(&call_params).into_bytes(),
+            )
         }
     };
     Ok(HttpRequest {
@@ -206,6 +215,8 @@ fn common_params(ep: &Endpoint, call: &Call) -> Vec<(String, String)> {
 
 /// Read an answer. The body is sniffed (a first non-space `<` means XML) because the
 /// Content-Type header is not trusted. The status alone decides success or error.
+/// A success body is the whole answer object (JSON as sent, XML as a tree without its
+/// root element), `RequestId` member included.
 pub fn decode_response(resp: &HttpResponse) -> Result<Outcome, DecodeError> {
     check_size(&resp.body)?;
     let text = std::str::from_utf8(&resp.body).map_err(|_| DecodeError::Utf8)?;
@@ -228,11 +239,12 @@ fn parse_body(text: &str) -> Result<Value, DecodeError> {
         match tree {
             Value::String(s) if s.is_empty() => Ok(Value::Object(Map::new())),
             Value::Object(_) => Ok(tree),
-            _ => Err(DecodeError::Shape("XML root holds text, not elements".into())),
+            _ => Err(DecodeError::Shape(
+                "XML root holds text, not elements".into(),
+            )),
         }
     } else {
-        let v: Value =
-            serde_json::from_str(text).map_err(|e| DecodeError::Json(e.to_string()))?;
+        let v: Value = serde_json::from_str(text).map_err(|e| DecodeError::Json(e.to_string()))?;
         if v.is_object() {
             Ok(v)
         } else {
@@ -332,7 +344,10 @@ pub fn encode_answer(operation: &str, format: &str, answer: &Answer) -> HttpResp
         ),
     };
     let (content_type, body) = if xml {
-        ("text/xml;charset=utf-8", tree::write_xml(&root, None, &tree))
+        (
+            "text/xml;charset=utf-8",
+            tree::write_xml(&root, None, &tree),
+        )
     } else {
         ("application/json;charset=utf-8", tree.to_string())
     };

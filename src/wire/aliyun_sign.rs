@@ -97,7 +97,10 @@ fn check_skew(signed_at: SystemTime, now: SystemTime, max_skew: Duration) -> Res
 /// The one value of `name`; absent or repeated is malformed (a repeated signature
 /// parameter would make "which one counts" ambiguous).
 fn single<'a>(params: &'a [(String, String)], name: &str) -> Result<&'a str, AuthError> {
-    let mut values = params.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let mut values = params
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str());
     match (values.next(), values.next()) {
         (Some(v), None) => Ok(v),
         (None, _) => Err(AuthError::Malformed(format!("missing {name}"))),
@@ -112,7 +115,11 @@ fn single<'a>(params: &'a [(String, String)], name: &str) -> Result<&'a str, Aut
 /// `METHOD&%2F&` + percentEncode(canonical query). `params` are the decoded request
 /// parameters (query and form body); any `Signature` among them is left out.
 pub fn v1_string_to_sign(method: &str, params: &[(String, String)]) -> String {
-    let signed: Vec<_> = params.iter().filter(|(k, _)| k != "Signature").cloned().collect();
+    let signed: Vec<_> = params
+        .iter()
+        .filter(|(k, _)| k != "Signature")
+        .cloned()
+        .collect();
     let query = canonical_query(sorted(&signed));
     format!("{method}&%2F&{}", percent_encode(&query))
 }
@@ -138,7 +145,9 @@ pub fn sign_v1(
 ) -> Result<(), EncodeError> {
     let existing = params_for_signing(req)?;
     if existing.iter().any(|(k, _)| k == "Signature") {
-        return Err(EncodeError::Invalid("request already carries a Signature".into()));
+        return Err(EncodeError::Invalid(
+            "request already carries a Signature".into(),
+        ));
     }
     let mut added = vec![
         pair("AccessKeyId", creds.access_key_id.as_str()),
@@ -152,7 +161,10 @@ pub fn sign_v1(
     }
     let all: Vec<_> = existing.into_iter().chain(added.iter().cloned()).collect();
     let string_to_sign = v1_string_to_sign(&req.method, &all);
-    added.push(pair("Signature", v1_signature(creds.secret.expose(), &string_to_sign)));
+    added.push(pair(
+        "Signature",
+        v1_signature(creds.secret.expose(), &string_to_sign),
+    ));
     append_query(req, &added);
     Ok(())
 }
@@ -168,7 +180,9 @@ fn verify_v1(
     let signature = single(params, "Signature")?;
     let access_key_id = single(params, "AccessKeyId")?;
     if single(params, "SignatureMethod")? != "HMAC-SHA1" {
-        return Err(AuthError::Malformed("SignatureMethod must be HMAC-SHA1".into()));
+        return Err(AuthError::Malformed(
+            "SignatureMethod must be HMAC-SHA1".into(),
+        ));
     }
     if single(params, "SignatureVersion")? != "1.0" {
         return Err(AuthError::Malformed("SignatureVersion must be 1.0".into()));
@@ -261,7 +275,10 @@ pub fn v3_canonical_request(
 
 /// `ACS3-HMAC-SHA256\n` + hex(SHA-256(canonical request)).
 pub fn v3_string_to_sign(canonical_request: &str) -> String {
-    format!("{V3_ALGORITHM}\n{}", hex_sha256(canonical_request.as_bytes()))
+    format!(
+        "{V3_ALGORITHM}\n{}",
+        hex_sha256(canonical_request.as_bytes())
+    )
 }
 
 /// hex(HMAC-SHA256(secret, string_to_sign)).
@@ -305,10 +322,17 @@ pub fn sign_v3(
     nonce: &str,
 ) -> Result<(), EncodeError> {
     if req.header("authorization").is_some() {
-        return Err(EncodeError::Invalid("request already carries an Authorization header".into()));
+        return Err(EncodeError::Invalid(
+            "request already carries an Authorization header".into(),
+        ));
     }
     let params = params_for_signing(req)?;
-    let first = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let first = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
     if let Some(action) = first("Action") {
         req.set_header("x-acs-action", action);
     }
@@ -329,9 +353,17 @@ pub fn sign_v3(
         .filter(|(n, _)| is_v3_signed_header(n))
         .cloned()
         .collect();
-    let canonical =
-        v3_canonical_request(&req.method, canonical_path(req), &query, &headers, &payload_hash);
-    let signature = v3_signature(creds.secret.expose(), &v3_string_to_sign(&canonical.request));
+    let canonical = v3_canonical_request(
+        &req.method,
+        canonical_path(req),
+        &query,
+        &headers,
+        &payload_hash,
+    );
+    let signature = v3_signature(
+        creds.secret.expose(),
+        &v3_string_to_sign(&canonical.request),
+    );
     let auth = v3_authorization(&creds.access_key_id, &canonical.signed_headers, &signature);
     req.set_header("Authorization", auth);
     Ok(())
@@ -362,7 +394,9 @@ fn parse_v3_authorization(value: &str) -> Result<V3Auth<'_>, AuthError> {
             _ => return Err(AuthError::Malformed("unknown Authorization part".into())),
         };
         if slot.replace(v).is_some() {
-            return Err(AuthError::Malformed("Authorization part given twice".into()));
+            return Err(AuthError::Malformed(
+                "Authorization part given twice".into(),
+            ));
         }
     }
     match (ak, signed, sig) {
@@ -404,7 +438,9 @@ fn verify_v3(
     // The date and the nonce drive the replay checks, so they must be signed.
     for required in ["x-acs-date", "x-acs-signature-nonce"] {
         if !signed.contains(&required) {
-            return Err(AuthError::Malformed(format!("{required} is not a signed header")));
+            return Err(AuthError::Malformed(format!(
+                "{required} is not a signed header"
+            )));
         }
     }
     let signed_at = parse_time(single_header(req, "x-acs-date")?)
@@ -420,8 +456,13 @@ fn verify_v3(
         .cloned()
         .collect();
     let payload_hash = hex_sha256(&req.body);
-    let canonical =
-        v3_canonical_request(&req.method, canonical_path(req), &query, &headers, &payload_hash);
+    let canonical = v3_canonical_request(
+        &req.method,
+        canonical_path(req),
+        &query,
+        &headers,
+        &payload_hash,
+    );
     // A header listed as signed but absent makes the lists differ: no match.
     let expected = v3_signature(secret.expose(), &v3_string_to_sign(&canonical.request));
     let lists_match = canonical.signed_headers == auth.signed_headers;
@@ -459,7 +500,9 @@ pub fn verify(
         return verify_v1(req, &params, secret_for, now, max_skew, nonce_is_fresh);
     }
     match authorization {
-        Some(_) => Err(AuthError::Malformed("unsupported Authorization scheme".into())),
+        Some(_) => Err(AuthError::Malformed(
+            "unsupported Authorization scheme".into(),
+        )),
         None => Err(AuthError::Missing),
     }
 }
@@ -475,6 +518,20 @@ pub fn verify(
 /// be off in either direction) covers every request that could still verify. When
 /// full, the oldest nonce is forgotten first: memory stays bounded, at the price of a
 /// replay window for that nonce under a flood.
+///
+/// ```
+/// use std::sync::Mutex;
+/// use std::time::{Duration, SystemTime};
+/// use imds_conform::wire::aliyun_sign::NonceCache;
+///
+/// let skew = Duration::from_secs(900);
+/// let cache = Mutex::new(NonceCache::for_skew(skew));
+/// let now = SystemTime::now();
+/// // Inside a request handler: pass this as `nonce_is_fresh` to `verify`.
+/// let mut fresh = |n: &str| cache.lock().map(|mut c| c.check_and_insert(n, now)).unwrap_or(false);
+/// assert!(fresh("n-1"));
+/// assert!(!fresh("n-1"));
+/// ```
 #[derive(Debug, Clone)]
 pub struct NonceCache {
     window: Duration,
