@@ -6,5 +6,7 @@
 //! `wire` to `verdict` and `report`. The `emulator` reuses `wire` from the server side
 //! and never imports the `oracle`.
 pub mod emulator;
+pub mod oracle;
 pub mod spec;
+pub mod verdict;
 pub mod wire;

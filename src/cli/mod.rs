@@ -19,7 +19,11 @@ pub mod exit {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "imds-conform", version, about = "Conformance suite, fuzzer and reference emulator for instance metadata-options APIs")]
+#[command(
+    name = "imds-conform",
+    version,
+    about = "Conformance suite, fuzzer and reference emulator for instance metadata-options APIs"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

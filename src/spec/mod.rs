@@ -1,1 +1,11 @@
-//! placeholder
+//! Spec tables: the API facts, typed, validated and cited.
+//!
+//! `types` is the schema, `load` parses and validates tables (errors name file, line
+//! and field), `check` compares tables with the source docs and the machine models,
+//! `view` renders a table for people and as stable JSON.
+pub mod check;
+pub mod load;
+pub mod types;
+
+pub use load::{builtin, builtin_api, load_dir, load_file, load_str, SpecError, SpecErrors};
+pub use types::*;

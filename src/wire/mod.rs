@@ -31,6 +31,7 @@ pub enum Protocol {
     /// EC2 Query: form-encoded POST, XML answers.
     Ec2Query,
     /// AWS JSON 1.1 with `X-Amz-Target`.
+    #[serde(rename = "aws-json-1.1")]
     AwsJson11,
     /// Alibaba Cloud RPC style: query parameters, JSON or XML answers.
     AliyunRpc,
@@ -127,7 +128,10 @@ impl Call {
 
     /// The first value given for `name`.
     pub fn get(&self, name: &str) -> Option<&RawValue> {
-        self.params.iter().find(|p| p.name == name).map(|p| &p.value)
+        self.params
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| &p.value)
     }
 }
 

@@ -55,9 +55,7 @@ pub fn parse_xml(text: &str) -> Result<(String, Value), DecodeError> {
                 }
             }
             Event::Text(t) => {
-                let s = t
-                    .unescape()
-                    .map_err(|e| DecodeError::Xml(e.to_string()))?;
+                let s = t.unescape().map_err(|e| DecodeError::Xml(e.to_string()))?;
                 match stack.last_mut() {
                     Some(open) => open.text.push_str(&s),
                     None if s.trim().is_empty() => {}

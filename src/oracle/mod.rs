@@ -1,0 +1,243 @@
+//! The oracle: what a conforming target may answer.
+//!
+//! `expect(spec, world, call, auth)` returns every acceptable outcome, each labelled
+//! with the rule and the citations that allow it and, where the docs disagree, with
+//! the ambiguity reading it follows. Pure: no I/O, no clock. It reads only the spec
+//! table; nothing here knows one API from another.
+
+mod effective;
+mod evaluate;
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use crate::spec::{Citation, Condition, Spec, Status, Strength};
+use crate::wire::Call;
+
+pub use effective::{EffParam, Effective};
+
+/// An instance's metadata options: option name (`http_tokens`, `hop_limit`, …) →
+/// value as the wire spells it (`required`, `2`).
+pub type Options = BTreeMap<String, String>;
+
+/// What the oracle knows of the target: the one instance a case may change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct World {
+    pub region: String,
+    pub instance: Instance,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instance {
+    /// The id (EC2, Alibaba) or name (Lightsail) that names it.
+    pub id: String,
+    /// `running` or `stopped`.
+    pub state: String,
+    pub options: Options,
+}
+
+/// How the request is signed. Anything but `Valid` must be refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Auth {
+    Valid,
+    Unsigned,
+    BadSignature,
+    UnknownAccessKey,
+    Expired,
+    NonceReused,
+}
+
+impl Auth {
+    fn condition(self) -> Option<Condition> {
+        match self {
+            Auth::Valid => None,
+            Auth::Unsigned => Some(Condition::Unsigned),
+            Auth::BadSignature => Some(Condition::BadSignature),
+            Auth::UnknownAccessKey => Some(Condition::UnknownAccessKey),
+            Auth::Expired => Some(Condition::Expired),
+            Auth::NonceReused => Some(Condition::NonceReused),
+        }
+    }
+}
+
+/// One reading of one ambiguity.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ReadingLabel {
+    pub ambiguity: String,
+    pub reading: String,
+}
+
+impl std::fmt::Display for ReadingLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}={}", self.ambiguity, self.reading)
+    }
+}
+
+/// Where the modify answer keeps the options (it can differ by reading).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerShape {
+    pub options_path: Option<String>,
+    pub state_field: Option<String>,
+    pub fields: BTreeMap<String, String>,
+}
+
+/// One acceptable outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Expected {
+    /// The call succeeds and the instance ends with `options`.
+    Success {
+        options: Options,
+        /// Acceptable change states in the answer (empty: the answer has none).
+        states: Vec<String>,
+        shape: AnswerShape,
+        /// `false` when the call names no instance of ours (nothing to observe).
+        targets_instance: bool,
+    },
+    /// The call fails. `code: None` means any code with a matching status.
+    Error {
+        code: Option<String>,
+        /// The code most likely used when `code` is `None`.
+        likely: Option<String>,
+        status: Status,
+        message: Option<String>,
+    },
+}
+
+/// An acceptable outcome with why it is acceptable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acceptable {
+    pub expected: Expected,
+    /// The rule that yields it: `HttpTokens.values`, `conventions.unknown_parameter`…
+    pub rule: String,
+    pub strength: Strength,
+    pub cite: Vec<Citation>,
+    /// The ambiguity readings under which this outcome holds (empty: all readings).
+    pub readings: Vec<ReadingLabel>,
+}
+
+/// Everything a conforming target may answer to one call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expectation {
+    pub outcomes: Vec<Acceptable>,
+    /// The ambiguities this call touches.
+    pub ambiguities: Vec<String>,
+}
+
+impl Expectation {
+    pub fn allows_success(&self) -> bool {
+        self.outcomes
+            .iter()
+            .any(|a| matches!(a.expected, Expected::Success { .. }))
+    }
+    pub fn allows_error(&self) -> bool {
+        self.outcomes
+            .iter()
+            .any(|a| matches!(a.expected, Expected::Error { .. }))
+    }
+}
+
+/// The most combinations of readings one call is judged under; past this the
+/// remaining ambiguities keep their first reading (never reached by the built-in
+/// tables, whose calls touch at most a handful).
+pub const MAX_READING_COMBINATIONS: usize = 512;
+
+/// Every acceptable outcome of `call` against `world`.
+pub fn expect(spec: &Spec, world: &World, call: &Call, auth: Auth) -> Expectation {
+    if let Some(condition) = auth.condition() {
+        return Expectation {
+            outcomes: evaluate::condition_errors(spec, condition, "auth", world),
+            ambiguities: Vec::new(),
+        };
+    }
+    let base = Effective::base(spec);
+    // First the ambiguities whose patches concern the parameters as sent…
+    let mut touched: Vec<usize> = spec
+        .ambiguities
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| effective::touches_params(a.get_ref(), call))
+        .map(|(i, _)| i)
+        .collect();
+    let mut outcomes = evaluate_all(spec, &base, world, call, &touched);
+    // …then those whose patches concern an error code or the answer's shape, if
+    // the outcomes so far involve them.
+    let more: Vec<usize> = spec
+        .ambiguities
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| {
+            !touched.contains(i) && effective::touches_outcomes(a.get_ref(), &outcomes)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if !more.is_empty() {
+        touched.extend(more);
+        touched.sort_unstable();
+        outcomes = evaluate_all(spec, &base, world, call, &touched);
+    }
+    Expectation {
+        outcomes,
+        ambiguities: touched
+            .iter()
+            .map(|i| spec.ambiguities[*i].get_ref().id.clone())
+            .collect(),
+    }
+}
+
+/// Evaluate under every combination of the touched ambiguities' readings.
+fn evaluate_all(
+    spec: &Spec,
+    base: &Effective,
+    world: &World,
+    call: &Call,
+    touched: &[usize],
+) -> Vec<Acceptable> {
+    let mut out: Vec<Acceptable> = Vec::new();
+    for combo in reading_combinations(spec, touched) {
+        let mut eff = base.clone();
+        let mut labels = Vec::new();
+        let mut cites = Vec::new();
+        for (amb_index, reading_index) in &combo {
+            let amb = spec.ambiguities[*amb_index].get_ref();
+            let reading = &amb.readings[*reading_index];
+            eff.apply(&reading.set);
+            labels.push(ReadingLabel {
+                ambiguity: amb.id.clone(),
+                reading: reading.id.clone(),
+            });
+            cites.extend(reading.cite.iter().cloned());
+        }
+        for mut acceptable in evaluate::evaluate(spec, &eff, world, call) {
+            acceptable.readings = labels.clone();
+            acceptable.cite.extend(cites.iter().cloned());
+            if !out.contains(&acceptable) {
+                out.push(acceptable);
+            }
+        }
+    }
+    out
+}
+
+fn reading_combinations(spec: &Spec, touched: &[usize]) -> Vec<Vec<(usize, usize)>> {
+    let mut combos: Vec<Vec<(usize, usize)>> = vec![Vec::new()];
+    for &amb in touched {
+        let n = spec.ambiguities[amb].get_ref().readings.len();
+        if combos.len() * n > MAX_READING_COMBINATIONS {
+            combos.iter_mut().for_each(|c| c.push((amb, 0)));
+            continue;
+        }
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                (0..n).map(move |r| {
+                    let mut c = c.clone();
+                    c.push((amb, r));
+                    c
+                })
+            })
+            .collect();
+    }
+    combos
+}

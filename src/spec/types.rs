@@ -1,0 +1,574 @@
+//! The typed form of a spec table (`specs/*.toml`). Every fact carries citations;
+//! the loader (`load.rs`) checks that it does and that the table is coherent.
+//!
+//! The same types serialize to the stable `spec show --json` format (see README).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+use crate::wire::{Protocol, SigningScheme};
+
+/// How strongly a fact is established (ARCHITECTURE.md, "Never guess").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strength {
+    /// A seed doc (or an official doc page named in SPEC-FACTS.md) says it.
+    Documented,
+    /// A machine-readable model in ../shared/reference says it.
+    Model,
+    /// Protocol convention or analogy; nothing states it for this operation.
+    Inferred,
+    /// Recorded from a real target (a public issue thread, a capture).
+    Observed,
+}
+
+impl std::fmt::Display for Strength {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Strength::Documented => "documented",
+            Strength::Model => "model",
+            Strength::Inferred => "inferred",
+            Strength::Observed => "observed",
+        })
+    }
+}
+
+impl Strength {
+    /// Rank for "the weakest fact decides": documented is strongest.
+    pub fn weakness(self) -> u8 {
+        match self {
+            Strength::Documented => 0,
+            Strength::Model => 1,
+            Strength::Observed => 2,
+            Strength::Inferred => 3,
+        }
+    }
+}
+
+/// Where a fact comes from. `doc` + `quote` for a document (a seed file name, or
+/// `SPEC-FACTS.md`); `reference` + `key` for a machine model in ../shared/reference
+/// (the key is a dotted path into its JSON, `*` matching any member); `note` says
+/// in words what an inferred or observed fact rests on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Citation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub strength: Strength,
+}
+
+impl Citation {
+    /// One line for reports: `002_db9….txt: "quote"` or `ec2_modify_shapes.json#Key`.
+    pub fn short(&self) -> String {
+        let mut parts = Vec::new();
+        if let (Some(doc), Some(quote)) = (&self.doc, &self.quote) {
+            parts.push(format!("{doc}: \"{quote}\""));
+        } else if let Some(doc) = &self.doc {
+            parts.push(doc.clone());
+        }
+        if let Some(reference) = &self.reference {
+            match &self.key {
+                Some(key) => parts.push(format!("{reference}#{key}")),
+                None => parts.push(reference.clone()),
+            }
+        }
+        if let Some(note) = &self.note {
+            parts.push(note.clone());
+        }
+        format!("[{}] {}", self.strength, parts.join("; "))
+    }
+}
+
+/// Citations keyed by the name of the fact they support (`type`, `values`, …).
+pub type Cites = BTreeMap<String, Vec<Citation>>;
+
+/// The whole table for one API operation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    pub api: Api,
+    #[serde(rename = "param", default)]
+    pub params: Vec<Spanned<Param>>,
+    #[serde(default)]
+    pub conventions: Conventions,
+    pub response: Response,
+    pub readback: Readback,
+    #[serde(default)]
+    pub state_machine: Option<StateMachine>,
+    #[serde(rename = "error", default)]
+    pub errors: Vec<Spanned<ErrorEntry>>,
+    #[serde(rename = "ambiguity", default)]
+    pub ambiguities: Vec<Spanned<Ambiguity>>,
+}
+
+/// Identity, protocol, signing and endpoints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Api {
+    /// `aws-ec2`, `aws-lightsail`, `aliyun-ecs`: the name used on the command line.
+    pub id: String,
+    pub title: String,
+    /// `aws` or `alibaba`: which credential environment variables apply.
+    pub cloud: Cloud,
+    pub operation: String,
+    pub protocol: Protocol,
+    pub api_version: String,
+    pub signing: SigningScheme,
+    /// SigV4 signing name; empty for Alibaba.
+    #[serde(default)]
+    pub signing_name: String,
+    /// AWS JSON `X-Amz-Target` prefix; empty elsewhere.
+    #[serde(default)]
+    pub target_prefix: String,
+    /// Endpoint URL with `{region}` to fill in.
+    pub endpoint: String,
+    /// Endpoint overrides for named regions (a cloud's global endpoint).
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, String>,
+    pub default_region: String,
+    /// Regions the docs name for this operation (empty: any).
+    #[serde(default)]
+    pub regions: Vec<String>,
+    pub cite: Cites,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cloud {
+    Aws,
+    Alibaba,
+}
+
+/// What a parameter is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Sets one of the instance's metadata options (`option` names which).
+    Option,
+    /// Names the instance to change.
+    Target,
+    /// Names the region (Alibaba `RegionId`).
+    Region,
+    /// Asks for a permission check only.
+    DryRun,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamType {
+    String,
+    Enum,
+    Integer,
+    Boolean,
+}
+
+/// What an omitted parameter does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Absent {
+    /// The option keeps its current value.
+    Keep,
+    /// The option is reset to the parameter's `default`.
+    Default,
+    /// The call fails with the `missing-parameter` error.
+    Error,
+    /// Nothing to keep or reset (the parameter sets no option).
+    Nothing,
+}
+
+/// An inclusive integer range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Range {
+    pub min: i64,
+    pub max: i64,
+}
+
+impl Range {
+    pub fn contains(&self, v: i64) -> bool {
+        self.min <= v && v <= self.max
+    }
+}
+
+/// The error a parameter's invalid value gets: an error `code` from the table, and
+/// whether that exact code is established (`exact = false`: the docs name none, so
+/// any code with the error's status is acceptable).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorRef {
+    pub error: String,
+    #[serde(default = "yes")]
+    pub exact: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One request parameter of the operation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Param {
+    /// The wire name, exactly as sent.
+    pub name: String,
+    pub role: Role,
+    /// For `role = "option"`: the option this parameter sets. Option names are
+    /// shared across APIs (`http_tokens`, `http_endpoint`, `hop_limit`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub option: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: ParamType,
+    pub required: bool,
+    /// Valid values of an enum (or boolean) parameter, exactly as spelled on the wire.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+    /// Valid range of an integer parameter; absent: any integer the type can carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<Range>,
+    /// A pattern a string value must match (for ids and names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// `pattern`, compiled once by the loader.
+    #[serde(skip)]
+    pub pattern_regex: Option<regex::Regex>,
+    pub absent: Absent,
+    /// The value an omitted option resets to (with `absent = "default"`), or the
+    /// value the docs call the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// The error an invalid value gets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid: Option<ErrorRef>,
+    /// Regions where the parameter is available (empty: all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+    /// Facts → their citations. Every fact given above must have an entry.
+    pub cite: Cites,
+}
+
+impl Param {
+    /// The facts this row states, by the names its `cite` table must use.
+    pub fn stated_facts(&self) -> Vec<&'static str> {
+        let mut facts = vec!["type", "required", "absent"];
+        if !self.values.is_empty() {
+            facts.push("values");
+        }
+        if self.range.is_some() {
+            facts.push("range");
+        }
+        if self.pattern.is_some() {
+            facts.push("pattern");
+        }
+        if self.default.is_some() {
+            facts.push("default");
+        }
+        if self.invalid.is_some() {
+            facts.push("invalid");
+        }
+        if !self.regions.is_empty() {
+            facts.push("regions");
+        }
+        facts
+    }
+}
+
+/// What the protocol does with requests the parameter table does not cover.
+/// Each entry lists every acceptable behaviour (more than one where undocumented).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conventions {
+    /// A parameter the operation does not have.
+    #[serde(default)]
+    pub unknown_parameter: Vec<Handling>,
+    /// The same parameter given twice.
+    #[serde(default)]
+    pub duplicate_parameter: Vec<Handling>,
+    /// An empty value (`X=`) for an optional parameter.
+    #[serde(default)]
+    pub empty_value: Vec<Handling>,
+    #[serde(default)]
+    pub cite: Cites,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Handling {
+    /// The call fails with the matching error class (`unknown-parameter`, …, or
+    /// `invalid-value` for empty values).
+    Error,
+    /// The parameter is ignored.
+    Ignore,
+    /// The first of the duplicates counts.
+    FirstWins,
+    /// The last of the duplicates counts.
+    LastWins,
+    /// An empty value counts as omitted.
+    AsAbsent,
+}
+
+/// The modify operation's success answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Response {
+    /// Path (dotted) to the options object in the answer; absent when the answer
+    /// carries no options (Lightsail, Alibaba).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options_path: Option<String>,
+    /// Member under `options_path` holding the change's state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_field: Option<String>,
+    /// Option name → member name under `options_path`.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+    /// Path → fixed value every success answer has (e.g. an operation type).
+    #[serde(default)]
+    pub constants: BTreeMap<String, String>,
+    pub cite: Cites,
+}
+
+/// The operation that reads the options back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Readback {
+    pub operation: String,
+    /// Parameters, with `{instance}` and `{region}` filled in. A value starting with
+    /// `json:` is sent as a raw JSON literal.
+    pub params: BTreeMap<String, String>,
+    /// Path to the instance object(s); `*` steps into every element of a list.
+    pub instances_path: String,
+    /// Member of an instance object holding its id or name.
+    pub id_field: String,
+    /// Path from the instance object to its options object.
+    pub options_path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_field: Option<String>,
+    pub fields: BTreeMap<String, String>,
+    pub cite: Cites,
+}
+
+/// The pending → applied machine.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateMachine {
+    pub states: Vec<String>,
+    /// The state every change reaches in the end.
+    pub settles_to: String,
+    #[serde(rename = "on_modify", default)]
+    pub on_modify: Vec<StateRule>,
+    pub cite: Cites,
+}
+
+/// The state(s) a modify answers with, by the instance's own state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateRule {
+    /// `running` or `stopped`.
+    pub instance_state: String,
+    /// Acceptable states in the answer (more than one where undocumented).
+    pub answer: Vec<String>,
+    pub cite: Vec<Citation>,
+}
+
+/// When an error is returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Condition {
+    /// A parameter's value is invalid (parameters may name their own error).
+    InvalidValue,
+    MissingParameter,
+    UnknownParameter,
+    DuplicateParameter,
+    /// The target id does not have the documented shape.
+    MalformedId,
+    /// The target does not exist.
+    NotFound,
+    /// A parameter is used where it is not available (region, instance type).
+    Unsupported,
+    /// DryRun with permission.
+    DryRun,
+    /// DryRun (or the call) without permission.
+    Unauthorized,
+    Unsigned,
+    BadSignature,
+    UnknownAccessKey,
+    Expired,
+    NonceReused,
+    Throttled,
+    /// Anything else the docs list (server errors, account setup…).
+    Other,
+}
+
+/// An HTTP status: exact, or a class when no doc confirms the number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Status {
+    Exact(u16),
+    /// `"4xx"` or `"5xx"`.
+    Class(StatusClass),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StatusClass {
+    #[serde(rename = "4xx")]
+    Client,
+    #[serde(rename = "5xx")]
+    Server,
+}
+
+impl Status {
+    pub fn matches(&self, status: u16) -> bool {
+        match self {
+            Status::Exact(s) => *s == status,
+            Status::Class(StatusClass::Client) => (400..500).contains(&status),
+            Status::Class(StatusClass::Server) => (500..600).contains(&status),
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Status::Exact(s) => write!(f, "{s}"),
+            Status::Class(StatusClass::Client) => f.write_str("4xx"),
+            Status::Class(StatusClass::Server) => f.write_str("5xx"),
+        }
+    }
+}
+
+/// One documented (or protocol-common) error.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorEntry {
+    pub code: String,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub when: Condition,
+    /// `false`: the docs do not establish that the service uses this code for this
+    /// condition (it is the likely one); any code with the status is acceptable.
+    #[serde(default = "yes")]
+    pub exact: bool,
+    /// The condition in the docs' words.
+    pub description: String,
+    pub cite: Vec<Citation>,
+}
+
+/// A place where the docs disagree or are silent in a way that matters. The table
+/// keeps every reading; the oracle answers once per reading.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ambiguity {
+    pub id: String,
+    pub summary: String,
+    #[serde(rename = "reading")]
+    pub readings: Vec<Reading>,
+}
+
+/// One reading of an ambiguity, and how the table reads under it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reading {
+    pub id: String,
+    pub summary: String,
+    pub cite: Vec<Citation>,
+    /// Patches to the table that hold under this reading (none: the table as is).
+    #[serde(default)]
+    pub set: Vec<Patch>,
+}
+
+/// A change to one parameter row, one error entry, or the response shape.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Patch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// `true`: the patch is to the modify answer's shape.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub response: bool,
+    // -- parameter overrides
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<Range>,
+    /// `true`: no range at all (any integer).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unbounded: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub absent: Option<Absent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// The parameter is not accepted at all: any value gets this error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<ErrorRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regions: Option<Vec<String>>,
+    /// `true`: the parameter is accepted and has no effect.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignored: bool,
+    // -- error overrides
+    /// `false`: the error's code is not established; any code with a client status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exact: Option<bool>,
+    // -- response overrides
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<BTreeMap<String, String>>,
+}
+
+impl Spec {
+    pub fn param(&self, name: &str) -> Option<&Param> {
+        self.params
+            .iter()
+            .map(|p| p.get_ref())
+            .find(|p| p.name == name)
+    }
+
+    pub fn param_with_role(&self, role: Role) -> Option<&Param> {
+        self.params
+            .iter()
+            .map(|p| p.get_ref())
+            .find(|p| p.role == role)
+    }
+
+    pub fn errors_for(&self, when: Condition) -> impl Iterator<Item = &ErrorEntry> {
+        self.errors
+            .iter()
+            .map(|e| e.get_ref())
+            .filter(move |e| e.when == when)
+    }
+
+    pub fn error(&self, code: &str) -> Option<&ErrorEntry> {
+        self.errors
+            .iter()
+            .map(|e| e.get_ref())
+            .find(|e| e.code == code)
+    }
+
+    pub fn ambiguity(&self, id: &str) -> Option<&Ambiguity> {
+        self.ambiguities
+            .iter()
+            .map(|a| a.get_ref())
+            .find(|a| a.id == id)
+    }
+
+    /// The endpoint URL for `region`.
+    pub fn endpoint_for(&self, region: &str) -> String {
+        self.api
+            .endpoints
+            .get(region)
+            .cloned()
+            .unwrap_or_else(|| self.api.endpoint.replace("{region}", region))
+    }
+}

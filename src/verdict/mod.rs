@@ -1,0 +1,248 @@
+//! Verdicts: an actual outcome against the oracle's expectation.
+//!
+//! A case passes when the outcome matches an acceptable one; where the call touches
+//! an ambiguity and the outcome matches only some readings, it passes *under* those
+//! readings, and the report says which reading the target implements.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::oracle::{Acceptable, Expectation, Expected, ReadingLabel};
+use crate::spec::Spec;
+use crate::wire::Outcome;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "kebab-case")]
+pub enum Verdict {
+    /// The outcome is acceptable under every reading.
+    Pass,
+    /// Acceptable only under some readings: `readings` lists each reading that
+    /// takes part, `combinations` the combinations of readings (of the ambiguities
+    /// that make a difference) under which the outcome is acceptable.
+    PassUnderReading {
+        readings: Vec<ReadingLabel>,
+        combinations: Vec<Vec<ReadingLabel>>,
+    },
+    /// No acceptable outcome matches.
+    Fail { reason: String },
+    /// The case could not be judged (transport failure, undecodable answer).
+    Error { reason: String },
+}
+
+impl Verdict {
+    pub fn is_pass(&self) -> bool {
+        matches!(self, Verdict::Pass | Verdict::PassUnderReading { .. })
+    }
+    pub fn name(&self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::PassUnderReading { .. } => "pass-under-reading",
+            Verdict::Fail { .. } => "fail",
+            Verdict::Error { .. } => "error",
+        }
+    }
+}
+
+/// Judge `actual` against `expectation`. `instance` fills `{instance}` in constants.
+pub fn judge(spec: &Spec, expectation: &Expectation, actual: &Outcome, instance: &str) -> Verdict {
+    let matched: Vec<&Acceptable> = expectation
+        .outcomes
+        .iter()
+        .filter(|a| matches(spec, &a.expected, actual, instance).is_ok())
+        .collect();
+    if matched.is_empty() {
+        return Verdict::Fail {
+            reason: explain_mismatch(spec, expectation, actual, instance),
+        };
+    }
+    // Pass under every reading when each combination of readings has a match.
+    let combos: Vec<&Vec<ReadingLabel>> = unique(expectation.outcomes.iter().map(|a| &a.readings));
+    let matched_combos: Vec<&Vec<ReadingLabel>> = unique(matched.iter().map(|a| &a.readings));
+    if matched_combos.len() == combos.len() {
+        return Verdict::Pass;
+    }
+    // An ambiguity makes a difference when swapping its reading in some matching
+    // combination gives a combination that does not match.
+    let differs = |amb: &str| {
+        matched_combos.iter().any(|c| {
+            combos.iter().any(|other| {
+                !matched_combos.contains(other)
+                    && other.len() == c.len()
+                    && other.iter().zip(c.iter()).all(|(a, b)| {
+                        a.ambiguity != amb && a == b || a.ambiguity == amb && b.ambiguity == amb
+                    })
+            })
+        })
+    };
+    let deciding: Vec<&String> = expectation
+        .ambiguities
+        .iter()
+        .filter(|a| differs(a))
+        .collect();
+    let mut combinations: Vec<Vec<ReadingLabel>> = Vec::new();
+    for c in &matched_combos {
+        let projected: Vec<ReadingLabel> = c
+            .iter()
+            .filter(|l| deciding.contains(&&l.ambiguity))
+            .cloned()
+            .collect();
+        if !combinations.contains(&projected) {
+            combinations.push(projected);
+        }
+    }
+    let mut readings: Vec<ReadingLabel> = combinations.iter().flatten().cloned().collect();
+    readings.sort();
+    readings.dedup();
+    Verdict::PassUnderReading {
+        readings,
+        combinations,
+    }
+}
+
+fn unique<'a, T: PartialEq>(items: impl Iterator<Item = &'a T>) -> Vec<&'a T>
+where
+    T: 'a,
+{
+    let mut out: Vec<&T> = Vec::new();
+    for i in items {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// Does `actual` match this acceptable outcome? `Err` says why not.
+pub fn matches(
+    spec: &Spec,
+    expected: &Expected,
+    actual: &Outcome,
+    instance: &str,
+) -> Result<(), String> {
+    match (expected, actual) {
+        (
+            Expected::Error { code, status, .. },
+            Outcome::Error {
+                status: got,
+                code: got_code,
+                ..
+            },
+        ) => {
+            if !status.matches(*got) {
+                return Err(format!("status {got}, expected {status}"));
+            }
+            match code {
+                Some(c) if c != got_code => Err(format!("code {got_code}, expected {c}")),
+                _ => Ok(()),
+            }
+        }
+        (Expected::Error { code, status, .. }, Outcome::Success { status: got, .. }) => {
+            Err(format!(
+                "success ({got}), expected error {} ({status})",
+                code.as_deref().unwrap_or("any code")
+            ))
+        }
+        (
+            Expected::Success { .. },
+            Outcome::Error {
+                status,
+                code,
+                message,
+                ..
+            },
+        ) => Err(format!(
+            "error {code} ({status}): {message}, expected success"
+        )),
+        (
+            Expected::Success {
+                options,
+                states,
+                shape,
+                targets_instance,
+            },
+            Outcome::Success { body, .. },
+        ) => {
+            for (path, value) in &spec.response.constants {
+                let want = value.replace("{instance}", instance);
+                let got = lookup(body, path).first().map(|v| scalar(v));
+                if got.as_deref() != Some(want.as_str()) {
+                    return Err(format!("{path} is {got:?}, expected {want:?}"));
+                }
+            }
+            let Some(options_path) = &shape.options_path else {
+                return Ok(());
+            };
+            if !targets_instance {
+                return Ok(());
+            }
+            let Some(found) = lookup(body, options_path).into_iter().next() else {
+                return Err(format!("the answer has no {options_path}"));
+            };
+            for (option, field) in &shape.fields {
+                let got = found.get(field).map(scalar);
+                let want = options.get(option);
+                if got.as_ref() != want {
+                    return Err(format!(
+                        "{options_path}.{field} is {got:?}, expected {want:?}"
+                    ));
+                }
+            }
+            if let (Some(state_field), false) = (&shape.state_field, states.is_empty()) {
+                let got = found.get(state_field).map(scalar);
+                if !got.as_ref().is_some_and(|g| states.contains(g)) {
+                    return Err(format!(
+                        "{options_path}.{state_field} is {got:?}, expected one of {states:?}"
+                    ));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn explain_mismatch(
+    spec: &Spec,
+    expectation: &Expectation,
+    actual: &Outcome,
+    instance: &str,
+) -> String {
+    let mut reasons: Vec<String> = expectation
+        .outcomes
+        .iter()
+        .filter_map(|a| matches(spec, &a.expected, actual, instance).err())
+        .collect();
+    reasons.dedup();
+    reasons.truncate(4);
+    reasons.join("; ")
+}
+
+/// Values at a dotted path. `*` steps into every element of an array (an object
+/// counts as a one-element list, as XML lists of one are often not arrays).
+pub fn lookup<'a>(root: &'a Value, path: &str) -> Vec<&'a Value> {
+    let mut current = vec![root];
+    for seg in path.split('.').filter(|s| !s.is_empty()) {
+        let mut next = Vec::new();
+        for v in current {
+            if seg == "*" {
+                match v {
+                    Value::Array(items) => next.extend(items.iter()),
+                    Value::Object(_) => next.push(v),
+                    _ => {}
+                }
+            } else if let Some(child) = v.get(seg) {
+                next.push(child);
+            }
+        }
+        current = next;
+    }
+    current
+}
+
+/// A leaf as text: strings as they are, numbers and booleans as JSON prints them.
+pub fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,169 @@
+//! The loader rejects a bad table naming file, line and field: one test per kind
+//! of rejection, each made by spoiling the real EC2 table in one place.
+use imds_conform::spec::{self, SpecError};
+
+const EC2: &str = include_str!("../specs/aws-ec2.toml");
+
+fn reject(text: &str) -> SpecError {
+    match spec::load_str("bad.toml", text) {
+        Ok(_) => panic!("the spoiled table was accepted"),
+        Err(e) => e.0.into_iter().next().expect("at least one error"),
+    }
+}
+
+/// The 1-based line of the first occurrence of `needle` in `text`.
+fn line_of(text: &str, needle: &str) -> usize {
+    let at = text
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in the table"));
+    text[..at].matches('\n').count() + 1
+}
+
+fn replace_once(from: &str, to: &str) -> String {
+    assert!(EC2.contains(from), "{from:?} not in the table");
+    EC2.replacen(from, to, 1)
+}
+
+#[test]
+fn the_real_table_loads() {
+    spec::load_str("aws-ec2.toml", EC2).expect("the EC2 table is valid");
+}
+
+#[test]
+fn unknown_key() {
+    let text = replace_once(
+        "role = \"option\"\noption = \"http_tokens\"",
+        "role = \"option\"\noption = \"http_tokens\"\ncolour = \"red\"",
+    );
+    let e = reject(&text);
+    assert_eq!(
+        (e.file.as_str(), e.field.as_str()),
+        ("bad.toml", "colour"),
+        "{e}"
+    );
+    assert_eq!(e.line, line_of(&text, "colour"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with(&format!("bad.toml:{}: field `colour`", e.line)),
+        "{e}"
+    );
+}
+
+#[test]
+fn range_with_min_above_max() {
+    let text = replace_once(
+        "range = { min = 1, max = 64 }",
+        "range = { min = 64, max = 1 }",
+    );
+    let e = reject(&text);
+    assert_eq!(e.field, "range", "{e}");
+    assert_eq!(e.line, line_of(&text, "range = { min = 64"), "{e}");
+    assert!(e.message.contains("greater than"), "{e}");
+}
+
+#[test]
+fn enum_without_values() {
+    let text = replace_once("values = [\"optional\", \"required\"]\n", "values = []\n");
+    let e = reject(&text);
+    assert_eq!(e.field, "values", "{e}");
+    assert_eq!(e.line, line_of(&text, "values = []"), "{e}");
+}
+
+#[test]
+fn error_without_status() {
+    let text = replace_once(
+        "code = \"DryRunOperation\"\nstatus = 412\n",
+        "code = \"DryRunOperation\"\n",
+    );
+    let e = reject(&text);
+    assert_eq!(e.field, "status", "{e}");
+    assert!(e.message.contains("missing field"), "{e}");
+    // The line is that of the error entry.
+    let entry = line_of(&text, "code = \"DryRunOperation\"");
+    assert!(
+        (entry.saturating_sub(2)..=entry + 10).contains(&e.line),
+        "{e} (entry at {entry})"
+    );
+}
+
+#[test]
+fn fact_without_source() {
+    // The hop limit's range loses its citation.
+    let from = "cite.range = [\n  { doc = \"002_db9a75617ecee5b6.txt\", quote = \"Possible values: Integers from 1 to 64\", strength = \"documented\" },\n]\n";
+    let text = replace_once(from, "");
+    let e = reject(&text);
+    assert_eq!(e.field, "cite.range", "{e}");
+    assert!(e.message.contains("no source"), "{e}");
+    assert_eq!(
+        e.line,
+        line_of(&text, "range = { min = 1, max = 64 }"),
+        "{e}"
+    );
+}
+
+#[test]
+fn citation_without_quote() {
+    let text = replace_once(
+        "{ doc = \"002_db9a75617ecee5b6.txt\", quote = \"Possible values: Integers from 1 to 64\", strength = \"documented\" },\n]\ncite.required",
+        "{ doc = \"002_db9a75617ecee5b6.txt\", strength = \"documented\" },\n]\ncite.required",
+    );
+    let e = reject(&text);
+    assert_eq!(e.field, "cite.range", "{e}");
+    assert!(e.message.contains("quote"), "{e}");
+}
+
+#[test]
+fn rule_naming_a_parameter_that_does_not_exist() {
+    let text = replace_once(
+        "set = [ { param = \"HttpPutResponseHopLimit\", unbounded = true } ]",
+        "set = [ { param = \"HopLimit\", unbounded = true } ]",
+    );
+    let e = reject(&text);
+    assert_eq!(e.field, "param", "{e}");
+    assert!(e.message.contains("\"HopLimit\" does not exist"), "{e}");
+    assert_eq!(e.line, line_of(&text, "param = \"HopLimit\""), "{e}");
+}
+
+#[test]
+fn parameter_naming_an_error_that_does_not_exist() {
+    let text = replace_once(
+        "invalid = { error = \"InvalidInstanceID.Malformed\" }",
+        "invalid = { error = \"NoSuchError\" }",
+    );
+    let e = reject(&text);
+    assert_eq!(e.field, "invalid", "{e}");
+    assert_eq!(e.line, line_of(&text, "NoSuchError"), "{e}");
+}
+
+#[test]
+fn ambiguity_with_one_reading() {
+    let from = "[[ambiguity.reading]]\nid = \"model-unbounded\"";
+    let at = EC2.find(from).expect("reading present");
+    let text = &EC2[..at];
+    let e = reject(text);
+    assert_eq!(e.field, "reading", "{e}");
+    assert!(e.message.contains("at least two readings"), "{e}");
+}
+
+#[test]
+fn wrong_type_names_its_line() {
+    let text = replace_once("required = true\npattern", "required = \"yes\"\npattern");
+    let e = reject(&text);
+    assert_eq!(e.field, "required", "{e}");
+    assert_eq!(e.line, line_of(&text, "required = \"yes\""), "{e}");
+}
+
+#[test]
+fn several_errors_are_all_reported() {
+    let text = replace_once(
+        "range = { min = 1, max = 64 }",
+        "range = { min = 64, max = 1 }",
+    )
+    .replacen(
+        "invalid = { error = \"InvalidInstanceID.Malformed\" }",
+        "invalid = { error = \"NoSuchError\" }",
+        1,
+    );
+    let errors = spec::load_str("bad.toml", &text).expect_err("rejected").0;
+    assert!(errors.len() >= 2, "{errors:?}");
+}
