@@ -16,7 +16,7 @@
 //! No EC2 parameter is named like an Alibaba marker, and the AWS SDKs never send
 //! `x-acs-*` headers, so real clients always land on their own protocol.
 
-use crate::wire::{aliyun_rpc, HttpRequest};
+use crate::wire::{aliyun_rpc, HttpRequest, MAX_BODY_BYTES};
 
 /// Which protocol a request speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +39,7 @@ const ALIYUN_MARKERS: [&str; 7] = [
 
 /// Parameter names of the query and (for form bodies) the body, leniently: a
 /// parameter whose encoding is broken is skipped, the decoder reports it later.
+/// A body over the size limit is not read (the request is refused by size anyway).
 fn param_names(req: &HttpRequest) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     let mut add = |s: &str| {
@@ -50,7 +51,7 @@ fn param_names(req: &HttpRequest) -> Vec<String> {
         }
     };
     add(req.query());
-    if aliyun_rpc::has_form_body(req) {
+    if aliyun_rpc::has_form_body(req) && req.body.len() <= MAX_BODY_BYTES {
         if let Ok(body) = std::str::from_utf8(&req.body) {
             add(body);
         }
