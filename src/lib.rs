@@ -5,6 +5,7 @@
 //! `generate`; cases go out through `wire` and `target`; answers come back through
 //! `wire` to `verdict` and `report`. The `emulator` reuses `wire` from the server side
 //! and never imports the `oracle`.
+pub mod emulator;
 pub mod generate;
 pub mod oracle;
 pub mod report;

@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+pub mod serve;
 pub mod spec;
 
 /// Exit codes shared by every subcommand.
@@ -33,11 +34,14 @@ pub enum Command {
     /// Inspect and check the spec tables.
     #[command(subcommand)]
     Spec(spec::SpecCommand),
+    /// Run the reference emulator (EC2, Lightsail, Alibaba ECS) until Ctrl-C.
+    Serve(serve::ServeArgs),
 }
 
 pub fn dispatch(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Command::Spec(cmd) => spec::execute(cmd),
+        Command::Serve(args) => serve::execute(args),
     };
     ExitCode::from(code)
 }

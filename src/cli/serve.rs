@@ -1,0 +1,93 @@
+//! `imds-conform serve`: run the reference emulator until Ctrl-C, printing where it
+//! listens, the credentials it accepts and its instances. The secrets printed are
+//! the emulator's own fakes (or the fixtures file's): showing them is the point.
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use imds_conform::emulator::{self, EmulatorConfig, Fixtures, InstanceFixture};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// TOML file replacing the default instances and credentials (docs/emulator.md).
+    #[arg(long)]
+    pub fixtures: Option<PathBuf>,
+    /// Milliseconds a change on a running instance stays `pending`.
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub apply_delay: u64,
+}
+
+fn print_instances(api: &str, list: &[InstanceFixture]) {
+    println!("  {api}:");
+    for i in list {
+        println!(
+            "    {:<24} {:<14} {:<8} tokens={} endpoint={} hop-limit={}",
+            i.id, i.region, i.state, i.http_tokens, i.http_endpoint, i.http_put_response_hop_limit
+        );
+    }
+}
+
+pub fn execute(args: ServeArgs) -> u8 {
+    let fixtures = match &args.fixtures {
+        Some(path) => match Fixtures::load(path) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return super::exit::USAGE;
+            }
+        },
+        None => emulator::default_fixtures(),
+    };
+    let config = EmulatorConfig {
+        listen: args.listen,
+        fixtures: fixtures.clone(),
+        apply_delay: Duration::from_millis(args.apply_delay),
+        ..EmulatorConfig::default()
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return super::exit::USAGE;
+        }
+    };
+    runtime.block_on(async move {
+        let running = match emulator::start(config).await {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return super::exit::USAGE;
+            }
+        };
+        println!("imds-conform emulator listening on {}", running.url());
+        println!("  EC2 Query, Lightsail JSON 1.1 and Alibaba ECS RPC on this one endpoint");
+        println!("credentials accepted (local fakes):");
+        for k in &fixtures.credentials.aws {
+            println!(
+                "  AWS     access key id {}  secret {}",
+                k.access_key_id, k.secret
+            );
+        }
+        for k in &fixtures.credentials.aliyun {
+            println!(
+                "  Alibaba access key id {}  secret {}",
+                k.access_key_id, k.secret
+            );
+        }
+        println!("instances:");
+        print_instances("ec2", &fixtures.ec2);
+        print_instances("lightsail", &fixtures.lightsail);
+        print_instances("aliyun", &fixtures.aliyun);
+        println!("apply delay {} ms; press Ctrl-C to stop", args.apply_delay);
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            eprintln!("error: cannot listen for Ctrl-C: {e}");
+        }
+        println!("shutting down");
+        running.shutdown().await;
+        super::exit::OK
+    })
+}

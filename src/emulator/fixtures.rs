@@ -1,0 +1,330 @@
+//! The emulator's starting world: which instances exist for each API and which
+//! credentials it accepts. [`default_fixtures`] is what `imds-conform serve` and the
+//! test engine use unless a TOML fixtures file replaces it (see docs/emulator.md).
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use super::store::{Instance, MetadataOptions, RunState};
+
+/// The default AWS access key id the emulator accepts (the SigV4 test-suite key).
+pub const DEFAULT_AWS_ACCESS_KEY_ID: &str = "AKIDEXAMPLE";
+/// Its secret: a well-known fake, printed by `serve` on purpose.
+pub const DEFAULT_AWS_SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+/// The default Alibaba Cloud access key id (the one in Alibaba's signature docs).
+pub const DEFAULT_ALIYUN_ACCESS_KEY_ID: &str = "testid";
+/// Its secret.
+pub const DEFAULT_ALIYUN_SECRET: &str = "testsecret";
+
+/// One accepted access key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPair {
+    pub access_key_id: String,
+    pub secret: String,
+}
+
+/// Accepted access keys, per cloud.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialFixtures {
+    #[serde(default)]
+    pub aws: Vec<KeyPair>,
+    #[serde(default)]
+    pub aliyun: Vec<KeyPair>,
+}
+
+impl Default for CredentialFixtures {
+    fn default() -> Self {
+        CredentialFixtures {
+            aws: vec![KeyPair {
+                access_key_id: DEFAULT_AWS_ACCESS_KEY_ID.into(),
+                secret: DEFAULT_AWS_SECRET.into(),
+            }],
+            aliyun: vec![KeyPair {
+                access_key_id: DEFAULT_ALIYUN_ACCESS_KEY_ID.into(),
+                secret: DEFAULT_ALIYUN_SECRET.into(),
+            }],
+        }
+    }
+}
+
+fn default_tokens() -> String {
+    "optional".into()
+}
+fn enabled() -> String {
+    "enabled".into()
+}
+fn disabled() -> String {
+    "disabled".into()
+}
+fn one() -> i64 {
+    1
+}
+fn running() -> String {
+    "running".into()
+}
+
+/// One instance of the starting world. `id` is the instance id (EC2, Alibaba) or
+/// the instance name (Lightsail).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceFixture {
+    pub id: String,
+    pub region: String,
+    /// Availability zone; defaults to the region + `a`.
+    #[serde(default)]
+    pub zone: Option<String>,
+    /// `running` or `stopped`.
+    #[serde(default = "running")]
+    pub state: String,
+    #[serde(default)]
+    pub instance_type: Option<String>,
+    #[serde(default = "default_tokens")]
+    pub http_tokens: String,
+    #[serde(default = "enabled")]
+    pub http_endpoint: String,
+    #[serde(default = "one")]
+    pub http_put_response_hop_limit: i64,
+    #[serde(default = "disabled")]
+    pub http_protocol_ipv6: String,
+    #[serde(default = "disabled")]
+    pub instance_metadata_tags: String,
+}
+
+impl InstanceFixture {
+    pub fn new(id: &str, region: &str, state: &str) -> Self {
+        InstanceFixture {
+            id: id.into(),
+            region: region.into(),
+            zone: None,
+            state: state.into(),
+            instance_type: None,
+            http_tokens: default_tokens(),
+            http_endpoint: enabled(),
+            http_put_response_hop_limit: 1,
+            http_protocol_ipv6: disabled(),
+            instance_metadata_tags: disabled(),
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.state == "running"
+    }
+
+    pub(crate) fn to_instance(&self, default_type: &str, zone_suffix: &str) -> Instance {
+        Instance::new(
+            self.id.clone(),
+            self.region.clone(),
+            self.zone
+                .clone()
+                .unwrap_or_else(|| format!("{}{}", self.region, zone_suffix)),
+            self.instance_type
+                .clone()
+                .unwrap_or_else(|| default_type.to_string()),
+            if self.is_running() {
+                RunState::Running
+            } else {
+                RunState::Stopped
+            },
+            MetadataOptions {
+                http_tokens: self.http_tokens.clone(),
+                http_endpoint: self.http_endpoint.clone(),
+                hop_limit: self.http_put_response_hop_limit,
+                http_protocol_ipv6: self.http_protocol_ipv6.clone(),
+                instance_metadata_tags: self.instance_metadata_tags.clone(),
+            },
+            // A fixed creation time keeps answers reproducible: 2024-01-01T00:00:00Z.
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_704_067_200),
+        )
+    }
+}
+
+/// The starting world. A fixtures file is this struct in TOML; any section left out
+/// keeps its default (see docs/emulator.md for an example).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixtures {
+    #[serde(default)]
+    pub credentials: CredentialFixtures,
+    #[serde(default = "default_ec2")]
+    pub ec2: Vec<InstanceFixture>,
+    #[serde(default = "default_lightsail")]
+    pub lightsail: Vec<InstanceFixture>,
+    #[serde(default = "default_aliyun")]
+    pub aliyun: Vec<InstanceFixture>,
+}
+
+impl Default for Fixtures {
+    fn default() -> Self {
+        default_fixtures()
+    }
+}
+
+fn default_ec2() -> Vec<InstanceFixture> {
+    vec![
+        InstanceFixture::new("i-0123456789abcdef0", "us-east-1", "running"),
+        InstanceFixture::new("i-0123456789abcdef1", "us-east-1", "running"),
+        InstanceFixture::new("i-0123456789abcdef2", "us-east-1", "stopped"),
+        InstanceFixture::new("i-0fedcba9876543210", "eu-west-1", "running"),
+    ]
+}
+
+fn default_lightsail() -> Vec<InstanceFixture> {
+    vec![
+        InstanceFixture::new("web-1", "us-east-1", "running"),
+        InstanceFixture::new("web-2", "us-east-1", "running"),
+        InstanceFixture::new("db-1", "us-east-1", "stopped"),
+        InstanceFixture::new("nordic-1", "eu-north-1", "running"),
+    ]
+}
+
+fn default_aliyun() -> Vec<InstanceFixture> {
+    vec![
+        InstanceFixture::new("i-bp67acfmxaz1234abcd", "cn-hangzhou", "running"),
+        InstanceFixture::new("i-bp67acfmxaz1234abce", "cn-hangzhou", "running"),
+        InstanceFixture::new("i-bp67acfmxaz1234abcf", "cn-hangzhou", "stopped"),
+        InstanceFixture::new("i-uf6f5o7b9ca1234abcd", "cn-shanghai", "running"),
+    ]
+}
+
+/// The built-in world: EC2 instances in `us-east-1` (and one in `eu-west-1`),
+/// Lightsail instances in `us-east-1` (and one in `eu-north-1`, the only region with
+/// `httpProtocolIpv6`), Alibaba ECS instances in `cn-hangzhou` (and one in
+/// `cn-shanghai`); running and stopped ones; every option at its usual default
+/// (tokens optional, hop limit 1, endpoint enabled, IPv6 and tags disabled, applied).
+pub fn default_fixtures() -> Fixtures {
+    Fixtures {
+        credentials: CredentialFixtures::default(),
+        ec2: default_ec2(),
+        lightsail: default_lightsail(),
+        aliyun: default_aliyun(),
+    }
+}
+
+/// Why a fixtures file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum FixturesError {
+    #[error("cannot read fixtures file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("fixtures file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("fixtures file {path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+impl Fixtures {
+    /// Parse fixtures from TOML text; `origin` names the source in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Fixtures, FixturesError> {
+        let f: Fixtures = toml::from_str(text).map_err(|e| FixturesError::Parse {
+            path: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        f.validate().map_err(|message| FixturesError::Invalid {
+            path: origin.to_string(),
+            message,
+        })?;
+        Ok(f)
+    }
+
+    pub fn load(path: &Path) -> Result<Fixtures, FixturesError> {
+        let text = std::fs::read_to_string(path).map_err(|source| FixturesError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let sections = [
+            ("ec2", &self.ec2),
+            ("lightsail", &self.lightsail),
+            ("aliyun", &self.aliyun),
+        ];
+        for (name, list) in sections {
+            let mut seen = std::collections::HashSet::new();
+            for (n, i) in list.iter().enumerate() {
+                let at = format!("[[{name}]] #{} ({})", n + 1, i.id);
+                if !seen.insert((&i.region, &i.id)) {
+                    return Err(format!("{at}: duplicate id in region {}", i.region));
+                }
+                if i.id.is_empty() || i.region.is_empty() {
+                    return Err(format!("{at}: id and region must not be empty"));
+                }
+                if i.state != "running" && i.state != "stopped" {
+                    return Err(format!("{at}: state must be running or stopped"));
+                }
+                for (field, v, allowed) in [
+                    ("http_tokens", &i.http_tokens, ["optional", "required"]),
+                    ("http_endpoint", &i.http_endpoint, ["enabled", "disabled"]),
+                    (
+                        "http_protocol_ipv6",
+                        &i.http_protocol_ipv6,
+                        ["enabled", "disabled"],
+                    ),
+                    (
+                        "instance_metadata_tags",
+                        &i.instance_metadata_tags,
+                        ["enabled", "disabled"],
+                    ),
+                ] {
+                    if !allowed.contains(&v.as_str()) {
+                        return Err(format!(
+                            "{at}: {field} must be {} or {}",
+                            allowed[0], allowed[1]
+                        ));
+                    }
+                }
+                if !(1..=64).contains(&i.http_put_response_hop_limit) {
+                    return Err(format!("{at}: http_put_response_hop_limit must be 1..=64"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_round_trip_through_toml() {
+        let f = default_fixtures();
+        f.validate().unwrap();
+        let text = toml::to_string(&f).unwrap();
+        assert_eq!(Fixtures::from_toml(&text, "x").unwrap(), f);
+    }
+
+    #[test]
+    fn a_partial_file_keeps_the_other_defaults() {
+        let f = Fixtures::from_toml(
+            "[[ec2]]\nid = \"i-0aaaaaaaaaaaaaaaa\"\nregion = \"us-west-2\"\nhttp_tokens = \"required\"\n",
+            "x",
+        )
+        .unwrap();
+        assert_eq!(f.ec2.len(), 1);
+        assert_eq!(f.ec2[0].http_tokens, "required");
+        assert_eq!(f.lightsail, default_lightsail());
+        assert_eq!(f.credentials, CredentialFixtures::default());
+    }
+
+    #[test]
+    fn bad_files_name_the_problem() {
+        let e = Fixtures::from_toml(
+            "[[ec2]]\nid = \"i-1\"\nregion = \"r\"\nstate = \"gone\"\n",
+            "f.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("f.toml") && e.contains("state"), "{e}");
+        let e = Fixtures::from_toml("bogus = 1", "f.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("f.toml"), "{e}");
+    }
+}

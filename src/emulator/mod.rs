@@ -1,0 +1,406 @@
+//! The reference emulator: a local fake of EC2 `ModifyInstanceMetadataOptions`,
+//! Lightsail `UpdateInstanceMetadataOptions` and Alibaba ECS
+//! `ModifyInstanceMetadataOptions` (plus the read-back calls), on one port.
+//!
+//! It is an independent reading of the docs, written per API as plain code
+//! ([`ec2`], [`lightsail`], [`aliyun`]); it never looks at the spec tables or the
+//! oracle. The `wire` modules are used from the server side: decode the request,
+//! verify its signature, run the API logic against the [`store`], encode the answer.
+//!
+//! [`Emulator::handle`] does all of that without a network (the fuzzers and benches
+//! call it directly); [`start`] serves it over HTTP (see [`server`]).
+
+pub mod aliyun;
+pub mod auth;
+pub mod ec2;
+pub mod fixtures;
+pub mod lightsail;
+pub mod route;
+pub mod server;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use crate::wire::{
+    aliyun_rpc, aliyun_sign, aws_json, ec2_query, sigv4, Answer, DecodeError, HttpRequest,
+    HttpResponse, Secret, MAX_BODY_BYTES,
+};
+
+pub use fixtures::{default_fixtures, Fixtures, FixturesError, InstanceFixture, KeyPair};
+pub use route::Route;
+pub use server::{start, EmulatorError, RunningEmulator};
+pub use store::{ChangeState, MetadataOptions, RunState};
+
+/// How the emulator runs.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// Where `start` listens; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Instances and accepted credentials.
+    pub fixtures: Fixtures,
+    /// How long a change on a running instance stays `pending`.
+    pub apply_delay: Duration,
+    /// Allowed clock skew of a SigV4 request (AWS allows 5 minutes).
+    pub max_skew: Duration,
+    /// Allowed age of an Alibaba `Timestamp` / `x-acs-date` (the gateway allows 15 minutes).
+    pub aliyun_max_skew: Duration,
+    /// Time allowed to receive a request body (slow clients get a 408).
+    pub request_timeout: Duration,
+    /// Time allowed to receive a request's headers.
+    pub header_timeout: Duration,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            fixtures: default_fixtures(),
+            apply_delay: Duration::from_secs(2),
+            max_skew: Duration::from_secs(5 * 60),
+            aliyun_max_skew: Duration::from_secs(15 * 60),
+            request_timeout: Duration::from_secs(10),
+            header_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What an API call sees besides its parameters.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// The caller's region: SigV4 credential scope for AWS; unused for Alibaba
+    /// (which names it in `RegionId`).
+    pub region: String,
+    pub now: SystemTime,
+    pub apply_delay: Duration,
+    pub request_id: String,
+    /// The API version the caller asked for, where the protocol carries one.
+    pub version: Option<String>,
+}
+
+struct Inner {
+    config: EmulatorConfig,
+    ec2: store::Store,
+    lightsail: store::Store,
+    aliyun: store::Store,
+    nonces: Mutex<aliyun_sign::NonceCache>,
+}
+
+/// The emulator's core: store plus configuration. Cheap to clone (an `Arc` inside);
+/// every clone shares the same instances.
+#[derive(Clone)]
+pub struct Emulator {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("listen", &self.inner.config.listen)
+            .field("apply_delay", &self.inner.config.apply_delay)
+            .finish_non_exhaustive()
+    }
+}
+
+fn secret_in(keys: &[KeyPair], id: &str) -> Option<Secret> {
+    keys.iter()
+        .find(|k| k.access_key_id == id)
+        .map(|k| Secret::new(k.secret.clone()))
+}
+
+fn aws_request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn aliyun_request_id() -> String {
+    uuid::Uuid::new_v4().to_string().to_ascii_uppercase()
+}
+
+fn error_answer(status: u16, code: &str, message: impl Into<String>, request_id: String) -> Answer {
+    Answer::Error {
+        status,
+        code: code.to_string(),
+        message: message.into(),
+        request_id,
+    }
+}
+
+/// A plain-text answer for requests that speak none of the three protocols.
+pub fn plain(status: u16, text: &str) -> HttpResponse {
+    HttpResponse {
+        status,
+        headers: vec![("Content-Type".into(), "text/plain; charset=utf-8".into())],
+        body: text.as_bytes().to_vec(),
+    }
+}
+
+/// The code the emulator answers a body over [`MAX_BODY_BYTES`] with, in each
+/// protocol's error shape. UNDOCUMENTED: the real services' answer is not
+/// documented (front ends usually answer 413 before the service sees the request).
+pub const TOO_LARGE_CODE: &str = "RequestEntityTooLarge";
+
+impl Emulator {
+    pub fn new(config: EmulatorConfig) -> Self {
+        let f = &config.fixtures;
+        let ec2 = store::Store::new(f.ec2.iter().map(|i| i.to_instance("t3.micro", "a")));
+        let lightsail =
+            store::Store::new(f.lightsail.iter().map(|i| i.to_instance("nano_3_0", "a")));
+        let aliyun =
+            store::Store::new(f.aliyun.iter().map(|i| i.to_instance("ecs.g7.large", "-h")));
+        let nonces = Mutex::new(aliyun_sign::NonceCache::for_skew(config.aliyun_max_skew));
+        Emulator {
+            inner: Arc::new(Inner {
+                config,
+                ec2,
+                lightsail,
+                aliyun,
+                nonces,
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &EmulatorConfig {
+        &self.inner.config
+    }
+
+    fn ctx(
+        &self,
+        region: String,
+        now: SystemTime,
+        request_id: String,
+        version: Option<String>,
+    ) -> Ctx {
+        Ctx {
+            region,
+            now,
+            apply_delay: self.inner.config.apply_delay,
+            request_id,
+            version,
+        }
+    }
+
+    /// Answer one request: route it, verify its signature, run the API, encode the
+    /// answer. Never panics, never touches the network; `now` is the server's clock.
+    pub fn handle(&self, req: &HttpRequest, now: SystemTime) -> HttpResponse {
+        let route = route::route(req);
+        if req.body.len() > MAX_BODY_BYTES {
+            return self.too_large(route, req);
+        }
+        match route {
+            Route::Ec2Query => self.handle_ec2(req, now),
+            Route::AwsJson => self.handle_lightsail(req, now),
+            Route::AliyunRpc => self.handle_aliyun(req, now),
+            Route::Unknown => plain(
+                400,
+                "Bad Request: not an EC2 Query, AWS JSON 1.1 (X-Amz-Target) or Alibaba RPC request\n",
+            ),
+        }
+    }
+
+    /// The answer to a request whose body is over [`MAX_BODY_BYTES`], in the shape
+    /// of the protocol its headers and query name. `req.body` may be empty or cut.
+    pub fn too_large(&self, route: Route, req: &HttpRequest) -> HttpResponse {
+        let message = format!("Request body is larger than the {MAX_BODY_BYTES}-byte limit.");
+        match route {
+            Route::Ec2Query => ec2_query::encode_answer(
+                "",
+                ec2::API_VERSION,
+                &error_answer(413, TOO_LARGE_CODE, message, aws_request_id()),
+            ),
+            Route::AwsJson => aws_json::encode_answer(&error_answer(
+                413,
+                TOO_LARGE_CODE,
+                message,
+                aws_request_id(),
+            )),
+            Route::AliyunRpc => aliyun_rpc::encode_answer(
+                "",
+                &aliyun_format(req),
+                &error_answer(413, TOO_LARGE_CODE, message, aliyun_request_id()),
+            ),
+            Route::Unknown => plain(413, "Payload Too Large\n"),
+        }
+    }
+
+    fn handle_ec2(&self, req: &HttpRequest, now: SystemTime) -> HttpResponse {
+        let rid = aws_request_id();
+        let fail = |(status, code, message): auth::AuthAnswer, rid: String| {
+            ec2_query::encode_answer(
+                "",
+                ec2::API_VERSION,
+                &error_answer(status, code, message, rid),
+            )
+        };
+        let keys = &self.inner.config.fixtures.credentials.aws;
+        let verified = match sigv4::verify(
+            req,
+            &|id| secret_in(keys, id),
+            now,
+            self.inner.config.max_skew,
+        ) {
+            Ok(v) => v,
+            Err(e) => return fail(auth::ec2(&e), rid),
+        };
+        if verified.service != "ec2" {
+            return fail(auth::ec2_wrong_service(), rid);
+        }
+        let incoming = match ec2_query::decode_request(req) {
+            Ok(i) => i,
+            Err(DecodeError::Request(m)) if m.contains("Action") => {
+                return fail(
+                    (
+                        400,
+                        "MissingAction",
+                        "The request must contain the parameter Action".into(),
+                    ),
+                    rid,
+                )
+            }
+            // UNDOCUMENTED: the AWS Query protocols' code for an unparseable body.
+            Err(e) => {
+                return fail(
+                    (
+                        400,
+                        "MalformedQueryString",
+                        format!("The query string contains a syntax error: {e}"),
+                    ),
+                    rid,
+                )
+            }
+        };
+        let ctx = self.ctx(verified.region, now, rid, incoming.version.clone());
+        let answer = ec2::handle(&self.inner.ec2, &ctx, &incoming.call);
+        ec2_query::encode_answer(&incoming.call.operation, ec2::API_VERSION, &answer)
+    }
+
+    fn handle_lightsail(&self, req: &HttpRequest, now: SystemTime) -> HttpResponse {
+        let rid = aws_request_id();
+        let fail = |(status, code, message): auth::AuthAnswer, rid: String| {
+            aws_json::encode_answer(&error_answer(status, code, message, rid))
+        };
+        let keys = &self.inner.config.fixtures.credentials.aws;
+        let verified = match sigv4::verify(
+            req,
+            &|id| secret_in(keys, id),
+            now,
+            self.inner.config.max_skew,
+        ) {
+            Ok(v) => v,
+            Err(e) => return fail(auth::aws_json(&e, req.header("X-Amz-Date"), now), rid),
+        };
+        if verified.service != "lightsail" {
+            return fail(auth::aws_json_wrong_service(), rid);
+        }
+        let incoming = match aws_json::decode_request(req) {
+            Ok(i) => i,
+            Err(DecodeError::Request(_)) => {
+                return fail((400, "UnknownOperationException", String::new()), rid)
+            }
+            Err(e) => return fail((400, "SerializationException", e.to_string()), rid),
+        };
+        if incoming.version.as_deref() != Some(lightsail::TARGET_PREFIX) {
+            return fail((400, "UnknownOperationException", String::new()), rid);
+        }
+        let ctx = self.ctx(verified.region, now, rid, incoming.version.clone());
+        aws_json::encode_answer(&lightsail::handle(
+            &self.inner.lightsail,
+            &ctx,
+            &incoming.call,
+        ))
+    }
+
+    fn handle_aliyun(&self, req: &HttpRequest, now: SystemTime) -> HttpResponse {
+        let rid = aliyun_request_id();
+        let format = aliyun_format(req);
+        let fail = |(status, code, message): auth::AuthAnswer, rid: String| {
+            aliyun_rpc::encode_answer("", &format, &error_answer(status, code, message, rid))
+        };
+        let keys = &self.inner.config.fixtures.credentials.aliyun;
+        let mut nonce_is_fresh = |nonce: &str| {
+            self.inner
+                .nonces
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .check_and_insert(nonce, now)
+        };
+        if let Err(e) = aliyun_sign::verify(
+            req,
+            &|id| secret_in(keys, id),
+            now,
+            self.inner.config.aliyun_max_skew,
+            &mut nonce_is_fresh,
+        ) {
+            return fail(auth::aliyun(&e), rid);
+        }
+        // Signature V3 carries the action and version in `x-acs-action` /
+        // `x-acs-version` headers instead of parameters; the decoder reads
+        // parameters, so they are added to the query of a copy (after the signature
+        // was checked on the original).
+        let v3_req;
+        let req = match (req.header("x-acs-action"), req.header("x-acs-version")) {
+            (Some(action), version) if !has_param(req, "Action") => {
+                let mut extra = format!("Action={}", aliyun_rpc::percent_encode(action));
+                if let Some(v) = version.filter(|_| !has_param(req, "Version")) {
+                    extra.push_str(&format!("&Version={}", aliyun_rpc::percent_encode(v)));
+                }
+                let mut copy = req.clone();
+                copy.path_and_query = if req.query().is_empty() {
+                    format!("{}?{extra}", req.path())
+                } else {
+                    format!("{}?{}&{extra}", req.path(), req.query())
+                };
+                v3_req = copy;
+                &v3_req
+            }
+            _ => req,
+        };
+        let incoming = match aliyun_rpc::decode_request(req) {
+            Ok(i) => i,
+            Err(DecodeError::Request(m)) if m.contains("Action") => {
+                return fail(
+                    (
+                        400,
+                        "MissingParameter",
+                        "The input parameter \"Action\" that is mandatory for processing this request is not supplied.".into(),
+                    ),
+                    rid,
+                )
+            }
+            // UNDOCUMENTED: code for undecodable parameters.
+            Err(e) => {
+                return fail(
+                    (400, "InvalidParameter", format!("The request parameters are not valid: {e}")),
+                    rid,
+                )
+            }
+        };
+        let ctx = self.ctx(String::new(), now, rid, incoming.version.clone());
+        let answer = aliyun::handle(&self.inner.aliyun, &ctx, &incoming.call);
+        aliyun_rpc::encode_answer(&incoming.call.operation, &format, &answer)
+    }
+}
+
+fn has_param(req: &HttpRequest, name: &str) -> bool {
+    aliyun_rpc::request_params(req)
+        .map(|ps| ps.iter().any(|(k, _)| k == name))
+        .unwrap_or(false)
+}
+
+/// `Format` of an Alibaba request (`JSON` when absent or unreadable).
+fn aliyun_format(req: &HttpRequest) -> String {
+    let from_params =
+        |ps: Vec<(String, String)>| ps.into_iter().find(|(k, _)| k == "Format").map(|(_, v)| v);
+    let query = aliyun_rpc::parse_params(req.query())
+        .ok()
+        .and_then(from_params);
+    let body = if aliyun_rpc::has_form_body(req) && req.body.len() <= MAX_BODY_BYTES {
+        std::str::from_utf8(&req.body)
+            .ok()
+            .and_then(|b| aliyun_rpc::parse_params(b).ok())
+            .and_then(from_params)
+    } else {
+        None
+    };
+    query.or(body).unwrap_or_else(|| "JSON".into())
+}

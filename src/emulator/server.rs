@@ -1,0 +1,211 @@
+//! Serving the emulator over HTTP/1.1: an axum router whose one handler turns the
+//! request into an [`HttpRequest`] and calls [`Emulator::handle`].
+//!
+//! Robustness: the body is read with a size limit ([`MAX_BODY_BYTES`], over it → a
+//! 413 in the protocol's error shape) and a time limit (`request_timeout`, a slow
+//! client gets a 408); headers must arrive within `header_timeout` (hyper's
+//! header-read timeout, which is why connections are served with hyper-util directly
+//! instead of `axum::serve`). [`RunningEmulator::shutdown`] stops accepting, lets
+//! in-flight requests finish (up to 5 s), then returns.
+
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::{plain, route, Emulator, EmulatorConfig};
+use crate::wire::{HttpRequest, HttpResponse, MAX_BODY_BYTES};
+
+/// Why the emulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A running emulator. Dropping it without [`shutdown`](Self::shutdown) stops the
+/// accept loop too (the task is aborted).
+#[derive(Debug)]
+pub struct RunningEmulator {
+    addr: SocketAddr,
+    emulator: Emulator,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RunningEmulator {
+    /// The bound address (the real port when `listen` had port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`, for `--endpoint-url`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The core behind the server (shared store).
+    pub fn emulator(&self) -> &Emulator {
+        &self.emulator
+    }
+
+    /// Stop accepting, let in-flight requests finish (at most 5 s), and return.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Bind `config.listen` and serve until [`RunningEmulator::shutdown`].
+pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorError> {
+    let listen = config.listen;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|source| EmulatorError::Bind {
+            addr: listen,
+            source,
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| EmulatorError::Bind {
+            addr: listen,
+            source,
+        })?;
+    let emulator = Emulator::new(config);
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(accept_loop(listener, emulator.clone(), stopped));
+    tracing::info!(%addr, "emulator listening");
+    Ok(RunningEmulator {
+        addr,
+        emulator,
+        stop,
+        task: Some(task),
+    })
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    emulator: Emulator,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let header_timeout = emulator.config().header_timeout;
+    let app = Router::new().fallback(serve_one).with_state(emulator);
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _peer)) = accepted else {
+                    // Out of file descriptors and the like: back off briefly.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let service = TowerToHyperService::new(app.clone());
+                let mut stop = stopped.clone();
+                connections.spawn(async move {
+                    let mut builder = hyper::server::conn::http1::Builder::new();
+                    builder.timer(TokioTimer::new()).header_read_timeout(header_timeout);
+                    let conn = builder.serve_connection(TokioIo::new(stream), service);
+                    tokio::pin!(conn);
+                    tokio::select! {
+                        _ = conn.as_mut() => {}
+                        _ = stop.changed() => {
+                            conn.as_mut().graceful_shutdown();
+                            let _ = conn.await;
+                        }
+                    }
+                });
+                // Reap finished connections so the set does not grow without bound.
+                while connections.try_join_next().is_some() {}
+            }
+        }
+    }
+    drop(listener);
+    let drain = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(5), drain)
+        .await
+        .is_err()
+    {
+        connections.abort_all();
+    }
+}
+
+async fn serve_one(State(emulator): State<Emulator>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let mut request = HttpRequest {
+        method: parts.method.as_str().to_string(),
+        path_and_query: parts
+            .uri
+            .path_and_query()
+            .map(|pq| pq.as_str().to_string())
+            .unwrap_or_else(|| "/".into()),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: Vec::new(),
+    };
+    let timeout = emulator.config().request_timeout;
+    let read = axum::body::to_bytes(body, MAX_BODY_BYTES);
+    let answer = match tokio::time::timeout(timeout, read).await {
+        Err(_) => plain(
+            408,
+            "Request Timeout: the request body did not arrive in time\n",
+        ),
+        Ok(Err(_)) => {
+            // Over the limit (or the connection broke mid-body).
+            emulator.too_large(route::route(&request), &request)
+        }
+        Ok(Ok(bytes)) => {
+            request.body = bytes.to_vec();
+            // Signature checks hash the body; keep them off the async workers.
+            let em = emulator.clone();
+            match tokio::task::spawn_blocking(move || em.handle(&request, SystemTime::now())).await
+            {
+                Ok(a) => a,
+                Err(_) => plain(500, "Internal Server Error\n"),
+            }
+        }
+    };
+    into_response(answer)
+}
+
+fn into_response(r: HttpResponse) -> Response {
+    let mut builder = Response::builder().status(r.status);
+    for (k, v) in &r.headers {
+        builder = builder.header(k, v);
+    }
+    builder.body(Body::from(r.body)).unwrap_or_else(|_| {
+        let mut resp = Response::new(Body::from("Internal Server Error\n"));
+        *resp.status_mut() = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+        resp
+    })
+}
