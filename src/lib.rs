@@ -9,6 +9,7 @@ pub mod emulator;
 pub mod generate;
 pub mod oracle;
 pub mod report;
+pub mod runner;
 pub mod spec;
 pub mod target;
 pub mod verdict;

@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+pub mod run;
 pub mod serve;
 pub mod spec;
 
@@ -34,6 +35,8 @@ pub enum Command {
     /// Inspect and check the spec tables.
     #[command(subcommand)]
     Spec(spec::SpecCommand),
+    /// Run the conformance suite (against the embedded emulator by default).
+    Run(Box<run::RunArgs>),
     /// Run the reference emulator (EC2, Lightsail, Alibaba ECS) until Ctrl-C.
     Serve(serve::ServeArgs),
 }
@@ -42,6 +45,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Command::Spec(cmd) => spec::execute(cmd),
         Command::Serve(args) => serve::execute(args),
+        Command::Run(args) => run::execute(*args),
     };
     ExitCode::from(code)
 }

@@ -156,6 +156,19 @@ pub struct Fixtures {
     pub aliyun: Vec<InstanceFixture>,
 }
 
+impl Fixtures {
+    /// The instances and accepted credentials of the emulated API whose spec table
+    /// has this id (`aws-ec2`, `aws-lightsail`, `aliyun-ecs`).
+    pub fn for_api(&self, api: &str) -> Option<(&[InstanceFixture], &[KeyPair])> {
+        match api {
+            "aws-ec2" => Some((&self.ec2, &self.credentials.aws)),
+            "aws-lightsail" => Some((&self.lightsail, &self.credentials.aws)),
+            "aliyun-ecs" => Some((&self.aliyun, &self.credentials.aliyun)),
+            _ => None,
+        }
+    }
+}
+
 impl Default for Fixtures {
     fn default() -> Self {
         default_fixtures()

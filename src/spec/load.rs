@@ -483,6 +483,9 @@ impl<'a> Validator<'a> {
     fn readback(&mut self, r: &Readback, options: &BTreeSet<String>) {
         let place = Place::Section("readback");
         self.require_cite(&place, &r.cite, "operation");
+        if r.run_state_path.is_some() {
+            self.require_cite(&place, &r.cite, "run_state_path");
+        }
         self.known_options(&place, &r.fields, options);
         self.cites(&place, &r.cite);
     }

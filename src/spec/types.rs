@@ -351,6 +351,10 @@ pub struct Readback {
     pub options_path: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_field: Option<String>,
+    /// Path from the instance object to its run state (`running`, `stopped`;
+    /// compared case-insensitively).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_state_path: Option<String>,
     pub fields: BTreeMap<String, String>,
     pub cite: Cites,
 }

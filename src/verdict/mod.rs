@@ -50,11 +50,43 @@ impl Verdict {
 
 /// Judge `actual` against `expectation`. `instance` fills `{instance}` in constants.
 pub fn judge(spec: &Spec, expectation: &Expectation, actual: &Outcome, instance: &str) -> Verdict {
-    let matched: Vec<&Acceptable> = expectation
+    judge_with(spec, expectation, actual, instance, |_| Ok(()))
+}
+
+/// [`judge`], with a further test each matching outcome must pass (the runner's
+/// read-back: the options the target shows afterwards). `Err` says why not.
+pub fn judge_with(
+    spec: &Spec,
+    expectation: &Expectation,
+    actual: &Outcome,
+    instance: &str,
+    also: impl Fn(&Acceptable) -> Result<(), String>,
+) -> Verdict {
+    let answer_matches: Vec<&Acceptable> = expectation
         .outcomes
         .iter()
         .filter(|a| matches(spec, &a.expected, actual, instance).is_ok())
         .collect();
+    let mut also_reasons: Vec<String> = Vec::new();
+    let matched: Vec<&Acceptable> = answer_matches
+        .iter()
+        .copied()
+        .filter(|a| match also(a) {
+            Ok(()) => true,
+            Err(r) => {
+                if !also_reasons.contains(&r) {
+                    also_reasons.push(r);
+                }
+                false
+            }
+        })
+        .collect();
+    if matched.is_empty() && !answer_matches.is_empty() {
+        also_reasons.truncate(3);
+        return Verdict::Fail {
+            reason: also_reasons.join("; "),
+        };
+    }
     if matched.is_empty() {
         return Verdict::Fail {
             reason: explain_mismatch(spec, expectation, actual, instance),

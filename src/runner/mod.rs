@@ -1,0 +1,446 @@
+//! The runner: drives one API's cases against a target, one worker per named
+//! instance, and emits events (the CLI's reporters consume them; nothing here
+//! prints). Each case is sent, judged against the oracle, and followed by a
+//! read-back that checks what the answer implied: a success shows the expected
+//! options, an error or a refused signature changed nothing. At the end (and on
+//! cancellation) every instance gets its original options back.
+
+mod readback;
+mod shrink;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use globset::GlobSet;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::generate::{self, Case, Check, Phase, Subject};
+use crate::oracle::{self, Acceptable, Expectation, Expected, Instance, Options, World};
+use crate::spec::{Condition, Role, Spec};
+use crate::target::{Signing, Target, TargetError};
+use crate::verdict::{self, Actual, CaseResult, Exchange, Verdict};
+use crate::wire::{Call, Outcome, RawParam};
+
+pub use readback::{Observed, ReadbackError};
+
+/// Everything one API's run needs.
+#[derive(Clone)]
+pub struct RunConfig {
+    pub spec: Arc<Spec>,
+    pub target: Arc<Target>,
+    /// The instances cases may change: one worker each.
+    pub instances: Vec<String>,
+    pub region: String,
+    /// Ids that exist at the target (so "absent" ids avoid them).
+    pub known_ids: Vec<String>,
+    pub seed: u64,
+    /// Size of the random phase (per worker).
+    pub random_cases: u32,
+    /// Keep only cases whose rule matches.
+    pub only: Option<GlobSet>,
+    /// `(k, n)`: keep every case whose index ≡ k-1 (mod n).
+    pub shard: Option<(usize, usize)>,
+    pub settle_timeout: Duration,
+    pub settle_poll: Duration,
+    /// Confirm permissions with a DryRun before changing anything.
+    pub dry_run_first: bool,
+    pub phases: Vec<Phase>,
+    pub cancel: Arc<AtomicBool>,
+}
+
+/// What the runner reports as it goes.
+#[derive(Debug, Clone)]
+pub enum Event {
+    ApiStarted { api: String, planned: usize },
+    CaseFinished(Box<CaseResult>),
+    Note { api: String, message: String },
+    ApiFinished { api: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error("{api}: cannot read instance {instance} back: {reason}")]
+    Readback { api: String, instance: String, reason: String },
+    #[error("{api}: the DryRun check before the run answered {answer}; refusing to change {instance}")]
+    DryRunRefused { api: String, instance: String, answer: String },
+}
+
+/// One worker's view: the instance and what the run last saw of it.
+struct Worker {
+    world: World,
+    original: Options,
+    subject: Subject,
+}
+
+/// Run every phase for one API. Returns the judged cases in order.
+pub async fn run_api(cfg: RunConfig, events: UnboundedSender<Event>) -> Result<Vec<CaseResult>, RunError> {
+    let api = cfg.spec.api.id.clone();
+    let mut workers = Vec::new();
+    for instance in &cfg.instances {
+        let observed = readback::read(&cfg, instance).await?;
+        let world = World {
+            region: cfg.region.clone(),
+            instance: Instance {
+                id: instance.clone(),
+                state: observed.run_state.clone().unwrap_or_else(|| "running".into()),
+                options: observed.options.clone(),
+            },
+        };
+        workers.push(Worker {
+            original: observed.options,
+            subject: Subject::new(&cfg.spec, instance, &cfg.region, &cfg.known_ids),
+            world,
+        });
+    }
+    if cfg.dry_run_first {
+        for w in &workers {
+            dry_run_check(&cfg, w, &events).await?;
+        }
+    }
+    let mut planned: Vec<(usize, Case)> = Vec::new();
+    for (i, w) in workers.iter().enumerate() {
+        let mut cases = Vec::new();
+        for phase in &cfg.phases {
+            cases.extend(match phase {
+                Phase::Coverage => generate::coverage(&cfg.spec, &w.subject),
+                Phase::Auth => generate::auth(&cfg.spec, &w.subject),
+                Phase::Sequence => generate::sequences(&cfg.spec, &w.subject),
+                Phase::Random => Vec::new(),
+            });
+        }
+        // Workers split the deterministic cases between them.
+        planned.extend(cases.into_iter().enumerate().filter(|(n, _)| n % workers.len() == i).map(|(_, c)| (i, c)));
+    }
+    let planned: Vec<(usize, Case)> = planned
+        .into_iter()
+        .enumerate()
+        .filter(|(n, (_, c))| keep(&cfg, *n, c))
+        .map(|(_, wc)| wc)
+        .collect();
+    let random = cfg.phases.contains(&Phase::Random);
+    let random_total = if random { cfg.random_cases as usize * workers.len() } else { 0 };
+    let _ = events.send(Event::ApiStarted {
+        api: api.clone(),
+        planned: planned.len() + random_total,
+    });
+    let mut by_worker: Vec<Vec<Case>> = vec![Vec::new(); workers.len()];
+    for (i, c) in planned {
+        by_worker[i].push(c);
+    }
+    // Workers run concurrently, each serially on its own instance.
+    let futures = workers.into_iter().zip(by_worker).enumerate().map(|(i, (mut w, cases))| {
+        let cfg = cfg.clone();
+        let events = events.clone();
+        async move {
+            let mut results = Vec::new();
+            let run = async {
+                for case in &cases {
+                    if cfg.cancel.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let r = execute(&cfg, &mut w, case).await?;
+                    let _ = events.send(Event::CaseFinished(Box::new(r.clone())));
+                    results.push(r);
+                }
+                if random && !cfg.cancel.load(Ordering::SeqCst) {
+                    let seed = cfg.seed.wrapping_add(i as u64);
+                    results.extend(shrink::random_phase(&cfg, &mut w, seed, &events).await?);
+                }
+                Ok::<(), RunError>(())
+            }
+            .await;
+            // Restore also after a failure or a cancellation.
+            let restored = restore(&cfg, &mut w).await;
+            match (&run, restored) {
+                (Ok(()), Err(e)) => {
+                    let _ = events.send(Event::Note {
+                        api: cfg.spec.api.id.clone(),
+                        message: format!("could not restore {}: {e}", w.world.instance.id),
+                    });
+                }
+                (_, Ok(Some(msg))) => {
+                    let _ = events.send(Event::Note { api: cfg.spec.api.id.clone(), message: msg });
+                }
+                _ => {}
+            }
+            run.map(|()| results)
+        }
+    });
+    let mut all = Vec::new();
+    for r in futures::future::join_all(futures).await {
+        all.extend(r?);
+    }
+    let _ = events.send(Event::ApiFinished { api });
+    Ok(all)
+}
+
+fn keep(cfg: &RunConfig, index: usize, case: &Case) -> bool {
+    if let Some(only) = &cfg.only {
+        if !only.is_match(&case.rule) {
+            return false;
+        }
+    }
+    match cfg.shard {
+        Some((k, n)) if n > 0 => index % n == k.saturating_sub(1),
+        _ => true,
+    }
+}
+
+async fn dry_run_check(cfg: &RunConfig, w: &Worker, events: &UnboundedSender<Event>) -> Result<(), RunError> {
+    let api = cfg.spec.api.id.clone();
+    let Some(dry) = cfg.spec.param_with_role(Role::DryRun) else {
+        let _ = events.send(Event::Note {
+            api,
+            message: "--dry-run-first: this API has no DryRun; skipped".into(),
+        });
+        return Ok(());
+    };
+    let b = generate::Builder::new(&cfg.spec, &w.subject);
+    let call = b.with(&dry.name, vec![b.value(dry, "true")]);
+    let sent = cfg.target.send(&call, Signing::Valid).await?;
+    let codes: Vec<String> = cfg.spec.errors_for(Condition::DryRun).map(|e| e.code.clone()).collect();
+    match sent.outcome {
+        Ok(Outcome::Error { code, .. }) if codes.contains(&code) => Ok(()),
+        other => Err(RunError::DryRunRefused {
+            api,
+            instance: w.world.instance.id.clone(),
+            answer: match other {
+                Ok(o) => format!("{o:?}"),
+                Err(e) => e.to_string(),
+            },
+        }),
+    }
+}
+
+/// Send one case, judge it, read back, and return the record.
+async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseResult, RunError> {
+    let started = Instant::now();
+    let spec = &cfg.spec;
+    let auth = case.signing.auth();
+    let mut exchanges = Vec::new();
+    let mut notes = Vec::new();
+    let url = cfg.target.config().endpoint.url.clone();
+    let (expectation, actual) = match case.check {
+        Check::ReplayNonce => {
+            // The first send is a valid call; the second, byte for byte the same,
+            // must be refused.
+            let req = cfg.target.prepare(&case.call, Signing::Valid)?;
+            let first = cfg.target.send_raw(&req).await?;
+            exchanges.push(Exchange::record(&url, &req, Some(&first)));
+            if let Ok(o) = crate::wire::client::decode(cfg.target.config().protocol, &first) {
+                notes.push(format!("first send: {}", short_outcome(&o)));
+            }
+            // The first send may have changed the instance; learn it before judging.
+            let observed = readback::read(cfg, &w.world.instance.id).await?;
+            w.world.instance.options = observed.options;
+            let second = cfg.target.send_raw(&req).await?;
+            exchanges.push(Exchange::record(&url, &req, Some(&second)));
+            let exp = Expectation {
+                outcomes: oracle::expect_condition(spec, &w.world, Condition::NonceReused),
+                ambiguities: Vec::new(),
+            };
+            (exp, crate::wire::client::decode(cfg.target.config().protocol, &second))
+        }
+        _ => {
+            let exp = oracle::expect(spec, &w.world, &case.call, auth);
+            let sent = cfg.target.send(&case.call, case.signing).await?;
+            if sent.attempts > 1 {
+                notes.push(format!("throttled: sent {} times", sent.attempts));
+            }
+            exchanges.push(Exchange::record(&url, &sent.request, Some(&sent.response)));
+            (exp, sent.outcome)
+        }
+    };
+    let before = w.world.instance.options.clone();
+    let (actual, verdict) = match actual {
+        Err(e) => (
+            Actual::Unjudgeable { reason: e.to_string() },
+            Verdict::Error { reason: format!("undecodable answer: {e}") },
+        ),
+        Ok(outcome) => {
+            let observed = readback::read(cfg, &w.world.instance.id).await;
+            let verdict = match &observed {
+                Err(e) => {
+                    notes.push(format!("read-back failed: {e}"));
+                    verdict::judge(spec, &expectation, &outcome, &w.world.instance.id)
+                }
+                Ok(obs) => {
+                    notes.push(format!("read-back: {}", show_options(&obs.options, obs.state.as_deref())));
+                    let fields: Vec<&String> = spec.readback.fields.keys().collect();
+                    verdict::judge_with(spec, &expectation, &outcome, &w.world.instance.id, |a| {
+                        readback_agrees(a, &before, &obs.options, &fields)
+                    })
+                }
+            };
+            if let Ok(obs) = observed {
+                w.world.instance.options = obs.options;
+            }
+            (Actual::Outcome { outcome }, verdict)
+        }
+    };
+    let verdict = if case.check == Check::Settle && verdict.is_pass() {
+        match readback::settle(cfg, &w.world.instance.id).await {
+            Ok(Some(obs)) => {
+                notes.push(format!("settled: {}", show_options(&obs.options, obs.state.as_deref())));
+                w.world.instance.options = obs.options;
+                verdict
+            }
+            Ok(None) => Verdict::Fail {
+                reason: format!("the change did not settle within {:?}", cfg.settle_timeout),
+            },
+            Err(e) => Verdict::Error { reason: e.to_string() },
+        }
+    } else {
+        verdict
+    };
+    Ok(record(cfg, case, expectation, actual, verdict, exchanges, notes, started.elapsed()))
+}
+
+/// A matching outcome must also agree with the read-back: a success shows its
+/// options (on the fields the read-back carries), an error changed nothing.
+fn readback_agrees(a: &Acceptable, before: &Options, after: &Options, fields: &[&String]) -> Result<(), String> {
+    let expected = match &a.expected {
+        Expected::Success { options, targets_instance: true, .. } => options,
+        _ => before,
+    };
+    for f in fields {
+        if let (Some(want), Some(got)) = (expected.get(*f), after.get(*f)) {
+            if want != got {
+                let what = match a.expected {
+                    Expected::Success { .. } => "after a success",
+                    Expected::Error { .. } => "after an error (it must change nothing)",
+                };
+                return Err(format!("read-back {what} shows {f} = {got:?}, expected {want:?}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record(
+    cfg: &RunConfig,
+    case: &Case,
+    expectation: Expectation,
+    actual: Actual,
+    verdict: Verdict,
+    exchanges: Vec<Exchange>,
+    notes: Vec<String>,
+    elapsed: Duration,
+) -> CaseResult {
+    let mut citation: Vec<String> = Vec::new();
+    for a in &expectation.outcomes {
+        for c in &a.cite {
+            let line = c.short();
+            if !citation.contains(&line) {
+                citation.push(line);
+            }
+        }
+    }
+    CaseResult {
+        id: format!("{}/{}/{:04}", cfg.spec.api.id, case.phase.name(), case.seq),
+        api: cfg.spec.api.id.clone(),
+        phase: case.phase.name().into(),
+        rule: case.rule.clone(),
+        title: case.title.clone(),
+        operation: case.call.operation.clone(),
+        request: redacted_params(&case.call.params),
+        auth: case.signing.auth(),
+        expected: expectation.outcomes,
+        ambiguities: expectation.ambiguities,
+        actual,
+        verdict,
+        citation,
+        exchanges,
+        notes,
+        duration_ms: elapsed.as_secs_f64() * 1000.0,
+    }
+}
+
+fn redacted_params(params: &[RawParam]) -> Vec<RawParam> {
+    params
+        .iter()
+        .map(|p| {
+            if verdict::redact::is_secret_param(&p.name) {
+                RawParam::text(p.name.clone(), verdict::redact::REDACTED)
+            } else {
+                p.clone()
+            }
+        })
+        .collect()
+}
+
+/// Put back the options the instance had before the run (only those that changed).
+/// `Ok(Some(note))` says what was restored.
+async fn restore(cfg: &RunConfig, w: &mut Worker) -> Result<Option<String>, RunError> {
+    let now = readback::read(cfg, &w.world.instance.id).await?;
+    let changed: Vec<(&String, &String)> = w
+        .original
+        .iter()
+        .filter(|(k, v)| now.options.get(*k) != Some(*v))
+        .collect();
+    if changed.is_empty() {
+        return Ok(None);
+    }
+    let b = generate::Builder::new(&cfg.spec, &w.subject);
+    let mut params = b.base();
+    for p in cfg.spec.params.iter().map(|p| p.get_ref()) {
+        let Some(opt) = &p.option else { continue };
+        // Required options are re-sent as they were, so the restore changes
+        // nothing that did not change.
+        if let Some(v) = w.original.get(opt) {
+            if now.options.get(opt) != Some(v) || p.required {
+                params.retain(|q| q.name != p.name);
+                params.push(RawParam { name: p.name.clone(), value: b.value(p, v) });
+            }
+        }
+    }
+    let call: Call = b.call(params);
+    let sent = cfg.target.send(&call, Signing::Valid).await?;
+    let after = readback::read(cfg, &w.world.instance.id).await?;
+    let still: Vec<&String> = w.original.iter().filter(|(k, v)| after.options.get(*k) != Some(*v)).map(|(k, _)| k).collect();
+    if still.is_empty() {
+        Ok(Some(format!(
+            "restored {} on {}",
+            changed.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "),
+            w.world.instance.id
+        )))
+    } else {
+        Ok(Some(format!(
+            "could not restore {still:?} on {} (answer: {})",
+            w.world.instance.id,
+            match sent.outcome {
+                Ok(o) => short_outcome(&o),
+                Err(e) => e.to_string(),
+            }
+        )))
+    }
+}
+
+pub fn short_outcome(o: &Outcome) -> String {
+    match o {
+        Outcome::Success { status, .. } => format!("success ({status})"),
+        Outcome::Error { status, code, .. } => format!("{code} ({status})"),
+    }
+}
+
+fn show_options(options: &Options, state: Option<&str>) -> String {
+    let mut s = options.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ");
+    if let Some(st) = state {
+        s.push_str(&format!(" [{st}]"));
+    }
+    s
+}
+
+/// True when the runner was asked to stop.
+pub fn cancelled(cfg: &RunConfig) -> bool {
+    cfg.cancel.load(Ordering::SeqCst)
+}
+
+/// A fresh cancel flag.
+pub fn cancel_flag() -> Arc<AtomicBool> {
+    Arc::new(AtomicBool::new(false))
+}

@@ -1,0 +1,93 @@
+//! The random phase: cases drawn from the spec's proptest strategy with a seeded
+//! RNG; a failing case is shrunk with proptest's value tree (each step sent to the
+//! target and judged), and the minimal case is sent once more and re-judged before
+//! it is reported.
+
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::{execute, Event, RunConfig, RunError, Worker};
+use crate::generate::{random, Case, Check, Phase};
+use crate::target::Signing;
+use crate::verdict::{CaseResult, Verdict};
+
+/// The most shrink steps (each is one request) spent on one failure.
+const MAX_SHRINK_STEPS: usize = 200;
+
+/// The RNG for a seed: the same seed draws the same cases.
+pub fn rng(seed: u64) -> TestRng {
+    let mut bytes = [0u8; 32];
+    for (i, chunk) in bytes.chunks_mut(8).enumerate() {
+        chunk.copy_from_slice(&seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(i as u64).to_le_bytes());
+    }
+    TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
+}
+
+fn case(seq: usize, call: crate::wire::Call, title: &str) -> Case {
+    Case {
+        seq,
+        phase: Phase::Random,
+        rule: "random".into(),
+        title: title.into(),
+        call,
+        signing: Signing::Valid,
+        check: Check::Single,
+    }
+}
+
+pub async fn random_phase(
+    cfg: &RunConfig,
+    w: &mut Worker,
+    seed: u64,
+    events: &UnboundedSender<Event>,
+) -> Result<Vec<CaseResult>, RunError> {
+    let strategy = random::calls(&cfg.spec, &w.subject);
+    let mut runner = TestRunner::new_with_rng(Config::default(), rng(seed));
+    let mut results = Vec::new();
+    let mut seq = 0;
+    for _ in 0..cfg.random_cases {
+        if super::cancelled(cfg) {
+            break;
+        }
+        let Ok(mut tree) = strategy.new_tree(&mut runner) else { break };
+        seq += 1;
+        let first = execute(cfg, w, &case(seq, tree.current(), "random call")).await?;
+        if !matches!(first.verdict, Verdict::Fail { .. }) {
+            let _ = events.send(Event::CaseFinished(Box::new(first.clone())));
+            results.push(first);
+            continue;
+        }
+        // Shrink: simplify while it still fails, complicate back when it passes.
+        let original = tree.current();
+        let mut minimal = original.clone();
+        let mut steps = 0;
+        let mut last_failed = true;
+        while steps < MAX_SHRINK_STEPS && !super::cancelled(cfg) {
+            let moved = if last_failed { tree.simplify() } else { tree.complicate() };
+            if !moved {
+                break;
+            }
+            steps += 1;
+            let attempt = execute(cfg, w, &case(seq, tree.current(), "shrink step")).await?;
+            last_failed = matches!(attempt.verdict, Verdict::Fail { .. });
+            if last_failed {
+                minimal = tree.current();
+            }
+        }
+        // Re-judge the minimal case on a fresh send before reporting it.
+        let mut shrunk = execute(cfg, w, &case(seq, minimal.clone(), "random call, shrunk")).await?;
+        shrunk.notes.push(format!(
+            "shrunk in {steps} steps from {} to {} parameters; original: {}",
+            original.params.len(),
+            minimal.params.len(),
+            serde_json::to_string(&original.params).unwrap_or_default()
+        ));
+        if !matches!(shrunk.verdict, Verdict::Fail { .. }) {
+            shrunk.notes.push("the shrunk case passed when sent again: the failure is not reproducible".into());
+        }
+        let _ = events.send(Event::CaseFinished(Box::new(shrunk.clone())));
+        results.push(shrunk);
+    }
+    Ok(results)
+}
