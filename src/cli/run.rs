@@ -102,7 +102,10 @@ struct Job {
 }
 
 pub fn execute(args: RunArgs) -> u8 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -164,7 +167,9 @@ async fn run(args: RunArgs) -> u8 {
                 return exit::USAGE;
             };
             if args.instances.is_empty() {
-                eprintln!("error: --endpoint needs --instance ID (the instance the suite may change)");
+                eprintln!(
+                    "error: --endpoint needs --instance ID (the instance the suite may change)"
+                );
                 return exit::USAGE;
             }
             let Some(creds) = target::credentials_from_env(spec) else {
@@ -172,7 +177,8 @@ async fn run(args: RunArgs) -> u8 {
                     "error: no credentials for {} in the environment ({})",
                     spec.api.id,
                     match spec.api.cloud {
-                        imds_conform::spec::Cloud::Aws => "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY",
+                        imds_conform::spec::Cloud::Aws =>
+                            "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY",
                         imds_conform::spec::Cloud::Alibaba =>
                             "ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET",
                     }
@@ -182,7 +188,10 @@ async fn run(args: RunArgs) -> u8 {
             let job = Job {
                 spec: Arc::new(spec.clone()),
                 url: url.clone(),
-                region: args.region.clone().unwrap_or_else(|| spec.api.default_region.clone()),
+                region: args
+                    .region
+                    .clone()
+                    .unwrap_or_else(|| spec.api.default_region.clone()),
                 instances: args.instances.clone(),
                 known: args.instances.clone(),
                 credentials: Some(creds),
@@ -208,10 +217,16 @@ async fn run(args: RunArgs) -> u8 {
             let mut jobs = Vec::new();
             for spec in &selected {
                 let Some((instances, keys)) = fixtures.for_api(&spec.api.id) else {
-                    eprintln!("note: the embedded emulator does not serve {}; skipped", spec.api.id);
+                    eprintln!(
+                        "note: the embedded emulator does not serve {}; skipped",
+                        spec.api.id
+                    );
                     continue;
                 };
-                let region = args.region.clone().unwrap_or_else(|| spec.api.default_region.clone());
+                let region = args
+                    .region
+                    .clone()
+                    .unwrap_or_else(|| spec.api.default_region.clone());
                 let chosen: Vec<String> = if args.instances.is_empty() {
                     instances
                         .iter()
@@ -228,15 +243,26 @@ async fn run(args: RunArgs) -> u8 {
                     region,
                     instances: chosen,
                     known: instances.iter().map(|i| i.id.clone()).collect(),
-                    credentials: keys.first().map(|k| Credentials::new(k.access_key_id.clone(), k.secret.clone())),
+                    credentials: keys
+                        .first()
+                        .map(|k| Credentials::new(k.access_key_id.clone(), k.secret.clone())),
                 });
             }
             server = Some(running);
-            (jobs, args.target_name.clone().unwrap_or_else(|| "emulator".into()), args.rate)
+            (
+                jobs,
+                args.target_name
+                    .clone()
+                    .unwrap_or_else(|| "emulator".into()),
+                args.rate,
+            )
         }
     };
 
-    println!("imds-conform {} — seed {seed} (rerun with --seed {seed})", env!("CARGO_PKG_VERSION"));
+    println!(
+        "imds-conform {} — seed {seed} (rerun with --seed {seed})",
+        env!("CARGO_PKG_VERSION")
+    );
     let cancel = runner::cancel_flag();
     {
         let cancel = cancel.clone();
@@ -252,7 +278,8 @@ async fn run(args: RunArgs) -> u8 {
     let started_at = chrono::Utc::now();
     let mut configs = Vec::new();
     for job in &jobs {
-        let mut tcfg = TargetConfig::for_spec(&job.spec, &job.url, &job.region, job.credentials.clone());
+        let mut tcfg =
+            TargetConfig::for_spec(&job.spec, &job.url, &job.region, job.credentials.clone());
         tcfg.rate = rate;
         let target = match Target::new(tcfg) {
             Ok(t) => Arc::new(t),
@@ -278,7 +305,8 @@ async fn run(args: RunArgs) -> u8 {
             cancel: cancel.clone(),
         });
     }
-    let runs = futures::future::join_all(configs.into_iter().map(|c| runner::run_api(c, tx.clone())));
+    let runs =
+        futures::future::join_all(configs.into_iter().map(|c| runner::run_api(c, tx.clone())));
     drop(tx);
     let progress = progress_bar();
     let consume = async {
@@ -363,14 +391,22 @@ fn build_globs(patterns: &[String]) -> Result<Option<globset::GlobSet>, globset:
 }
 
 fn host_of(url: &str) -> String {
-    url.split("://").nth(1).unwrap_or(url).split(['/', ':']).next().unwrap_or(url).to_string()
+    url.split("://")
+        .nth(1)
+        .unwrap_or(url)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or(url)
+        .to_string()
 }
 
 fn progress_bar() -> ProgressBar {
     let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} cases {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} cases {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar
 }
@@ -378,16 +414,25 @@ fn progress_bar() -> ProgressBar {
 // TEMPORARY until the report room lands (branch `report`).
 fn write_reports(dir: &std::path::Path, reports: &[RunReport]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    std::fs::write(dir.join("report.json"), serde_json::to_string_pretty(reports).unwrap_or_default())
+    std::fs::write(
+        dir.join("report.json"),
+        serde_json::to_string_pretty(reports).unwrap_or_default(),
+    )
 }
 
 fn summary(reports: &[RunReport]) -> String {
     let mut out = String::new();
     for r in reports {
         let s = &r.summary;
-        out.push_str(&format!("{:<15} {:>6} cases {:>6} pass {:>6} under-reading {:>5} fail {:>5} error\n", r.meta.api, s.total, s.pass, s.pass_under_reading, s.fail, s.error));
+        out.push_str(&format!(
+            "{:<15} {:>6} cases {:>6} pass {:>6} under-reading {:>5} fail {:>5} error\n",
+            r.meta.api, s.total, s.pass, s.pass_under_reading, s.fail, s.error
+        ));
         for c in r.cases.iter().filter(|c| !c.verdict.is_pass()).take(30) {
-            out.push_str(&format!("  {} {} [{}] {:?}\n", c.id, c.title, c.rule, c.verdict));
+            out.push_str(&format!(
+                "  {} {} [{}] {:?}\n",
+                c.id, c.title, c.rule, c.verdict
+            ));
         }
     }
     out

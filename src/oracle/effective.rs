@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use super::{Acceptable, AnswerShape, Expected};
 use crate::spec::{Ambiguity, ErrorRef, Param, Patch, Spec};
-use crate::wire::Call;
+use crate::wire::{Call, RawValue};
 
 /// A parameter row under the current readings.
 #[derive(Debug, Clone)]
@@ -82,6 +82,9 @@ fn apply_to_param(p: &mut EffParam, patch: &Patch) {
     if let Some(range) = patch.range {
         p.row.range = Some(range);
     }
+    if let Some(values) = &patch.values {
+        p.row.values = values.clone();
+    }
     if patch.unbounded {
         p.row.range = None;
     }
@@ -112,15 +115,22 @@ pub fn touches_params(amb: &Ambiguity, call: &Call) -> bool {
         let Some(name) = &patch.param else {
             return false;
         };
-        let present = call.params.iter().any(|p| &p.name == name);
+        let values: Vec<&RawValue> = call.values(name).collect();
+        let present = !values.is_empty();
+        // An empty or null value may be read as an omission.
+        let maybe_absent = values.iter().all(|v| match v {
+            RawValue::Text(t) => t.is_empty(),
+            RawValue::Json(j) => j == "null",
+        });
         let about_value = patch.range.is_some()
+            || patch.values.is_some()
             || patch.unbounded
             || patch.rejected.is_some()
             || patch.regions.is_some()
             || patch.ignored;
         let about_absence =
             patch.absent.is_some() || patch.required.is_some() || patch.default.is_some();
-        (present && about_value) || (!present && about_absence)
+        (present && about_value) || (maybe_absent && about_absence)
     })
 }
 

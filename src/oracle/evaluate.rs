@@ -107,6 +107,14 @@ fn resolutions(
                     }
                 }
             }
+            Resolution::Value(RawValue::Json(j)) if j == "null" => {
+                for h in or_error(&conventions.null_value) {
+                    match h {
+                        Handling::AsAbsent => out.push(Resolution::Absent),
+                        _ => out.push(r.clone()),
+                    }
+                }
+            }
             _ => out.push(r),
         }
     }
@@ -372,7 +380,13 @@ fn check_value(
                 (RawValue::Json(lit), false, _) => lit.as_str(),
             };
             if p.values.iter().any(|v| v == text) {
-                (Some(text.to_string()), "values")
+                // A boolean means what it says whatever the spelling a reading allows.
+                let v = if p.kind == ParamType::Boolean {
+                    text.to_ascii_lowercase()
+                } else {
+                    text.to_string()
+                };
+                (Some(v), "values")
             } else {
                 (None, "values")
             }

@@ -189,7 +189,12 @@ pub fn expect(spec: &Spec, world: &World, call: &Call, auth: Auth) -> Expectatio
 /// The acceptable outcomes of a protocol-level condition (a reused nonce…),
 /// whatever the call.
 pub fn expect_condition(spec: &Spec, world: &World, condition: Condition) -> Vec<Acceptable> {
-    evaluate::condition_errors(spec, condition, &format!("auth.{condition:?}").to_lowercase(), world)
+    evaluate::condition_errors(
+        spec,
+        condition,
+        &format!("auth.{condition:?}").to_lowercase(),
+        world,
+    )
 }
 
 /// Evaluate under every combination of the touched ambiguities' readings.

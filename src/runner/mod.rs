@@ -63,9 +63,19 @@ pub enum RunError {
     #[error(transparent)]
     Target(#[from] TargetError),
     #[error("{api}: cannot read instance {instance} back: {reason}")]
-    Readback { api: String, instance: String, reason: String },
-    #[error("{api}: the DryRun check before the run answered {answer}; refusing to change {instance}")]
-    DryRunRefused { api: String, instance: String, answer: String },
+    Readback {
+        api: String,
+        instance: String,
+        reason: String,
+    },
+    #[error(
+        "{api}: the DryRun check before the run answered {answer}; refusing to change {instance}"
+    )]
+    DryRunRefused {
+        api: String,
+        instance: String,
+        answer: String,
+    },
 }
 
 /// One worker's view: the instance and what the run last saw of it.
@@ -76,7 +86,10 @@ struct Worker {
 }
 
 /// Run every phase for one API. Returns the judged cases in order.
-pub async fn run_api(cfg: RunConfig, events: UnboundedSender<Event>) -> Result<Vec<CaseResult>, RunError> {
+pub async fn run_api(
+    cfg: RunConfig,
+    events: UnboundedSender<Event>,
+) -> Result<Vec<CaseResult>, RunError> {
     let api = cfg.spec.api.id.clone();
     let mut workers = Vec::new();
     for instance in &cfg.instances {
@@ -85,7 +98,10 @@ pub async fn run_api(cfg: RunConfig, events: UnboundedSender<Event>) -> Result<V
             region: cfg.region.clone(),
             instance: Instance {
                 id: instance.clone(),
-                state: observed.run_state.clone().unwrap_or_else(|| "running".into()),
+                state: observed
+                    .run_state
+                    .clone()
+                    .unwrap_or_else(|| "running".into()),
                 options: observed.options.clone(),
             },
         };
@@ -112,7 +128,13 @@ pub async fn run_api(cfg: RunConfig, events: UnboundedSender<Event>) -> Result<V
             });
         }
         // Workers split the deterministic cases between them.
-        planned.extend(cases.into_iter().enumerate().filter(|(n, _)| n % workers.len() == i).map(|(_, c)| (i, c)));
+        planned.extend(
+            cases
+                .into_iter()
+                .enumerate()
+                .filter(|(n, _)| n % workers.len() == i)
+                .map(|(_, c)| (i, c)),
+        );
     }
     let planned: Vec<(usize, Case)> = planned
         .into_iter()
@@ -121,7 +143,11 @@ pub async fn run_api(cfg: RunConfig, events: UnboundedSender<Event>) -> Result<V
         .map(|(_, wc)| wc)
         .collect();
     let random = cfg.phases.contains(&Phase::Random);
-    let random_total = if random { cfg.random_cases as usize * workers.len() } else { 0 };
+    let random_total = if random {
+        cfg.random_cases as usize * workers.len()
+    } else {
+        0
+    };
     let _ = events.send(Event::ApiStarted {
         api: api.clone(),
         planned: planned.len() + random_total,
@@ -131,44 +157,51 @@ pub async fn run_api(cfg: RunConfig, events: UnboundedSender<Event>) -> Result<V
         by_worker[i].push(c);
     }
     // Workers run concurrently, each serially on its own instance.
-    let futures = workers.into_iter().zip(by_worker).enumerate().map(|(i, (mut w, cases))| {
-        let cfg = cfg.clone();
-        let events = events.clone();
-        async move {
-            let mut results = Vec::new();
-            let run = async {
-                for case in &cases {
-                    if cfg.cancel.load(Ordering::SeqCst) {
-                        break;
+    let futures = workers
+        .into_iter()
+        .zip(by_worker)
+        .enumerate()
+        .map(|(i, (mut w, cases))| {
+            let cfg = cfg.clone();
+            let events = events.clone();
+            async move {
+                let mut results = Vec::new();
+                let run = async {
+                    for case in &cases {
+                        if cfg.cancel.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        let r = execute(&cfg, &mut w, case).await?;
+                        let _ = events.send(Event::CaseFinished(Box::new(r.clone())));
+                        results.push(r);
                     }
-                    let r = execute(&cfg, &mut w, case).await?;
-                    let _ = events.send(Event::CaseFinished(Box::new(r.clone())));
-                    results.push(r);
+                    if random && !cfg.cancel.load(Ordering::SeqCst) {
+                        let seed = cfg.seed.wrapping_add(i as u64);
+                        results.extend(shrink::random_phase(&cfg, &mut w, seed, &events).await?);
+                    }
+                    Ok::<(), RunError>(())
                 }
-                if random && !cfg.cancel.load(Ordering::SeqCst) {
-                    let seed = cfg.seed.wrapping_add(i as u64);
-                    results.extend(shrink::random_phase(&cfg, &mut w, seed, &events).await?);
+                .await;
+                // Restore also after a failure or a cancellation.
+                let restored = restore(&cfg, &mut w).await;
+                match (&run, restored) {
+                    (Ok(()), Err(e)) => {
+                        let _ = events.send(Event::Note {
+                            api: cfg.spec.api.id.clone(),
+                            message: format!("could not restore {}: {e}", w.world.instance.id),
+                        });
+                    }
+                    (_, Ok(Some(msg))) => {
+                        let _ = events.send(Event::Note {
+                            api: cfg.spec.api.id.clone(),
+                            message: msg,
+                        });
+                    }
+                    _ => {}
                 }
-                Ok::<(), RunError>(())
+                run.map(|()| results)
             }
-            .await;
-            // Restore also after a failure or a cancellation.
-            let restored = restore(&cfg, &mut w).await;
-            match (&run, restored) {
-                (Ok(()), Err(e)) => {
-                    let _ = events.send(Event::Note {
-                        api: cfg.spec.api.id.clone(),
-                        message: format!("could not restore {}: {e}", w.world.instance.id),
-                    });
-                }
-                (_, Ok(Some(msg))) => {
-                    let _ = events.send(Event::Note { api: cfg.spec.api.id.clone(), message: msg });
-                }
-                _ => {}
-            }
-            run.map(|()| results)
-        }
-    });
+        });
     let mut all = Vec::new();
     for r in futures::future::join_all(futures).await {
         all.extend(r?);
@@ -189,7 +222,11 @@ fn keep(cfg: &RunConfig, index: usize, case: &Case) -> bool {
     }
 }
 
-async fn dry_run_check(cfg: &RunConfig, w: &Worker, events: &UnboundedSender<Event>) -> Result<(), RunError> {
+async fn dry_run_check(
+    cfg: &RunConfig,
+    w: &Worker,
+    events: &UnboundedSender<Event>,
+) -> Result<(), RunError> {
     let api = cfg.spec.api.id.clone();
     let Some(dry) = cfg.spec.param_with_role(Role::DryRun) else {
         let _ = events.send(Event::Note {
@@ -201,7 +238,11 @@ async fn dry_run_check(cfg: &RunConfig, w: &Worker, events: &UnboundedSender<Eve
     let b = generate::Builder::new(&cfg.spec, &w.subject);
     let call = b.with(&dry.name, vec![b.value(dry, "true")]);
     let sent = cfg.target.send(&call, Signing::Valid).await?;
-    let codes: Vec<String> = cfg.spec.errors_for(Condition::DryRun).map(|e| e.code.clone()).collect();
+    let codes: Vec<String> = cfg
+        .spec
+        .errors_for(Condition::DryRun)
+        .map(|e| e.code.clone())
+        .collect();
     match sent.outcome {
         Ok(Outcome::Error { code, .. }) if codes.contains(&code) => Ok(()),
         other => Err(RunError::DryRunRefused {
@@ -242,7 +283,10 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
                 outcomes: oracle::expect_condition(spec, &w.world, Condition::NonceReused),
                 ambiguities: Vec::new(),
             };
-            (exp, crate::wire::client::decode(cfg.target.config().protocol, &second))
+            (
+                exp,
+                crate::wire::client::decode(cfg.target.config().protocol, &second),
+            )
         }
         _ => {
             let exp = oracle::expect(spec, &w.world, &case.call, auth);
@@ -257,8 +301,12 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
     let before = w.world.instance.options.clone();
     let (actual, verdict) = match actual {
         Err(e) => (
-            Actual::Unjudgeable { reason: e.to_string() },
-            Verdict::Error { reason: format!("undecodable answer: {e}") },
+            Actual::Unjudgeable {
+                reason: e.to_string(),
+            },
+            Verdict::Error {
+                reason: format!("undecodable answer: {e}"),
+            },
         ),
         Ok(outcome) => {
             let observed = readback::read(cfg, &w.world.instance.id).await;
@@ -268,7 +316,10 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
                     verdict::judge(spec, &expectation, &outcome, &w.world.instance.id)
                 }
                 Ok(obs) => {
-                    notes.push(format!("read-back: {}", show_options(&obs.options, obs.state.as_deref())));
+                    notes.push(format!(
+                        "read-back: {}",
+                        show_options(&obs.options, obs.state.as_deref())
+                    ));
                     let fields: Vec<&String> = spec.readback.fields.keys().collect();
                     verdict::judge_with(spec, &expectation, &outcome, &w.world.instance.id, |a| {
                         readback_agrees(a, &before, &obs.options, &fields)
@@ -284,26 +335,49 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
     let verdict = if case.check == Check::Settle && verdict.is_pass() {
         match readback::settle(cfg, &w.world.instance.id).await {
             Ok(Some(obs)) => {
-                notes.push(format!("settled: {}", show_options(&obs.options, obs.state.as_deref())));
+                notes.push(format!(
+                    "settled: {}",
+                    show_options(&obs.options, obs.state.as_deref())
+                ));
                 w.world.instance.options = obs.options;
                 verdict
             }
             Ok(None) => Verdict::Fail {
                 reason: format!("the change did not settle within {:?}", cfg.settle_timeout),
             },
-            Err(e) => Verdict::Error { reason: e.to_string() },
+            Err(e) => Verdict::Error {
+                reason: e.to_string(),
+            },
         }
     } else {
         verdict
     };
-    Ok(record(cfg, case, expectation, actual, verdict, exchanges, notes, started.elapsed()))
+    Ok(record(
+        cfg,
+        case,
+        expectation,
+        actual,
+        verdict,
+        exchanges,
+        notes,
+        started.elapsed(),
+    ))
 }
 
 /// A matching outcome must also agree with the read-back: a success shows its
 /// options (on the fields the read-back carries), an error changed nothing.
-fn readback_agrees(a: &Acceptable, before: &Options, after: &Options, fields: &[&String]) -> Result<(), String> {
+fn readback_agrees(
+    a: &Acceptable,
+    before: &Options,
+    after: &Options,
+    fields: &[&String],
+) -> Result<(), String> {
     let expected = match &a.expected {
-        Expected::Success { options, targets_instance: true, .. } => options,
+        Expected::Success {
+            options,
+            targets_instance: true,
+            ..
+        } => options,
         _ => before,
     };
     for f in fields {
@@ -313,7 +387,9 @@ fn readback_agrees(a: &Acceptable, before: &Options, after: &Options, fields: &[
                     Expected::Success { .. } => "after a success",
                     Expected::Error { .. } => "after an error (it must change nothing)",
                 };
-                return Err(format!("read-back {what} shows {f} = {got:?}, expected {want:?}"));
+                return Err(format!(
+                    "read-back {what} shows {f} = {got:?}, expected {want:?}"
+                ));
             }
         }
     }
@@ -394,18 +470,30 @@ async fn restore(cfg: &RunConfig, w: &mut Worker) -> Result<Option<String>, RunE
         if let Some(v) = w.original.get(opt) {
             if now.options.get(opt) != Some(v) || p.required {
                 params.retain(|q| q.name != p.name);
-                params.push(RawParam { name: p.name.clone(), value: b.value(p, v) });
+                params.push(RawParam {
+                    name: p.name.clone(),
+                    value: b.value(p, v),
+                });
             }
         }
     }
     let call: Call = b.call(params);
     let sent = cfg.target.send(&call, Signing::Valid).await?;
     let after = readback::read(cfg, &w.world.instance.id).await?;
-    let still: Vec<&String> = w.original.iter().filter(|(k, v)| after.options.get(*k) != Some(*v)).map(|(k, _)| k).collect();
+    let still: Vec<&String> = w
+        .original
+        .iter()
+        .filter(|(k, v)| after.options.get(*k) != Some(*v))
+        .map(|(k, _)| k)
+        .collect();
     if still.is_empty() {
         Ok(Some(format!(
             "restored {} on {}",
-            changed.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "),
+            changed
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
             w.world.instance.id
         )))
     } else {
@@ -428,7 +516,11 @@ pub fn short_outcome(o: &Outcome) -> String {
 }
 
 fn show_options(options: &Options, state: Option<&str>) -> String {
-    let mut s = options.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ");
+    let mut s = options
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     if let Some(st) = state {
         s.push_str(&format!(" [{st}]"));
     }

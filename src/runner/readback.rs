@@ -34,16 +34,24 @@ pub fn call(cfg: &RunConfig, instance: &str) -> Call {
         .params
         .iter()
         .map(|(name, template)| {
-            let filled = template.replace("{instance}", instance).replace("{region}", &cfg.region);
+            let filled = template
+                .replace("{instance}", instance)
+                .replace("{region}", &cfg.region);
             let value = match filled.strip_prefix("json:") {
                 Some(lit) if json => RawValue::Json(lit.to_string()),
                 Some(lit) => RawValue::Text(lit.to_string()),
                 None => RawValue::Text(filled),
             };
-            RawParam { name: name.clone(), value }
+            RawParam {
+                name: name.clone(),
+                value,
+            }
         })
         .collect();
-    Call { operation: rb.operation.clone(), params }
+    Call {
+        operation: rb.operation.clone(),
+        params,
+    }
 }
 
 /// Read `instance` back once.
@@ -53,15 +61,26 @@ pub async fn read(cfg: &RunConfig, instance: &str) -> Result<Observed, RunError>
         instance: instance.to_string(),
         reason,
     };
-    let sent = cfg.target.send(&call(cfg, instance), Signing::Valid).await?;
+    let sent = cfg
+        .target
+        .send(&call(cfg, instance), Signing::Valid)
+        .await?;
     let body = match sent.outcome {
         Ok(Outcome::Success { body, .. }) => body,
-        Ok(Outcome::Error { code, status, message, .. }) => {
-            return Err(fail(ReadbackError::Refused(format!("{code} ({status}): {message}")).to_string()))
+        Ok(Outcome::Error {
+            code,
+            status,
+            message,
+            ..
+        }) => {
+            return Err(fail(
+                ReadbackError::Refused(format!("{code} ({status}): {message}")).to_string(),
+            ))
         }
         Err(e) => return Err(fail(e.to_string())),
     };
-    observe(cfg, instance, &body).ok_or_else(|| fail(ReadbackError::NotThere(instance.to_string()).to_string()))
+    observe(cfg, instance, &body)
+        .ok_or_else(|| fail(ReadbackError::NotThere(instance.to_string()).to_string()))
 }
 
 /// Pick `instance` out of a read-back answer.
@@ -83,18 +102,28 @@ pub fn observe(cfg: &RunConfig, instance: &str, body: &serde_json::Value) -> Opt
         (Some(f), Some(o)) => o.get(f).map(scalar),
         _ => None,
     };
-    let run_state = rb
-        .run_state_path
-        .as_ref()
-        .and_then(|p| lookup(found, p).into_iter().next().map(|v| scalar(v).to_lowercase()));
-    Some(Observed { options, state, run_state })
+    let run_state = rb.run_state_path.as_ref().and_then(|p| {
+        lookup(found, p)
+            .into_iter()
+            .next()
+            .map(|v| scalar(v).to_lowercase())
+    });
+    Some(Observed {
+        options,
+        state,
+        run_state,
+    })
 }
 
 /// Read back until the change state is the one the state machine settles to.
 /// `None` when it does not within the timeout. Without a state to watch, one
 /// read-back is the answer.
 pub async fn settle(cfg: &RunConfig, instance: &str) -> Result<Option<Observed>, RunError> {
-    let target = cfg.spec.state_machine.as_ref().map(|sm| sm.settles_to.clone());
+    let target = cfg
+        .spec
+        .state_machine
+        .as_ref()
+        .map(|sm| sm.settles_to.clone());
     let started = Instant::now();
     loop {
         let obs = read(cfg, instance).await?;

@@ -19,7 +19,12 @@ const MAX_SHRINK_STEPS: usize = 200;
 pub fn rng(seed: u64) -> TestRng {
     let mut bytes = [0u8; 32];
     for (i, chunk) in bytes.chunks_mut(8).enumerate() {
-        chunk.copy_from_slice(&seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(i as u64).to_le_bytes());
+        chunk.copy_from_slice(
+            &seed
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                .wrapping_add(i as u64)
+                .to_le_bytes(),
+        );
     }
     TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
 }
@@ -50,7 +55,9 @@ pub async fn random_phase(
         if super::cancelled(cfg) {
             break;
         }
-        let Ok(mut tree) = strategy.new_tree(&mut runner) else { break };
+        let Ok(mut tree) = strategy.new_tree(&mut runner) else {
+            break;
+        };
         seq += 1;
         let first = execute(cfg, w, &case(seq, tree.current(), "random call")).await?;
         if !matches!(first.verdict, Verdict::Fail { .. }) {
@@ -64,7 +71,11 @@ pub async fn random_phase(
         let mut steps = 0;
         let mut last_failed = true;
         while steps < MAX_SHRINK_STEPS && !super::cancelled(cfg) {
-            let moved = if last_failed { tree.simplify() } else { tree.complicate() };
+            let moved = if last_failed {
+                tree.simplify()
+            } else {
+                tree.complicate()
+            };
             if !moved {
                 break;
             }
@@ -76,7 +87,8 @@ pub async fn random_phase(
             }
         }
         // Re-judge the minimal case on a fresh send before reporting it.
-        let mut shrunk = execute(cfg, w, &case(seq, minimal.clone(), "random call, shrunk")).await?;
+        let mut shrunk =
+            execute(cfg, w, &case(seq, minimal.clone(), "random call, shrunk")).await?;
         shrunk.notes.push(format!(
             "shrunk in {steps} steps from {} to {} parameters; original: {}",
             original.params.len(),
@@ -84,7 +96,9 @@ pub async fn random_phase(
             serde_json::to_string(&original.params).unwrap_or_default()
         ));
         if !matches!(shrunk.verdict, Verdict::Fail { .. }) {
-            shrunk.notes.push("the shrunk case passed when sent again: the failure is not reproducible".into());
+            shrunk.notes.push(
+                "the shrunk case passed when sent again: the failure is not reproducible".into(),
+            );
         }
         let _ = events.send(Event::CaseFinished(Box::new(shrunk.clone())));
         results.push(shrunk);

@@ -453,6 +453,7 @@ impl<'a> Validator<'a> {
             ("unknown_parameter", &c.unknown_parameter),
             ("duplicate_parameter", &c.duplicate_parameter),
             ("empty_value", &c.empty_value),
+            ("null_value", &c.null_value),
         ];
         for (name, list) in lists {
             if !list.is_empty() {

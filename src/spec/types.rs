@@ -295,6 +295,9 @@ pub struct Conventions {
     /// An empty value (`X=`) for an optional parameter.
     #[serde(default)]
     pub empty_value: Vec<Handling>,
+    /// A JSON `null` member (JSON protocols).
+    #[serde(default)]
+    pub null_value: Vec<Handling>,
     #[serde(default)]
     pub cite: Cites,
 }
@@ -503,6 +506,9 @@ pub struct Patch {
     // -- parameter overrides
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<Range>,
+    /// Replaces the valid values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
     /// `true`: no range at all (any integer).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unbounded: bool,
