@@ -186,7 +186,9 @@ fn seed_000_sample_request_succeeds() {
 }
 
 /// (error table row) → a call that triggers it.
-fn error_rows() -> Vec<(&'static str, u16, Vec<(&'static str, &'static str)>)> {
+type ErrorRow = (&'static str, u16, Vec<(&'static str, &'static str)>);
+
+fn error_rows() -> Vec<ErrorRow> {
     vec![
         (
             "InvalidHttpEndpoint.NotSupported",

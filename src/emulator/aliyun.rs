@@ -139,7 +139,7 @@ fn instance_not_found(ctx: &Ctx) -> Answer {
 /// RPC gateway does. Any error changes nothing.
 fn modify(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
     let checked = (|| {
-        if text(call, "RegionId").map_or(true, str::is_empty) {
+        if text(call, "RegionId").is_none_or(str::is_empty) {
             return Err(missing(ctx, "RegionId"));
         }
         let Some(endpoint) = text(call, "HttpEndpoint") else {
@@ -304,9 +304,9 @@ fn describe(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
     let matching: Vec<Value> = store
         .list(&region, ctx.now)
         .iter()
-        .filter(|v| ids.as_ref().map_or(true, |ids| ids.contains(&v.id)))
+        .filter(|v| ids.as_ref().is_none_or(|ids| ids.contains(&v.id)))
         .filter(|v| {
-            status.map_or(true, |s| {
+            status.is_none_or(|s| {
                 s == match v.run_state {
                     RunState::Running => "Running",
                     RunState::Stopped => "Stopped",

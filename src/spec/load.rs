@@ -645,7 +645,7 @@ impl<'a> Validator<'a> {
     }
 
     fn require_cite(&mut self, place: &Place, cites: &Cites, fact: &str) {
-        if cites.get(fact).map_or(true, |c| c.is_empty()) {
+        if cites.get(fact).is_none_or(|c| c.is_empty()) {
             self.fail(
                 place,
                 &format!("cite.{fact}"),

@@ -136,10 +136,7 @@ pub fn judge_with(
     }
 }
 
-fn unique<'a, T: PartialEq>(items: impl Iterator<Item = &'a T>) -> Vec<&'a T>
-where
-    T: 'a,
-{
+fn unique<'a, T: PartialEq + 'a>(items: impl Iterator<Item = &'a T>) -> Vec<&'a T> {
     let mut out: Vec<&T> = Vec::new();
     for i in items {
         if !out.contains(&i) {
