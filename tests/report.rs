@@ -638,8 +638,10 @@ fn markdown_has_meta_failures_and_readings() {
     ] {
         assert!(md.contains(want), "missing {want:?} in\n{md}");
     }
-    // HTML from case text is escaped.
+    // HTML from case text is escaped; control characters are spelled out.
     assert!(!md.contains("<b>"), "{md}");
+    assert!(!md.contains('\0'), "{md}");
+    assert!(md.contains("HttpTokens = \\\\u{0}nul"), "{md}");
     // Passing cases are not listed as failures.
     let failures = &md[md.find("## Failures").unwrap()..];
     assert!(!failures.contains("aws-ec2/coverage/0001"));
@@ -977,5 +979,13 @@ proptest! {
         for s in &stems {
             prop_assert!(!s.contains('/') && !s.contains("..") && !s.is_empty());
         }
+    }
+}
+
+/// Writes a sample run to `$IMDS_REPORT_SAMPLE` (for docs/report-format.md).
+#[test]
+fn sample_for_docs() {
+    if let Ok(dir) = std::env::var("IMDS_REPORT_SAMPLE") {
+        write_run(Path::new(&dir), &[ec2_report(), aliyun_report()]).unwrap();
     }
 }

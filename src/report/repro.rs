@@ -167,7 +167,7 @@ pub fn curl(case: &CaseResult, meta: &RunMeta) -> String {
     ));
     out.push_str("# Secrets are never stored here; credentials are read from the environment.\n");
     let Some(ex) = case.exchanges.first() else {
-        out.push_str("# No HTTP exchange was recorded for this case (nothing was sent).\n");
+        out.push_str("# No HTTP exchange was recorded for this case.\n");
         out.push_str(&format!(
             "# Parameters: {}\n",
             comment(&text::params(&case.request))
@@ -218,9 +218,10 @@ pub fn curl(case: &CaseResult, meta: &RunMeta) -> String {
             "This API's signatures"
         };
         out.push_str(&format!(
-            "# {cloud} cannot be produced by curl: this is the request as sent, without\n\
-             # its signature and credential parameters, and the target will refuse it as\n\
-             # unsigned. To re-send it signed (credentials from the environment), run:\n#   {}\n",
+            "# {cloud}\n\
+             # cannot be produced by curl. This is the request as sent, without its\n\
+             # signature and credential parameters: the target will refuse it as unsigned.\n\
+             # To re-send it signed (credentials from the environment), run:\n#   {}\n",
             replay_line(case)
         ));
         ex.request.path_and_query = strip_redacted_query(&ex.request.path_and_query);

@@ -6,9 +6,21 @@ use crate::verdict::redact;
 use crate::verdict::{Actual, CaseResult, Summary, Verdict};
 use crate::wire::{Outcome, RawParam, RawValue};
 
-/// Whitespace runs (newlines included) as one space, trimmed.
+/// Whitespace runs (newlines included) as one space, trimmed; other control
+/// characters and bidirectional overrides (which can make text display other
+/// than it reads) spelled `\u{…}`.
 pub fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let joined = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    joined
+        .chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// At most `max` characters, with `…` when cut.
@@ -69,7 +81,10 @@ pub fn expected(a: &Acceptable) -> String {
                 (None, None) => format!("error with any code ({status})"),
             };
             if let Some(m) = message {
-                s.push_str(&format!(" \"{}\"", one_line(m)));
+                s.push_str(&format!(
+                    " {}",
+                    serde_json::to_string(&one_line(m)).unwrap_or_default()
+                ));
             }
             s
         }
