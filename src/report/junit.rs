@@ -163,13 +163,13 @@ fn xml_safe(s: &str) -> String {
 
 /// Element text.
 fn body_text(s: &str) -> String {
-    escape(&xml_safe(s)).into_owned()
+    escape(xml_safe(s)).into_owned()
 }
 
 /// An attribute value: escaped, with whitespace controls as references so parsers
 /// do not normalize them away.
 fn attr(s: &str) -> String {
-    escape(&xml_safe(s))
+    escape(xml_safe(s))
         .replace('\n', "&#10;")
         .replace('\r', "&#13;")
         .replace('\t', "&#9;")
