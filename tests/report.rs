@@ -657,11 +657,7 @@ fn curl_for_aws_fail_signs_with_env_credentials() {
     let fail = &report.cases[2];
     let c = curl(fail, &report.meta);
     assert_no_secret("curl", &c);
-    assert!(
-        c.contains("--aws-sigv4 'aws:amz:us-east-1:ec2'")
-            || c.contains("--aws-sigv4 \"aws:amz:us-east-1:ec2\""),
-        "{c}"
-    );
+    assert!(c.contains("--aws-sigv4 \"aws:amz:us-east-1:ec2\""), "{c}");
     assert!(c.contains("$AWS_SECRET_ACCESS_KEY"), "{c}");
     assert!(c.contains("$AWS_ACCESS_KEY_ID"), "{c}");
     assert!(
@@ -723,7 +719,19 @@ fn raw_http_has_request_and_response() {
 fn curl_scripts_are_valid_shell() {
     // `sh -n` parses without running; skip quietly where there is no sh.
     let dir = tempfile::tempdir().unwrap();
-    let written = write_run(dir.path(), &[ec2_report(), aliyun_report()]).unwrap();
+    // A hostile case: quotes, substitutions and newlines in every text field.
+    let mut hostile = ec2_report();
+    hostile.meta.region = "us-east-1\"$(touch pwned)`x`".into();
+    hostile.meta.target = "t\n$(touch pwned)".into();
+    for c in &mut hostile.cases {
+        c.id = format!("{}'\n$(touch pwned)", c.id);
+        c.title = "a\nb'c\"d$(touch pwned)".into();
+        for ex in &mut c.exchanges {
+            ex.request.body.push_str("&X='\n$(touch pwned)`");
+        }
+    }
+    hostile.meta.api = "aws-ec2-hostile".into();
+    let written = write_run(dir.path(), &[ec2_report(), aliyun_report(), hostile]).unwrap();
     for f in written
         .files
         .iter()
@@ -738,6 +746,33 @@ fn curl_scripts_are_valid_shell() {
                 std::fs::read_to_string(f).unwrap()
             ),
             Err(_) => return,
+        }
+    }
+    // Running the hostile scripts (with a stand-in curl) executes nothing from the data.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = tempfile::tempdir().unwrap();
+        let fake = bin.path().join("curl");
+        std::fs::write(&fake, "#!/bin/sh\nexit 0\n").unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let cwd = tempfile::tempdir().unwrap();
+        let path = format!("{}:/usr/bin:/bin", bin.path().display());
+        for f in written.files.iter().filter(|f| {
+            f.to_string_lossy().contains("hostile") && f.extension().is_some_and(|e| e == "sh")
+        }) {
+            let out = std::process::Command::new("sh")
+                .arg(f)
+                .current_dir(cwd.path())
+                .env("PATH", &path)
+                .output()
+                .unwrap();
+            let _ = out;
+            assert!(
+                !cwd.path().join("pwned").exists(),
+                "{} ran injected code",
+                f.display()
+            );
         }
     }
 }

@@ -103,6 +103,19 @@ fn sh(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
+/// Quote for POSIX sh with double quotes (`$`, `` ` ``, `"` and `\` escaped).
+fn dq(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        if matches!(c, '$' | '`' | '"' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
 /// Keep `# ` comment lines on one line.
 fn comment(s: &str) -> String {
     text::one_line(s)
@@ -130,12 +143,13 @@ fn is_aws(case: &CaseResult, meta: &RunMeta) -> bool {
     scheme == Some("AWS4-HMAC-SHA256") || api_of(case, meta).starts_with("aws-")
 }
 
-/// The replay command for a case, for scripts living in `<report dir>/repro/`.
+/// The replay command for a case, for scripts living in `<report dir>/repro/`;
+/// on one line, as it is only ever written inside a `#` comment.
 fn replay_line(case: &CaseResult) -> String {
-    format!(
+    comment(&format!(
         "imds-conform replay \"$(dirname \"$0\")/..\" {}",
         sh(&case.id)
-    )
+    ))
 }
 
 /// A curl command (with a comment header, no `#!` line) that re-sends the case's
@@ -207,7 +221,7 @@ pub fn curl(case: &CaseResult, meta: &RunMeta) -> String {
             );
             args.push(format!(
                 "--aws-sigv4 {}",
-                sh(&format!("aws:amz:{}:{service}", meta.region))
+                dq(&format!("aws:amz:{}:{service}", meta.region))
             ));
             args.push("--user \"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY\"".to_string());
         }
