@@ -238,10 +238,12 @@ pub fn curl(case: &CaseResult, meta: &RunMeta) -> String {
              # To re-send it signed (credentials from the environment), run:\n#   {}\n",
             replay_line(case)
         ));
-        ex.request.path_and_query = strip_redacted_query(&ex.request.path_and_query);
-        if looks_form(&ex.request.body) {
-            ex.request.body = strip_redacted_pairs(&ex.request.body);
-        }
+    }
+    // Redacted signature/credential parameters cannot be re-sent as `<redacted>`:
+    // drop them (curl signs AWS requests in headers; Alibaba ones go unsigned).
+    ex.request.path_and_query = strip_redacted_query(&ex.request.path_and_query);
+    if looks_form(&ex.request.body) {
+        ex.request.body = strip_redacted_pairs(&ex.request.body);
     }
     args.push(format!("--request {}", sh(&ex.request.method)));
     for (k, v) in &ex.request.headers {
