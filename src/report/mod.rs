@@ -1,10 +1,29 @@
 //! Reports: the run as data (`RunReport`, the stable `report.json`), and its
-//! renderings — JUnit XML, Markdown, reproducers. Writers return strings or write
-//! files; nothing here prints.
+//! renderings — JUnit XML, Markdown, reproducers, console text. Writers return
+//! strings or write files; nothing here prints.
+//!
+//! Every renderer works on a *scrubbed* copy of the report (see [`scrubbed`]): the
+//! recorder already redacts secrets, and the renderers apply the same redaction
+//! again so a hand-built or foreign `RunReport` cannot carry a signature or a token
+//! into an artifact. The file layout is described in `docs/report-format.md`.
+
+pub mod console;
+pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod repro;
+mod text;
+pub mod write;
+
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::verdict::redact;
 use crate::verdict::{CaseResult, Summary};
+use crate::wire::RawValue;
+
+pub use write::{write_all, write_run, Written};
 
 /// The `format` field of report.json; bumped on any incompatible change.
 pub const REPORT_FORMAT: &str = "imds-conform.report/1";
@@ -42,5 +61,135 @@ impl RunReport {
             meta,
             cases,
         }
+    }
+}
+
+/// Why a report could not be read or written. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{}: no such report file", .path.display())]
+    Missing { path: PathBuf },
+    #[error("{}: cannot read: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: not JSON: {source}", .path.display())]
+    NotJson {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error(
+        "{}: not an imds-conform report of this version: `format` is {}, this build reads {expected:?}",
+        .path.display(),
+        .found.as_deref().map(|f| format!("{f:?}")).unwrap_or_else(|| "missing".to_string())
+    )]
+    WrongFormat {
+        path: PathBuf,
+        found: Option<String>,
+        expected: &'static str,
+    },
+    #[error("{}: malformed report: {source}", .path.display())]
+    Invalid {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{}: cannot write: {source}", .path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Several runs as one report: all cases in order, the summary over all of them,
+/// and meta merged — `api` is the one API or `all` when there are several; other
+/// text fields are the common value or the distinct values joined with `,`;
+/// `started_at` is the earliest start and `finished_at` the latest finish.
+pub fn combine(reports: &[RunReport]) -> RunReport {
+    let join = |f: fn(&RunMeta) -> &str| -> String {
+        let mut seen: Vec<&str> = Vec::new();
+        for r in reports {
+            let v = f(&r.meta);
+            if !seen.contains(&v) {
+                seen.push(v);
+            }
+        }
+        seen.join(",")
+    };
+    let api = {
+        let mut apis: Vec<&str> = reports.iter().map(|r| r.meta.api.as_str()).collect();
+        apis.dedup();
+        if apis.len() == 1 {
+            apis[0].to_string()
+        } else {
+            "all".to_string()
+        }
+    };
+    let started_at = extreme(reports.iter().map(|r| r.meta.started_at.as_str()), false);
+    let finished_at = extreme(reports.iter().map(|r| r.meta.finished_at.as_str()), true);
+    let meta = RunMeta {
+        tool_version: join(|m| &m.tool_version),
+        api,
+        target: join(|m| &m.target),
+        endpoint: join(|m| &m.endpoint),
+        region: join(|m| &m.region),
+        instance: join(|m| &m.instance),
+        seed: reports.first().map(|r| r.meta.seed).unwrap_or_default(),
+        started_at,
+        finished_at,
+    };
+    let cases = reports
+        .iter()
+        .flat_map(|r| r.cases.iter().cloned())
+        .collect();
+    RunReport::new(meta, cases)
+}
+
+/// The earliest (or latest) RFC 3339 time; when none parses, the first (or last) text.
+fn extreme<'a>(times: impl Iterator<Item = &'a str> + Clone, latest: bool) -> String {
+    let parsed = times
+        .clone()
+        .filter_map(|s| chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| (t, s)));
+    let pick = if latest {
+        parsed.max_by_key(|(t, _)| *t)
+    } else {
+        parsed.min_by_key(|(t, _)| *t)
+    };
+    match pick {
+        Some((_, s)) => s.to_string(),
+        None if latest => times.last().unwrap_or_default().to_string(),
+        None => times.into_iter().next().unwrap_or_default().to_string(),
+    }
+}
+
+/// A copy of `report` with the recorder's redaction applied again (idempotent on
+/// recorded data): secret-bearing parameters, query/form values and headers, in the
+/// parameters as sent and in every exchange. Non-finite durations become 0 (JSON
+/// has no NaN). The summary is recomputed from the cases.
+pub fn scrubbed(report: &RunReport) -> RunReport {
+    let mut out = report.clone();
+    for case in &mut out.cases {
+        scrub_case(case);
+    }
+    out.summary = Summary::of(&out.cases);
+    out
+}
+
+pub(crate) fn scrub_case(case: &mut CaseResult) {
+    for p in &mut case.request {
+        if redact::is_secret_param(&p.name) {
+            p.value = RawValue::Text(redact::REDACTED.to_string());
+        }
+    }
+    for ex in &mut case.exchanges {
+        ex.request.path_and_query = redact::query(&ex.request.path_and_query);
+        ex.request.headers = redact::headers(&ex.request.headers);
+        ex.request.body = redact::form_or_text(&ex.request.body);
+        if let Some(resp) = &mut ex.response {
+            resp.headers = redact::headers(&resp.headers);
+        }
+    }
+    if !case.duration_ms.is_finite() {
+        case.duration_ms = 0.0;
     }
 }

@@ -1,0 +1,120 @@
+//! Console text: a fixed-width summary table over one or more runs and one line
+//! per failure. Returned as strings; the CLI prints them.
+
+use super::text;
+use super::RunReport;
+use crate::verdict::Summary;
+
+/// One row per report (API @ target) and a total row:
+///
+/// ```text
+/// API            TARGET    CASES  PASS  UNDER-READING  FAIL  ERROR  VERDICT
+/// aws-ec2        emulator    120   110              8     2      0  2 FAILURES
+/// ```
+pub fn summary_table(reports: &[RunReport]) -> String {
+    let header = [
+        "API",
+        "TARGET",
+        "CASES",
+        "PASS",
+        "UNDER-READING",
+        "FAIL",
+        "ERROR",
+        "VERDICT",
+    ];
+    let row = |api: &str, target: &str, s: &Summary| -> Vec<String> {
+        vec![
+            api.to_string(),
+            target.to_string(),
+            s.total.to_string(),
+            s.pass.to_string(),
+            s.pass_under_reading.to_string(),
+            s.fail.to_string(),
+            s.error.to_string(),
+            text::verdict_word(s),
+        ]
+    };
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut total = Summary::default();
+    for r in reports {
+        let s = Summary::of(&r.cases);
+        for c in &r.cases {
+            total.add(&c.verdict);
+        }
+        rows.push(row(
+            &text::one_line(&r.meta.api),
+            &text::one_line(&r.meta.target),
+            &s,
+        ));
+    }
+    let total_row = row("TOTAL", "", &total);
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows.iter().chain(std::iter::once(&total_row)) {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let numeric = |i: usize| (2..=6).contains(&i);
+    let render = |cells: &[String]| -> String {
+        let mut line = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            let pad = " ".repeat(w - cell.chars().count());
+            if numeric(i) {
+                line.push_str(&pad);
+                line.push_str(cell);
+            } else if i + 1 == cells.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&pad);
+            }
+        }
+        line.push('\n');
+        line
+    };
+    let head: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    let mut out = render(&head);
+    let rule_len = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
+    let rule = format!("{}\n", "-".repeat(rule_len));
+    out.push_str(&rule);
+    for r in &rows {
+        out.push_str(&render(r));
+    }
+    out.push_str(&rule);
+    out.push_str(&render(&total_row));
+    out
+}
+
+/// One line per failing or erroring case, at most `max` lines, then a line saying
+/// how many were left out: `FAIL  <id>  <rule>  <reason>`.
+pub fn failure_lines(report: &RunReport, max: usize) -> String {
+    let failing: Vec<_> = report
+        .cases
+        .iter()
+        .filter(|c| text::is_failure(&c.verdict))
+        .collect();
+    let mut out = String::new();
+    for c in failing.iter().take(max) {
+        let tag = if c.verdict.name() == "fail" {
+            "FAIL "
+        } else {
+            "ERROR"
+        };
+        out.push_str(&format!(
+            "{tag} {}  {}  {}\n",
+            text::one_line(&c.id),
+            text::one_line(&c.rule),
+            text::cut(&text::one_line(text::reason(&c.verdict).unwrap_or("")), 200)
+        ));
+    }
+    if failing.len() > max {
+        out.push_str(&format!(
+            "… and {} more (see report.md)\n",
+            failing.len() - max
+        ));
+    }
+    out
+}

@@ -1,0 +1,176 @@
+//! JUnit XML: one `<testsuite>` per rule (per API), one `<testcase>` per case.
+//!
+//! ```text
+//! <testsuites name="imds-conform {api} @ {target}" tests failures errors time>
+//!   <testsuite name="{api}: {rule}" tests failures errors skipped="0" time>
+//!     <testcase classname="{api}.{rule}" name="{id} {title}" time="0.012">
+//!       <failure message="{reason}" type="fail">expected / actual / citations</failure>
+//!       <error message="{reason}" type="error">…</error>
+//!       <system-out>passed under readings …</system-out>
+//! ```
+//! Text is escaped with quick-xml; characters XML 1.0 cannot carry at all (NUL and
+//! other C0 controls, lone surrogates cannot occur in `str`) are written as `\u{…}`.
+
+use quick_xml::escape::escape;
+
+use super::repro;
+use super::text;
+use super::{scrubbed, RunReport};
+use crate::verdict::{CaseResult, Summary, Verdict};
+
+pub fn to_junit(report: &RunReport) -> String {
+    let report = scrubbed(report);
+    let stems = repro::case_stems(&report.cases);
+    let total_ms: f64 = report.cases.iter().map(|c| c.duration_ms).sum();
+    let s = &report.summary;
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    out.push_str(&format!(
+        "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{}\">\n",
+        attr(&format!(
+            "imds-conform {} @ {}",
+            report.meta.api, report.meta.target
+        )),
+        s.total,
+        s.fail,
+        s.error,
+        secs(total_ms)
+    ));
+    for group in text::by_rule(&report.cases) {
+        let g: &Summary = &group.summary;
+        let ms: f64 = group
+            .indices
+            .iter()
+            .map(|&i| report.cases[i].duration_ms)
+            .sum();
+        out.push_str(&format!(
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{}\"",
+            attr(&format!("{}: {}", group.api, group.rule)),
+            g.total,
+            g.fail,
+            g.error,
+            secs(ms)
+        ));
+        if !report.meta.started_at.is_empty() {
+            out.push_str(&format!(" timestamp=\"{}\"", attr(&report.meta.started_at)));
+        }
+        out.push_str(">\n");
+        for &i in &group.indices {
+            testcase(&mut out, &report.cases[i], &stems[i]);
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+fn testcase(out: &mut String, case: &CaseResult, stem: &str) {
+    out.push_str(&format!(
+        "    <testcase classname=\"{}\" name=\"{}\" time=\"{}\"",
+        attr(&format!("{}.{}", case.api, case.rule)),
+        attr(&format!("{} {}", case.id, case.title)),
+        secs(case.duration_ms)
+    ));
+    match &case.verdict {
+        Verdict::Pass => out.push_str("/>\n"),
+        Verdict::PassUnderReading {
+            readings,
+            combinations,
+        } => {
+            out.push_str(">\n");
+            let mut body = format!(
+                "passed under reading(s): {}\n",
+                readings
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            for c in combinations {
+                let c: Vec<String> = c.iter().map(|r| r.to_string()).collect();
+                body.push_str(&format!("  acceptable under: {}\n", c.join(" & ")));
+            }
+            out.push_str(&format!(
+                "      <system-out>{}</system-out>\n",
+                body_text(&body)
+            ));
+            out.push_str("    </testcase>\n");
+        }
+        Verdict::Fail { reason } | Verdict::Error { reason } => {
+            let tag = if matches!(case.verdict, Verdict::Fail { .. }) {
+                "failure"
+            } else {
+                "error"
+            };
+            out.push_str(">\n");
+            out.push_str(&format!(
+                "      <{tag} message=\"{}\" type=\"{}\">{}</{tag}>\n",
+                attr(&text::one_line(reason)),
+                case.verdict.name(),
+                body_text(&failure_body(case, stem))
+            ));
+            out.push_str("    </testcase>\n");
+        }
+    }
+}
+
+fn failure_body(case: &CaseResult, stem: &str) -> String {
+    let mut b = String::new();
+    b.push_str(&format!("case: {}\n", case.id));
+    b.push_str(&format!("phase: {}\n", case.phase));
+    b.push_str(&format!("operation: {}\n", case.operation));
+    b.push_str(&format!("request: {}\n", text::params(&case.request)));
+    b.push_str(&format!("auth: {}\n", text::auth(case.auth)));
+    b.push_str("expected (any of):\n");
+    if case.expected.is_empty() {
+        b.push_str("  (none recorded)\n");
+    }
+    for a in &case.expected {
+        b.push_str(&format!("  - {}\n", text::expected(a)));
+    }
+    b.push_str(&format!("actual: {}\n", text::actual(&case.actual)));
+    if let Some(r) = text::reason(&case.verdict) {
+        b.push_str(&format!("reason: {r}\n"));
+    }
+    if !case.citation.is_empty() {
+        b.push_str("citations:\n");
+        for c in &case.citation {
+            b.push_str(&format!("  {c}\n"));
+        }
+    }
+    for n in &case.notes {
+        b.push_str(&format!("note: {n}\n"));
+    }
+    b.push_str(&format!("reproduce: repro/{stem}.sh, repro/{stem}.http\n"));
+    b
+}
+
+/// Seconds with millisecond precision.
+fn secs(ms: f64) -> String {
+    let ms = if ms.is_finite() && ms > 0.0 { ms } else { 0.0 };
+    format!("{:.3}", ms / 1000.0)
+}
+
+/// Replace characters XML 1.0 forbids even as references.
+fn xml_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\t' | '\n' | '\r' => c.to_string(),
+            '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => format!("\\u{{{:x}}}", c as u32),
+            _ => c.to_string(),
+        })
+        .collect()
+}
+
+/// Element text.
+fn body_text(s: &str) -> String {
+    escape(xml_safe(s)).into_owned()
+}
+
+/// An attribute value: escaped, with whitespace controls as references so parsers
+/// do not normalize them away.
+fn attr(s: &str) -> String {
+    escape(xml_safe(s))
+        .replace('\n', "&#10;")
+        .replace('\r', "&#13;")
+        .replace('\t', "&#9;")
+}

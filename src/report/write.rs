@@ -1,0 +1,150 @@
+//! Writing report directories.
+//!
+//! One report ([`write_all`]):
+//! ```text
+//! <dir>/report.json        the run as data (docs/report-format.md)
+//! <dir>/junit.xml          one testsuite per rule
+//! <dir>/report.md          the human report
+//! <dir>/repro/<stem>.sh    curl reproducer per fail/error case (executable)
+//! <dir>/repro/<stem>.http  the recorded exchange(s) as raw HTTP
+//! ```
+//! Several reports from one run ([`write_run`]): each report in its own
+//! subdirectory as above, plus combined files at the top:
+//! ```text
+//! <dir>/report.json        all cases of all reports (meta.api = "all" when several)
+//! <dir>/junit.xml          all cases (testsuite names carry the API)
+//! <dir>/report.md          an index: one row per report, links to <sub>/report.md
+//! <dir>/<sub>/…            write_all of each report
+//! ```
+//! `<sub>` is the API id (`aws-ec2`), or `<api>-<target>` when one API appears
+//! more than once, made file-name-safe and distinct. Existing files of the same
+//! name are overwritten; other files are left alone.
+
+use std::path::{Path, PathBuf};
+
+use super::json::to_json;
+use super::junit::to_junit;
+use super::markdown::{run_index, to_markdown};
+use super::repro::{self, case_stems, file_stem, raw_http, unique_names};
+use super::text;
+use super::{combine, scrubbed, ReportError, RunReport};
+
+/// What was written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    /// The directory written to.
+    pub dir: PathBuf,
+    /// Every file written, in the order written.
+    pub files: Vec<PathBuf>,
+}
+
+/// Write one report's files into `dir` (created if needed).
+pub fn write_all(dir: &Path, report: &RunReport) -> Result<Written, ReportError> {
+    let report = scrubbed(report);
+    let mut w = Written {
+        dir: dir.to_path_buf(),
+        files: Vec::new(),
+    };
+    mkdir(dir)?;
+    put(&mut w, &dir.join("report.json"), &to_json(&report), false)?;
+    put(&mut w, &dir.join("junit.xml"), &to_junit(&report), false)?;
+    put(&mut w, &dir.join("report.md"), &to_markdown(&report), false)?;
+    let stems = case_stems(&report.cases);
+    let failing: Vec<usize> = (0..report.cases.len())
+        .filter(|&i| text::is_failure(&report.cases[i].verdict))
+        .collect();
+    if !failing.is_empty() {
+        let repro_dir = dir.join("repro");
+        mkdir(&repro_dir)?;
+        for i in failing {
+            let case = &report.cases[i];
+            let stem = &stems[i];
+            put(
+                &mut w,
+                &repro_dir.join(format!("{stem}.sh")),
+                &repro::script(case, &report.meta),
+                true,
+            )?;
+            put(
+                &mut w,
+                &repro_dir.join(format!("{stem}.http")),
+                &raw_http(case),
+                false,
+            )?;
+        }
+    }
+    Ok(w)
+}
+
+/// Write several reports of one run: per-report subdirectories and combined
+/// top-level `report.json`, `junit.xml` and an index `report.md` (see the module
+/// docs for the layout).
+pub fn write_run(dir: &Path, reports: &[RunReport]) -> Result<Written, ReportError> {
+    let subdirs = subdir_names(reports);
+    let mut w = Written {
+        dir: dir.to_path_buf(),
+        files: Vec::new(),
+    };
+    mkdir(dir)?;
+    let combined = combine(reports);
+    put(&mut w, &dir.join("report.json"), &to_json(&combined), false)?;
+    put(&mut w, &dir.join("junit.xml"), &to_junit(&combined), false)?;
+    put(
+        &mut w,
+        &dir.join("report.md"),
+        &run_index(reports, &subdirs),
+        false,
+    )?;
+    for (report, sub) in reports.iter().zip(&subdirs) {
+        let written = write_all(&dir.join(sub), report)?;
+        w.files.extend(written.files);
+    }
+    Ok(w)
+}
+
+/// Subdirectory names for the reports of one run: the API id, or `<api>-<target>`
+/// when an API appears more than once; file-name-safe and distinct.
+pub fn subdir_names(reports: &[RunReport]) -> Vec<String> {
+    let names = reports.iter().map(|r| {
+        let repeated = reports.iter().filter(|o| o.meta.api == r.meta.api).count() > 1;
+        if repeated {
+            file_stem(&format!("{}-{}", r.meta.api, r.meta.target))
+        } else {
+            file_stem(&r.meta.api)
+        }
+    });
+    unique_names(names)
+}
+
+fn mkdir(dir: &Path) -> Result<(), ReportError> {
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+fn put(w: &mut Written, path: &Path, contents: &str, executable: bool) -> Result<(), ReportError> {
+    let err = |source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::write(path, contents).map_err(err)?;
+    if executable {
+        make_executable(path).map_err(err)?;
+    }
+    w.files.push(path.to_path_buf());
+    Ok(())
+}
+
+#[cfg(unix)]
+fn make_executable(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut perms = std::fs::metadata(path)?.permissions();
+    perms.set_mode(perms.mode() | 0o755);
+    std::fs::set_permissions(path, perms)
+}
+
+#[cfg(not(unix))]
+fn make_executable(_path: &Path) -> std::io::Result<()> {
+    Ok(())
+}

@@ -1,0 +1,1026 @@
+//! Report renderings: JSON round trip and read errors, JUnit structure, Markdown
+//! order, reproducers, no secret in any written artifact, and file-name stems.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use imds_conform::oracle::{Acceptable, AnswerShape, Auth, Expected, ReadingLabel};
+use imds_conform::report::console::{failure_lines, summary_table};
+use imds_conform::report::json::{read, to_json};
+use imds_conform::report::junit::to_junit;
+use imds_conform::report::markdown::to_markdown;
+use imds_conform::report::repro::{case_stems, curl, file_stem, raw_http};
+use imds_conform::report::{
+    combine, write_all, write_run, ReportError, RunMeta, RunReport, REPORT_FORMAT,
+};
+use imds_conform::spec::{Citation, Status, StatusClass, Strength};
+use imds_conform::verdict::{Actual, CaseResult, Exchange, Verdict};
+use imds_conform::wire::{HttpRequest, HttpResponse, Outcome, RawParam};
+use proptest::prelude::*;
+use quick_xml::events::Event;
+use serde_json::json;
+
+const AWS_SECRET_SIG: &str = "deadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeef";
+const ALI_SIG: &str = "QmFkU2lnbmF0dXJlVmFsdWU9PQ";
+const ALI_KEY: &str = "LTAI5tVeryPrivateKeyId";
+const SECRETS: &[&str] = &[
+    "SECRET-TOKEN-123",
+    "deadbeef",
+    "AKIDEXAMPLE",
+    ALI_SIG,
+    ALI_KEY,
+    "ALI-SEC-TOKEN-9",
+];
+
+fn meta(api: &str) -> RunMeta {
+    RunMeta {
+        tool_version: "0.1.0".into(),
+        api: api.into(),
+        target: "emulator".into(),
+        endpoint: "http://127.0.0.1:8080".into(),
+        region: "us-east-1".into(),
+        instance: "i-0123456789abcdef0".into(),
+        seed: 42,
+        started_at: "2025-01-02T03:04:05Z".into(),
+        finished_at: "2025-01-02T03:04:17.500Z".into(),
+    }
+}
+
+fn cite(quote: &str) -> Citation {
+    Citation {
+        doc: Some("002_ec2_modify.txt".into()),
+        quote: Some(quote.into()),
+        reference: None,
+        key: None,
+        note: None,
+        strength: Strength::Documented,
+    }
+}
+
+fn error_outcome(code: &str, status: u16, readings: Vec<ReadingLabel>) -> Acceptable {
+    Acceptable {
+        expected: Expected::Error {
+            code: Some(code.into()),
+            likely: None,
+            status: Status::Exact(status),
+            message: None,
+        },
+        rule: "HttpPutResponseHopLimit.range".into(),
+        strength: Strength::Documented,
+        cite: vec![cite("Possible values: Integers from 1 to 64")],
+        readings,
+    }
+}
+
+fn success_outcome(options: &[(&str, &str)], readings: Vec<ReadingLabel>) -> Acceptable {
+    Acceptable {
+        expected: Expected::Success {
+            options: options
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+            states: vec!["pending".into()],
+            shape: AnswerShape {
+                options_path: Some("InstanceMetadataOptions".into()),
+                state_field: Some("State".into()),
+                fields: BTreeMap::new(),
+            },
+            targets_instance: true,
+        },
+        rule: "HttpTokens.values".into(),
+        strength: Strength::Model,
+        cite: vec![cite("HttpTokens: optional | required")],
+        readings,
+    }
+}
+
+fn label(a: &str, r: &str) -> ReadingLabel {
+    ReadingLabel {
+        ambiguity: a.into(),
+        reading: r.into(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn case(
+    id: &str,
+    api: &str,
+    rule: &str,
+    title: &str,
+    request: Vec<RawParam>,
+    expected: Vec<Acceptable>,
+    actual: Actual,
+    verdict: Verdict,
+    exchanges: Vec<Exchange>,
+) -> CaseResult {
+    CaseResult {
+        id: id.into(),
+        api: api.into(),
+        phase: "coverage".into(),
+        rule: rule.into(),
+        title: title.into(),
+        operation: "ModifyInstanceMetadataOptions".into(),
+        request,
+        auth: Auth::Valid,
+        ambiguities: expected
+            .iter()
+            .flat_map(|a| a.readings.iter().map(|r| r.ambiguity.clone()))
+            .fold(Vec::new(), |mut v, a| {
+                if !v.contains(&a) {
+                    v.push(a);
+                }
+                v
+            }),
+        citation: expected
+            .iter()
+            .flat_map(|a| a.cite.iter().map(|c| c.short()))
+            .collect(),
+        expected,
+        actual,
+        verdict,
+        exchanges,
+        notes: vec![],
+        duration_ms: 12.5,
+    }
+}
+
+fn aws_exchange() -> Exchange {
+    let req = HttpRequest {
+        method: "POST".into(),
+        path_and_query: "/".into(),
+        headers: vec![
+            ("Host".into(), "127.0.0.1:8080".into()),
+            (
+                "Content-Type".into(),
+                "application/x-www-form-urlencoded; charset=utf-8".into(),
+            ),
+            ("X-Amz-Date".into(), "20250102T030405Z".into()),
+            ("X-Amz-Security-Token".into(), "SECRET-TOKEN-123".into()),
+            (
+                "Authorization".into(),
+                format!("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20250102/us-east-1/ec2/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token, Signature={AWS_SECRET_SIG}"),
+            ),
+        ],
+        body: b"Action=ModifyInstanceMetadataOptions&Version=2016-11-15&InstanceId=i-0123456789abcdef0&HttpPutResponseHopLimit=65".to_vec(),
+    };
+    let resp = HttpResponse {
+        status: 200,
+        headers: vec![("Content-Type".into(), "text/xml".into())],
+        body: b"<ModifyInstanceMetadataOptionsResponse><requestId>r-1</requestId><return>true</return></ModifyInstanceMetadataOptionsResponse>".to_vec(),
+    };
+    Exchange::record("http://127.0.0.1:8080", &req, Some(&resp))
+}
+
+fn aliyun_exchange() -> Exchange {
+    let req = HttpRequest {
+        method: "POST".into(),
+        path_and_query: format!(
+            "/?Action=ModifyInstanceMetadataOptions&Version=2014-05-26&Format=JSON&AccessKeyId={ALI_KEY}&SignatureMethod=HMAC-SHA1&SignatureVersion=1.0&SignatureNonce=n-1&Timestamp=2025-01-02T03%3A04%3A05Z&SecurityToken=ALI-SEC-TOKEN-9&Signature={ALI_SIG}"
+        ),
+        headers: vec![
+            ("Host".into(), "127.0.0.1:8080".into()),
+            (
+                "Content-Type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ),
+        ],
+        body: b"RegionId=cn-hangzhou&InstanceId=i-bp1&HttpTokens=optionalish".to_vec(),
+    };
+    let resp = HttpResponse {
+        status: 400,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: br#"{"RequestId":"R-2","Code":"InternalError","Message":"oops"}"#.to_vec(),
+    };
+    Exchange::record("http://127.0.0.1:8080", &req, Some(&resp))
+}
+
+/// pass, pass-under-reading, fail (AWS, recorded with secrets), error.
+fn ec2_report() -> RunReport {
+    let pass = case(
+        "aws-ec2/coverage/0001",
+        "aws-ec2",
+        "HttpTokens.values",
+        "HttpTokens = required",
+        vec![
+            RawParam::text("InstanceId", "i-0123456789abcdef0"),
+            RawParam::text("HttpTokens", "required"),
+        ],
+        vec![success_outcome(&[("http_tokens", "required")], vec![])],
+        Actual::Outcome {
+            outcome: Outcome::Success {
+                status: 200,
+                request_id: Some("r-0".into()),
+                body: json!({"return": "true"}),
+            },
+        },
+        Verdict::Pass,
+        vec![],
+    );
+    let under = case(
+        "aws-ec2/coverage/0002",
+        "aws-ec2",
+        "HttpEndpoint.disabled_with_tokens",
+        "HttpEndpoint = disabled, HttpTokens = required",
+        vec![
+            RawParam::text("InstanceId", "i-0123456789abcdef0"),
+            RawParam::text("HttpEndpoint", "disabled"),
+        ],
+        vec![
+            success_outcome(
+                &[("http_endpoint", "disabled")],
+                vec![label("endpoint-disabled-tokens", "accepted")],
+            ),
+            error_outcome(
+                "InvalidParameterCombination",
+                400,
+                vec![label("endpoint-disabled-tokens", "refused")],
+            ),
+        ],
+        Actual::Outcome {
+            outcome: Outcome::Success {
+                status: 200,
+                request_id: None,
+                body: json!({}),
+            },
+        },
+        Verdict::PassUnderReading {
+            readings: vec![label("endpoint-disabled-tokens", "accepted")],
+            combinations: vec![vec![label("endpoint-disabled-tokens", "accepted")]],
+        },
+        vec![],
+    );
+    let fail = case(
+        "aws-ec2/coverage/0003",
+        "aws-ec2",
+        "HttpPutResponseHopLimit.range",
+        "HttpPutResponseHopLimit = 65 <b>&</b>",
+        vec![
+            RawParam::text("InstanceId", "i-0123456789abcdef0"),
+            RawParam::text("HttpPutResponseHopLimit", "65"),
+            RawParam::text("X-Amz-Security-Token", "SECRET-TOKEN-123"),
+        ],
+        vec![
+            error_outcome("InvalidParameterValue", 400, vec![]),
+            Acceptable {
+                expected: Expected::Error {
+                    code: None,
+                    likely: Some("InvalidParameterValue".into()),
+                    status: Status::Class(StatusClass::Client),
+                    message: Some("bad \"hop\" limit".into()),
+                },
+                rule: "HttpPutResponseHopLimit.range".into(),
+                strength: Strength::Inferred,
+                cite: vec![],
+                readings: vec![],
+            },
+        ],
+        Actual::Outcome {
+            outcome: Outcome::Success {
+                status: 200,
+                request_id: Some("r-1".into()),
+                body: json!({"return": "true"}),
+            },
+        },
+        Verdict::Fail {
+            reason: "success (200), expected error InvalidParameterValue (400)".into(),
+        },
+        vec![aws_exchange()],
+    );
+    let error = case(
+        "aws-ec2/random/0004",
+        "aws-ec2",
+        "HttpTokens.values",
+        "HttpTokens = \u{0}nul",
+        vec![RawParam::json("HttpTokens", "null")],
+        vec![error_outcome("InvalidParameterValue", 400, vec![])],
+        Actual::Unjudgeable {
+            reason: "connection reset by peer".into(),
+        },
+        Verdict::Error {
+            reason: "connection reset by peer".into(),
+        },
+        vec![],
+    );
+    RunReport::new(meta("aws-ec2"), vec![pass, under, fail, error])
+}
+
+fn aliyun_report() -> RunReport {
+    let fail = case(
+        "aliyun-ecs/coverage/0001",
+        "aliyun-ecs",
+        "HttpTokens.values",
+        "HttpTokens = optionalish",
+        vec![
+            RawParam::text("RegionId", "cn-hangzhou"),
+            RawParam::text("InstanceId", "i-bp1"),
+            RawParam::text("HttpTokens", "optionalish"),
+            RawParam::text("Signature", ALI_SIG),
+            RawParam::text("AccessKeyId", ALI_KEY),
+        ],
+        vec![error_outcome("InvalidHttpTokens.Malformed", 400, vec![])],
+        Actual::Outcome {
+            outcome: Outcome::Error {
+                status: 400,
+                code: "InternalError".into(),
+                message: "oops".into(),
+                request_id: Some("R-2".into()),
+            },
+        },
+        Verdict::Fail {
+            reason: "code InternalError, expected InvalidHttpTokens.Malformed".into(),
+        },
+        vec![aliyun_exchange()],
+    );
+    let mut m = meta("aliyun-ecs");
+    m.region = "cn-hangzhou".into();
+    RunReport::new(m, vec![fail])
+}
+
+fn assert_no_secret(what: &str, text: &str) {
+    for s in SECRETS {
+        assert!(!text.contains(s), "{what} contains secret {s:?}:\n{text}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// JSON
+// ---------------------------------------------------------------------------
+
+#[test]
+fn json_round_trip_keeps_key_fields() {
+    let report = ec2_report();
+    let text = to_json(&report);
+    assert_no_secret("report.json", &text);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    std::fs::write(&path, &text).unwrap();
+    let back = read(&path).unwrap();
+    assert_eq!(back.format, REPORT_FORMAT);
+    assert_eq!(back.meta.api, "aws-ec2");
+    assert_eq!(back.meta.seed, 42);
+    assert_eq!(back.summary, report.summary);
+    assert_eq!(back.cases.len(), report.cases.len());
+    for (a, b) in back.cases.iter().zip(&report.cases) {
+        assert_eq!(a.id, b.id);
+        assert_eq!(a.rule, b.rule);
+        assert_eq!(a.verdict, b.verdict);
+        assert_eq!(a.actual, b.actual);
+        assert_eq!(a.expected, b.expected);
+        assert_eq!(a.exchanges, b.exchanges);
+    }
+    // The parameter named like a secret is redacted in the JSON, not kept.
+    assert!(back.cases[2]
+        .request
+        .iter()
+        .any(|p| p.name == "X-Amz-Security-Token" && p.value.as_query_text() == "<redacted>"));
+    // Stable: rendering the read-back report gives the same text.
+    assert_eq!(to_json(&back), text);
+}
+
+#[test]
+fn json_field_order_is_stable() {
+    let text = to_json(&ec2_report());
+    let order = ["\"format\"", "\"meta\"", "\"summary\"", "\"cases\""];
+    let pos: Vec<usize> = order.iter().map(|k| text.find(k).unwrap()).collect();
+    assert!(pos.windows(2).all(|w| w[0] < w[1]), "{pos:?}");
+    let case_keys = [
+        "\"id\"",
+        "\"api\"",
+        "\"phase\"",
+        "\"rule\"",
+        "\"title\"",
+        "\"operation\"",
+        "\"request\"",
+        "\"auth\"",
+        "\"expected\"",
+        "\"ambiguities\"",
+        "\"actual\"",
+        "\"verdict\"",
+        "\"citation\"",
+        "\"exchanges\"",
+        "\"notes\"",
+        "\"duration_ms\"",
+    ];
+    let first_case = &text[text.find("\"cases\"").unwrap()..];
+    let pos: Vec<usize> = case_keys
+        .iter()
+        .map(|k| first_case.find(k).unwrap())
+        .collect();
+    assert!(pos.windows(2).all(|w| w[0] < w[1]), "{pos:?}");
+}
+
+#[test]
+fn read_missing_file_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nope.json");
+    let err = read(&path).unwrap_err();
+    assert!(matches!(err, ReportError::Missing { .. }), "{err:?}");
+    assert!(err.to_string().contains("nope.json"), "{err}");
+}
+
+#[test]
+fn read_not_json_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("garbage.json");
+    std::fs::write(&path, "this is not json").unwrap();
+    let err = read(&path).unwrap_err();
+    assert!(matches!(err, ReportError::NotJson { .. }), "{err:?}");
+    assert!(err.to_string().contains("garbage.json"), "{err}");
+}
+
+#[test]
+fn read_wrong_format_names_file_and_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.json");
+    let text = to_json(&ec2_report()).replace(REPORT_FORMAT, "imds-conform.report/0");
+    std::fs::write(&path, text).unwrap();
+    let err = read(&path).unwrap_err();
+    assert!(matches!(err, ReportError::WrongFormat { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("old.json"), "{msg}");
+    assert!(msg.contains("imds-conform.report/0"), "{msg}");
+    assert!(msg.contains(REPORT_FORMAT), "{msg}");
+
+    let path = dir.path().join("other.json");
+    std::fs::write(&path, r#"{"hello": 1}"#).unwrap();
+    let err = read(&path).unwrap_err();
+    assert!(matches!(err, ReportError::WrongFormat { found: None, .. }));
+    assert!(err.to_string().contains("other.json"), "{err}");
+
+    let path = dir.path().join("broken.json");
+    std::fs::write(
+        &path,
+        format!(r#"{{"format": "{REPORT_FORMAT}", "meta": 3}}"#),
+    )
+    .unwrap();
+    let err = read(&path).unwrap_err();
+    assert!(matches!(err, ReportError::Invalid { .. }), "{err:?}");
+    assert!(err.to_string().contains("broken.json"), "{err}");
+}
+
+#[test]
+fn read_ignores_unknown_fields_within_format_1() {
+    // Additive changes within /1: an older reader accepts a newer report.
+    let mut v: serde_json::Value = serde_json::from_str(&to_json(&ec2_report())).unwrap();
+    v["added_later"] = json!({"x": 1});
+    v["cases"][0]["added_later"] = json!(true);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    std::fs::write(&path, v.to_string()).unwrap();
+    assert_eq!(read(&path).unwrap().cases.len(), 4);
+}
+
+// ---------------------------------------------------------------------------
+// JUnit
+// ---------------------------------------------------------------------------
+
+struct Suite {
+    name: String,
+    tests: usize,
+    failures: usize,
+    errors: usize,
+    cases: usize,
+    failure_elems: usize,
+    error_elems: usize,
+    system_out: usize,
+}
+
+fn attr(e: &quick_xml::events::BytesStart, name: &str) -> Option<String> {
+    e.attributes()
+        .map(|a| a.unwrap())
+        .find(|a| a.key.as_ref() == name.as_bytes())
+        .map(|a| a.unescape_value().unwrap().into_owned())
+}
+
+fn parse_junit(xml: &str) -> (Vec<Suite>, Vec<String>) {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut suites: Vec<Suite> = Vec::new();
+    let mut case_names = Vec::new();
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Event::Eof => break,
+            Event::Start(e) | Event::Empty(e) => {
+                let name = String::from_utf8(e.name().as_ref().to_vec()).unwrap();
+                match name.as_str() {
+                    "testsuite" => suites.push(Suite {
+                        name: attr(&e, "name").unwrap(),
+                        tests: attr(&e, "tests").unwrap().parse().unwrap(),
+                        failures: attr(&e, "failures").unwrap().parse().unwrap(),
+                        errors: attr(&e, "errors").unwrap().parse().unwrap(),
+                        cases: 0,
+                        failure_elems: 0,
+                        error_elems: 0,
+                        system_out: 0,
+                    }),
+                    "testcase" => {
+                        let s = suites.last_mut().unwrap();
+                        s.cases += 1;
+                        let class = attr(&e, "classname").unwrap();
+                        assert!(
+                            s.name.replacen(": ", ".", 1) == class,
+                            "{class} in {}",
+                            s.name
+                        );
+                        assert!(attr(&e, "time").unwrap().parse::<f64>().is_ok());
+                        case_names.push(attr(&e, "name").unwrap());
+                    }
+                    "failure" => {
+                        assert!(attr(&e, "message").is_some());
+                        suites.last_mut().unwrap().failure_elems += 1
+                    }
+                    "error" => suites.last_mut().unwrap().error_elems += 1,
+                    "system-out" => suites.last_mut().unwrap().system_out += 1,
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    (suites, case_names)
+}
+
+#[test]
+fn junit_has_one_suite_per_rule_with_right_counts() {
+    let report = ec2_report();
+    let xml = to_junit(&report);
+    assert_no_secret("junit.xml", &xml);
+    let (suites, names) = parse_junit(&xml);
+    let names_of: Vec<&str> = suites.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names_of,
+        [
+            "aws-ec2: HttpTokens.values",
+            "aws-ec2: HttpEndpoint.disabled_with_tokens",
+            "aws-ec2: HttpPutResponseHopLimit.range"
+        ]
+    );
+    let tokens = &suites[0];
+    assert_eq!(
+        (tokens.tests, tokens.failures, tokens.errors, tokens.cases),
+        (2, 0, 1, 2)
+    );
+    assert_eq!(tokens.error_elems, 1);
+    let under = &suites[1];
+    assert_eq!((under.tests, under.failures, under.errors), (1, 0, 0));
+    assert_eq!(under.system_out, 1);
+    assert!(xml.contains("endpoint-disabled-tokens=accepted"));
+    let hop = &suites[2];
+    assert_eq!((hop.tests, hop.failures, hop.errors), (1, 1, 0));
+    assert_eq!(hop.failure_elems, 1);
+    // Names are "{id} {title}", escaped and unescaped faithfully.
+    assert!(
+        names.contains(&"aws-ec2/coverage/0003 HttpPutResponseHopLimit = 65 <b>&</b>".to_string())
+    );
+    // A NUL cannot be carried by XML; it is spelled out.
+    assert!(names.iter().any(|n| n.contains("\\u{0}nul")), "{names:?}");
+    // The failure body has expected outcomes, actual and citation.
+    assert!(xml.contains("error InvalidParameterValue (400)"));
+    assert!(xml.contains("actual: success (200)"));
+    assert!(xml.contains("Integers from 1 to 64"));
+}
+
+#[test]
+fn junit_top_level_counts() {
+    let xml = to_junit(&ec2_report());
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    loop {
+        match reader.read_event().unwrap() {
+            Event::Start(e) if e.name().as_ref() == b"testsuites" => {
+                assert_eq!(attr(&e, "tests").as_deref(), Some("4"));
+                assert_eq!(attr(&e, "failures").as_deref(), Some("1"));
+                assert_eq!(attr(&e, "errors").as_deref(), Some("1"));
+                return;
+            }
+            Event::Eof => panic!("no testsuites"),
+            _ => {}
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Markdown
+// ---------------------------------------------------------------------------
+
+#[test]
+fn markdown_lists_failing_rules_first() {
+    let md = to_markdown(&ec2_report());
+    assert_no_secret("report.md", &md);
+    let table = &md[md.find("## By rule").unwrap()..md.find("## Failures").unwrap()];
+    let hop = table.find("HttpPutResponseHopLimit.range").unwrap();
+    let tokens = table.find("HttpTokens.values").unwrap(); // has an error: failing
+    let endpoint = table.find("HttpEndpoint.disabled_with_tokens").unwrap();
+    assert!(tokens < endpoint, "{table}");
+    assert!(hop < endpoint, "{table}");
+}
+
+#[test]
+fn markdown_has_meta_failures_and_readings() {
+    let md = to_markdown(&ec2_report());
+    for want in [
+        "aws-ec2",
+        "emulator",
+        "http://127.0.0.1:8080",
+        "us-east-1",
+        "i-0123456789abcdef0",
+        "42",
+        "2025-01-02T03:04:05Z",
+        "12.5 s",
+        "**Verdict: 1 FAILURE, 1 ERROR**",
+        "## Failures",
+        "repro/aws-ec2_coverage_0003.sh",
+        "repro/aws-ec2_coverage_0003.http",
+        "repro/aws-ec2_random_0004.sh",
+        "`HttpPutResponseHopLimit=\"65\"`",
+        "`error InvalidParameterValue (400) [documented] (HttpPutResponseHopLimit.range)`",
+        "Integers from 1 to 64",
+        "## Ambiguity readings this target implements",
+        "| `endpoint-disabled-tokens` | `accepted` | 1 | 1 |",
+    ] {
+        assert!(md.contains(want), "missing {want:?} in\n{md}");
+    }
+    // HTML from case text is escaped; control characters are spelled out.
+    assert!(!md.contains("<b>"), "{md}");
+    assert!(!md.contains('\0'), "{md}");
+    assert!(md.contains("HttpTokens = \\\\u{0}nul"), "{md}");
+    // Passing cases are not listed as failures.
+    let failures = &md[md.find("## Failures").unwrap()..];
+    assert!(!failures.contains("aws-ec2/coverage/0001"));
+}
+
+// ---------------------------------------------------------------------------
+// Reproducers
+// ---------------------------------------------------------------------------
+
+#[test]
+fn curl_for_aws_fail_signs_with_env_credentials() {
+    let report = ec2_report();
+    let fail = &report.cases[2];
+    let c = curl(fail, &report.meta);
+    assert_no_secret("curl", &c);
+    assert!(c.contains("--aws-sigv4 \"aws:amz:us-east-1:ec2\""), "{c}");
+    assert!(c.contains("$AWS_SECRET_ACCESS_KEY"), "{c}");
+    assert!(c.contains("$AWS_ACCESS_KEY_ID"), "{c}");
+    assert!(
+        c.contains("x-amz-security-token: $AWS_SESSION_TOKEN"),
+        "{c}"
+    );
+    assert!(c.contains("--request 'POST'"), "{c}");
+    assert!(
+        c.contains("Content-Type: application/x-www-form-urlencoded"),
+        "{c}"
+    );
+    assert!(c.contains("HttpPutResponseHopLimit=65"), "{c}");
+    assert!(c.contains("'http://127.0.0.1:8080/'"), "{c}");
+    assert!(!c.contains("Authorization"), "{c}");
+    assert!(!c.contains("X-Amz-Date"), "{c}");
+}
+
+#[test]
+fn curl_for_lightsail_uses_its_service() {
+    let mut report = ec2_report();
+    report.meta.api = "aws-lightsail".into();
+    let mut fail = report.cases[2].clone();
+    fail.api = "aws-lightsail".into();
+    let c = curl(&fail, &report.meta);
+    assert!(c.contains("aws:amz:us-east-1:lightsail"), "{c}");
+}
+
+#[test]
+fn curl_for_alibaba_is_unsigned_and_points_to_replay() {
+    let report = aliyun_report();
+    let c = curl(&report.cases[0], &report.meta);
+    assert_no_secret("curl", &c);
+    assert!(c.contains("imds-conform replay"), "{c}");
+    assert!(c.contains("'aliyun-ecs/coverage/0001'"), "{c}");
+    assert!(!c.contains("--aws-sigv4"), "{c}");
+    assert!(!c.contains("Signature="), "{c}");
+    assert!(!c.contains("AccessKeyId="), "{c}");
+    assert!(!c.contains("<redacted>"), "{c}");
+    assert!(c.contains("Action=ModifyInstanceMetadataOptions"), "{c}");
+    assert!(c.contains("HttpTokens=optionalish"), "{c}");
+}
+
+#[test]
+fn raw_http_has_request_and_response() {
+    let report = ec2_report();
+    let h = raw_http(&report.cases[2]);
+    assert_no_secret("raw http", &h);
+    assert!(h.contains("POST / HTTP/1.1\n"), "{h}");
+    assert!(h.contains("Host: 127.0.0.1:8080\n"), "{h}");
+    assert!(
+        h.contains("SignedHeaders=content-type;host;x-amz-date"),
+        "{h}"
+    );
+    assert!(h.contains("HTTP/1.1 200 OK\n"), "{h}");
+    assert!(h.contains("<return>true</return>"), "{h}");
+}
+
+#[test]
+fn curl_scripts_are_valid_shell() {
+    // `sh -n` parses without running; skip quietly where there is no sh.
+    let dir = tempfile::tempdir().unwrap();
+    // A hostile case: quotes, substitutions and newlines in every text field.
+    let mut hostile = ec2_report();
+    hostile.meta.region = "us-east-1\"$(touch pwned)`x`".into();
+    hostile.meta.target = "t\n$(touch pwned)".into();
+    for c in &mut hostile.cases {
+        c.id = format!("{}'\n$(touch pwned)", c.id);
+        c.title = "a\nb'c\"d$(touch pwned)".into();
+        for ex in &mut c.exchanges {
+            ex.request.body.push_str("&X='\n$(touch pwned)`");
+        }
+    }
+    hostile.meta.api = "aws-ec2-hostile".into();
+    let written = write_run(dir.path(), &[ec2_report(), aliyun_report(), hostile]).unwrap();
+    for f in written
+        .files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "sh"))
+    {
+        match std::process::Command::new("sh").arg("-n").arg(f).output() {
+            Ok(out) => assert!(
+                out.status.success(),
+                "{}: {}\n{}",
+                f.display(),
+                String::from_utf8_lossy(&out.stderr),
+                std::fs::read_to_string(f).unwrap()
+            ),
+            Err(_) => return,
+        }
+    }
+    // Running the hostile scripts (with a stand-in curl) executes nothing from the data.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = tempfile::tempdir().unwrap();
+        let fake = bin.path().join("curl");
+        std::fs::write(&fake, "#!/bin/sh\nexit 0\n").unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let cwd = tempfile::tempdir().unwrap();
+        let path = format!("{}:/usr/bin:/bin", bin.path().display());
+        for f in written.files.iter().filter(|f| {
+            f.to_string_lossy().contains("hostile") && f.extension().is_some_and(|e| e == "sh")
+        }) {
+            let out = std::process::Command::new("sh")
+                .arg(f)
+                .current_dir(cwd.path())
+                .env("PATH", &path)
+                .output()
+                .unwrap();
+            let _ = out;
+            assert!(
+                !cwd.path().join("pwned").exists(),
+                "{} ran injected code",
+                f.display()
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Writing
+// ---------------------------------------------------------------------------
+
+fn all_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            out.extend(all_files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn write_all_writes_every_artifact_and_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = ec2_report();
+    let written = write_all(dir.path(), &report).unwrap();
+    let on_disk = all_files(dir.path());
+    assert_eq!(on_disk.len(), written.files.len());
+    for name in [
+        "report.json",
+        "junit.xml",
+        "report.md",
+        "repro/aws-ec2_coverage_0003.sh",
+        "repro/aws-ec2_coverage_0003.http",
+        "repro/aws-ec2_random_0004.sh",
+        "repro/aws-ec2_random_0004.http",
+    ] {
+        assert!(
+            written.files.contains(&dir.path().join(name)),
+            "{name} not written: {:?}",
+            written.files
+        );
+    }
+    for f in &on_disk {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert_no_secret(&f.display().to_string(), &text);
+    }
+    let sh = std::fs::read_to_string(dir.path().join("repro/aws-ec2_coverage_0003.sh")).unwrap();
+    assert!(sh.starts_with("#!/bin/sh\n"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("repro/aws-ec2_coverage_0003.sh"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o111, 0o111, "{mode:o}");
+    }
+    // The written report.json reads back.
+    assert_eq!(
+        read(&dir.path().join("report.json")).unwrap().cases.len(),
+        4
+    );
+}
+
+#[test]
+fn write_all_alibaba_has_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    write_all(dir.path(), &aliyun_report()).unwrap();
+    for f in all_files(dir.path()) {
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert_no_secret(&f.display().to_string(), &text);
+    }
+}
+
+#[test]
+fn write_run_combines_and_splits_by_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = [ec2_report(), aliyun_report()];
+    let written = write_run(dir.path(), &reports).unwrap();
+    for f in all_files(dir.path()) {
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert_no_secret(&f.display().to_string(), &text);
+    }
+    let combined = read(&dir.path().join("report.json")).unwrap();
+    assert_eq!(combined.meta.api, "all");
+    assert_eq!(combined.cases.len(), 5);
+    assert_eq!(combined.summary.fail, 2);
+    assert_eq!(combined.meta.region, "us-east-1,cn-hangzhou");
+    for sub in ["aws-ec2", "aliyun-ecs"] {
+        let r = read(&dir.path().join(sub).join("report.json")).unwrap();
+        assert_eq!(r.meta.api, sub);
+        assert!(dir.path().join(sub).join("junit.xml").exists());
+        assert!(dir.path().join(sub).join("report.md").exists());
+    }
+    assert!(dir
+        .path()
+        .join("aliyun-ecs/repro/aliyun-ecs_coverage_0001.sh")
+        .exists());
+    let index = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(index.contains("(aws-ec2/report.md)"), "{index}");
+    assert!(index.contains("(aliyun-ecs/report.md)"), "{index}");
+    let (suites, _) = parse_junit(&std::fs::read_to_string(dir.path().join("junit.xml")).unwrap());
+    assert!(suites
+        .iter()
+        .any(|s| s.name == "aliyun-ecs: HttpTokens.values"));
+    assert!(suites
+        .iter()
+        .any(|s| s.name == "aws-ec2: HttpTokens.values"));
+    assert!(written.files.len() > 10);
+
+    // One API against two targets: distinct subfolders.
+    let mut other = ec2_report();
+    other.meta.target = "moto".into();
+    let dir2 = tempfile::tempdir().unwrap();
+    write_run(dir2.path(), &[ec2_report(), other]).unwrap();
+    assert!(dir2.path().join("aws-ec2-emulator/report.json").exists());
+    assert!(dir2.path().join("aws-ec2-moto/report.json").exists());
+    let combined = read(&dir2.path().join("report.json")).unwrap();
+    assert_eq!(combined.meta.api, "aws-ec2");
+    assert_eq!(combined.meta.target, "emulator,moto");
+}
+
+#[test]
+fn combine_takes_time_extremes() {
+    let mut a = ec2_report();
+    let mut b = aliyun_report();
+    a.meta.started_at = "2025-01-02T03:00:00Z".into();
+    a.meta.finished_at = "2025-01-02T03:10:00Z".into();
+    b.meta.started_at = "2025-01-02T02:00:00Z".into();
+    b.meta.finished_at = "2025-01-02T02:30:00Z".into();
+    let c = combine(&[a, b]);
+    assert_eq!(c.meta.started_at, "2025-01-02T02:00:00Z");
+    assert_eq!(c.meta.finished_at, "2025-01-02T03:10:00Z");
+}
+
+// ---------------------------------------------------------------------------
+// Console
+// ---------------------------------------------------------------------------
+
+#[test]
+fn console_table_and_failure_lines() {
+    let t = summary_table(&[ec2_report(), aliyun_report()]);
+    let lines: Vec<&str> = t.lines().collect();
+    assert!(lines[0].starts_with("API"), "{t}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("aws-ec2") && l.ends_with("1 FAILURE, 1 ERROR")),
+        "{t}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("aliyun-ecs") && l.ends_with("1 FAILURE")),
+        "{t}"
+    );
+    let total = lines.last().unwrap();
+    assert!(
+        total.starts_with("TOTAL") && total.ends_with("2 FAILURES, 1 ERROR"),
+        "{t}"
+    );
+    // Fixed width: the CASES column ends at the same place on every data row.
+    let header_end = lines[0].find("CASES").unwrap() + "CASES".len();
+    for l in lines.iter().filter(|l| !l.starts_with('-')).skip(1) {
+        assert!(l.as_bytes()[header_end - 1].is_ascii_digit(), "{l:?}\n{t}");
+    }
+    let f = failure_lines(&ec2_report(), 1);
+    assert_eq!(f.lines().count(), 2, "{f}");
+    assert!(
+        f.starts_with("FAIL  aws-ec2/coverage/0003  HttpPutResponseHopLimit.range  success (200)"),
+        "{f}"
+    );
+    assert!(f.contains("1 more"), "{f}");
+    let f = failure_lines(&ec2_report(), 10);
+    assert!(
+        f.contains("ERROR aws-ec2/random/0004  HttpTokens.values  connection reset"),
+        "{f}"
+    );
+    let ok = RunReport::new(meta("aws-ec2"), vec![ec2_report().cases[0].clone()]);
+    assert!(summary_table(&[ok])
+        .lines()
+        .last()
+        .unwrap()
+        .ends_with("CONFORMS"));
+}
+
+// ---------------------------------------------------------------------------
+// File stems
+// ---------------------------------------------------------------------------
+
+#[test]
+fn file_stem_examples() {
+    assert_eq!(file_stem("aws-ec2/coverage/0042"), "aws-ec2_coverage_0042");
+    assert_eq!(file_stem(""), "case");
+    assert_eq!(file_stem("../../etc/passwd"), "-._.-_etc_passwd");
+    assert!(!file_stem("a..b").contains(".."));
+    assert!(!file_stem("x.").ends_with('.'));
+}
+
+fn with_ids(ids: &[String]) -> Vec<CaseResult> {
+    let base = ec2_report().cases[0].clone();
+    ids.iter()
+        .map(|id| {
+            let mut c = base.clone();
+            c.id = id.clone();
+            c
+        })
+        .collect()
+}
+
+proptest! {
+    #[test]
+    fn file_stems_are_safe(id in any::<String>()) {
+        let s = file_stem(&id);
+        prop_assert!(!s.is_empty());
+        prop_assert!(!s.contains('/'));
+        prop_assert!(!s.contains('\\'));
+        prop_assert!(!s.contains(".."));
+        prop_assert!(!s.contains('\0'));
+        prop_assert!(!s.starts_with('.'));
+        prop_assert!(!s.ends_with('.'));
+        prop_assert!(s.len() <= 120);
+        prop_assert!(s.is_ascii());
+    }
+
+    #[test]
+    fn case_stems_never_collide(
+        ids in proptest::collection::hash_set(
+            prop_oneof!["[a-zA-Z/._-]{0,6}", any::<String>(), "[aA]{130,140}"], 0..30)
+    ) {
+        let ids: Vec<String> = ids.into_iter().collect();
+        let stems = case_stems(&with_ids(&ids));
+        prop_assert_eq!(stems.len(), ids.len());
+        let mut lower: Vec<String> = stems.iter().map(|s| s.to_ascii_lowercase()).collect();
+        lower.sort();
+        lower.dedup();
+        prop_assert_eq!(lower.len(), ids.len(), "stems collide: {:?}", stems);
+        for s in &stems {
+            prop_assert!(!s.contains('/') && !s.contains("..") && !s.is_empty());
+        }
+    }
+}
+
+/// Writes a sample run to `$IMDS_REPORT_SAMPLE` (for docs/report-format.md).
+#[test]
+fn sample_for_docs() {
+    if let Ok(dir) = std::env::var("IMDS_REPORT_SAMPLE") {
+        write_run(Path::new(&dir), &[ec2_report(), aliyun_report()]).unwrap();
+    }
+}
