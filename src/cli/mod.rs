@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+pub mod replay;
 pub mod run;
 pub mod serve;
 pub mod spec;
@@ -37,6 +38,8 @@ pub enum Command {
     Spec(spec::SpecCommand),
     /// Run the conformance suite (against the embedded emulator by default).
     Run(Box<run::RunArgs>),
+    /// Send a recorded case again and say FIXED or STILL FAILING.
+    Replay(replay::ReplayArgs),
     /// Run the reference emulator (EC2, Lightsail, Alibaba ECS) until Ctrl-C.
     Serve(serve::ServeArgs),
 }
@@ -46,6 +49,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Spec(cmd) => spec::execute(cmd),
         Command::Serve(args) => serve::execute(args),
         Command::Run(args) => run::execute(*args),
+        Command::Replay(args) => replay::execute(args),
     };
     ExitCode::from(code)
 }

@@ -365,8 +365,8 @@ async fn run(args: RunArgs) -> u8 {
     }
     print!("{}", summary(&reports));
     if let Some(dir) = &args.report {
-        match write_reports(dir, &reports) {
-            Ok(()) => println!("reports written to {}", dir.display()),
+        match imds_conform::report::write::write_run(dir, &reports) {
+            Ok(_) => println!("reports written to {}", dir.display()),
             Err(e) => {
                 eprintln!("error: cannot write the report: {e}");
                 code = code.max(exit::USAGE);
@@ -411,29 +411,10 @@ fn progress_bar() -> ProgressBar {
     bar
 }
 
-// TEMPORARY until the report room lands (branch `report`).
-fn write_reports(dir: &std::path::Path, reports: &[RunReport]) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    std::fs::write(
-        dir.join("report.json"),
-        serde_json::to_string_pretty(reports).unwrap_or_default(),
-    )
-}
-
 fn summary(reports: &[RunReport]) -> String {
-    let mut out = String::new();
+    let mut out = imds_conform::report::console::summary_table(reports);
     for r in reports {
-        let s = &r.summary;
-        out.push_str(&format!(
-            "{:<15} {:>6} cases {:>6} pass {:>6} under-reading {:>5} fail {:>5} error\n",
-            r.meta.api, s.total, s.pass, s.pass_under_reading, s.fail, s.error
-        ));
-        for c in r.cases.iter().filter(|c| !c.verdict.is_pass()).take(30) {
-            out.push_str(&format!(
-                "  {} {} [{}] {:?}\n",
-                c.id, c.title, c.rule, c.verdict
-            ));
-        }
+        out.push_str(&imds_conform::report::console::failure_lines(r, 20));
     }
     out
 }

@@ -12,7 +12,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod repro;
-mod text;
+pub mod text;
 pub mod write;
 
 use std::path::PathBuf;

@@ -527,6 +527,30 @@ fn show_options(options: &Options, state: Option<&str>) -> String {
     s
 }
 
+/// Send one case again against `instance` (read it first, restore it after) and
+/// judge it against the oracle for the instance as it is now: `replay`.
+pub async fn replay(cfg: &RunConfig, instance: &str, case: &Case) -> Result<CaseResult, RunError> {
+    let observed = readback::read(cfg, instance).await?;
+    let mut w = Worker {
+        world: World {
+            region: cfg.region.clone(),
+            instance: Instance {
+                id: instance.to_string(),
+                state: observed
+                    .run_state
+                    .clone()
+                    .unwrap_or_else(|| "running".into()),
+                options: observed.options.clone(),
+            },
+        },
+        original: observed.options,
+        subject: Subject::new(&cfg.spec, instance, &cfg.region, &cfg.known_ids),
+    };
+    let result = execute(cfg, &mut w, case).await;
+    restore(cfg, &mut w).await?;
+    result
+}
+
 /// True when the runner was asked to stop.
 pub fn cancelled(cfg: &RunConfig) -> bool {
     cfg.cancel.load(Ordering::SeqCst)
