@@ -470,6 +470,30 @@ pub fn sequences(spec: &Spec, subject: &Subject) -> Vec<Case> {
             });
         }
     }
+    // DryRun with a real change in it: the change must not happen.
+    if let Some(dry) = b.params().find(|p| p.role == Role::DryRun) {
+        for p in b
+            .params()
+            .filter(|p| p.role == Role::Option && p.regions.is_empty())
+        {
+            for v in b.valid_values(p) {
+                let mut call = b.with(&p.name, vec![b.value(p, &v)]);
+                call.params.push(RawParam {
+                    name: dry.name.clone(),
+                    value: b.value(dry, "true"),
+                });
+                cases.push(Case {
+                    seq: 0,
+                    phase: Phase::Sequence,
+                    rule: "dry-run.changes-nothing".into(),
+                    title: format!("{} with {} = {v:?}", dry.name, p.name),
+                    call,
+                    signing: Signing::Valid,
+                    check: Check::Single,
+                });
+            }
+        }
+    }
     number(&mut cases);
     cases
 }

@@ -28,18 +28,20 @@ pub fn calls(spec: &Spec, subject: &Subject) -> BoxedStrategy<Call> {
         .iter()
         .map(|p| {
             let n = b.valid_values(p).len().max(1);
-            // Targets and regions are mostly right: a case about a value should
-            // reach the value check.
-            let (omit, valid) = match p.role {
-                Role::Target | Role::Region => (1, 12),
-                _ => (4, 4),
+            // Mostly valid calls (a deviation in how a valid change is applied needs
+            // one), with enough noise to reach every error path. Targets and regions
+            // are mostly right, so a case about a value reaches the value check.
+            let (omit, valid, noise) = match p.role {
+                Role::Target | Role::Region => (1, 24, 1),
+                Role::DryRun => (8, 4, 1),
+                _ => (4, 8, 1),
             };
             prop_oneof![
                 omit => Just(Pick::Omit),
                 valid => (0..n).prop_map(Pick::Valid),
-                2 => prop_oneof![-2i64..=70, any::<i64>()].prop_map(Pick::Integer),
-                1 => "[ -~]{0,12}".prop_map(Pick::Text),
-                1 => ((0..n), (0..n)).prop_map(|(a, c)| Pick::Twice(a, c)),
+                noise => prop_oneof![-2i64..=70, any::<i64>()].prop_map(Pick::Integer),
+                noise => "[ -~]{0,12}".prop_map(Pick::Text),
+                noise => ((0..n), (0..n)).prop_map(|(a, c)| Pick::Twice(a, c)),
             ]
             .boxed()
         })

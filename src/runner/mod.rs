@@ -20,7 +20,7 @@ use crate::oracle::{self, Acceptable, Expectation, Expected, Instance, Options, 
 use crate::spec::{Condition, Role, Spec};
 use crate::target::{Signing, Target, TargetError};
 use crate::verdict::{self, Actual, CaseResult, Exchange, Verdict};
-use crate::wire::{Call, Outcome, RawParam};
+use crate::wire::{Outcome, RawParam};
 
 pub use readback::{Observed, ReadbackError};
 
@@ -452,22 +452,47 @@ fn redacted_params(params: &[RawParam]) -> Vec<RawParam> {
 /// Put back the options the instance had before the run (only those that changed).
 /// `Ok(Some(note))` says what was restored.
 async fn restore(cfg: &RunConfig, w: &mut Worker) -> Result<Option<String>, RunError> {
-    let now = readback::read(cfg, &w.world.instance.id).await?;
-    let changed: Vec<(&String, &String)> = w
-        .original
-        .iter()
-        .filter(|(k, v)| now.options.get(*k) != Some(*v))
-        .collect();
+    let original = w.original.clone();
+    let changed = set_options(cfg, w, &original).await?;
     if changed.is_empty() {
         return Ok(None);
+    }
+    let still: Vec<&String> = original
+        .iter()
+        .filter(|(k, v)| w.world.instance.options.get(*k) != Some(*v))
+        .map(|(k, _)| k)
+        .collect();
+    Ok(Some(if still.is_empty() {
+        format!("restored {} on {}", changed.join(", "), w.world.instance.id)
+    } else {
+        format!("could not restore {still:?} on {}", w.world.instance.id)
+    }))
+}
+
+/// Bring the instance's options to `wanted` (where they differ) with one valid
+/// modify, and read back. Returns what was changed (`name=value`).
+async fn set_options(
+    cfg: &RunConfig,
+    w: &mut Worker,
+    wanted: &Options,
+) -> Result<Vec<String>, RunError> {
+    let now = readback::read(cfg, &w.world.instance.id).await?;
+    w.world.instance.options = now.options.clone();
+    let changed: Vec<String> = wanted
+        .iter()
+        .filter(|(k, v)| now.options.get(*k) != Some(*v))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if changed.is_empty() {
+        return Ok(changed);
     }
     let b = generate::Builder::new(&cfg.spec, &w.subject);
     let mut params = b.base();
     for p in cfg.spec.params.iter().map(|p| p.get_ref()) {
         let Some(opt) = &p.option else { continue };
-        // Required options are re-sent as they were, so the restore changes
-        // nothing that did not change.
-        if let Some(v) = w.original.get(opt) {
+        // Required options are re-sent as they are, so nothing else changes.
+        let value = wanted.get(opt).or_else(|| now.options.get(opt));
+        if let Some(v) = value {
             if now.options.get(opt) != Some(v) || p.required {
                 params.retain(|q| q.name != p.name);
                 params.push(RawParam {
@@ -477,35 +502,9 @@ async fn restore(cfg: &RunConfig, w: &mut Worker) -> Result<Option<String>, RunE
             }
         }
     }
-    let call: Call = b.call(params);
-    let sent = cfg.target.send(&call, Signing::Valid).await?;
-    let after = readback::read(cfg, &w.world.instance.id).await?;
-    let still: Vec<&String> = w
-        .original
-        .iter()
-        .filter(|(k, v)| after.options.get(*k) != Some(*v))
-        .map(|(k, _)| k)
-        .collect();
-    if still.is_empty() {
-        Ok(Some(format!(
-            "restored {} on {}",
-            changed
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            w.world.instance.id
-        )))
-    } else {
-        Ok(Some(format!(
-            "could not restore {still:?} on {} (answer: {})",
-            w.world.instance.id,
-            match sent.outcome {
-                Ok(o) => short_outcome(&o),
-                Err(e) => e.to_string(),
-            }
-        )))
-    }
+    cfg.target.send(&b.call(params), Signing::Valid).await?;
+    w.world.instance.options = readback::read(cfg, &w.world.instance.id).await?.options;
+    Ok(changed)
 }
 
 pub fn short_outcome(o: &Outcome) -> String {

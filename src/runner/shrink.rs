@@ -7,7 +7,7 @@ use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{execute, Event, RunConfig, RunError, Worker};
+use super::{execute, set_options, Event, RunConfig, RunError, Worker};
 use crate::generate::{random, Case, Check, Phase};
 use crate::target::Signing;
 use crate::verdict::{CaseResult, Verdict};
@@ -59,6 +59,9 @@ pub async fn random_phase(
             break;
         };
         seq += 1;
+        // The failure may depend on the instance's state: every shrink step and the
+        // final re-judgement start from the state the failing case met.
+        let before = w.world.instance.options.clone();
         let first = execute(cfg, w, &case(seq, tree.current(), "random call")).await?;
         if !matches!(first.verdict, Verdict::Fail { .. }) {
             let _ = events.send(Event::CaseFinished(Box::new(first.clone())));
@@ -80,6 +83,7 @@ pub async fn random_phase(
                 break;
             }
             steps += 1;
+            set_options(cfg, w, &before).await?;
             let attempt = execute(cfg, w, &case(seq, tree.current(), "shrink step")).await?;
             last_failed = matches!(attempt.verdict, Verdict::Fail { .. });
             if last_failed {
@@ -87,6 +91,7 @@ pub async fn random_phase(
             }
         }
         // Re-judge the minimal case on a fresh send before reporting it.
+        set_options(cfg, w, &before).await?;
         let mut shrunk =
             execute(cfg, w, &case(seq, minimal.clone(), "random call, shrunk")).await?;
         shrunk.notes.push(format!(
