@@ -52,6 +52,7 @@ fn config(
         dry_run_first: false,
         phases,
         cancel: runner::cancel_flag(),
+        keep_passing: true,
     }
 }
 

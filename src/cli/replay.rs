@@ -209,6 +209,7 @@ async fn replay(args: ReplayArgs) -> u8 {
         dry_run_first: false,
         phases: Vec::new(),
         cancel: runner::cancel_flag(),
+        keep_passing: true,
     };
     let result = runner::replay(&cfg, &instance, &case_of(&recorded)).await;
     if let Some(s) = server {

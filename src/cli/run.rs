@@ -13,6 +13,7 @@ use imds_conform::report::{RunMeta, RunReport};
 use imds_conform::runner::{self, Event, RunConfig, RunError};
 use imds_conform::spec::Spec;
 use imds_conform::target::{self, Target, TargetConfig, TargetError};
+use imds_conform::verdict::Summary;
 use imds_conform::wire::Credentials;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -303,18 +304,24 @@ async fn run(args: RunArgs) -> u8 {
             dry_run_first: args.dry_run_first,
             phases: phases.clone(),
             cancel: cancel.clone(),
+            // Without a report only the failures are needed: passing cases are
+            // counted from the events and dropped, so memory stays flat however
+            // many cases run.
+            keep_passing: args.report.is_some(),
         });
     }
     let runs =
         futures::future::join_all(configs.into_iter().map(|c| runner::run_api(c, tx.clone())));
     drop(tx);
     let progress = progress_bar();
+    let mut tally: std::collections::HashMap<String, Summary> = Default::default();
     let consume = async {
         while let Some(ev) = rx.recv().await {
             match ev {
                 Event::ApiStarted { planned, .. } => progress.inc_length(planned as u64),
                 Event::CaseFinished(r) => {
                     progress.inc(1);
+                    tally.entry(r.api.clone()).or_default().add(&r.verdict);
                     if !r.verdict.is_pass() {
                         progress.set_message(format!("last failure: {}", r.id));
                     }
@@ -335,19 +342,22 @@ async fn run(args: RunArgs) -> u8 {
     let mut code = exit::OK;
     for (job, result) in jobs.iter().zip(results) {
         match result {
-            Ok(cases) => reports.push(RunReport::new(
-                RunMeta {
-                    tool_version: env!("CARGO_PKG_VERSION").into(),
-                    api: job.spec.api.id.clone(),
-                    target: target_name.clone(),
-                    endpoint: job.url.clone(),
-                    region: job.region.clone(),
-                    instance: job.instances.join(","),
-                    seed,
-                    started_at: started_at.to_rfc3339(),
-                    finished_at: finished_at.to_rfc3339(),
-                },
-                cases,
+            Ok(cases) => reports.push(with_summary(
+                RunReport::new(
+                    RunMeta {
+                        tool_version: env!("CARGO_PKG_VERSION").into(),
+                        api: job.spec.api.id.clone(),
+                        target: target_name.clone(),
+                        endpoint: job.url.clone(),
+                        region: job.region.clone(),
+                        instance: job.instances.join(","),
+                        seed,
+                        started_at: started_at.to_rfc3339(),
+                        finished_at: finished_at.to_rfc3339(),
+                    },
+                    cases,
+                ),
+                tally.remove(&job.spec.api.id),
             )),
             Err(RunError::Target(e @ TargetError::Unreachable { .. })) => {
                 eprintln!("error: {e}");
@@ -377,6 +387,17 @@ async fn run(args: RunArgs) -> u8 {
         code = exit::NONCONFORMANCE;
     }
     code
+}
+
+/// The report with the verdicts counted from the events: without `--report` the
+/// runner keeps only the failing cases, so the cases alone undercount.
+fn with_summary(mut report: RunReport, counted: Option<Summary>) -> RunReport {
+    if let Some(s) = counted {
+        if s.total >= report.summary.total {
+            report.summary = s;
+        }
+    }
+    report
 }
 
 fn build_globs(patterns: &[String]) -> Result<Option<globset::GlobSet>, globset::Error> {

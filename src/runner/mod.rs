@@ -47,6 +47,10 @@ pub struct RunConfig {
     pub dry_run_first: bool,
     pub phases: Vec<Phase>,
     pub cancel: Arc<AtomicBool>,
+    /// Keep the records of passing cases in the returned list. `false`: every case is
+    /// still sent as an event, but only failures and errors are kept, so a long run's
+    /// memory stays flat (the caller counts verdicts from the events).
+    pub keep_passing: bool,
 }
 
 /// What the runner reports as it goes.
@@ -85,7 +89,24 @@ struct Worker {
     subject: Subject,
 }
 
-/// Run every phase for one API. Returns the judged cases in order.
+/// Report a finished case and keep its record (passing ones only with
+/// `keep_passing`).
+fn finished(
+    cfg: &RunConfig,
+    events: &UnboundedSender<Event>,
+    results: &mut Vec<CaseResult>,
+    r: CaseResult,
+) {
+    if cfg.keep_passing || !r.verdict.is_pass() {
+        let _ = events.send(Event::CaseFinished(Box::new(r.clone())));
+        results.push(r);
+    } else {
+        let _ = events.send(Event::CaseFinished(Box::new(r)));
+    }
+}
+
+/// Run every phase for one API. Returns the judged cases in order (without the
+/// passing ones unless `keep_passing`).
 pub async fn run_api(
     cfg: RunConfig,
     events: UnboundedSender<Event>,
@@ -172,8 +193,7 @@ pub async fn run_api(
                             break;
                         }
                         let r = execute(&cfg, &mut w, case).await?;
-                        let _ = events.send(Event::CaseFinished(Box::new(r.clone())));
-                        results.push(r);
+                        finished(&cfg, &events, &mut results, r);
                     }
                     if random && !cfg.cancel.load(Ordering::SeqCst) {
                         let seed = cfg.seed.wrapping_add(i as u64);

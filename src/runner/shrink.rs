@@ -7,7 +7,7 @@ use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{execute, set_options, Event, RunConfig, RunError, Worker};
+use super::{execute, finished, set_options, Event, RunConfig, RunError, Worker};
 use crate::generate::{random, Case, Check, Phase};
 use crate::target::Signing;
 use crate::verdict::{CaseResult, Verdict};
@@ -64,8 +64,7 @@ pub async fn random_phase(
         let before = w.world.instance.options.clone();
         let first = execute(cfg, w, &case(seq, tree.current(), "random call")).await?;
         if !matches!(first.verdict, Verdict::Fail { .. }) {
-            let _ = events.send(Event::CaseFinished(Box::new(first.clone())));
-            results.push(first);
+            finished(cfg, events, &mut results, first);
             continue;
         }
         // Shrink: simplify while it still fails, complicate back when it passes.
@@ -105,8 +104,7 @@ pub async fn random_phase(
                 "the shrunk case passed when sent again: the failure is not reproducible".into(),
             );
         }
-        let _ = events.send(Event::CaseFinished(Box::new(shrunk.clone())));
-        results.push(shrunk);
+        finished(cfg, events, &mut results, shrunk);
     }
     Ok(results)
 }
