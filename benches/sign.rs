@@ -1,0 +1,74 @@
+//! Signing and verification, in operations per second: SigV4 (EC2 Query and
+//! Lightsail JSON requests), Alibaba V1 (HMAC-SHA1) and V3 (ACS3-HMAC-SHA256).
+mod common;
+
+use std::time::{Duration, SystemTime};
+
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use imds_conform::wire::{aliyun_sign, sigv4, Secret};
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("sign");
+    g.throughput(Throughput::Elements(1));
+    let now = SystemTime::now();
+    let skew = Duration::from_secs(300);
+    for api in ["aws-ec2", "aws-lightsail"] {
+        let s = common::setup(api);
+        let ep = s.target.config().endpoint.clone();
+        let unsigned = common::unsigned_modify(&s);
+        g.bench_function(format!("sigv4/sign/{api}"), |b| {
+            b.iter_batched_ref(
+                || unsigned.clone(),
+                |req| sigv4::sign(req, &ep, &s.creds, now).expect("signs"),
+                BatchSize::SmallInput,
+            )
+        });
+        let mut signed = unsigned.clone();
+        sigv4::sign(&mut signed, &ep, &s.creds, now).expect("signs");
+        let secret = s.creds.secret.expose().to_string();
+        let secret_for = |_: &str| Some(Secret::new(secret.clone()));
+        assert!(sigv4::verify(&signed, &secret_for, now, skew).is_ok());
+        g.bench_function(format!("sigv4/verify/{api}"), |b| {
+            b.iter(|| sigv4::verify(black_box(&signed), &secret_for, now, skew))
+        });
+    }
+    let s = common::setup("aliyun-ecs");
+    let unsigned = common::unsigned_modify(&s);
+    let secret = s.creds.secret.expose().to_string();
+    let secret_for = |_: &str| Some(Secret::new(secret.clone()));
+    let skew = Duration::from_secs(900);
+    type Signer = fn(
+        &mut imds_conform::wire::HttpRequest,
+        &imds_conform::wire::Credentials,
+        SystemTime,
+        &str,
+    ) -> Result<(), imds_conform::wire::EncodeError>;
+    let schemes: [(&str, Signer); 2] = [
+        ("aliyun-v1", aliyun_sign::sign_v1),
+        ("aliyun-v3", aliyun_sign::sign_v3),
+    ];
+    for (name, sign) in schemes {
+        g.bench_function(format!("{name}/sign"), |b| {
+            b.iter_batched_ref(
+                || unsigned.clone(),
+                |req| sign(req, &s.creds, now, "nonce-1").expect("signs"),
+                BatchSize::SmallInput,
+            )
+        });
+        let mut signed = unsigned.clone();
+        sign(&mut signed, &s.creds, now, "nonce-1").expect("signs");
+        let mut fresh = |_: &str| true;
+        assert!(aliyun_sign::verify(&signed, &secret_for, now, skew, &mut fresh).is_ok());
+        g.bench_function(format!("{name}/verify"), |b| {
+            b.iter(|| aliyun_sign::verify(black_box(&signed), &secret_for, now, skew, &mut fresh))
+        });
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = common::criterion();
+    targets = bench
+}
+criterion_main!(benches);
