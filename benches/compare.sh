@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# benches/compare.sh — one run, one machine: absolute figures and the four ratios of
+# issue 8 (targets are printed, never asserted).
+#
+#   1. end-to-end cases/s of `imds-conform run` against the emulator's Lightsail
+#      endpoint vs Schemathesis on the same endpoint (docs/openapi/lightsail-emulator.yaml,
+#      SigV4 signed by benches/schemathesis_hooks.py);
+#   2. the emulator's requests/s on EC2 ModifyInstanceMetadataOptions under wrk vs
+#      moto_server under the same load (one pre-signed request replayed);
+#   3. the end-to-end rate vs wrk's rate on the same emulator (Lightsail);
+#   4. peak RSS of long random runs (MEM_CASES) — it must stay flat.
+#
+# Installs what is missing: wrk and time (apt-get), Schemathesis and moto
+# (benches/requirements.txt into .venv). Knobs (environment):
+#   E2E_CASES=3000      random cases per instance in the end-to-end run (2 instances)
+#   ST_EXAMPLES=500     Schemathesis --max-examples
+#   WRK_SECONDS=10 WRK_THREADS=2 WRK_CONNECTIONS=8
+#   MEM_CASES="10000 100000 1000000"   random-run sizes for the memory figure
+#   PORT=18480 MOTO_PORT=18481
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+E2E_CASES=${E2E_CASES:-3000}
+ST_EXAMPLES=${ST_EXAMPLES:-500}
+WRK_SECONDS=${WRK_SECONDS:-10}
+WRK_THREADS=${WRK_THREADS:-2}
+WRK_CONNECTIONS=${WRK_CONNECTIONS:-8}
+MEM_CASES=${MEM_CASES:-"10000 100000 1000000"}
+PORT=${PORT:-18480}
+MOTO_PORT=${MOTO_PORT:-18481}
+PYTHON=${PYTHON:-python3}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/imds-bench.XXXXXX")
+PIDS=()
+
+export AWS_ACCESS_KEY_ID=AKIDEXAMPLE
+export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+say() { printf '== %s\n' "$*" >&2; }
+now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
+
+wait_port() {
+    for _ in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    echo "compare.sh: nothing listens on port $1" >&2
+    return 1
+}
+
+# --- tools -------------------------------------------------------------------
+apt_install() {
+    apt-get install -y "$@" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "$@" >/dev/null; }
+}
+command -v wrk >/dev/null || { say "installing wrk (apt-get)"; apt_install wrk; }
+[[ -x /usr/bin/time ]] || { say "installing time (apt-get)"; apt_install time; }
+
+REQ=benches/requirements.txt
+STAMP=.venv/.bench-requirements.sha256
+want=$(sha256sum "$REQ" | cut -d' ' -f1)
+if [[ ! -x .venv/bin/python || "$(cat "$STAMP" 2>/dev/null || true)" != "$want" ]]; then
+    say "installing Schemathesis and moto into .venv ($REQ)"
+    [[ -x .venv/bin/python ]] || "$PYTHON" -m venv .venv
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$REQ"
+    echo "$want" > "$STAMP"
+fi
+
+say "building (release)"
+cargo build --release --quiet --bin imds-conform --example presign
+BIN=target/release/imds-conform
+PRESIGN=target/release/examples/presign
+
+# --- the emulator ------------------------------------------------------------
+URL="http://127.0.0.1:$PORT"
+"$BIN" serve --listen "127.0.0.1:$PORT" >"$WORK/serve.log" 2>&1 &
+PIDS+=($!)
+wait_port "$PORT"
+
+wrk_rate() { # api url [instance] -> requests/s; fails on non-2xx answers
+    local api=$1 url=$2 instance=${3:-} out
+    "$PRESIGN" --api "$api" --url "$url" ${instance:+--instance "$instance"} >"$WORK/$api.lua"
+    out=$(wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" -s "$WORK/$api.lua" "$url/")
+    if grep -q "Non-2xx" <<<"$out"; then
+        echo "compare.sh: wrk got error answers from $url ($api):" >&2
+        echo "$out" >&2
+        return 1
+    fi
+    awk '/^Requests\/sec:/ { print $2 }' <<<"$out"
+}
+
+# 1. the suite, end to end, against the served emulator's Lightsail endpoint.
+say "imds-conform run: aws-lightsail coverage + random ($E2E_CASES per instance) against $URL"
+t0=$(now)
+set +e
+"$BIN" run --api aws-lightsail --endpoint "$URL" --instance web-1 --instance web-2 \
+    --phase coverage --phase random --cases "$E2E_CASES" --seed 1 --rate 1000000 \
+    >"$WORK/suite.out" 2>&1
+suite_rc=$?
+set -e
+t1=$(now)
+if (( suite_rc > 1 )); then cat "$WORK/suite.out" >&2; exit 1; fi
+suite_cases=$(awk '$1 == "TOTAL" { print $2 }' "$WORK/suite.out")
+suite_secs=$(calc "$t1 - $t0" 2)
+suite_rate=$(calc "$suite_cases / $suite_secs" 0)
+
+# Schemathesis against the same endpoint.
+say "schemathesis: -n $ST_EXAMPLES against $URL"
+t0=$(now)
+set +e
+PYTHONPATH=benches SCHEMATHESIS_HOOKS=schemathesis_hooks \
+    .venv/bin/schemathesis run docs/openapi/lightsail-emulator.yaml --url "$URL" \
+    --max-examples "$ST_EXAMPLES" --seed 1 --continue-on-failure --no-color \
+    >"$WORK/st.out" 2>&1
+st_rc=$?
+set -e
+t1=$(now)
+st_cases=$(grep -oE '[0-9]+ generated' "$WORK/st.out" | tail -1 | cut -d' ' -f1 || true)
+if [[ -z "$st_cases" ]]; then
+    echo "compare.sh: Schemathesis reported no test cases (exit $st_rc):" >&2
+    tail -30 "$WORK/st.out" >&2
+    exit 1
+fi
+st_secs=$(calc "$t1 - $t0" 2)
+st_rate=$(calc "$st_cases / $st_secs" 1)
+st_findings=$(grep -cE '^ *❌ ST[0-9]+' "$WORK/st.out" || true)
+
+# 2./3. wrk on the emulator (EC2 and Lightsail).
+say "wrk: emulator, EC2 ModifyInstanceMetadataOptions (${WRK_SECONDS}s, -t$WRK_THREADS -c$WRK_CONNECTIONS)"
+emu_ec2=$(wrk_rate aws-ec2 "$URL")
+say "wrk: emulator, Lightsail UpdateInstanceMetadataOptions"
+emu_ls=$(wrk_rate aws-lightsail "$URL")
+
+# moto under the same load, on a real instance it created.
+say "moto_server: EC2 ModifyInstanceMetadataOptions"
+.venv/bin/moto_server -p "$MOTO_PORT" >"$WORK/moto.log" 2>&1 &
+PIDS+=($!)
+wait_port "$MOTO_PORT"
+moto_instance=$(.venv/bin/python - "$MOTO_PORT" <<'PY'
+import sys, boto3
+ec2 = boto3.client("ec2", endpoint_url=f"http://127.0.0.1:{sys.argv[1]}", region_name="us-east-1")
+print(ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"])
+PY
+)
+moto_ec2=$(wrk_rate aws-ec2 "http://127.0.0.1:$MOTO_PORT" "$moto_instance")
+
+# 4. memory of long random runs (embedded emulator: its memory counts too).
+mem_rows=()
+mem_peaks=()
+for n in $MEM_CASES; do
+    say "memory: random phase, $n cases (one instance)"
+    /usr/bin/time -f '%M %e' -o "$WORK/time.out" \
+        "$BIN" run --api aws-lightsail --phase random --cases "$n" --seed 1 --concurrency 1 \
+        >"$WORK/mem.out" 2>&1 || true
+    read -r kb secs <"$WORK/time.out"
+    mem_peaks+=("$kb")
+    mem_rows+=("$(printf '%-34s %12s' "peak RSS, $n random cases" "$(calc "$kb / 1024" 1) MB ($(calc "$n / $secs" 0) cases/s)")")
+done
+
+# --- report --------------------------------------------------------------------
+r1=$(calc "$suite_rate / $st_rate" 0)
+r2=$(calc "$emu_ec2 / $moto_ec2" 0)
+r3=$(calc "100 * $suite_rate / $emu_ls" 1)
+r3req=$(calc "200 * $suite_rate / $emu_ls" 1)
+mem_first=${mem_peaks[0]}
+mem_last=${mem_peaks[${#mem_peaks[@]}-1]}
+growth=$(calc "100 * ($mem_last - $mem_first) / $mem_first" 1)
+mem_max=$(printf '%s\n' "${mem_peaks[@]}" | sort -n | tail -1)
+verdict() { if awk "BEGIN { exit !($1) }"; then echo "met"; else echo "MISSED"; fi; }
+
+cat <<TABLE
+
+imds-conform benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(git rev-parse --short HEAD 2>/dev/null || echo "?")
+machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr)
+
+absolute figures
+  imds-conform run (lightsail, coverage+random)   $suite_cases cases in ${suite_secs}s = $suite_rate cases/s (each case: the call + a read-back)
+  Schemathesis 4.32.5 (same endpoint)             $st_cases cases in ${st_secs}s = $st_rate cases/s ($st_findings kinds of finding)
+  wrk -> emulator, EC2 Modify                     $emu_ec2 requests/s
+  wrk -> emulator, Lightsail Update               $emu_ls requests/s
+  wrk -> moto_server 5.2.5, EC2 Modify            $moto_ec2 requests/s
+$(printf '  %s\n' "${mem_rows[@]}")
+
+ratios                                               got        target     
+  1. suite vs Schemathesis, cases/s                ${r1}x       >= 100x    $(verdict "$r1 >= 100")
+  2. emulator vs moto, requests/s (wrk)            ${r2}x       >= 100x    $(verdict "$r2 >= 100")
+  3. suite cases/s vs wrk requests/s (Lightsail)   ${r3}%       >= 50%     $(verdict "$r3 >= 50")
+     (as requests: 2 per case                       ${r3req}%)
+  4. peak RSS growth ${MEM_CASES// /→} cases     ${growth}%, max $(calc "$mem_max / 1024" 1) MB   flat, < 64 MB   $(verdict "$mem_max < 65536 && $growth < 25")
+TABLE
