@@ -319,7 +319,14 @@ async fn run(args: RunArgs) -> u8 {
                         progress.set_message(format!("last failure: {}", r.id));
                     }
                 }
-                Event::Note { api, message } => progress.println(format!("{api}: {message}")),
+                Event::Note { api, message } => {
+                    // A hidden bar (not a terminal) swallows println: use stderr.
+                    if progress.is_hidden() {
+                        eprintln!("{api}: {message}");
+                    } else {
+                        progress.println(format!("{api}: {message}"));
+                    }
+                }
                 Event::ApiFinished { .. } => {}
             }
         }
@@ -363,7 +370,9 @@ async fn run(args: RunArgs) -> u8 {
             }
         }
     }
-    print!("{}", summary(&reports));
+    if !reports.is_empty() {
+        print!("{}", summary(&reports));
+    }
     if let Some(dir) = &args.report {
         match imds_conform::report::write::write_run(dir, &reports) {
             Ok(_) => println!("reports written to {}", dir.display()),
