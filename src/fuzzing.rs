@@ -811,9 +811,10 @@ pub fn differential(scenario: &Scenario) -> Result<(), Finding> {
 // ---------------------------------------------------------------------------
 
 /// Seed inputs for `target`: the emulator's own answers to the coverage-phase calls
-/// and those calls as signed requests, plus the protocol test vectors of
-/// `reference` (`../shared/reference`) when given and present.
-pub fn seeds(target: &str, reference: Option<&std::path::Path>) -> Vec<Vec<u8>> {
+/// and those calls as signed requests, plus, under `shared` (`../shared`) when
+/// given and present, the protocol test vectors of `reference/` and the sample
+/// answers of the seed docs in `seeds/`.
+pub fn seeds(target: &str, shared: Option<&std::path::Path>) -> Vec<Vec<u8>> {
     let mut out: Vec<Vec<u8>> = Vec::new();
     let apis_for = |t: &str| -> Vec<(&'static str, &'static str)> {
         match t {
@@ -890,12 +891,74 @@ pub fn seeds(target: &str, reference: Option<&std::path::Path>) -> Vec<Vec<u8>> 
             out.push((0..n).map(|_| rng.gen()).collect());
         }
     }
-    if let Some(dir) = reference {
-        out.extend(reference_seeds(target, dir));
+    if let Some(dir) = shared {
+        out.extend(reference_seeds(target, &dir.join("reference")));
+        out.extend(doc_seeds(target, &dir.join("seeds")));
     }
     out.sort();
     out.dedup();
     out
+}
+
+/// The sample answers of the seed docs (`../shared/seeds`): XML samples (a run of
+/// lines from `<Name` to `</Name>`) and JSON samples (a fenced block holding an
+/// object), as 200 answers, for the response targets that read that format.
+pub fn doc_seeds(target: &str, dir: &std::path::Path) -> Vec<Vec<u8>> {
+    let want_xml = matches!(target, "ec2_response" | "aliyun_response_xml");
+    let want_json = matches!(target, "aws_json_response" | "aliyun_response_json");
+    if !want_xml && !want_json {
+        return Vec::new();
+    }
+    let mut names: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    names.sort();
+    let mut bodies: Vec<String> = Vec::new();
+    for path in names {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        let mut i = 0;
+        while i < lines.len() {
+            let line = lines[i].trim();
+            if want_xml && line.starts_with('<') && !line.starts_with("</") {
+                let name: String = line[1..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                let close = format!("</{name}>");
+                if let Some(end) = (i..lines.len()).find(|j| lines[*j].trim() == close) {
+                    if !name.is_empty() && end > i {
+                        bodies.push(lines[i..=end].join("\n"));
+                        i = end + 1;
+                        continue;
+                    }
+                }
+            }
+            if want_json && line == "{" {
+                if let Some(end) = (i..lines.len()).find(|j| lines[*j].trim() == "}") {
+                    let block = lines[i..=end].join("\n");
+                    if serde_json::from_str::<serde_json::Value>(&block).is_ok() {
+                        bodies.push(block);
+                    }
+                    i = end + 1;
+                    continue;
+                }
+            }
+            i += 1;
+        }
+    }
+    bodies
+        .into_iter()
+        .map(|b| {
+            response_to_bytes(&HttpResponse {
+                status: 200,
+                headers: Vec::new(),
+                body: b.into_bytes(),
+            })
+        })
+        .collect()
 }
 
 /// Answers and requests from the botocore protocol test vectors.
@@ -991,6 +1054,30 @@ mod tests {
                 assert!(run_target(t, s));
             }
         }
+    }
+
+    #[test]
+    fn shared_seeds_when_present() {
+        let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+        if !shared.join("seeds").is_dir() {
+            eprintln!("skipped: {} is absent", shared.display());
+            return;
+        }
+        for t in TARGETS {
+            for s in seeds(t, Some(&shared)) {
+                run_target(t, &s);
+            }
+        }
+        let xml = doc_seeds("ec2_response", &shared.join("seeds"));
+        assert!(!xml.is_empty(), "the seed docs' XML samples are found");
+        for s in &xml {
+            assert!(
+                ec2_query::decode_response(&response_from_bytes(s)).is_ok(),
+                "a doc sample decodes: {}",
+                String::from_utf8_lossy(s)
+            );
+        }
+        assert!(!doc_seeds("aliyun_response_json", &shared.join("seeds")).is_empty());
     }
 
     #[test]
