@@ -23,8 +23,8 @@ use crate::spec::{self, Role, Spec};
 use crate::target::Signing;
 use crate::verdict;
 use crate::wire::{
-    aliyun_rpc, aliyun_sign, aws_json, client, ec2_query, sigv4, tree, Call, Credentials,
-    Endpoint, HttpRequest, HttpResponse, Outcome, Protocol, RawParam, RawValue, Secret,
+    aliyun_rpc, aliyun_sign, aws_json, client, ec2_query, sigv4, tree, Call, Credentials, Endpoint,
+    HttpRequest, HttpResponse, Outcome, Protocol, RawParam, RawValue, Secret,
 };
 
 /// The fuzz targets, by name (each is `fuzz/fuzz_targets/<name>.rs`).
@@ -175,7 +175,10 @@ pub fn ec2_response(data: &[u8]) {
 pub fn aws_json_response(data: &[u8]) {
     for r in responses(data) {
         if let Ok(Outcome::Error { code, .. }) = aws_json::decode_response(&r) {
-            assert!(!code.is_empty(), "AWS JSON error decoded with an empty code");
+            assert!(
+                !code.is_empty(),
+                "AWS JSON error decoded with an empty code"
+            );
         }
     }
 }
@@ -206,8 +209,14 @@ pub fn ec2_request(data: &[u8]) {
                 })
                 .collect();
             let reparsed = ec2_query::parse_form(&again.join("&")).expect("re-encoded form parses");
-            let kept: Vec<_> = pairs.into_iter().filter(|(k, v)| !(k.is_empty() && v.is_empty())).collect();
-            let reparsed: Vec<_> = reparsed.into_iter().filter(|(k, v)| !(k.is_empty() && v.is_empty())).collect();
+            let kept: Vec<_> = pairs
+                .into_iter()
+                .filter(|(k, v)| !(k.is_empty() && v.is_empty()))
+                .collect();
+            let reparsed: Vec<_> = reparsed
+                .into_iter()
+                .filter(|(k, v)| !(k.is_empty() && v.is_empty()))
+                .collect();
             assert_eq!(kept, reparsed, "form pairs change through encode + parse");
         }
     }
@@ -220,7 +229,10 @@ pub fn aws_json_request(data: &[u8]) {
     let _ = aws_json::decode_request(&HttpRequest {
         method: "POST".into(),
         path_and_query: "/".into(),
-        headers: vec![("X-Amz-Target".into(), "Lightsail_20161128.GetInstance".into())],
+        headers: vec![(
+            "X-Amz-Target".into(),
+            "Lightsail_20161128.GetInstance".into(),
+        )],
         body: data.to_vec(),
     });
     // Whatever serde_json reads as an object, the member scanner reads too, with
@@ -229,7 +241,11 @@ pub fn aws_json_request(data: &[u8]) {
         let params = aws_json::parse_params(data)
             .unwrap_or_else(|e| panic!("serde_json reads an object, parse_params refuses it: {e}"));
         for p in &params {
-            assert!(obj.contains_key(&p.name), "member {:?} not in the object", p.name);
+            assert!(
+                obj.contains_key(&p.name),
+                "member {:?} not in the object",
+                p.name
+            );
         }
         for k in obj.keys() {
             assert!(params.iter().any(|p| &p.name == k), "member {k:?} lost");
@@ -249,8 +265,14 @@ pub fn aliyun_request(data: &[u8]) {
             let again = aliyun_rpc::encode_params(&pairs);
             let reparsed = aliyun_rpc::parse_params(&again)
                 .unwrap_or_else(|e| panic!("re-encoded query {again:?} does not parse: {e}"));
-            let kept: Vec<_> = pairs.into_iter().filter(|(k, v)| !(k.is_empty() && v.is_empty())).collect();
-            let reparsed: Vec<_> = reparsed.into_iter().filter(|(k, v)| !(k.is_empty() && v.is_empty())).collect();
+            let kept: Vec<_> = pairs
+                .into_iter()
+                .filter(|(k, v)| !(k.is_empty() && v.is_empty()))
+                .collect();
+            let reparsed: Vec<_> = reparsed
+                .into_iter()
+                .filter(|(k, v)| !(k.is_empty() && v.is_empty()))
+                .collect();
             assert_eq!(kept, reparsed, "query pairs change through encode + parse");
         }
     }
@@ -308,7 +330,10 @@ pub fn aliyun_verify(data: &[u8]) {
             Duration::from_secs(900),
             &mut fresh,
         );
-        assert!(second.is_err(), "a verified request verified again (nonce not checked)");
+        assert!(
+            second.is_err(),
+            "a verified request verified again (nonce not checked)"
+        );
     }
 }
 
@@ -403,9 +428,7 @@ impl Scenario {
         let mut ops = Vec::new();
         while !r.done() && ops.len() < MAX_OPS {
             ops.push(match r.byte() % 8 {
-                0 => Op::Wait {
-                    seconds: r.byte(),
-                },
+                0 => Op::Wait { seconds: r.byte() },
                 _ => {
                     let bare = r.byte() % 8 == 0;
                     let signing = r.byte();
@@ -601,8 +624,15 @@ impl Run {
             };
             self.nonce += 1;
             let nonce = format!("fuzz-nonce-{}", self.nonce);
-            client::sign(self.spec.api.signing, &mut req, &self.ep, &creds, time, &nonce)
-                .map_err(|e| e.to_string())?;
+            client::sign(
+                self.spec.api.signing,
+                &mut req,
+                &self.ep,
+                &creds,
+                time,
+                &nonce,
+            )
+            .map_err(|e| e.to_string())?;
             if signing == Signing::CorruptSignature {
                 client::corrupt_signature(self.spec.api.signing, &mut req);
             }
@@ -835,8 +865,7 @@ pub fn seeds(target: &str, shared: Option<&std::path::Path>) -> Vec<Vec<u8>> {
             _ => Vec::new(),
         }
     };
-    let responses = target.ends_with("_response")
-        || target.starts_with("aliyun_response");
+    let responses = target.ends_with("_response") || target.starts_with("aliyun_response");
     for (api, format) in apis_for(target) {
         let Some(mut run) = Run::new(api, 0) else {
             continue;
@@ -857,8 +886,15 @@ pub fn seeds(target: &str, shared: Option<&std::path::Path>) -> Vec<Vec<u8>> {
             };
             run.nonce += 1;
             let nonce = format!("seed-nonce-{}", run.nonce);
-            if client::sign(run.spec.api.signing, &mut req, &run.ep, &run.creds, run.now, &nonce)
-                .is_err()
+            if client::sign(
+                run.spec.api.signing,
+                &mut req,
+                &run.ep,
+                &run.creds,
+                run.now,
+                &nonce,
+            )
+            .is_err()
             {
                 continue;
             }
@@ -873,7 +909,9 @@ pub fn seeds(target: &str, shared: Option<&std::path::Path>) -> Vec<Vec<u8>> {
         if run.spec.api.protocol == Protocol::AliyunRpc && !responses {
             let call = crate::generate::Builder::new(&run.spec, &run.subject)
                 .call(crate::generate::Builder::new(&run.spec, &run.subject).base());
-            if let Ok(mut req) = aliyun_rpc::encode_request(&run.ep, &call, aliyun_rpc::Method::Post) {
+            if let Ok(mut req) =
+                aliyun_rpc::encode_request(&run.ep, &call, aliyun_rpc::Method::Post)
+            {
                 let _ = aliyun_sign::sign_v1(&mut req, &run.creds, run.now, "seed-post");
                 out.push(request_to_bytes(&req));
             }
@@ -988,7 +1026,12 @@ fn reference_seeds(target: &str, dir: &std::path::Path) -> Vec<Vec<u8>> {
             .unwrap_or_default()
     };
     for suite in &suites {
-        for case in suite.get("cases").and_then(|c| c.as_array()).into_iter().flatten() {
+        for case in suite
+            .get("cases")
+            .and_then(|c| c.as_array())
+            .into_iter()
+            .flatten()
+        {
             if let Some(r) = case.get("response") {
                 out.push(response_to_bytes(&HttpResponse {
                     status: r.get("status_code").and_then(|s| s.as_u64()).unwrap_or(200) as u16,
@@ -1008,7 +1051,11 @@ fn reference_seeds(target: &str, dir: &std::path::Path) -> Vec<Vec<u8>> {
                         .and_then(|m| m.as_str())
                         .unwrap_or("POST")
                         .to_string(),
-                    path_and_query: s.get("uri").and_then(|m| m.as_str()).unwrap_or("/").to_string(),
+                    path_and_query: s
+                        .get("uri")
+                        .and_then(|m| m.as_str())
+                        .unwrap_or("/")
+                        .to_string(),
                     headers: str_map(s.get("headers")),
                     body: s
                         .get("body")
