@@ -564,11 +564,10 @@ fn specs() -> &'static [Spec] {
 impl Run {
     fn new(api: &str, instance: u8) -> Option<Run> {
         let spec = specs().iter().find(|s| s.api.id == api)?.clone();
-        let mut config = EmulatorConfig {
+        let config = EmulatorConfig {
             apply_delay: Duration::from_millis(1500),
             ..EmulatorConfig::default()
         };
-        config.fixtures = default_fixtures();
         let (instances, keys) = config.fixtures.for_api(api)?;
         let fixture = instances.get(instance as usize % instances.len())?.clone();
         let key = keys.first()?.clone();
