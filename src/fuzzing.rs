@@ -745,24 +745,26 @@ fn signing_of(b: u8) -> Signing {
 
 /// Run `scenario` against a fresh emulator, judging every answer against the
 /// oracle and reading the instance back after each call.
-pub fn differential(scenario: &Scenario) -> Result<(), Finding> {
+pub fn differential(scenario: &Scenario) -> Result<(), Box<Finding>> {
     let api = APIS[scenario.api as usize % APIS.len()];
     let Some(mut run) = Run::new(api, scenario.instance) else {
         return Ok(());
     };
-    let finding = |run: &Run, step: usize, reason: String| Finding {
-        reason,
-        api: api.to_string(),
-        instance: run.world.instance.id.clone(),
-        step,
-        scenario: scenario.clone(),
-        call: None,
-        signing: Signing::Valid,
-        options_before: run.world.instance.options.clone(),
-        expectation: None,
-        answer: None,
-        outcome: None,
-        readback: None,
+    let finding = |run: &Run, step: usize, reason: String| {
+        Box::new(Finding {
+            reason,
+            api: api.to_string(),
+            instance: run.world.instance.id.clone(),
+            step,
+            scenario: scenario.clone(),
+            call: None,
+            signing: Signing::Valid,
+            options_before: run.world.instance.options.clone(),
+            expectation: None,
+            answer: None,
+            outcome: None,
+            readback: None,
+        })
     };
     let first = run
         .read_back()
