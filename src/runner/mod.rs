@@ -22,7 +22,7 @@ use crate::target::{Signing, Target, TargetError};
 use crate::verdict::{self, Actual, CaseResult, Exchange, Verdict};
 use crate::wire::{Outcome, RawParam};
 
-pub use readback::{Observed, ReadbackError};
+pub use readback::{call_for as readback_call, observe_in, Observed, ReadbackError};
 
 /// Everything one API's run needs.
 #[derive(Clone)]
@@ -386,7 +386,7 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
 
 /// A matching outcome must also agree with the read-back: a success shows its
 /// options (on the fields the read-back carries), an error changed nothing.
-fn readback_agrees(
+pub fn readback_agrees(
     a: &Acceptable,
     before: &Options,
     after: &Options,

@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use super::{RunConfig, RunError};
 use crate::oracle::Options;
+use crate::spec::Spec;
 use crate::target::Signing;
 use crate::verdict::{lookup, scalar};
 use crate::wire::{Call, Outcome, Protocol, RawParam, RawValue};
@@ -28,15 +29,20 @@ pub enum ReadbackError {
 
 /// The read-back call for `instance`.
 pub fn call(cfg: &RunConfig, instance: &str) -> Call {
-    let rb = &cfg.spec.readback;
-    let json = cfg.spec.api.protocol == Protocol::AwsJson11;
+    call_for(&cfg.spec, &cfg.region, instance)
+}
+
+/// The read-back call for `instance` in `region`, from the spec's `[readback]`.
+pub fn call_for(spec: &Spec, region: &str, instance: &str) -> Call {
+    let rb = &spec.readback;
+    let json = spec.api.protocol == Protocol::AwsJson11;
     let params = rb
         .params
         .iter()
         .map(|(name, template)| {
             let filled = template
                 .replace("{instance}", instance)
-                .replace("{region}", &cfg.region);
+                .replace("{region}", region);
             let value = match filled.strip_prefix("json:") {
                 Some(lit) if json => RawValue::Json(lit.to_string()),
                 Some(lit) => RawValue::Text(lit.to_string()),
@@ -85,7 +91,12 @@ pub async fn read(cfg: &RunConfig, instance: &str) -> Result<Observed, RunError>
 
 /// Pick `instance` out of a read-back answer.
 pub fn observe(cfg: &RunConfig, instance: &str, body: &serde_json::Value) -> Option<Observed> {
-    let rb = &cfg.spec.readback;
+    observe_in(&cfg.spec, instance, body)
+}
+
+/// Pick `instance` out of a read-back answer, as the spec's `[readback]` says.
+pub fn observe_in(spec: &Spec, instance: &str, body: &serde_json::Value) -> Option<Observed> {
+    let rb = &spec.readback;
     let found = lookup(body, &rb.instances_path)
         .into_iter()
         .find(|i| i.get(&rb.id_field).map(scalar).as_deref() == Some(instance))?;
