@@ -5,6 +5,7 @@
 //! readings, and the report says which reading the target implements.
 
 pub mod record;
+pub mod normalize;
 pub mod redact;
 
 pub use record::{Actual, CaseResult, Exchange, Summary};
