@@ -72,11 +72,12 @@ async fn coverage(api: &str) -> (String, Vec<CaseResult>) {
     (instance, results)
 }
 
-/// `0042-httptokens-valid-required`: the case's number and its title, file-safe.
-fn snapshot_name(case: &CaseResult) -> String {
+/// `0042-httptokens-valid-required`: the case's number and its (normalized)
+/// title, file-safe.
+fn snapshot_name(instance: &str, case: &CaseResult) -> String {
     let seq = case.id.rsplit('/').next().unwrap_or("0");
     let mut slug = String::new();
-    for c in case.title.chars() {
+    for c in normalize::title(instance, &case.title).chars() {
         if c.is_ascii_alphanumeric() {
             slug.push(c.to_ascii_lowercase());
         } else if !slug.ends_with('-') {
@@ -102,12 +103,12 @@ async fn snapshots_for(api: &str) {
     let mut names = std::collections::BTreeSet::new();
     for case in &cases {
         let (request, outcome) = normalize::case(&instance, &case.request, &case.actual);
-        let name = snapshot_name(case);
+        let name = snapshot_name(&instance, case);
         assert!(names.insert(name.clone()), "{api}: two snapshots named {name}");
         let info = Info {
             case: &case.id,
             rule: &case.rule,
-            title: &case.title,
+            title: &normalize::title(&instance, &case.title),
             verdict: case.verdict.name(),
             request,
         };

@@ -43,6 +43,7 @@ pub struct Recording {
 pub struct RecordedCase {
     pub id: String,
     pub rule: String,
+    /// The case title, instance ids normalized.
     pub title: String,
     /// The request as sent, instance ids normalized.
     pub request: Vec<RawParam>,
@@ -65,7 +66,7 @@ impl Recording {
                     RecordedCase {
                         id: c.id.clone(),
                         rule: c.rule.clone(),
-                        title: c.title.clone(),
+                        title: normalize::title(instance, &c.title),
                         request,
                         outcome,
                     }

@@ -194,7 +194,7 @@ impl Normalizer {
         self.text(s)
     }
 
-    /// A JSON tree with identities replaced (object member order kept).
+    /// A JSON tree with identities replaced and object members sorted by name.
     pub fn value(&mut self, key: Option<&str>, v: &Value) -> Value {
         match v {
             Value::String(s) => Value::String(self.string(key, s)),
@@ -202,11 +202,17 @@ impl Normalizer {
                 Value::String(self.placeholder(IdKind::Timestamp, &n.to_string()))
             }
             Value::Array(items) => Value::Array(items.iter().map(|i| self.value(key, i)).collect()),
-            Value::Object(m) => Value::Object(
-                m.iter()
-                    .map(|(k, v)| (k.clone(), self.value(Some(k), v)))
-                    .collect(),
-            ),
+            // Members sorted by name: member order carries no meaning in these
+            // answers (XML elements or JSON members), so it makes no difference.
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                Value::Object(
+                    keys.into_iter()
+                        .map(|k| (k.clone(), self.value(Some(k), &m[k])))
+                        .collect(),
+                )
+            }
             other => other.clone(),
         }
     }
@@ -307,6 +313,13 @@ pub fn case(instance: &str, params: &[RawParam], actual: &Actual) -> (Vec<RawPar
     (params, outcome)
 }
 
+/// A case title with the instance ids in it replaced, numbered as in [`case`]
+/// (titles name the instance under test: `InstanceId = valid "i-0123…"`).
+pub fn title(instance: &str, title: &str) -> String {
+    let mut n = Normalizer::with_instances([instance].into_iter().filter(|s| !s.is_empty()));
+    n.text(title)
+}
+
 /// A short, stable fingerprint of any serializable value (16 hex digits of the
 /// SHA-256 of its compact JSON).
 pub fn fingerprint(v: &impl Serialize) -> String {
@@ -333,8 +346,9 @@ mod tests {
         assert_eq!(
             got,
             json!({"kind": "success", "status": 200, "request_id": "<request-id:1>",
-                "body": {"requestId": "<request-id:1>", "instanceId": "<instance-id:1>",
-                    "operation": {"id": "<operation-id:1>", "createdAt": "<timestamp:1>", "statusChangedAt": "<timestamp:2>"}}})
+                "body": {"instanceId": "<instance-id:1>",
+                    "operation": {"createdAt": "<timestamp:1>", "id": "<operation-id:1>", "statusChangedAt": "<timestamp:2>"},
+                    "requestId": "<request-id:1>"}})
         );
     }
 
