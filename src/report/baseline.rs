@@ -77,16 +77,17 @@ pub fn from_failures(report: &RunReport) -> Vec<Entry> {
         .filter(|c| text::is_failure(&c.verdict))
         .map(|c| {
             let (_, actual) = normalize::case(instance, &c.request, &c.actual);
+            let title = normalize::title(instance, &c.title);
+            let reason = normalize::title(instance, text::reason(&c.verdict).unwrap_or(""));
             Entry {
                 case: c.id.clone(),
                 rule: c.rule.clone(),
-                title: c.title.clone(),
-                fingerprint: normalize::fingerprint(&(&c.rule, &c.title, &actual)),
-                summary: text::one_line(&format!(
-                    "{}: {}",
-                    c.verdict.name(),
-                    text::reason(&c.verdict).unwrap_or("")
-                )),
+                fingerprint: normalize::fingerprint(&(&c.rule, &title, &actual)),
+                title,
+                summary: text::cut(
+                    &text::one_line(&format!("{}: {reason}", c.verdict.name())),
+                    300,
+                ),
             }
         })
         .collect()
