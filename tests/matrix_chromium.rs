@@ -149,7 +149,10 @@ fn cells_say_pass_fail_and_reading() {
     );
     let html = matrix::to_html(&m);
     assert!(!html.contains("<script"), "no script");
-    assert!(!html.contains("http://") && !html.contains("https://"), "no external resource");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no external resource"
+    );
 }
 
 fn chromium() -> Option<PathBuf> {
@@ -236,7 +239,11 @@ fn matrix_page_renders_in_headless_chromium() {
         .arg(&url)
         .output()
         .expect("chromium runs");
-    assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
+    assert!(
+        dom.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
     let dom = String::from_utf8_lossy(&dom.stdout);
     let row = |rule: &str| -> String {
         let start = dom
@@ -250,7 +257,10 @@ fn matrix_page_renders_in_headless_chromium() {
         range.contains("class=\"pass\" data-target=\"emulator\""),
         "{range}"
     );
-    assert!(range.contains("class=\"fail\" data-target=\"moto\""), "{range}");
+    assert!(
+        range.contains("class=\"fail\" data-target=\"moto\""),
+        "{range}"
+    );
     assert!(range.contains(&format!("href=\"{link}\"")), "{range}");
     assert!(range.contains(">fail (1)</a>"), "{range}");
     let tokens = row("HttpTokens.values");

@@ -84,7 +84,10 @@ proptest! {
 
 #[test]
 fn the_same_request_id_gets_the_same_number() {
-    let n = norm("i-0123456789abcdef0", &ec2_success("R", "i-0123456789abcdef0", 2));
+    let n = norm(
+        "i-0123456789abcdef0",
+        &ec2_success("R", "i-0123456789abcdef0", 2),
+    );
     let v = serde_json::to_value(&n).unwrap();
     assert_eq!(v["request_id"], "<request-id:1>");
     assert_eq!(v["body"]["requestId"], "<request-id:1>");
@@ -210,7 +213,8 @@ fn the_baseline_fails_only_on_a_change() {
             ],
         )
     };
-    let entries = |codes| baseline::from_divergences(&recording::compare(&reference, &target(codes)));
+    let entries =
+        |codes| baseline::from_divergences(&recording::compare(&reference, &target(codes)));
     let known = Baseline::new("moto", "divergence", entries(["A", "X", "C"]));
     assert_eq!(known.entries.len(), 1);
     // The same divergence: unchanged.

@@ -99,12 +99,19 @@ struct Info<'a> {
 
 async fn snapshots_for(api: &str) {
     let (instance, cases) = coverage(api).await;
-    assert!(cases.len() > 50, "{api}: only {} coverage cases", cases.len());
+    assert!(
+        cases.len() > 50,
+        "{api}: only {} coverage cases",
+        cases.len()
+    );
     let mut names = std::collections::BTreeSet::new();
     for case in &cases {
         let (request, outcome) = normalize::case(&instance, &case.request, &case.actual);
         let name = snapshot_name(&instance, case);
-        assert!(names.insert(name.clone()), "{api}: two snapshots named {name}");
+        assert!(
+            names.insert(name.clone()),
+            "{api}: two snapshots named {name}"
+        );
         let info = Info {
             case: &case.id,
             rule: &case.rule,

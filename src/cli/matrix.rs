@@ -86,7 +86,8 @@ pub fn execute(args: MatrixArgs) -> u8 {
 fn repro_dir(dir: &Path, api: &str, report_api: &str, target: &str) -> Option<PathBuf> {
     let mut candidates = vec![
         dir.join(file_stem(api)).join("repro"),
-        dir.join(file_stem(&format!("{api}-{target}"))).join("repro"),
+        dir.join(file_stem(&format!("{api}-{target}")))
+            .join("repro"),
     ];
     if report_api == api {
         candidates.push(dir.join("repro"));

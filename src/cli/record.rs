@@ -105,8 +105,14 @@ pub async fn run_coverage(args: &TargetArgs, apis: &[String]) -> Result<Vec<Cove
     let selected = select(args, apis)?;
     let mut server = None;
     // (spec, url, region, instance, known ids, credentials)
-    let mut jobs: Vec<(Arc<Spec>, String, String, String, Vec<String>, Option<Credentials>)> =
-        Vec::new();
+    let mut jobs: Vec<(
+        Arc<Spec>,
+        String,
+        String,
+        String,
+        Vec<String>,
+        Option<Credentials>,
+    )> = Vec::new();
     let rate;
     match &args.endpoint {
         Some(url) => {
@@ -121,7 +127,10 @@ pub async fn run_coverage(args: &TargetArgs, apis: &[String]) -> Result<Vec<Cove
                 return Err(exit::USAGE);
             };
             let Some(creds) = target::credentials_from_env(spec) else {
-                eprintln!("error: no credentials for {} in the environment", spec.api.id);
+                eprintln!(
+                    "error: no credentials for {} in the environment",
+                    spec.api.id
+                );
                 return Err(exit::USAGE);
             };
             let region = args

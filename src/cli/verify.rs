@@ -22,7 +22,12 @@ use super::record::{run_coverage, runtime, TargetArgs};
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// A folder of recordings (`record --out DIR`) to compare the target with.
-    #[arg(long, value_name = "DIR", conflicts_with = "report", required_unless_present = "report")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with = "report",
+        required_unless_present = "report"
+    )]
     against: Option<PathBuf>,
     /// Check a run's report (report.json, or the folder holding it) instead: its
     /// failing cases against the baseline.
@@ -96,7 +101,10 @@ pub fn execute(args: VerifyArgs) -> u8 {
     let check = baseline::check(&known, &entries);
     print!("{}", baseline::describe(&check));
     if check.unchanged() {
-        println!("UNCHANGED: the differences are the known ones ({})", path.display());
+        println!(
+            "UNCHANGED: the differences are the known ones ({})",
+            path.display()
+        );
         exit::OK
     } else {
         println!(
@@ -174,7 +182,12 @@ fn against(args: &VerifyArgs) -> Result<(String, &'static str, Vec<Entry>), u8> 
             dir.display()
         );
         for d in &divergences {
-            print_divergence(d, &reference.target, &args.target.target, shown < args.max_diffs);
+            print_divergence(
+                d,
+                &reference.target,
+                &args.target.target,
+                shown < args.max_diffs,
+            );
             shown += 1;
         }
         entries.extend(baseline::from_divergences(&divergences));
@@ -192,10 +205,7 @@ fn print_divergence(d: &Divergence, reference: &str, target: &str, with_diff: bo
     );
     if with_diff {
         println!("  request: {}", text::one_line(&text::params(&d.request)));
-        for line in d
-            .diff(&format!("{reference} (recorded)"), target)
-            .lines()
-        {
+        for line in d.diff(&format!("{reference} (recorded)"), target).lines() {
             println!("  {line}");
         }
     }

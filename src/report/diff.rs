@@ -33,7 +33,10 @@ pub fn unified(a: &str, b: &str, a_name: &str, b_name: &str) -> String {
                 for op in &run[..head] {
                     push(&mut out, op);
                 }
-                out.push_str(&format!("@@ {} unchanged lines @@\n", run.len() - head - tail));
+                out.push_str(&format!(
+                    "@@ {} unchanged lines @@\n",
+                    run.len() - head - tail
+                ));
                 for op in &run[run.len() - tail..] {
                     push(&mut out, op);
                 }

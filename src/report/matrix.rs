@@ -304,7 +304,12 @@ pub fn to_markdown(m: &Matrix) -> String {
 fn totals_line(m: &Matrix) -> String {
     let mut out = String::from("\nRules per target (pass / under a reading / fail):");
     for (i, t) in m.targets.iter().enumerate() {
-        let count = |class: &str| m.rows.iter().filter(|r| r.cells[i].class() == class).count();
+        let count = |class: &str| {
+            m.rows
+                .iter()
+                .filter(|r| r.cells[i].class() == class)
+                .count()
+        };
         out.push_str(&format!(
             " {}: {} / {} / {};",
             md(t),
@@ -381,11 +386,7 @@ pub fn to_html(m: &Matrix) -> String {
             let inner = match c {
                 Cell::Fail {
                     repro: Some(link), ..
-                } => format!(
-                    "<a href=\"{}\">{}</a>",
-                    html(&href(link)),
-                    html(&c.label())
-                ),
+                } => format!("<a href=\"{}\">{}</a>", html(&href(link)), html(&c.label())),
                 _ => html(&c.label()),
             };
             out.push_str(&format!(
@@ -399,7 +400,12 @@ pub fn to_html(m: &Matrix) -> String {
     }
     out.push_str("</tbody>\n<tfoot><tr><td colspan=\"2\">rules: pass / reading / fail</td>");
     for i in 0..m.targets.len() {
-        let count = |class: &str| m.rows.iter().filter(|r| r.cells[i].class() == class).count();
+        let count = |class: &str| {
+            m.rows
+                .iter()
+                .filter(|r| r.cells[i].class() == class)
+                .count()
+        };
         out.push_str(&format!(
             "<td>{} / {} / {}</td>",
             count("pass"),

@@ -4,8 +4,8 @@
 //! an ambiguity and the outcome matches only some readings, it passes *under* those
 //! readings, and the report says which reading the target implements.
 
-pub mod record;
 pub mod normalize;
+pub mod record;
 pub mod redact;
 
 pub use record::{Actual, CaseResult, Exchange, Summary};

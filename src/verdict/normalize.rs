@@ -96,12 +96,8 @@ fn key_kind(key: &str) -> Option<IdKind> {
         "requestid" | "request_id" | "x-amzn-requestid" => Some(IdKind::RequestId),
         // Lightsail `operation.id` / `operations[].id`.
         "id" | "operationid" => Some(IdKind::OperationId),
-        "instanceid" | "instancename" | "resourcename" | "instance_id" => {
-            Some(IdKind::InstanceId)
-        }
-        "createdat" | "statuschangedat" | "timestamp" | "time" | "date" => {
-            Some(IdKind::Timestamp)
-        }
+        "instanceid" | "instancename" | "resourcename" | "instance_id" => Some(IdKind::InstanceId),
+        "createdat" | "statuschangedat" | "timestamp" | "time" | "date" => Some(IdKind::Timestamp),
         _ if key.ends_with("At") || key.ends_with("Time") => Some(IdKind::Timestamp),
         _ => None,
     }
@@ -356,7 +352,9 @@ mod tests {
     fn messages_keep_words_and_replace_ids() {
         let mut n = Normalizer::with_instances(["web-1"]);
         assert_eq!(
-            n.text("The instance ID 'i-00000000000000000' does not exist; web-1 is fine, web-10 not"),
+            n.text(
+                "The instance ID 'i-00000000000000000' does not exist; web-1 is fine, web-10 not"
+            ),
             "The instance ID '<instance-id:2>' does not exist; <instance-id:1> is fine, web-10 not"
         );
         assert_eq!(n.text("multi-parameter values"), "multi-parameter values");
