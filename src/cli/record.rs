@@ -79,6 +79,17 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, u8> {
         })
 }
 
+/// One API's coverage run: its table, where, and on which instance.
+struct Job {
+    spec: Arc<Spec>,
+    url: String,
+    region: String,
+    instance: String,
+    /// Ids that exist at the target.
+    known: Vec<String>,
+    creds: Option<Credentials>,
+}
+
 /// Select the spec tables for `apis` (all when empty).
 fn select(args: &TargetArgs, apis: &[String]) -> Result<Vec<Spec>, u8> {
     let specs = super::spec::load_specs(args.specs.as_ref())?;
@@ -104,15 +115,7 @@ fn select(args: &TargetArgs, apis: &[String]) -> Result<Vec<Spec>, u8> {
 pub async fn run_coverage(args: &TargetArgs, apis: &[String]) -> Result<Vec<Coverage>, u8> {
     let selected = select(args, apis)?;
     let mut server = None;
-    // (spec, url, region, instance, known ids, credentials)
-    let mut jobs: Vec<(
-        Arc<Spec>,
-        String,
-        String,
-        String,
-        Vec<String>,
-        Option<Credentials>,
-    )> = Vec::new();
+    let mut jobs: Vec<Job> = Vec::new();
     let rate;
     match &args.endpoint {
         Some(url) => {
@@ -137,14 +140,14 @@ pub async fn run_coverage(args: &TargetArgs, apis: &[String]) -> Result<Vec<Cove
                 .region
                 .clone()
                 .unwrap_or_else(|| spec.api.default_region.clone());
-            jobs.push((
-                Arc::new(spec.clone()),
-                url.clone(),
+            jobs.push(Job {
+                spec: Arc::new(spec.clone()),
+                url: url.clone(),
                 region,
-                instance.clone(),
-                vec![instance],
-                Some(creds),
-            ));
+                instance: instance.clone(),
+                known: vec![instance],
+                creds: Some(creds),
+            });
             rate = Some(args.rate.unwrap_or(5.0));
         }
         None => {
@@ -185,15 +188,16 @@ pub async fn run_coverage(args: &TargetArgs, apis: &[String]) -> Result<Vec<Cove
                         }
                     },
                 };
-                jobs.push((
-                    Arc::new(spec.clone()),
-                    running.url(),
+                jobs.push(Job {
+                    spec: Arc::new(spec.clone()),
+                    url: running.url(),
                     region,
                     instance,
-                    instances.iter().map(|i| i.id.clone()).collect(),
-                    keys.first()
+                    known: instances.iter().map(|i| i.id.clone()).collect(),
+                    creds: keys
+                        .first()
                         .map(|k| Credentials::new(k.access_key_id.clone(), k.secret.clone())),
-                ));
+                });
             }
             server = Some(running);
             rate = args.rate;
@@ -201,7 +205,15 @@ pub async fn run_coverage(args: &TargetArgs, apis: &[String]) -> Result<Vec<Cove
     }
     let mut out = Vec::new();
     let mut code = exit::OK;
-    for (spec, url, region, instance, known, creds) in jobs {
+    for Job {
+        spec,
+        url,
+        region,
+        instance,
+        known,
+        creds,
+    } in jobs
+    {
         let mut tcfg = TargetConfig::for_spec(&spec, &url, &region, creds);
         tcfg.rate = rate;
         let target = match Target::new(tcfg) {
