@@ -25,16 +25,23 @@ fn spec(id: &str) -> Arc<Spec> {
     )
 }
 
-fn config(
-    spec: Arc<Spec>,
-    url: &str,
-    region: &str,
-    instances: &[&str],
+/// Where a run is aimed.
+struct Aim<'a> {
+    url: &'a str,
+    region: &'a str,
+    instances: &'a [&'a str],
     known: Vec<String>,
     creds: Credentials,
-    phases: Vec<Phase>,
-    random: u32,
-) -> RunConfig {
+}
+
+fn config(spec: Arc<Spec>, aim: Aim, phases: Vec<Phase>, random: u32) -> RunConfig {
+    let Aim {
+        url,
+        region,
+        instances,
+        known,
+        creds,
+    } = aim;
     let target =
         Target::new(TargetConfig::for_spec(&spec, url, region, Some(creds))).expect("client");
     RunConfig {
@@ -96,17 +103,14 @@ async fn the_whole_suite_conforms_against_the_emulator() {
             .collect();
         let creds = Credentials::new(keys[0].access_key_id.clone(), keys[0].secret.clone());
         let known = instances.iter().map(|i| i.id.clone()).collect();
-        let results = run(config(
-            spec,
-            &server.url(),
-            &region,
-            &running,
+        let aim = Aim {
+            url: &server.url(),
+            region: &region,
+            instances: &running,
             known,
             creds,
-            all_phases(),
-            60,
-        ))
-        .await;
+        };
+        let results = run(config(spec, aim, all_phases(), 60)).await;
         let summary = Summary::of(&results);
         let failures: Vec<String> = results
             .iter()
@@ -226,17 +230,14 @@ async fn run_broken(random: u32, rewrite: fn(&mut Call) -> Option<Answer>) -> Ve
     });
     let (url, server) = serve_broken(broken).await;
     let known = instances.iter().map(|i| i.id.clone()).collect();
-    let results = run(config(
-        spec("aws-ec2"),
-        &url,
-        "us-east-1",
-        &["i-0123456789abcdef0"],
+    let aim = Aim {
+        url: &url,
+        region: "us-east-1",
+        instances: &["i-0123456789abcdef0"],
         known,
         creds,
-        all_phases(),
-        random,
-    ))
-    .await;
+    };
+    let results = run(config(spec("aws-ec2"), aim, all_phases(), random)).await;
     server.abort();
     results
 }

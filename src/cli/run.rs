@@ -25,8 +25,12 @@ pub struct RunArgs {
     apis: Vec<String>,
     /// An endpoint to test instead of the embedded emulator (moto, LocalStack, a
     /// real cloud). Needs exactly one --api and at least one --instance.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "cloud")]
     endpoint: Option<String>,
+    /// Test the real cloud: the endpoint the spec table gives for --region
+    /// (needs one --api, --instance and credentials in the environment).
+    #[arg(long)]
+    cloud: bool,
     /// Region (default: the table's default region, or the fixtures').
     #[arg(long)]
     region: Option<String>,
@@ -160,15 +164,26 @@ async fn run(args: RunArgs) -> u8 {
 
     // The embedded emulator, unless an endpoint is given.
     let mut server = None;
-    let (jobs, target_name, rate) = match &args.endpoint {
+    let endpoint = match (&args.endpoint, args.cloud, selected.as_slice()) {
+        (Some(url), _, _) => Some(url.clone()),
+        (None, true, [spec]) => {
+            Some(spec.endpoint_for(args.region.as_deref().unwrap_or(&spec.api.default_region)))
+        }
+        (None, true, _) => {
+            eprintln!("error: --cloud needs exactly one --api");
+            return exit::USAGE;
+        }
+        (None, false, _) => None,
+    };
+    let (jobs, target_name, rate) = match &endpoint {
         Some(url) => {
             let [spec] = selected.as_slice() else {
-                eprintln!("error: --endpoint needs exactly one --api");
+                eprintln!("error: --endpoint and --cloud need exactly one --api");
                 return exit::USAGE;
             };
             if args.instances.is_empty() {
                 eprintln!(
-                    "error: --endpoint needs --instance ID (the instance the suite may change)"
+                    "error: --endpoint and --cloud need --instance ID (the instance the suite may change)"
                 );
                 return exit::USAGE;
             }
@@ -319,7 +334,14 @@ async fn run(args: RunArgs) -> u8 {
                         progress.set_message(format!("last failure: {}", r.id));
                     }
                 }
-                Event::Note { api, message } => progress.println(format!("{api}: {message}")),
+                Event::Note { api, message } => {
+                    // A hidden bar (not a terminal) swallows println: use stderr.
+                    if progress.is_hidden() {
+                        eprintln!("{api}: {message}");
+                    } else {
+                        progress.println(format!("{api}: {message}"));
+                    }
+                }
                 Event::ApiFinished { .. } => {}
             }
         }
@@ -363,7 +385,9 @@ async fn run(args: RunArgs) -> u8 {
             }
         }
     }
-    print!("{}", summary(&reports));
+    if !reports.is_empty() {
+        print!("{}", summary(&reports));
+    }
     if let Some(dir) = &args.report {
         match imds_conform::report::write::write_run(dir, &reports) {
             Ok(_) => println!("reports written to {}", dir.display()),

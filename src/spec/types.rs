@@ -96,7 +96,7 @@ pub type Cites = BTreeMap<String, Vec<Citation>>;
 #[serde(deny_unknown_fields)]
 pub struct Spec {
     pub api: Api,
-    #[serde(rename = "param", default)]
+    #[serde(rename(deserialize = "param", serialize = "params"), default)]
     pub params: Vec<Spanned<Param>>,
     #[serde(default)]
     pub conventions: Conventions,
@@ -104,9 +104,9 @@ pub struct Spec {
     pub readback: Readback,
     #[serde(default)]
     pub state_machine: Option<StateMachine>,
-    #[serde(rename = "error", default)]
+    #[serde(rename(deserialize = "error", serialize = "errors"), default)]
     pub errors: Vec<Spanned<ErrorEntry>>,
-    #[serde(rename = "ambiguity", default)]
+    #[serde(rename(deserialize = "ambiguity", serialize = "ambiguities"), default)]
     pub ambiguities: Vec<Spanned<Ambiguity>>,
 }
 
@@ -476,7 +476,7 @@ pub struct ErrorEntry {
 pub struct Ambiguity {
     pub id: String,
     pub summary: String,
-    #[serde(rename = "reading")]
+    #[serde(rename(deserialize = "reading", serialize = "readings"))]
     pub readings: Vec<Reading>,
 }
 

@@ -1,23 +1,7 @@
 //! Redaction: secrets never reach a report, a snapshot or a reproducer. Signatures
 //! and session tokens are replaced; access key ids keep only a short prefix.
 
-/// Headers whose values carry a signature or a token.
-const SECRET_HEADERS: &[&str] = &[
-    "authorization",
-    "x-amz-security-token",
-    "x-acs-security-token",
-    "x-acs-signature",
-];
-
-/// Query/form parameters whose values carry a signature or a token.
-const SECRET_PARAMS: &[&str] = &[
-    "Signature",
-    "SecurityToken",
-    "X-Amz-Signature",
-    "X-Amz-Security-Token",
-    "X-Amz-Credential",
-    "AccessKeyId",
-];
+use crate::wire::credentials::{SECRET_HEADERS, SECRET_PARAMS};
 
 pub const REDACTED: &str = "<redacted>";
 

@@ -284,7 +284,8 @@ fn string_member(tree: &Value, name: &str) -> Option<String> {
 /// The first `Action` names the operation and the first `Version` the version; every
 /// `Action`, `Version` and common parameter (see [`COMMON_PARAMS`]) is also listed in
 /// `protocol_params` in arrival order, so nothing a client sent is lost. Everything
-/// else, `RegionId` included, is a call parameter.
+/// else, `RegionId` included, is a call parameter. Without an `Action` parameter,
+/// the `x-acs-action` / `x-acs-version` headers of a V3-signed request name them.
 pub fn decode_request(req: &HttpRequest) -> Result<Incoming, DecodeError> {
     let params = request_params(req)?;
     let mut operation = None;
@@ -308,8 +309,11 @@ pub fn decode_request(req: &HttpRequest) -> Result<Incoming, DecodeError> {
             }),
         }
     }
-    let operation =
-        operation.ok_or_else(|| DecodeError::Request("missing parameter Action".into()))?;
+    // V3-signed requests (the SDKs' default) name the action and version in headers.
+    let operation = operation
+        .or_else(|| req.header("x-acs-action").map(str::to_string))
+        .ok_or_else(|| DecodeError::Request("missing parameter Action".into()))?;
+    let version = version.or_else(|| req.header("x-acs-version").map(str::to_string));
     Ok(Incoming {
         call: Call {
             operation,
@@ -346,7 +350,7 @@ pub fn encode_answer(operation: &str, format: &str, answer: &Answer) -> HttpResp
     let (content_type, body) = if xml {
         (
             "text/xml;charset=utf-8",
-            tree::write_xml(&root, None, &tree),
+            tree::write_xml_with(&root, None, &tree, tree::Lists::Repeated),
         )
     } else {
         ("application/json;charset=utf-8", tree.to_string())

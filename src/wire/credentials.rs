@@ -3,6 +3,24 @@
 
 use std::fmt;
 
+/// Headers whose values carry a signature or a token (lower-case).
+pub const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "x-amz-security-token",
+    "x-acs-security-token",
+    "x-acs-signature",
+];
+
+/// Query/form parameters whose values carry a signature, a token or a key id.
+pub const SECRET_PARAMS: &[&str] = &[
+    "Signature",
+    "SecurityToken",
+    "X-Amz-Signature",
+    "X-Amz-Security-Token",
+    "X-Amz-Credential",
+    "AccessKeyId",
+];
+
 /// A secret string (secret access key, session token). Its `Debug` and `Display`
 /// are redacted so it cannot reach a log, a report or an error message by accident.
 #[derive(Clone, PartialEq, Eq)]
@@ -121,5 +139,44 @@ mod tests {
         let c = Credentials::from_lookup(ALIBABA_ENV, env).unwrap();
         assert_eq!(c.access_key_id, "id");
         assert_eq!(c.session_token.unwrap().expose(), "tok");
+    }
+}
+
+#[cfg(test)]
+mod request_debug_tests {
+    use crate::wire::HttpRequest;
+
+    #[test]
+    fn a_signed_request_debugs_without_its_secrets() {
+        let req = HttpRequest {
+            method: "GET".into(),
+            path_and_query: "/?Action=X&AccessKeyId=testid&SecurityToken=TOKEN123&Signature=SIG456"
+                .into(),
+            headers: vec![
+                (
+                    "Authorization".into(),
+                    "AWS4-HMAC-SHA256 Credential=AKIDX/…, Signature=abc999".into(),
+                ),
+                ("X-Amz-Security-Token".into(), "TOKEN789".into()),
+                ("Host".into(), "example".into()),
+            ],
+            body: b"SecurityToken=TOKENBODY&A=1".to_vec(),
+        };
+        let shown = format!("{req:?}");
+        for secret in [
+            "TOKEN123",
+            "SIG456",
+            "abc999",
+            "TOKEN789",
+            "TOKENBODY",
+            "testid",
+            "AKIDX",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains("Action=X") && shown.contains("example") && shown.contains("A=1"),
+            "{shown}"
+        );
     }
 }

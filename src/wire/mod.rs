@@ -164,8 +164,9 @@ impl Endpoint {
     }
 }
 
-/// An HTTP request as bytes and strings, independent of any HTTP library.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// An HTTP request as bytes and strings, independent of any HTTP library. Its
+/// `Debug` hides signatures, tokens and key ids, so a request can be logged.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct HttpRequest {
     pub method: String,
     /// Path plus `?query` if any, exactly as sent (already percent-encoded).
@@ -173,6 +174,45 @@ pub struct HttpRequest {
     /// Header names as sent; lookups are case-insensitive.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hide = |pairs: &str| -> String {
+            pairs
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((k, _)) if credentials::SECRET_PARAMS.contains(&k) => format!("{k}=***"),
+                    _ => pair.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("&")
+        };
+        let path = match self.path_and_query.split_once('?') {
+            Some((p, q)) => format!("{p}?{}", hide(q)),
+            None => self.path_and_query.clone(),
+        };
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                let secret = credentials::SECRET_HEADERS.contains(&k.to_ascii_lowercase().as_str());
+                (k.as_str(), if secret { "***" } else { v.as_str() })
+            })
+            .collect();
+        let body = String::from_utf8_lossy(&self.body);
+        let body = if body.contains('=') && !body.trim_start().starts_with(['{', '<']) {
+            hide(&body)
+        } else {
+            body.into_owned()
+        };
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("path_and_query", &path)
+            .field("headers", &headers)
+            .field("body", &body)
+            .finish()
+    }
 }
 
 /// An HTTP response as bytes and strings.

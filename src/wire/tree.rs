@@ -146,8 +146,21 @@ fn unmark_repeat(v: &mut Value) {
     }
 }
 
-/// Write `value` as the document `<root xmlns=...>…</root>`.
+/// How arrays are written: AWS wraps elements in `<item>`; Alibaba repeats the
+/// member's own element (`<Instance>…</Instance><Instance>…</Instance>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lists {
+    Items,
+    Repeated,
+}
+
+/// Write `value` as the document `<root xmlns=...>…</root>`, arrays as `<item>`s.
 pub fn write_xml(root: &str, xmlns: Option<&str>, value: &Value) -> String {
+    write_xml_with(root, xmlns, value, Lists::Items)
+}
+
+/// Write `value` as the document `<root xmlns=...>…</root>`, arrays as `lists` says.
+pub fn write_xml_with(root: &str, xmlns: Option<&str>, value: &Value, lists: Lists) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out.push('<');
     out.push_str(root);
@@ -157,33 +170,39 @@ pub fn write_xml(root: &str, xmlns: Option<&str>, value: &Value) -> String {
         out.push('"');
     }
     out.push('>');
-    write_content(value, &mut out);
+    write_content(value, &mut out, lists);
     out.push_str("</");
     out.push_str(root);
     out.push('>');
     out
 }
 
-fn write_element(name: &str, value: &Value, out: &mut String) {
+fn write_element(name: &str, value: &Value, out: &mut String, lists: Lists) {
+    if let (Value::Array(items), Lists::Repeated) = (value, lists) {
+        for v in items {
+            write_element(name, v, out, lists);
+        }
+        return;
+    }
     out.push('<');
     out.push_str(name);
     out.push('>');
-    write_content(value, out);
+    write_content(value, out, lists);
     out.push_str("</");
     out.push_str(name);
     out.push('>');
 }
 
-fn write_content(value: &Value, out: &mut String) {
+fn write_content(value: &Value, out: &mut String, lists: Lists) {
     match value {
         Value::Object(map) => {
             for (k, v) in map {
-                write_element(k, v, out);
+                write_element(k, v, out, lists);
             }
         }
         Value::Array(items) => {
             for v in items {
-                write_element("item", v, out);
+                write_element("item", v, out, lists);
             }
         }
         Value::String(s) => out.push_str(&escape(s)),
@@ -233,6 +252,18 @@ mod tests {
         assert_eq!(back["set"][1]["a"], "2 & <3>");
         assert_eq!(back["flag"], "true");
         assert_eq!(back["n"], "5");
+    }
+
+    #[test]
+    fn repeated_lists_read_back_as_arrays() {
+        let v = json!({"Instances": {"Instance": [{"InstanceId": "a"}, {"InstanceId": "b"}]}});
+        let xml = write_xml_with("R", None, &v, Lists::Repeated);
+        assert!(
+            xml.contains("<Instance><InstanceId>a</InstanceId></Instance><Instance>"),
+            "{xml}"
+        );
+        let (_, back) = parse_xml(&xml).unwrap();
+        assert_eq!(back["Instances"]["Instance"][1]["InstanceId"], "b");
     }
 
     #[test]

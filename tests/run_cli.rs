@@ -1,0 +1,157 @@
+//! `imds-conform run` as a user runs it: the main job against the embedded
+//! emulator, and `--endpoint` against a served emulator, with reports, restore and
+//! exit codes; `replay` on a recorded case.
+use std::process::Command;
+use std::time::Duration;
+
+use imds_conform::emulator::{self, EmulatorConfig};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_imds-conform"))
+}
+
+#[test]
+fn the_main_job_conforms_and_writes_reports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = bin()
+        .args(["run", "--seed", "1", "--cases", "5", "--report"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("seed 1"), "the seed is printed: {stdout}");
+    for api in ["aws-ec2", "aws-lightsail", "aliyun-ecs"] {
+        assert!(stdout.contains(api), "{stdout}");
+        for f in ["report.json", "junit.xml", "report.md"] {
+            assert!(dir.path().join(api).join(f).is_file(), "{api}/{f}");
+        }
+    }
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("aws-ec2/report.json")).expect("read"),
+    )
+    .expect("json");
+    assert_eq!(report["format"], "imds-conform.report/1");
+    assert_eq!(report["meta"]["seed"], 1);
+    assert!(report["cases"].as_array().is_some_and(|c| c.len() > 100));
+    // A recorded case replays against a fresh emulator.
+    let replay = bin()
+        .arg("replay")
+        .arg(dir.path())
+        .arg("aws-ec2/coverage/0001")
+        .output()
+        .expect("runs");
+    assert_eq!(
+        replay.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&replay.stdout)
+    );
+    assert!(String::from_utf8_lossy(&replay.stdout).contains("FIXED"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_run_restores_the_instance_and_exit_codes_say_what_happened() {
+    let server = emulator::start(EmulatorConfig {
+        apply_delay: Duration::from_millis(20),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .expect("emulator");
+    let url = server.url();
+    let run = move |extra: &[&str], secret: &str| {
+        bin()
+            .args([
+                "run",
+                "--api",
+                "aws-ec2",
+                "--endpoint",
+                &url,
+                "--instance",
+                "i-0123456789abcdef0",
+                "--rate",
+                "0",
+                "--phase",
+                "coverage",
+            ])
+            .args(extra)
+            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .env_remove("AWS_SESSION_TOKEN")
+            .output()
+            .expect("runs")
+    };
+    let good =
+        tokio::task::spawn_blocking(move || run(&[], "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"))
+            .await
+            .expect("join");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&good.stdout),
+        String::from_utf8_lossy(&good.stderr)
+    );
+    assert_eq!(good.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("restored"),
+        "the instance's options are put back: {all}"
+    );
+
+    // A wrong secret: the instance cannot even be read, a configuration error.
+    let url2 = server.url();
+    let bad = tokio::task::spawn_blocking(move || {
+        bin()
+            .args([
+                "run",
+                "--api",
+                "aws-ec2",
+                "--endpoint",
+                &url2,
+                "--instance",
+                "i-0123456789abcdef0",
+            ])
+            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "wrong")
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("join");
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    assert!(
+        !String::from_utf8_lossy(&bad.stderr).contains("wrong"),
+        "the secret is not echoed"
+    );
+    server.shutdown().await;
+
+    // Nobody listening: unreachable.
+    let gone = bin()
+        .args([
+            "run",
+            "--api",
+            "aws-ec2",
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--instance",
+            "i-0123456789abcdef0",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "x")
+        .output()
+        .expect("runs");
+    assert_eq!(
+        gone.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&gone.stderr)
+    );
+}
