@@ -3,10 +3,13 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+pub mod matrix;
+pub mod record;
 pub mod replay;
 pub mod run;
 pub mod serve;
 pub mod spec;
+pub mod verify;
 
 /// Exit codes shared by every subcommand.
 pub mod exit {
@@ -42,6 +45,12 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Run the reference emulator (EC2, Lightsail, Alibaba ECS) until Ctrl-C.
     Serve(serve::ServeArgs),
+    /// Record one target's normalized coverage outcomes, one file per API.
+    Record(Box<record::RecordArgs>),
+    /// Compare a target with a recording (or a report's failures) and a baseline.
+    Verify(Box<verify::VerifyArgs>),
+    /// One conformance matrix (Markdown + HTML) from several reports.
+    Matrix(matrix::MatrixArgs),
 }
 
 pub fn dispatch(cli: Cli) -> ExitCode {
@@ -50,6 +59,9 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Serve(args) => serve::execute(args),
         Command::Run(args) => run::execute(*args),
         Command::Replay(args) => replay::execute(args),
+        Command::Record(args) => record::execute(*args),
+        Command::Verify(args) => verify::execute(*args),
+        Command::Matrix(args) => matrix::execute(args),
     };
     ExitCode::from(code)
 }

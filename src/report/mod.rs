@@ -7,10 +7,14 @@
 //! again so a hand-built or foreign `RunReport` cannot carry a signature or a token
 //! into an artifact. The file layout is described in `docs/report-format.md`.
 
+pub mod baseline;
 pub mod console;
+pub mod diff;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod matrix;
+pub mod recording;
 pub mod repro;
 pub mod text;
 pub mod write;

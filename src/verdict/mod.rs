@@ -4,6 +4,7 @@
 //! an ambiguity and the outcome matches only some readings, it passes *under* those
 //! readings, and the report says which reading the target implements.
 
+pub mod normalize;
 pub mod record;
 pub mod redact;
 

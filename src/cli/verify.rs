@@ -1,0 +1,212 @@
+//! `imds-conform verify`: compare against what is known.
+//!
+//! * `verify --against DIR --target U [target options]` runs the coverage phase
+//!   against target U and compares each case's normalized outcome with the
+//!   recording in DIR (`imds-conform record`), printing a diff per difference.
+//! * `verify --report REPORT.json` takes the failing cases of a run's report.
+//!
+//! With `--baseline FILE` (the known differences, `baselines/<target>.json`) it
+//! exits 0 when the differences are exactly the known ones and 1 listing the new
+//! ones and the ones that went away; `--write-baseline` writes FILE from this run.
+//! Without a baseline it exits 1 on any difference (or failing case).
+use std::path::PathBuf;
+
+use clap::Args;
+use imds_conform::report::baseline::{self, Baseline, Entry};
+use imds_conform::report::recording::{self, Divergence};
+use imds_conform::report::{self, text};
+
+use super::exit;
+use super::record::{run_coverage, runtime, TargetArgs};
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A folder of recordings (`record --out DIR`) to compare the target with.
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with = "report",
+        required_unless_present = "report"
+    )]
+    against: Option<PathBuf>,
+    /// Check a run's report (report.json, or the folder holding it) instead: its
+    /// failing cases against the baseline.
+    #[arg(long, value_name = "REPORT")]
+    report: Option<PathBuf>,
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Known differences (`baselines/<target>.json`): fail only on a change.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Write the differences found to --baseline FILE (and exit 0).
+    #[arg(long, requires = "baseline")]
+    write_baseline: bool,
+    /// Print at most this many diffs (0: none; every difference is still listed).
+    #[arg(long, default_value_t = 200)]
+    max_diffs: usize,
+}
+
+pub fn execute(args: VerifyArgs) -> u8 {
+    let (target, kind, entries) = match &args.report {
+        Some(path) => match from_report(path) {
+            Ok(x) => x,
+            Err(code) => return code,
+        },
+        None => match against(&args) {
+            Ok(x) => x,
+            Err(code) => return code,
+        },
+    };
+    let Some(path) = &args.baseline else {
+        return if entries.is_empty() {
+            println!("no differences");
+            exit::OK
+        } else {
+            println!("{} difference(s)", entries.len());
+            exit::NONCONFORMANCE
+        };
+    };
+    if args.write_baseline {
+        let b = Baseline::new(&target, kind, entries);
+        return match baseline::write(path, &b) {
+            Ok(()) => {
+                println!(
+                    "baseline written to {} ({} entries)",
+                    path.display(),
+                    b.entries.len()
+                );
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                exit::USAGE
+            }
+        };
+    }
+    let known = match baseline::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    if known.kind != kind {
+        eprintln!(
+            "error: {} holds {} entries, this check makes {kind} entries",
+            path.display(),
+            known.kind
+        );
+        return exit::USAGE;
+    }
+    let check = baseline::check(&known, &entries);
+    print!("{}", baseline::describe(&check));
+    if check.unchanged() {
+        println!(
+            "UNCHANGED: the differences are the known ones ({})",
+            path.display()
+        );
+        exit::OK
+    } else {
+        println!(
+            "CHANGED: {} new, {} gone; if intended, rerun with --write-baseline",
+            check.new.len(),
+            check.gone.len()
+        );
+        exit::NONCONFORMANCE
+    }
+}
+
+/// The failing cases of a report as baseline entries.
+fn from_report(path: &std::path::Path) -> Result<(String, &'static str, Vec<Entry>), u8> {
+    let file = if path.is_dir() {
+        path.join("report.json")
+    } else {
+        path.to_path_buf()
+    };
+    let r = report::json::read(&file).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::USAGE
+    })?;
+    let entries = baseline::from_failures(&r);
+    println!(
+        "{}: {} cases of {} @ {}, {} failing",
+        file.display(),
+        r.cases.len(),
+        r.meta.api,
+        r.meta.target,
+        entries.len()
+    );
+    Ok((r.meta.target.clone(), "failure", entries))
+}
+
+/// Run the target and compare it with the recordings.
+fn against(args: &VerifyArgs) -> Result<(String, &'static str, Vec<Entry>), u8> {
+    let dir = args.against.as_ref().ok_or(exit::USAGE)?;
+    let recorded = recording::read_dir(dir).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::USAGE
+    })?;
+    let recorded: Vec<_> = recorded
+        .into_iter()
+        .filter(|r| args.target.apis.is_empty() || args.target.apis.contains(&r.api))
+        .collect();
+    if recorded.is_empty() {
+        eprintln!(
+            "error: no recording{} in {}",
+            if args.target.apis.is_empty() {
+                String::new()
+            } else {
+                format!(" of {}", args.target.apis.join(", "))
+            },
+            dir.display()
+        );
+        return Err(exit::USAGE);
+    }
+    let apis: Vec<String> = recorded.iter().map(|r| r.api.clone()).collect();
+    let rt = runtime()?;
+    let runs = rt.block_on(run_coverage(&args.target, &apis))?;
+    let mut entries = Vec::new();
+    let mut shown = 0;
+    for run in &runs {
+        let Some(reference) = recorded.iter().find(|r| r.api == run.api) else {
+            continue;
+        };
+        let now = run.recording(&args.target.target);
+        let divergences = recording::compare(reference, &now);
+        println!(
+            "{}: {} cases, {} differ from {} ({})",
+            run.api,
+            now.cases.len(),
+            divergences.len(),
+            reference.target,
+            dir.display()
+        );
+        for d in &divergences {
+            print_divergence(
+                d,
+                &reference.target,
+                &args.target.target,
+                shown < args.max_diffs,
+            );
+            shown += 1;
+        }
+        entries.extend(baseline::from_divergences(&divergences));
+    }
+    Ok((args.target.target.clone(), "divergence", entries))
+}
+
+fn print_divergence(d: &Divergence, reference: &str, target: &str, with_diff: bool) {
+    println!(
+        "\nDIFFERS  {}  {}  [{}]  {}",
+        d.id,
+        text::one_line(&d.title),
+        d.rule,
+        d.short()
+    );
+    if with_diff {
+        println!("  request: {}", text::one_line(&text::params(&d.request)));
+        for line in d.diff(&format!("{reference} (recorded)"), target).lines() {
+            println!("  {line}");
+        }
+    }
+}

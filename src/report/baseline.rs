@@ -1,0 +1,204 @@
+//! Baselines: the known differences of one target, committed
+//! (`baselines/<target>.json`, format `imds-conform.baseline/1`), so CI fails only
+//! on a change — a new difference, or a known one that went away.
+//!
+//! Two kinds of entry, by where they come from:
+//! * `divergence` — `imds-conform verify --against DIR`: a case whose normalized
+//!   outcome differs from the recording; the fingerprint is of both outcomes;
+//! * `failure` — `imds-conform verify --report report.json`: a case the suite
+//!   judged `fail`/`error`; the fingerprint is of its rule, title and normalized
+//!   actual outcome.
+//!
+//! An entry matches when its `case` and `fingerprint` are equal; `summary` is for
+//! the reader only.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::recording::Divergence;
+use super::{text, ReportError, RunReport};
+use crate::verdict::normalize;
+
+pub const BASELINE_FORMAT: &str = "imds-conform.baseline/1";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Baseline {
+    pub format: String,
+    pub target: String,
+    /// `divergence` or `failure`.
+    pub kind: String,
+    pub entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub case: String,
+    pub rule: String,
+    pub title: String,
+    pub fingerprint: String,
+    /// What differs, in words (not compared).
+    pub summary: String,
+}
+
+impl Baseline {
+    pub fn new(target: &str, kind: &str, mut entries: Vec<Entry>) -> Self {
+        entries.sort_by(|a, b| a.case.cmp(&b.case));
+        Baseline {
+            format: BASELINE_FORMAT.into(),
+            target: target.into(),
+            kind: kind.into(),
+            entries,
+        }
+    }
+}
+
+/// Entries for divergences found by `verify --against`.
+pub fn from_divergences(divergences: &[Divergence]) -> Vec<Entry> {
+    divergences
+        .iter()
+        .map(|d| Entry {
+            case: d.id.clone(),
+            rule: d.rule.clone(),
+            title: d.title.clone(),
+            fingerprint: d.fingerprint(),
+            summary: d.short(),
+        })
+        .collect()
+}
+
+/// Entries for every failing (`fail`/`error`) case of a report, each normalized
+/// against the report's first instance.
+pub fn from_failures(report: &RunReport) -> Vec<Entry> {
+    let instance = report.meta.instance.split(',').next().unwrap_or("");
+    report
+        .cases
+        .iter()
+        .filter(|c| text::is_failure(&c.verdict))
+        .map(|c| {
+            let (_, actual) = normalize::case(instance, &c.request, &c.actual);
+            let title = normalize::title(instance, &c.title);
+            let reason = normalize::title(instance, text::reason(&c.verdict).unwrap_or(""));
+            Entry {
+                case: c.id.clone(),
+                rule: c.rule.clone(),
+                fingerprint: normalize::fingerprint(&(&c.rule, &title, &actual)),
+                title,
+                summary: text::cut(
+                    &text::one_line(&format!("{}: {reason}", c.verdict.name())),
+                    300,
+                ),
+            }
+        })
+        .collect()
+}
+
+/// How the current entries differ from the baseline.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Check {
+    /// In the current run, not in the baseline.
+    pub new: Vec<Entry>,
+    /// In the baseline, not in the current run.
+    pub gone: Vec<Entry>,
+    /// In both.
+    pub known: usize,
+}
+
+impl Check {
+    pub fn unchanged(&self) -> bool {
+        self.new.is_empty() && self.gone.is_empty()
+    }
+}
+
+pub fn check(baseline: &Baseline, current: &[Entry]) -> Check {
+    let same = |a: &Entry, b: &Entry| a.case == b.case && a.fingerprint == b.fingerprint;
+    let mut out = Check::default();
+    for c in current {
+        if baseline.entries.iter().any(|b| same(b, c)) {
+            out.known += 1;
+        } else {
+            out.new.push(c.clone());
+        }
+    }
+    for b in &baseline.entries {
+        if !current.iter().any(|c| same(b, c)) {
+            out.gone.push(b.clone());
+        }
+    }
+    out
+}
+
+pub fn to_json(b: &Baseline) -> String {
+    let mut s = serde_json::to_string_pretty(b).expect("a baseline serializes");
+    s.push('\n');
+    s
+}
+
+pub fn write(path: &Path, b: &Baseline) -> Result<(), ReportError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| ReportError::Write {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    std::fs::write(path, to_json(b)).map_err(|source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+pub fn read(path: &Path) -> Result<Baseline, ReportError> {
+    let text = std::fs::read_to_string(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            ReportError::Missing {
+                path: path.to_path_buf(),
+            }
+        } else {
+            ReportError::Read {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|source| ReportError::NotJson {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let found = value.get("format").and_then(|f| f.as_str());
+    if found != Some(BASELINE_FORMAT) {
+        return Err(ReportError::WrongFormat {
+            path: path.to_path_buf(),
+            found: found.map(str::to_string),
+            expected: BASELINE_FORMAT,
+        });
+    }
+    serde_json::from_str(&text).map_err(|source| ReportError::Invalid {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The check in words: new and gone entries, one per line.
+pub fn describe(check: &Check) -> String {
+    let mut out = String::new();
+    for e in &check.new {
+        out.push_str(&format!(
+            "NEW   {}  {}  [{}]  {}\n",
+            e.case, e.title, e.rule, e.summary
+        ));
+    }
+    for e in &check.gone {
+        out.push_str(&format!(
+            "GONE  {}  {}  [{}]  {} (no longer seen: update the baseline)\n",
+            e.case, e.title, e.rule, e.summary
+        ));
+    }
+    out.push_str(&format!(
+        "baseline: {} known, {} new, {} gone\n",
+        check.known,
+        check.new.len(),
+        check.gone.len()
+    ));
+    out
+}

@@ -1,0 +1,239 @@
+//! Recordings: the normalized outcomes of one target's coverage phase, per API
+//! (`DIR/<api>.json`, format `imds-conform.recording/1`), and comparing another
+//! target with them case by case (`imds-conform record` / `verify`).
+//!
+//! ```json
+//! {
+//!   "format": "imds-conform.recording/1",
+//!   "api": "aws-ec2",
+//!   "target": "aws",
+//!   "tool_version": "0.1.0",
+//!   "cases": [
+//!     { "id": "aws-ec2/coverage/0001", "rule": "baseline", "title": "the baseline call",
+//!       "request": [{"name": "InstanceId", "value": {"kind": "text", "value": "<instance-id:1>"}}],
+//!       "outcome": {"kind": "success", "status": 200, "request_id": "<request-id:1>", "body": {…}} }
+//!   ]
+//! }
+//! ```
+//! Each case is normalized on its own (`verdict::normalize::case`), the instance
+//! under test being `<instance-id:1>`, so two targets' recordings line up.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::diff::unified;
+use super::ReportError;
+use crate::verdict::normalize::{self, Normalized};
+use crate::verdict::CaseResult;
+use crate::wire::RawParam;
+
+pub const RECORDING_FORMAT: &str = "imds-conform.recording/1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recording {
+    pub format: String,
+    pub api: String,
+    pub target: String,
+    pub tool_version: String,
+    pub cases: Vec<RecordedCase>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedCase {
+    pub id: String,
+    pub rule: String,
+    /// The case title, instance ids normalized.
+    pub title: String,
+    /// The request as sent, instance ids normalized.
+    pub request: Vec<RawParam>,
+    pub outcome: Normalized,
+}
+
+impl Recording {
+    /// A recording of judged cases run against `instance`.
+    pub fn from_cases(api: &str, target: &str, instance: &str, cases: &[CaseResult]) -> Self {
+        Recording {
+            format: RECORDING_FORMAT.into(),
+            api: api.into(),
+            target: target.into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            cases: cases
+                .iter()
+                .filter(|c| c.api == api)
+                .map(|c| {
+                    let (request, outcome) = normalize::case(instance, &c.request, &c.actual);
+                    RecordedCase {
+                        id: c.id.clone(),
+                        rule: c.rule.clone(),
+                        title: normalize::title(instance, &c.title),
+                        request,
+                        outcome,
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+pub fn to_json(r: &Recording) -> String {
+    let mut s = serde_json::to_string_pretty(r).expect("a recording serializes");
+    s.push('\n');
+    s
+}
+
+/// Write `DIR/<api>.json`; returns the path.
+pub fn write(dir: &Path, r: &Recording) -> Result<PathBuf, ReportError> {
+    let path = dir.join(format!("{}.json", super::repro::file_stem(&r.api)));
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    std::fs::write(&path, to_json(r)).map_err(|source| ReportError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}
+
+/// Read one recording file.
+pub fn read(path: &Path) -> Result<Recording, ReportError> {
+    let text = std::fs::read_to_string(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            ReportError::Missing {
+                path: path.to_path_buf(),
+            }
+        } else {
+            ReportError::Read {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|source| ReportError::NotJson {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let found = value.get("format").and_then(|f| f.as_str());
+    if found != Some(RECORDING_FORMAT) {
+        return Err(ReportError::WrongFormat {
+            path: path.to_path_buf(),
+            found: found.map(str::to_string),
+            expected: RECORDING_FORMAT,
+        });
+    }
+    serde_json::from_str(&text).map_err(|source| ReportError::Invalid {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Every recording in `dir` (`*.json` with the recording format), sorted by API.
+pub fn read_dir(dir: &Path) -> Result<Vec<Recording>, ReportError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| ReportError::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    let mut out = Vec::new();
+    for p in paths {
+        match read(&p) {
+            Ok(r) => out.push(r),
+            // Other JSON files in the folder are not ours.
+            Err(ReportError::WrongFormat { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    out.sort_by(|a, b| a.api.cmp(&b.api));
+    Ok(out)
+}
+
+/// One case whose normalized outcome differs between two recordings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Divergence {
+    pub id: String,
+    pub rule: String,
+    pub title: String,
+    pub request: Vec<RawParam>,
+    /// The recorded (reference) outcome; `None` when the reference has no such case.
+    pub expected: Option<Normalized>,
+    /// The compared target's outcome; `None` when it has no such case.
+    pub actual: Option<Normalized>,
+}
+
+impl Divergence {
+    /// A stable fingerprint of the pair of outcomes (for baselines).
+    pub fn fingerprint(&self) -> String {
+        normalize::fingerprint(&(&self.expected, &self.actual))
+    }
+
+    /// A readable diff of the two outcomes, `-` the recording, `+` the target.
+    pub fn diff(&self, expected_name: &str, actual_name: &str) -> String {
+        let show = |o: &Option<Normalized>| match o {
+            Some(o) => serde_json::to_string_pretty(o).unwrap_or_default(),
+            None => "(no such case)".to_string(),
+        };
+        unified(
+            &show(&self.expected),
+            &show(&self.actual),
+            expected_name,
+            actual_name,
+        )
+    }
+
+    /// One line: `status code` of each side.
+    pub fn short(&self) -> String {
+        let one = |o: &Option<Normalized>| match o {
+            Some(Normalized::Success { status, .. }) => format!("success ({status})"),
+            Some(Normalized::Error { status, code, .. }) => format!("{code} ({status})"),
+            Some(Normalized::Unjudgeable { .. }) => "unjudgeable".to_string(),
+            None => "no such case".to_string(),
+        };
+        format!("{} vs {}", one(&self.expected), one(&self.actual))
+    }
+}
+
+/// Compare `actual` with the reference recording `expected`, case by case (cases
+/// are matched by id; a case whose title differs counts as missing from both).
+pub fn compare(expected: &Recording, actual: &Recording) -> Vec<Divergence> {
+    let mut out = Vec::new();
+    for e in &expected.cases {
+        let a = actual
+            .cases
+            .iter()
+            .find(|a| a.id == e.id && a.title == e.title);
+        match a {
+            Some(a) if a.outcome == e.outcome => {}
+            _ => out.push(Divergence {
+                id: e.id.clone(),
+                rule: e.rule.clone(),
+                title: e.title.clone(),
+                request: e.request.clone(),
+                expected: Some(e.outcome.clone()),
+                actual: a.map(|a| a.outcome.clone()),
+            }),
+        }
+    }
+    for a in &actual.cases {
+        if !expected
+            .cases
+            .iter()
+            .any(|e| e.id == a.id && e.title == a.title)
+        {
+            out.push(Divergence {
+                id: a.id.clone(),
+                rule: a.rule.clone(),
+                title: a.title.clone(),
+                request: a.request.clone(),
+                expected: None,
+                actual: Some(a.outcome.clone()),
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,147 @@
+//! Snapshots of the normalized outcome of every coverage-phase case, per API,
+//! against the embedded emulator (target `emulator`), under
+//! `snapshots/emulator/<api>/`. Request ids, operation ids, timestamps and instance
+//! ids are numbered placeholders (`verdict::normalize`); each snapshot's metadata
+//! (`info`) carries the case id, rule, title, verdict and the request as sent
+//! (instance ids normalized too), so a reviewer sees what was asked.
+//!
+//! Accept changes with `cargo insta review` or `INSTA_UPDATE=always cargo test
+//! --test snapshots`; CI runs `cargo insta test --check --unreferenced=reject
+//! --test snapshots`.
+use std::sync::Arc;
+use std::time::Duration;
+
+use imds_conform::emulator::{self, EmulatorConfig};
+use imds_conform::generate::Phase;
+use imds_conform::runner::{self, RunConfig};
+use imds_conform::spec;
+use imds_conform::target::{Target, TargetConfig};
+use imds_conform::verdict::normalize;
+use imds_conform::verdict::CaseResult;
+use imds_conform::wire::Credentials;
+use serde::Serialize;
+
+/// The coverage phase for one API against a fresh embedded emulator, one instance
+/// (the first running one of the table's default region), so the case order and
+/// the instance's history are the same on every run.
+async fn coverage(api: &str) -> (String, Vec<CaseResult>) {
+    let spec = Arc::new(spec::builtin_api(api).expect("tables load").expect("table"));
+    let config = EmulatorConfig {
+        apply_delay: Duration::from_millis(50),
+        ..EmulatorConfig::default()
+    };
+    let fixtures = config.fixtures.clone();
+    let server = emulator::start(config).await.expect("emulator starts");
+    let (instances, keys) = fixtures.for_api(api).expect("fixtures");
+    let region = spec.api.default_region.clone();
+    let instance = instances
+        .iter()
+        .find(|i| i.is_running() && i.region == region)
+        .expect("a running instance")
+        .id
+        .clone();
+    let creds = Credentials::new(keys[0].access_key_id.clone(), keys[0].secret.clone());
+    let target = Target::new(TargetConfig::for_spec(
+        &spec,
+        &server.url(),
+        &region,
+        Some(creds),
+    ))
+    .expect("client");
+    let cfg = RunConfig {
+        spec,
+        target: Arc::new(target),
+        instances: vec![instance.clone()],
+        region,
+        known_ids: instances.iter().map(|i| i.id.clone()).collect(),
+        seed: 0,
+        random_cases: 0,
+        only: None,
+        shard: None,
+        settle_timeout: Duration::from_secs(10),
+        settle_poll: Duration::from_millis(10),
+        dry_run_first: false,
+        phases: vec![Phase::Coverage],
+        cancel: runner::cancel_flag(),
+        keep_passing: true,
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let results = runner::run_api(cfg, tx).await.expect("the run completes");
+    drain.await.expect("drain");
+    server.shutdown().await;
+    (instance, results)
+}
+
+/// `0042-httptokens-valid-required`: the case's number and its (normalized)
+/// title, file-safe.
+fn snapshot_name(instance: &str, case: &CaseResult) -> String {
+    let seq = case.id.rsplit('/').next().unwrap_or("0");
+    let mut slug = String::new();
+    for c in normalize::title(instance, &case.title).chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug: String = slug.trim_matches('-').chars().take(60).collect();
+    format!("{seq}-{}", slug.trim_end_matches('-'))
+}
+
+#[derive(Serialize)]
+struct Info<'a> {
+    case: &'a str,
+    rule: &'a str,
+    title: &'a str,
+    verdict: &'a str,
+    request: Vec<imds_conform::wire::RawParam>,
+}
+
+async fn snapshots_for(api: &str) {
+    let (instance, cases) = coverage(api).await;
+    assert!(
+        cases.len() > 50,
+        "{api}: only {} coverage cases",
+        cases.len()
+    );
+    let mut names = std::collections::BTreeSet::new();
+    for case in &cases {
+        let (request, outcome) = normalize::case(&instance, &case.request, &case.actual);
+        let name = snapshot_name(&instance, case);
+        assert!(
+            names.insert(name.clone()),
+            "{api}: two snapshots named {name}"
+        );
+        let info = Info {
+            case: &case.id,
+            rule: &case.rule,
+            title: &normalize::title(&instance, &case.title),
+            verdict: case.verdict.name(),
+            request,
+        };
+        insta::with_settings!({
+            snapshot_path => format!("../snapshots/emulator/{api}"),
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+            info => &info,
+        }, {
+            insta::assert_json_snapshot!(name, outcome);
+        });
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_ec2_coverage() {
+    snapshots_for("aws-ec2").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_lightsail_coverage() {
+    snapshots_for("aws-lightsail").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aliyun_ecs_coverage() {
+    snapshots_for("aliyun-ecs").await;
+}
