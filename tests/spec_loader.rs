@@ -137,7 +137,7 @@ fn parameter_naming_an_error_that_does_not_exist() {
 
 #[test]
 fn ambiguity_with_one_reading() {
-    let from = "[[ambiguity.reading]]\nid = \"model-unbounded\"";
+    let from = "[[ambiguity.reading]]\nid = \"reset-disabled\"";
     let at = EC2.find(from).expect("reading present");
     let text = &EC2[..at];
     let e = reject(text);

@@ -112,10 +112,10 @@ fn enum_value(
 fn dry_run(ctx: &Ctx, call: &Call) -> Result<bool, Answer> {
     match text(call, "DryRun") {
         None => Ok(false),
-        // UNDOCUMENTED: booleans are read case-insensitively (the Query protocol's
-        // servers accept `True`); anything else is InvalidParameterValue.
-        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
-        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        // A Boolean's wire form is `true` or `false` (the model); anything else,
+        // `True` included, is InvalidParameterValue (UNDOCUMENTED: the code).
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
         Some(v) => Err(error(
             ctx,
             400,

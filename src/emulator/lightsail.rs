@@ -214,10 +214,10 @@ fn update(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
     let Some(_) = store.get(&ctx.region, &name, ctx.now) else {
         return not_found(ctx, &name);
     };
-    // UNDOCUMENTED: httpProtocolIpv6 is "available only for instances in eu-north-1".
-    // Elsewhere `enabled` is refused with InvalidInputException; `disabled` is the
-    // only state such an instance can have, so asking for it is accepted.
-    if ctx.region != IPV6_REGION && patch.http_protocol_ipv6.as_deref() == Some("enabled") {
+    // httpProtocolIpv6 is "available only for instances in eu-north-1": elsewhere the
+    // parameter is refused, whatever its value (UNDOCUMENTED: the code,
+    // InvalidInputException).
+    if ctx.region != IPV6_REGION && patch.http_protocol_ipv6.is_some() {
         return invalid_input(
             ctx,
             format!(
