@@ -330,6 +330,7 @@ async fn run(args: RunArgs) -> u8 {
     drop(tx);
     let progress = progress_bar();
     let mut tally: std::collections::HashMap<String, Summary> = Default::default();
+    let mut readings: std::collections::HashMap<String, Vec<_>> = Default::default();
     let consume = async {
         while let Some(ev) = rx.recv().await {
             match ev {
@@ -349,7 +350,9 @@ async fn run(args: RunArgs) -> u8 {
                         progress.println(format!("{api}: {message}"));
                     }
                 }
-                Event::ApiFinished { .. } => {}
+                Event::ApiFinished { api, readings: r } => {
+                    readings.insert(api, r);
+                }
             }
         }
     };
@@ -378,7 +381,8 @@ async fn run(args: RunArgs) -> u8 {
                         finished_at: finished_at.to_rfc3339(),
                     },
                     cases,
-                ),
+                )
+                .with_readings(readings.remove(&job.spec.api.id).unwrap_or_default()),
                 tally.remove(&job.spec.api.id),
             )),
             Err(RunError::Target(e @ TargetError::Unreachable { .. })) => {
@@ -407,7 +411,7 @@ async fn run(args: RunArgs) -> u8 {
             }
         }
     }
-    if code == exit::OK && reports.iter().any(|r| !r.summary.conforms()) {
+    if code == exit::OK && reports.iter().any(|r| !r.conforms()) {
         code = exit::NONCONFORMANCE;
     }
     code
@@ -416,8 +420,10 @@ async fn run(args: RunArgs) -> u8 {
 /// The report with the verdicts counted from the events: without `--report` the
 /// runner keeps only the failing cases, so the cases alone undercount.
 fn with_summary(mut report: RunReport, counted: Option<Summary>) -> RunReport {
-    if let Some(s) = counted {
+    if let Some(mut s) = counted {
         if s.total >= report.summary.total {
+            s.departures = report.summary.departures;
+            s.inconsistent_readings = report.summary.inconsistent_readings;
             report.summary = s;
         }
     }

@@ -149,6 +149,12 @@ pub fn actual(a: &Actual) -> String {
             }
             s
         }
+        Actual::Undecodable { status, reason } => {
+            format!(
+                "undecodable answer ({status}): {}",
+                cut(&one_line(reason), 300)
+            )
+        }
         Actual::Unjudgeable { reason } => format!("unjudgeable: {}", one_line(reason)),
     }
 }

@@ -9,7 +9,7 @@ mod readback;
 mod shrink;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use globset::GlobSet;
@@ -19,7 +19,10 @@ use crate::generate::{self, Case, Check, Phase, Subject};
 use crate::oracle::{self, Acceptable, Expectation, Expected, Instance, Options, World};
 use crate::spec::{Condition, Role, Spec};
 use crate::target::{Signing, Target, TargetError};
-use crate::verdict::{self, Actual, CaseResult, Exchange, Verdict};
+use crate::verdict::{
+    self, Actual, AmbiguityReading, CaseResult, Exchange, Finding, FindingKind, ReadingTracker,
+    Verdict,
+};
 use crate::wire::{Outcome, RawParam};
 
 pub use readback::{call_for as readback_call, observe_in, Observed, ReadbackError};
@@ -56,10 +59,21 @@ pub struct RunConfig {
 /// What the runner reports as it goes.
 #[derive(Debug, Clone)]
 pub enum Event {
-    ApiStarted { api: String, planned: usize },
+    ApiStarted {
+        api: String,
+        planned: usize,
+    },
     CaseFinished(Box<CaseResult>),
-    Note { api: String, message: String },
-    ApiFinished { api: String },
+    Note {
+        api: String,
+        message: String,
+    },
+    /// The API's cases are done; `readings` says which reading of each ambiguity
+    /// the target implements (from every case, kept or not).
+    ApiFinished {
+        api: String,
+        readings: Vec<AmbiguityReading>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,21 +96,45 @@ pub enum RunError {
     },
 }
 
-/// One worker's view: the instance and what the run last saw of it.
+/// One worker's view: the instance and what the run last saw of it, and what the
+/// API's workers share.
 struct Worker {
     world: World,
     original: Options,
     subject: Subject,
+    shared: Shared,
+}
+
+/// What one API's workers share: the readings so far, and whether a change has
+/// already failed to settle (then later settles are not waited for: a target that
+/// never applies costs one settle timeout, not one per case).
+#[derive(Clone)]
+struct Shared {
+    readings: Arc<Mutex<ReadingTracker>>,
+    never_settles: Arc<AtomicBool>,
+}
+
+impl Shared {
+    fn new(spec: &Spec) -> Self {
+        Shared {
+            readings: Arc::new(Mutex::new(ReadingTracker::new(spec))),
+            never_settles: Arc::new(AtomicBool::new(false)),
+        }
+    }
 }
 
 /// Report a finished case and keep its record (passing ones only with
-/// `keep_passing`).
+/// `keep_passing`); fold it into the readings.
 fn finished(
     cfg: &RunConfig,
     events: &UnboundedSender<Event>,
     results: &mut Vec<CaseResult>,
     r: CaseResult,
+    shared: &Shared,
 ) {
+    if let Ok(mut t) = shared.readings.lock() {
+        t.add(&r);
+    }
     if cfg.keep_passing || !r.verdict.is_pass() {
         let _ = events.send(Event::CaseFinished(Box::new(r.clone())));
         results.push(r);
@@ -112,6 +150,7 @@ pub async fn run_api(
     events: UnboundedSender<Event>,
 ) -> Result<Vec<CaseResult>, RunError> {
     let api = cfg.spec.api.id.clone();
+    let shared = Shared::new(&cfg.spec);
     let mut workers = Vec::new();
     for instance in &cfg.instances {
         let observed = readback::read(&cfg, instance).await?;
@@ -130,6 +169,7 @@ pub async fn run_api(
             original: observed.options,
             subject: Subject::new(&cfg.spec, instance, &cfg.region, &cfg.known_ids),
             world,
+            shared: shared.clone(),
         });
     }
     if cfg.dry_run_first {
@@ -193,7 +233,7 @@ pub async fn run_api(
                             break;
                         }
                         let r = execute(&cfg, &mut w, case).await?;
-                        finished(&cfg, &events, &mut results, r);
+                        finished(&cfg, &events, &mut results, r, &w.shared);
                     }
                     if random && !cfg.cancel.load(Ordering::SeqCst) {
                         let seed = cfg.seed.wrapping_add(i as u64);
@@ -226,7 +266,12 @@ pub async fn run_api(
     for r in futures::future::join_all(futures).await {
         all.extend(r?);
     }
-    let _ = events.send(Event::ApiFinished { api });
+    let readings = shared
+        .readings
+        .lock()
+        .map(|t| t.finish())
+        .unwrap_or_default();
+    let _ = events.send(Event::ApiFinished { api, readings });
     Ok(all)
 }
 
@@ -284,7 +329,7 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
     let mut exchanges = Vec::new();
     let mut notes = Vec::new();
     let url = cfg.target.config().endpoint.url.clone();
-    let (expectation, actual) = match case.check {
+    let (expectation, sent) = match case.check {
         Check::ReplayNonce => {
             // The first send is a valid call; the second, byte for byte the same,
             // must be refused.
@@ -303,10 +348,8 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
                 outcomes: oracle::expect_condition(spec, &w.world, Condition::NonceReused),
                 ambiguities: Vec::new(),
             };
-            (
-                exp,
-                crate::wire::client::decode(cfg.target.config().protocol, &second),
-            )
+            let decoded = crate::wire::client::decode(cfg.target.config().protocol, &second);
+            (exp, (decoded, second.status, second.body))
         }
         _ => {
             let exp = oracle::expect(spec, &w.world, &case.call, auth);
@@ -315,73 +358,236 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
                 notes.push(format!("throttled: sent {} times", sent.attempts));
             }
             exchanges.push(Exchange::record(&url, &sent.request, Some(&sent.response)));
-            (exp, sent.outcome)
+            (
+                exp,
+                (sent.outcome, sent.response.status, sent.response.body),
+            )
         }
     };
-    let before = w.world.instance.options.clone();
-    let (actual, verdict) = match actual {
-        Err(e) => (
-            Actual::Unjudgeable {
-                reason: e.to_string(),
-            },
-            Verdict::Error {
-                reason: format!("undecodable answer: {e}"),
-            },
-        ),
-        Ok(outcome) => {
-            let observed = readback::read(cfg, &w.world.instance.id).await;
-            let verdict = match &observed {
-                Err(e) => {
-                    notes.push(format!("read-back failed: {e}"));
-                    verdict::judge(spec, &expectation, &outcome, &w.world.instance.id)
-                }
-                Ok(obs) => {
-                    notes.push(format!(
-                        "read-back: {}",
-                        show_options(&obs.options, obs.state.as_deref())
-                    ));
-                    let fields: Vec<&String> = spec.readback.fields.keys().collect();
-                    verdict::judge_with(spec, &expectation, &outcome, &w.world.instance.id, |a| {
-                        readback_agrees(a, &before, &obs.options, &fields)
-                    })
-                }
-            };
-            if let Ok(obs) = observed {
-                w.world.instance.options = obs.options;
-            }
-            (Actual::Outcome { outcome }, verdict)
-        }
-    };
-    let verdict = if case.check == Check::Settle && verdict.is_pass() {
-        match readback::settle(cfg, &w.world.instance.id).await {
-            Ok(Some(obs)) => {
-                notes.push(format!(
-                    "settled: {}",
-                    show_options(&obs.options, obs.state.as_deref())
-                ));
-                w.world.instance.options = obs.options;
-                verdict
-            }
-            Ok(None) => Verdict::Fail {
-                reason: format!("the change did not settle within {:?}", cfg.settle_timeout),
-            },
-            Err(e) => Verdict::Error {
-                reason: e.to_string(),
-            },
-        }
-    } else {
-        verdict
-    };
-    Ok(record(
+    let (actual, mut judgement) = judge_answer(cfg, w, case, &expectation, sent, &mut notes).await;
+    if case.check == Check::Settle && judgement.verdict.is_pass() {
+        judgement = settle_check(cfg, w, judgement, &mut notes).await;
+    }
+    let mut result = record(
         cfg,
         case,
         expectation,
         actual,
-        verdict,
+        judgement.verdict,
         exchanges,
         notes,
         started.elapsed(),
-    ))
+    );
+    result.findings = judgement.findings;
+    Ok(result)
+}
+
+/// Judge the answer (decoded or not) and the read-back after it.
+async fn judge_answer(
+    cfg: &RunConfig,
+    w: &mut Worker,
+    case: &Case,
+    expectation: &Expectation,
+    sent: (Result<Outcome, crate::wire::DecodeError>, u16, Vec<u8>),
+    notes: &mut Vec<String>,
+) -> (Actual, verdict::Judgement) {
+    let spec = &cfg.spec;
+    let (decoded, status, body) = sent;
+    let before = w.world.instance.options.clone();
+    let outcome = match decoded {
+        Ok(o) => o,
+        Err(e) => {
+            // Judged on what it has: the body is a departure of its own, the status
+            // is judged against what was due.
+            let protocol = cfg.target.config().protocol.name();
+            let findings = verdict::finding::of_undecodable(
+                expectation,
+                status,
+                &body,
+                protocol,
+                &e.to_string(),
+                &case.rule,
+            );
+            let reason = findings
+                .iter()
+                .map(|f| f.detail.as_str())
+                .collect::<Vec<_>>()
+                .join("; ");
+            if let Ok(obs) = readback::read(cfg, &w.world.instance.id).await {
+                notes.push(format!(
+                    "read-back: {}",
+                    show_options(&obs.options, obs.state.as_deref())
+                ));
+                w.world.instance.options = obs.options;
+            }
+            return (
+                Actual::Undecodable {
+                    status,
+                    reason: e.to_string(),
+                },
+                verdict::Judgement {
+                    verdict: Verdict::Fail { reason },
+                    findings,
+                },
+            );
+        }
+    };
+    let observed = readback::read(cfg, &w.world.instance.id).await;
+    let mut judgement = match &observed {
+        Err(e) => {
+            notes.push(format!("read-back failed: {e}"));
+            verdict::judge_full(
+                spec,
+                expectation,
+                &outcome,
+                &w.world.instance.id,
+                &case.rule,
+                |_| Ok(()),
+            )
+        }
+        Ok(obs) => {
+            notes.push(format!(
+                "read-back: {}",
+                show_options(&obs.options, obs.state.as_deref())
+            ));
+            let fields: Vec<&String> = spec.readback.fields.keys().collect();
+            verdict::judge_full(
+                spec,
+                expectation,
+                &outcome,
+                &w.world.instance.id,
+                &case.rule,
+                |a| readback_agrees(a, &before, &obs.options, &fields),
+            )
+        }
+    };
+    if let Ok(obs) = observed {
+        complete_readback(spec, &obs, &mut judgement);
+        w.world.instance.options = obs.options;
+    }
+    (Actual::Outcome { outcome }, judgement)
+}
+
+/// A field the table says the read-back carries but the answer lacks is a
+/// departure of its own, whatever else the case shows.
+fn complete_readback(spec: &Spec, obs: &Observed, judgement: &mut verdict::Judgement) {
+    let missing: Vec<(&String, &String)> = spec
+        .readback
+        .fields
+        .iter()
+        .filter(|(option, _)| !obs.options.contains_key(*option))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let cite: Vec<String> = spec
+        .readback
+        .cite
+        .values()
+        .flatten()
+        .map(|c| c.short())
+        .collect();
+    let mut details = Vec::new();
+    for (option, field) in missing {
+        let detail = format!("the read-back ({}) has no {field}", spec.readback.operation);
+        details.push(detail.clone());
+        judgement.findings.push(Finding {
+            kind: FindingKind::Readback,
+            rule: "readback.fields".into(),
+            expected: "present".into(),
+            got: "missing".into(),
+            field: Some(field.clone()),
+            detail,
+            cite: cite.clone(),
+        });
+        let _ = option;
+    }
+    let more = details.join("; ");
+    judgement.verdict = match std::mem::replace(&mut judgement.verdict, Verdict::Pass) {
+        Verdict::Fail { reason } => Verdict::Fail {
+            reason: format!("{reason}; {more}"),
+        },
+        _ => Verdict::Fail { reason: more },
+    };
+}
+
+/// After a passing change, read back until it settles. A target whose change never
+/// settles costs one settle timeout per API: after the first, later settles are
+/// checked once and not waited for.
+async fn settle_check(
+    cfg: &RunConfig,
+    w: &mut Worker,
+    judgement: verdict::Judgement,
+    notes: &mut Vec<String>,
+) -> verdict::Judgement {
+    let gave_up = w.shared.never_settles.load(Ordering::SeqCst);
+    let waited = if gave_up {
+        readback::read(cfg, &w.world.instance.id)
+            .await
+            .map(|obs| readback::settled(cfg, &obs).then_some(obs))
+    } else {
+        readback::settle(cfg, &w.world.instance.id).await
+    };
+    match waited {
+        Ok(Some(obs)) => {
+            notes.push(format!(
+                "settled: {}",
+                show_options(&obs.options, obs.state.as_deref())
+            ));
+            w.world.instance.options = obs.options;
+            judgement
+        }
+        Ok(None) => {
+            w.shared.never_settles.store(true, Ordering::SeqCst);
+            let last = readback::read(cfg, &w.world.instance.id)
+                .await
+                .ok()
+                .and_then(|o| o.state)
+                .unwrap_or_else(|| "unknown".into());
+            let settles_to = cfg
+                .spec
+                .state_machine
+                .as_ref()
+                .map(|sm| sm.settles_to.clone())
+                .unwrap_or_default();
+            let detail = if gave_up {
+                format!(
+                    "the change is still {last} (an earlier change never settled: not waited for)"
+                )
+            } else {
+                format!(
+                    "the change did not settle within {:?}: still {last}",
+                    cfg.settle_timeout
+                )
+            };
+            let cite = cfg
+                .spec
+                .state_machine
+                .as_ref()
+                .map(|sm| sm.cite.values().flatten().map(|c| c.short()).collect())
+                .unwrap_or_default();
+            verdict::Judgement {
+                verdict: Verdict::Fail {
+                    reason: detail.clone(),
+                },
+                findings: vec![Finding {
+                    kind: FindingKind::NeverSettles,
+                    rule: "state_machine.settles_to".into(),
+                    expected: settles_to,
+                    got: last,
+                    field: None,
+                    detail,
+                    cite,
+                }],
+            }
+        }
+        Err(e) => verdict::Judgement {
+            verdict: Verdict::Error {
+                reason: e.to_string(),
+            },
+            findings: Vec::new(),
+        },
+    }
 }
 
 /// A matching outcome must also agree with the read-back: a success shows its
@@ -391,7 +597,7 @@ pub fn readback_agrees(
     before: &Options,
     after: &Options,
     fields: &[&String],
-) -> Result<(), String> {
+) -> Result<(), Finding> {
     let expected = match &a.expected {
         Expected::Success {
             options,
@@ -403,13 +609,27 @@ pub fn readback_agrees(
     for f in fields {
         if let (Some(want), Some(got)) = (expected.get(*f), after.get(*f)) {
             if want != got {
-                let what = match a.expected {
-                    Expected::Success { .. } => "after a success",
-                    Expected::Error { .. } => "after an error (it must change nothing)",
+                let (what, expected, shown) = match a.expected {
+                    Expected::Success { .. } => (
+                        "after a success",
+                        "the value the call set or kept",
+                        "another value",
+                    ),
+                    Expected::Error { .. } => (
+                        "after an error (it must change nothing)",
+                        "unchanged",
+                        "changed",
+                    ),
                 };
-                return Err(format!(
-                    "read-back {what} shows {f} = {got:?}, expected {want:?}"
-                ));
+                return Err(Finding {
+                    kind: FindingKind::Readback,
+                    rule: a.rule.clone(),
+                    expected: expected.into(),
+                    got: shown.into(),
+                    field: Some((*f).clone()),
+                    detail: format!("read-back {what} shows {f} = {got:?}, expected {want:?}"),
+                    cite: a.cite.iter().map(|c| c.short()).collect(),
+                });
             }
         }
     }
@@ -449,6 +669,7 @@ fn record(
         ambiguities: expectation.ambiguities,
         actual,
         verdict,
+        findings: Vec::new(),
         citation,
         exchanges,
         notes,
@@ -564,6 +785,7 @@ pub async fn replay(cfg: &RunConfig, instance: &str, case: &Case) -> Result<Case
         },
         original: observed.options,
         subject: Subject::new(&cfg.spec, instance, &cfg.region, &cfg.known_ids),
+        shared: Shared::new(&cfg.spec),
     };
     let result = execute(cfg, &mut w, case).await;
     restore(cfg, &mut w).await?;

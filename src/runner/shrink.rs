@@ -64,10 +64,16 @@ pub async fn random_phase(
         let before = w.world.instance.options.clone();
         let first = execute(cfg, w, &case(seq, tree.current(), "random call")).await?;
         if !matches!(first.verdict, Verdict::Fail { .. }) {
-            finished(cfg, events, &mut results, first);
+            finished(cfg, events, &mut results, first, &w.shared);
             continue;
         }
-        // Shrink: simplify while it still fails, complicate back when it passes.
+        // Shrink: simplify while it still fails the same way (a finding of the same
+        // departure), complicate back when it does not.
+        let keys: Vec<String> = first.findings.iter().map(|f| f.key()).collect();
+        let same_failure = |r: &crate::verdict::CaseResult| {
+            matches!(r.verdict, Verdict::Fail { .. })
+                && (keys.is_empty() || r.findings.iter().any(|f| keys.contains(&f.key())))
+        };
         let original = tree.current();
         let mut minimal = original.clone();
         let mut steps = 0;
@@ -84,7 +90,7 @@ pub async fn random_phase(
             steps += 1;
             set_options(cfg, w, &before).await?;
             let attempt = execute(cfg, w, &case(seq, tree.current(), "shrink step")).await?;
-            last_failed = matches!(attempt.verdict, Verdict::Fail { .. });
+            last_failed = same_failure(&attempt);
             if last_failed {
                 minimal = tree.current();
             }
@@ -104,7 +110,7 @@ pub async fn random_phase(
                 "the shrunk case passed when sent again: the failure is not reproducible".into(),
             );
         }
-        finished(cfg, events, &mut results, shrunk);
+        finished(cfg, events, &mut results, shrunk, &w.shared);
     }
     Ok(results)
 }

@@ -38,6 +38,17 @@ pub enum Protocol {
     AliyunRpc,
 }
 
+impl Protocol {
+    /// The protocol's answers as a person names them (`EC2 Query XML`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Ec2Query => "EC2 Query XML",
+            Protocol::AwsJson11 => "AWS JSON 1.1",
+            Protocol::AliyunRpc => "Alibaba RPC JSON/XML",
+        }
+    }
+}
+
 /// The signing schemes. The spec table names one per API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

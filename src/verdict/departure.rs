@@ -1,0 +1,243 @@
+//! Departures: failing cases grouped by cause.
+//!
+//! Many failing cases usually share a few causes. Cases whose findings have the
+//! same key (rule, kind, normalized expectation and answer, field; see
+//! [`Finding::key`]) are one departure; a case can show several. A refused valid
+//! call is grouped by its answer alone, and its rule is named after what the cases
+//! have in common: a parameter every one of them omits (`500 when
+//! HttpPutResponseHopLimit is omitted`). Each departure keeps its smallest case as
+//! the reproducer.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::finding::{Finding, FindingKind};
+use super::{Actual, CaseResult, Verdict};
+
+/// One distinct way a target departs from the docs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Departure {
+    /// `aws-ec2/D01`: stable for the same set of findings.
+    pub id: String,
+    pub api: String,
+    /// One line a person understands.
+    pub title: String,
+    pub kind: FindingKind,
+    /// The rule broken, and its citations.
+    pub rule: String,
+    pub cite: Vec<String>,
+    pub expected: String,
+    pub got: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// How many cases show it, and which (in run order).
+    pub count: usize,
+    pub cases: Vec<String>,
+    /// The smallest case that shows it: its reproducer.
+    pub reproducer: String,
+    /// Its title and difference in words.
+    pub example: String,
+    /// The ambiguities its cases touch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub readings: Vec<String>,
+    /// A fingerprint of the grouping key, for baselines: the same departure has the
+    /// same fingerprint in another run.
+    pub fingerprint: String,
+}
+
+/// The findings of a case; a failure recorded without any (a hand-built report,
+/// an older version) gets one from its reason.
+pub fn findings_of(case: &CaseResult) -> Vec<Finding> {
+    match &case.verdict {
+        Verdict::Fail { reason } if case.findings.is_empty() => {
+            vec![Finding::other(&case.rule, reason, case.citation.clone())]
+        }
+        Verdict::Fail { .. } => case.findings.clone(),
+        _ => Vec::new(),
+    }
+}
+
+/// The size of a case, for picking the smallest reproducer: parameters, then bytes.
+fn size(case: &CaseResult) -> (usize, usize, String) {
+    let bytes = case
+        .request
+        .iter()
+        .map(|p| p.name.len() + format!("{:?}", p.value).len())
+        .sum();
+    (case.request.len(), bytes, case.id.clone())
+}
+
+/// Group the failing cases of one run into departures, largest first.
+pub fn departures(cases: &[CaseResult]) -> Vec<Departure> {
+    // key → (first finding, case indices)
+    let mut groups: Vec<(String, Finding, Vec<usize>)> = Vec::new();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, case) in cases.iter().enumerate() {
+        for f in findings_of(case) {
+            let key = format!("{}|{}", case.api, f.key());
+            match index.get(&key) {
+                Some(&g) => {
+                    if !groups[g].2.contains(&i) {
+                        groups[g].2.push(i);
+                    }
+                }
+                None => {
+                    index.insert(key.clone(), groups.len());
+                    groups.push((key, f, vec![i]));
+                }
+            }
+        }
+    }
+    let mut out: Vec<Departure> = groups
+        .into_iter()
+        .map(|(key, f, members)| build(cases, &key, f, &members))
+        .collect();
+    out.sort_by(|a, b| {
+        (
+            a.api.as_str(),
+            std::cmp::Reverse(a.count),
+            a.fingerprint.as_str(),
+        )
+            .cmp(&(
+                b.api.as_str(),
+                std::cmp::Reverse(b.count),
+                b.fingerprint.as_str(),
+            ))
+    });
+    let mut per_api: BTreeMap<String, usize> = BTreeMap::new();
+    for d in &mut out {
+        let n = per_api.entry(d.api.clone()).or_default();
+        *n += 1;
+        d.id = format!("{}/D{:02}", d.api, n);
+    }
+    out
+}
+
+fn build(cases: &[CaseResult], key: &str, mut f: Finding, members: &[usize]) -> Departure {
+    let group: Vec<&CaseResult> = members.iter().map(|i| &cases[*i]).collect();
+    let smallest = group
+        .iter()
+        .min_by_key(|c| size(c))
+        .copied()
+        .unwrap_or(group[0]);
+    let mut readings: Vec<String> = group
+        .iter()
+        .flat_map(|c| c.ambiguities.iter().cloned())
+        .collect();
+    readings.sort();
+    readings.dedup();
+    let api = group[0].api.clone();
+    let mut when = String::new();
+    if f.kind == FindingKind::RefusedValid {
+        if let Some(p) = common_omission(cases, &group) {
+            f.rule = format!("{p}.absent");
+            when = format!(" when {p} is omitted");
+            if let Some(c) = group.iter().find(|c| !c.citation.is_empty()) {
+                f.cite = c.citation.clone();
+            }
+        } else if !group.iter().all(|c| c.rule == group[0].rule) {
+            f.rule = "valid calls succeed".into();
+        }
+    }
+    let detail = findings_of(smallest)
+        .into_iter()
+        .find(|g| g.key() == f.key() || g.kind == f.kind)
+        .map(|g| g.detail)
+        .unwrap_or_else(|| f.detail.clone());
+    let title = title(&f, &when, group.len(), &smallest.title);
+    Departure {
+        id: String::new(),
+        api,
+        title,
+        kind: f.kind,
+        rule: f.rule,
+        cite: f.cite,
+        expected: f.expected,
+        got: f.got,
+        field: f.field,
+        count: group.len(),
+        cases: group.iter().map(|c| c.id.clone()).collect(),
+        reproducer: smallest.id.clone(),
+        example: format!("{}: {detail}", smallest.title),
+        readings,
+        fingerprint: fingerprint(key),
+    }
+}
+
+/// A parameter that every case of the group omits while some other failing case of
+/// the API sends it.
+fn common_omission(all: &[CaseResult], group: &[&CaseResult]) -> Option<String> {
+    let api = &group[0].api;
+    let mut names: Vec<&str> = all
+        .iter()
+        .filter(|c| &c.api == api)
+        .flat_map(|c| c.request.iter().map(|p| p.name.as_str()))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    if group.len() < 2 {
+        return None;
+    }
+    names
+        .into_iter()
+        .find(|n| {
+            group
+                .iter()
+                .all(|c| !c.request.iter().any(|p| p.name == *n))
+        })
+        .map(str::to_string)
+}
+
+fn title(f: &Finding, when: &str, count: usize, example: &str) -> String {
+    let field = f.field.as_deref().unwrap_or("a field");
+    let head = match f.kind {
+        FindingKind::AcceptedInvalid => format!(
+            "{}: accepted ({}) where the docs say {}",
+            f.rule, f.got, f.expected
+        ),
+        FindingKind::RefusedValid => {
+            format!("{}{when} where the docs say success ({})", f.got, f.rule)
+        }
+        FindingKind::WrongError => {
+            format!("{}: {} where the docs say {}", f.rule, f.got, f.expected)
+        }
+        FindingKind::NotProtocol => format!("answers with {} instead of {}", f.got, f.expected),
+        FindingKind::Answer if f.got == "missing" => format!("the answer lacks {field}"),
+        FindingKind::Answer if f.rule == "state_machine.on_modify" => format!(
+            "the answer's {field} is {} where the docs say {}",
+            f.got, f.expected
+        ),
+        FindingKind::Answer => format!("the answer's {field} is not {}", f.expected),
+        FindingKind::Readback if f.got == "missing" => format!("the read-back lacks {field}"),
+        FindingKind::Readback => format!(
+            "{}: the read-back's {field} shows {} where the docs say {}",
+            f.rule, f.got, f.expected
+        ),
+        FindingKind::NeverSettles => format!(
+            "the change never settles: stays {} where the docs say {}",
+            f.got, f.expected
+        ),
+        FindingKind::Other => format!("{}: {}", f.rule, f.got),
+    };
+    if count > 1 {
+        format!("{head} — {count} cases, e.g. {example}")
+    } else {
+        format!("{head} — {example}")
+    }
+}
+
+/// FNV-1a of the key, as 16 hex digits: short, stable across runs and builds.
+pub fn fingerprint(key: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// True when the case was judged on an answer that is not the protocol's.
+pub fn undecodable(case: &CaseResult) -> bool {
+    matches!(case.actual, Actual::Undecodable { .. })
+}
