@@ -670,11 +670,17 @@ fn lightsail_ipv6_only_in_eu_north_1() {
         ls_options(&em, "nordic-1", "eu-north-1", now)["httpProtocolIpv6"],
         "enabled"
     );
-    // `disabled` elsewhere is the state the instance already has: accepted.
-    let call = Call::new("UpdateInstanceMetadataOptions")
-        .with("instanceName", "web-1")
-        .with("httpProtocolIpv6", "disabled");
-    success(ls_at(&em, &call, "us-east-1", now));
+    // Elsewhere the parameter is not available, whatever its value (seed 004).
+    for value in ["enabled", "disabled"] {
+        let call = Call::new("UpdateInstanceMetadataOptions")
+            .with("instanceName", "web-1")
+            .with("httpProtocolIpv6", value);
+        assert_error(
+            &ls_at(&em, &call, "us-east-1", now),
+            400,
+            "InvalidInputException",
+        );
+    }
 }
 
 #[test]

@@ -33,6 +33,7 @@ fn case(api: &str, n: usize, rule: &str, verdict: Verdict) -> CaseResult {
             },
         },
         verdict,
+        findings: Vec::new(),
         citation: Vec::new(),
         exchanges: Vec::new(),
         notes: Vec::new(),

@@ -465,7 +465,15 @@ fn progress_bar() -> ProgressBar {
 fn summary(reports: &[RunReport]) -> String {
     let mut out = imds_conform::report::console::summary_table(reports);
     for r in reports {
-        out.push_str(&imds_conform::report::console::failure_lines(r, 20));
+        out.push_str(&imds_conform::report::console::departure_lines(r, 30));
+    }
+    let readings: String = reports
+        .iter()
+        .map(imds_conform::report::console::reading_lines)
+        .collect();
+    if !readings.is_empty() {
+        out.push_str("readings implemented:\n");
+        out.push_str(&readings);
     }
     out
 }
