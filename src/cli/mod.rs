@@ -65,3 +65,18 @@ pub fn dispatch(cli: Cli) -> ExitCode {
     };
     ExitCode::from(code)
 }
+
+/// A request rate: a finite number of requests per second, at least 0.01 (one
+/// request every 100 s) and at most a million.
+pub(crate) fn parse_rate(s: &str) -> Result<f64, String> {
+    let r: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of requests per second"))?;
+    if !r.is_finite() || !(0.01..=1_000_000.0).contains(&r) {
+        return Err(format!(
+            "{s}: the rate must be between 0.01 and 1000000 requests per second"
+        ));
+    }
+    Ok(r)
+}

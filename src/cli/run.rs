@@ -48,8 +48,9 @@ pub struct RunArgs {
     /// Instances worked on at once, per API (embedded emulator: running fixtures).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     concurrency: u32,
-    /// Requests per second (default: unpaced against the emulator, 5 against an endpoint).
-    #[arg(long)]
+    /// Requests per second (default: unpaced against the emulator and loopback
+    /// endpoints, 5 against any other endpoint). At least 0.01.
+    #[arg(long, value_parser = super::parse_rate)]
     rate: Option<f64>,
     /// Keep only cases whose rule matches this glob (`HttpTokens.*`). Repeatable.
     #[arg(long = "only", value_name = "GLOB")]
@@ -70,9 +71,11 @@ pub struct RunArgs {
     /// or the endpoint's host).
     #[arg(long)]
     target_name: Option<String>,
-    /// How long a change may stay pending before a settle sequence fails.
-    #[arg(long, default_value_t = 60)]
-    settle_timeout_secs: u64,
+    /// How long a change may stay pending before a settle sequence fails (default:
+    /// 5 s on the emulator and loopback endpoints, 60 s elsewhere). A target whose
+    /// changes never settle costs one timeout per API, not one per case.
+    #[arg(long)]
+    settle_timeout_secs: Option<u64>,
     /// Read the spec tables from this folder instead of the built-in ones.
     #[arg(long)]
     specs: Option<PathBuf>,
@@ -213,7 +216,13 @@ async fn run(args: RunArgs) -> u8 {
                 credentials: Some(creds),
             };
             let name = args.target_name.clone().unwrap_or_else(|| host_of(url));
-            (vec![job], name, Some(args.rate.unwrap_or(5.0)))
+            // Emulators on this machine are not paced unless asked; real clouds are.
+            let rate = match args.rate {
+                Some(r) => Some(r),
+                None if target::is_loopback(url) => None,
+                None => Some(5.0),
+            };
+            (vec![job], name, rate)
         }
         None => {
             let config = EmulatorConfig {
@@ -314,8 +323,20 @@ async fn run(args: RunArgs) -> u8 {
             random_cases: args.cases,
             only: only.clone(),
             shard: args.shard,
-            settle_timeout: Duration::from_secs(args.settle_timeout_secs),
-            settle_poll: Duration::from_millis(if server.is_some() { 20 } else { 1000 }),
+            settle_timeout: Duration::from_secs(args.settle_timeout_secs.unwrap_or(
+                if server.is_some() || target::is_loopback(&job.url) {
+                    5
+                } else {
+                    60
+                },
+            )),
+            settle_poll: Duration::from_millis(if server.is_some() {
+                20
+            } else if target::is_loopback(&job.url) {
+                100
+            } else {
+                1000
+            }),
             dry_run_first: args.dry_run_first,
             phases: phases.clone(),
             cancel: cancel.clone(),
