@@ -361,7 +361,7 @@ pub fn of_undecodable(
     let mut out = vec![Finding {
         kind: FindingKind::NotProtocol,
         rule: format!("protocol.{protocol}"),
-        expected: format!("a {protocol} answer"),
+        expected: format!("an answer in {protocol}"),
         got: what.to_string(),
         field: None,
         detail: format!("{status} with a body that is not {protocol}: {reason}"),
