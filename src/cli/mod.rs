@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+pub mod departures;
 pub mod matrix;
 pub mod record;
 pub mod replay;
@@ -51,6 +52,8 @@ pub enum Command {
     Verify(Box<verify::VerifyArgs>),
     /// One conformance matrix (Markdown + HTML) from several reports.
     Matrix(matrix::MatrixArgs),
+    /// A report's departures as one Markdown table.
+    Departures(departures::DeparturesArgs),
 }
 
 pub fn dispatch(cli: Cli) -> ExitCode {
@@ -62,6 +65,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Record(args) => record::execute(*args),
         Command::Verify(args) => verify::execute(*args),
         Command::Matrix(args) => matrix::execute(args),
+        Command::Departures(args) => departures::execute(args),
     };
     ExitCode::from(code)
 }

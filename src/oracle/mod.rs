@@ -147,7 +147,7 @@ pub const MAX_READING_COMBINATIONS: usize = 512;
 pub fn expect(spec: &Spec, world: &World, call: &Call, auth: Auth) -> Expectation {
     if let Some(condition) = auth.condition() {
         return Expectation {
-            outcomes: evaluate::condition_errors(spec, condition, "auth", world),
+            outcomes: evaluate::condition_errors(spec, condition, &auth_rule(condition), world),
             ambiguities: Vec::new(),
         };
     }
@@ -189,12 +189,15 @@ pub fn expect(spec: &Spec, world: &World, call: &Call, auth: Auth) -> Expectatio
 /// The acceptable outcomes of a protocol-level condition (a reused nonce…),
 /// whatever the call.
 pub fn expect_condition(spec: &Spec, world: &World, condition: Condition) -> Vec<Acceptable> {
-    evaluate::condition_errors(
-        spec,
-        condition,
-        &format!("auth.{condition:?}").to_lowercase(),
-        world,
-    )
+    evaluate::condition_errors(spec, condition, &auth_rule(condition), world)
+}
+
+/// The rule of a refused request: `auth.bad-signature`, `auth.nonce-reused`…
+fn auth_rule(condition: Condition) -> String {
+    match serde_json::to_value(condition) {
+        Ok(serde_json::Value::String(s)) => format!("auth.{s}"),
+        _ => format!("auth.{condition:?}").to_lowercase(),
+    }
 }
 
 /// Evaluate under every combination of the touched ambiguities' readings.

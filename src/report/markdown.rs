@@ -20,6 +20,30 @@ pub fn to_markdown(report: &RunReport) -> String {
     out
 }
 
+/// The departures of a report as one Markdown table (no heading): id, title, rule,
+/// what the docs say (the first source), case count and the smallest case's
+/// reproducer under `repro_prefix` (`{api}` in it becomes the departure's API).
+/// The README's peer tables are this output.
+pub fn departure_table(r: &RunReport, repro_prefix: &str) -> String {
+    let mut out = String::from(
+        "| # | Departure | Rule | The docs | Cases | Reproducer |\n|---|---|---|---|---:|---|\n",
+    );
+    for d in &r.departures {
+        let stem = repro::file_stem(&d.reproducer);
+        let prefix = repro_prefix.replace("{api}", &d.api);
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | [{}]({prefix}{stem}.sh) |\n",
+            code(&d.id, true),
+            cell(&d.title),
+            code(&d.rule, true),
+            cell(d.cite.first().map(String::as_str).unwrap_or("—")),
+            d.count,
+            code(&d.reproducer, true),
+        ));
+    }
+    out
+}
+
 fn departures(out: &mut String, r: &RunReport, repro_prefix: &str) {
     out.push_str("## Departures\n\n");
     if r.departures.is_empty() {
@@ -31,18 +55,7 @@ fn departures(out: &mut String, r: &RunReport, repro_prefix: &str) {
         r.summary.fail,
         r.departures.len()
     ));
-    out.push_str("| # | Departure | Rule | Cases | Reproducer |\n|---|---|---|---:|---|\n");
-    for d in &r.departures {
-        let stem = repro::file_stem(&d.reproducer);
-        out.push_str(&format!(
-            "| {} | {} | {} | {} | [{}]({repro_prefix}{stem}.sh) |\n",
-            code(&d.id, true),
-            cell(&d.title),
-            code(&d.rule, true),
-            d.count,
-            code(&d.reproducer, true),
-        ));
-    }
+    out.push_str(&departure_table(r, repro_prefix));
     out.push('\n');
     for d in &r.departures {
         out.push_str(&format!("### {} {}\n\n", esc(&d.id), esc(&d.title)));

@@ -399,7 +399,7 @@ async fn judge_answer(
         Err(e) => {
             // Judged on what it has: the body is a departure of its own, the status
             // is judged against what was due.
-            let protocol = cfg.target.config().protocol.name();
+            let protocol = cfg.target.config().protocol;
             let findings = verdict::finding::of_undecodable(
                 expectation,
                 status,

@@ -70,28 +70,38 @@ fn size(case: &CaseResult) -> (usize, usize, String) {
 
 /// Group the failing cases of one run into departures, largest first.
 pub fn departures(cases: &[CaseResult]) -> Vec<Departure> {
-    // key → (first finding, case indices)
-    let mut groups: Vec<(String, Finding, Vec<usize>)> = Vec::new();
+    // key → (first finding, case indices, the fields the findings name)
+    let mut groups: Vec<(String, Finding, Vec<usize>, Vec<String>)> = Vec::new();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for (i, case) in cases.iter().enumerate() {
         for f in findings_of(case) {
             let key = format!("{}|{}", case.api, f.key());
-            match index.get(&key) {
-                Some(&g) => {
-                    if !groups[g].2.contains(&i) {
-                        groups[g].2.push(i);
-                    }
-                }
+            let g = match index.get(&key) {
+                Some(&g) => g,
                 None => {
                     index.insert(key.clone(), groups.len());
-                    groups.push((key, f, vec![i]));
+                    groups.push((key, f.clone(), Vec::new(), Vec::new()));
+                    groups.len() - 1
+                }
+            };
+            if !groups[g].2.contains(&i) {
+                groups[g].2.push(i);
+            }
+            if let Some(field) = f.field {
+                if !groups[g].3.contains(&field) {
+                    groups[g].3.push(field);
                 }
             }
         }
     }
     let mut out: Vec<Departure> = groups
         .into_iter()
-        .map(|(key, f, members)| build(cases, &key, f, &members))
+        .map(|(key, mut f, members, fields)| {
+            if !fields.is_empty() {
+                f.field = Some(fields.join(", "));
+            }
+            build(cases, &key, f, &members)
+        })
         .collect();
     out.sort_by(|a, b| {
         (
@@ -208,7 +218,7 @@ fn title(f: &Finding, when: &str, count: usize, example: &str) -> String {
             "the answer's {field} is {} where the docs say {}",
             f.got, f.expected
         ),
-        FindingKind::Answer => format!("the answer's {field} is not {}", f.expected),
+        FindingKind::Answer => format!("the answer's {field}: not {}", f.expected),
         FindingKind::Readback if f.got == "missing" => format!("the read-back lacks {field}"),
         FindingKind::Readback => format!(
             "{}: the read-back's {field} shows {} where the docs say {}",

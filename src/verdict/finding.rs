@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::oracle::{Acceptable, Expectation, Expected};
+use crate::spec::Spec;
 use crate::wire::Outcome;
 
 /// What kind of difference a finding is.
@@ -78,12 +79,21 @@ impl Finding {
             FindingKind::RefusedValid | FindingKind::NotProtocol => "",
             _ => self.rule.as_str(),
         };
+        // A refusal's rule names what was due: the expected errors vary with the
+        // readings a call touches, not with the cause.
+        let expected = match self.kind {
+            FindingKind::AcceptedInvalid | FindingKind::WrongError => "",
+            _ => self.expected.as_str(),
+        };
+        // Fields missing (or wrong) the same way are one departure, naming them all.
+        let field = match self.kind {
+            FindingKind::Answer | FindingKind::Readback => "",
+            _ => self.field.as_deref().unwrap_or(""),
+        };
         format!(
-            "{}|{rule}|{}|{}|{}",
+            "{}|{rule}|{expected}|{}|{field}",
             self.kind.name(),
-            self.expected,
             self.got,
-            self.field.as_deref().unwrap_or("")
         )
     }
 
@@ -267,9 +277,24 @@ pub fn of_answer(expectation: &Expectation, actual: &Outcome, case_rule: &str) -
 }
 
 /// The finding of a success answer that differs from an acceptable success.
-pub fn of_success_mismatch(a: &Acceptable, m: &Mismatch) -> Finding {
+pub fn of_success_mismatch(spec: &Spec, a: &Acceptable, m: &Mismatch) -> Finding {
     let detail = m.to_string();
-    let cite = cites(a);
+    // The answer's shape and states are the table's `[response]` and
+    // `[state_machine]` facts: cite those, not the call's rule.
+    let short = |c: &crate::spec::Cites| -> Vec<String> {
+        c.values().flatten().map(|c| c.short()).collect()
+    };
+    let cite = match m {
+        Mismatch::State { .. } => spec
+            .state_machine
+            .as_ref()
+            .map(|sm| short(&sm.cite))
+            .unwrap_or_default(),
+        Mismatch::Constant { .. } | Mismatch::NoOptions { .. } | Mismatch::Field { .. } => {
+            short(&spec.response.cite)
+        }
+        _ => cites(a),
+    };
     let (rule, expected, got, field) = match m {
         Mismatch::Constant { path, got, .. } => (
             "response.constants".to_string(),
@@ -353,10 +378,12 @@ pub fn of_undecodable(
     expectation: &Expectation,
     status: u16,
     body: &[u8],
-    protocol: &str,
+    protocol: crate::wire::Protocol,
     reason: &str,
     case_rule: &str,
 ) -> Vec<Finding> {
+    let source = protocol.source().to_string();
+    let protocol = protocol.name();
     let what = body_kind(body);
     let mut out = vec![Finding {
         kind: FindingKind::NotProtocol,
@@ -365,7 +392,7 @@ pub fn of_undecodable(
         got: what.to_string(),
         field: None,
         detail: format!("{status} with a body that is not {protocol}: {reason}"),
-        cite: Vec::new(),
+        cite: vec![source],
     }];
     let pseudo = if (200..300).contains(&status) {
         Outcome::Success {

@@ -153,10 +153,11 @@ fn answer_findings(
     expectation
         .outcomes
         .iter()
+        .filter(|a| matches!(a.expected, Expected::Success { .. }))
         .find_map(|a| {
             matches(spec, &a.expected, actual, instance)
                 .err()
-                .map(|m| finding::of_success_mismatch(a, &m))
+                .map(|m| finding::of_success_mismatch(spec, a, &m))
         })
         .into_iter()
         .collect()

@@ -47,6 +47,15 @@ impl Protocol {
             Protocol::AliyunRpc => "Alibaba RPC JSON/XML",
         }
     }
+
+    /// Where the protocol's answer format is stated, as a citation line.
+    pub fn source(self) -> &'static str {
+        match self {
+            Protocol::Ec2Query => "[documented] SPEC-FACTS.md: \"Errors: HTTP 4xx, body `<Response><Errors><Error><Code>C</Code><Message>M</Message></Error></Errors><RequestID>R</RequestID></Response>`\"",
+            Protocol::AwsJson11 => "[documented] SPEC-FACTS.md: \"Errors: body `{\"__type\": \"...\", \"code\": ..., \"docs\": ..., \"message\": ..., \"tip\": ...}`\"",
+            Protocol::AliyunRpc => "[documented] SPEC-FACTS.md: \"Errors: `{\"RequestId\",\"HostId\",\"Code\",\"Message\"}` (+ `Recommend` on newer gateways; key order not stable) or `<Error>…</Error>`\"",
+        }
+    }
 }
 
 /// The signing schemes. The spec table names one per API.
