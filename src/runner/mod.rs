@@ -16,7 +16,7 @@ use globset::GlobSet;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::generate::{self, Case, Check, Phase, Subject};
-use crate::oracle::{self, Acceptable, Expectation, Expected, Instance, Options, World};
+use crate::oracle::{self, Acceptable, Expectation, Expected, Instance, Options, Oracle, World};
 use crate::spec::{Condition, Role, Spec};
 use crate::target::{Signing, Target, TargetError};
 use crate::verdict::{self, Actual, CaseResult, Exchange, Verdict};
@@ -87,6 +87,8 @@ struct Worker {
     world: World,
     original: Options,
     subject: Subject,
+    /// The API's oracle, with its memory, shared by the workers.
+    oracle: Arc<Oracle>,
 }
 
 /// Report a finished case and keep its record (passing ones only with
@@ -112,6 +114,7 @@ pub async fn run_api(
     events: UnboundedSender<Event>,
 ) -> Result<Vec<CaseResult>, RunError> {
     let api = cfg.spec.api.id.clone();
+    let oracle = Arc::new(Oracle::new(cfg.spec.clone()));
     let mut workers = Vec::new();
     for instance in &cfg.instances {
         let observed = readback::read(&cfg, instance).await?;
@@ -130,6 +133,7 @@ pub async fn run_api(
             original: observed.options,
             subject: Subject::new(&cfg.spec, instance, &cfg.region, &cfg.known_ids),
             world,
+            oracle: oracle.clone(),
         });
     }
     if cfg.dry_run_first {
@@ -309,7 +313,7 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
             )
         }
         _ => {
-            let exp = oracle::expect(spec, &w.world, &case.call, auth);
+            let exp = w.oracle.expect(&w.world, &case.call, auth);
             let sent = cfg.target.send(&case.call, case.signing).await?;
             if sent.attempts > 1 {
                 notes.push(format!("throttled: sent {} times", sent.attempts));
@@ -564,6 +568,7 @@ pub async fn replay(cfg: &RunConfig, instance: &str, case: &Case) -> Result<Case
         },
         original: observed.options,
         subject: Subject::new(&cfg.spec, instance, &cfg.region, &cfg.known_ids),
+        oracle: Arc::new(Oracle::new(cfg.spec.clone())),
     };
     let result = execute(cfg, &mut w, case).await;
     restore(cfg, &mut w).await?;
