@@ -16,7 +16,7 @@ use globset::GlobSet;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::generate::{self, Case, Check, Phase, Subject};
-use crate::oracle::{self, Acceptable, Expectation, Expected, Instance, Options, World};
+use crate::oracle::{self, Acceptable, Expectation, Expected, Instance, Options, Oracle, World};
 use crate::spec::{Condition, Role, Spec};
 use crate::target::{Signing, Target, TargetError};
 use crate::verdict::{
@@ -103,6 +103,8 @@ struct Worker {
     original: Options,
     subject: Subject,
     shared: Shared,
+    /// The API's oracle, with its memory, shared by the workers.
+    oracle: Arc<Oracle>,
 }
 
 /// What one API's workers share: the readings so far, and whether a change has
@@ -151,6 +153,7 @@ pub async fn run_api(
 ) -> Result<Vec<CaseResult>, RunError> {
     let api = cfg.spec.api.id.clone();
     let shared = Shared::new(&cfg.spec);
+    let oracle = Arc::new(Oracle::new(cfg.spec.clone()));
     let mut workers = Vec::new();
     for instance in &cfg.instances {
         let observed = readback::read(&cfg, instance).await?;
@@ -170,6 +173,7 @@ pub async fn run_api(
             subject: Subject::new(&cfg.spec, instance, &cfg.region, &cfg.known_ids),
             world,
             shared: shared.clone(),
+            oracle: oracle.clone(),
         });
     }
     if cfg.dry_run_first {
@@ -352,7 +356,7 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
             (exp, (decoded, second.status, second.body))
         }
         _ => {
-            let exp = oracle::expect(spec, &w.world, &case.call, auth);
+            let exp = w.oracle.expect(&w.world, &case.call, auth);
             let sent = cfg.target.send(&case.call, case.signing).await?;
             if sent.attempts > 1 {
                 notes.push(format!("throttled: sent {} times", sent.attempts));
@@ -786,6 +790,7 @@ pub async fn replay(cfg: &RunConfig, instance: &str, case: &Case) -> Result<Case
         original: observed.options,
         subject: Subject::new(&cfg.spec, instance, &cfg.region, &cfg.known_ids),
         shared: Shared::new(&cfg.spec),
+        oracle: Arc::new(Oracle::new(cfg.spec.clone())),
     };
     let result = execute(cfg, &mut w, case).await;
     restore(cfg, &mut w).await?;

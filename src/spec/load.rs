@@ -65,7 +65,8 @@ pub fn load_str(file: &str, text: &str) -> Result<Spec, SpecErrors> {
             p.pattern_regex = p
                 .pattern
                 .as_deref()
-                .and_then(|re| regex::Regex::new(re).ok());
+                .and_then(|re| regex::Regex::new(re).ok())
+                .map(std::sync::Arc::new);
         }
         Ok(spec)
     } else {

@@ -237,9 +237,10 @@ pub struct Param {
     /// A pattern a string value must match (for ids and names).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pattern: Option<String>,
-    /// `pattern`, compiled once by the loader.
+    /// `pattern`, compiled once by the loader and shared by every copy of the row
+    /// (a cloned `Regex` would start with an empty match cache).
     #[serde(skip)]
-    pub pattern_regex: Option<regex::Regex>,
+    pub pattern_regex: Option<std::sync::Arc<regex::Regex>>,
     pub absent: Absent,
     /// The value an omitted option resets to (with `absent = "default"`), or the
     /// value the docs call the default.
