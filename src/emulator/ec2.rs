@@ -6,6 +6,8 @@
 //! exact answer, the choice made here is marked `UNDOCUMENTED:` and listed in
 //! docs/emulator.md.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Map, Value};
 
 use super::store::{InstanceView, OptionsPatch, RunState, Store};
@@ -334,6 +336,68 @@ fn filter_matches(name: &str, values: &[&str], v: &InstanceView) -> Option<bool>
     Some(values.contains(&got.as_str()))
 }
 
+/// Most filters, and most filter values in all, one `DescribeInstances` takes; the
+/// longest filter value. Observed answers (FilterLimitExceeded 400, "The maximum
+/// number of filter values specified on a single call is 200", "The maximum length
+/// for a filter value is 255 characters"); UNDOCUMENTED: the same cap on the number
+/// of filters.
+pub const MAX_FILTER_VALUES: usize = 200;
+/// See [`MAX_FILTER_VALUES`].
+pub const MAX_FILTER_VALUE_LEN: usize = 255;
+
+/// `Filter.N.Name` with `Filter.N.Value.M`, in N then M order, in one pass over the
+/// parameters (the names were checked by `is_filter_param` already).
+fn filters<'a>(ctx: &Ctx, call: &'a Call) -> Result<Vec<(&'a str, Vec<&'a str>)>, Answer> {
+    type Parts<'a> = (Option<&'a str>, Vec<(u64, &'a str)>);
+    let mut by_number: BTreeMap<u64, Parts<'a>> = BTreeMap::new();
+    let mut values = 0usize;
+    let limit = |message: &str| error(ctx, 400, "FilterLimitExceeded", message);
+    for p in &call.params {
+        let Some((n, field)) = p
+            .name
+            .strip_prefix("Filter.")
+            .and_then(|r| r.split_once('.'))
+        else {
+            continue;
+        };
+        let Ok(n) = n.parse::<u64>() else { continue };
+        let text = p.value.as_query_text();
+        let entry = by_number.entry(n).or_default();
+        if field == "Name" {
+            // UNDOCUMENTED: a repeated parameter uses its first value.
+            entry.0.get_or_insert(text);
+        } else if let Some(m) = field.strip_prefix("Value.").and_then(|m| m.parse().ok()) {
+            values += 1;
+            if text.len() > MAX_FILTER_VALUE_LEN {
+                return Err(limit(
+                    "The maximum length for a filter value is 255 characters",
+                ));
+            }
+            entry.1.push((m, text));
+        }
+        if values > MAX_FILTER_VALUES || by_number.len() > MAX_FILTER_VALUES {
+            return Err(limit(
+                "The maximum number of filter values specified on a single call is 200",
+            ));
+        }
+    }
+    by_number
+        .into_iter()
+        .map(|(n, (name, mut vals))| {
+            let Some(name) = name else {
+                return Err(error(
+                    ctx,
+                    400,
+                    "MissingParameter",
+                    format!("The request must contain the parameter Filter.{n}.Name"),
+                ));
+            };
+            vals.sort_by_key(|(m, _)| *m);
+            Ok((name, vals.into_iter().map(|(_, v)| v).collect()))
+        })
+        .collect()
+}
+
 fn describe(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
     let known = |n: &str| {
         is_indexed(n, "InstanceId")
@@ -351,36 +415,10 @@ fn describe(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
     if let Some(bad) = ids.iter().find(|id| !is_instance_id(id)) {
         return malformed(ctx, bad);
     }
-    // Filters: Filter.N.Name with Filter.N.Value.M.
-    let mut filters: Vec<(String, Vec<&str>)> = Vec::new();
-    let mut numbers: Vec<u64> = call
-        .params
-        .iter()
-        .filter_map(|p| {
-            p.name
-                .strip_prefix("Filter.")?
-                .split_once('.')?
-                .0
-                .parse()
-                .ok()
-        })
-        .collect();
-    numbers.sort_unstable();
-    numbers.dedup();
-    for n in numbers {
-        let Some(name) = text(call, &format!("Filter.{n}.Name")) else {
-            return error(
-                ctx,
-                400,
-                "MissingParameter",
-                format!("The request must contain the parameter Filter.{n}.Name"),
-            );
-        };
-        filters.push((
-            name.to_string(),
-            indexed(call, &format!("Filter.{n}.Value")),
-        ));
-    }
+    let filters = match filters(ctx, call) {
+        Ok(f) => f,
+        Err(e) => return e,
+    };
     if dry {
         return dry_run_answer(ctx);
     }

@@ -17,12 +17,22 @@ pub const DEFAULT_ALIYUN_ACCESS_KEY_ID: &str = "testid";
 /// Its secret.
 pub const DEFAULT_ALIYUN_SECRET: &str = "testsecret";
 
-/// One accepted access key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One accepted access key. Its `Debug` hides the secret (`serve` prints the
+/// emulator's fake secrets on purpose, field by field).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyPair {
     pub access_key_id: String,
     pub secret: String,
+}
+
+impl std::fmt::Debug for KeyPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyPair")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret", &format_args!("***"))
+            .finish()
+    }
 }
 
 /// Accepted access keys, per cloud.
@@ -304,6 +314,16 @@ impl Fixtures {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_never_shows_a_secret() {
+        let config = crate::emulator::EmulatorConfig::default();
+        let shown = format!("{config:?} {:?}", config.fixtures.credentials.aws[0]);
+        for secret in [DEFAULT_AWS_SECRET, DEFAULT_ALIYUN_SECRET] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains(DEFAULT_AWS_ACCESS_KEY_ID), "{shown}");
+    }
 
     #[test]
     fn defaults_are_valid_and_round_trip_through_toml() {

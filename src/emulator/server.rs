@@ -9,18 +9,22 @@
 //! in-flight requests finish (up to 5 s), then returns.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::Router;
+use futures::StreamExt;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
+use super::conn::WriteDeadline;
 use super::{plain, route, Emulator, EmulatorConfig};
 use crate::wire::{HttpRequest, HttpResponse, MAX_BODY_BYTES};
 
@@ -110,37 +114,49 @@ async fn accept_loop(
     emulator: Emulator,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let header_timeout = emulator.config().header_timeout;
+    let config = emulator.config();
+    let (header_timeout, write_timeout) = (config.header_timeout, config.write_timeout);
+    let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let app = Router::new().fallback(serve_one).with_state(emulator);
     let mut connections = tokio::task::JoinSet::new();
     loop {
-        tokio::select! {
+        // Past `max_connections`, stop accepting: clients wait in the backlog.
+        let permit = tokio::select! {
             _ = stopped.changed() => break,
-            accepted = listener.accept() => {
-                let Ok((stream, _peer)) = accepted else {
-                    // Out of file descriptors and the like: back off briefly.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                };
-                let service = TowerToHyperService::new(app.clone());
-                let mut stop = stopped.clone();
-                connections.spawn(async move {
-                    let mut builder = hyper::server::conn::http1::Builder::new();
-                    builder.timer(TokioTimer::new()).header_read_timeout(header_timeout);
-                    let conn = builder.serve_connection(TokioIo::new(stream), service);
-                    tokio::pin!(conn);
-                    tokio::select! {
-                        _ = conn.as_mut() => {}
-                        _ = stop.changed() => {
-                            conn.as_mut().graceful_shutdown();
-                            let _ = conn.await;
-                        }
-                    }
-                });
-                // Reap finished connections so the set does not grow without bound.
-                while connections.try_join_next().is_some() {}
+            permit = slots.clone().acquire_owned() => permit,
+        };
+        let Ok(permit) = permit else { break };
+        let accepted = tokio::select! {
+            _ = stopped.changed() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((stream, _peer)) = accepted else {
+            // Out of file descriptors and the like: back off briefly.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let mut stop = stopped.clone();
+        connections.spawn(async move {
+            let _permit = permit;
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let io = TokioIo::new(WriteDeadline::new(stream, write_timeout));
+            let conn = builder.serve_connection(io, service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
             }
-        }
+        });
+        // Reap finished connections so the set does not grow without bound.
+        while connections.try_join_next().is_some() {}
     }
     drop(listener);
     let drain = async { while connections.join_next().await.is_some() {} };
@@ -152,8 +168,37 @@ async fn accept_loop(
     }
 }
 
+/// Why a body could not be read.
+enum BodyError {
+    /// Over [`MAX_BODY_BYTES`] (announced or sent).
+    TooLarge,
+    /// The framing broke: a malformed chunk, or the connection closed mid-body.
+    Malformed,
+}
+
+/// Read the body, refusing it as soon as it is known to be over the limit.
+async fn read_body(body: Body, announced: Option<usize>) -> Result<Vec<u8>, BodyError> {
+    if announced.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut buf = Vec::with_capacity(announced.unwrap_or(0));
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| BodyError::Malformed)?;
+        if buf.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(BodyError::TooLarge);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
+}
+
 async fn serve_one(State(emulator): State<Emulator>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
+    let announced = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.trim().parse::<usize>().ok());
     let mut request = HttpRequest {
         method: parts.method.as_str().to_string(),
         path_and_query: parts
@@ -174,18 +219,18 @@ async fn serve_one(State(emulator): State<Emulator>, req: Request) -> Response {
         body: Vec::new(),
     };
     let timeout = emulator.config().request_timeout;
-    let read = axum::body::to_bytes(body, MAX_BODY_BYTES);
-    let answer = match tokio::time::timeout(timeout, read).await {
+    let answer = match tokio::time::timeout(timeout, read_body(body, announced)).await {
         Err(_) => plain(
             408,
             "Request Timeout: the request body did not arrive in time\n",
         ),
-        Ok(Err(_)) => {
-            // Over the limit (or the connection broke mid-body).
-            emulator.too_large(route::route(&request), &request)
-        }
+        Ok(Err(BodyError::TooLarge)) => emulator.too_large(route::route(&request), &request),
+        Ok(Err(BodyError::Malformed)) => plain(
+            400,
+            "Bad Request: the request body is malformed (chunked encoding) or was cut short\n",
+        ),
         Ok(Ok(bytes)) => {
-            request.body = bytes.to_vec();
+            request.body = bytes;
             // Signature checks hash the body; keep them off the async workers.
             let em = emulator.clone();
             match tokio::task::spawn_blocking(move || em.handle(&request, SystemTime::now())).await

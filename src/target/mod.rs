@@ -130,7 +130,10 @@ pub struct Target {
 
 impl Target {
     pub fn new(cfg: TargetConfig) -> Result<Self, TargetError> {
+        // Never follow a redirect: a 3xx is the target's answer, to be judged like any
+        // other, and an Alibaba GET would carry its signed query to the new place.
         let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(cfg.timeout)
             .pool_max_idle_per_host(8)
             .build()

@@ -198,16 +198,7 @@ pub struct HttpRequest {
 
 impl std::fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let hide = |pairs: &str| -> String {
-            pairs
-                .split('&')
-                .map(|pair| match pair.split_once('=') {
-                    Some((k, _)) if credentials::SECRET_PARAMS.contains(&k) => format!("{k}=***"),
-                    _ => pair.to_string(),
-                })
-                .collect::<Vec<_>>()
-                .join("&")
-        };
+        let hide = |pairs: &str| credentials::mask_secret_params(pairs, "***");
         let path = match self.path_and_query.split_once('?') {
             Some((p, q)) => format!("{p}?{}", hide(q)),
             None => self.path_and_query.clone(),
