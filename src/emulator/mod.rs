@@ -14,6 +14,7 @@ pub mod aliyun;
 pub mod auth;
 pub mod ec2;
 pub mod fixtures;
+pub mod imds;
 pub mod lightsail;
 pub mod route;
 pub mod server;
