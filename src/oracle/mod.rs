@@ -5,6 +5,7 @@
 //! the ambiguity reading it follows. Pure: no I/O, no clock. It reads only the spec
 //! table; nothing here knows one API from another.
 
+pub mod data_plane;
 mod effective;
 mod evaluate;
 

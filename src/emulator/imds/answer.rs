@@ -81,7 +81,11 @@ pub fn answer(r: &Request<'_>) -> Reply {
     let path = r.req.path();
     match r.req.method.as_str() {
         "PUT" if path.ends_with("/api/token") => put_token(r, options.hop_limit),
-        "GET" | "HEAD" => get(r, options.http_tokens == "required", &options.instance_metadata_tags),
+        "GET" | "HEAD" => get(
+            r,
+            options.http_tokens == "required",
+            &options.instance_metadata_tags,
+        ),
         _ => {
             let mut reply = text(405, "Method Not Allowed");
             if let Reply::Answer { headers, .. } = &mut reply {

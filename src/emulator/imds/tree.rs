@@ -245,7 +245,10 @@ mod tests {
             ("bad key".to_string(), "x".to_string()),
         ]);
         let on = facts(Flavor::Ec2, &tags, true);
-        assert_eq!(item(&on, "latest/meta-data/tags/instance").as_deref(), Some("Name"));
+        assert_eq!(
+            item(&on, "latest/meta-data/tags/instance").as_deref(),
+            Some("Name")
+        );
         assert_eq!(
             item(&on, "latest/meta-data/tags/instance/Name").as_deref(),
             Some("web")
@@ -263,7 +266,10 @@ mod tests {
         let id = item(&ls, "latest/meta-data/instance-id").unwrap();
         assert!(id.starts_with("i-") && id.len() == 19, "{id}");
         let ali = facts(Flavor::Aliyun, &tags, false);
-        assert_eq!(item(&ali, "latest/meta-data/region-id").as_deref(), Some("us-east-1"));
+        assert_eq!(
+            item(&ali, "latest/meta-data/region-id").as_deref(),
+            Some("us-east-1")
+        );
         assert_eq!(item(&ali, "latest/meta-data/placement/region"), None);
         assert_eq!(item(&ls, "latest/meta-data/nothing-here"), None);
     }
