@@ -96,15 +96,18 @@ pub async fn run(
             ));
             continue;
         };
-        // Another instance's service issues the foreign token: preferably one no
-        // worker changes meanwhile.
-        let foreign = endpoints
+        // Another instance of this API issues the foreign token: preferably one
+        // no worker changes meanwhile (the first that issues one is used).
+        let mut others: Vec<&String> = endpoints
             .0
             .keys()
-            .filter(|i| *i != instance)
-            .min_by_key(|i| cfg.instances.contains(i))
-            .and_then(|i| endpoints.v4(i))
-            .cloned();
+            .filter(|i| *i != instance && cfg.known_ids.contains(i))
+            .collect();
+        others.sort_by_key(|i| cfg.instances.contains(i));
+        let foreign = others
+            .into_iter()
+            .filter_map(|i| endpoints.v4(i).cloned())
+            .collect();
         let urls = Urls {
             main: url.clone(),
             v6: endpoints.v6(instance).filter(|u| *u != url).cloned(),
@@ -135,7 +138,8 @@ pub async fn run(
 struct Urls {
     main: String,
     v6: Option<String>,
-    foreign: Option<String>,
+    /// Other instances' endpoints, for a foreign token.
+    foreign: Vec<String>,
 }
 
 async fn run_instance(
@@ -224,6 +228,13 @@ async fn states_loop(
             let Some(exp) = dpo::expect(dp, &applied, p.probe) else {
                 continue;
             };
+            if cfg
+                .only
+                .as_ref()
+                .is_some_and(|only| !only.is_match(&exp.rule))
+            {
+                continue;
+            }
             match client.send(&p, urls).await {
                 Err(skip) => note(format!("{} skipped: {skip}", p.title)),
                 Ok(sent) => {
@@ -285,7 +296,7 @@ async fn wait_for_effect(
     let urls = Urls {
         main: url.to_string(),
         v6: None,
-        foreign: None,
+        foreign: Vec::new(),
     };
     while started.elapsed() < cfg.settle_timeout {
         if let Ok(sent) = client.send(&p, &urls).await {

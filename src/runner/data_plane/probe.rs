@@ -180,16 +180,22 @@ impl ProbeClient {
                 ("GET", item.clone(), r, None)
             }
             Probe::GetForeignToken => {
-                let other = urls
-                    .foreign
-                    .clone()
-                    .ok_or("no other instance's metadata endpoint to take a token from")?;
-                let t = self.put_token(&other, ttl, &mut log).await;
-                if t.status != Some(200) {
-                    return Err(format!("the other instance ({other}) issued no token"));
+                let mut token = None;
+                // Only the attempt that issued the token is recorded.
+                for other in &urls.foreign {
+                    let mut attempt = Vec::new();
+                    let t = self.put_token(other, ttl, &mut attempt).await;
+                    if t.status == Some(200) {
+                        log.extend(attempt);
+                        token = Some(t.body);
+                        break;
+                    }
                 }
+                let Some(token) = token else {
+                    return Err("no other instance of this API issued a token (give --imds for another instance)".into());
+                };
                 let r = self
-                    .request(&base, "GET", &item, self.with_token(&t.body), &mut log)
+                    .request(&base, "GET", &item, self.with_token(&token), &mut log)
                     .await;
                 ("GET", item.clone(), r, None)
             }
