@@ -156,8 +156,18 @@ async fn a_metadata_service_that_ignores_required_tokens_is_caught_with_a_reprod
         let reason = c["verdict"]["reason"].as_str().unwrap();
         assert!(reason.contains("answered 200, expected 401"), "{reason}");
     }
-    // Everything else the proxy passes through conforms.
+    // Everything else the proxy passes through conforms, the foreign token (from
+    // the second --imds instance) included.
     assert!(cases.len() > failing.len() + 20, "{} cases", cases.len());
+    assert!(
+        cases.iter().any(|c| c["rule"] == "data_plane.token.invalid"
+            && c["title"]
+                .as_str()
+                .unwrap()
+                .contains("another instance's token")
+            && c["verdict"]["verdict"] == "pass"),
+        "no foreign-token probe ran"
+    );
     // The reproducer is the metadata request as curl, not a signed API call.
     let stem = failing[0]["id"].as_str().unwrap().replace('/', "_");
     let script = std::fs::read_to_string(dir.path().join("repro").join(format!("{stem}.sh")))

@@ -254,7 +254,13 @@ async fn run(args: RunArgs) -> u8 {
                     .clone()
                     .unwrap_or_else(|| spec.api.default_region.clone()),
                 instances: args.instances.clone(),
-                known: args.instances.clone(),
+                // Instances with a metadata endpoint exist at the target too.
+                known: args
+                    .instances
+                    .iter()
+                    .chain(imds.0.keys())
+                    .cloned()
+                    .collect(),
                 credentials: Some(creds),
             };
             let name = args.target_name.clone().unwrap_or_else(|| host_of(url));
