@@ -397,6 +397,15 @@ fn record(
     }
 }
 
+/// An answer as the recorder takes it.
+struct Answered {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+    /// The answer to a token request (its body is a token).
+    token: bool,
+}
+
 /// An exchange as recorded: the token header's value and a token answer's body
 /// are replaced by `<redacted>`.
 fn exchange(
@@ -405,7 +414,7 @@ fn exchange(
     path: &str,
     headers: &[(String, String)],
     token_header: &str,
-    response: Option<(u16, Vec<(String, String)>, String, bool)>,
+    response: Option<Answered>,
 ) -> Exchange {
     Exchange {
         endpoint: endpoint.to_string(),
@@ -424,13 +433,13 @@ fn exchange(
                 .collect(),
             body: String::new(),
         },
-        response: response.map(|(status, headers, body, is_token)| RecordedResponse {
-            status,
-            headers,
-            body: if is_token && status == 200 {
+        response: response.map(|a| RecordedResponse {
+            status: a.status,
+            headers: a.headers,
+            body: if a.token && a.status == 200 {
                 REDACTED.to_string()
             } else {
-                body
+                a.body
             },
         }),
     }

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{exchange, Sent, Urls};
+use super::{exchange, Answered, Sent, Urls};
 use crate::generate::data_plane::{valid_ttl, DataProbe};
 use crate::oracle::data_plane::DataActual;
 use crate::spec::{DataPlane, Probe};
@@ -108,9 +108,12 @@ impl ProbeClient {
             path,
             &headers,
             &self.dp.token_header,
-            reply
-                .status
-                .map(|s| (s, reply.headers.clone(), reply.body.clone(), is_token)),
+            reply.status.map(|status| Answered {
+                status,
+                headers: reply.headers.clone(),
+                body: reply.body.clone(),
+                token: is_token,
+            }),
         ));
         reply
     }
