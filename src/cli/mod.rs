@@ -8,6 +8,7 @@ pub mod matrix;
 pub mod record;
 pub mod replay;
 pub mod run;
+pub mod run_imds;
 pub mod serve;
 pub mod spec;
 pub mod verify;

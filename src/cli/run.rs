@@ -17,7 +17,7 @@ use imds_conform::verdict::Summary;
 use imds_conform::wire::Credentials;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::exit;
+use super::{exit, run_imds};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -79,6 +79,15 @@ pub struct RunArgs {
     /// Read the spec tables from this folder instead of the built-in ones.
     #[arg(long)]
     specs: Option<PathBuf>,
+    /// The metadata endpoint of an instance under test, for the data-plane phase
+    /// (`i-0123=http://127.0.0.1:8081`; an IPv6 host is its IPv6 endpoint).
+    /// Repeatable. Automatic against the embedded emulator.
+    #[arg(long = "imds", value_name = "INSTANCE=URL")]
+    imds: Vec<String>,
+    /// Run on a real instance, against itself: its id comes from its own metadata
+    /// service; default phase data-plane (needs --cloud or --endpoint, one --api).
+    #[arg(long = "self", conflicts_with = "instances")]
+    self_instance: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -87,6 +96,7 @@ enum PhaseArg {
     Auth,
     Sequence,
     Random,
+    DataPlane,
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
@@ -152,8 +162,16 @@ async fn run(args: RunArgs) -> u8 {
         }
     };
     let seed = args.seed.unwrap_or_else(rand::random);
-    let phases: Vec<Phase> = if args.phases.is_empty() {
-        vec![Phase::Coverage, Phase::Auth, Phase::Sequence, Phase::Random]
+    let phases: Vec<Phase> = if args.phases.is_empty() && args.self_instance {
+        vec![Phase::DataPlane]
+    } else if args.phases.is_empty() {
+        vec![
+            Phase::Coverage,
+            Phase::Auth,
+            Phase::Sequence,
+            Phase::Random,
+            Phase::DataPlane,
+        ]
     } else {
         args.phases
             .iter()
@@ -162,6 +180,7 @@ async fn run(args: RunArgs) -> u8 {
                 PhaseArg::Auth => Phase::Auth,
                 PhaseArg::Sequence => Phase::Sequence,
                 PhaseArg::Random => Phase::Random,
+                PhaseArg::DataPlane => Phase::DataPlane,
             })
             .collect()
     };
@@ -179,6 +198,32 @@ async fn run(args: RunArgs) -> u8 {
         }
         (None, false, _) => None,
     };
+    let mut imds = match run_imds::endpoints_from_args(&args.imds) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: --imds: {e}");
+            return exit::USAGE;
+        }
+    };
+    let mut listeners = Vec::new();
+    let mut args = args;
+    if args.self_instance {
+        let ([spec], Some(_)) = (selected.as_slice(), &endpoint) else {
+            eprintln!("error: --self needs --cloud (or --endpoint) and exactly one --api");
+            return exit::USAGE;
+        };
+        match run_imds::discover_self(spec, &args.imds).await {
+            Ok((id, endpoints)) => {
+                println!("--self: this is instance {id}");
+                args.instances = vec![id];
+                imds = endpoints;
+            }
+            Err(e) => {
+                eprintln!("error: --self: cannot find this instance's id: {e}");
+                return exit::USAGE;
+            }
+        }
+    }
     let (jobs, target_name, rate) = match &endpoint {
         Some(url) => {
             let [spec] = selected.as_slice() else {
@@ -212,7 +257,13 @@ async fn run(args: RunArgs) -> u8 {
                     .clone()
                     .unwrap_or_else(|| spec.api.default_region.clone()),
                 instances: args.instances.clone(),
-                known: args.instances.clone(),
+                // Instances with a metadata endpoint exist at the target too.
+                known: args
+                    .instances
+                    .iter()
+                    .chain(imds.0.keys())
+                    .cloned()
+                    .collect(),
                 credentials: Some(creds),
             };
             let name = args.target_name.clone().unwrap_or_else(|| host_of(url));
@@ -272,6 +323,19 @@ async fn run(args: RunArgs) -> u8 {
                         .first()
                         .map(|k| Credentials::new(k.access_key_id.clone(), k.secret.clone())),
                 });
+            }
+            if imds.0.is_empty() && phases.contains(&Phase::DataPlane) {
+                let apis: Vec<&str> = jobs.iter().map(|j| j.spec.api.id.as_str()).collect();
+                match run_imds::embedded_listeners(&running, &apis).await {
+                    Ok((l, endpoints)) => {
+                        listeners = l;
+                        imds = endpoints;
+                    }
+                    Err(e) => {
+                        eprintln!("error: cannot start the embedded metadata services: {e}");
+                        return exit::USAGE;
+                    }
+                }
             }
             server = Some(running);
             (
@@ -346,8 +410,18 @@ async fn run(args: RunArgs) -> u8 {
             keep_passing: args.report.is_some(),
         });
     }
-    let runs =
-        futures::future::join_all(configs.into_iter().map(|c| runner::run_api(c, tx.clone())));
+    let data_plane = phases.contains(&Phase::DataPlane);
+    let imds = &imds;
+    let runs = futures::future::join_all(configs.into_iter().map(|c| {
+        let tx = tx.clone();
+        async move {
+            let mut cases = runner::run_api(c.clone(), tx.clone()).await?;
+            if data_plane && !runner::cancelled(&c) {
+                cases.extend(runner::data_plane::run(&c, imds, &tx).await?);
+            }
+            Ok::<_, RunError>(cases)
+        }
+    }));
     drop(tx);
     let progress = progress_bar();
     let mut tally: std::collections::HashMap<String, Summary> = Default::default();
@@ -379,6 +453,9 @@ async fn run(args: RunArgs) -> u8 {
     };
     let (results, ()) = tokio::join!(runs, consume);
     progress.finish_and_clear();
+    for l in listeners {
+        l.shutdown().await;
+    }
     if let Some(s) = server {
         s.shutdown().await;
     }

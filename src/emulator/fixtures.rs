@@ -3,6 +3,7 @@
 //! test engine use unless a TOML fixtures file replaces it (see docs/emulator.md).
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -101,6 +102,10 @@ pub struct InstanceFixture {
     pub http_protocol_ipv6: String,
     #[serde(default = "disabled")]
     pub instance_metadata_tags: String,
+    /// The instance's tags (key → value), which its metadata service shows when
+    /// instance tags are enabled in its metadata options.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 impl InstanceFixture {
@@ -116,6 +121,10 @@ impl InstanceFixture {
             http_put_response_hop_limit: 1,
             http_protocol_ipv6: disabled(),
             instance_metadata_tags: disabled(),
+            tags: BTreeMap::from([
+                ("Name".to_string(), id.to_string()),
+                ("Environment".to_string(), "conformance".to_string()),
+            ]),
         }
     }
 

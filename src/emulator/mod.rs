@@ -15,6 +15,7 @@ pub mod auth;
 pub mod conn;
 pub mod ec2;
 pub mod fixtures;
+pub mod imds;
 pub mod lightsail;
 pub mod limits;
 pub mod route;

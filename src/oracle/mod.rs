@@ -6,6 +6,7 @@
 //! table; nothing here knows one API from another. [`Oracle`] is the same with a
 //! bounded memory of its answers, for runs whose calls repeat.
 
+pub mod data_plane;
 mod effective;
 mod evaluate;
 mod memo;

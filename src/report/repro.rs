@@ -7,6 +7,8 @@
 
 use std::collections::HashSet;
 
+mod imds;
+
 use super::text;
 use super::RunMeta;
 use crate::oracle::Auth;
@@ -158,6 +160,9 @@ fn replay_line(case: &CaseResult) -> String {
 /// `$AWS_SESSION_TOKEN`; Alibaba requests cannot be signed by curl and are written
 /// unsigned, with the `imds-conform replay` command that re-signs them.
 pub fn curl(case: &CaseResult, meta: &RunMeta) -> String {
+    if case.phase == "data-plane" {
+        return imds::curl(case, meta);
+    }
     let mut out = String::new();
     out.push_str(&format!(
         "# imds-conform reproducer: {}\n",

@@ -5,6 +5,7 @@
 //! options, an error or a refused signature changed nothing. At the end (and on
 //! cancellation) every instance gets its original options back.
 
+pub mod data_plane;
 mod readback;
 mod shrink;
 
@@ -189,7 +190,7 @@ pub async fn run_api(
                 Phase::Coverage => generate::coverage(&cfg.spec, &w.subject),
                 Phase::Auth => generate::auth(&cfg.spec, &w.subject),
                 Phase::Sequence => generate::sequences(&cfg.spec, &w.subject),
-                Phase::Random => Vec::new(),
+                Phase::Random | Phase::DataPlane => Vec::new(),
             });
         }
         // Workers split the deterministic cases between them.

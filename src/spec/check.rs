@@ -1,6 +1,7 @@
-//! `spec check`: every quoted phrase must occur in the doc it names, every model key
-//! must resolve in its reference file, and what the tables say of enum values,
-//! required flags and member names must agree with the machine models. A
+//! `spec check`: every quoted phrase must occur in the doc (or reference text
+//! extract) it names, every model key must resolve in its reference file, and what
+//! the tables say of enum values, required flags and member names must agree with
+//! the machine models. A
 //! disagreement is either covered by an ambiguity that cites the model, or a failure.
 //! No printing here: the result is a [`CheckReport`].
 
@@ -106,6 +107,8 @@ pub fn normalize(text: &str) -> String {
 struct Loaded {
     docs: BTreeMap<String, Option<String>>,
     models: BTreeMap<String, Option<Value>>,
+    /// Text extracts in the reference folder (`imds-data-plane.md`), normalized.
+    texts: BTreeMap<String, Option<String>>,
 }
 
 impl Loaded {
@@ -119,6 +122,17 @@ impl Loaded {
                     sources.docs.join(name)
                 };
                 std::fs::read_to_string(path).ok().map(|t| normalize(&t))
+            })
+            .as_ref()
+    }
+
+    fn text(&mut self, sources: &Sources, name: &str) -> Option<&String> {
+        self.texts
+            .entry(name.to_string())
+            .or_insert_with(|| {
+                std::fs::read_to_string(sources.reference.join(name))
+                    .ok()
+                    .map(|t| normalize(&t))
             })
             .as_ref()
     }
@@ -140,6 +154,7 @@ pub fn check(specs: &[Spec], sources: &Sources) -> CheckReport {
     let mut loaded = Loaded {
         docs: BTreeMap::new(),
         models: BTreeMap::new(),
+        texts: BTreeMap::new(),
     };
     let mut report = CheckReport::default();
     for spec in specs {
@@ -196,6 +211,13 @@ fn citations(spec: &Spec) -> Vec<(String, &Citation)> {
             out.extend(r.cite.iter().map(|c| (subject.clone(), c)));
         }
     }
+    if let Some(dp) = &spec.data_plane {
+        push(&mut out, "[data_plane]", &dp.cite);
+        for rule in dp.rules.iter().map(|r| r.get_ref()) {
+            let subject = format!("data_plane rule {}", rule.id);
+            out.extend(rule.cite.iter().map(|c| (subject.clone(), c)));
+        }
+    }
     out
 }
 
@@ -221,6 +243,23 @@ fn check_citation(
             finding(format!("quote found in {doc}"), FindingKind::Ok)
         } else {
             finding(format!("quote not in {doc}: \"{q}\""), FindingKind::Failure)
+        };
+    }
+    if let (Some(reference), None, Some(quote)) = (&c.reference, &c.key, &c.quote) {
+        let Some(text) = loaded.text(sources, reference) else {
+            return finding(
+                format!("reference {reference} not found"),
+                FindingKind::Failure,
+            );
+        };
+        let q = normalize(quote);
+        return if text.contains(&q) {
+            finding(format!("quote found in {reference}"), FindingKind::Ok)
+        } else {
+            finding(
+                format!("quote not in {reference}: \"{q}\""),
+                FindingKind::Failure,
+            )
         };
     }
     if let (Some(reference), Some(key)) = (&c.reference, &c.key) {
