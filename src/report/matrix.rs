@@ -435,6 +435,13 @@ fn merge_reading(cell: &ReadingCell, a: &AmbiguityReading) -> ReadingCell {
         (ReadingCell::Inconsistent { .. }, _) => cell.clone(),
         (ReadingCell::None, next) => next,
         (ReadingCell::Consistent { .. }, next @ ReadingCell::Inconsistent { .. }) => next,
+        // No reading named: any reading, which constrains nothing.
+        (ReadingCell::Consistent { readings: had }, next) if had.is_empty() => next,
+        (ReadingCell::Consistent { .. }, ReadingCell::Consistent { readings: new })
+            if new.is_empty() =>
+        {
+            cell.clone()
+        }
         (ReadingCell::Consistent { readings: had }, ReadingCell::Consistent { readings: new }) => {
             let both: Vec<String> = had.iter().filter(|r| new.contains(r)).cloned().collect();
             if both.is_empty() {
@@ -514,10 +521,12 @@ impl ReadingCell {
         }
     }
 
-    /// The reading, `a | b` while undecided, `inconsistent`, or `—`.
+    /// The reading, `a | b` while undecided, `inconsistent`, or `—`; `any` when
+    /// the report names no reading (cases touched the ambiguity, none constrained it).
     pub fn label(&self) -> String {
         match self {
             ReadingCell::None => "—".into(),
+            ReadingCell::Consistent { readings } if readings.is_empty() => "any".into(),
             ReadingCell::Consistent { readings } => readings.join(" | "),
             ReadingCell::Inconsistent { .. } => "inconsistent".into(),
         }
@@ -527,6 +536,9 @@ impl ReadingCell {
     pub fn detail(&self) -> String {
         match self {
             ReadingCell::None => "no case touched this ambiguity".into(),
+            ReadingCell::Consistent { readings } if readings.is_empty() => {
+                "cases touched it; none told the readings apart".into()
+            }
             ReadingCell::Consistent { readings } if readings.len() == 1 => {
                 format!("implements {} in every call", readings[0])
             }

@@ -80,7 +80,7 @@ pub fn to_html(m: &Matrix) -> String {
     out.push_str(CSS);
     out.push_str("</style>\n</head>\n<body>\n<h1>imds-conform conformance matrix</h1>\n");
     out.push_str(&format!("<p class=\"byline\">{}</p>\n", esc(&byline(m))));
-    out.push_str("<h2 id=\"targets\">Targets</h2>\n<div class=\"overview\">\n");
+    out.push_str("<h2 id=\"h-targets\">Targets</h2>\n<div class=\"overview\">\n");
     scores(&mut out, m);
     out.push_str(&chart::departures_chart(m));
     out.push_str("</div>\n");
@@ -153,7 +153,7 @@ fn scores(out: &mut String, m: &Matrix) {
 
 fn departures(out: &mut String, m: &Matrix) {
     out.push_str(
-        "<h2 id=\"departures\">Departures</h2>\n<p class=\"legend\">The failing cases of \
+        "<h2 id=\"h-departures\">Departures</h2>\n<p class=\"legend\">The failing cases of \
          each target grouped by cause, largest first: the rule broken (hover for the \
          docs), how many cases show it, and the smallest one's reproducer script.</p>\n",
     );
@@ -225,7 +225,7 @@ fn group_row(out: &mut String, m: &Matrix, api: &str) {
 
 fn readings(out: &mut String, m: &Matrix) {
     out.push_str(
-        "<h2 id=\"readings\">Readings</h2>\n<p class=\"legend\">Where the docs disagree or \
+        "<h2 id=\"h-readings\">Readings</h2>\n<p class=\"legend\">Where the docs disagree or \
          are silent: the reading of each ambiguity a target implements, the same in every \
          call. <b>a | b</b>: no case told them apart; <b>inconsistent</b>: its answers \
          need two readings (hover for the two cases); <b>—</b>: no case touched it.</p>\n",
@@ -264,7 +264,7 @@ fn readings(out: &mut String, m: &Matrix) {
 
 fn rules(out: &mut String, m: &Matrix) {
     out.push_str(
-        "<h2 id=\"rules\">Rules</h2>\n<p class=\"legend\">Rules down, targets across. \
+        "<h2 id=\"h-rules\">Rules</h2>\n<p class=\"legend\">Rules down, targets across. \
          <b>pass</b>: every case of the rule passed; <b>fail (n)</b>: n cases failed — the \
          link opens the first one's reproducer; <b>—</b>: no case ran.</p>\n",
     );
