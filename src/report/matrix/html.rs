@@ -52,7 +52,7 @@ td.clean{background:#dafbe1;color:#116329}\
 td.departs{background:#ffebe9;color:#82071e}\
 span.version{font-weight:normal;color:#57606a}\
 table.departures,table#readings,table#matrix,table#scores{width:100%;table-layout:fixed}\
-col.id{width:8.5em}col.count{width:4.5em}col.dep-rule{width:20em}col.repro{width:15em}col.key{width:32%}col.name{width:10em}col.version{width:6em}\
+col.id{width:10em}col.count{width:4.5em}col.dep-rule{width:20em}col.repro{width:17em}col.key{width:32%}col.name{width:10em}col.version{width:6em}\
 td.count{text-align:right}\
 th.key{position:sticky;left:0;z-index:1;background:#fff;font-family:ui-monospace,monospace;font-weight:normal}\
 thead th.key{background:#f0f3f6;font-family:inherit;font-weight:600}\
@@ -95,11 +95,7 @@ pub fn to_html(m: &Matrix) -> String {
 fn target_heading(m: &Matrix, t: usize) -> String {
     let t = &m.targets[t];
     match &t.version {
-        Some(v) => format!(
-            "{} <span class=\"version\">{}</span>",
-            esc(&t.name),
-            esc(v)
-        ),
+        Some(v) => format!("{} <span class=\"version\">{}</span>", esc(&t.name), esc(v)),
         None => esc(&t.name),
     }
 }
