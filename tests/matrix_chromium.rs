@@ -189,19 +189,28 @@ fn ec2_cases() -> Vec<CaseResult> {
     .collect()
 }
 
+/// Case 2 of `api`: hop limit 64 accepted, a pass under `reading` of `ambiguity`.
+fn in_range(api: &str, param: &str, ambiguity: &str, reading: &str) -> CaseResult {
+    let rule = format!("{param}.range");
+    let c = case(
+        api,
+        2,
+        &rule,
+        &[(param, "64")],
+        under(ambiguity, &[reading]),
+    );
+    with_ambiguity(c, ambiguity)
+}
+
 /// The emulator conforms on every API: one report per API, as `run` writes them.
 fn emulator() -> Vec<RunReport> {
     let mut cases = ec2_cases();
     cases.push(case(LIGHTSAIL, 1, "baseline", &[], Verdict::Pass));
-    cases.push(with_ambiguity(
-        case(
-            LIGHTSAIL,
-            2,
-            "httpPutResponseHopLimit.range",
-            &[("httpPutResponseHopLimit", "64")],
-            under("lightsail-hop-limit-range", &["ec2-range"]),
-        ),
+    cases.push(in_range(
+        LIGHTSAIL,
+        "httpPutResponseHopLimit",
         "lightsail-hop-limit-range",
+        "ec2-range",
     ));
     cases.push(case(
         ALIYUN,
@@ -210,15 +219,11 @@ fn emulator() -> Vec<RunReport> {
         &[("RegionId", "cn-hangzhou")],
         Verdict::Pass,
     ));
-    cases.push(with_ambiguity(
-        case(
-            ALIYUN,
-            2,
-            "HttpPutResponseHopLimit.range",
-            &[("HttpPutResponseHopLimit", "64")],
-            under("aliyun-hop-limit-range", &["1-to-64"]),
-        ),
+    cases.push(in_range(
+        ALIYUN,
+        "HttpPutResponseHopLimit",
         "aliyun-hop-limit-range",
+        "1-to-64",
     ));
     [EC2, LIGHTSAIL, ALIYUN]
         .into_iter()

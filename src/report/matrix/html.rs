@@ -232,30 +232,55 @@ fn readings(out: &mut String, m: &Matrix) {
     }
     out.push_str("<table id=\"readings\">");
     target_columns(out, m, "ambiguity");
+    let rows = m.readings.iter().map(|r| GridRow {
+        api: &r.api,
+        key: &r.ambiguity,
+        cells: r
+            .cells
+            .iter()
+            .map(|c| (c.class(), c.detail(), esc(&c.label())))
+            .collect(),
+    });
+    grid_rows(out, m, "data-ambiguity", rows);
+    out.push_str("</tbody>\n</table>\n");
+}
+
+/// One row of a grid of targets: its API, its key (rule or ambiguity), and per
+/// target the cell's class, tooltip and inner HTML.
+struct GridRow<'a> {
+    api: &'a str,
+    key: &'a str,
+    cells: Vec<(&'static str, String, String)>,
+}
+
+/// The rows of a grid, a group row before each API's first.
+fn grid_rows<'a>(
+    out: &mut String,
+    m: &Matrix,
+    attr: &str,
+    rows: impl Iterator<Item = GridRow<'a>>,
+) {
     let mut api = None;
-    for r in &m.readings {
-        if api != Some(&r.api) {
-            group_row(out, m, &r.api);
-            api = Some(&r.api);
+    for r in rows {
+        if api != Some(r.api) {
+            group_row(out, m, r.api);
+            api = Some(r.api);
         }
         out.push_str(&format!(
-            "<tr data-api=\"{}\" data-ambiguity=\"{}\"><th class=\"key\">{}</th>",
-            esc(&r.api),
-            esc(&r.ambiguity),
-            esc(&r.ambiguity)
+            "<tr data-api=\"{}\" {attr}=\"{}\"><th class=\"key\">{}</th>",
+            esc(r.api),
+            esc(r.key),
+            esc(r.key)
         ));
-        for (c, t) in r.cells.iter().zip(&m.targets) {
+        for ((class, title, inner), t) in r.cells.iter().zip(&m.targets) {
             out.push_str(&format!(
-                "<td class=\"{}\" data-target=\"{}\" title=\"{}\">{}</td>",
-                c.class(),
+                "<td class=\"{class}\" data-target=\"{}\" title=\"{}\">{inner}</td>",
                 esc(&t.label),
-                esc(&c.detail()),
-                esc(&c.label())
+                esc(title)
             ));
         }
         out.push_str("</tr>\n");
     }
-    out.push_str("</tbody>\n</table>\n");
 }
 
 fn rules(out: &mut String, m: &Matrix) {
@@ -269,34 +294,24 @@ fn rules(out: &mut String, m: &Matrix) {
         280 + 110 * m.targets.len()
     ));
     target_columns(out, m, "rule");
-    let mut api = None;
-    for r in &m.rows {
-        if api != Some(&r.api) {
-            group_row(out, m, &r.api);
-            api = Some(&r.api);
-        }
-        out.push_str(&format!(
-            "<tr data-api=\"{}\" data-rule=\"{}\"><th class=\"key\">{}</th>",
-            esc(&r.api),
-            esc(&r.rule),
-            esc(&r.rule)
-        ));
-        for (c, t) in r.cells.iter().zip(&m.targets) {
-            let inner = match c {
-                Cell::Fail {
-                    repro: Some(link), ..
-                } => format!("<a href=\"{}\">{}</a>", esc(&href(link)), esc(&c.label())),
-                _ => esc(&c.label()),
-            };
-            out.push_str(&format!(
-                "<td class=\"{}\" data-target=\"{}\" title=\"{}\">{inner}</td>",
-                c.class(),
-                esc(&t.label),
-                esc(&c.detail())
-            ));
-        }
-        out.push_str("</tr>\n");
-    }
+    let rows = m.rows.iter().map(|r| GridRow {
+        api: &r.api,
+        key: &r.rule,
+        cells: r
+            .cells
+            .iter()
+            .map(|c| {
+                let inner = match c {
+                    Cell::Fail {
+                        repro: Some(link), ..
+                    } => format!("<a href=\"{}\">{}</a>", esc(&href(link)), esc(&c.label())),
+                    _ => esc(&c.label()),
+                };
+                (c.class(), c.detail(), inner)
+            })
+            .collect(),
+    });
+    grid_rows(out, m, "data-rule", rows);
     out.push_str("</tbody>\n<tfoot><tr><td>rules: pass / fail</td>");
     for i in 0..m.targets.len() {
         let (pass, fail) = rule_counts(m, i);
