@@ -151,7 +151,7 @@ pub async fn run_coverage(args: &TargetArgs, apis: &[String]) -> Result<Vec<Cove
             });
             rate = match args.rate {
                 Some(r) => Some(r),
-                None if imds_conform::target::is_loopback(&url) => None,
+                None if imds_conform::target::is_loopback(url) => None,
                 None => Some(5.0),
             };
         }

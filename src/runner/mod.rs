@@ -602,7 +602,7 @@ pub fn readback_agrees(
     before: &Options,
     after: &Options,
     fields: &[&String],
-) -> Result<(), Finding> {
+) -> Result<(), Box<Finding>> {
     let expected = match &a.expected {
         Expected::Success {
             options,
@@ -626,7 +626,7 @@ pub fn readback_agrees(
                         "changed",
                     ),
                 };
-                return Err(Finding {
+                return Err(Box::new(Finding {
                     kind: FindingKind::Readback,
                     rule: a.rule.clone(),
                     expected: expected.into(),
@@ -634,7 +634,7 @@ pub fn readback_agrees(
                     field: Some((*f).clone()),
                     detail: format!("read-back {what} shows {f} = {got:?}, expected {want:?}"),
                     cite: a.cite.iter().map(|c| c.short()).collect(),
-                });
+                }));
             }
         }
     }

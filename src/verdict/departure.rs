@@ -175,28 +175,31 @@ fn build(cases: &[CaseResult], key: &str, mut f: Finding, members: &[usize]) -> 
     }
 }
 
-/// A parameter that every case of the group omits while some other failing case of
-/// the API sends it.
+/// A parameter that every case of the group omits while other failing cases of the
+/// API send it: of several, the one the other cases send most often (the likeliest
+/// cause; a rarely sent one such as a DryRun flag is omitted by chance).
 fn common_omission(all: &[CaseResult], group: &[&CaseResult]) -> Option<String> {
-    let api = &group[0].api;
-    let mut names: Vec<&str> = all
-        .iter()
-        .filter(|c| &c.api == api)
-        .flat_map(|c| c.request.iter().map(|p| p.name.as_str()))
-        .collect();
-    names.sort_unstable();
-    names.dedup();
     if group.len() < 2 {
         return None;
     }
-    names
-        .into_iter()
-        .find(|n| {
+    let api = &group[0].api;
+    let mut sent: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in all.iter().filter(|c| &c.api == api) {
+        let mut names: Vec<&str> = c.request.iter().map(|p| p.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        for n in names {
+            *sent.entry(n).or_default() += 1;
+        }
+    }
+    sent.into_iter()
+        .filter(|(n, _)| {
             group
                 .iter()
                 .all(|c| !c.request.iter().any(|p| p.name == *n))
         })
-        .map(str::to_string)
+        .max_by_key(|(n, count)| (*count, std::cmp::Reverse(*n)))
+        .map(|(n, _)| n.to_string())
 }
 
 fn title(f: &Finding, when: &str, count: usize, example: &str) -> String {

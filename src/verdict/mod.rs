@@ -74,7 +74,7 @@ pub fn judge_with(
     expectation: &Expectation,
     actual: &Outcome,
     instance: &str,
-    also: impl Fn(&Acceptable) -> Result<(), Finding>,
+    also: impl Fn(&Acceptable) -> Result<(), Box<Finding>>,
 ) -> Verdict {
     judge_full(spec, expectation, actual, instance, "", also).verdict
 }
@@ -87,7 +87,7 @@ pub fn judge_full(
     actual: &Outcome,
     instance: &str,
     case_rule: &str,
-    also: impl Fn(&Acceptable) -> Result<(), Finding>,
+    also: impl Fn(&Acceptable) -> Result<(), Box<Finding>>,
 ) -> Judgement {
     let answer_matches: Vec<&Acceptable> = expectation
         .outcomes
@@ -102,7 +102,7 @@ pub fn judge_full(
             Ok(()) => true,
             Err(f) => {
                 if !also_findings.iter().any(|g| g.detail == f.detail) {
-                    also_findings.push(f);
+                    also_findings.push(*f);
                 }
                 false
             }
