@@ -542,7 +542,15 @@ fn a_client_that_never_reads_is_disconnected() {
         body.len()
     };
     let requests = 100_000;
-    let stream = TcpStream::connect(&addr).unwrap();
+    // A fixed, small receive buffer (no autotuning): the server's answers back up
+    // into its own send buffer quickly, as with a client that really never reads.
+    let stream = rt.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(16 * 1024).unwrap();
+        let stream = socket.connect(addr.parse().unwrap()).await.unwrap();
+        stream.into_std().unwrap()
+    });
+    stream.set_nonblocking(false).unwrap();
     stream
         .set_write_timeout(Some(Duration::from_secs(60)))
         .unwrap();
