@@ -2,11 +2,14 @@
 //! request into an [`HttpRequest`] and calls [`Emulator::handle`].
 //!
 //! Robustness: the body is read with a size limit ([`MAX_BODY_BYTES`], over it → a
-//! 413 in the protocol's error shape) and a time limit (`request_timeout`, a slow
-//! client gets a 408); headers must arrive within `header_timeout` (hyper's
-//! header-read timeout, which is why connections are served with hyper-util directly
-//! instead of `axum::serve`). [`RunningEmulator::shutdown`] stops accepting, lets
-//! in-flight requests finish (up to 5 s), then returns.
+//! 413 in the protocol's error shape; a malformed chunked body → 400) and a time
+//! limit (`request_timeout`, a slow client gets a 408); headers must arrive within
+//! `header_timeout` (hyper's header-read timeout, which also closes idle keep-alive
+//! connections, and why connections are served with hyper-util directly instead of
+//! `axum::serve`); a write blocked for `write_timeout` closes the connection
+//! ([`WriteDeadline`]); at most `max_connections` are served at once.
+//! [`RunningEmulator::shutdown`] stops accepting, lets in-flight requests finish
+//! (up to 5 s), then returns.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
