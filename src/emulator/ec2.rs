@@ -21,22 +21,6 @@ pub const XMLNS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
 /// The account id shown as `ownerId`.
 pub const OWNER_ID: &str = "123456789012";
 
-fn error(ctx: &Ctx, status: u16, code: &str, message: impl Into<String>) -> Answer {
-    Answer::Error {
-        status,
-        code: code.to_string(),
-        message: message.into(),
-        request_id: ctx.request_id.clone(),
-    }
-}
-
-fn success(ctx: &Ctx, body: Value) -> Answer {
-    Answer::Success {
-        request_id: ctx.request_id.clone(),
-        body,
-    }
-}
-
 /// Answer one EC2 call from an authenticated caller in `ctx.region`.
 pub fn handle(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
     match call.operation.as_str() {
@@ -44,14 +28,12 @@ pub fn handle(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
         "DescribeInstances" => describe(store, ctx, call),
         "StartInstances" => start_stop(store, ctx, call, RunState::Running),
         "StopInstances" => start_stop(store, ctx, call, RunState::Stopped),
-        "" => error(
-            ctx,
+        "" => ctx.error(
             400,
             "MissingAction",
             "The request must contain the parameter Action",
         ),
-        other => error(
-            ctx,
+        other => ctx.error(
             400,
             "InvalidAction",
             format!("The action {other} is not valid for this web service."),
@@ -78,8 +60,7 @@ fn text<'a>(call: &'a Call, name: &str) -> Option<&'a str> {
 
 fn unknown_parameter(ctx: &Ctx, call: &Call, known: impl Fn(&str) -> bool) -> Option<Answer> {
     call.params.iter().find(|p| !known(&p.name)).map(|p| {
-        error(
-            ctx,
+        ctx.error(
             400,
             "UnknownParameter",
             format!("The parameter {} is not recognized", p.name),
@@ -99,9 +80,7 @@ fn enum_value(
         Some(v) if allowed.contains(&v) => Ok(Some(v.to_string())),
         // Observed wording (hashicorp/terraform#28332, for HttpEndpoint); used for
         // every enum parameter.
-        Some(v) => Err(error(
-            ctx,
-            400,
+        Some(v) => Err(ctx.error(400,
             "InvalidParameterValue",
             format!(
                 "A value of '{v}' is not valid for {name}. Specify either '{}' or '{}' and try again.",
@@ -118,8 +97,7 @@ fn dry_run(ctx: &Ctx, call: &Call) -> Result<bool, Answer> {
         // `True` included, is InvalidParameterValue (UNDOCUMENTED: the code).
         Some("true") => Ok(true),
         Some("false") => Ok(false),
-        Some(v) => Err(error(
-            ctx,
+        Some(v) => Err(ctx.error(
             400,
             "InvalidParameterValue",
             format!("Invalid value '{v}' for DryRun. Specify either 'true' or 'false'."),
@@ -128,8 +106,7 @@ fn dry_run(ctx: &Ctx, call: &Call) -> Result<bool, Answer> {
 }
 
 fn dry_run_answer(ctx: &Ctx) -> Answer {
-    error(
-        ctx,
+    ctx.error(
         412,
         "DryRunOperation",
         "Request would have succeeded, but DryRun flag is set.",
@@ -142,12 +119,11 @@ fn not_found(ctx: &Ctx, ids: &[&str]) -> Answer {
     } else {
         format!("The instance IDs '{}' do not exist", ids.join(", "))
     };
-    error(ctx, 400, "InvalidInstanceID.NotFound", message)
+    ctx.error(400, "InvalidInstanceID.NotFound", message)
 }
 
 fn malformed(ctx: &Ctx, id: &str) -> Answer {
-    error(
-        ctx,
+    ctx.error(
         400,
         "InvalidInstanceID.Malformed",
         format!("Invalid id: \"{id}\""),
@@ -183,8 +159,7 @@ fn modify(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
         return e;
     }
     let Some(id) = text(call, "InstanceId") else {
-        return error(
-            ctx,
+        return ctx.error(
             400,
             "MissingParameter",
             "The request must contain the parameter InstanceId",
@@ -223,10 +198,9 @@ fn modify(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
     // UNDOCUMENTED for HttpTokens, HttpProtocolIpv6 and InstanceMetadataTags, whose
     // docs give a "Default:" that describes new instances, not a reset on modify.
     match store.modify(&ctx.region, id, &patch, ctx.now, ctx.apply_delay) {
-        Some(v) => success(
-            ctx,
-            json!({"instanceId": id, "instanceMetadataOptions": options_json(&v)}),
-        ),
+        Some(v) => {
+            ctx.success(json!({"instanceId": id, "instanceMetadataOptions": options_json(&v)}))
+        }
         None => not_found(ctx, &[id]),
     }
 }
@@ -239,17 +213,13 @@ fn hop_limit(ctx: &Ctx, call: &Call) -> Result<Option<i64>, Answer> {
     };
     match v.parse::<i64>() {
         Ok(n) if (1..=64).contains(&n) => Ok(Some(n)),
-        Ok(_) => Err(error(
-            ctx,
-            400,
+        Ok(_) => Err(ctx.error(400,
             "InvalidParameterValue",
             format!(
                 "The HttpPutResponseHopLimit value '{v}' is not valid. Specify an integer from 1 to 64 and try again."
             ),
         )),
-        Err(_) => Err(error(
-            ctx,
-            400,
+        Err(_) => Err(ctx.error(400,
             "InvalidParameterValue",
             format!("Invalid value '{v}' for HttpPutResponseHopLimit. Specify an integer."),
         )),
@@ -351,7 +321,7 @@ fn filters<'a>(ctx: &Ctx, call: &'a Call) -> Result<Vec<(&'a str, Vec<&'a str>)>
     type Parts<'a> = (Option<&'a str>, Vec<(u64, &'a str)>);
     let mut by_number: BTreeMap<u64, Parts<'a>> = BTreeMap::new();
     let mut values = 0usize;
-    let limit = |message: &str| error(ctx, 400, "FilterLimitExceeded", message);
+    let limit = |message: &str| ctx.error(400, "FilterLimitExceeded", message);
     for p in &call.params {
         let Some((n, field)) = p
             .name
@@ -385,8 +355,7 @@ fn filters<'a>(ctx: &Ctx, call: &'a Call) -> Result<Vec<(&'a str, Vec<&'a str>)>
         .into_iter()
         .map(|(n, (name, mut vals))| {
             let Some(name) = name else {
-                return Err(error(
-                    ctx,
+                return Err(ctx.error(
                     400,
                     "MissingParameter",
                     format!("The request must contain the parameter Filter.{n}.Name"),
@@ -441,8 +410,7 @@ fn describe(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
             match filter_matches(name, values, v) {
                 Some(m) => keep &= m,
                 None => {
-                    return error(
-                        ctx,
+                    return ctx.error(
                         400,
                         "InvalidParameterValue",
                         format!("The filter '{name}' is invalid"),
@@ -461,7 +429,7 @@ fn describe(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
         }
     }
     // UNDOCUMENTED: MaxResults/NextToken are accepted and everything fits one page.
-    success(ctx, json!({"reservationSet": items}))
+    ctx.success(json!({"reservationSet": items}))
 }
 
 fn reservation_id(instance_id: &str) -> String {
@@ -484,8 +452,7 @@ fn start_stop(store: &Store, ctx: &Ctx, call: &Call, to: RunState) -> Answer {
     };
     let ids = indexed(call, "InstanceId");
     if ids.is_empty() {
-        return error(
-            ctx,
+        return ctx.error(
             400,
             "MissingParameter",
             "The request must contain the parameter InstanceId",
@@ -525,5 +492,5 @@ fn start_stop(store: &Store, ctx: &Ctx, call: &Call, to: RunState) -> Answer {
             }));
         }
     }
-    success(ctx, json!({"instancesSet": items}))
+    ctx.success(json!({"instancesSet": items}))
 }

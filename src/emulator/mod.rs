@@ -94,6 +94,21 @@ pub struct Ctx {
     pub version: Option<String>,
 }
 
+impl Ctx {
+    /// An error answer to this request.
+    pub fn error(&self, status: u16, code: &str, message: impl Into<String>) -> Answer {
+        error_answer(status, code, message, self.request_id.clone())
+    }
+
+    /// A success answer to this request.
+    pub fn success(&self, body: serde_json::Value) -> Answer {
+        Answer::Success {
+            request_id: self.request_id.clone(),
+            body,
+        }
+    }
+}
+
 struct Inner {
     config: EmulatorConfig,
     ec2: store::Store,
@@ -159,6 +174,9 @@ pub const TOO_LARGE_CODE: &str = "RequestEntityTooLarge";
 /// parameters (status 400). UNDOCUMENTED, as [`TOO_LARGE_CODE`].
 pub const TOO_MANY_PARAMS_CODE: &str = "TooManyParameters";
 
+/// The code of the answer to a method other than POST and GET (status 405).
+pub const METHOD_NOT_ALLOWED_CODE: &str = "MethodNotAllowed";
+
 /// Alibaba's throttling answer, given when the nonce cache is full of live nonces.
 const THROTTLED: (u16, &str, &str) = (
     400,
@@ -215,6 +233,14 @@ impl Emulator {
         let route = route::route(req);
         if req.body.len() > MAX_BODY_BYTES {
             return self.too_large(route, req);
+        }
+        if req.method != "POST" && req.method != "GET" {
+            // UNDOCUMENTED: the services' front ends answer other methods (TRACE,
+            // PUT, …) with 405; the code is the emulator's.
+            let message = format!("The method {} is not allowed; use POST or GET.", req.method);
+            let mut resp = self.refuse(route, req, 405, METHOD_NOT_ALLOWED_CODE, &message);
+            resp.headers.push(("Allow".into(), "GET, POST".into()));
+            return resp;
         }
         match limits::check(req, route == Route::AwsJson) {
             Ok(()) => {}

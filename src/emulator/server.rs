@@ -2,11 +2,14 @@
 //! request into an [`HttpRequest`] and calls [`Emulator::handle`].
 //!
 //! Robustness: the body is read with a size limit ([`MAX_BODY_BYTES`], over it → a
-//! 413 in the protocol's error shape) and a time limit (`request_timeout`, a slow
-//! client gets a 408); headers must arrive within `header_timeout` (hyper's
-//! header-read timeout, which is why connections are served with hyper-util directly
-//! instead of `axum::serve`). [`RunningEmulator::shutdown`] stops accepting, lets
-//! in-flight requests finish (up to 5 s), then returns.
+//! 413 in the protocol's error shape; a malformed chunked body → 400) and a time
+//! limit (`request_timeout`, a slow client gets a 408); headers must arrive within
+//! `header_timeout` (hyper's header-read timeout, which also closes idle keep-alive
+//! connections, and why connections are served with hyper-util directly instead of
+//! `axum::serve`); a write blocked for `write_timeout` closes the connection
+//! ([`WriteDeadline`]); at most `max_connections` are served at once.
+//! [`RunningEmulator::shutdown`] stops accepting, lets in-flight requests finish
+//! (up to 5 s), then returns.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -231,16 +234,30 @@ async fn serve_one(State(emulator): State<Emulator>, req: Request) -> Response {
         ),
         Ok(Ok(bytes)) => {
             request.body = bytes;
-            // Signature checks hash the body; keep them off the async workers.
-            let em = emulator.clone();
-            match tokio::task::spawn_blocking(move || em.handle(&request, SystemTime::now())).await
-            {
-                Ok(a) => a,
-                Err(_) => plain(500, "Internal Server Error\n"),
-            }
+            answer(&emulator, request).await
         }
     };
     into_response(answer)
+}
+
+/// Bodies up to this size are answered on the async worker: the whole request costs
+/// microseconds, less than a hand-off to the blocking pool. Larger ones (hashing up
+/// to 1 MiB) go to the blocking pool so they cannot stall other connections.
+const INLINE_BODY_BYTES: usize = 16 * 1024;
+
+/// Run [`Emulator::handle`]; a panic (there should be none) becomes a 500.
+async fn answer(emulator: &Emulator, request: HttpRequest) -> HttpResponse {
+    let internal_error = || plain(500, "Internal Server Error\n");
+    if request.body.len() <= INLINE_BODY_BYTES {
+        let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            emulator.handle(&request, SystemTime::now())
+        }));
+        return handled.unwrap_or_else(|_| internal_error());
+    }
+    let em = emulator.clone();
+    tokio::task::spawn_blocking(move || em.handle(&request, SystemTime::now()))
+        .await
+        .unwrap_or_else(|_| internal_error())
 }
 
 fn into_response(r: HttpResponse) -> Response {
