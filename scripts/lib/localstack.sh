@@ -62,15 +62,22 @@ PY
             return 0
         fi
         if ! peer_alive "$LOCALSTACK_PID"; then
-            peer_say "LocalStack exited before it was ready; its log ($LOCALSTACK_LOG):"
-            tail -n 60 "$LOCALSTACK_LOG" >&2
+            peer_say "LocalStack exited before it was ready"
+            localstack_show_log
             return 2
         fi
         sleep 0.5
     done
-    peer_say "LocalStack did not report EC2 available at $LOCALSTACK_URL/_localstack/health within ${timeout}s; its log ($LOCALSTACK_LOG):"
-    tail -n 60 "$LOCALSTACK_LOG" >&2
+    peer_say "LocalStack did not report EC2 available at $LOCALSTACK_URL/_localstack/health within ${timeout}s"
+    localstack_show_log
     return 2
+}
+
+# localstack_show_log — the end of LocalStack's log, on stderr.
+localstack_show_log() {
+    echo "--- LocalStack's log (last 60 lines) ---" >&2
+    if [[ -s $LOCALSTACK_LOG ]]; then tail -n 60 "$LOCALSTACK_LOG" >&2; else echo "(empty)" >&2; fi
+    echo "---" >&2
 }
 
 # localstack_instance — create an instance through LocalStack's EC2 API (boto3 from
