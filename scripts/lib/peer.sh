@@ -28,7 +28,8 @@ peer_venv() {
     peer_say "installing into $dir ($*)"
     local args=()
     for req in "$@"; do args+=(-r "$req"); done
-    if ! { [[ -x $dir/bin/python ]] || "$python" -m venv "$dir"; } \
+    # --clear: a venv whose interpreter moved (or a partial one) is made afresh.
+    if ! { [[ -x $dir/bin/python ]] || "$python" -m venv --clear "$dir"; } \
         || ! "$dir/bin/python" -m pip install --quiet --disable-pip-version-check "${args[@]}"; then
         peer_say "could not install $* into $dir"
         return 2
