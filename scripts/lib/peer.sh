@@ -10,6 +10,25 @@
 # peer_say MESSAGE... — one line on stderr, prefixed with the caller's name.
 peer_say() { printf '%s: %s\n' "${PEER:-peer}" "$*" >&2; }
 
+# peer_args ARGS... — a peer script's arguments: none, or --write-baseline (sets
+# WRITE); anything else is a usage error.
+peer_args() {
+    WRITE=""
+    case "${1:-}" in
+        "") ;;
+        --write-baseline) WRITE="--write-baseline" ;;
+        *) echo "usage: $PEER [--write-baseline]" >&2; exit 2 ;;
+    esac
+}
+
+# peer_traps — run the caller's `cleanup` on every exit, Ctrl-C and TERM included
+# (those exit 130 and 143 after it).
+peer_traps() {
+    trap cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
 # peer_venv DIR STAMP REQ... — create (or reuse) the venv DIR with the pinned
 # requirements REQ...; reinstalls when their hash differs from the one in STAMP
 # (a file inside DIR). Fails with a plain message when Python or pip cannot.
@@ -102,6 +121,23 @@ peer_stop() {
 
 # peer_alive PID — whether a server peer_start started is still running.
 peer_alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
+
+# peer_wait_http NAME URL PID LOG SECONDS — wait until GET URL answers (any 2xx)
+# while the server PID runs; fail with its LOG when it exits or does not answer.
+peer_wait_http() {
+    local name=$1 url=$2 pid=$3 log=$4 deadline=$((SECONDS + $5))
+    while ((SECONDS < deadline)); do
+        if python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" "$url" 2>/dev/null; then
+            return 0
+        fi
+        if ! peer_alive "$pid"; then
+            peer_say "FAILED: $name exited:"; cat "$log" >&2; return 2
+        fi
+        sleep 0.2
+    done
+    peer_say "FAILED: $name did not answer at $url within $5 s:"; cat "$log" >&2
+    return 2
+}
 
 # peer_check NAME URL INSTANCE REPORT BASELINE [--write-baseline] — the suite's
 # deterministic phases (no random phase, so the report is the same on every run)
