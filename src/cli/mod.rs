@@ -7,6 +7,7 @@ pub mod matrix;
 pub mod record;
 pub mod replay;
 pub mod run;
+pub mod selftest;
 pub mod serve;
 pub mod spec;
 pub mod verify;
@@ -51,6 +52,8 @@ pub enum Command {
     Verify(Box<verify::VerifyArgs>),
     /// One conformance matrix (Markdown + HTML) from several reports.
     Matrix(matrix::MatrixArgs),
+    /// The engine's mutation score: a catalogue of deliberate deviations, each caught?
+    Selftest(selftest::SelftestArgs),
 }
 
 pub fn dispatch(cli: Cli) -> ExitCode {
@@ -62,6 +65,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Record(args) => record::execute(*args),
         Command::Verify(args) => verify::execute(*args),
         Command::Matrix(args) => matrix::execute(args),
+        Command::Selftest(args) => selftest::execute(args),
     };
     ExitCode::from(code)
 }

@@ -465,7 +465,56 @@ async fn judge_answer(
         complete_readback(spec, &obs, &mut judgement);
         w.world.instance.options = obs.options;
     }
+    name_omissions(spec, &case.call, &mut judgement.findings);
     (Actual::Outcome { outcome }, judgement)
+}
+
+/// A success that shows another value for an option the call did not send breaks
+/// the table's rule for an omitted parameter (`<param>.absent`: keep or reset), not
+/// the answer's shape or the call's own change.
+fn name_omissions(spec: &Spec, call: &crate::wire::Call, findings: &mut [Finding]) {
+    for f in findings.iter_mut() {
+        let of_success = matches!(
+            (f.kind, f.rule.as_str()),
+            (FindingKind::Answer, "response.fields") | (FindingKind::Readback, "modify.success")
+        );
+        let Some(field) = f.field.as_deref().filter(|_| of_success) else {
+            continue;
+        };
+        let Some(p) = param_of_field(spec, field) else {
+            continue;
+        };
+        if call.get(&p.name).is_none() {
+            f.rule = format!("{}.absent", p.name);
+            f.cite = p
+                .cite
+                .get("absent")
+                .map(|c| c.iter().map(|c| c.short()).collect())
+                .unwrap_or_default();
+        }
+    }
+}
+
+/// The option parameter a finding's field names: an option name (read-back
+/// findings) or a member of the answer or the read-back (any reading's spelling).
+fn param_of_field<'a>(spec: &'a Spec, field: &str) -> Option<&'a crate::spec::Param> {
+    let params = || spec.params.iter().map(|p| p.get_ref());
+    if let Some(p) = params().find(|p| p.option.as_deref() == Some(field)) {
+        return Some(p);
+    }
+    let patched = spec
+        .ambiguities
+        .iter()
+        .flat_map(|a| a.get_ref().readings.iter())
+        .flat_map(|r| r.set.iter())
+        .filter_map(|pt| pt.fields.as_ref());
+    let option = [&spec.response.fields, &spec.readback.fields]
+        .into_iter()
+        .chain(patched)
+        .flat_map(|m| m.iter())
+        .find(|(_, member)| member.as_str() == field)
+        .map(|(option, _)| option.clone())?;
+    params().find(|p| p.option.as_ref() == Some(&option))
 }
 
 /// A field the table says the read-back carries but the answer lacks is a
