@@ -8,7 +8,7 @@
 mod readback;
 mod shrink;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -103,6 +103,8 @@ struct Worker {
     original: Options,
     subject: Subject,
     shared: Shared,
+    /// The change state the read-back right after the last answer showed.
+    first_state: Option<String>,
 }
 
 /// What one API's workers share: the readings so far, and whether a change has
@@ -112,6 +114,10 @@ struct Worker {
 struct Shared {
     readings: Arc<Mutex<ReadingTracker>>,
     never_settles: Arc<AtomicBool>,
+    /// Whether a read-back right after a change ever showed it unsettled, and how
+    /// many changes were settled at once (see [`never_pending`]).
+    pending_seen: Arc<AtomicBool>,
+    settled_at_once: Arc<AtomicUsize>,
 }
 
 impl Shared {
@@ -119,6 +125,8 @@ impl Shared {
         Shared {
             readings: Arc::new(Mutex::new(ReadingTracker::new(spec))),
             never_settles: Arc::new(AtomicBool::new(false)),
+            pending_seen: Arc::new(AtomicBool::new(false)),
+            settled_at_once: Arc::new(AtomicUsize::new(0)),
         }
     }
 }
@@ -170,6 +178,7 @@ pub async fn run_api(
             subject: Subject::new(&cfg.spec, instance, &cfg.region, &cfg.known_ids),
             world,
             shared: shared.clone(),
+            first_state: None,
         });
     }
     if cfg.dry_run_first {
@@ -394,6 +403,7 @@ async fn judge_answer(
     let spec = &cfg.spec;
     let (decoded, status, body) = sent;
     let before = w.world.instance.options.clone();
+    w.first_state = None;
     let outcome = match decoded {
         Ok(o) => o,
         Err(e) => {
@@ -463,6 +473,7 @@ async fn judge_answer(
     };
     if let Ok(obs) = observed {
         complete_readback(spec, &obs, &mut judgement);
+        w.first_state = obs.state;
         w.world.instance.options = obs.options;
     }
     name_omissions(spec, &case.call, &mut judgement.findings);
@@ -569,6 +580,13 @@ async fn settle_check(
     judgement: verdict::Judgement,
     notes: &mut Vec<String>,
 ) -> verdict::Judgement {
+    let mut judgement = judgement;
+    if let Some(f) = never_pending(cfg, w) {
+        judgement.verdict = Verdict::Fail {
+            reason: f.detail.clone(),
+        };
+        judgement.findings.push(f);
+    }
     let gave_up = w.shared.never_settles.load(Ordering::SeqCst);
     let waited = if gave_up {
         readback::read(cfg, &w.world.instance.id)
@@ -637,6 +655,48 @@ async fn settle_check(
             findings: Vec::new(),
         },
     }
+}
+
+/// After how many changes, each read back already settled and none ever
+/// unsettled, a target counts as never pending.
+const NEVER_PENDING_AFTER: usize = 4;
+
+/// Where the table says a change on an instance in this state is first in another
+/// state than the one it settles to, and the answer cannot show it (the read-back
+/// does): a target whose read-back right after every change is already settled is
+/// never pending. Counted over the run, so a target that applies faster than the
+/// suite reads back is not mistaken for one that skips the state.
+fn never_pending(cfg: &RunConfig, w: &Worker) -> Option<Finding> {
+    let sm = cfg.spec.state_machine.as_ref()?;
+    let answer_shows = cfg.spec.response.options_path.is_some() && cfg.spec.response.state_field.is_some();
+    let rule = sm
+        .on_modify
+        .iter()
+        .find(|r| r.instance_state == w.world.instance.state)?;
+    if answer_shows || rule.answer.contains(&sm.settles_to) {
+        return None;
+    }
+    let first = w.first_state.as_ref()?;
+    if *first != sm.settles_to {
+        w.shared.pending_seen.store(true, Ordering::SeqCst);
+        return None;
+    }
+    let n = w.shared.settled_at_once.fetch_add(1, Ordering::SeqCst) + 1;
+    if w.shared.pending_seen.load(Ordering::SeqCst) || n < NEVER_PENDING_AFTER {
+        return None;
+    }
+    Some(Finding {
+        kind: FindingKind::Readback,
+        rule: "state_machine.on_modify".into(),
+        expected: rule.answer.join(" or "),
+        got: first.clone(),
+        field: cfg.spec.readback.state_field.clone(),
+        detail: format!(
+            "the read-back right after the change shows {first}, as after every change so far ({n}): never {}",
+            rule.answer.join(" or ")
+        ),
+        cite: rule.cite.iter().map(|c| c.short()).collect(),
+    })
 }
 
 /// A matching outcome must also agree with the read-back: a success shows its
@@ -835,6 +895,7 @@ pub async fn replay(cfg: &RunConfig, instance: &str, case: &Case) -> Result<Case
         original: observed.options,
         subject: Subject::new(&cfg.spec, instance, &cfg.region, &cfg.known_ids),
         shared: Shared::new(&cfg.spec),
+        first_state: None,
     };
     let result = execute(cfg, &mut w, case).await;
     restore(cfg, &mut w).await?;

@@ -572,9 +572,17 @@ impl Table<'_> {
         );
     }
 
-    /// The code is exact under the base readings.
+    /// The code is established under every reading (where a reading leaves it
+    /// open, another code is that reading, not a deviation).
     fn exact(&self, e: &ErrorEntry) -> bool {
-        e.exact && matches!(e.status, Status::Exact(_)) && !self.eff.inexact_errors.contains(&e.code)
+        let opened = self
+            .spec
+            .ambiguities
+            .iter()
+            .flat_map(|a| a.get_ref().readings.iter())
+            .flat_map(|r| r.set.iter())
+            .any(|pt| pt.error.as_ref() == Some(&e.code) && pt.exact == Some(false));
+        e.exact && matches!(e.status, Status::Exact(_)) && !opened
     }
 
     /// Another code of the table: one with the same status if there is one.
