@@ -144,7 +144,8 @@ impl Model {
             .filter_map(|p| p.error.clone())
             .collect();
         let mut options = Options::new();
-        for p in eff.params.iter().filter(|p| !p.ignored) {
+        // An option a reading ignores in calls is still the instance's.
+        for p in &eff.params {
             if let (Some(o), Some(v)) = (&p.row.option, initial_value(&p.row)) {
                 options.insert(o.clone(), v);
             }
@@ -465,9 +466,9 @@ impl Model {
         else {
             return Reply::Answer(error(500, UNLISTED_CODE, "not an error"));
         };
-        let mut code = match (code, likely) {
-            (Some(c), _) => c.clone(),
-            (None, Some(l)) if !self.unlisted.contains(l) => l.clone(),
+        // Under a reading that leaves a code open, the listed code is not used.
+        let mut code = match code.as_ref().or(likely.as_ref()) {
+            Some(c) if !self.unlisted.contains(c) => c.clone(),
             _ => UNLISTED_CODE.to_string(),
         };
         let mut status = match status {
