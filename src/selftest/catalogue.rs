@@ -96,6 +96,35 @@ struct ErrorRule {
     value: bool,
 }
 
+/// The rule families a table has facts for: each must have deviations of its own.
+pub fn families(spec: &Spec) -> Vec<Family> {
+    let params = || spec.params.iter().map(|p| p.get_ref());
+    let mut out = Vec::new();
+    if params().any(|p| p.kind == ParamType::Integer && p.role == Role::Option) {
+        out.push(Family::Range);
+    }
+    if params().any(|p| matches!(p.kind, ParamType::Enum | ParamType::Boolean)) {
+        out.push(Family::Enum);
+    }
+    if params().any(|p| p.role == Role::Option || p.required) {
+        out.push(Family::Omission);
+    }
+    if params().any(|p| p.role == Role::DryRun) {
+        out.push(Family::DryRun);
+    }
+    if spec.state_machine.is_some() {
+        out.push(Family::StateMachine);
+    }
+    if !spec.readback.fields.is_empty() {
+        out.push(Family::Readback);
+    }
+    if !spec.errors.is_empty() {
+        out.push(Family::Errors);
+    }
+    out.push(Family::Auth);
+    out
+}
+
 /// The first reading of each ambiguity.
 pub fn first_readings(spec: &Spec) -> Assignment {
     spec.ambiguities

@@ -39,7 +39,9 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             seed: 1,
-            apply_delay: Duration::from_millis(60),
+            // Long enough that the read-back right after a change sees it pending
+            // even on a loaded machine (a faithful target must not look never-pending).
+            apply_delay: Duration::from_millis(250),
             settle_timeout: Duration::from_secs(2),
             random_cases: 30,
             concurrency: 4,

@@ -26,7 +26,7 @@ pub mod protocol;
 pub mod serve;
 pub mod shape;
 
-pub use catalogue::{catalogue, first_readings, Deviation, Expect, Family};
-pub use check::{run_all, run_deviation, run_reading, Options, Report};
+pub use catalogue::{catalogue, families, first_readings, Deviation, Expect, Family};
+pub use check::{readings_of, run_all, run_deviation, run_reading, Options, Report};
 pub use fault::Fault;
 pub use model::{Assignment, Model};

@@ -15,12 +15,12 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use super::fault::{auth_accepted, Fault};
-use super::{protocol, shape};
+use super::protocol::{self, NonceCache};
+use super::shape;
 use crate::oracle::{self, Acceptable, Auth, Effective, Expected, Instance, Options, World};
 use crate::spec::{Condition, ParamType, Role, Spec, Status, StatusClass};
-use crate::wire::aliyun_sign::NonceCache;
 use crate::wire::{
-    Answer, Call, Credentials, HttpRequest, HttpResponse, Protocol, RawParam, RawValue, Secret,
+    Answer, Call, Credentials, HttpRequest, HttpResponse, RawParam, RawValue, Secret,
 };
 
 /// Which reading of each ambiguity a model implements (ambiguity id → reading id);
@@ -160,7 +160,7 @@ impl Model {
             })
             .collect();
         Model {
-            json: spec.api.protocol == Protocol::AwsJson11,
+            json: protocol::json_literals(spec.api.protocol),
             region: spec.api.default_region.clone(),
             spec,
             eff,

@@ -11,8 +11,15 @@ use crate::wire::{
     HttpRequest, HttpResponse, Incoming, Protocol, Secret, SigningScheme,
 };
 
+pub use crate::wire::aliyun_sign::NonceCache;
+
 /// The allowed clock skew of a signed request.
 const MAX_SKEW: Duration = Duration::from_secs(300);
+
+/// The protocol carries integers and booleans as JSON literals (not as text).
+pub fn json_literals(protocol: Protocol) -> bool {
+    protocol == Protocol::AwsJson11
+}
 
 /// Decode a request of `protocol`.
 pub fn decode(protocol: Protocol, req: &HttpRequest) -> Result<Incoming, DecodeError> {
