@@ -64,7 +64,12 @@ pub fn execute(args: SelftestArgs) -> u8 {
         .collect();
     if args.list {
         for d in &deviations {
-            println!("{:<60} {}  [{}]", d.id, d.fault.describe(), expect(&d.expect));
+            println!(
+                "{:<60} {}  [{}]",
+                d.id,
+                d.fault.describe(),
+                expect(&d.expect)
+            );
         }
         println!("{} deviations", deviations.len());
         return exit::OK;
@@ -138,7 +143,10 @@ fn render(report: &Report) -> String {
                 } else {
                     seen.join("; ")
                 };
-                ("MISSED", format!("wanted {}; saw {seen}", expect(&d.expect)))
+                (
+                    "MISSED",
+                    format!("wanted {}; saw {seen}", expect(&d.expect)),
+                )
             }
         };
         out.push_str(&format!(

@@ -668,7 +668,8 @@ const NEVER_PENDING_AFTER: usize = 4;
 /// suite reads back is not mistaken for one that skips the state.
 fn never_pending(cfg: &RunConfig, w: &Worker) -> Option<Finding> {
     let sm = cfg.spec.state_machine.as_ref()?;
-    let answer_shows = cfg.spec.response.options_path.is_some() && cfg.spec.response.state_field.is_some();
+    let answer_shows =
+        cfg.spec.response.options_path.is_some() && cfg.spec.response.state_field.is_some();
     let rule = sm
         .on_modify
         .iter()

@@ -170,7 +170,11 @@ impl Table<'_> {
     fn push(&mut self, family: Family, what: String, fault: Fault, expect: Expect) {
         let (phases, random_cases, only) = self.needs(family, &fault);
         self.out.push(Deviation {
-            id: format!("{}/{}/{what}", self.spec.api.id, family.name().replace(' ', "-")),
+            id: format!(
+                "{}/{}/{what}",
+                self.spec.api.id,
+                family.name().replace(' ', "-")
+            ),
             api: self.spec.api.id.clone(),
             family,
             fault,
@@ -255,8 +259,8 @@ impl Table<'_> {
 
     /// The answer or the read-back shows `option`.
     fn observable(&self, option: &str) -> bool {
-        let in_answer =
-            self.spec.response.options_path.is_some() && self.spec.response.fields.contains_key(option);
+        let in_answer = self.spec.response.options_path.is_some()
+            && self.spec.response.fields.contains_key(option);
         in_answer || self.spec.readback.fields.contains_key(option)
     }
 
@@ -492,7 +496,11 @@ impl Table<'_> {
         let mut reset_to = None;
         for r in &amb.readings {
             let mut p = row.clone();
-            for pt in r.set.iter().filter(|pt| pt.param.as_deref() == Some(&param)) {
+            for pt in r
+                .set
+                .iter()
+                .filter(|pt| pt.param.as_deref() == Some(&param))
+            {
                 if let Some(a) = &pt.absent {
                     p.absent = a.clone();
                 }
@@ -645,7 +653,10 @@ impl Table<'_> {
             });
         };
         let first = |when: Condition| spec.errors_for(when).next();
-        if let (Some(t), Some(e)) = (spec.param_with_role(Role::Target), first(Condition::NotFound)) {
+        if let (Some(t), Some(e)) = (
+            spec.param_with_role(Role::Target),
+            first(Condition::NotFound),
+        ) {
             add(format!("{}.exists", t.name), e, true, false);
         }
         if let Some(e) = first(Condition::MissingParameter) {
@@ -659,7 +670,10 @@ impl Table<'_> {
         if let (true, Some(e)) = (unknown_errs, first(Condition::UnknownParameter)) {
             add("conventions.unknown_parameter".into(), e, true, false);
         }
-        for p in self.rows().filter(|p| self.available(p) && !self.values_ambiguous(&p.name)) {
+        for p in self
+            .rows()
+            .filter(|p| self.available(p) && !self.values_ambiguous(&p.name))
+        {
             let Some(r) = p.invalid.as_ref() else {
                 continue;
             };
@@ -673,7 +687,12 @@ impl Table<'_> {
                 ParamType::String if p.pattern.is_some() => "pattern",
                 ParamType::String => "type",
             };
-            add(format!("{}.{fact}", p.name), e, r.exact, p.role == Role::Option);
+            add(
+                format!("{}.{fact}", p.name),
+                e,
+                r.exact,
+                p.role == Role::Option,
+            );
         }
         out
     }
@@ -696,7 +715,8 @@ impl Table<'_> {
         }
         // A server error where a client error is due: once in the protocol's
         // format (for an invalid option value), once as a web page.
-        let client = |r: &&ErrorRule| matches!(r.entry.status, Status::Exact(s) if (400..500).contains(&s));
+        let client =
+            |r: &&ErrorRule| matches!(r.entry.status, Status::Exact(s) if (400..500).contains(&s));
         let faults = [
             rules.iter().filter(client).find(|r| r.value).map(|r| {
                 (
@@ -727,7 +747,11 @@ impl Table<'_> {
         let conditions = [
             (Auth::Unsigned, Condition::Unsigned, "unsigned"),
             (Auth::BadSignature, Condition::BadSignature, "bad-signature"),
-            (Auth::UnknownAccessKey, Condition::UnknownAccessKey, "unknown-key"),
+            (
+                Auth::UnknownAccessKey,
+                Condition::UnknownAccessKey,
+                "unknown-key",
+            ),
             (Auth::Expired, Condition::Expired, "expired"),
             (Auth::NonceReused, Condition::NonceReused, "nonce-reused"),
         ];

@@ -379,3 +379,77 @@ pub async fn run_all(
         readings,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::FindingKind;
+
+    fn departure(rule: &str) -> Departure {
+        Departure {
+            id: "api/D01".into(),
+            api: "api".into(),
+            title: format!("{rule}: something"),
+            kind: FindingKind::AcceptedInvalid,
+            rule: rule.into(),
+            cite: Vec::new(),
+            expected: "400".into(),
+            got: "200".into(),
+            field: None,
+            count: 1,
+            cases: vec!["api/coverage/0001".into()],
+            reproducer: "api/coverage/0001".into(),
+            example: String::new(),
+            readings: Vec::new(),
+            fingerprint: "0".into(),
+        }
+    }
+
+    fn seen(departures: Vec<Departure>, readings: Vec<AmbiguityReading>) -> Observed {
+        Observed {
+            cases: 1,
+            errors: 0,
+            departures,
+            readings,
+        }
+    }
+
+    #[test]
+    fn a_departure_catches_by_its_rule_only() {
+        let obs = seen(vec![departure("Hop.range"), departure("auth")], Vec::new());
+        let want = |rule: &str| Expect::Departure { rule: rule.into() };
+        assert!(caught_by(&want("Hop.range"), &obs).is_some());
+        assert!(caught_by(&want("auth*"), &obs).is_some());
+        assert_eq!(caught_by(&want("Hop.values"), &obs), None);
+        assert_eq!(caught_by(&want("Hop"), &obs), None, "a glob, not a prefix");
+        assert_eq!(
+            caught_by(&want("Hop.range"), &seen(Vec::new(), Vec::new())),
+            None
+        );
+    }
+
+    #[test]
+    fn an_inconsistent_reading_catches_only_its_ambiguity() {
+        let reading = |amb: &str, status: &str| AmbiguityReading {
+            api: "api".into(),
+            ambiguity: amb.into(),
+            status: status.into(),
+            readings: Vec::new(),
+            witnesses: Vec::new(),
+        };
+        let obs = seen(
+            vec![departure("Hop.absent")],
+            vec![reading("a", "inconsistent"), reading("b", "consistent")],
+        );
+        let want = |amb: &str| Expect::Inconsistent {
+            ambiguity: amb.into(),
+        };
+        assert!(caught_by(&want("a"), &obs).is_some());
+        assert_eq!(
+            caught_by(&want("b"), &obs),
+            None,
+            "consistent is not caught"
+        );
+        assert_eq!(caught_by(&want("c"), &obs), None);
+    }
+}

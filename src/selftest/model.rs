@@ -115,11 +115,7 @@ pub fn initial_value(p: &crate::spec::Param) -> Option<String> {
     }
     match p.kind {
         ParamType::Enum | ParamType::Boolean => p.values.last().cloned(),
-        ParamType::Integer => Some(
-            p.range
-                .map_or(2, |r| (r.min + 1).min(r.max))
-                .to_string(),
-        ),
+        ParamType::Integer => Some(p.range.map_or(2, |r| (r.min + 1).min(r.max)).to_string()),
         ParamType::String => None,
     }
 }
@@ -266,7 +262,10 @@ impl Model {
     /// The instance the call's target parameter names (else the first: the table
     /// then says whether a call naming no instance of ours succeeds).
     fn named(&self, call: &Call, st: &State) -> usize {
-        let target = self.spec.param_with_role(Role::Target).map(|p| p.name.as_str());
+        let target = self
+            .spec
+            .param_with_role(Role::Target)
+            .map(|p| p.name.as_str());
         let value = target.and_then(|t| call.get(t)).map(|v| v.as_query_text());
         st.instances
             .iter()
@@ -626,5 +625,144 @@ fn html_500() -> HttpResponse {
         status: 500,
         headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
         body: b"<!DOCTYPE html>\n<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1></body></html>\n".to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{Builder, Subject};
+    use crate::runner::{observe_in, readback_call};
+    use crate::wire::{client, Endpoint, Outcome};
+
+    fn endpoint(spec: &Spec) -> Endpoint {
+        Endpoint {
+            url: "http://127.0.0.1:1".into(),
+            region: spec.api.default_region.clone(),
+            api_version: spec.api.api_version.clone(),
+            signing_name: spec.api.signing_name.clone(),
+            target_prefix: spec.api.target_prefix.clone(),
+            format: "JSON".into(),
+        }
+    }
+
+    fn send(m: &Model, call: &Call, signed: bool) -> Outcome {
+        let spec = m.spec();
+        let ep = endpoint(spec);
+        let mut req = client::encode(spec.api.protocol, &ep, call).expect("encodes");
+        let now = SystemTime::now();
+        if signed {
+            client::sign(
+                spec.api.signing,
+                &mut req,
+                &ep,
+                &m.credentials(),
+                now,
+                &request_id(),
+            )
+            .expect("signs");
+        }
+        let resp = m.handle(&req, now);
+        client::decode(spec.api.protocol, &resp).expect("decodes")
+    }
+
+    #[test]
+    fn every_table_s_model_stores_a_change_and_reads_it_back() {
+        for spec in crate::spec::builtin().expect("tables") {
+            let m = Model::new(&spec, &Assignment::new(), Vec::new(), Duration::ZERO);
+            let id = m.instances()[0].clone();
+            let subject = Subject::new(m.spec(), &id, m.region(), &m.instances());
+            let b = Builder::new(m.spec(), &subject);
+            // The first option the region offers, set to a value it does not have.
+            let p = m
+                .spec()
+                .params
+                .iter()
+                .map(|p| p.get_ref())
+                .find(|p| p.role == Role::Option && p.regions.is_empty())
+                .expect("an option");
+            let start = initial_value(p);
+            let v = b
+                .valid_values(p)
+                .into_iter()
+                .find(|v| Some(v) != start.as_ref())
+                .expect("another value");
+            let call = b.with(&p.name, vec![b.value(p, &v)]);
+            let api = &spec.api.id;
+            assert!(
+                matches!(send(&m, &call, true), Outcome::Success { .. }),
+                "{api}: the change succeeds"
+            );
+            let rb = readback_call(m.spec(), m.region(), &id);
+            let Outcome::Success { body, .. } = send(&m, &rb, true) else {
+                panic!("{api}: the read-back succeeds");
+            };
+            let seen = observe_in(m.spec(), &id, &body).expect("the instance is there");
+            let option = p.option.as_ref().expect("an option name");
+            if m.spec().readback.fields.contains_key(option) {
+                assert_eq!(seen.options.get(option), Some(&v), "{api}");
+            }
+            assert_eq!(seen.run_state.as_deref().unwrap_or(RUNNING), RUNNING);
+            // Unsigned: refused, unless the fault says otherwise.
+            assert!(
+                matches!(send(&m, &call, false), Outcome::Error { .. }),
+                "{api}"
+            );
+            let lax = Model::new(
+                &spec,
+                &Assignment::new(),
+                vec![Fault::AcceptAuth {
+                    auth: Auth::Unsigned,
+                }],
+                Duration::ZERO,
+            );
+            assert!(
+                matches!(send(&lax, &call, false), Outcome::Success { .. }),
+                "{api}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_stale_read_back_shows_the_options_before_the_last_change() {
+        let spec = crate::spec::builtin().expect("tables").remove(0);
+        let m = Model::new(
+            &spec,
+            &Assignment::new(),
+            vec![
+                Fault::ReadbackStale,
+                Fault::ReadbackDrops {
+                    option: spec
+                        .readback
+                        .fields
+                        .keys()
+                        .next()
+                        .cloned()
+                        .expect("a field"),
+                },
+            ],
+            Duration::ZERO,
+        );
+        let mut st = m.lock();
+        let inst = &mut st.instances[0];
+        let before = inst.options.clone();
+        let mut after = before.clone();
+        for v in after.values_mut() {
+            v.push('!');
+        }
+        store(inst, after, SystemTime::now());
+        drop(st);
+        let id = m.instances()[0].clone();
+        let Answer::Success { body, .. } =
+            m.readback(&readback_call(&spec, m.region(), &id), SystemTime::now())
+        else {
+            panic!("a read-back");
+        };
+        let seen = observe_in(&spec, &id, &body).expect("the instance");
+        let dropped = spec.readback.fields.keys().next().expect("a field");
+        assert!(!seen.options.contains_key(dropped));
+        for (k, v) in &seen.options {
+            assert_eq!(Some(v), before.get(k), "{k} is the old value");
+        }
     }
 }

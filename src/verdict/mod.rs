@@ -127,7 +127,11 @@ pub fn judge_full(
             .filter(|a| !answer_matches.contains(a))
             .cloned()
             .collect();
-        if !others.is_empty() && others.iter().all(|a| matches!(a.expected, Expected::Error { .. })) {
+        if !others.is_empty()
+            && others
+                .iter()
+                .all(|a| matches!(a.expected, Expected::Error { .. }))
+        {
             let rest = Expectation {
                 outcomes: others,
                 ambiguities: expectation.ambiguities.clone(),
