@@ -104,14 +104,13 @@ fn the_issue_examples_are_in_the_catalogue() {
 }
 
 /// The whole self-test: every deviation caught, no faithful target flagged. One
-/// test, so the runs share one runtime and run four at a time.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_deviation_is_caught_and_no_faithful_target_is_flagged() {
+/// test, whose runs go four at a time.
+#[test]
+fn every_deviation_is_caught_and_no_faithful_target_is_flagged() {
     let specs = specs();
     let all = all_deviations(&specs);
-    let report = selftest::run_all(&specs, &all, true, &Options::default())
-        .await
-        .expect("the self-test runs");
+    let report =
+        selftest::run_all(&specs, &all, true, &Options::default()).expect("the self-test runs");
     assert_eq!(report.deviations.len(), all.len());
     let missed: Vec<String> = report
         .deviations

@@ -79,19 +79,9 @@ pub fn execute(args: SelftestArgs) -> u8 {
         concurrency: args.concurrency as usize,
         ..Options::default()
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::USAGE;
-        }
-    };
     let started = Instant::now();
     let readings = args.only.is_none();
-    let report = runtime.block_on(check::run_all(&chosen, &deviations, readings, &opts));
+    let report = check::run_all(&chosen, &deviations, readings, &opts);
     let report = match report {
         Ok(r) => r,
         Err(e) => {

@@ -11,9 +11,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::fault::Fault;
-use super::model::{effective, initial_value, pinned, Assignment, UNLISTED_CODE};
+use super::model::{initial_value, patch_row, pinned, rows, Assignment, UNLISTED_CODE};
 use crate::generate::{Builder, Phase, Subject};
-use crate::oracle::{Auth, Effective};
+use crate::oracle::Auth;
 use crate::spec::{
     Absent, Condition, ErrorEntry, Handling, Param, ParamType, Range, Role, Spec, Status,
 };
@@ -140,18 +140,19 @@ pub fn first_readings(spec: &Spec) -> Assignment {
 struct Table<'a> {
     spec: &'a Spec,
     base: Assignment,
-    eff: Effective,
+    /// The parameter rows under the base readings.
+    rows: Vec<Param>,
     out: Vec<Deviation>,
 }
 
 /// Every deviation derived from `spec`.
 pub fn catalogue(spec: &Spec) -> Vec<Deviation> {
     let base = first_readings(spec);
-    let eff = effective(&pinned(spec, &base));
+    let rows = rows(&pinned(spec, &base));
     let mut t = Table {
         spec,
         base,
-        eff,
+        rows,
         out: Vec::new(),
     };
     t.ranges();
@@ -221,7 +222,7 @@ impl Table<'_> {
 
     /// Option and dry-run rows under the base readings.
     fn rows(&self) -> impl Iterator<Item = &Param> {
-        self.eff.params.iter().map(|p| &p.row)
+        self.rows.iter()
     }
 
     /// The parameter can be used in the table's default region.
@@ -501,15 +502,7 @@ impl Table<'_> {
                 .iter()
                 .filter(|pt| pt.param.as_deref() == Some(&param))
             {
-                if let Some(a) = &pt.absent {
-                    p.absent = a.clone();
-                }
-                if let Some(req) = pt.required {
-                    p.required = req;
-                }
-                if let Some(d) = &pt.default {
-                    p.default = Some(d.clone());
-                }
+                patch_row(&mut p, pt);
             }
             let ok = !p.required && matches!(p.absent, Absent::Keep | Absent::Default);
             if ok && omittable.is_none() {

@@ -3,10 +3,10 @@
 //! normal runner over HTTP; then whether the engine caught the deviation (by the
 //! departure or inconsistency it must) and left the faithful targets alone.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::StreamExt;
 use globset::{Glob, GlobSetBuilder};
 use serde::Serialize;
 
@@ -277,13 +277,11 @@ pub async fn run_deviation(
 
 /// Every (ambiguity, reading) of a table.
 pub fn readings_of(spec: &Spec) -> Vec<(String, String)> {
-    spec.ambiguities
-        .iter()
-        .flat_map(|a| {
-            let a = a.get_ref();
-            a.readings.iter().map(|r| (a.id.clone(), r.id.clone()))
-        })
-        .collect()
+    let mut out = Vec::new();
+    for a in spec.ambiguities.iter().map(|a| a.get_ref()) {
+        out.extend(a.readings.iter().map(|r| (a.id.clone(), r.id.clone())));
+    }
+    out
 }
 
 /// Run a faithful model implementing `reading` of `ambiguity` (the first reading of
@@ -337,47 +335,84 @@ pub async fn run_reading(
     })
 }
 
+/// One run of the self-test.
+enum Work<'a> {
+    Deviation(Arc<Spec>, &'a Deviation),
+    Reading(Arc<Spec>, String, String),
+}
+
+enum Done {
+    Deviation(DeviationResult),
+    Reading(ReadingResult),
+}
+
+async fn run_one(work: &Work<'_>, opts: &Options) -> Result<Done, SelftestError> {
+    match work {
+        Work::Deviation(s, d) => run_deviation(s.clone(), d, opts).await.map(Done::Deviation),
+        Work::Reading(s, a, r) => run_reading(s.clone(), a, r, opts).await.map(Done::Reading),
+    }
+}
+
 /// Run every deviation of `catalogue` (whose tables are in `specs`) and, with
-/// `readings`, every reading of every table in `specs`; `opts.concurrency` runs at
-/// a time.
-pub async fn run_all(
+/// `readings`, every reading of every table in `specs`. `opts.concurrency` threads
+/// take runs in turn, each with its own runtime: the runner's work for one API is
+/// one task, so runs on one runtime would share a single core.
+pub fn run_all(
     specs: &[Arc<Spec>],
     catalogue: &[Deviation],
     readings: bool,
     opts: &Options,
 ) -> Result<Report, SelftestError> {
     let spec_of = |api: &str| specs.iter().find(|s| s.api.id == api).cloned();
-    let deviations: Vec<DeviationResult> = futures::stream::iter(
-        catalogue
-            .iter()
-            .filter_map(|d| spec_of(&d.api).map(|s| (s, d))),
-    )
-    .map(|(s, d)| run_deviation(s, d, opts))
-    .buffered(opts.concurrency.max(1))
-    .collect::<Vec<_>>()
-    .await
-    .into_iter()
-    .collect::<Result<_, _>>()?;
-    let targets: Vec<(Arc<Spec>, String, String)> = specs
+    let mut work: Vec<Work> = catalogue
         .iter()
-        .filter(|_| readings)
-        .flat_map(|s| {
-            readings_of(s)
-                .into_iter()
-                .map(move |(a, r)| (s.clone(), a, r))
-        })
+        .filter_map(|d| spec_of(&d.api).map(|s| Work::Deviation(s, d)))
         .collect();
-    let readings: Vec<ReadingResult> = futures::stream::iter(targets.iter())
-        .map(|(s, a, r)| run_reading(s.clone(), a, r, opts))
-        .buffered(opts.concurrency.max(1))
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<_, _>>()?;
-    Ok(Report {
-        deviations,
-        readings,
-    })
+    for s in specs.iter().filter(|_| readings) {
+        for (a, r) in readings_of(s) {
+            work.push(Work::Reading(s.clone(), a, r));
+        }
+    }
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<Option<Result<Done, SelftestError>>>> =
+        Mutex::new(work.iter().map(|_| None).collect());
+    let put = |i: usize, r: Result<Done, SelftestError>| {
+        if let Ok(mut d) = done.lock() {
+            d[i] = Some(r);
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..opts.concurrency.clamp(1, work.len().max(1)) {
+            scope.spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(w) = work.get(i) else { break };
+                    match &runtime {
+                        Ok(rt) => put(i, rt.block_on(run_one(w, opts))),
+                        Err(e) => put(
+                            i,
+                            Err(SelftestError::Serve(std::io::Error::other(e.to_string()))),
+                        ),
+                    }
+                }
+            });
+        }
+    });
+    let mut report = Report {
+        deviations: Vec::new(),
+        readings: Vec::new(),
+    };
+    let done = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    for r in done.into_iter().flatten() {
+        match r? {
+            Done::Deviation(d) => report.deviations.push(d),
+            Done::Reading(r) => report.readings.push(r),
+        }
+    }
+    Ok(report)
 }
 
 #[cfg(test)]

@@ -17,8 +17,8 @@ use std::time::{Duration, SystemTime};
 use super::fault::{auth_accepted, Fault};
 use super::protocol::{self, NonceCache};
 use super::shape;
-use crate::oracle::{self, Acceptable, Auth, Effective, Expected, Instance, Options, World};
-use crate::spec::{Condition, ParamType, Role, Spec, Status, StatusClass};
+use crate::oracle::{self, Acceptable, Auth, Expected, Instance, Options, World};
+use crate::spec::{Condition, Param, ParamType, Patch, Role, Spec, Status, StatusClass};
 use crate::wire::{
     Answer, Call, Credentials, HttpRequest, HttpResponse, RawParam, RawValue, Secret,
 };
@@ -73,7 +73,8 @@ enum Reply {
 /// time.
 pub struct Model {
     spec: Spec,
-    eff: Effective,
+    /// The parameter rows under the assigned readings.
+    rows: Vec<Param>,
     json: bool,
     region: String,
     apply_delay: Duration,
@@ -96,20 +97,51 @@ pub fn pinned(spec: &Spec, assignment: &Assignment) -> Spec {
     s
 }
 
-/// The rows of a pinned table with its readings applied.
-pub fn effective(pinned: &Spec) -> Effective {
-    let mut eff = Effective::base(pinned);
-    for a in &pinned.ambiguities {
-        for r in &a.get_ref().readings {
-            eff.apply(&r.set);
+/// The parameter rows of a pinned table with its readings' patches applied.
+pub fn rows(pinned: &Spec) -> Vec<Param> {
+    let mut rows: Vec<Param> = pinned.params.iter().map(|p| p.get_ref().clone()).collect();
+    let patches = pinned
+        .ambiguities
+        .iter()
+        .flat_map(|a| a.get_ref().readings.iter())
+        .flat_map(|r| r.set.iter());
+    for pt in patches {
+        if let Some(row) = rows.iter_mut().find(|p| pt.param.as_ref() == Some(&p.name)) {
+            patch_row(row, pt);
         }
     }
-    eff
+    rows
+}
+
+/// What a reading's patch says of a parameter row (whether the parameter is
+/// ignored or refused outright is the oracle's business: the model asks it).
+pub fn patch_row(row: &mut Param, pt: &Patch) {
+    if let Some(r) = pt.range {
+        row.range = Some(r);
+    }
+    if let Some(v) = &pt.values {
+        row.values = v.clone();
+    }
+    if pt.unbounded {
+        row.range = None;
+    }
+    if let Some(required) = pt.required {
+        row.required = required;
+    }
+    if let Some(a) = &pt.absent {
+        row.absent = a.clone();
+    }
+    if let Some(d) = &pt.default {
+        row.default = Some(d.clone());
+    }
+    if let Some(r) = &pt.regions {
+        row.regions = r.clone();
+    }
 }
 
 /// The value an option starts with: its default, else the last valid value (an
 /// integer one above the range's minimum).
-pub fn initial_value(p: &crate::spec::Param) -> Option<String> {
+pub fn initial_value(p: &Param) -> Option<String> {
     if let Some(d) = &p.default {
         return Some(d.clone());
     }
@@ -130,7 +162,7 @@ impl Model {
         apply_delay: Duration,
     ) -> Self {
         let spec = pinned(spec, assignment);
-        let eff = effective(&spec);
+        let rows = rows(&spec);
         let unlisted = spec
             .ambiguities
             .iter()
@@ -141,8 +173,8 @@ impl Model {
             .collect();
         let mut options = Options::new();
         // An option a reading ignores in calls is still the instance's.
-        for p in &eff.params {
-            if let (Some(o), Some(v)) = (&p.row.option, initial_value(&p.row)) {
+        for p in &rows {
+            if let (Some(o), Some(v)) = (&p.option, initial_value(p)) {
                 options.insert(o.clone(), v);
             }
         }
@@ -159,7 +191,7 @@ impl Model {
             json: protocol::json_literals(spec.api.protocol),
             region: spec.api.default_region.clone(),
             spec,
-            eff,
+            rows,
             apply_delay,
             faults,
             unlisted,
@@ -345,7 +377,7 @@ impl Model {
                     }
                 }
                 Fault::CaseInsensitive { param } => {
-                    let values = self.eff.param(param).map(|p| p.row.values.clone());
+                    let values = self.row(param).map(|p| p.values.clone());
                     for p in seen.params.iter_mut().filter(|p| &p.name == param) {
                         let text = p.value.as_query_text().to_string();
                         let canonical = values
@@ -359,7 +391,7 @@ impl Model {
                 }
                 Fault::AcceptMissing { param } if call.get(param).is_none() => {
                     if let Some(s) = self.stand_in(param, world) {
-                        let kind = self.eff.param(param).map(|p| p.row.kind);
+                        let kind = self.row(param).map(|p| p.kind);
                         let value = match kind {
                             Some(ParamType::Integer | ParamType::Boolean) if self.json => {
                                 RawValue::Json(s)
@@ -556,13 +588,17 @@ impl Model {
         }
     }
 
+    fn row(&self, param: &str) -> Option<&Param> {
+        self.rows.iter().find(|p| p.name == param)
+    }
+
     fn option_of(&self, param: &str) -> Option<String> {
-        self.eff.param(param).and_then(|p| p.row.option.clone())
+        self.row(param).and_then(|p| p.option.clone())
     }
 
     /// A valid value of `param` under the model's table, as text.
     fn stand_in(&self, param: &str, world: &World) -> Option<String> {
-        let p = &self.eff.param(param)?.row;
+        let p = self.row(param)?;
         Some(match p.role {
             Role::Target => world.instance.id.clone(),
             Role::Region => self.region.clone(),
