@@ -220,7 +220,7 @@ impl Table<'_> {
         }
     }
 
-    /// Option and dry-run rows under the base readings.
+    /// The parameter rows under the base readings.
     fn rows(&self) -> impl Iterator<Item = &Param> {
         self.rows.iter()
     }
