@@ -11,6 +11,7 @@ pub mod generate;
 pub mod oracle;
 pub mod report;
 pub mod runner;
+pub mod selftest;
 pub mod spec;
 pub mod target;
 pub mod verdict;

@@ -9,6 +9,7 @@ pub mod record;
 pub mod replay;
 pub mod run;
 pub mod run_imds;
+pub mod selftest;
 pub mod serve;
 pub mod spec;
 pub mod verify;
@@ -55,6 +56,8 @@ pub enum Command {
     Matrix(matrix::MatrixArgs),
     /// A report's departures as one Markdown table.
     Departures(departures::DeparturesArgs),
+    /// The engine's mutation score: a catalogue of deliberate deviations, each caught?
+    Selftest(selftest::SelftestArgs),
 }
 
 pub fn dispatch(cli: Cli) -> ExitCode {
@@ -67,6 +70,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Verify(args) => verify::execute(*args),
         Command::Matrix(args) => matrix::execute(args),
         Command::Departures(args) => departures::execute(args),
+        Command::Selftest(args) => selftest::execute(args),
     };
     ExitCode::from(code)
 }

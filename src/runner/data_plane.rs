@@ -167,6 +167,7 @@ async fn run_instance(
         subject: Subject::new(&cfg.spec, &instance, &cfg.region, &cfg.known_ids),
         shared: super::Shared::new(&cfg.spec),
         oracle: Arc::new(crate::oracle::Oracle::new(cfg.spec.clone())),
+        first_state: None,
     };
     let mut results = Vec::new();
     let run = states_loop(cfg, dp, &mut w, &urls, events, &seq, &mut results).await;

@@ -9,7 +9,7 @@ pub mod data_plane;
 mod readback;
 mod shrink;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -106,6 +106,8 @@ struct Worker {
     shared: Shared,
     /// The API's oracle, with its memory, shared by the workers.
     oracle: Arc<Oracle>,
+    /// The change state the read-back right after the last answer showed.
+    first_state: Option<String>,
 }
 
 /// What one API's workers share: the readings so far, and whether a change has
@@ -115,6 +117,10 @@ struct Worker {
 struct Shared {
     readings: Arc<Mutex<ReadingTracker>>,
     never_settles: Arc<AtomicBool>,
+    /// Whether a read-back right after a change ever showed it unsettled, and how
+    /// many changes were settled at once (see [`never_pending`]).
+    pending_seen: Arc<AtomicBool>,
+    settled_at_once: Arc<AtomicUsize>,
 }
 
 impl Shared {
@@ -122,6 +128,8 @@ impl Shared {
         Shared {
             readings: Arc::new(Mutex::new(ReadingTracker::new(spec))),
             never_settles: Arc::new(AtomicBool::new(false)),
+            pending_seen: Arc::new(AtomicBool::new(false)),
+            settled_at_once: Arc::new(AtomicUsize::new(0)),
         }
     }
 }
@@ -175,6 +183,7 @@ pub async fn run_api(
             world,
             shared: shared.clone(),
             oracle: oracle.clone(),
+            first_state: None,
         });
     }
     if cfg.dry_run_first {
@@ -399,6 +408,7 @@ async fn judge_answer(
     let spec = &cfg.spec;
     let (decoded, status, body) = sent;
     let before = w.world.instance.options.clone();
+    w.first_state = None;
     let outcome = match decoded {
         Ok(o) => o,
         Err(e) => {
@@ -468,9 +478,59 @@ async fn judge_answer(
     };
     if let Ok(obs) = observed {
         complete_readback(spec, &obs, &mut judgement);
+        w.first_state = obs.state;
         w.world.instance.options = obs.options;
     }
+    name_omissions(spec, &case.call, &mut judgement.findings);
     (Actual::Outcome { outcome }, judgement)
+}
+
+/// A success that shows another value for an option the call did not send breaks
+/// the table's rule for an omitted parameter (`<param>.absent`: keep or reset), not
+/// the answer's shape or the call's own change.
+fn name_omissions(spec: &Spec, call: &crate::wire::Call, findings: &mut [Finding]) {
+    for f in findings.iter_mut() {
+        let of_success = matches!(
+            (f.kind, f.rule.as_str()),
+            (FindingKind::Answer, "response.fields") | (FindingKind::Readback, "modify.success")
+        );
+        let Some(field) = f.field.as_deref().filter(|_| of_success) else {
+            continue;
+        };
+        let Some(p) = param_of_field(spec, field) else {
+            continue;
+        };
+        if call.get(&p.name).is_none() {
+            f.rule = format!("{}.absent", p.name);
+            f.cite = p
+                .cite
+                .get("absent")
+                .map(|c| c.iter().map(|c| c.short()).collect())
+                .unwrap_or_default();
+        }
+    }
+}
+
+/// The option parameter a finding's field names: an option name (read-back
+/// findings) or a member of the answer or the read-back (any reading's spelling).
+fn param_of_field<'a>(spec: &'a Spec, field: &str) -> Option<&'a crate::spec::Param> {
+    let params = || spec.params.iter().map(|p| p.get_ref());
+    if let Some(p) = params().find(|p| p.option.as_deref() == Some(field)) {
+        return Some(p);
+    }
+    let patched = spec
+        .ambiguities
+        .iter()
+        .flat_map(|a| a.get_ref().readings.iter())
+        .flat_map(|r| r.set.iter())
+        .filter_map(|pt| pt.fields.as_ref());
+    let option = [&spec.response.fields, &spec.readback.fields]
+        .into_iter()
+        .chain(patched)
+        .flat_map(|m| m.iter())
+        .find(|(_, member)| member.as_str() == field)
+        .map(|(option, _)| option.clone())?;
+    params().find(|p| p.option.as_ref() == Some(&option))
 }
 
 /// A field the table says the read-back carries but the answer lacks is a
@@ -525,6 +585,13 @@ async fn settle_check(
     judgement: verdict::Judgement,
     notes: &mut Vec<String>,
 ) -> verdict::Judgement {
+    let mut judgement = judgement;
+    if let Some(f) = never_pending(cfg, w) {
+        judgement.verdict = Verdict::Fail {
+            reason: f.detail.clone(),
+        };
+        judgement.findings.push(f);
+    }
     let gave_up = w.shared.never_settles.load(Ordering::SeqCst);
     let waited = if gave_up {
         readback::read(cfg, &w.world.instance.id)
@@ -593,6 +660,49 @@ async fn settle_check(
             findings: Vec::new(),
         },
     }
+}
+
+/// After how many changes, each read back already settled and none ever
+/// unsettled, a target counts as never pending.
+const NEVER_PENDING_AFTER: usize = 4;
+
+/// Where the table says a change on an instance in this state is first in another
+/// state than the one it settles to, and the answer cannot show it (the read-back
+/// does): a target whose read-back right after every change is already settled is
+/// never pending. Counted over the run, so a target that applies faster than the
+/// suite reads back is not mistaken for one that skips the state.
+fn never_pending(cfg: &RunConfig, w: &Worker) -> Option<Finding> {
+    let sm = cfg.spec.state_machine.as_ref()?;
+    let answer_shows =
+        cfg.spec.response.options_path.is_some() && cfg.spec.response.state_field.is_some();
+    let rule = sm
+        .on_modify
+        .iter()
+        .find(|r| r.instance_state == w.world.instance.state)?;
+    if answer_shows || rule.answer.contains(&sm.settles_to) {
+        return None;
+    }
+    let first = w.first_state.as_ref()?;
+    if *first != sm.settles_to {
+        w.shared.pending_seen.store(true, Ordering::SeqCst);
+        return None;
+    }
+    let n = w.shared.settled_at_once.fetch_add(1, Ordering::SeqCst) + 1;
+    if w.shared.pending_seen.load(Ordering::SeqCst) || n < NEVER_PENDING_AFTER {
+        return None;
+    }
+    Some(Finding {
+        kind: FindingKind::Readback,
+        rule: "state_machine.on_modify".into(),
+        expected: rule.answer.join(" or "),
+        got: first.clone(),
+        field: cfg.spec.readback.state_field.clone(),
+        detail: format!(
+            "the read-back right after the change shows {first}, as after every change so far ({n}): never {}",
+            rule.answer.join(" or ")
+        ),
+        cite: rule.cite.iter().map(|c| c.short()).collect(),
+    })
 }
 
 /// A matching outcome must also agree with the read-back: a success shows its
@@ -792,6 +902,7 @@ pub async fn replay(cfg: &RunConfig, instance: &str, case: &Case) -> Result<Case
         subject: Subject::new(&cfg.spec, instance, &cfg.region, &cfg.known_ids),
         shared: Shared::new(&cfg.spec),
         oracle: Arc::new(Oracle::new(cfg.spec.clone())),
+        first_state: None,
     };
     let result = execute(cfg, &mut w, case).await;
     restore(cfg, &mut w).await?;

@@ -118,6 +118,28 @@ pub fn judge_full(
         // Under several readings the read-back may disagree in several ways: the
         // first is the departure (the others are the same call seen otherwise).
         also_findings.truncate(1);
+        // The answer fits only readings its read-back refutes (a value accepted
+        // under "ignored" shows as applied): where every other reading wants an
+        // error, the answer is wrong under those too, and that is the departure.
+        let others: Vec<Acceptable> = expectation
+            .outcomes
+            .iter()
+            .filter(|a| !answer_matches.contains(a))
+            .cloned()
+            .collect();
+        if !others.is_empty()
+            && others
+                .iter()
+                .all(|a| matches!(a.expected, Expected::Error { .. }))
+        {
+            let rest = Expectation {
+                outcomes: others,
+                ambiguities: expectation.ambiguities.clone(),
+            };
+            let mut first = finding::of_answer(&rest, actual, case_rule);
+            first.append(&mut also_findings);
+            also_findings = first;
+        }
         return Judgement {
             verdict: Verdict::Fail { reason },
             findings: also_findings,
