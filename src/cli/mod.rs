@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+pub mod data_plane_view;
 pub mod matrix;
 pub mod record;
 pub mod replay;
