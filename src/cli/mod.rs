@@ -3,7 +3,6 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-pub mod data_plane_view;
 pub mod matrix;
 pub mod record;
 pub mod replay;
@@ -12,6 +11,8 @@ pub mod run_imds;
 pub mod serve;
 pub mod spec;
 pub mod verify;
+// `spec show`'s data-plane section.
+pub mod data_plane_view;
 
 /// Exit codes shared by every subcommand.
 pub mod exit {
