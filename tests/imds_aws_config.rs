@@ -13,9 +13,8 @@ use aws_config::imds::credentials::ImdsCredentialsProvider;
 use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::provider::ProvideCredentials;
 use imds_conform::emulator::{self, imds as em_imds, EmulatorConfig};
-use imds_conform::spec;
-use imds_conform::target::{Signing, Target, TargetConfig};
-use imds_conform::wire::{Call, Credentials, Outcome};
+
+mod imds_common;
 
 const ID: &str = "i-0123456789abcdef0";
 
@@ -30,22 +29,7 @@ fn sdk_client(url: &str) -> imds::Client {
 }
 
 async fn modify(url: &str, params: &[(&str, &str)]) {
-    let spec = spec::builtin_api("aws-ec2").unwrap().unwrap();
-    let creds = Credentials::new(
-        emulator::fixtures::DEFAULT_AWS_ACCESS_KEY_ID,
-        emulator::fixtures::DEFAULT_AWS_SECRET,
-    );
-    let target = Target::new(TargetConfig::for_spec(&spec, url, "us-east-1", Some(creds))).unwrap();
-    let mut call = Call::new("ModifyInstanceMetadataOptions").with("InstanceId", ID);
-    for (k, v) in params {
-        call = call.with(*k, *v);
-    }
-    let sent = target.send(&call, Signing::Valid).await.unwrap();
-    assert!(
-        matches!(sent.outcome, Ok(Outcome::Success { .. })),
-        "{:?}",
-        sent.outcome
-    );
+    imds_common::modify(url, "aws-ec2", ID, params).await;
 }
 
 #[tokio::test]

@@ -9,9 +9,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use imds_conform::emulator::{self, imds as em_imds, EmulatorConfig, RunningEmulator};
-use imds_conform::spec;
-use imds_conform::target::{Signing, Target, TargetConfig};
-use imds_conform::wire::{Call, Credentials, Outcome};
+
+mod imds_common;
 
 const EC2_ID: &str = "i-0123456789abcdef0";
 const EC2_OTHER: &str = "i-0123456789abcdef1";
@@ -42,49 +41,7 @@ async fn listen(running: &RunningEmulator, id: &str, addrs: &[&str]) -> em_imds:
 
 /// A signed modify through the emulator's API endpoint; must succeed.
 async fn modify(running: &RunningEmulator, api: &str, id: &str, params: &[(&str, &str)]) {
-    let spec = spec::builtin_api(api).unwrap().unwrap();
-    let (creds, region) = if api == "aliyun-ecs" {
-        (Credentials::new("testid", "testsecret"), "cn-hangzhou")
-    } else {
-        (
-            Credentials::new(
-                emulator::fixtures::DEFAULT_AWS_ACCESS_KEY_ID,
-                emulator::fixtures::DEFAULT_AWS_SECRET,
-            ),
-            "us-east-1",
-        )
-    };
-    let target = Target::new(TargetConfig::for_spec(
-        &spec,
-        &running.url(),
-        region,
-        Some(creds),
-    ))
-    .unwrap();
-    let mut call = Call::new(spec.api.operation.clone());
-    if api == "aliyun-ecs" {
-        call = call.with("RegionId", region);
-        if !params.iter().any(|(k, _)| *k == "HttpEndpoint") {
-            call = call.with("HttpEndpoint", "enabled");
-        }
-    }
-    call = call.with(
-        if api == "aws-lightsail" {
-            "instanceName"
-        } else {
-            "InstanceId"
-        },
-        id,
-    );
-    for (k, v) in params {
-        call = call.with(*k, *v);
-    }
-    let sent = target.send(&call, Signing::Valid).await.unwrap();
-    assert!(
-        matches!(sent.outcome, Ok(Outcome::Success { .. })),
-        "{:?}",
-        sent.outcome
-    );
+    imds_common::modify(&running.url(), api, id, params).await;
 }
 
 async fn applied() {

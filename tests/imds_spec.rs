@@ -264,3 +264,26 @@ fn spec_check_verifies_reference_quotes_against_the_extract() {
         "{failures:?}"
     );
 }
+
+#[test]
+fn spec_show_prints_the_data_plane_rules_with_their_sources() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_imds-conform"))
+        .args(["spec", "show", "aws-ec2"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let at = text.find("Data plane").expect("a data-plane section");
+    let section = &text[at..];
+    for needle in [
+        "http://169.254.169.254  http://[fd00:ec2::254]",
+        "tokens-required.no-token: when http_tokens=required, get → 401",
+        "token.issued: put-token → 200, TTL header echoed",
+        "imds-data-plane.md: \"",
+    ] {
+        assert!(
+            section.contains(needle),
+            "{needle:?} missing from:\n{section}"
+        );
+    }
+}

@@ -17,6 +17,8 @@ use imds_conform::emulator::{self, imds as em_imds, EmulatorConfig, RunningEmula
 use imds_conform::runner::data_plane::discover_instance_id;
 use imds_conform::spec;
 
+mod imds_common;
+
 const ID: &str = "i-0123456789abcdef0";
 const OTHER: &str = "i-0123456789abcdef1";
 const TTL: &str = "X-aws-ec2-metadata-token-ttl-seconds";
@@ -209,24 +211,7 @@ async fn self_discovery_reads_the_id_from_the_metadata_service() {
         Ok(ID)
     );
     // With tokens required the discovery takes a token first.
-    let creds = imds_conform::wire::Credentials::new(
-        emulator::fixtures::DEFAULT_AWS_ACCESS_KEY_ID,
-        emulator::fixtures::DEFAULT_AWS_SECRET,
-    );
-    let target = imds_conform::target::Target::new(imds_conform::target::TargetConfig::for_spec(
-        &ec2,
-        &running.url(),
-        "us-east-1",
-        Some(creds),
-    ))
-    .unwrap();
-    let call = imds_conform::wire::Call::new("ModifyInstanceMetadataOptions")
-        .with("InstanceId", ID)
-        .with("HttpTokens", "required");
-    target
-        .send(&call, imds_conform::target::Signing::Valid)
-        .await
-        .unwrap();
+    imds_common::modify(&running.url(), "aws-ec2", ID, &[("HttpTokens", "required")]).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
         discover_instance_id(dp, &imds.urls()[0]).await.as_deref(),

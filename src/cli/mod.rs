@@ -13,6 +13,8 @@ pub mod selftest;
 pub mod serve;
 pub mod spec;
 pub mod verify;
+// `spec show`'s data-plane section.
+pub mod data_plane_view;
 
 /// Exit codes shared by every subcommand.
 pub mod exit {

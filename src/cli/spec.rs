@@ -281,6 +281,7 @@ pub fn render(spec: &Spec) -> String {
         );
         cite_lines(&mut o, "    ", &e.cite);
     }
+    super::data_plane_view::render(&mut o, spec);
     let _ = writeln!(o, "\nAmbiguities");
     for amb in spec.ambiguities.iter().map(|a| a.get_ref()) {
         let _ = writeln!(o, "  {}: {}", amb.id, amb.summary);

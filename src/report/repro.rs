@@ -163,20 +163,7 @@ pub fn curl(case: &CaseResult, meta: &RunMeta) -> String {
     if case.phase == "data-plane" {
         return imds::curl(case, meta);
     }
-    let mut out = String::new();
-    out.push_str(&format!(
-        "# imds-conform reproducer: {}\n",
-        comment(&case.id)
-    ));
-    out.push_str(&format!("# {}\n", comment(&case.title)));
-    out.push_str(&format!(
-        "# rule {} — verdict {}{}\n",
-        comment(&case.rule),
-        case.verdict.name(),
-        text::reason(&case.verdict)
-            .map(|r| format!(": {}", comment(r)))
-            .unwrap_or_default()
-    ));
+    let mut out = head(case);
     out.push_str(&format!(
         "# target {} ({}), region {}, instance {}\n",
         comment(&meta.target),
@@ -287,6 +274,21 @@ pub fn curl(case: &CaseResult, meta: &RunMeta) -> String {
         out.push_str(&a);
     }
     out.push('\n');
+    out
+}
+
+/// The first comment lines of a reproducer: the case, its title, rule and verdict.
+fn head(case: &CaseResult) -> String {
+    let mut out = format!("# imds-conform reproducer: {}\n", comment(&case.id));
+    out.push_str(&format!("# {}\n", comment(&case.title)));
+    out.push_str(&format!(
+        "# rule {} — verdict {}{}\n",
+        comment(&case.rule),
+        case.verdict.name(),
+        text::reason(&case.verdict)
+            .map(|r| format!(": {}", comment(r)))
+            .unwrap_or_default()
+    ));
     out
 }
 

@@ -105,36 +105,30 @@ pub fn normalize(text: &str) -> String {
 }
 
 struct Loaded {
-    docs: BTreeMap<String, Option<String>>,
+    /// Normalized texts by path: the docs, and text extracts in the reference
+    /// folder (`imds-data-plane.md`).
+    docs: BTreeMap<PathBuf, Option<String>>,
     models: BTreeMap<String, Option<Value>>,
-    /// Text extracts in the reference folder (`imds-data-plane.md`), normalized.
-    texts: BTreeMap<String, Option<String>>,
 }
 
 impl Loaded {
-    fn doc(&mut self, sources: &Sources, name: &str) -> Option<&String> {
+    fn normalized(&mut self, path: PathBuf) -> Option<&String> {
         self.docs
-            .entry(name.to_string())
-            .or_insert_with(|| {
-                let path = if name == "SPEC-FACTS.md" {
-                    sources.facts.clone()
-                } else {
-                    sources.docs.join(name)
-                };
-                std::fs::read_to_string(path).ok().map(|t| normalize(&t))
-            })
+            .entry(path)
+            .or_insert_with_key(|p| std::fs::read_to_string(p).ok().map(|t| normalize(&t)))
             .as_ref()
     }
 
+    fn doc(&mut self, sources: &Sources, name: &str) -> Option<&String> {
+        self.normalized(if name == "SPEC-FACTS.md" {
+            sources.facts.clone()
+        } else {
+            sources.docs.join(name)
+        })
+    }
+
     fn text(&mut self, sources: &Sources, name: &str) -> Option<&String> {
-        self.texts
-            .entry(name.to_string())
-            .or_insert_with(|| {
-                std::fs::read_to_string(sources.reference.join(name))
-                    .ok()
-                    .map(|t| normalize(&t))
-            })
-            .as_ref()
+        self.normalized(sources.reference.join(name))
     }
 
     fn model(&mut self, sources: &Sources, name: &str) -> Option<&Value> {
@@ -154,7 +148,6 @@ pub fn check(specs: &[Spec], sources: &Sources) -> CheckReport {
     let mut loaded = Loaded {
         docs: BTreeMap::new(),
         models: BTreeMap::new(),
-        texts: BTreeMap::new(),
     };
     let mut report = CheckReport::default();
     for spec in specs {

@@ -5,25 +5,12 @@
 //! `"$TOKEN"`. Run it where the metadata endpoint is reachable (on the instance,
 //! or beside the emulator's listener).
 
-use super::{comment, dq, sh, text, RunMeta};
+use super::{comment, dq, head, sh, RunMeta};
 use crate::verdict::redact::REDACTED;
 use crate::verdict::{CaseResult, Exchange};
 
 pub fn curl(case: &CaseResult, meta: &RunMeta) -> String {
-    let mut out = String::new();
-    out.push_str(&format!(
-        "# imds-conform reproducer: {}\n",
-        comment(&case.id)
-    ));
-    out.push_str(&format!("# {}\n", comment(&case.title)));
-    out.push_str(&format!(
-        "# rule {} — verdict {}{}\n",
-        comment(&case.rule),
-        case.verdict.name(),
-        text::reason(&case.verdict)
-            .map(|r| format!(": {}", comment(r)))
-            .unwrap_or_default()
-    ));
+    let mut out = head(case);
     out.push_str(&format!(
         "# target {}, instance {}: its metadata service, probed after the options were applied\n",
         comment(&meta.target),

@@ -12,6 +12,9 @@ use crate::oracle::data_plane::DataActual;
 use crate::spec::{DataPlane, Probe};
 use crate::verdict::Exchange;
 
+/// The most of an answer's body a probe keeps.
+const MAX_BODY: usize = 4096;
+
 /// How long a probe waits for an answer before it counts as none.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -26,6 +29,15 @@ pub struct ProbeClient {
     http: reqwest::Client,
     dp: DataPlane,
     pause: Duration,
+}
+
+/// The request whose answer a probe is judged by.
+struct Judged {
+    method: &'static str,
+    path: String,
+    reply: Reply,
+    /// The TTL header it carried, if any.
+    sent_ttl: Option<String>,
 }
 
 /// One HTTP answer (or none) with what to record.
@@ -86,11 +98,11 @@ impl ProbeClient {
                         )
                     })
                     .collect();
-                match resp.text().await {
+                match read_bounded(resp).await {
                     Ok(body) => Reply {
                         status: Some(status),
                         headers: hs,
-                        body: body.chars().take(4096).collect(),
+                        body,
                         no_answer: None,
                     },
                     Err(e) => Reply {
@@ -132,9 +144,7 @@ impl ProbeClient {
     /// instance for a foreign token…): the probe is skipped, not judged.
     pub(super) async fn send(&self, p: &DataProbe, urls: &Urls) -> Result<Sent, String> {
         let started = Instant::now();
-        let dp = &self.dp;
         let mut log = Vec::new();
-        let ttl = valid_ttl(dp);
         let base = match p.probe {
             Probe::Ipv6 => urls
                 .v6
@@ -142,134 +152,19 @@ impl ProbeClient {
                 .ok_or("no IPv6 metadata endpoint given (--imds INSTANCE=http://[ADDR]:PORT)")?,
             _ => urls.main.clone(),
         };
-        let item = dp.item_path.clone();
-        let tags = dp.tags_path.clone().unwrap_or_default();
-        let (method, path, reply, sent_ttl) = match p.probe {
-            Probe::Get => (
-                "GET",
-                item.clone(),
-                self.request(&base, "GET", &item, Vec::new(), &mut log)
-                    .await,
-                None,
-            ),
-            Probe::PutToken
-            | Probe::PutTokenBadTtl
-            | Probe::PutTokenForwarded
-            | Probe::PutTokenVersioned => {
-                let mut headers = Vec::new();
-                if let Some(t) = &p.ttl {
-                    headers.push((dp.ttl_header.clone(), t.clone()));
-                }
-                if p.probe == Probe::PutTokenForwarded {
-                    headers.push(("X-Forwarded-For".into(), FORWARDED_FOR.into()));
-                }
-                let path = match p.probe {
-                    Probe::PutTokenVersioned => dp.versioned_token_path.clone().unwrap_or_default(),
-                    _ => dp.token_path.clone(),
-                };
-                let r = self.request(&base, "PUT", &path, headers, &mut log).await;
-                ("PUT", path, r, p.ttl.clone())
-            }
-            Probe::GetInvalidToken => {
-                let r = self
-                    .request(
-                        &base,
-                        "GET",
-                        &item,
-                        self.with_token(INVALID_TOKEN),
-                        &mut log,
-                    )
-                    .await;
-                ("GET", item.clone(), r, None)
-            }
-            Probe::GetForeignToken => {
-                let mut token = None;
-                // Only the attempt that issued the token is recorded.
-                for other in &urls.foreign {
-                    let mut attempt = Vec::new();
-                    let t = self.put_token(other, ttl, &mut attempt).await;
-                    if t.status == Some(200) {
-                        log.extend(attempt);
-                        token = Some(t.body);
-                        break;
-                    }
-                }
-                let Some(token) = token else {
-                    return Err("no other instance of this API issued a token (give --imds for another instance)".into());
-                };
-                let r = self
-                    .request(&base, "GET", &item, self.with_token(&token), &mut log)
-                    .await;
-                ("GET", item.clone(), r, None)
-            }
-            Probe::GetExpiredToken => {
-                let short = dp.ttl_range.min.max(1);
-                let t = self.put_token(&base, short, &mut log).await;
-                if t.status != Some(200) {
-                    ("PUT", dp.token_path.clone(), t, Some(short.to_string()))
-                } else {
-                    tokio::time::sleep(
-                        Duration::from_secs(short as u64) + Duration::from_millis(600),
-                    )
-                    .await;
-                    let r = self
-                        .request(&base, "GET", &item, self.with_token(&t.body), &mut log)
-                        .await;
-                    ("GET", item.clone(), r, None)
-                }
-            }
-            Probe::GetMissing => {
-                let path = format!("{item}-imds-conform-absent");
-                let t = self.put_token(&base, ttl, &mut log).await;
-                let headers = if t.status == Some(200) {
-                    self.with_token(&t.body)
-                } else {
-                    Vec::new()
-                };
-                let r = self.request(&base, "GET", &path, headers, &mut log).await;
-                ("GET", path, r, None)
-            }
-            Probe::GetWithToken | Probe::Tags | Probe::TagValue | Probe::Ipv6 => {
-                let t = self.put_token(&base, ttl, &mut log).await;
-                if t.status != Some(200) {
-                    ("PUT", dp.token_path.clone(), t, Some(ttl.to_string()))
-                } else {
-                    let mut path = match p.probe {
-                        Probe::Tags | Probe::TagValue => tags.clone(),
-                        _ => item.clone(),
-                    };
-                    if p.probe == Probe::TagValue {
-                        let listing = self
-                            .request(&base, "GET", &tags, self.with_token(&t.body), &mut log)
-                            .await;
-                        let key = listing
-                            .body
-                            .lines()
-                            .next()
-                            .filter(|k| listing.status == Some(200) && !k.is_empty())
-                            .unwrap_or("Name")
-                            .to_string();
-                        path = format!("{tags}/{key}");
-                    }
-                    let r = self
-                        .request(&base, "GET", &path, self.with_token(&t.body), &mut log)
-                        .await;
-                    ("GET", path, r, None)
-                }
-            }
-            Probe::Any => return Err("`any` is not a probe".into()),
-        };
+        let judged = self.requests(p, urls, &base, &mut log).await?;
         tokio::time::sleep(self.pause.min(Duration::from_millis(50))).await;
-        let is_token_answer = method == "PUT";
-        let actual = match (reply.status, reply.no_answer) {
+        let token_answer = judged.method == "PUT" && judged.reply.status == Some(200);
+        let actual = match (judged.reply.status, judged.reply.no_answer) {
             (Some(status), _) => DataActual::Answer {
                 status,
-                echoed_ttl: reply
+                echoed_ttl: judged
+                    .reply
                     .headers
                     .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(&dp.ttl_header))
+                    .find(|(k, _)| k.eq_ignore_ascii_case(&self.dp.ttl_header))
                     .map(|(_, v)| v.clone()),
-                sent_ttl,
+                sent_ttl: judged.sent_ttl,
             },
             (None, reason) => DataActual::NoAnswer {
                 reason: reason.unwrap_or_else(|| "no answer".into()),
@@ -277,16 +172,198 @@ impl ProbeClient {
         };
         Ok(Sent {
             actual,
-            request_line: format!("{method} {path}"),
-            body: if is_token_answer && reply.status == Some(200) {
+            request_line: format!("{} {}", judged.method, judged.path),
+            body: if token_answer {
                 crate::verdict::redact::REDACTED.to_string()
             } else {
-                reply.body
+                judged.reply.body
             },
             exchanges: log,
             elapsed: started.elapsed(),
         })
     }
+
+    /// The requests of one probe; the answer judged is the last one's, or a token
+    /// request's that failed (the probe could not go on).
+    async fn requests(
+        &self,
+        p: &DataProbe,
+        urls: &Urls,
+        base: &str,
+        log: &mut Vec<Exchange>,
+    ) -> Result<Judged, String> {
+        let dp = &self.dp;
+        let item = dp.item_path.clone();
+        let get = |path: String, reply: Reply| Judged {
+            method: "GET",
+            path,
+            reply,
+            sent_ttl: None,
+        };
+        Ok(match p.probe {
+            Probe::Get => get(
+                item.clone(),
+                self.request(base, "GET", &item, Vec::new(), log).await,
+            ),
+            Probe::PutToken
+            | Probe::PutTokenBadTtl
+            | Probe::PutTokenForwarded
+            | Probe::PutTokenVersioned => self.token_request(p, base, log).await,
+            Probe::GetInvalidToken => {
+                let headers = self.with_token(INVALID_TOKEN);
+                get(
+                    item.clone(),
+                    self.request(base, "GET", &item, headers, log).await,
+                )
+            }
+            Probe::GetForeignToken => {
+                let token = self.foreign_token(urls, log).await?;
+                get(
+                    item.clone(),
+                    self.request(base, "GET", &item, self.with_token(&token), log)
+                        .await,
+                )
+            }
+            Probe::GetExpiredToken => {
+                let short = dp.ttl_range.min.max(1);
+                let token = match self.token(base, short, log).await {
+                    Ok(t) => t,
+                    Err(failed) => return Ok(failed),
+                };
+                tokio::time::sleep(Duration::from_secs(short as u64) + Duration::from_millis(600))
+                    .await;
+                get(
+                    item.clone(),
+                    self.request(base, "GET", &item, self.with_token(&token), log)
+                        .await,
+                )
+            }
+            Probe::GetMissing => {
+                let path = format!("{item}-imds-conform-absent");
+                let headers = match self.token(base, valid_ttl(dp), log).await {
+                    Ok(t) => self.with_token(&t),
+                    Err(_) => Vec::new(),
+                };
+                get(
+                    path.clone(),
+                    self.request(base, "GET", &path, headers, log).await,
+                )
+            }
+            Probe::GetWithToken | Probe::Tags | Probe::TagValue | Probe::Ipv6 => {
+                let token = match self.token(base, valid_ttl(dp), log).await {
+                    Ok(t) => t,
+                    Err(failed) => return Ok(failed),
+                };
+                let path = self.path_with_token(p.probe, base, &token, log).await;
+                get(
+                    path.clone(),
+                    self.request(base, "GET", &path, self.with_token(&token), log)
+                        .await,
+                )
+            }
+            Probe::Any => return Err("`any` is not a probe".into()),
+        })
+    }
+
+    /// A token from `base`, or the failed token request as the judged answer.
+    async fn token(&self, base: &str, ttl: i64, log: &mut Vec<Exchange>) -> Result<String, Judged> {
+        let t = self.put_token(base, ttl, log).await;
+        if t.status == Some(200) {
+            Ok(t.body)
+        } else {
+            Err(Judged {
+                method: "PUT",
+                path: self.dp.token_path.clone(),
+                reply: t,
+                sent_ttl: Some(ttl.to_string()),
+            })
+        }
+    }
+
+    /// The token requests that are themselves the probe.
+    async fn token_request(&self, p: &DataProbe, base: &str, log: &mut Vec<Exchange>) -> Judged {
+        let dp = &self.dp;
+        let mut headers = Vec::new();
+        if let Some(t) = &p.ttl {
+            headers.push((dp.ttl_header.clone(), t.clone()));
+        }
+        if p.probe == Probe::PutTokenForwarded {
+            headers.push(("X-Forwarded-For".into(), FORWARDED_FOR.into()));
+        }
+        let path = match p.probe {
+            Probe::PutTokenVersioned => dp.versioned_token_path.clone().unwrap_or_default(),
+            _ => dp.token_path.clone(),
+        };
+        let reply = self.request(base, "PUT", &path, headers, log).await;
+        Judged {
+            method: "PUT",
+            path,
+            reply,
+            sent_ttl: p.ttl.clone(),
+        }
+    }
+
+    /// A token from another instance of the API; only the attempt that issued it
+    /// is recorded.
+    async fn foreign_token(&self, urls: &Urls, log: &mut Vec<Exchange>) -> Result<String, String> {
+        for other in &urls.foreign {
+            let mut attempt = Vec::new();
+            let t = self
+                .put_token(other, valid_ttl(&self.dp), &mut attempt)
+                .await;
+            if t.status == Some(200) {
+                log.extend(attempt);
+                return Ok(t.body);
+            }
+        }
+        Err(
+            "no other instance of this API issued a token (give --imds for another instance)"
+                .into(),
+        )
+    }
+
+    /// The path a token-carrying probe reads: the item, the tag listing, or the
+    /// first listed tag's value (`Name` when the listing has none).
+    async fn path_with_token(
+        &self,
+        probe: Probe,
+        base: &str,
+        token: &str,
+        log: &mut Vec<Exchange>,
+    ) -> String {
+        let tags = self.dp.tags_path.clone().unwrap_or_default();
+        match probe {
+            Probe::Tags => tags,
+            Probe::TagValue => {
+                let listing = self
+                    .request(base, "GET", &tags, self.with_token(token), log)
+                    .await;
+                let key = listing
+                    .body
+                    .lines()
+                    .next()
+                    .filter(|k| listing.status == Some(200) && !k.is_empty())
+                    .unwrap_or("Name")
+                    .to_string();
+                format!("{tags}/{key}")
+            }
+            _ => self.dp.item_path.clone(),
+        }
+    }
+}
+
+/// The answer's body, at most [`MAX_BODY`] bytes of it (a hostile service cannot
+/// make the suite hold more), as text.
+async fn read_bounded(mut resp: reqwest::Response) -> Result<String, reqwest::Error> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        let room = MAX_BODY.saturating_sub(bytes.len());
+        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if bytes.len() >= MAX_BODY {
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn why(e: &reqwest::Error) -> String {
