@@ -22,7 +22,7 @@ use super::{env_credentials, load_spec, Aim, SuiteError, DEFAULT_RANDOM_CASES, D
 use crate::emulator::default_fixtures;
 use crate::generate::{self, Builder, Case, Phase, Subject};
 use crate::oracle::Options;
-use crate::report::RunMeta;
+use crate::report::{repro, RunMeta};
 use crate::runner::{RunConfig, Session};
 use crate::spec::{Role, Spec};
 use crate::verdict::{departures, CaseResult, Verdict};
@@ -113,7 +113,7 @@ impl Harness {
             .map(|i| list(&i))
             .unwrap_or_default();
         let plans = match &endpoint {
-            Some(url) => vec![endpoint_plan(url, &apis, region, instances)?],
+            Some(url) => vec![endpoint_plan(url, &apis, region, instances, &var)?],
             None if !instances.is_empty() => {
                 return Err(SuiteError::Config(
                     "IMDS_CONFORM_INSTANCE needs IMDS_CONFORM_ENDPOINT (the embedded emulator uses its own instances)".into(),
@@ -257,7 +257,13 @@ impl Harness {
                         live.sessions - pool.len()
                     ));
                 }
-                for session in pool.iter_mut() {
+                // The embedded emulator stops with the process: nothing to restore.
+                let sessions = if started.emulator.is_some() {
+                    &mut [][..]
+                } else {
+                    &mut pool[..]
+                };
+                for session in sessions {
                     match session.restore(&live.cfg).await {
                         Ok(Some(note)) => out.notes.push(format!("{}: {note}", live.cfg.spec.api.id)),
                         Ok(None) => {}
@@ -469,10 +475,13 @@ fn explain_case(r: &CaseResult, meta: &RunMeta, instance: &str) -> String {
         instance: instance.to_string(),
         ..meta.clone()
     };
-    out.push_str(&explain(&departures(std::slice::from_ref(r)), std::slice::from_ref(r), &meta));
+    let one = std::slice::from_ref(r);
+    out.push_str(&explain(&departures(one), one, &meta, false));
     for note in &r.notes {
         out.push_str(&format!("note: {note}\n"));
     }
+    out.push_str("\nreproducer:\n");
+    out.push_str(&repro::curl(r, &meta));
     out
 }
 
@@ -502,6 +511,7 @@ fn endpoint_plan(
     apis: &[String],
     region: Option<String>,
     instances: Vec<String>,
+    var: &impl Fn(&str) -> Option<String>,
 ) -> Result<Plan, SuiteError> {
     let [api] = apis else {
         return Err(SuiteError::Config(format!(
@@ -519,7 +529,7 @@ fn endpoint_plan(
             "IMDS_CONFORM_ENDPOINT needs IMDS_CONFORM_INSTANCE: the instance(s) the suite may change, comma-separated (read first, restored at the end)"
         )));
     }
-    let credentials = env_credentials(&spec)?;
+    let credentials = env_credentials(&spec, var)?;
     Ok(Plan {
         region: region.unwrap_or_else(|| spec.api.default_region.clone()),
         known: instances.clone(),
@@ -571,4 +581,209 @@ fn emulator_plans(apis: &[String], region: Option<&str>) -> Result<Vec<Plan>, Su
         )));
     }
     Ok(plans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    fn error_of(pairs: &[(&str, &str)]) -> String {
+        match Harness::from_vars(vars(pairs)) {
+            Ok(_) => panic!("{pairs:?} was accepted"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn ec2() -> (Spec, Subject, Options) {
+        let spec = load_spec("aws-ec2").unwrap();
+        let subject = Subject::new(&spec, "i-0123456789abcdef0", "us-east-1", &[]);
+        let original: Options = [
+            ("http_tokens", "optional"),
+            ("hop_limit", "1"),
+            ("http_endpoint", "enabled"),
+            ("http_protocol_ipv6", "disabled"),
+            ("instance_metadata_tags", "disabled"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        (spec, subject, original)
+    }
+
+    fn case_titled(spec: &Spec, subject: &Subject, title: &str) -> Case {
+        generate::coverage(spec, subject)
+            .into_iter()
+            .find(|c| c.title == title)
+            .unwrap_or_else(|| panic!("no case {title:?}"))
+    }
+
+    #[test]
+    fn names_are_slugs_of_the_title_without_the_instance() {
+        let (spec, subject, _) = ec2();
+        let case = case_titled(&spec, &subject, "HttpTokens = valid \"required\"");
+        let name = test_name("aws-ec2", &case, &subject.instance);
+        assert_eq!(
+            name,
+            format!("aws-ec2::coverage::{:04}-httptokens-valid-required", case.seq)
+        );
+        let by_id = case_titled(
+            &spec,
+            &subject,
+            "InstanceId = valid \"i-0123456789abcdef0\"",
+        );
+        let name = test_name("aws-ec2", &by_id, &subject.instance);
+        assert!(name.ends_with("-instanceid-valid-instance"), "{name}");
+    }
+
+    #[test]
+    fn a_case_starts_where_its_change_shows() {
+        let (spec, subject, original) = ec2();
+        // It sets HttpTokens=required: it starts from optional. It omits the
+        // others: each starts away from its default (or from the value found).
+        let sets = case_titled(&spec, &subject, "HttpTokens = valid \"required\"");
+        let state = starting_state(&spec, &subject, &original, &sets.call);
+        assert_eq!(state["http_tokens"], "optional");
+        assert_eq!(state["hop_limit"], "2");
+        assert_eq!(state["http_endpoint"], "disabled");
+        // It omits HttpTokens: keeping and resetting to optional must differ.
+        let omits = case_titled(&spec, &subject, "HttpTokens missing");
+        let state = starting_state(&spec, &subject, &original, &omits.call);
+        assert_eq!(state["http_tokens"], "required");
+        let top = case_titled(&spec, &subject, "HttpPutResponseHopLimit = valid \"64\"");
+        let state = starting_state(&spec, &subject, &original, &top.call);
+        assert_eq!(state["hop_limit"], "1");
+        // An option the read-back does not show is not set.
+        let mut partial = original.clone();
+        partial.remove("instance_metadata_tags");
+        let state = starting_state(&spec, &subject, &partial, &omits.call);
+        assert!(!state.contains_key("instance_metadata_tags"));
+    }
+
+    #[test]
+    fn starting_states_hold_under_every_reading() {
+        // Alibaba: the hop limit is a preview parameter some reading rejects, so it
+        // stays as found; its range differs between readings (1-64, 2-63).
+        let spec = load_spec("aliyun-ecs").unwrap();
+        let subject = Subject::new(&spec, "i-bp67acfmxaz1234abcd", "cn-hangzhou", &[]);
+        let original: Options = [("http_tokens", "optional"), ("hop_limit", "1")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let base = generate::Builder::new(&spec, &subject);
+        let state = starting_state(&spec, &subject, &original, &base.call(base.base()));
+        assert_eq!(state["hop_limit"], "1");
+        assert_eq!(state["http_tokens"], "required");
+        let hop = spec
+            .params
+            .iter()
+            .map(|p| p.get_ref())
+            .find(|p| p.name == "HttpPutResponseHopLimit")
+            .unwrap();
+        let values = base.valid_values(hop);
+        assert_eq!(values, ["1", "2", "32", "64"]);
+        assert_eq!(safe_values(&spec, "HttpPutResponseHopLimit", values), None);
+        // Lightsail: httpProtocolIpv6 exists in one region only: left alone.
+        let spec = load_spec("aws-lightsail").unwrap();
+        let subject = Subject::new(&spec, "web-1", "us-east-1", &[]);
+        let original: Options = [("http_protocol_ipv6", "disabled")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let base = generate::Builder::new(&spec, &subject);
+        let state = starting_state(&spec, &subject, &original, &base.call(base.base()));
+        assert_eq!(state["http_protocol_ipv6"], "disabled");
+    }
+
+    #[test]
+    fn the_plan_is_every_case_of_every_api_once() {
+        let h = Harness::from_vars(vars(&[("IMDS_CONFORM_CASES", "7")])).unwrap();
+        let tests = h.tests();
+        let mut names: Vec<&str> = tests.iter().map(|t| t.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), tests.len(), "names are unique");
+        assert!(tests.len() > 500, "{}", tests.len());
+        for api in ["aws-ec2", "aws-lightsail", "aliyun-ecs"] {
+            for phase in ["coverage", "auth", "sequence"] {
+                let prefix = format!("{api}::{phase}::");
+                assert!(names.iter().any(|n| n.starts_with(&prefix)), "{prefix}");
+            }
+            let random = format!("{api}::random::");
+            assert_eq!(names.iter().filter(|n| n.starts_with(&random)).count(), 7);
+        }
+        // A region narrows the APIs to those with instances there.
+        let h = Harness::from_vars(vars(&[("IMDS_CONFORM_REGION", "eu-north-1")])).unwrap();
+        assert!(h.tests().iter().all(|t| t.name.starts_with("aws-lightsail::")));
+        assert!(h.describe().contains("nordic-1"), "{}", h.describe());
+    }
+
+    #[test]
+    fn bad_settings_are_refused_with_the_variable_named() {
+        let url = ("IMDS_CONFORM_ENDPOINT", "http://127.0.0.1:5000");
+        let e = error_of(&[url]);
+        assert!(e.contains("IMDS_CONFORM_API"), "{e}");
+        let e = error_of(&[url, ("IMDS_CONFORM_API", "aws-ec2")]);
+        assert!(e.contains("IMDS_CONFORM_INSTANCE"), "{e}");
+        let e = error_of(&[
+            url,
+            ("IMDS_CONFORM_API", "aws-ec2"),
+            ("IMDS_CONFORM_INSTANCE", "i-1"),
+        ]);
+        assert!(e.contains("AWS_ACCESS_KEY_ID"), "{e}");
+        let e = error_of(&[
+            ("IMDS_CONFORM_ENDPOINT", "ftp://x"),
+            ("IMDS_CONFORM_API", "aws-ec2"),
+        ]);
+        assert!(e.contains("http://"), "{e}");
+        let e = error_of(&[("IMDS_CONFORM_INSTANCE", "i-1")]);
+        assert!(e.contains("IMDS_CONFORM_ENDPOINT"), "{e}");
+        let e = error_of(&[("IMDS_CONFORM_SEED", "-3")]);
+        assert!(e.contains("IMDS_CONFORM_SEED"), "{e}");
+        let e = error_of(&[("IMDS_CONFORM_CASES", "many")]);
+        assert!(e.contains("IMDS_CONFORM_CASES"), "{e}");
+        let e = error_of(&[("IMDS_CONFORM_API", "aws-ec2,gcp")]);
+        assert!(e.contains("gcp") && e.contains("aliyun-ecs"), "{e}");
+        let e = error_of(&[("IMDS_CONFORM_REGION", "mars-1")]);
+        assert!(e.contains("mars-1"), "{e}");
+    }
+
+    #[test]
+    fn cases_run_alone_against_the_emulator_and_pass() {
+        let h = Harness::from_vars(vars(&[("IMDS_CONFORM_API", "aws-ec2")])).unwrap();
+        let tests = h.tests();
+        let wanted = ["httptokens-missing", "integer-65", "auth::0001", "random::0003"];
+        for w in wanted {
+            let t = tests.iter().find(|t| t.name.contains(w)).unwrap();
+            h.run(t).unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        }
+        let finish = h.finish();
+        assert!(finish.problems.is_empty(), "{:?}", finish.problems);
+    }
+
+    #[test]
+    fn an_unreachable_endpoint_fails_each_test_with_the_reason() {
+        let h = Harness::from_vars(vars(&[
+            // Port 9 (discard) on loopback: nothing listens there in a sandbox.
+            ("IMDS_CONFORM_ENDPOINT", "http://127.0.0.1:9"),
+            ("IMDS_CONFORM_API", "aws-ec2"),
+            ("IMDS_CONFORM_INSTANCE", "i-0123456789abcdef0"),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "not-a-real-secret"),
+        ]))
+        .unwrap();
+        let tests = h.tests();
+        let e = h.run(&tests[0]).unwrap_err();
+        assert!(e.contains("could not start") && e.contains("127.0.0.1:9"), "{e}");
+        assert!(!e.contains("not-a-real-secret"), "{e}");
+        assert!(h.finish().problems.is_empty());
+    }
 }

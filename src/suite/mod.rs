@@ -23,6 +23,7 @@ use crate::report::{RunMeta, RunReport};
 use crate::runner::{self, Event, RunConfig, RunError};
 use crate::spec::{Cloud, Spec};
 use crate::target::{self, Target, TargetConfig, TargetError};
+use crate::wire::credentials::{ALIBABA_ENV, AWS_ENV};
 use crate::wire::Credentials;
 
 /// The seed of the random phase unless [`Suite::seed`] says otherwise: a fixed
@@ -375,7 +376,7 @@ impl Suite {
                 .unwrap_or_else(|| spec.api.default_region.clone()),
             credentials: match self.credentials.clone() {
                 Some(c) => c,
-                None => env_credentials(&spec)?,
+                None => env_credentials(&spec, |k| std::env::var(k).ok())?,
             },
             known: if self.known.is_empty() {
                 self.instances.clone()
@@ -432,16 +433,22 @@ pub(crate) fn load_spec(api: &str) -> Result<Spec, SuiteError> {
         })
 }
 
-/// The credentials of the API's cloud from the standard environment variables.
-pub(crate) fn env_credentials(spec: &Spec) -> Result<Credentials, SuiteError> {
-    target::credentials_from_env(spec).ok_or_else(|| SuiteError::NoCredentials {
+/// The credentials of the API's cloud from the standard environment variables
+/// (`var(name)`: the variable's value).
+pub(crate) fn env_credentials(
+    spec: &Spec,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<Credentials, SuiteError> {
+    let (names, vars) = match spec.api.cloud {
+        Cloud::Aws => (AWS_ENV, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
+        Cloud::Alibaba => (
+            ALIBABA_ENV,
+            "ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+        ),
+    };
+    Credentials::from_lookup(names, var).ok_or_else(|| SuiteError::NoCredentials {
         api: spec.api.id.clone(),
-        vars: match spec.api.cloud {
-            Cloud::Aws => "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into(),
-            Cloud::Alibaba => {
-                "ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET".into()
-            }
-        },
+        vars: vars.into(),
     })
 }
 

@@ -158,7 +158,7 @@ impl fmt::Display for Report {
                 " — DOES NOT CONFORM"
             }
         )?;
-        f.write_str(&explain(&r.departures, &r.cases, &r.meta))?;
+        f.write_str(&explain(&r.departures, &r.cases, &r.meta, true))?;
         for c in r.cases.iter().filter(|c| c.verdict.name() == "error") {
             writeln!(f, "error in {} ({}): {:?}", c.id, c.title, c.verdict)?;
         }
@@ -170,16 +170,28 @@ impl fmt::Display for Report {
 }
 
 /// Each departure: its title, rule, expected and actual, citations, how many
-/// cases show it, and the curl reproducer of its smallest case.
-pub(crate) fn explain(departures: &[Departure], cases: &[CaseResult], meta: &RunMeta) -> String {
+/// cases show it, and (with `curls`) the curl reproducer of its smallest case.
+pub(crate) fn explain(
+    departures: &[Departure],
+    cases: &[CaseResult],
+    meta: &RunMeta,
+    curls: bool,
+) -> String {
     let mut out = String::new();
     for d in departures {
+        let head = if curls {
+            format!(
+                "{} — {} ({} case{})",
+                d.id,
+                d.title,
+                d.count,
+                if d.count == 1 { "" } else { "s" }
+            )
+        } else {
+            format!("departure: {}", d.title)
+        };
         out.push_str(&format!(
-            "\n{} — {} ({} case{})\n  rule: {}\n  expected {}, got {}{}\n",
-            d.id,
-            d.title,
-            d.count,
-            if d.count == 1 { "" } else { "s" },
+            "\n{head}\n  rule: {}\n  expected {}, got {}{}\n",
             d.rule,
             d.expected,
             d.got,
@@ -193,6 +205,9 @@ pub(crate) fn explain(departures: &[Departure], cases: &[CaseResult], meta: &Run
         }
         if !d.readings.is_empty() {
             out.push_str(&format!("  readings involved: {}\n", d.readings.join(", ")));
+        }
+        if !curls {
+            continue;
         }
         if let Some(case) = cases.iter().find(|c| c.id == d.reproducer) {
             out.push_str(&format!("  reproducer: {} ({})\n", case.id, case.title));
