@@ -37,7 +37,9 @@ fn main() -> ExitCode {
         .into_iter()
         .map(|test| {
             let h = Arc::clone(&harness);
-            Trial::test(test.name.clone(), move || h.run(&test).map_err(Failed::from))
+            Trial::test(test.name.clone(), move || {
+                h.run(&test).map_err(Failed::from)
+            })
         })
         .collect();
     if args.list {

@@ -888,7 +888,10 @@ impl Session {
             }
             missed = self.missed(state);
         }
-        Ok(missed.into_iter().map(|(k, v)| format!("{k}={v}")).collect())
+        Ok(missed
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect())
     }
 
     /// The options of `state` the instance does not show.

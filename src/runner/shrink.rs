@@ -125,8 +125,7 @@ pub(super) async fn judge_drawn(
     }
     // Re-judge the minimal case on a fresh send before reporting it.
     set_options(cfg, w, &before).await?;
-    let mut shrunk =
-        execute(cfg, w, &case(seq, minimal.clone(), "random call, shrunk")).await?;
+    let mut shrunk = execute(cfg, w, &case(seq, minimal.clone(), "random call, shrunk")).await?;
     shrunk.notes.push(format!(
         "shrunk in {steps} steps from {} to {} parameters; original: {}",
         original.params.len(),
@@ -134,9 +133,9 @@ pub(super) async fn judge_drawn(
         serde_json::to_string(&original.params).unwrap_or_default()
     ));
     if !matches!(shrunk.verdict, Verdict::Fail { .. }) {
-        shrunk.notes.push(
-            "the shrunk case passed when sent again: the failure is not reproducible".into(),
-        );
+        shrunk
+            .notes
+            .push("the shrunk case passed when sent again: the failure is not reproducible".into());
     }
     Ok(shrunk)
 }

@@ -147,7 +147,14 @@ impl Harness {
         let apis: Vec<String> = self
             .plans
             .iter()
-            .map(|p| format!("{} ({}, {})", p.spec.api.id, p.region, p.instances.join(",")))
+            .map(|p| {
+                format!(
+                    "{} ({}, {})",
+                    p.spec.api.id,
+                    p.region,
+                    p.instances.join(",")
+                )
+            })
             .collect();
         format!(
             "imds-conform: {} against {}; random phase: seed {}, {} cases per API",
@@ -247,34 +254,29 @@ impl Harness {
         let Some(Ok(started)) = self.started.into_inner() else {
             return out;
         };
+        // The embedded emulator stops with the process: nothing to restore there.
+        let restore = started.emulator.is_none();
         self.runtime.block_on(async {
-            for live in &started.apis {
-                let mut pool = live.pool.lock().unwrap_or_else(|e| e.into_inner());
-                if pool.len() < live.sessions {
+            for live in started.apis {
+                let api = live.cfg.spec.api.id.clone();
+                let mut sessions = live.pool.into_inner().unwrap_or_else(|e| e.into_inner());
+                if sessions.len() < live.sessions {
                     out.problems.push(format!(
-                        "{}: {} instance(s) were lost to a panicking test and not restored",
-                        live.cfg.spec.api.id,
-                        live.sessions - pool.len()
+                        "{api}: {} instance(s) never came back from their tests and were not restored",
+                        live.sessions - sessions.len()
                     ));
                 }
-                // The embedded emulator stops with the process: nothing to restore.
-                let sessions = if started.emulator.is_some() {
-                    &mut [][..]
-                } else {
-                    &mut pool[..]
-                };
-                for session in sessions {
+                for session in sessions.iter_mut().filter(|_| restore) {
                     match session.restore(&live.cfg).await {
-                        Ok(Some(note)) => out.notes.push(format!("{}: {note}", live.cfg.spec.api.id)),
+                        Ok(Some(note)) => out.notes.push(format!("{api}: {note}")),
                         Ok(None) => {}
                         Err(e) => out.problems.push(format!(
-                            "{}: could not restore {}: {e}",
-                            live.cfg.spec.api.id,
+                            "{api}: could not restore {}: {e}",
                             session.instance()
                         )),
                     }
                 }
-                if let Some(s) = pool.first() {
+                if let Some(s) = sessions.first() {
                     for r in s.readings().iter().filter(|r| !r.is_consistent()) {
                         out.problems.push(inconsistent(r).trim().to_string());
                     }
@@ -299,7 +301,11 @@ impl Harness {
             let (url, credentials, target) = match (&emulator, &self.endpoint) {
                 (Some(e), _) => {
                     let (id, secret) = e.credentials(api).unwrap_or_default();
-                    (e.url(), Credentials::new(id, secret), "emulator".to_string())
+                    (
+                        e.url(),
+                        Credentials::new(id, secret),
+                        "emulator".to_string(),
+                    )
                 }
                 (None, Some(url)) => (
                     url.clone(),
@@ -352,15 +358,14 @@ impl<'a> Lease<'a> {
                     session: Some(session),
                 };
             }
-            pool = live
-                .returned
-                .wait(pool)
-                .unwrap_or_else(|e| e.into_inner());
+            pool = live.returned.wait(pool).unwrap_or_else(|e| e.into_inner());
         }
     }
 
     fn session(&mut self) -> &mut Session {
-        self.session.as_mut().expect("a lease holds its session until dropped")
+        self.session
+            .as_mut()
+            .expect("a lease holds its session until dropped")
     }
 }
 
@@ -428,7 +433,10 @@ pub fn starting_state(spec: &Spec, subject: &Subject, original: &Options, call: 
             .collect();
         let avoid = match sent.as_slice() {
             [one] if b.valid_values(p).iter().any(|v| v == one) => one.to_string(),
-            _ => p.default.clone().unwrap_or_else(|| original[option].clone()),
+            _ => p
+                .default
+                .clone()
+                .unwrap_or_else(|| original[option].clone()),
         };
         if let Some(v) = safe.into_iter().find(|v| *v != avoid) {
             state.insert(option.clone(), v);
@@ -451,7 +459,10 @@ fn safe_values(spec: &Spec, param: &str, mut values: Vec<String>) -> Option<Vec<
             return None;
         }
         if let Some(range) = patch.range {
-            values.retain(|v| v.parse::<i64>().is_ok_and(|n| n >= range.min && n <= range.max));
+            values.retain(|v| {
+                v.parse::<i64>()
+                    .is_ok_and(|n| n >= range.min && n <= range.max)
+            });
         }
         if let Some(allowed) = &patch.values {
             values.retain(|v| allowed.contains(v));
@@ -466,7 +477,9 @@ fn explain_case(r: &CaseResult, meta: &RunMeta, instance: &str) -> String {
     let mut out = format!("{} — {} (rule {})\n", r.id, r.title, r.rule);
     match &r.verdict {
         Verdict::Error { reason } => {
-            out.push_str(&format!("error (the suite's own trouble, not a verdict): {reason}\n"));
+            out.push_str(&format!(
+                "error (the suite's own trouble, not a verdict): {reason}\n"
+            ));
         }
         Verdict::Fail { reason } => out.push_str(&format!("FAIL: {reason}\n")),
         other => out.push_str(&format!("{other:?}\n")),
@@ -525,9 +538,9 @@ fn endpoint_plan(
     }
     let spec = load_spec(api)?;
     if instances.is_empty() {
-        return Err(SuiteError::Config(format!(
-            "IMDS_CONFORM_ENDPOINT needs IMDS_CONFORM_INSTANCE: the instance(s) the suite may change, comma-separated (read first, restored at the end)"
-        )));
+        return Err(SuiteError::Config(
+            "IMDS_CONFORM_ENDPOINT needs IMDS_CONFORM_INSTANCE: the instance(s) the suite may change, comma-separated (read first, restored at the end)".into(),
+        ));
     }
     let credentials = env_credentials(&spec, var)?;
     Ok(Plan {
@@ -633,7 +646,10 @@ mod tests {
         let name = test_name("aws-ec2", &case, &subject.instance);
         assert_eq!(
             name,
-            format!("aws-ec2::coverage::{:04}-httptokens-valid-required", case.seq)
+            format!(
+                "aws-ec2::coverage::{:04}-httptokens-valid-required",
+                case.seq
+            )
         );
         let by_id = case_titled(
             &spec,
@@ -722,7 +738,10 @@ mod tests {
         }
         // A region narrows the APIs to those with instances there.
         let h = Harness::from_vars(vars(&[("IMDS_CONFORM_REGION", "eu-north-1")])).unwrap();
-        assert!(h.tests().iter().all(|t| t.name.starts_with("aws-lightsail::")));
+        assert!(h
+            .tests()
+            .iter()
+            .all(|t| t.name.starts_with("aws-lightsail::")));
         assert!(h.describe().contains("nordic-1"), "{}", h.describe());
     }
 
@@ -760,7 +779,12 @@ mod tests {
     fn cases_run_alone_against_the_emulator_and_pass() {
         let h = Harness::from_vars(vars(&[("IMDS_CONFORM_API", "aws-ec2")])).unwrap();
         let tests = h.tests();
-        let wanted = ["httptokens-missing", "integer-65", "auth::0001", "random::0003"];
+        let wanted = [
+            "httptokens-missing",
+            "integer-65",
+            "auth::0001",
+            "random::0003",
+        ];
         for w in wanted {
             let t = tests.iter().find(|t| t.name.contains(w)).unwrap();
             h.run(t).unwrap_or_else(|e| panic!("{}: {e}", t.name));
@@ -782,7 +806,10 @@ mod tests {
         .unwrap();
         let tests = h.tests();
         let e = h.run(&tests[0]).unwrap_err();
-        assert!(e.contains("could not start") && e.contains("127.0.0.1:9"), "{e}");
+        assert!(
+            e.contains("could not start") && e.contains("127.0.0.1:9"),
+            "{e}"
+        );
         assert!(!e.contains("not-a-real-secret"), "{e}");
         assert!(h.finish().problems.is_empty());
     }

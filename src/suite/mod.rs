@@ -35,12 +35,8 @@ pub const DEFAULT_SEED: u64 = 20_261_122;
 pub const DEFAULT_RANDOM_CASES: u32 = 50;
 
 /// Every phase, in the order a run takes them.
-pub(crate) const ALL_PHASES: [Phase; 4] = [
-    Phase::Coverage,
-    Phase::Auth,
-    Phase::Sequence,
-    Phase::Random,
-];
+pub(crate) const ALL_PHASES: [Phase; 4] =
+    [Phase::Coverage, Phase::Auth, Phase::Sequence, Phase::Random];
 
 /// Why a suite could not run. A target that answers wrongly is not an error: it
 /// is a [`Report`] that does not conform.
@@ -69,7 +65,9 @@ pub enum SuiteError {
     #[error("{0}")]
     Config(String),
     /// An endpoint was given without an instance the suite may change.
-    #[error("{api}: an endpoint needs at least one instance the suite may change (Suite::instance)")]
+    #[error(
+        "{api}: an endpoint needs at least one instance the suite may change (Suite::instance)"
+    )]
     NoInstance {
         /// The API.
         api: String,
@@ -285,6 +283,8 @@ impl Suite {
 
     /// Keep only the cases whose rule matches this glob (`HttpTokens.*`,
     /// `auth.*`, `HttpPutResponseHopLimit.range`). Repeat it to keep several.
+    /// Random cases have the rule `random`: the random phase runs only when a
+    /// glob matches it.
     ///
     /// ```
     /// let suite = imds_conform::Suite::new("aws-ec2").only("HttpPutResponseHopLimit.*");
@@ -350,7 +350,10 @@ impl Suite {
             Some(_) => self.run_against(spec).await,
             None => {
                 let emulator = Emulator::start().await?;
-                let name = self.target_name.clone().unwrap_or_else(|| "emulator".into());
+                let name = self
+                    .target_name
+                    .clone()
+                    .unwrap_or_else(|| "emulator".into());
                 let report = self
                     .emulator(&emulator)
                     .target_name(name)
@@ -389,8 +392,13 @@ impl Suite {
             url,
             spec,
         };
-        let mut cfg = aim.config(self.seed, self.random_cases, self.phases.clone())?;
-        cfg.only = globs(&self.only)?;
+        let only = globs(&self.only)?;
+        let mut phases = self.phases.clone();
+        if only.as_ref().is_some_and(|g| !g.is_match("random")) {
+            phases.retain(|p| *p != Phase::Random);
+        }
+        let mut cfg = aim.config(self.seed, self.random_cases, phases)?;
+        cfg.only = only;
         let meta = aim.meta(
             self.target_name
                 .clone()
@@ -522,11 +530,9 @@ impl Aim {
             random_cases,
             only: None,
             shard: None,
-            settle_timeout: self.settle_timeout.unwrap_or(Duration::from_secs(if loopback {
-                5
-            } else {
-                60
-            })),
+            settle_timeout: self
+                .settle_timeout
+                .unwrap_or(Duration::from_secs(if loopback { 5 } else { 60 })),
             settle_poll: Duration::from_millis(if loopback { 20 } else { 1000 }),
             dry_run_first: false,
             phases,

@@ -82,7 +82,7 @@ impl Report {
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// let report = imds_conform::Suite::new("aws-ec2").only("baseline").run().await.unwrap();
-    /// assert_eq!(report.cases(), 2); // once per instance
+    /// assert_eq!(report.cases(), 1); // the baseline call, sent once
     /// # });
     /// ```
     pub fn cases(&self) -> usize {

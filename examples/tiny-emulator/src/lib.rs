@@ -29,28 +29,42 @@ async fn handle(
     State((hop, max_hop)): State<(Arc<Mutex<i64>>, i64)>,
     Form(params): Form<Params>,
 ) -> impl IntoResponse {
-    let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     let mut hop = hop.lock().unwrap();
-    let (status, body) = match (get("Action"), get("InstanceId").or(get("InstanceId.1"))) {
-        (_, id) if id != Some(INSTANCE) => error("InvalidInstanceID.NotFound"),
-        (Some("DescribeInstances"), _) => (StatusCode::OK, format!(
-            "<DescribeInstancesResponse><reservationSet><item><instancesSet><item>\
+    let (status, body) =
+        match (get("Action"), get("InstanceId").or(get("InstanceId.1"))) {
+            (_, id) if id != Some(INSTANCE) => error("InvalidInstanceID.NotFound"),
+            (Some("DescribeInstances"), _) => (
+                StatusCode::OK,
+                format!(
+                    "<DescribeInstancesResponse><reservationSet><item><instancesSet><item>\
              <instanceId>{INSTANCE}</instanceId><instanceState><name>running</name></instanceState>\
              <metadataOptions>{}</metadataOptions></item></instancesSet></item></reservationSet>\
-             </DescribeInstancesResponse>", options("applied", *hop))),
-        (Some("ModifyInstanceMetadataOptions"), _) => {
-            match get("HttpPutResponseHopLimit").map(|v| v.parse::<i64>()) {
-                Some(Ok(n)) if (1..=max_hop).contains(&n) => *hop = n,
-                Some(_) => return reply(error("InvalidParameterValue")),
-                None => {} // omitted: the existing value is kept
-            }
-            (StatusCode::OK, format!(
+             </DescribeInstancesResponse>",
+                    options("applied", *hop)
+                ),
+            ),
+            (Some("ModifyInstanceMetadataOptions"), _) => {
+                match get("HttpPutResponseHopLimit").map(|v| v.parse::<i64>()) {
+                    Some(Ok(n)) if (1..=max_hop).contains(&n) => *hop = n,
+                    Some(_) => return reply(error("InvalidParameterValue")),
+                    None => {} // omitted: the existing value is kept
+                }
+                (
+                    StatusCode::OK,
+                    format!(
                 "<ModifyInstanceMetadataOptionsResponse><instanceId>{INSTANCE}</instanceId>\
                  <instanceMetadataOptions>{}</instanceMetadataOptions>\
-                 </ModifyInstanceMetadataOptionsResponse>", options("pending", *hop)))
-        }
-        _ => error("InvalidAction"),
-    };
+                 </ModifyInstanceMetadataOptionsResponse>", options("pending", *hop)),
+                )
+            }
+            _ => error("InvalidAction"),
+        };
     reply((status, body))
 }
 

@@ -33,11 +33,17 @@ async fn a_hop_limit_of_65_is_one_departure_citing_the_docs() {
     assert_eq!(departure.rule, "HttpPutResponseHopLimit.range", "{report}");
     assert_eq!(departure.count, 1, "only 65 is wrongly accepted: {report}");
     assert!(
-        departure.cite.iter().any(|c| c.contains("Integers from 1 to 64")),
+        departure
+            .cite
+            .iter()
+            .any(|c| c.contains("Integers from 1 to 64")),
         "{:?}",
         departure.cite
     );
     // The explanation a failing `assert_conforms` prints has a curl reproducer.
     let text = report.to_string();
-    assert!(text.contains("HttpPutResponseHopLimit=65") && text.contains("curl"), "{text}");
+    assert!(
+        text.contains("HttpPutResponseHopLimit=65") && text.contains("curl"),
+        "{text}"
+    );
 }
