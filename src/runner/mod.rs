@@ -134,6 +134,31 @@ impl Shared {
     }
 }
 
+impl Worker {
+    /// Read `instance` and remember its options, to restore them at the end.
+    async fn open(cfg: &RunConfig, instance: &str, shared: Shared) -> Result<Self, RunError> {
+        let observed = readback::read(cfg, instance).await?;
+        Ok(Worker {
+            world: World {
+                region: cfg.region.clone(),
+                instance: Instance {
+                    id: instance.to_string(),
+                    state: observed
+                        .run_state
+                        .clone()
+                        .unwrap_or_else(|| "running".into()),
+                    options: observed.options.clone(),
+                },
+            },
+            original: observed.options,
+            subject: Subject::new(&cfg.spec, instance, &cfg.region, &cfg.known_ids),
+            shared,
+            oracle: Arc::new(Oracle::new(cfg.spec.clone())),
+            first_state: None,
+        })
+    }
+}
+
 /// Report a finished case and keep its record (passing ones only with
 /// `keep_passing`); fold it into the readings.
 fn finished(
@@ -162,29 +187,9 @@ pub async fn run_api(
 ) -> Result<Vec<CaseResult>, RunError> {
     let api = cfg.spec.api.id.clone();
     let shared = Shared::new(&cfg.spec);
-    let oracle = Arc::new(Oracle::new(cfg.spec.clone()));
     let mut workers = Vec::new();
     for instance in &cfg.instances {
-        let observed = readback::read(&cfg, instance).await?;
-        let world = World {
-            region: cfg.region.clone(),
-            instance: Instance {
-                id: instance.clone(),
-                state: observed
-                    .run_state
-                    .clone()
-                    .unwrap_or_else(|| "running".into()),
-                options: observed.options.clone(),
-            },
-        };
-        workers.push(Worker {
-            original: observed.options,
-            subject: Subject::new(&cfg.spec, instance, &cfg.region, &cfg.known_ids),
-            world,
-            shared: shared.clone(),
-            oracle: oracle.clone(),
-            first_state: None,
-        });
+        workers.push(Worker::open(&cfg, instance, shared.clone()).await?);
     }
     if cfg.dry_run_first {
         for w in &workers {
@@ -885,28 +890,145 @@ fn show_options(options: &Options, state: Option<&str>) -> String {
 /// Send one case again against `instance` (read it first, restore it after) and
 /// judge it against the oracle for the instance as it is now: `replay`.
 pub async fn replay(cfg: &RunConfig, instance: &str, case: &Case) -> Result<CaseResult, RunError> {
-    let observed = readback::read(cfg, instance).await?;
-    let mut w = Worker {
-        world: World {
-            region: cfg.region.clone(),
-            instance: Instance {
-                id: instance.to_string(),
-                state: observed
-                    .run_state
-                    .clone()
-                    .unwrap_or_else(|| "running".into()),
-                options: observed.options.clone(),
-            },
-        },
-        original: observed.options,
-        subject: Subject::new(&cfg.spec, instance, &cfg.region, &cfg.known_ids),
-        shared: Shared::new(&cfg.spec),
-        oracle: Arc::new(Oracle::new(cfg.spec.clone())),
-        first_state: None,
-    };
+    let mut w = Worker::open(cfg, instance, Shared::new(&cfg.spec)).await?;
     let result = execute(cfg, &mut w, case).await;
     restore(cfg, &mut w).await?;
     result
+}
+
+/// One instance driven case by case from outside the runner (the `cargo test`
+/// harness, where every case is a test of its own and may run alone): each case
+/// starts from a state the caller gives, so its verdict does not depend on which
+/// cases ran before it. The sessions of one [`Session::open`] share the API's
+/// readings; the caller restores each instance at the end.
+pub struct Session {
+    worker: Worker,
+}
+
+impl Session {
+    /// One session per instance of `cfg` (each read once: its options now are
+    /// what [`Session::restore`] puts back).
+    pub async fn open(cfg: &RunConfig) -> Result<Vec<Session>, RunError> {
+        let shared = Shared::new(&cfg.spec);
+        let mut sessions = Vec::new();
+        for instance in &cfg.instances {
+            let worker = Worker::open(cfg, instance, shared.clone()).await?;
+            sessions.push(Session { worker });
+        }
+        Ok(sessions)
+    }
+
+    /// The instance this session changes.
+    pub fn instance(&self) -> &str {
+        &self.worker.world.instance.id
+    }
+
+    /// The instance's options when the session was opened.
+    pub fn original(&self) -> &Options {
+        &self.worker.original
+    }
+
+    /// What cases against this instance are built for.
+    pub fn subject(&self) -> &Subject {
+        &self.worker.subject
+    }
+
+    /// Bring the instance to `state` (where it differs), then send, judge and read
+    /// back `case`. A state the target would not take is noted on the result; the
+    /// case is judged against the state the read-back shows.
+    pub async fn run_case(
+        &mut self,
+        cfg: &RunConfig,
+        state: &Options,
+        case: &Case,
+    ) -> Result<CaseResult, RunError> {
+        let missed = self.set_state(cfg, state).await?;
+        let mut r = execute(cfg, &mut self.worker, case).await?;
+        self.fold(&mut r, missed);
+        Ok(r)
+    }
+
+    /// The `index`-th call (1-based) of the random phase for `seed`, from the
+    /// state `state` gives for that call; a failure is shrunk as in a run. `None`
+    /// when the strategy draws nothing.
+    pub async fn run_random(
+        &mut self,
+        cfg: &RunConfig,
+        state: impl FnOnce(&crate::wire::Call) -> Options,
+        seed: u64,
+        index: usize,
+    ) -> Result<Option<CaseResult>, RunError> {
+        let Some(tree) = shrink::draw(cfg, &self.worker, seed, index) else {
+            return Ok(None);
+        };
+        let state = state(&proptest::strategy::ValueTree::current(&tree));
+        let missed = self.set_state(cfg, &state).await?;
+        let mut r = shrink::judge_drawn(cfg, &mut self.worker, index, tree).await?;
+        self.fold(&mut r, missed);
+        Ok(Some(r))
+    }
+
+    /// Put back the options the instance had when the session was opened.
+    /// `Ok(Some(note))` says what was restored.
+    pub async fn restore(&mut self, cfg: &RunConfig) -> Result<Option<String>, RunError> {
+        restore(cfg, &mut self.worker).await
+    }
+
+    /// The readings of every case the sessions of this API have run so far.
+    pub fn readings(&self) -> Vec<AmbiguityReading> {
+        self.worker
+            .shared
+            .readings
+            .lock()
+            .map(|t| t.finish())
+            .unwrap_or_default()
+    }
+
+    /// Set the state; the options it could not set (`name=value`). When one
+    /// modify could not set it all, each option left is tried on its own (a
+    /// target may refuse one option and with it the whole call).
+    async fn set_state(
+        &mut self,
+        cfg: &RunConfig,
+        state: &Options,
+    ) -> Result<Vec<String>, RunError> {
+        set_options(cfg, &mut self.worker, state).await?;
+        let mut missed = self.missed(state);
+        if missed.len() > 1 {
+            for (k, v) in missed {
+                let mut one = self.worker.world.instance.options.clone();
+                one.insert(k, v);
+                set_options(cfg, &mut self.worker, &one).await?;
+            }
+            missed = self.missed(state);
+        }
+        Ok(missed
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect())
+    }
+
+    /// The options of `state` the instance does not show.
+    fn missed(&self, state: &Options) -> Vec<(String, String)> {
+        let now = &self.worker.world.instance.options;
+        state
+            .iter()
+            .filter(|(k, v)| now.get(*k).is_some_and(|got| got != *v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    fn fold(&self, r: &mut CaseResult, missed: Vec<String>) {
+        if !missed.is_empty() {
+            r.notes.push(format!(
+                "the starting state was not taken ({}): judged from the state read back",
+                missed.join(", ")
+            ));
+        }
+        if let Ok(mut t) = self.worker.shared.readings.lock() {
+            t.add(r);
+        }
+    }
 }
 
 /// True when the runner was asked to stop.
