@@ -52,7 +52,22 @@ impl<'a> Raw<'a> {
                 }
             }
         }
+        open_codes(&mut a, answering);
         a
+    }
+}
+
+/// A code a reading leaves open is open wherever the error comes from: a
+/// condition's error (not found…) as well as a parameter's.
+pub fn open_codes(a: &mut Acceptable, answering: &Answering<'_>) {
+    if let Expected::Error { code, .. } = &mut a.expected {
+        if code
+            .as_deref()
+            .is_some_and(|c| answering.inexact_errors.contains(c))
+        {
+            *code = None;
+            a.strength = Strength::Inferred;
+        }
     }
 }
 
