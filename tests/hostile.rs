@@ -151,19 +151,16 @@ fn raw_exchange(addr: &str, bytes: &[u8]) -> (u16, String) {
 // ---------------------------------------------------------------------------
 // Signed requests
 
-fn ali_ep() -> Endpoint {
-    Endpoint {
-        url: "http://127.0.0.1:1".into(),
-        region: "cn-hangzhou".into(),
-        api_version: "2014-05-26".into(),
-        signing_name: String::new(),
-        target_prefix: String::new(),
-        format: "JSON".into(),
-    }
+/// The endpoint the suite itself would use for `api` (from its spec table).
+fn endpoint(api: &str, region: &str) -> Endpoint {
+    let spec = imds_conform::spec::builtin_api(api).unwrap().unwrap();
+    TargetConfig::for_spec(&spec, "http://127.0.0.1:1", region, None).endpoint
 }
 
 fn ali_signed(call: &Call, at: SystemTime, nonce: &str) -> HttpRequest {
-    let mut req = aliyun_rpc::encode_request(&ali_ep(), call, Method::Get).unwrap();
+    let mut req =
+        aliyun_rpc::encode_request(&endpoint("aliyun-ecs", "cn-hangzhou"), call, Method::Get)
+            .unwrap();
     aliyun_sign::sign_v1(&mut req, &Credentials::new(ALI_KEY, ALI_SECRET), at, nonce).unwrap();
     req
 }
@@ -251,14 +248,7 @@ fn ali_form_signed_padded(pad: &str, suffixes: &[String]) -> Vec<HttpRequest> {
 }
 
 fn ec2_signed(body: String, at: SystemTime) -> HttpRequest {
-    let ep = Endpoint {
-        url: "http://127.0.0.1:1".into(),
-        region: "us-east-1".into(),
-        api_version: "2016-11-15".into(),
-        signing_name: "ec2".into(),
-        target_prefix: String::new(),
-        format: String::new(),
-    };
+    let ep = endpoint("aws-ec2", "us-east-1");
     let mut req = ec2_query::encode_request(&ep, &Call::new("DescribeInstances")).unwrap();
     req.body = body.into_bytes();
     sigv4::sign(&mut req, &ep, &Credentials::new(AWS_KEY, AWS_SECRET), at).unwrap();

@@ -34,17 +34,85 @@ pub fn check(req: &HttpRequest, json_body: bool) -> Result<(), Refusal> {
     if req.query().len().saturating_add(req.body.len()) > MAX_PARAM_BYTES {
         return Err(Refusal::TooLarge);
     }
-    let mut count = segments(req.query()).count();
-    count += if json_body {
-        json_values(&req.body)
+    let mut count = ParamCounter::form();
+    count.feed(req.query().as_bytes());
+    let mut body = if json_body {
+        ParamCounter::json()
     } else {
         // Every query protocol's decoder reads a body as a form, whatever its type.
-        segments(std::str::from_utf8(&req.body).unwrap_or("")).count()
+        ParamCounter::form()
     };
+    body.feed(&req.body);
+    let count = count.count() + body.count();
     if count > MAX_PARAMS {
         return Err(Refusal::TooManyParameters(count));
     }
     Ok(())
+}
+
+/// Counts parameters as bytes arrive, so a body can be refused before it is all
+/// read: non-empty `&`-separated segments of a form, or, for a JSON text, an upper
+/// bound of its values (commas outside strings, plus one), found without parsing.
+#[derive(Debug, Clone)]
+pub struct ParamCounter {
+    json: bool,
+    count: usize,
+    /// Form: the next byte starts a segment. JSON: inside a string.
+    state: bool,
+    /// JSON: the previous byte was a backslash inside a string.
+    escaped: bool,
+}
+
+impl ParamCounter {
+    /// For a query string or form body.
+    pub fn form() -> Self {
+        ParamCounter {
+            json: false,
+            count: 0,
+            state: true,
+            escaped: false,
+        }
+    }
+
+    /// For an AWS JSON body.
+    pub fn json() -> Self {
+        ParamCounter {
+            json: true,
+            count: 1,
+            state: false,
+            escaped: false,
+        }
+    }
+
+    /// Count the parameters in the next bytes.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if !self.json {
+                if b == b'&' {
+                    self.state = true;
+                } else if self.state {
+                    self.count += 1;
+                    self.state = false;
+                }
+            } else if self.state {
+                match b {
+                    _ if self.escaped => self.escaped = false,
+                    b'\\' => self.escaped = true,
+                    b'"' => self.state = false,
+                    _ => {}
+                }
+            } else if b == b'"' {
+                self.state = true;
+            } else if b == b',' {
+                self.count += 1;
+            }
+        }
+    }
+
+    /// Parameters so far.
+    pub fn count(&self) -> usize {
+        self.count
+    }
 }
 
 /// The non-empty `&`-separated segments of a query string or form, as (encoded
@@ -90,27 +158,6 @@ pub fn decoded_len(encoded: &str) -> usize {
     percent_encoding::percent_decode_str(encoded).count()
 }
 
-/// How many values a JSON text holds at most: commas outside strings, plus one. An
-/// upper bound, found without parsing (the decoder reports malformed JSON later).
-fn json_values(body: &[u8]) -> usize {
-    let (mut commas, mut in_string, mut escaped) = (0usize, false, false);
-    for &b in body {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-        } else if b == b'"' {
-            in_string = true;
-        } else if b == b',' {
-            commas += 1;
-        }
-    }
-    commas + 1
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +188,16 @@ mod tests {
             Err(Refusal::TooManyParameters(MAX_PARAMS + 1))
         );
         assert_eq!(check(&req("", r#"{"a":"\",,,,"}"#), true), Ok(()));
+        // Counting in pieces gives the same answer as counting at once.
+        let mut pieces = ParamCounter::json();
+        for piece in json.as_bytes().chunks(7) {
+            pieces.feed(piece);
+        }
+        assert_eq!(pieces.count(), MAX_PARAMS + 1);
+        let mut form = ParamCounter::form();
+        form.feed(b"&&a=1&&b");
+        form.feed(b"c&");
+        assert_eq!(form.count(), 2);
         let big = "x".repeat(MAX_PARAM_BYTES);
         assert_eq!(check(&req("a=1", &big), false), Err(Refusal::TooLarge));
     }

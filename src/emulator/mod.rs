@@ -245,18 +245,7 @@ impl Emulator {
         match limits::check(req, route == Route::AwsJson) {
             Ok(()) => {}
             Err(limits::Refusal::TooLarge) => return self.too_large(route, req),
-            Err(limits::Refusal::TooManyParameters(_)) => {
-                return self.refuse(
-                    route,
-                    req,
-                    400,
-                    TOO_MANY_PARAMS_CODE,
-                    &format!(
-                        "The request has more than the {} parameters allowed.",
-                        limits::MAX_PARAMS
-                    ),
-                )
-            }
+            Err(limits::Refusal::TooManyParameters(_)) => return self.too_many_params(route, req),
         }
         match route {
             Route::Ec2Query => self.handle_ec2(req, now),
@@ -277,6 +266,17 @@ impl Emulator {
         }
         let message = format!("Request body is larger than the {MAX_BODY_BYTES}-byte limit.");
         self.refuse(route, req, 413, TOO_LARGE_CODE, &message)
+    }
+
+    /// The answer to a request with more than [`limits::MAX_PARAMS`] parameters, in
+    /// the shape of its protocol. `req.body` may be cut (the server stops reading
+    /// such a body early).
+    pub fn too_many_params(&self, route: Route, req: &HttpRequest) -> HttpResponse {
+        let message = format!(
+            "The request has more than the {} parameters allowed.",
+            limits::MAX_PARAMS
+        );
+        self.refuse(route, req, 400, TOO_MANY_PARAMS_CODE, &message)
     }
 
     /// An error answer in the shape of `route`'s protocol, before the request was

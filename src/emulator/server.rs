@@ -28,7 +28,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 use super::conn::WriteDeadline;
-use super::{plain, route, Emulator, EmulatorConfig};
+use super::{limits, plain, route, Emulator, EmulatorConfig};
 use crate::wire::{HttpRequest, HttpResponse, MAX_BODY_BYTES};
 
 /// Why the emulator could not start.
@@ -177,21 +177,43 @@ enum BodyError {
     TooLarge,
     /// The framing broke: a malformed chunk, or the connection closed mid-body.
     Malformed,
+    /// Over [`limits::MAX_PARAMS`] parameters: the part read before the count
+    /// went over (enough to tell the protocol); the rest was dropped unread.
+    TooManyParameters(Vec<u8>),
 }
 
-/// Read the body, refusing it as soon as it is known to be over the limit.
-async fn read_body(body: Body, announced: Option<usize>) -> Result<Vec<u8>, BodyError> {
+/// Read the body, refusing it once it is known to be over the size limit or to
+/// carry too many parameters (counted as it arrives, with the `query_params` of
+/// the query string): a hostile body is never held whole.
+async fn read_body(
+    body: Body,
+    announced: Option<usize>,
+    mut params: limits::ParamCounter,
+    query_params: usize,
+) -> Result<Vec<u8>, BodyError> {
     if announced.is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(BodyError::TooLarge);
     }
-    let mut buf = Vec::with_capacity(announced.unwrap_or(0));
+    let mut buf = Vec::with_capacity(announced.unwrap_or(0).min(INLINE_BODY_BYTES));
+    let (mut total, mut refused) = (0usize, false);
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| BodyError::Malformed)?;
-        if buf.len() + chunk.len() > MAX_BODY_BYTES {
+        total += chunk.len();
+        if total > MAX_BODY_BYTES {
             return Err(BodyError::TooLarge);
         }
+        // Once refused, the rest is read and dropped (so the answer is not lost
+        // to a reset of a connection closed with unread bytes), never kept.
+        if refused {
+            continue;
+        }
         buf.extend_from_slice(&chunk);
+        params.feed(&chunk);
+        refused = query_params + params.count() > limits::MAX_PARAMS;
+    }
+    if refused {
+        return Err(BodyError::TooManyParameters(buf));
     }
     Ok(buf)
 }
@@ -222,12 +244,24 @@ async fn serve_one(State(emulator): State<Emulator>, req: Request) -> Response {
         body: Vec::new(),
     };
     let timeout = emulator.config().request_timeout;
-    let answer = match tokio::time::timeout(timeout, read_body(body, announced)).await {
+    let mut query_params = limits::ParamCounter::form();
+    query_params.feed(request.query().as_bytes());
+    let body_params = if request.header("X-Amz-Target").is_some() {
+        limits::ParamCounter::json()
+    } else {
+        limits::ParamCounter::form()
+    };
+    let read = read_body(body, announced, body_params, query_params.count());
+    let answer = match tokio::time::timeout(timeout, read).await {
         Err(_) => plain(
             408,
             "Request Timeout: the request body did not arrive in time\n",
         ),
         Ok(Err(BodyError::TooLarge)) => emulator.too_large(route::route(&request), &request),
+        Ok(Err(BodyError::TooManyParameters(read))) => {
+            request.body = read;
+            emulator.too_many_params(route::route(&request), &request)
+        }
         Ok(Err(BodyError::Malformed)) => plain(
             400,
             "Bad Request: the request body is malformed (chunked encoding) or was cut short\n",

@@ -618,19 +618,23 @@ mod tests {
         }
     }
 
+    fn options(pairs: &[(&str, &str)]) -> Options {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
     fn ec2() -> (Spec, Subject, Options) {
         let spec = load_spec("aws-ec2").unwrap();
         let subject = Subject::new(&spec, "i-0123456789abcdef0", "us-east-1", &[]);
-        let original: Options = [
+        let original = options(&[
             ("http_tokens", "optional"),
             ("hop_limit", "1"),
             ("http_endpoint", "enabled"),
             ("http_protocol_ipv6", "disabled"),
             ("instance_metadata_tags", "disabled"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        ]);
         (spec, subject, original)
     }
 
@@ -692,10 +696,7 @@ mod tests {
         // stays as found; its range differs between readings (1-64, 2-63).
         let spec = load_spec("aliyun-ecs").unwrap();
         let subject = Subject::new(&spec, "i-bp67acfmxaz1234abcd", "cn-hangzhou", &[]);
-        let original: Options = [("http_tokens", "optional"), ("hop_limit", "1")]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let original = options(&[("http_tokens", "optional"), ("hop_limit", "1")]);
         let base = generate::Builder::new(&spec, &subject);
         let state = starting_state(&spec, &subject, &original, &base.call(base.base()));
         assert_eq!(state["hop_limit"], "1");
@@ -712,10 +713,7 @@ mod tests {
         // Lightsail: httpProtocolIpv6 exists in one region only: left alone.
         let spec = load_spec("aws-lightsail").unwrap();
         let subject = Subject::new(&spec, "web-1", "us-east-1", &[]);
-        let original: Options = [("http_protocol_ipv6", "disabled")]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let original = options(&[("http_protocol_ipv6", "disabled")]);
         let base = generate::Builder::new(&spec, &subject);
         let state = starting_state(&spec, &subject, &original, &base.call(base.base()));
         assert_eq!(state["http_protocol_ipv6"], "disabled");

@@ -34,7 +34,7 @@ pub const DEFAULT_SEED: u64 = 20_261_122;
 /// says otherwise.
 pub const DEFAULT_RANDOM_CASES: u32 = 50;
 
-/// Every phase, in the order a run takes them.
+/// The phases a suite runs unless told otherwise, in the order a run takes them.
 pub(crate) const ALL_PHASES: [Phase; 4] =
     [Phase::Coverage, Phase::Auth, Phase::Sequence, Phase::Random];
 
@@ -144,8 +144,8 @@ pub struct Suite {
 
 impl Suite {
     /// A suite for the API whose spec table has this id: `aws-ec2`,
-    /// `aws-lightsail` or `aliyun-ecs`. Every phase, [`DEFAULT_SEED`],
-    /// [`DEFAULT_RANDOM_CASES`].
+    /// `aws-lightsail` or `aliyun-ecs`. The coverage, auth, sequence and random
+    /// phases, [`DEFAULT_SEED`], [`DEFAULT_RANDOM_CASES`].
     ///
     /// ```
     /// let suite = imds_conform::Suite::new("aws-lightsail");
@@ -269,7 +269,7 @@ impl Suite {
         self
     }
 
-    /// Run only these phases (default: all four).
+    /// Run only these phases (default: coverage, auth, sequence, random).
     ///
     /// ```
     /// use imds_conform::{Phase, Suite};
