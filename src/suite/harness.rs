@@ -390,8 +390,7 @@ fn cases_of(spec: &Spec, phase: Phase, subject: &Subject) -> Vec<Case> {
         Phase::Coverage => generate::coverage(spec, subject),
         Phase::Auth => generate::auth(spec, subject),
         Phase::Sequence => generate::sequences(spec, subject),
-        // Drawn one by one (`Session::run_random`), not listed.
-        _ => Vec::new(),
+        Phase::Random => Vec::new(),
     }
 }
 
