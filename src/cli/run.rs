@@ -446,7 +446,9 @@ async fn run(args: RunArgs) -> u8 {
                     }
                 }
                 Event::ApiFinished { api, readings: r } => {
-                    readings.insert(api, r);
+                    // The control plane's and the data plane's (each its own
+                    // ambiguities).
+                    readings.entry(api).or_default().extend(r);
                 }
             }
         }

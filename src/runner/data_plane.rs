@@ -88,6 +88,7 @@ pub async fn run(
         return Ok(Vec::new());
     };
     let seq = Arc::new(AtomicUsize::new(0));
+    let shared = super::Shared::new(&cfg.spec);
     let mut jobs = Vec::new();
     for instance in &cfg.instances {
         let Some(url) = endpoints.v4(instance).or_else(|| endpoints.v6(instance)) else {
@@ -120,6 +121,7 @@ pub async fn run(
             urls,
             events,
             seq.clone(),
+            shared.clone(),
         ));
     }
     let _ = events.send(Event::ApiStarted {
@@ -130,6 +132,13 @@ pub async fn run(
     for r in futures::future::join_all(jobs).await {
         all.extend(r?);
     }
+    // The data plane's readings (its own ambiguities), beside the control plane's.
+    let readings = shared
+        .readings
+        .lock()
+        .map(|t| t.finish())
+        .unwrap_or_default();
+    let _ = events.send(Event::ApiFinished { api, readings });
     Ok(all)
 }
 
@@ -149,6 +158,7 @@ async fn run_instance(
     urls: Urls,
     events: &UnboundedSender<Event>,
     seq: Arc<AtomicUsize>,
+    shared: super::Shared,
 ) -> Result<Vec<CaseResult>, RunError> {
     let observed = readback::read(cfg, &instance).await?;
     let mut w = Worker {
@@ -165,7 +175,7 @@ async fn run_instance(
         },
         original: observed.options.clone(),
         subject: Subject::new(&cfg.spec, &instance, &cfg.region, &cfg.known_ids),
-        shared: super::Shared::new(&cfg.spec),
+        shared,
         oracle: Arc::new(crate::oracle::Oracle::new(cfg.spec.clone())),
         first_state: None,
     };

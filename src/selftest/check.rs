@@ -203,7 +203,7 @@ async fn observe(job: Job, opts: &Options) -> Result<Observed, SelftestError> {
         while let Some(ev) = rx.recv().await {
             match ev {
                 Event::CaseFinished(_) => total += 1,
-                Event::ApiFinished { readings: r, .. } => readings = r,
+                Event::ApiFinished { readings: r, .. } => readings.extend(r),
                 _ => {}
             }
         }

@@ -410,7 +410,7 @@ impl Suite {
             let mut readings = Vec::new();
             while let Some(ev) = rx.recv().await {
                 if let Event::ApiFinished { readings: r, .. } = ev {
-                    readings = r;
+                    readings.extend(r);
                 }
             }
             readings
