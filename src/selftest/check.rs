@@ -277,8 +277,16 @@ pub async fn run_deviation(
 
 /// Every (ambiguity, reading) of a table.
 pub fn readings_of(spec: &Spec) -> Vec<(String, String)> {
+    // The model target serves no metadata service: an ambiguity the data plane's
+    // answers name (`ambiguity=reading`) is the data-plane phase's to check.
+    let data_plane = serde_json::to_string(&spec.data_plane).unwrap_or_default();
     let mut out = Vec::new();
-    for a in spec.ambiguities.iter().map(|a| a.get_ref()) {
+    for a in spec
+        .ambiguities
+        .iter()
+        .map(|a| a.get_ref())
+        .filter(|a| !data_plane.contains(&format!("{}=", a.id)))
+    {
         out.extend(a.readings.iter().map(|r| (a.id.clone(), r.id.clone())));
     }
     out
