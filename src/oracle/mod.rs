@@ -154,7 +154,7 @@ pub const MAX_READING_COMBINATIONS: usize = 512;
 /// Each combination of the touched ambiguities' readings is judged, but the call is
 /// evaluated once per distinct set of parameter rows: readings that change only
 /// error codes or the answer's shape are applied to the evaluated outcomes (see
-/// [`evaluate::Raw::under`]). [`Oracle`] adds memory across calls.
+/// `evaluate::Raw::under`). [`Oracle`] adds memory across calls.
 pub fn expect(spec: &Spec, world: &World, call: &Call, auth: Auth) -> Expectation {
     if let Some(condition) = auth.condition() {
         return Expectation {

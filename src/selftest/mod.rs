@@ -1,7 +1,7 @@
 //! The self-test: the engine's mutation score, measured in the project.
 //!
 //! A catalogue of deliberate deviations is derived from each spec table
-//! ([`catalogue`]): for every rule family the table has, small faults
+//! ([`catalogue`](mod@catalogue)): for every rule family the table has, small faults
 //! ([`fault::Fault`]) stated in the table's own terms. Each deviation is served by a
 //! test-only model target ([`model::Model`]) on 127.0.0.1 and run through the normal
 //! runner; it counts as caught when a departure names the rule it breaks (or, for
