@@ -915,3 +915,36 @@ fn check_cells(dom: &str) {
         "{deps}"
     );
 }
+
+/// `matrix --summary` prints what the README shows: the date, each target's version
+/// and scores, the readings — and no links (reproducer paths mean nothing there).
+#[test]
+fn summary_prints_versions_scores_and_readings_without_links() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let (moto_ec2, moto_lightsail) = moto();
+    report::write_run(&dir.join("emulator"), &emulator()).expect("write");
+    report::write_run(&dir.join("moto"), &[moto_ec2, moto_lightsail]).expect("write");
+    report::write_run(&dir.join("localstack"), &[localstack()]).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_imds-conform"))
+        .arg("matrix")
+        .arg("--summary")
+        .args(["emulator", "moto", "localstack"].map(|t| dir.join(t)))
+        .output()
+        .expect("run imds-conform matrix --summary");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let first = text.lines().next().unwrap_or_default();
+    assert!(first.contains("runs finished by 2026-11-29"), "{first}");
+    assert!(
+        text.contains("| moto | 5.2.5 | 2 / 8 cases pass · 3 departures |"),
+        "{text}"
+    );
+    assert!(text.contains("| LocalStack | 4.14.0 |"), "{text}");
+    assert!(
+        text.contains("| aws-ec2 | ec2-http-tokens-omitted |"),
+        "{text}"
+    );
+    assert!(!text.contains("]("), "no links: {text}");
+    assert!(!dir.join("matrix.md").exists(), "--summary writes no file");
+}

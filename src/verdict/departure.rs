@@ -140,9 +140,10 @@ fn build(cases: &[CaseResult], key: &str, mut f: Finding, members: &[usize]) -> 
     let api = group[0].api.clone();
     let mut when = String::new();
     if f.kind == FindingKind::RefusedValid {
-        if let Some(p) = common_omission(cases, &group) {
+        if let Some((p, emptied)) = common_omission(cases, &group) {
             f.rule = format!("{p}.absent");
-            when = format!(" when {p} is omitted");
+            let or_empty = if emptied { " or empty" } else { "" };
+            when = format!(" when {p} is omitted{or_empty}");
             if let Some(c) = group.iter().find(|c| !c.citation.is_empty()) {
                 f.cite = c.citation.clone();
             }
@@ -178,7 +179,7 @@ fn build(cases: &[CaseResult], key: &str, mut f: Finding, members: &[usize]) -> 
 /// A parameter that every case of the group omits while other failing cases of the
 /// API send it: of several, the one the other cases send most often (the likeliest
 /// cause; a rarely sent one such as a DryRun flag is omitted by chance).
-fn common_omission(all: &[CaseResult], group: &[&CaseResult]) -> Option<String> {
+fn common_omission(all: &[CaseResult], group: &[&CaseResult]) -> Option<(String, bool)> {
     if group.len() < 2 {
         return None;
     }
@@ -192,14 +193,22 @@ fn common_omission(all: &[CaseResult], group: &[&CaseResult]) -> Option<String> 
             *sent.entry(n).or_default() += 1;
         }
     }
-    sent.into_iter()
-        .filter(|(n, _)| {
-            group
-                .iter()
-                .all(|c| !c.request.iter().any(|p| p.name == *n))
-        })
-        .max_by_key(|(n, count)| (*count, std::cmp::Reverse(*n)))
-        .map(|(n, _)| n.to_string())
+    // An empty value counts as omitted: a target that reads `X=` as "no X" fails both
+    // the same way, and a parameter only a handful of probes send (an unknown name)
+    // loses to the documented one every other case sends.
+    let carries = |c: &CaseResult, n: &str| {
+        c.request
+            .iter()
+            .any(|p| p.name == n && !p.value.as_query_text().is_empty())
+    };
+    let (name, _) = sent
+        .into_iter()
+        .filter(|(n, _)| group.iter().all(|c| !carries(c, n)))
+        .max_by_key(|(n, count)| (*count, std::cmp::Reverse(*n)))?;
+    let emptied = group
+        .iter()
+        .any(|c| c.request.iter().any(|p| p.name == name));
+    Some((name.to_string(), emptied))
 }
 
 fn title(f: &Finding, when: &str, count: usize, example: &str) -> String {
@@ -253,4 +262,95 @@ pub fn fingerprint(key: &str) -> String {
 /// True when the case was judged on an answer that is not the protocol's.
 pub fn undecodable(case: &CaseResult) -> bool {
     matches!(case.actual, Actual::Undecodable { .. })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oracle::Auth;
+    use crate::wire::{Outcome, RawParam};
+
+    fn case(n: usize, request: &[(&str, &str)], refused: bool) -> CaseResult {
+        let (verdict, findings) = if refused {
+            let f = Finding {
+                kind: FindingKind::RefusedValid,
+                rule: format!("rule-{n}"),
+                expected: "success".into(),
+                got: "500 InternalError".into(),
+                field: None,
+                detail: "500 InternalError where the docs say success".into(),
+                cite: Vec::new(),
+            };
+            let reason = f.detail.clone();
+            (Verdict::Fail { reason }, vec![f])
+        } else {
+            (Verdict::Pass, Vec::new())
+        };
+        CaseResult {
+            id: format!("api/coverage/{n:04}"),
+            api: "api".into(),
+            phase: "coverage".into(),
+            rule: format!("rule-{n}"),
+            title: format!("case {n}"),
+            operation: "Modify".into(),
+            request: std::iter::once(("Id", "x-1"))
+                .chain(request.iter().copied())
+                .map(|(k, v)| RawParam::text(k, v))
+                .collect(),
+            auth: Auth::Valid,
+            expected: Vec::new(),
+            ambiguities: Vec::new(),
+            actual: Actual::Outcome {
+                outcome: Outcome::Success {
+                    status: 200,
+                    request_id: None,
+                    body: serde_json::json!({}),
+                },
+            },
+            verdict,
+            findings,
+            citation: Vec::new(),
+            exchanges: Vec::new(),
+            notes: Vec::new(),
+            duration_ms: 1.0,
+        }
+    }
+
+    #[test]
+    fn a_refusal_is_named_after_the_documented_parameter_its_cases_omit() {
+        // Every refused case omits `Limit` (one sends it empty); a rarely sent probe
+        // name (`Unknown`) is omitted by them too but must not win.
+        let cases = vec![
+            case(1, &[("Limit", "2")], false),
+            case(2, &[("Limit", "3"), ("Mode", "a")], false),
+            case(3, &[("Limit", "4"), ("Unknown", "1")], false),
+            case(4, &[], true),
+            case(5, &[("Mode", "a")], true),
+            case(6, &[("Limit", "")], true),
+        ];
+        let found = departures(&cases);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].rule, "Limit.absent");
+        assert!(
+            found[0].title.contains("when Limit is omitted or empty"),
+            "{}",
+            found[0].title
+        );
+        assert_eq!(found[0].count, 3);
+    }
+
+    #[test]
+    fn an_omission_none_sends_empty_is_just_omitted() {
+        let cases = vec![
+            case(1, &[("Limit", "2")], false),
+            case(2, &[], true),
+            case(3, &[("Mode", "a")], true),
+        ];
+        let found = departures(&cases);
+        assert!(
+            found[0].title.contains("when Limit is omitted where"),
+            "{}",
+            found[0].title
+        );
+    }
 }
