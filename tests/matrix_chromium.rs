@@ -948,3 +948,73 @@ fn summary_prints_versions_scores_and_readings_without_links() {
     assert!(!text.contains("]("), "no links: {text}");
     assert!(!dir.join("matrix.md").exists(), "--summary writes no file");
 }
+
+/// A refused valid call is named after the documented parameter its cases omit —
+/// one sends it empty — not after a probe name (`ImdsConformUnknown`) that only a
+/// few other cases send and these omit too.
+#[test]
+fn a_refusal_is_named_after_the_parameter_its_cases_omit_or_send_empty() {
+    let refused =
+        |c: CaseResult| failing(c, FindingKind::RefusedValid, "success", "500 InternalError");
+    let cases = vec![
+        case(
+            EC2,
+            1,
+            "a",
+            &[("HttpPutResponseHopLimit", "2")],
+            Verdict::Pass,
+        ),
+        case(
+            EC2,
+            2,
+            "b",
+            &[("HttpPutResponseHopLimit", "3"), ("HttpTokens", "required")],
+            Verdict::Pass,
+        ),
+        case(
+            EC2,
+            3,
+            "c",
+            &[
+                ("HttpPutResponseHopLimit", "4"),
+                ("ImdsConformUnknown", "1"),
+            ],
+            Verdict::Pass,
+        ),
+        refused(case(EC2, 4, "d", &[], Verdict::Pass)),
+        refused(case(
+            EC2,
+            5,
+            "e",
+            &[("HttpTokens", "required")],
+            Verdict::Pass,
+        )),
+        refused(case(
+            EC2,
+            6,
+            "f",
+            &[("HttpPutResponseHopLimit", "")],
+            Verdict::Pass,
+        )),
+    ];
+    let found = imds_conform::verdict::departures(&cases);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].rule, "HttpPutResponseHopLimit.absent");
+    assert!(
+        found[0]
+            .title
+            .contains("when HttpPutResponseHopLimit is omitted or empty where"),
+        "{}",
+        found[0].title
+    );
+    assert_eq!(found[0].count, 3);
+    // Without the empty one it is just "omitted".
+    let found = imds_conform::verdict::departures(&cases[..5]);
+    assert!(
+        found[0]
+            .title
+            .contains("when HttpPutResponseHopLimit is omitted where"),
+        "{}",
+        found[0].title
+    );
+}
