@@ -3,11 +3,12 @@
 //! and turn the result into acceptable outcomes.
 //!
 //! The outcomes come out [`Raw`]: an error whose code a reading may withdraw says
-//! which code, so that the readings that change only error codes or the answer's
-//! shape are applied afterwards ([`Raw::under`]) without evaluating again.
+//! which error entry it is, so that the readings that change only error codes or
+//! the answer's shape are applied afterwards ([`Raw::under`]) without evaluating
+//! again.
 
-use super::effective::{Answering, EffParam, Effective, Row};
-use super::{Acceptable, Expected, Options, World};
+use super::effective::{EffParam, Effective, Row};
+use super::{Acceptable, AnswerShape, Expected, Options, World};
 use crate::spec::{
     Absent, Citation, Condition, ErrorEntry, ErrorRef, Handling, ParamType, Role, Spec, Status,
     StatusClass, Strength,
@@ -20,14 +21,14 @@ const MAX_FORKS: usize = 8;
 
 /// One acceptable outcome as evaluated under an [`Effective`] table.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Raw<'a> {
+pub struct Raw {
     pub acceptable: Acceptable,
-    /// The code of an error given as exact that a reading may declare not
-    /// established (`Answering::inexact_errors`).
-    pub withdrawable: Option<&'a str>,
+    /// The error entry (index in the table's errors) of an error given with its
+    /// exact code, whose code a reading may declare not established.
+    pub withdrawable: Option<usize>,
 }
 
-impl<'a> Raw<'a> {
+impl Raw {
     fn plain(acceptable: Acceptable) -> Self {
         Raw {
             acceptable,
@@ -35,18 +36,16 @@ impl<'a> Raw<'a> {
         }
     }
 
-    /// The outcome under `answering`: what `evaluate` gives under a table whose
-    /// error exactness and answer shape are `answering`'s, when this one was
-    /// evaluated under the same parameter rows and the table's own `Answering`.
-    pub fn under(&self, answering: &Answering<'a>) -> Acceptable {
+    /// The outcome under readings whose answer has `shape` and under which the
+    /// codes of the error entries `withdrawn` are not established: what `evaluate`
+    /// gives under such a table, when this one was evaluated under the same
+    /// parameter rows and the table's own shape and exactness.
+    pub fn under(&self, shape: &AnswerShape, withdrawn: &[usize]) -> Acceptable {
         let mut a = self.acceptable.clone();
         match &mut a.expected {
-            Expected::Success { shape, .. } => *shape = answering.shape.to_shape(),
+            Expected::Success { shape: s, .. } => *s = shape.clone(),
             Expected::Error { code, .. } => {
-                if self
-                    .withdrawable
-                    .is_some_and(|c| answering.inexact_errors.contains(c))
-                {
+                if self.withdrawable.is_some_and(|e| withdrawn.contains(&e)) {
                     *code = None;
                     a.strength = Strength::Inferred;
                 }
@@ -71,13 +70,13 @@ pub fn evaluate<'a>(
     eff: &Effective<'a>,
     world: &World,
     call: &Call,
-) -> Vec<Raw<'a>> {
+) -> Vec<Raw> {
     let names = names_in_order(call);
     let alternatives: Vec<Vec<Resolution>> = names
         .iter()
         .map(|name| resolutions(spec, eff, world, call, name))
         .collect();
-    let mut out: Vec<Raw<'a>> = Vec::new();
+    let mut out: Vec<Raw> = Vec::new();
     for combo in combinations(&alternatives) {
         for acceptable in judge(spec, eff, world, &names, &combo) {
             if !out.contains(&acceptable) {
@@ -208,9 +207,9 @@ fn judge<'a>(
     world: &World,
     names: &[&str],
     combo: &[Resolution],
-) -> Vec<Raw<'a>> {
+) -> Vec<Raw> {
     let json = spec.api.protocol == Protocol::AwsJson11;
-    let mut errors: Vec<Raw<'a>> = Vec::new();
+    let mut errors: Vec<Raw> = Vec::new();
     let mut values: Vec<(&EffParam, String)> = Vec::new();
     for (name, resolution) in names.iter().zip(combo) {
         match resolution {
@@ -341,7 +340,7 @@ fn validate<'a>(
     p: &EffParam<'a>,
     raw: &RawValue,
     json: bool,
-) -> Result<Option<String>, Vec<Raw<'a>>> {
+) -> Result<Option<String>, Vec<Raw>> {
     let plain = |errors: Vec<Acceptable>| errors.into_iter().map(Raw::plain).collect();
     if p.ignored {
         return Ok(None);
@@ -480,7 +479,7 @@ fn invalid_errors<'a>(
     rule: &str,
     facts: &[Citation],
     raw: &RawValue,
-) -> Vec<Raw<'a>> {
+) -> Vec<Raw> {
     let shown = raw.as_query_text();
     match p.row.invalid {
         Some(r) => {
@@ -570,19 +569,20 @@ fn error_from_ref<'a>(
     rule: &str,
     facts: &[Citation],
     value: Option<&str>,
-) -> Raw<'a> {
+) -> Raw {
     let entry = spec
         .errors
         .iter()
         .map(|e| e.get_ref())
-        .filter(|e| e.code == r.error)
-        .min_by_key(|e| e.when != Condition::InvalidValue);
+        .enumerate()
+        .filter(|(_, e)| e.code == r.error)
+        .min_by_key(|(_, e)| e.when != Condition::InvalidValue);
     match entry {
-        Some(e) => {
+        Some((index, e)) => {
             let exact = r.exact && e.exact && !eff.answering.inexact_errors.contains(&*e.code);
             Raw {
                 acceptable: entry_error(e, exact, rule, facts, world, value),
-                withdrawable: exact.then_some(e.code.as_str()),
+                withdrawable: exact.then_some(index),
             }
         }
         None => Raw::plain(any_client_error(

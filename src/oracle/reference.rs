@@ -5,7 +5,8 @@
 //! remembered. Slow on purpose; not for use outside tests.
 
 use super::effective::{self, Effective};
-use super::{evaluate, reading_combinations, Acceptable, Auth, Expectation, ReadingLabel, World};
+use super::plan::reading_combinations;
+use super::{evaluate, Acceptable, Auth, Expectation, ReadingLabel, World};
 use crate::spec::Spec;
 use crate::wire::Call;
 
