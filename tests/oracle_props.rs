@@ -230,8 +230,10 @@ fn random_calls(spec: &Spec, w: &World, seed: u64, n: usize) -> Vec<Call> {
     let strategy = generate::random::calls(spec, &subject);
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    let mut runner =
-        TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &bytes),
+    );
     (0..n)
         .map(|_| strategy.new_tree(&mut runner).expect("a call").current())
         .collect()

@@ -65,12 +65,7 @@ enum Resolution {
 }
 
 /// All acceptable outcomes of `call` under `eff`.
-pub fn evaluate<'a>(
-    spec: &'a Spec,
-    eff: &Effective<'a>,
-    world: &World,
-    call: &Call,
-) -> Vec<Raw> {
+pub fn evaluate<'a>(spec: &'a Spec, eff: &Effective<'a>, world: &World, call: &Call) -> Vec<Raw> {
     let names = names_in_order(call);
     let alternatives: Vec<Vec<Resolution>> = names
         .iter()
@@ -404,11 +399,7 @@ fn validate<'a>(
 }
 
 /// The normalized value if valid, and the fact that decides it.
-fn check_value(
-    p: &Row,
-    raw: &RawValue,
-    json: bool,
-) -> (Option<String>, &'static str) {
+fn check_value(p: &Row, raw: &RawValue, json: bool) -> (Option<String>, &'static str) {
     match p.kind {
         ParamType::Integer => {
             let text = match (raw, json) {

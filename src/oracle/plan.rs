@@ -57,13 +57,7 @@ impl Plan {
         };
         let mut evaluations = Evaluations::new(spec, &bare, call);
         // First the ambiguities whose patches concern the parameters as sent…
-        let mut touched: Vec<usize> = spec
-            .ambiguities
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| effective::touches_params(a.get_ref(), call))
-            .map(|(i, _)| i)
-            .collect();
+        let mut touched = effective::touched_by_params(spec, call);
         let mut combos = reading_combinations(spec, &touched);
         let first: Vec<usize> = combos.iter().map(|c| evaluations.index(c)).collect();
         // …then those whose patches concern an error code or the answer's shape, if
@@ -74,15 +68,7 @@ impl Plan {
             .iter()
             .flat_map(|&i| &evaluations.done[i].1)
             .map(|raw| &raw.acceptable);
-        let more: Vec<usize> = spec
-            .ambiguities
-            .iter()
-            .enumerate()
-            .filter(|(i, a)| {
-                !touched.contains(i) && effective::touches_outcomes(a.get_ref(), so_far.clone())
-            })
-            .map(|(i, _)| i)
-            .collect();
+        let more = effective::touched_by_outcomes(spec, &touched, so_far);
         if !more.is_empty() {
             touched.extend(more);
             touched.sort_unstable();

@@ -18,23 +18,9 @@ pub fn expect(spec: &Spec, world: &World, call: &Call, auth: Auth) -> Expectatio
             ambiguities: Vec::new(),
         };
     }
-    let mut touched: Vec<usize> = spec
-        .ambiguities
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| effective::touches_params(a.get_ref(), call))
-        .map(|(i, _)| i)
-        .collect();
+    let mut touched = effective::touched_by_params(spec, call);
     let mut outcomes = evaluate_all(spec, world, call, &touched);
-    let more: Vec<usize> = spec
-        .ambiguities
-        .iter()
-        .enumerate()
-        .filter(|(i, a)| {
-            !touched.contains(i) && effective::touches_outcomes(a.get_ref(), outcomes.iter())
-        })
-        .map(|(i, _)| i)
-        .collect();
+    let more = effective::touched_by_outcomes(spec, &touched, outcomes.iter());
     if !more.is_empty() {
         touched.extend(more);
         touched.sort_unstable();
