@@ -55,6 +55,8 @@ fn valid_call(spec: &Spec, w: &World, choices: &[u8]) -> Call {
             Role::Target => Some(w.instance.id.clone()),
             Role::Region => Some(w.region.clone()),
             Role::DryRun => (c % 2 == 0).then(|| "false".to_string()),
+            // A parameter available only in other regions is not valid here.
+            Role::Option if !p.regions.is_empty() && !p.regions.contains(&w.region) => None,
             Role::Option => (c % 3 != 0 || p.required).then(|| match p.kind {
                 ParamType::Integer => {
                     let r = p.range.unwrap_or(spec::Range { min: 1, max: 64 });

@@ -39,8 +39,9 @@ pub struct TargetArgs {
     /// Region (default: the table's default region).
     #[arg(long)]
     pub region: Option<String>,
-    /// Requests per second (default: unpaced against the emulator, 5 against an endpoint).
-    #[arg(long)]
+    /// Requests per second (default: unpaced against the emulator and loopback
+    /// endpoints, 5 against any other endpoint). At least 0.01.
+    #[arg(long, value_parser = super::parse_rate)]
     pub rate: Option<f64>,
     /// Read the spec tables from this folder instead of the built-in ones.
     #[arg(long)]
@@ -148,7 +149,11 @@ pub async fn run_coverage(args: &TargetArgs, apis: &[String]) -> Result<Vec<Cove
                 known: vec![instance],
                 creds: Some(creds),
             });
-            rate = Some(args.rate.unwrap_or(5.0));
+            rate = match args.rate {
+                Some(r) => Some(r),
+                None if imds_conform::target::is_loopback(url) => None,
+                None => Some(5.0),
+            };
         }
         None => {
             let config = EmulatorConfig {

@@ -128,6 +128,13 @@ async fn replay(args: ReplayArgs) -> u8 {
         eprintln!("error: no case {:?} in {}", args.case, args.dir.display());
         return exit::USAGE;
     };
+    if recorded.phase == "data-plane" {
+        eprintln!(
+            "error: {} probes a metadata service, not the API: run its reproducer (repro/*.sh) where that service is reachable",
+            recorded.id
+        );
+        return exit::USAGE;
+    }
     let spec = match imds_conform::spec::builtin_api(&meta.api) {
         Ok(Some(s)) => Arc::new(s),
         Ok(None) => {

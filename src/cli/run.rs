@@ -17,7 +17,7 @@ use imds_conform::verdict::Summary;
 use imds_conform::wire::Credentials;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::exit;
+use super::{exit, run_imds};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -48,8 +48,9 @@ pub struct RunArgs {
     /// Instances worked on at once, per API (embedded emulator: running fixtures).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     concurrency: u32,
-    /// Requests per second (default: unpaced against the emulator, 5 against an endpoint).
-    #[arg(long)]
+    /// Requests per second (default: unpaced against the emulator and loopback
+    /// endpoints, 5 against any other endpoint). At least 0.01.
+    #[arg(long, value_parser = super::parse_rate)]
     rate: Option<f64>,
     /// Keep only cases whose rule matches this glob (`HttpTokens.*`). Repeatable.
     #[arg(long = "only", value_name = "GLOB")]
@@ -70,12 +71,23 @@ pub struct RunArgs {
     /// or the endpoint's host).
     #[arg(long)]
     target_name: Option<String>,
-    /// How long a change may stay pending before a settle sequence fails.
-    #[arg(long, default_value_t = 60)]
-    settle_timeout_secs: u64,
+    /// How long a change may stay pending before a settle sequence fails (default:
+    /// 5 s on the emulator and loopback endpoints, 60 s elsewhere). A target whose
+    /// changes never settle costs one timeout per API, not one per case.
+    #[arg(long)]
+    settle_timeout_secs: Option<u64>,
     /// Read the spec tables from this folder instead of the built-in ones.
     #[arg(long)]
     specs: Option<PathBuf>,
+    /// The metadata endpoint of an instance under test, for the data-plane phase
+    /// (`i-0123=http://127.0.0.1:8081`; an IPv6 host is its IPv6 endpoint).
+    /// Repeatable. Automatic against the embedded emulator.
+    #[arg(long = "imds", value_name = "INSTANCE=URL")]
+    imds: Vec<String>,
+    /// Run on a real instance, against itself: its id comes from its own metadata
+    /// service; default phase data-plane (needs --cloud or --endpoint, one --api).
+    #[arg(long = "self", conflicts_with = "instances")]
+    self_instance: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -84,6 +96,7 @@ enum PhaseArg {
     Auth,
     Sequence,
     Random,
+    DataPlane,
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
@@ -149,8 +162,16 @@ async fn run(args: RunArgs) -> u8 {
         }
     };
     let seed = args.seed.unwrap_or_else(rand::random);
-    let phases: Vec<Phase> = if args.phases.is_empty() {
-        vec![Phase::Coverage, Phase::Auth, Phase::Sequence, Phase::Random]
+    let phases: Vec<Phase> = if args.phases.is_empty() && args.self_instance {
+        vec![Phase::DataPlane]
+    } else if args.phases.is_empty() {
+        vec![
+            Phase::Coverage,
+            Phase::Auth,
+            Phase::Sequence,
+            Phase::Random,
+            Phase::DataPlane,
+        ]
     } else {
         args.phases
             .iter()
@@ -159,6 +180,7 @@ async fn run(args: RunArgs) -> u8 {
                 PhaseArg::Auth => Phase::Auth,
                 PhaseArg::Sequence => Phase::Sequence,
                 PhaseArg::Random => Phase::Random,
+                PhaseArg::DataPlane => Phase::DataPlane,
             })
             .collect()
     };
@@ -176,6 +198,32 @@ async fn run(args: RunArgs) -> u8 {
         }
         (None, false, _) => None,
     };
+    let mut imds = match run_imds::endpoints_from_args(&args.imds) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: --imds: {e}");
+            return exit::USAGE;
+        }
+    };
+    let mut listeners = Vec::new();
+    let mut args = args;
+    if args.self_instance {
+        let ([spec], Some(_)) = (selected.as_slice(), &endpoint) else {
+            eprintln!("error: --self needs --cloud (or --endpoint) and exactly one --api");
+            return exit::USAGE;
+        };
+        match run_imds::discover_self(spec, &args.imds).await {
+            Ok((id, endpoints)) => {
+                println!("--self: this is instance {id}");
+                args.instances = vec![id];
+                imds = endpoints;
+            }
+            Err(e) => {
+                eprintln!("error: --self: cannot find this instance's id: {e}");
+                return exit::USAGE;
+            }
+        }
+    }
     let (jobs, target_name, rate) = match &endpoint {
         Some(url) => {
             let [spec] = selected.as_slice() else {
@@ -209,11 +257,23 @@ async fn run(args: RunArgs) -> u8 {
                     .clone()
                     .unwrap_or_else(|| spec.api.default_region.clone()),
                 instances: args.instances.clone(),
-                known: args.instances.clone(),
+                // Instances with a metadata endpoint exist at the target too.
+                known: args
+                    .instances
+                    .iter()
+                    .chain(imds.0.keys())
+                    .cloned()
+                    .collect(),
                 credentials: Some(creds),
             };
             let name = args.target_name.clone().unwrap_or_else(|| host_of(url));
-            (vec![job], name, Some(args.rate.unwrap_or(5.0)))
+            // Emulators on this machine are not paced unless asked; real clouds are.
+            let rate = match args.rate {
+                Some(r) => Some(r),
+                None if target::is_loopback(url) => None,
+                None => Some(5.0),
+            };
+            (vec![job], name, rate)
         }
         None => {
             let config = EmulatorConfig {
@@ -263,6 +323,19 @@ async fn run(args: RunArgs) -> u8 {
                         .first()
                         .map(|k| Credentials::new(k.access_key_id.clone(), k.secret.clone())),
                 });
+            }
+            if imds.0.is_empty() && phases.contains(&Phase::DataPlane) {
+                let apis: Vec<&str> = jobs.iter().map(|j| j.spec.api.id.as_str()).collect();
+                match run_imds::embedded_listeners(&running, &apis).await {
+                    Ok((l, endpoints)) => {
+                        listeners = l;
+                        imds = endpoints;
+                    }
+                    Err(e) => {
+                        eprintln!("error: cannot start the embedded metadata services: {e}");
+                        return exit::USAGE;
+                    }
+                }
             }
             server = Some(running);
             (
@@ -314,8 +387,20 @@ async fn run(args: RunArgs) -> u8 {
             random_cases: args.cases,
             only: only.clone(),
             shard: args.shard,
-            settle_timeout: Duration::from_secs(args.settle_timeout_secs),
-            settle_poll: Duration::from_millis(if server.is_some() { 20 } else { 1000 }),
+            settle_timeout: Duration::from_secs(args.settle_timeout_secs.unwrap_or(
+                if server.is_some() || target::is_loopback(&job.url) {
+                    5
+                } else {
+                    60
+                },
+            )),
+            settle_poll: Duration::from_millis(if server.is_some() {
+                20
+            } else if target::is_loopback(&job.url) {
+                100
+            } else {
+                1000
+            }),
             dry_run_first: args.dry_run_first,
             phases: phases.clone(),
             cancel: cancel.clone(),
@@ -325,11 +410,22 @@ async fn run(args: RunArgs) -> u8 {
             keep_passing: args.report.is_some(),
         });
     }
-    let runs =
-        futures::future::join_all(configs.into_iter().map(|c| runner::run_api(c, tx.clone())));
+    let data_plane = phases.contains(&Phase::DataPlane);
+    let imds = &imds;
+    let runs = futures::future::join_all(configs.into_iter().map(|c| {
+        let tx = tx.clone();
+        async move {
+            let mut cases = runner::run_api(c.clone(), tx.clone()).await?;
+            if data_plane && !runner::cancelled(&c) {
+                cases.extend(runner::data_plane::run(&c, imds, &tx).await?);
+            }
+            Ok::<_, RunError>(cases)
+        }
+    }));
     drop(tx);
     let progress = progress_bar();
     let mut tally: std::collections::HashMap<String, Summary> = Default::default();
+    let mut readings: std::collections::HashMap<String, Vec<_>> = Default::default();
     let consume = async {
         while let Some(ev) = rx.recv().await {
             match ev {
@@ -349,12 +445,19 @@ async fn run(args: RunArgs) -> u8 {
                         progress.println(format!("{api}: {message}"));
                     }
                 }
-                Event::ApiFinished { .. } => {}
+                Event::ApiFinished { api, readings: r } => {
+                    // The control plane's and the data plane's (each its own
+                    // ambiguities).
+                    readings.entry(api).or_default().extend(r);
+                }
             }
         }
     };
     let (results, ()) = tokio::join!(runs, consume);
     progress.finish_and_clear();
+    for l in listeners {
+        l.shutdown().await;
+    }
     if let Some(s) = server {
         s.shutdown().await;
     }
@@ -378,7 +481,8 @@ async fn run(args: RunArgs) -> u8 {
                         finished_at: finished_at.to_rfc3339(),
                     },
                     cases,
-                ),
+                )
+                .with_readings(readings.remove(&job.spec.api.id).unwrap_or_default()),
                 tally.remove(&job.spec.api.id),
             )),
             Err(RunError::Target(e @ TargetError::Unreachable { .. })) => {
@@ -407,7 +511,7 @@ async fn run(args: RunArgs) -> u8 {
             }
         }
     }
-    if code == exit::OK && reports.iter().any(|r| !r.summary.conforms()) {
+    if code == exit::OK && reports.iter().any(|r| !r.conforms()) {
         code = exit::NONCONFORMANCE;
     }
     code
@@ -416,8 +520,10 @@ async fn run(args: RunArgs) -> u8 {
 /// The report with the verdicts counted from the events: without `--report` the
 /// runner keeps only the failing cases, so the cases alone undercount.
 fn with_summary(mut report: RunReport, counted: Option<Summary>) -> RunReport {
-    if let Some(s) = counted {
+    if let Some(mut s) = counted {
         if s.total >= report.summary.total {
+            s.departures = report.summary.departures;
+            s.inconsistent_readings = report.summary.inconsistent_readings;
             report.summary = s;
         }
     }
@@ -459,7 +565,15 @@ fn progress_bar() -> ProgressBar {
 fn summary(reports: &[RunReport]) -> String {
     let mut out = imds_conform::report::console::summary_table(reports);
     for r in reports {
-        out.push_str(&imds_conform::report::console::failure_lines(r, 20));
+        out.push_str(&imds_conform::report::console::departure_lines(r, 30));
+    }
+    let readings: String = reports
+        .iter()
+        .map(imds_conform::report::console::reading_lines)
+        .collect();
+    if !readings.is_empty() {
+        out.push_str("readings implemented:\n");
+        out.push_str(&readings);
     }
     out
 }

@@ -3,6 +3,7 @@
 //! (`random`). Nothing here knows one API from another: every value comes from
 //! the table's parameter rows.
 
+pub mod data_plane;
 pub mod random;
 
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,9 @@ pub enum Phase {
     Random,
     Auth,
     Sequence,
+    /// Probes of the metadata service after each settled change (`runner::data_plane`).
+    #[serde(rename = "data-plane")]
+    DataPlane,
 }
 
 impl Phase {
@@ -27,6 +31,7 @@ impl Phase {
             Phase::Random => "random",
             Phase::Auth => "auth",
             Phase::Sequence => "sequence",
+            Phase::DataPlane => "data-plane",
         }
     }
 }

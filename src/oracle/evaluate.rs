@@ -37,10 +37,11 @@ impl Raw {
     }
 
     /// The outcome under readings whose answer has `shape` and under which the
-    /// codes of the error entries `withdrawn` are not established: what `evaluate`
-    /// gives under such a table, when this one was evaluated under the same
-    /// parameter rows and the table's own shape and exactness.
-    pub fn under(&self, shape: &AnswerShape, withdrawn: &[usize]) -> Acceptable {
+    /// codes of the error entries `withdrawn` (and the codes `open`) are not
+    /// established: what `evaluate` gives under such a table, when this one was
+    /// evaluated under the same parameter rows and the table's own shape and
+    /// exactness.
+    pub fn under(&self, shape: &AnswerShape, withdrawn: &[usize], open: &[String]) -> Acceptable {
         let mut a = self.acceptable.clone();
         match &mut a.expected {
             Expected::Success { shape: s, .. } => *s = shape.clone(),
@@ -51,7 +52,19 @@ impl Raw {
                 }
             }
         }
+        open_codes(&mut a, |c| open.iter().any(|o| o == c));
         a
+    }
+}
+
+/// A code a reading leaves open is open wherever the error comes from: a
+/// condition's error (not found…) as well as a parameter's.
+pub fn open_codes(a: &mut Acceptable, is_open: impl Fn(&str) -> bool) {
+    if let Expected::Error { code, .. } = &mut a.expected {
+        if code.as_deref().is_some_and(is_open) {
+            *code = None;
+            a.strength = Strength::Inferred;
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! table; nothing here knows one API from another. [`Oracle`] is the same with a
 //! bounded memory of its answers, for runs whose calls repeat.
 
+pub mod data_plane;
 mod effective;
 mod evaluate;
 mod memo;
@@ -154,7 +155,7 @@ pub const MAX_READING_COMBINATIONS: usize = 512;
 pub fn expect(spec: &Spec, world: &World, call: &Call, auth: Auth) -> Expectation {
     match auth.condition() {
         Some(condition) => Expectation {
-            outcomes: evaluate::condition_errors(spec, condition, "auth", world),
+            outcomes: evaluate::condition_errors(spec, condition, &auth_rule(condition), world),
             ambiguities: Vec::new(),
         },
         None => plan::Plan::new(spec, world, call).expectation(&world.instance.options),
@@ -164,10 +165,13 @@ pub fn expect(spec: &Spec, world: &World, call: &Call, auth: Auth) -> Expectatio
 /// The acceptable outcomes of a protocol-level condition (a reused nonce…),
 /// whatever the call.
 pub fn expect_condition(spec: &Spec, world: &World, condition: Condition) -> Vec<Acceptable> {
-    evaluate::condition_errors(
-        spec,
-        condition,
-        &format!("auth.{condition:?}").to_lowercase(),
-        world,
-    )
+    evaluate::condition_errors(spec, condition, &auth_rule(condition), world)
+}
+
+/// The rule of a refused request: `auth.bad-signature`, `auth.nonce-reused`…
+pub(crate) fn auth_rule(condition: Condition) -> String {
+    match serde_json::to_value(condition) {
+        Ok(serde_json::Value::String(s)) => format!("auth.{s}"),
+        _ => format!("auth.{condition:?}").to_lowercase(),
+    }
 }

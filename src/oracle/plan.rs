@@ -42,6 +42,8 @@ struct Finish {
     shape: AnswerShape,
     /// Error entries whose codes are not established under the combination.
     withdrawn: Vec<usize>,
+    /// Those codes, open wherever an error comes from (a condition's as well).
+    open: Vec<String>,
 }
 
 impl Plan {
@@ -93,7 +95,7 @@ impl Plan {
         let mut outcomes: Vec<Acceptable> = Vec::new();
         for f in &self.finishes {
             for raw in &self.evaluations[f.evaluation] {
-                let mut acceptable = raw.under(&f.shape, &f.withdrawn);
+                let mut acceptable = raw.under(&f.shape, &f.withdrawn, &f.open);
                 if let Expected::Success { options: set, .. } = &mut acceptable.expected {
                     let set_by_call = std::mem::replace(set, options.clone());
                     set.extend(set_by_call);
@@ -131,8 +133,14 @@ fn finish(spec: &Spec, combo: &[(usize, usize)], evaluation: usize) -> Finish {
         .filter(|(_, e)| answering.inexact_errors.contains(e.get_ref().code.as_str()))
         .map(|(i, _)| i)
         .collect();
+    let open = answering
+        .inexact_errors
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
     Finish {
         evaluation,
+        open,
         labels,
         cites,
         shape: answering.shape.to_shape(),

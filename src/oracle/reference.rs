@@ -14,7 +14,12 @@ use crate::wire::Call;
 pub fn expect(spec: &Spec, world: &World, call: &Call, auth: Auth) -> Expectation {
     if let Some(condition) = auth.condition() {
         return Expectation {
-            outcomes: evaluate::condition_errors(spec, condition, "auth", world),
+            outcomes: evaluate::condition_errors(
+                spec,
+                condition,
+                &super::auth_rule(condition),
+                world,
+            ),
             ambiguities: Vec::new(),
         };
     }
@@ -53,6 +58,7 @@ fn evaluate_all(spec: &Spec, world: &World, call: &Call, touched: &[usize]) -> V
         }
         for raw in evaluate::evaluate(spec, &eff, world, call) {
             let mut acceptable = raw.acceptable;
+            evaluate::open_codes(&mut acceptable, |c| eff.answering.inexact_errors.contains(c));
             acceptable.readings = labels.clone();
             acceptable.cite.extend(cites.iter().cloned());
             if !out.contains(&acceptable) {

@@ -1,5 +1,6 @@
-//! Console text: a fixed-width summary table over one or more runs and one line
-//! per failure. Returned as strings; the CLI prints them.
+//! Console text: a fixed-width summary table over one or more runs, the departures
+//! (one line each, with their smallest case), the readings a target implements, and
+//! one line per failure. Returned as strings; the CLI prints them.
 
 use super::text;
 use super::RunReport;
@@ -45,6 +46,8 @@ pub fn summary_table(reports: &[RunReport]) -> String {
         total.pass_under_reading += s.pass_under_reading;
         total.fail += s.fail;
         total.error += s.error;
+        total.departures += s.departures;
+        total.inconsistent_readings += s.inconsistent_readings;
         rows.push(row(
             &text::one_line(&r.meta.api),
             &text::one_line(&r.meta.target),
@@ -118,6 +121,61 @@ pub fn failure_lines(report: &RunReport, max: usize) -> String {
         out.push_str(&format!(
             "… and {} more (see report.md)\n",
             failing.len() - max
+        ));
+    }
+    out
+}
+
+/// The departures of a run, largest first, at most `max`, each as
+/// `D01  <count> cases  <title>` with its rule and reproducer under it; then any
+/// inconsistent readings with their two witnesses.
+pub fn departure_lines(report: &RunReport, max: usize) -> String {
+    let mut out = String::new();
+    for d in report.departures.iter().take(max) {
+        out.push_str(&format!(
+            "{}  {:>4} case{}  {}\n      rule {} · reproducer {}\n",
+            text::one_line(&d.id),
+            d.count,
+            if d.count == 1 { " " } else { "s" },
+            text::cut(&text::one_line(&d.title), 200),
+            text::one_line(&d.rule),
+            text::one_line(&d.reproducer),
+        ));
+    }
+    if report.departures.len() > max {
+        out.push_str(&format!(
+            "… and {} more departures (see report.md)\n",
+            report.departures.len() - max
+        ));
+    }
+    for r in report.readings.iter().filter(|r| !r.is_consistent()) {
+        out.push_str(&format!(
+            "INCONSISTENT {}: {}\n",
+            text::one_line(&r.ambiguity),
+            r.witnesses
+                .iter()
+                .map(|w| format!(
+                    "{} passes only under {}",
+                    w.case,
+                    w.passes_under.join(" or ")
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    out
+}
+
+/// The readings a target implements, one line per ambiguity:
+/// `aws-ec2  ec2-http-tokens-omitted = keep`.
+pub fn reading_lines(report: &RunReport) -> String {
+    let mut out = String::new();
+    for r in &report.readings {
+        out.push_str(&format!(
+            "{}  {} = {}\n",
+            text::one_line(&r.api),
+            text::one_line(&r.ambiguity),
+            text::one_line(&r.cell())
         ));
     }
     out

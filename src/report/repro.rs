@@ -7,6 +7,8 @@
 
 use std::collections::HashSet;
 
+mod imds;
+
 use super::text;
 use super::RunMeta;
 use crate::oracle::Auth;
@@ -158,20 +160,10 @@ fn replay_line(case: &CaseResult) -> String {
 /// `$AWS_SESSION_TOKEN`; Alibaba requests cannot be signed by curl and are written
 /// unsigned, with the `imds-conform replay` command that re-signs them.
 pub fn curl(case: &CaseResult, meta: &RunMeta) -> String {
-    let mut out = String::new();
-    out.push_str(&format!(
-        "# imds-conform reproducer: {}\n",
-        comment(&case.id)
-    ));
-    out.push_str(&format!("# {}\n", comment(&case.title)));
-    out.push_str(&format!(
-        "# rule {} — verdict {}{}\n",
-        comment(&case.rule),
-        case.verdict.name(),
-        text::reason(&case.verdict)
-            .map(|r| format!(": {}", comment(r)))
-            .unwrap_or_default()
-    ));
+    if case.phase == "data-plane" {
+        return imds::curl(case, meta);
+    }
+    let mut out = head(case);
     out.push_str(&format!(
         "# target {} ({}), region {}, instance {}\n",
         comment(&meta.target),
@@ -282,6 +274,21 @@ pub fn curl(case: &CaseResult, meta: &RunMeta) -> String {
         out.push_str(&a);
     }
     out.push('\n');
+    out
+}
+
+/// The first comment lines of a reproducer: the case, its title, rule and verdict.
+fn head(case: &CaseResult) -> String {
+    let mut out = format!("# imds-conform reproducer: {}\n", comment(&case.id));
+    out.push_str(&format!("# {}\n", comment(&case.title)));
+    out.push_str(&format!(
+        "# rule {} — verdict {}{}\n",
+        comment(&case.rule),
+        case.verdict.name(),
+        text::reason(&case.verdict)
+            .map(|r| format!(": {}", comment(r)))
+            .unwrap_or_default()
+    ));
     out
 }
 

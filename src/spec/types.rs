@@ -48,7 +48,8 @@ impl Strength {
 
 /// Where a fact comes from. `doc` + `quote` for a document (a seed file name, or
 /// `SPEC-FACTS.md`); `reference` + `key` for a machine model in ../shared/reference
-/// (the key is a dotted path into its JSON, `*` matching any member); `note` says
+/// (the key is a dotted path into its JSON, `*` matching any member); `reference` +
+/// `quote` for a text extract there (`imds-data-plane.md`); `note` says
 /// in words what an inferred or observed fact rests on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -76,9 +77,10 @@ impl Citation {
             parts.push(doc.clone());
         }
         if let Some(reference) = &self.reference {
-            match &self.key {
-                Some(key) => parts.push(format!("{reference}#{key}")),
-                None => parts.push(reference.clone()),
+            match (&self.key, &self.quote) {
+                (Some(key), _) => parts.push(format!("{reference}#{key}")),
+                (None, Some(quote)) => parts.push(format!("{reference}: \"{quote}\"")),
+                (None, None) => parts.push(reference.clone()),
             }
         }
         if let Some(note) = &self.note {
@@ -108,6 +110,9 @@ pub struct Spec {
     pub errors: Vec<Spanned<ErrorEntry>>,
     #[serde(rename(deserialize = "ambiguity", serialize = "ambiguities"), default)]
     pub ambiguities: Vec<Spanned<Ambiguity>>,
+    /// What the options do inside the instance (see `data_plane.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_plane: Option<super::data_plane::DataPlane>,
 }
 
 /// Identity, protocol, signing and endpoints.

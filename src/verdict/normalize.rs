@@ -38,6 +38,8 @@ pub enum Normalized {
         message: String,
         request_id: Option<String>,
     },
+    /// An answer the protocol cannot decode: its status, and why.
+    Undecodable { status: u16, reason: String },
     /// Nothing judgeable came back.
     Unjudgeable { reason: String },
 }
@@ -251,6 +253,10 @@ impl Normalizer {
     pub fn actual(&mut self, a: &Actual) -> Normalized {
         match a {
             Actual::Outcome { outcome } => self.outcome(outcome),
+            Actual::Undecodable { status, reason } => Normalized::Undecodable {
+                status: *status,
+                reason: self.text(reason),
+            },
             Actual::Unjudgeable { reason } => Normalized::Unjudgeable {
                 reason: self.text(reason),
             },
