@@ -58,7 +58,9 @@ fn evaluate_all(spec: &Spec, world: &World, call: &Call, touched: &[usize]) -> V
         }
         for raw in evaluate::evaluate(spec, &eff, world, call) {
             let mut acceptable = raw.acceptable;
-            evaluate::open_codes(&mut acceptable, |c| eff.answering.inexact_errors.contains(c));
+            evaluate::open_codes(&mut acceptable, |c| {
+                eff.answering.inexact_errors.contains(c)
+            });
             acceptable.readings = labels.clone();
             acceptable.cite.extend(cites.iter().cloned());
             if !out.contains(&acceptable) {
