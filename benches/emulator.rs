@@ -7,9 +7,7 @@ mod common;
 
 use std::time::SystemTime;
 
-use criterion::{
-    black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput,
-};
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use imds_conform::emulator::{Emulator, EmulatorConfig};
 use imds_conform::target::Signing;
 
