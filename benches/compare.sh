@@ -205,6 +205,10 @@ say "nginx: static file of the emulator's EC2 answer size"
 mkdir -p "$WORK/nginx/www" "$WORK/nginx/tmp"
 eval "$("$PRESIGN" --api aws-ec2 --url "$URL" --format curl)" >"$WORK/nginx/www/answer.xml"
 answer_bytes=$(wc -c <"$WORK/nginx/www/answer.xml")
+# nginx's workers drop root for an unprivileged user: let them reach the file
+# (the folder is mktemp's, closed to others; they may pass through, not list).
+chmod o+x "$WORK"
+chmod -R o+rX "$WORK/nginx/www"
 cat >"$WORK/nginx/nginx.conf" <<CONF
 daemon off;
 worker_processes auto;

@@ -422,8 +422,11 @@ type HmacSha256 = Hmac<Sha256>;
 /// regions or services cannot grow it. Only keys of known access keys enter it.
 #[derive(Default)]
 pub struct KeyCache {
-    keys: std::sync::Mutex<std::collections::HashMap<[String; 4], (Secret, Vec<u8>)>>,
+    keys: std::sync::Mutex<std::collections::HashMap<KeyScope, (Secret, Vec<u8>)>>,
 }
+
+/// (access key id, date, region, service).
+type KeyScope = [String; 4];
 
 impl std::fmt::Debug for KeyCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
