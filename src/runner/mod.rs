@@ -236,54 +236,32 @@ pub async fn run_api(
     for (i, c) in planned {
         by_worker[i].push(c);
     }
-    // Workers run concurrently, each serially on its own instance.
-    let futures = workers
+    // Workers run concurrently, each serially on its own instance and each on a
+    // thread of its own (the random phase's value trees are not `Send`, so a
+    // worker's future is made and driven there, on this runtime's I/O and
+    // timers): a run uses every core. Results are gathered in worker order, so
+    // the report does not depend on scheduling.
+    let handle = tokio::runtime::Handle::current();
+    let threads: Vec<_> = workers
         .into_iter()
         .zip(by_worker)
         .enumerate()
-        .map(|(i, (mut w, cases))| {
-            let cfg = cfg.clone();
-            let events = events.clone();
-            async move {
-                let mut results = Vec::new();
-                let run = async {
-                    for case in &cases {
-                        if cfg.cancel.load(Ordering::SeqCst) {
-                            break;
-                        }
-                        let r = execute(&cfg, &mut w, case).await?;
-                        finished(&cfg, &events, &mut results, r, &w.shared);
-                    }
-                    if random && !cfg.cancel.load(Ordering::SeqCst) {
-                        let seed = cfg.seed.wrapping_add(i as u64);
-                        results.extend(shrink::random_phase(&cfg, &mut w, seed, &events).await?);
-                    }
-                    Ok::<(), RunError>(())
-                }
-                .await;
-                // Restore also after a failure or a cancellation.
-                let restored = restore(&cfg, &mut w).await;
-                match (&run, restored) {
-                    (Ok(()), Err(e)) => {
-                        let _ = events.send(Event::Note {
-                            api: cfg.spec.api.id.clone(),
-                            message: format!("could not restore {}: {e}", w.world.instance.id),
-                        });
-                    }
-                    (_, Ok(Some(msg))) => {
-                        let _ = events.send(Event::Note {
-                            api: cfg.spec.api.id.clone(),
-                            message: msg,
-                        });
-                    }
-                    _ => {}
-                }
-                run.map(|()| results)
-            }
-        });
+        .map(|(i, (w, cases))| {
+            let (cfg, events, handle) = (cfg.clone(), events.clone(), handle.clone());
+            tokio::task::spawn_blocking(move || {
+                handle.block_on(work(cfg, events, w, cases, i, random))
+            })
+        })
+        .collect();
     let mut all = Vec::new();
-    for r in futures::future::join_all(futures).await {
-        all.extend(r?);
+    for thread in threads {
+        match thread.await {
+            Ok(r) => all.extend(r?),
+            // A worker that panicked: the panic goes on, as within one task.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Cancelled only when the runtime shuts down under the run.
+            Err(e) => return Err(RunError::Target(TargetError::Client(e.to_string()))),
+        }
     }
     let readings = shared
         .readings
@@ -292,6 +270,52 @@ pub async fn run_api(
         .unwrap_or_default();
     let _ = events.send(Event::ApiFinished { api, readings });
     Ok(all)
+}
+
+/// One worker's cases, then its random phase (its seed is the run's plus its
+/// index), then its instance's original options back (also after a failure or a
+/// cancellation).
+async fn work(
+    cfg: RunConfig,
+    events: UnboundedSender<Event>,
+    mut w: Worker,
+    cases: Vec<Case>,
+    i: usize,
+    random: bool,
+) -> Result<Vec<CaseResult>, RunError> {
+    let mut results = Vec::new();
+    let run = async {
+        for case in &cases {
+            if cfg.cancel.load(Ordering::SeqCst) {
+                break;
+            }
+            let r = execute(&cfg, &mut w, case).await?;
+            finished(&cfg, &events, &mut results, r, &w.shared);
+        }
+        if random && !cfg.cancel.load(Ordering::SeqCst) {
+            let seed = cfg.seed.wrapping_add(i as u64);
+            results.extend(shrink::random_phase(&cfg, &mut w, seed, &events).await?);
+        }
+        Ok::<(), RunError>(())
+    }
+    .await;
+    let restored = restore(&cfg, &mut w).await;
+    match (&run, restored) {
+        (Ok(()), Err(e)) => {
+            let _ = events.send(Event::Note {
+                api: cfg.spec.api.id.clone(),
+                message: format!("could not restore {}: {e}", w.world.instance.id),
+            });
+        }
+        (_, Ok(Some(msg))) => {
+            let _ = events.send(Event::Note {
+                api: cfg.spec.api.id.clone(),
+                message: msg,
+            });
+        }
+        _ => {}
+    }
+    run.map(|()| results)
 }
 
 fn keep(cfg: &RunConfig, index: usize, case: &Case) -> bool {
