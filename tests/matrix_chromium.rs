@@ -52,6 +52,7 @@ fn report(target: &str, cases: Vec<CaseResult>) -> RunReport {
             seed: 1,
             started_at: "2026-01-01T00:00:00Z".into(),
             finished_at: "2026-01-01T00:00:01Z".into(),
+            signing: None,
         },
         cases,
     )

@@ -43,6 +43,10 @@ fn meta(api: &str) -> RunMeta {
         seed: 42,
         started_at: "2025-01-02T03:04:05Z".into(),
         finished_at: "2025-01-02T03:04:17.500Z".into(),
+        signing: imds_conform::spec::builtin_api(api)
+            .ok()
+            .flatten()
+            .map(|s| imds_conform::report::SigningMeta::of(&s.api)),
     }
 }
 
@@ -677,12 +681,45 @@ fn curl_for_aws_fail_signs_with_env_credentials() {
 
 #[test]
 fn curl_for_lightsail_uses_its_service() {
+    // The signing name comes from the run's signing facts (the table's), not
+    // from the API id.
     let mut report = ec2_report();
-    report.meta.api = "aws-lightsail".into();
+    report.meta = meta("aws-lightsail");
     let mut fail = report.cases[2].clone();
     fail.api = "aws-lightsail".into();
     let c = curl(&fail, &report.meta);
     assert!(c.contains("aws:amz:us-east-1:lightsail"), "{c}");
+    if let Some(s) = &mut report.meta.signing {
+        s.name = "other-service".into();
+    }
+    let c = curl(&fail, &report.meta);
+    assert!(c.contains("aws:amz:us-east-1:other-service"), "{c}");
+}
+
+#[test]
+fn curl_uses_the_tables_credential_variables_and_refuses_odd_ones() {
+    let mut report = ec2_report();
+    let fail = report.cases[2].clone();
+    if let Some(s) = &mut report.meta.signing {
+        s.credentials.access_key_id = "MY_KEY".into();
+        s.credentials.secret = "MY_SECRET".into();
+        s.credentials.session_token = None;
+    }
+    let c = curl(&fail, &report.meta);
+    assert!(c.contains("--user \"$MY_KEY:$MY_SECRET\""), "{c}");
+    assert!(!c.contains("session token") && !c.contains("\"$@\""), "{c}");
+    // A name the shell would do more than expand is never written: the request
+    // goes unsigned, with the replay command.
+    if let Some(s) = &mut report.meta.signing {
+        s.credentials.secret = "X$(touch pwned)".into();
+    }
+    let c = curl(&fail, &report.meta);
+    assert!(!c.contains("pwned") && !c.contains("--user"), "{c}");
+    assert!(c.contains("imds-conform replay"), "{c}");
+    // Without signing facts (an older report), nothing is signed either.
+    report.meta.signing = None;
+    let c = curl(&fail, &report.meta);
+    assert!(!c.contains("--user"), "{c}");
 }
 
 #[test]

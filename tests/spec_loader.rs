@@ -167,3 +167,66 @@ fn several_errors_are_all_reported() {
     let errors = spec::load_str("bad.toml", &text).expect_err("rejected").0;
     assert!(errors.len() >= 2, "{errors:?}");
 }
+
+#[test]
+fn a_malformed_example_that_matches_the_pattern() {
+    let text = replace_once("malformed = \"i-xyz!\"", "malformed = \"i-0123abcd\"");
+    let e = reject(&text);
+    assert_eq!(e.field, "malformed", "{e}");
+    assert_eq!(e.line, line_of(&text, "malformed = \"i-0123abcd\""), "{e}");
+    assert!(e.message.contains("matches the pattern"), "{e}");
+}
+
+#[test]
+fn an_uncited_malformed_example() {
+    let text = replace_once("cite.malformed = [", "cite.malformed_x = [");
+    let e = reject(&text);
+    assert!(e.field.starts_with("cite.malformed"), "{e}");
+}
+
+#[test]
+fn a_volatile_pattern_that_is_no_regex() {
+    let text = replace_once(
+        "instance_pattern = \"i-(?:[0-9a-f]{8}|[0-9a-f]{17})\"",
+        "instance_pattern = \"i-(\"",
+    );
+    let e = reject(&text);
+    assert_eq!(e.field, "instance_pattern", "{e}");
+    assert_eq!(e.line, line_of(&text, "instance_pattern = \"i-(\""), "{e}");
+}
+
+#[test]
+fn a_volatile_list_without_a_source() {
+    let text = replace_once("cite.request_id = [", "cite.timestamp = [");
+    let errors = match spec::load_str("bad.toml", &text) {
+        Ok(_) => panic!("accepted"),
+        Err(e) => e.0,
+    };
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert!(fields.contains(&"cite.request_id"), "{fields:?}");
+    assert!(fields.contains(&"cite.timestamp"), "{fields:?}");
+}
+
+#[test]
+fn credentials_are_named_and_cited() {
+    let text = replace_once("secret = \"AWS_SECRET_ACCESS_KEY\"", "secret = \" \"");
+    let e = reject(&text);
+    assert_eq!(e.field, "credentials", "{e}");
+    let text = replace_once("cite.credentials = [", "cite.credentialz = [");
+    let errors = spec::load_str("bad.toml", &text).expect_err("uncited").0;
+    assert!(
+        errors.iter().any(|e| e.field == "cite.credentials"),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn a_credential_variable_the_shell_would_expand_further() {
+    let text = replace_once(
+        "access_key_id = \"AWS_ACCESS_KEY_ID\"",
+        "access_key_id = \"AWS$(id)\"",
+    );
+    let e = reject(&text);
+    assert_eq!(e.field, "credentials", "{e}");
+    assert!(e.message.contains("environment variable name"), "{e}");
+}

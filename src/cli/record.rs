@@ -58,14 +58,18 @@ pub struct RecordArgs {
 
 /// One API's coverage phase against the target.
 pub struct Coverage {
-    pub api: String,
+    pub spec: Arc<Spec>,
     pub instance: String,
     pub cases: Vec<CaseResult>,
 }
 
 impl Coverage {
+    pub fn api(&self) -> &str {
+        &self.spec.api.id
+    }
+
     pub fn recording(&self, target: &str) -> Recording {
-        Recording::from_cases(&self.api, target, &self.instance, &self.cases)
+        Recording::from_cases(&self.spec, target, &self.instance, &self.cases)
     }
 }
 
@@ -224,9 +228,8 @@ pub async fn run_coverage(args: &TargetArgs, apis: &[String]) -> Result<Vec<Cove
                 break;
             }
         };
-        let api = spec.api.id.clone();
         let cfg = RunConfig {
-            spec,
+            spec: spec.clone(),
             target,
             instances: vec![instance.clone()],
             region,
@@ -248,7 +251,7 @@ pub async fn run_coverage(args: &TargetArgs, apis: &[String]) -> Result<Vec<Cove
         let _ = drain.await;
         match result {
             Ok(cases) => out.push(Coverage {
-                api,
+                spec,
                 instance,
                 cases,
             }),
@@ -288,7 +291,7 @@ pub fn execute(args: RecordArgs) -> u8 {
         match recording::write(&args.out, &rec) {
             Ok(path) => println!(
                 "{}: {} coverage cases of {} recorded to {}",
-                run.api,
+                run.api(),
                 rec.cases.len(),
                 args.target.target,
                 path.display()

@@ -9,7 +9,7 @@ use clap::Args;
 use globset::{Glob, GlobSetBuilder};
 use imds_conform::emulator::{self, EmulatorConfig};
 use imds_conform::generate::Phase;
-use imds_conform::report::{RunMeta, RunReport};
+use imds_conform::report::{RunMeta, RunReport, SigningMeta};
 use imds_conform::runner::{self, Event, RunConfig, RunError};
 use imds_conform::spec::Spec;
 use imds_conform::target::{self, Target, TargetConfig, TargetError};
@@ -192,12 +192,7 @@ async fn run(args: RunArgs) -> u8 {
                 eprintln!(
                     "error: no credentials for {} in the environment ({})",
                     spec.api.id,
-                    match spec.api.cloud {
-                        imds_conform::spec::Cloud::Aws =>
-                            "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY",
-                        imds_conform::spec::Cloud::Alibaba =>
-                            "ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-                    }
+                    spec.api.credentials.required()
                 );
                 return exit::USAGE;
             };
@@ -376,6 +371,7 @@ async fn run(args: RunArgs) -> u8 {
                         seed,
                         started_at: started_at.to_rfc3339(),
                         finished_at: finished_at.to_rfc3339(),
+                        signing: Some(SigningMeta::of(&job.spec.api)),
                     },
                     cases,
                 ),

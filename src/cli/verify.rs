@@ -48,7 +48,7 @@ pub struct VerifyArgs {
 
 pub fn execute(args: VerifyArgs) -> u8 {
     let (target, kind, entries) = match &args.report {
-        Some(path) => match from_report(path) {
+        Some(path) => match from_report(path, args.target.specs.as_ref()) {
             Ok(x) => x,
             Err(code) => return code,
         },
@@ -117,7 +117,10 @@ pub fn execute(args: VerifyArgs) -> u8 {
 }
 
 /// The failing cases of a report as baseline entries.
-fn from_report(path: &std::path::Path) -> Result<(String, &'static str, Vec<Entry>), u8> {
+fn from_report(
+    path: &std::path::Path,
+    specs: Option<&PathBuf>,
+) -> Result<(String, &'static str, Vec<Entry>), u8> {
     let file = if path.is_dir() {
         path.join("report.json")
     } else {
@@ -127,7 +130,8 @@ fn from_report(path: &std::path::Path) -> Result<(String, &'static str, Vec<Entr
         eprintln!("error: {e}");
         exit::USAGE
     })?;
-    let entries = baseline::from_failures(&r);
+    let specs = super::spec::load_specs(specs)?;
+    let entries = baseline::from_failures(&r, &specs);
     println!(
         "{}: {} cases of {} @ {}, {} failing",
         file.display(),
@@ -168,14 +172,14 @@ fn against(args: &VerifyArgs) -> Result<(String, &'static str, Vec<Entry>), u8> 
     let mut entries = Vec::new();
     let mut shown = 0;
     for run in &runs {
-        let Some(reference) = recorded.iter().find(|r| r.api == run.api) else {
+        let Some(reference) = recorded.iter().find(|r| r.api == run.api()) else {
             continue;
         };
         let now = run.recording(&args.target.target);
         let divergences = recording::compare(reference, &now);
         println!(
             "{}: {} cases, {} differ from {} ({})",
-            run.api,
+            run.api(),
             now.cases.len(),
             divergences.len(),
             reference.target,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::{Condition, Param, ParamType, Role, Spec};
 use crate::target::Signing;
-use crate::wire::{Call, Protocol, RawParam, RawValue};
+use crate::wire::{Call, RawParam, RawValue};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -118,8 +118,9 @@ impl<'a> Builder<'a> {
         Builder { spec, subject }
     }
 
+    /// Does the protocol carry typed values (numbers, booleans, `null`)?
     fn json(&self) -> bool {
-        self.spec.api.protocol == Protocol::AwsJson11
+        self.spec.api.protocol.typed_values()
     }
 
     fn params(&self) -> impl Iterator<Item = &'a Param> {
@@ -239,9 +240,16 @@ impl<'a> Builder<'a> {
                 RawValue::Text(self.subject.absent.clone()),
                 false,
             ));
+        }
+        if let Some(bad) = &p.malformed {
+            let what = if p.role == Role::Target {
+                "id"
+            } else {
+                "value"
+            };
             out.push((
-                "malformed id \"i-xyz!\"".into(),
-                RawValue::Text("i-xyz!".into()),
+                format!("malformed {what} {bad:?}"),
+                RawValue::Text(bad.clone()),
                 false,
             ));
         }

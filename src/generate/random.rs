@@ -48,7 +48,7 @@ pub fn calls(spec: &Spec, subject: &Subject) -> BoxedStrategy<Call> {
         .collect();
     let unknown = proptest::option::weighted(0.1, ("[A-Z][A-Za-z]{0,10}", "[ -~]{0,6}"));
     let operation = spec.api.operation.clone();
-    let json = spec.api.protocol == crate::wire::Protocol::AwsJson11;
+    let json = spec.api.protocol.typed_values();
     let valid: Vec<Vec<String>> = rows.iter().map(|p| b.valid_values(p)).collect();
     (per_param, unknown)
         .prop_map(move |(picks, unknown)| {

@@ -8,7 +8,7 @@ use crate::spec::{
     Absent, Citation, Condition, ErrorEntry, ErrorRef, Handling, ParamType, Role, Spec, Status,
     StatusClass, Strength,
 };
-use crate::wire::{Call, Protocol, RawValue};
+use crate::wire::{Call, RawValue};
 
 /// Forks past this many are resolved with their first handling only, so a call
 /// with dozens of unknown parameters cannot explode the evaluation.
@@ -162,7 +162,7 @@ fn judge(
     names: &[String],
     combo: &[Resolution],
 ) -> Vec<Acceptable> {
-    let json = spec.api.protocol == Protocol::AwsJson11;
+    let json = spec.api.protocol.typed_values();
     let mut errors: Vec<Acceptable> = Vec::new();
     let mut values: Vec<(&EffParam, String)> = Vec::new();
     for (name, resolution) in names.iter().zip(combo) {

@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use super::recording::Divergence;
 use super::{text, ReportError, RunReport};
-use crate::verdict::normalize;
+use crate::spec::{Spec, Volatile};
+use crate::verdict::{normalize, CaseResult};
 
 pub const BASELINE_FORMAT: &str = "imds-conform.baseline/1";
 
@@ -68,17 +69,31 @@ pub fn from_divergences(divergences: &[Divergence]) -> Vec<Entry> {
 }
 
 /// Entries for every failing (`fail`/`error`) case of a report, each normalized
-/// against the report's first instance.
-pub fn from_failures(report: &RunReport) -> Vec<Entry> {
+/// against the report's first instance with its API's `[volatile]` facts (from
+/// `specs`; a case of an API without a table gets only the shape-based rules).
+pub fn from_failures(report: &RunReport, specs: &[Spec]) -> Vec<Entry> {
     let instance = report.meta.instance.split(',').next().unwrap_or("");
+    let none = Volatile::default();
+    let rules_of = |c: &CaseResult| {
+        let api = if c.api.is_empty() {
+            &report.meta.api
+        } else {
+            &c.api
+        };
+        specs
+            .iter()
+            .find(|s| &s.api.id == api)
+            .map_or(&none, |s| &s.volatile)
+    };
     report
         .cases
         .iter()
         .filter(|c| text::is_failure(&c.verdict))
         .map(|c| {
-            let (_, actual) = normalize::case(instance, &c.request, &c.actual);
-            let title = normalize::title(instance, &c.title);
-            let reason = normalize::title(instance, text::reason(&c.verdict).unwrap_or(""));
+            let rules = rules_of(c);
+            let (_, actual) = normalize::case(rules, instance, &c.request, &c.actual);
+            let title = normalize::title(rules, instance, &c.title);
+            let reason = normalize::title(rules, instance, text::reason(&c.verdict).unwrap_or(""));
             Entry {
                 case: c.id.clone(),
                 rule: c.rule.clone(),

@@ -23,9 +23,11 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::spec::Api;
 use crate::verdict::redact;
 use crate::verdict::{CaseResult, Summary};
-use crate::wire::RawValue;
+use crate::wire::credentials::EnvNames;
+use crate::wire::{RawValue, SigningScheme};
 
 pub use write::{write_all, write_run, Written};
 
@@ -55,6 +57,33 @@ pub struct RunMeta {
     /// RFC 3339.
     pub started_at: String,
     pub finished_at: String,
+    /// How the requests were signed (absent in reports of older builds, and in
+    /// combined reports of APIs that sign differently).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing: Option<SigningMeta>,
+}
+
+/// How a run's requests were signed: what a reproducer needs to sign them again.
+/// Names only, never a credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningMeta {
+    pub scheme: SigningScheme,
+    /// The signing name (SigV4's service); empty where the scheme has none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// The environment variables the credentials are read from.
+    pub credentials: EnvNames,
+}
+
+impl SigningMeta {
+    /// The signing facts of an API's table.
+    pub fn of(api: &Api) -> Self {
+        SigningMeta {
+            scheme: api.signing,
+            name: api.signing_name.clone(),
+            credentials: api.credentials.clone(),
+        }
+    }
 }
 
 impl RunReport {
@@ -141,12 +170,19 @@ pub fn combine(reports: &[RunReport]) -> RunReport {
         seed: reports.first().map(|r| r.meta.seed).unwrap_or_default(),
         started_at,
         finished_at,
+        signing: common(reports.iter().map(|r| &r.meta.signing)).flatten(),
     };
     let cases = reports
         .iter()
         .flat_map(|r| r.cases.iter().cloned())
         .collect();
     RunReport::new(meta, cases)
+}
+
+/// The one value every item has, or `None` when they differ (or there are none).
+fn common<'a, T: PartialEq + Clone + 'a>(mut items: impl Iterator<Item = &'a T>) -> Option<T> {
+    let first = items.next()?;
+    items.all(|x| x == first).then(|| first.clone())
 }
 
 /// The earliest (or latest) RFC 3339 time; when none parses, the first (or last) text.

@@ -15,8 +15,9 @@
 //!   ]
 //! }
 //! ```
-//! Each case is normalized on its own (`verdict::normalize::case`), the instance
-//! under test being `<instance-id:1>`, so two targets' recordings line up.
+//! Each case is normalized on its own (`verdict::normalize::case`, with the API
+//! table's `[volatile]` facts), the instance under test being `<instance-id:1>`, so
+//! two targets' recordings line up.
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::diff::unified;
 use super::ReportError;
+use crate::spec::Spec;
 use crate::verdict::normalize::{self, Normalized};
 use crate::verdict::CaseResult;
 use crate::wire::RawParam;
@@ -51,8 +53,11 @@ pub struct RecordedCase {
 }
 
 impl Recording {
-    /// A recording of judged cases run against `instance`.
-    pub fn from_cases(api: &str, target: &str, instance: &str, cases: &[CaseResult]) -> Self {
+    /// A recording of the cases of `spec`'s API run against `instance`,
+    /// normalized as the table's `[volatile]` facts say.
+    pub fn from_cases(spec: &Spec, target: &str, instance: &str, cases: &[CaseResult]) -> Self {
+        let api = spec.api.id.as_str();
+        let rules = &spec.volatile;
         Recording {
             format: RECORDING_FORMAT.into(),
             api: api.into(),
@@ -62,11 +67,12 @@ impl Recording {
                 .iter()
                 .filter(|c| c.api == api)
                 .map(|c| {
-                    let (request, outcome) = normalize::case(instance, &c.request, &c.actual);
+                    let (request, outcome) =
+                        normalize::case(rules, instance, &c.request, &c.actual);
                     RecordedCase {
                         id: c.id.clone(),
                         rule: c.rule.clone(),
-                        title: normalize::title(instance, &c.title),
+                        title: normalize::title(rules, instance, &c.title),
                         request,
                         outcome,
                     }

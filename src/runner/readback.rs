@@ -7,7 +7,7 @@ use crate::oracle::Options;
 use crate::spec::Spec;
 use crate::target::Signing;
 use crate::verdict::{lookup, scalar};
-use crate::wire::{Call, Outcome, Protocol, RawParam, RawValue};
+use crate::wire::{Call, Outcome, RawParam, RawValue};
 
 /// What a read-back shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +35,7 @@ pub fn call(cfg: &RunConfig, instance: &str) -> Call {
 /// The read-back call for `instance` in `region`, from the spec's `[readback]`.
 pub fn call_for(spec: &Spec, region: &str, instance: &str) -> Call {
     let rb = &spec.readback;
-    let json = spec.api.protocol == Protocol::AwsJson11;
+    let json = spec.api.protocol.typed_values();
     let params = rb
         .params
         .iter()

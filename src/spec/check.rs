@@ -177,6 +177,7 @@ fn citations(spec: &Spec) -> Vec<(String, &Citation)> {
         );
     }
     push(&mut out, "[conventions]", &spec.conventions.cite);
+    push(&mut out, "[volatile]", &spec.volatile.cite);
     push(&mut out, "[response]", &spec.response.cite);
     push(&mut out, "[readback]", &spec.readback.cite);
     if let Some(sm) = &spec.state_machine {

@@ -67,6 +67,11 @@ pub fn load_str(file: &str, text: &str) -> Result<Spec, SpecErrors> {
                 .as_deref()
                 .and_then(|re| regex::Regex::new(re).ok());
         }
+        spec.volatile.instance_regex = spec
+            .volatile
+            .instance_pattern
+            .as_deref()
+            .and_then(|re| Volatile::compile_instance_pattern(re).ok());
         Ok(spec)
     } else {
         Err(SpecErrors(v.errors))
@@ -320,6 +325,7 @@ impl<'a> Validator<'a> {
             self.param(p, &codes);
         }
         self.conventions(&spec.conventions);
+        self.volatile(&spec.volatile);
         self.response(&spec.response, &options);
         self.readback(&spec.readback, &options);
         if let Some(sm) = &spec.state_machine {
@@ -349,11 +355,20 @@ impl<'a> Validator<'a> {
             "api_version",
             "signing",
             "endpoint",
+            "credentials",
         ] {
             self.require_cite(&place, &api.cite, field);
         }
-        if !api.endpoint.contains("{region}") && api.endpoints.is_empty() {
-            self.fail(&place, "endpoint", "the endpoint pattern has no {region}");
+        for name in api.credentials.names() {
+            if !crate::wire::credentials::is_variable_name(name) {
+                self.fail(
+                    &place,
+                    "credentials",
+                    format!(
+                        "{name:?} is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)"
+                    ),
+                );
+            }
         }
         if api.signing == crate::wire::SigningScheme::Sigv4 && api.signing_name.is_empty() {
             self.fail(&place, "signing_name", "SigV4 needs a signing name");
@@ -423,6 +438,17 @@ impl<'a> Validator<'a> {
                 );
             }
         }
+        if let (Some(bad), Some(Ok(re))) =
+            (&p.malformed, p.pattern.as_deref().map(regex::Regex::new))
+        {
+            if re.is_match(bad) {
+                self.fail(
+                    &place,
+                    "malformed",
+                    format!("{bad:?} matches the pattern: it is not malformed"),
+                );
+            }
+        }
         if let Some(inv) = &p.invalid {
             if !codes.contains(inv.error.as_str()) {
                 self.fail(
@@ -461,6 +487,33 @@ impl<'a> Validator<'a> {
             }
         }
         self.cites(&place, &c.cite);
+    }
+
+    fn volatile(&mut self, v: &Volatile) {
+        let place = Place::Section("volatile");
+        if let Some(pattern) = &v.instance_pattern {
+            if let Err(e) = Volatile::compile_instance_pattern(pattern) {
+                self.fail(
+                    &place,
+                    "instance_pattern",
+                    format!("not a valid regular expression: {e}"),
+                );
+            }
+        }
+        let facts = v.stated_facts();
+        for fact in &facts {
+            self.require_cite(&place, &v.cite, fact);
+        }
+        for key in v.cite.keys() {
+            if !facts.contains(&key.as_str()) {
+                self.fail(
+                    &place,
+                    &format!("cite.{key}"),
+                    format!("cites {key:?}, which this section does not state"),
+                );
+            }
+        }
+        self.cites(&place, &v.cite);
     }
 
     fn response(&mut self, r: &Response, options: &BTreeSet<String>) {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use toml::Spanned;
 
+use crate::wire::credentials::EnvNames;
 use crate::wire::{Protocol, SigningScheme};
 
 /// How strongly a fact is established (ARCHITECTURE.md, "Never guess").
@@ -108,6 +109,9 @@ pub struct Spec {
     pub errors: Vec<Spanned<ErrorEntry>>,
     #[serde(rename(deserialize = "ambiguity", serialize = "ambiguities"), default)]
     pub ambiguities: Vec<Spanned<Ambiguity>>,
+    /// What changes from call to call in the answers (for normalization).
+    #[serde(default)]
+    pub volatile: Volatile,
 }
 
 /// Identity, protocol, signing and endpoints.
@@ -117,7 +121,7 @@ pub struct Api {
     /// `aws-ec2`, `aws-lightsail`, `aliyun-ecs`: the name used on the command line.
     pub id: String,
     pub title: String,
-    /// `aws` or `alibaba`: which credential environment variables apply.
+    /// `aws` or `alibaba`: the cloud the API belongs to.
     pub cloud: Cloud,
     pub operation: String,
     pub protocol: Protocol,
@@ -126,6 +130,8 @@ pub struct Api {
     /// SigV4 signing name; empty for Alibaba.
     #[serde(default)]
     pub signing_name: String,
+    /// The environment variables holding the credentials for this API.
+    pub credentials: EnvNames,
     /// AWS JSON `X-Amz-Target` prefix; empty elsewhere.
     #[serde(default)]
     pub target_prefix: String,
@@ -231,6 +237,10 @@ pub struct Param {
     /// Valid values of an enum (or boolean) parameter, exactly as spelled on the wire.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<String>,
+    /// An example of a malformed value (a target id of the wrong shape), sent by the
+    /// coverage phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub malformed: Option<String>,
     /// Valid range of an integer parameter; absent: any integer the type can carry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<Range>,
@@ -267,6 +277,9 @@ impl Param {
         }
         if self.pattern.is_some() {
             facts.push("pattern");
+        }
+        if self.malformed.is_some() {
+            facts.push("malformed");
         }
         if self.default.is_some() {
             facts.push("default");
@@ -336,6 +349,62 @@ pub struct Response {
     #[serde(default)]
     pub constants: BTreeMap<String, String>,
     pub cite: Cites,
+}
+
+/// What changes from call to call in the answers, so that normalization (snapshots,
+/// recordings, baselines) can replace it with numbered placeholders: answer members
+/// by the kind of identity they hold (names compared case-insensitively, at any
+/// depth), and how an instance id looks inside free text such as error messages.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Volatile {
+    /// Members holding a request id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub request_id: Vec<String>,
+    /// Members holding the id of an asynchronous operation the call started.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operation_id: Vec<String>,
+    /// Members holding a time (epoch seconds or ISO 8601).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timestamp: Vec<String>,
+    /// Members naming the instance (its id or name).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instance: Vec<String>,
+    /// An instance id as it stands in free text (unanchored regular expression);
+    /// absent: only the instances the run knows are recognized in text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_pattern: Option<String>,
+    /// `instance_pattern` as a whole word, compiled once by the loader.
+    #[serde(skip)]
+    pub instance_regex: Option<regex::Regex>,
+    #[serde(default)]
+    pub cite: Cites,
+}
+
+impl Volatile {
+    /// The facts this section states, by the names its `cite` table must use.
+    pub fn stated_facts(&self) -> Vec<&'static str> {
+        let lists = [
+            ("request_id", &self.request_id),
+            ("operation_id", &self.operation_id),
+            ("timestamp", &self.timestamp),
+            ("instance", &self.instance),
+        ];
+        let mut facts: Vec<&'static str> = lists
+            .iter()
+            .filter(|(_, l)| !l.is_empty())
+            .map(|(name, _)| *name)
+            .collect();
+        if self.instance_pattern.is_some() {
+            facts.push("instance_pattern");
+        }
+        facts
+    }
+
+    /// The whole-word regular expression for `instance_pattern`.
+    pub fn compile_instance_pattern(pattern: &str) -> Result<regex::Regex, regex::Error> {
+        regex::Regex::new(&format!(r"\b(?:{pattern})\b"))
+    }
 }
 
 /// The operation that reads the options back.

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
-use crate::spec::{Cloud, Condition, Spec};
-use crate::wire::credentials::{ALIBABA_ENV, AWS_ENV};
+use crate::spec::{Condition, Spec};
+use crate::wire::credentials::EnvNames;
 use crate::wire::{
     client, Call, Credentials, DecodeError, EncodeError, Endpoint, HttpRequest, HttpResponse,
     Outcome, Protocol, SigningScheme, MAX_BODY_BYTES,
@@ -51,6 +51,8 @@ pub struct TargetConfig {
     pub protocol: Protocol,
     pub signing: SigningScheme,
     pub credentials: Option<Credentials>,
+    /// Where credentials come from (named in the error when there are none).
+    pub credential_names: EnvNames,
     /// Requests per second (none: as fast as answers come).
     pub rate: Option<f64>,
     pub timeout: Duration,
@@ -80,6 +82,7 @@ impl TargetConfig {
             protocol: spec.api.protocol,
             signing: spec.api.signing,
             credentials,
+            credential_names: spec.api.credentials.clone(),
             rate: None,
             timeout: Duration::from_secs(30),
             retries: 5,
@@ -91,12 +94,9 @@ impl TargetConfig {
     }
 }
 
-/// Credentials for a spec's cloud from the standard environment variables.
+/// Credentials from the environment variables the spec's table names.
 pub fn credentials_from_env(spec: &Spec) -> Option<Credentials> {
-    Credentials::from_env(match spec.api.cloud {
-        Cloud::Aws => AWS_ENV,
-        Cloud::Alibaba => ALIBABA_ENV,
-    })
+    Credentials::from_env(&spec.api.credentials)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -152,12 +152,11 @@ impl Target {
         if signing == Signing::Unsigned {
             return Ok(req);
         }
-        let creds = self.cfg.credentials.clone().ok_or_else(|| {
-            TargetError::NoCredentials(match self.cfg.signing {
-                SigningScheme::Sigv4 => "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into(),
-                _ => "ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET".into(),
-            })
-        })?;
+        let creds = self
+            .cfg
+            .credentials
+            .clone()
+            .ok_or_else(|| TargetError::NoCredentials(self.cfg.credential_names.required()))?;
         let creds = match signing {
             Signing::WrongSecret => Credentials::new(
                 creds.access_key_id.clone(),

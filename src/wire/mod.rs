@@ -38,6 +38,18 @@ pub enum Protocol {
     AliyunRpc,
 }
 
+impl Protocol {
+    /// Does the request body carry typed values (a JSON document), so that a
+    /// number, a boolean or `null` differs from the same text in a string? Query
+    /// protocols carry every value as text.
+    pub fn typed_values(self) -> bool {
+        match self {
+            Protocol::AwsJson11 => true,
+            Protocol::Ec2Query | Protocol::AliyunRpc => false,
+        }
+    }
+}
+
 /// The signing schemes. The spec table names one per API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

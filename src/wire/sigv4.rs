@@ -20,7 +20,8 @@ use subtle::ConstantTimeEq;
 
 use super::{AuthError, Credentials, EncodeError, Endpoint, HttpRequest, Secret, VerifiedAuth};
 
-const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+/// The SigV4 algorithm name, the first word of its `Authorization` header.
+pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const DATE_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 /// AWS refuses presigned URLs that claim to live longer than seven days.
 const MAX_PRESIGNED_SECS: u64 = 7 * 24 * 3600;
