@@ -2,7 +2,7 @@
 //! and the read-back): MB/s (`bytes`) and responses/s (`responses`).
 mod common;
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{black_box, Criterion, Throughput};
 use imds_conform::wire::{aliyun_rpc, aws_json, ec2_query, DecodeError, HttpResponse, Outcome};
 
 type Decoder = fn(&HttpResponse) -> Result<Outcome, DecodeError>;
@@ -32,9 +32,4 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group! {
-    name = benches;
-    config = common::criterion();
-    targets = bench
-}
-criterion_main!(benches);
+common::bench_main!(bench);

@@ -6,6 +6,7 @@
 //! `wire` to `verdict` and `report`. The `emulator` reuses `wire` from the server side
 //! and never imports the `oracle`.
 pub mod emulator;
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod generate;
 pub mod oracle;

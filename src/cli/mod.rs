@@ -8,6 +8,7 @@ pub mod record;
 pub mod replay;
 pub mod run;
 pub mod serve;
+pub mod setup;
 pub mod spec;
 pub mod verify;
 

@@ -1,23 +1,26 @@
 //! `imds-conform run`: the suite against the embedded emulator (default) or any
-//! endpoint. Consumes the runner's events for the progress bar, prints the seed and
-//! the summary, writes reports, and maps the result to an exit code.
+//! endpoint. Builds the run (a [`Plan`]), starts the reporters (the console
+//! [`Progress`] consumes the runner's events), prints the seed and the summary,
+//! writes reports, and maps the outcome to an exit code.
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use clap::Args;
-use globset::{Glob, GlobSetBuilder};
-use imds_conform::emulator::{self, EmulatorConfig};
+use globset::{Glob, GlobSet, GlobSetBuilder};
 use imds_conform::generate::Phase;
+use imds_conform::report::console::{self, Progress};
 use imds_conform::report::{RunMeta, RunReport, SigningMeta};
-use imds_conform::runner::{self, Event, RunConfig, RunError};
+use imds_conform::runner::{self, RunConfig, RunError};
 use imds_conform::spec::Spec;
-use imds_conform::target::{self, Target, TargetConfig, TargetError};
-use imds_conform::verdict::Summary;
-use imds_conform::wire::Credentials;
-use indicatif::{ProgressBar, ProgressStyle};
+use imds_conform::verdict::{CaseResult, Summary};
+use indicatif::ProgressDrawTarget;
 
 use super::exit;
+use super::setup::{self, Embedded, Job};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -96,306 +99,201 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     Ok((k, n))
 }
 
-/// One API's job: its table and where and what to run it against.
-struct Job {
-    spec: Arc<Spec>,
-    url: String,
-    region: String,
-    instances: Vec<String>,
-    known: Vec<String>,
-    credentials: Option<Credentials>,
+/// What one `run` does: the jobs (one per API), the target's name and pace, and
+/// what every job runs. Owns the embedded emulator when there is one.
+struct Plan {
+    jobs: Vec<Job>,
+    target_name: String,
+    rate: Option<f64>,
+    seed: u64,
+    phases: Vec<Phase>,
+    only: Option<GlobSet>,
+    server: Option<Embedded>,
 }
 
 pub fn execute(args: RunArgs) -> u8 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::USAGE;
-        }
-    };
-    runtime.block_on(run(args))
+    match setup::runtime() {
+        Ok(runtime) => runtime.block_on(run(args)),
+        Err(code) => code,
+    }
 }
 
+/// Build the run, start the reporters, and map the outcome to an exit code.
 async fn run(args: RunArgs) -> u8 {
-    let specs = match super::spec::load_specs(args.specs.as_ref()) {
-        Ok(s) => s,
+    let mut plan = match Plan::build(&args).await {
+        Ok(plan) => plan,
         Err(code) => return code,
     };
-    let selected: Vec<Spec> = if args.apis.is_empty() {
-        specs
-    } else {
-        let mut out = Vec::new();
-        for id in &args.apis {
-            match specs.iter().find(|s| &s.api.id == id) {
-                Some(s) => out.push(s.clone()),
-                None => {
-                    let known: Vec<_> = specs.iter().map(|s| s.api.id.as_str()).collect();
-                    eprintln!("error: unknown --api {id:?} (known: {})", known.join(", "));
-                    return exit::USAGE;
-                }
-            }
-        }
-        out
-    };
-    let only = match build_globs(&args.only) {
-        Ok(g) => g,
-        Err(e) => {
-            eprintln!("error: --only: {e}");
-            return exit::USAGE;
-        }
-    };
-    let seed = args.seed.unwrap_or_else(rand::random);
-    let phases: Vec<Phase> = if args.phases.is_empty() {
-        vec![Phase::Coverage, Phase::Auth, Phase::Sequence, Phase::Random]
-    } else {
-        args.phases
-            .iter()
-            .map(|p| match p {
-                PhaseArg::Coverage => Phase::Coverage,
-                PhaseArg::Auth => Phase::Auth,
-                PhaseArg::Sequence => Phase::Sequence,
-                PhaseArg::Random => Phase::Random,
-            })
-            .collect()
-    };
-
-    // The embedded emulator, unless an endpoint is given.
-    let mut server = None;
-    let endpoint = match (&args.endpoint, args.cloud, selected.as_slice()) {
-        (Some(url), _, _) => Some(url.clone()),
-        (None, true, [spec]) => {
-            Some(spec.endpoint_for(args.region.as_deref().unwrap_or(&spec.api.default_region)))
-        }
-        (None, true, _) => {
-            eprintln!("error: --cloud needs exactly one --api");
-            return exit::USAGE;
-        }
-        (None, false, _) => None,
-    };
-    let (jobs, target_name, rate) = match &endpoint {
-        Some(url) => {
-            let [spec] = selected.as_slice() else {
-                eprintln!("error: --endpoint and --cloud need exactly one --api");
-                return exit::USAGE;
-            };
-            if args.instances.is_empty() {
-                eprintln!(
-                    "error: --endpoint and --cloud need --instance ID (the instance the suite may change)"
-                );
-                return exit::USAGE;
-            }
-            let Some(creds) = target::credentials_from_env(spec) else {
-                eprintln!(
-                    "error: no credentials for {} in the environment ({})",
-                    spec.api.id,
-                    spec.api.credentials.required()
-                );
-                return exit::USAGE;
-            };
-            let job = Job {
-                spec: Arc::new(spec.clone()),
-                url: url.clone(),
-                region: args
-                    .region
-                    .clone()
-                    .unwrap_or_else(|| spec.api.default_region.clone()),
-                instances: args.instances.clone(),
-                known: args.instances.clone(),
-                credentials: Some(creds),
-            };
-            let name = args.target_name.clone().unwrap_or_else(|| host_of(url));
-            (vec![job], name, Some(args.rate.unwrap_or(5.0)))
-        }
-        None => {
-            let config = EmulatorConfig {
-                // Short enough for the settle sequences to run in seconds.
-                apply_delay: Duration::from_millis(50),
-                ..EmulatorConfig::default()
-            };
-            let fixtures = config.fixtures.clone();
-            let running = match emulator::start(config).await {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("error: cannot start the embedded emulator: {e}");
-                    return exit::USAGE;
-                }
-            };
-            let url = running.url();
-            let mut jobs = Vec::new();
-            for spec in &selected {
-                let Some((instances, keys)) = fixtures.for_api(&spec.api.id) else {
-                    eprintln!(
-                        "note: the embedded emulator does not serve {}; skipped",
-                        spec.api.id
-                    );
-                    continue;
-                };
-                let region = args
-                    .region
-                    .clone()
-                    .unwrap_or_else(|| spec.api.default_region.clone());
-                let chosen: Vec<String> = if args.instances.is_empty() {
-                    instances
-                        .iter()
-                        .filter(|i| i.is_running() && i.region == region)
-                        .take(args.concurrency as usize)
-                        .map(|i| i.id.clone())
-                        .collect()
-                } else {
-                    args.instances.clone()
-                };
-                jobs.push(Job {
-                    spec: Arc::new(spec.clone()),
-                    url: url.clone(),
-                    region,
-                    instances: chosen,
-                    known: instances.iter().map(|i| i.id.clone()).collect(),
-                    credentials: keys
-                        .first()
-                        .map(|k| Credentials::new(k.access_key_id.clone(), k.secret.clone())),
-                });
-            }
-            server = Some(running);
-            (
-                jobs,
-                args.target_name
-                    .clone()
-                    .unwrap_or_else(|| "emulator".into()),
-                args.rate,
-            )
-        }
-    };
-
+    let seed = plan.seed;
     println!(
         "imds-conform {} — seed {seed} (rerun with --seed {seed})",
         env!("CARGO_PKG_VERSION")
     );
-    let cancel = runner::cancel_flag();
-    {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\ninterrupted: finishing the current case and restoring the instances…");
-                cancel.store(true, std::sync::atomic::Ordering::SeqCst);
-            }
-        });
+    let started_at = Utc::now();
+    let results = plan.execute(&args, cancel_on_ctrl_c()).await;
+    if let Some(server) = plan.server.take() {
+        server.shutdown().await;
+    }
+    let (results, counted) = match results {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let (reports, code) = plan.reports(results, counted, started_at, Utc::now());
+    finish(&args, &reports, code)
+}
+
+impl Plan {
+    async fn build(args: &RunArgs) -> Result<Plan, u8> {
+        let selected = setup::select(args.specs.as_ref(), &args.apis)?;
+        let only = build_globs(&args.only).map_err(|e| {
+            eprintln!("error: --only: {e}");
+            exit::USAGE
+        })?;
+        let mut plan = Plan {
+            jobs: Vec::new(),
+            target_name: String::new(),
+            rate: args.rate,
+            seed: args.seed.unwrap_or_else(rand::random),
+            phases: phases(&args.phases),
+            only,
+            server: None,
+        };
+        match endpoint(args, &selected)? {
+            Some(url) => plan.at_endpoint(args, &selected, &url)?,
+            None => plan.on_emulator(args, &selected).await?,
+        }
+        Ok(plan)
     }
 
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
-    let started_at = chrono::Utc::now();
-    let mut configs = Vec::new();
-    for job in &jobs {
-        let mut tcfg =
-            TargetConfig::for_spec(&job.spec, &job.url, &job.region, job.credentials.clone());
-        tcfg.rate = rate;
-        let target = match Target::new(tcfg) {
-            Ok(t) => Arc::new(t),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::USAGE;
-            }
+    /// One job against `url` (an endpoint or the real cloud), paced.
+    fn at_endpoint(&mut self, args: &RunArgs, selected: &[Spec], url: &str) -> Result<(), u8> {
+        let [spec] = selected else {
+            eprintln!("error: --endpoint and --cloud need exactly one --api");
+            return Err(exit::USAGE);
         };
-        configs.push(RunConfig {
-            spec: job.spec.clone(),
-            target,
-            instances: job.instances.clone(),
-            region: job.region.clone(),
-            known_ids: job.known.clone(),
-            seed,
-            random_cases: args.cases,
-            only: only.clone(),
-            shard: args.shard,
-            settle_timeout: Duration::from_secs(args.settle_timeout_secs),
-            settle_poll: Duration::from_millis(if server.is_some() { 20 } else { 1000 }),
-            dry_run_first: args.dry_run_first,
-            phases: phases.clone(),
-            cancel: cancel.clone(),
-            // Without a report only the failures are needed: passing cases are
-            // counted from the events and dropped, so memory stays flat however
-            // many cases run.
-            keep_passing: args.report.is_some(),
-        });
+        if args.instances.is_empty() {
+            eprintln!(
+                "error: --endpoint and --cloud need --instance ID (the instance the suite may change)"
+            );
+            return Err(exit::USAGE);
+        }
+        let job = Job::endpoint(spec, url, args.region.as_ref(), args.instances.clone())?;
+        self.jobs.push(job);
+        self.target_name = args.target_name.clone().unwrap_or_else(|| host_of(url));
+        self.rate = Some(args.rate.unwrap_or(5.0));
+        Ok(())
     }
-    let runs =
-        futures::future::join_all(configs.into_iter().map(|c| runner::run_api(c, tx.clone())));
-    drop(tx);
-    let progress = progress_bar();
-    let mut tally: std::collections::HashMap<String, Summary> = Default::default();
-    let consume = async {
-        while let Some(ev) = rx.recv().await {
-            match ev {
-                Event::ApiStarted { planned, .. } => progress.inc_length(planned as u64),
-                Event::CaseFinished(r) => {
-                    progress.inc(1);
-                    tally.entry(r.api.clone()).or_default().add(&r.verdict);
-                    if !r.verdict.is_pass() {
-                        progress.set_message(format!("last failure: {}", r.id));
-                    }
+
+    /// A job per API the embedded emulator serves, on its running instances.
+    async fn on_emulator(&mut self, args: &RunArgs, selected: &[Spec]) -> Result<(), u8> {
+        let server = Embedded::start().await?;
+        for spec in selected {
+            let job = server.job(spec, args.region.as_ref(), |instances, region| {
+                if args.instances.is_empty() {
+                    setup::running_in(instances, region, args.concurrency as usize)
+                } else {
+                    args.instances.clone()
                 }
-                Event::Note { api, message } => {
-                    // A hidden bar (not a terminal) swallows println: use stderr.
-                    if progress.is_hidden() {
-                        eprintln!("{api}: {message}");
-                    } else {
-                        progress.println(format!("{api}: {message}"));
-                    }
-                }
-                Event::ApiFinished { .. } => {}
+            });
+            match job {
+                Some(job) => self.jobs.push(job),
+                None => eprintln!(
+                    "note: the embedded emulator does not serve {}; skipped",
+                    spec.api.id
+                ),
             }
         }
-    };
-    let (results, ()) = tokio::join!(runs, consume);
-    progress.finish_and_clear();
-    if let Some(s) = server {
-        s.shutdown().await;
+        self.server = Some(server);
+        self.target_name = args
+            .target_name
+            .clone()
+            .unwrap_or_else(|| "emulator".into());
+        Ok(())
     }
 
-    let finished_at = chrono::Utc::now();
-    let mut reports = Vec::new();
-    let mut code = exit::OK;
-    for (job, result) in jobs.iter().zip(results) {
-        match result {
-            Ok(cases) => reports.push(with_summary(
-                RunReport::new(
-                    RunMeta {
+    /// Run every job at once, the console reporter consuming their events. The
+    /// results in job order, and the verdicts the reporter counted per API.
+    async fn execute(
+        &self,
+        args: &RunArgs,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<
+        (
+            Vec<Result<Vec<CaseResult>, RunError>>,
+            BTreeMap<String, Summary>,
+        ),
+        u8,
+    > {
+        let mut configs = Vec::new();
+        for job in &self.jobs {
+            configs.push(RunConfig {
+                seed: self.seed,
+                random_cases: args.cases,
+                only: self.only.clone(),
+                shard: args.shard,
+                settle_timeout: Duration::from_secs(args.settle_timeout_secs),
+                dry_run_first: args.dry_run_first,
+                phases: self.phases.clone(),
+                cancel: cancel.clone(),
+                // Without a report only the failures are needed: passing cases are
+                // counted from the events and dropped, so memory stays flat however
+                // many cases run.
+                keep_passing: args.report.is_some(),
+                ..job.config(job.target(self.rate)?)
+            });
+        }
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let runs =
+            futures::future::join_all(configs.into_iter().map(|c| runner::run_api(c, tx.clone())));
+        drop(tx);
+        let mut progress = Progress::new(ProgressDrawTarget::stderr(), std::io::stderr());
+        let (results, ()) = tokio::join!(runs, progress.consume(rx));
+        Ok((results, progress.finish()))
+    }
+
+    /// A report per job that ran; the exit code of the jobs that could not.
+    fn reports(
+        &self,
+        results: Vec<Result<Vec<CaseResult>, RunError>>,
+        mut counted: BTreeMap<String, Summary>,
+        started_at: DateTime<Utc>,
+        finished_at: DateTime<Utc>,
+    ) -> (Vec<RunReport>, u8) {
+        let mut reports = Vec::new();
+        let mut code = exit::OK;
+        for (job, result) in self.jobs.iter().zip(results) {
+            match result {
+                Ok(cases) => {
+                    let meta = RunMeta {
                         tool_version: env!("CARGO_PKG_VERSION").into(),
                         api: job.spec.api.id.clone(),
-                        target: target_name.clone(),
+                        target: self.target_name.clone(),
                         endpoint: job.url.clone(),
                         region: job.region.clone(),
                         instance: job.instances.join(","),
-                        seed,
+                        seed: self.seed,
                         started_at: started_at.to_rfc3339(),
                         finished_at: finished_at.to_rfc3339(),
                         signing: Some(SigningMeta::of(&job.spec.api)),
-                    },
-                    cases,
-                ),
-                tally.remove(&job.spec.api.id),
-            )),
-            Err(RunError::Target(e @ TargetError::Unreachable { .. })) => {
-                eprintln!("error: {e}");
-                code = code.max(exit::UNREACHABLE);
-            }
-            Err(e @ RunError::Target(TargetError::NoCredentials(_))) => {
-                eprintln!("error: {e}");
-                code = code.max(exit::USAGE);
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                code = code.max(exit::USAGE);
+                    };
+                    let report = RunReport::new(meta, cases);
+                    reports.push(with_summary(report, counted.remove(&job.spec.api.id)));
+                }
+                Err(e) => code = code.max(setup::run_error(&e)),
             }
         }
+        (reports, code)
     }
+}
+
+/// Print the summary, write the reports, and the exit code: `code`, or
+/// nonconformance when a report does not conform.
+fn finish(args: &RunArgs, reports: &[RunReport], mut code: u8) -> u8 {
     if !reports.is_empty() {
-        print!("{}", summary(&reports));
+        print!("{}", summary(reports));
     }
     if let Some(dir) = &args.report {
-        match imds_conform::report::write::write_run(dir, &reports) {
+        match imds_conform::report::write::write_run(dir, reports) {
             Ok(_) => println!("reports written to {}", dir.display()),
             Err(e) => {
                 eprintln!("error: cannot write the report: {e}");
@@ -407,6 +305,50 @@ async fn run(args: RunArgs) -> u8 {
         code = exit::NONCONFORMANCE;
     }
     code
+}
+
+/// The endpoint to test: `--endpoint`, the real cloud's for `--cloud`, or none
+/// (the embedded emulator).
+fn endpoint(args: &RunArgs, selected: &[Spec]) -> Result<Option<String>, u8> {
+    match (&args.endpoint, args.cloud, selected) {
+        (Some(url), _, _) => Ok(Some(url.clone())),
+        (None, true, [spec]) => Ok(Some(
+            spec.endpoint_for(&setup::region_or_default(args.region.as_ref(), spec)),
+        )),
+        (None, true, _) => {
+            eprintln!("error: --cloud needs exactly one --api");
+            Err(exit::USAGE)
+        }
+        (None, false, _) => Ok(None),
+    }
+}
+
+fn phases(args: &[PhaseArg]) -> Vec<Phase> {
+    if args.is_empty() {
+        return vec![Phase::Coverage, Phase::Auth, Phase::Sequence, Phase::Random];
+    }
+    args.iter()
+        .map(|p| match p {
+            PhaseArg::Coverage => Phase::Coverage,
+            PhaseArg::Auth => Phase::Auth,
+            PhaseArg::Sequence => Phase::Sequence,
+            PhaseArg::Random => Phase::Random,
+        })
+        .collect()
+}
+
+/// A cancel flag raised by Ctrl-C: the runners finish the current case and
+/// restore the instances.
+fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
+    let cancel = runner::cancel_flag();
+    let flag = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\ninterrupted: finishing the current case and restoring the instances…");
+            flag.store(true, Ordering::SeqCst);
+        }
+    });
+    cancel
 }
 
 /// The report with the verdicts counted from the events: without `--report` the
@@ -441,21 +383,10 @@ fn host_of(url: &str) -> String {
         .to_string()
 }
 
-fn progress_bar() -> ProgressBar {
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} cases {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar
-}
-
 fn summary(reports: &[RunReport]) -> String {
-    let mut out = imds_conform::report::console::summary_table(reports);
+    let mut out = console::summary_table(reports);
     for r in reports {
-        out.push_str(&imds_conform::report::console::failure_lines(r, 20));
+        out.push_str(&console::failure_lines(r, 20));
     }
     out
 }

@@ -17,7 +17,8 @@ use imds_conform::report::recording::{self, Divergence};
 use imds_conform::report::{self, text};
 
 use super::exit;
-use super::record::{run_coverage, runtime, TargetArgs};
+use super::record::{run_coverage, TargetArgs};
+use super::setup::runtime;
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {

@@ -163,35 +163,7 @@ pub fn write(path: &Path, b: &Baseline) -> Result<(), ReportError> {
 }
 
 pub fn read(path: &Path) -> Result<Baseline, ReportError> {
-    let text = std::fs::read_to_string(path).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::NotFound {
-            ReportError::Missing {
-                path: path.to_path_buf(),
-            }
-        } else {
-            ReportError::Read {
-                path: path.to_path_buf(),
-                source,
-            }
-        }
-    })?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|source| ReportError::NotJson {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    let found = value.get("format").and_then(|f| f.as_str());
-    if found != Some(BASELINE_FORMAT) {
-        return Err(ReportError::WrongFormat {
-            path: path.to_path_buf(),
-            found: found.map(str::to_string),
-            expected: BASELINE_FORMAT,
-        });
-    }
-    serde_json::from_str(&text).map_err(|source| ReportError::Invalid {
-        path: path.to_path_buf(),
-        source,
-    })
+    super::parse_format(path, &super::read_text(path)?, BASELINE_FORMAT)
 }
 
 /// The check in words: new and gone entries, one per line.

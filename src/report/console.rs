@@ -1,9 +1,84 @@
-//! Console text: a fixed-width summary table over one or more runs and one line
-//! per failure. Returned as strings; the CLI prints them.
+//! The console: a reporter that follows a run as it goes ([`Progress`], nextest
+//! style: it consumes the runner's events), and the text printed at the end — a
+//! fixed-width summary table over one or more runs and one line per failure.
+//! Text is returned as strings; the reporter draws on, and writes to, what the CLI
+//! hands it.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::text;
 use super::RunReport;
+use crate::runner::Event;
 use crate::verdict::Summary;
+
+/// Follows a run: a progress bar over every planned case with the id of the last
+/// failure, the runner's notes, and the verdicts counted per API (a run that keeps
+/// only its failing cases is summarized from these counts).
+pub struct Progress<W: Write> {
+    bar: ProgressBar,
+    notes: W,
+    tally: BTreeMap<String, Summary>,
+}
+
+impl<W: Write> Progress<W> {
+    /// A reporter drawing its bar on `target`. Notes are printed above the bar, or
+    /// written to `notes` when the bar is hidden (not a terminal).
+    pub fn new(target: ProgressDrawTarget, notes: W) -> Self {
+        let bar = ProgressBar::with_draw_target(Some(0), target);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} cases {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Progress {
+            bar,
+            notes,
+            tally: BTreeMap::new(),
+        }
+    }
+
+    /// Take one event into account.
+    pub fn event(&mut self, event: Event) {
+        match event {
+            Event::ApiStarted { planned, .. } => self.bar.inc_length(planned as u64),
+            Event::CaseFinished(r) => {
+                self.bar.inc(1);
+                self.tally.entry(r.api.clone()).or_default().add(&r.verdict);
+                if !r.verdict.is_pass() {
+                    self.bar.set_message(format!("last failure: {}", r.id));
+                }
+            }
+            Event::Note { api, message } => {
+                let line = format!("{api}: {message}");
+                if self.bar.is_hidden() {
+                    // A note that cannot be written is not worth failing the run.
+                    let _ = writeln!(self.notes, "{line}");
+                } else {
+                    self.bar.println(line);
+                }
+            }
+            Event::ApiFinished { .. } => {}
+        }
+    }
+
+    /// Take every event until the runners are done (the channel closes).
+    pub async fn consume(&mut self, mut events: UnboundedReceiver<Event>) {
+        while let Some(event) = events.recv().await {
+            self.event(event);
+        }
+    }
+
+    /// Clear the bar; the verdicts counted per API id.
+    pub fn finish(self) -> BTreeMap<String, Summary> {
+        self.bar.finish_and_clear();
+        self.tally
+    }
+}
 
 /// One row per report (API @ target) and a total row:
 ///

@@ -5,6 +5,7 @@
 
 use super::repro;
 use super::text;
+use super::text::markdown as esc;
 use super::{scrubbed, RunReport, REPORT_FORMAT};
 use crate::verdict::{CaseResult, Summary, Verdict};
 
@@ -287,21 +288,6 @@ fn ambiguities(out: &mut String, r: &RunReport) {
             mixed.join(", ")
         ));
     }
-}
-
-/// Text on one line with Markdown and HTML syntax backslash-escaped.
-fn esc(s: &str) -> String {
-    let mut out = String::new();
-    for ch in text::one_line(s).chars() {
-        if matches!(
-            ch,
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '!' | '&' | '~'
-        ) {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 /// Text for a table cell.

@@ -13,6 +13,7 @@
 use std::collections::BTreeSet;
 
 use super::repro::case_stems;
+use super::text::markdown as md;
 use super::{text, RunReport};
 use crate::oracle::ReadingLabel;
 use crate::verdict::Verdict;
@@ -222,20 +223,6 @@ impl Cell {
             ),
         }
     }
-}
-
-fn md(s: &str) -> String {
-    let mut out = String::new();
-    for ch in text::one_line(s).chars() {
-        if matches!(
-            ch,
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '!' | '&' | '~'
-        ) {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 /// A link target: only relative paths and http(s) URLs, spaces and the like

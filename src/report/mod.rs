@@ -19,8 +19,9 @@ pub mod repro;
 pub mod text;
 pub mod write;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::spec::Api;
@@ -132,6 +133,54 @@ pub enum ReportError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+/// The text of one of our files (a report, a recording, a baseline); a missing
+/// file is its own error.
+pub(crate) fn read_text(path: &Path) -> Result<String, ReportError> {
+    std::fs::read_to_string(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            ReportError::Missing {
+                path: path.to_path_buf(),
+            }
+        } else {
+            ReportError::Read {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })
+}
+
+/// Parse `text` as a file of the format `expected` (its `format` field). Errors
+/// name `path` and say what is wrong: not JSON, another (or no) `format`, or not
+/// the shape of the format.
+pub(crate) fn parse_format<T: DeserializeOwned>(
+    path: &Path,
+    text: &str,
+    expected: &'static str,
+) -> Result<T, ReportError> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|source| ReportError::NotJson {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let found = value.get("format");
+    if found.and_then(serde_json::Value::as_str) != Some(expected) {
+        return Err(ReportError::WrongFormat {
+            path: path.to_path_buf(),
+            found: found.map(|f| match f {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }),
+            expected,
+        });
+    }
+    // Parse the text again (not the value) so the error carries a line and column.
+    serde_json::from_str(text).map_err(|source| ReportError::Invalid {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Several runs as one report: all cases in order, the summary over all of them,

@@ -23,6 +23,22 @@ pub fn one_line(s: &str) -> String {
         .collect()
 }
 
+/// Text on one line (see [`one_line`]) with Markdown and HTML syntax
+/// backslash-escaped, for Markdown reports and matrices.
+pub fn markdown(s: &str) -> String {
+    let mut out = String::new();
+    for ch in one_line(s).chars() {
+        if matches!(
+            ch,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '!' | '&' | '~'
+        ) {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 /// At most `max` characters, with `…` when cut.
 pub fn cut(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
