@@ -1061,3 +1061,57 @@ fn sample_for_docs() {
         write_run(Path::new(&dir), &[ec2_report(), aliyun_report()]).unwrap();
     }
 }
+
+// ---------------------------------------------------------------------------
+// Console progress reporter
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_progress_reporter_counts_verdicts_and_writes_notes() {
+    use imds_conform::report::console::Progress;
+    use imds_conform::runner::Event as RunEvent;
+    let report = ec2_report();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tx.send(RunEvent::ApiStarted {
+        api: "aws-ec2".into(),
+        planned: report.cases.len(),
+    })
+    .unwrap();
+    for c in &report.cases {
+        tx.send(RunEvent::CaseFinished(Box::new(c.clone())))
+            .unwrap();
+    }
+    tx.send(RunEvent::Note {
+        api: "aws-ec2".into(),
+        message: "instance restored".into(),
+    })
+    .unwrap();
+    tx.send(RunEvent::ApiFinished {
+        api: "aws-ec2".into(),
+    })
+    .unwrap();
+    drop(tx);
+    let mut notes: Vec<u8> = Vec::new();
+    let mut progress = Progress::new(indicatif::ProgressDrawTarget::hidden(), &mut notes);
+    progress.consume(rx).await;
+    let counted = progress.finish();
+    // The counts are the report's own summary, recounted from the events.
+    assert_eq!(counted.len(), 1);
+    let s = &counted["aws-ec2"];
+    assert_eq!(
+        (s.total, s.pass, s.pass_under_reading, s.fail, s.error),
+        (
+            report.summary.total,
+            report.summary.pass,
+            report.summary.pass_under_reading,
+            report.summary.fail,
+            report.summary.error
+        )
+    );
+    assert!(s.fail + s.error > 0, "the fixture has failures");
+    // A hidden bar (not a terminal) sends notes to the writer.
+    assert_eq!(
+        String::from_utf8(notes).unwrap(),
+        "aws-ec2: instance restored\n"
+    );
+}

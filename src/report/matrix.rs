@@ -78,11 +78,6 @@ pub fn build(inputs: &[MatrixInput]) -> Matrix {
         }
     }
     // Per target, per row: the cases in order, with their reproducer link.
-    struct Seen {
-        verdict: Verdict,
-        id: String,
-        repro: Option<String>,
-    }
     let mut grid: Vec<Vec<Vec<Seen>>> = (0..rows.len())
         .map(|_| (0..targets.len()).map(|_| Vec::new()).collect())
         .collect();
@@ -135,46 +130,53 @@ pub fn build(inputs: &[MatrixInput]) -> Matrix {
         .map(|((api, rule), per_target)| Row {
             api,
             rule,
-            cells: per_target
-                .into_iter()
-                .map(|seen| {
-                    if seen.is_empty() {
-                        return Cell::None;
-                    }
-                    let failing: Vec<&Seen> = seen
-                        .iter()
-                        .filter(|s| text::is_failure(&s.verdict))
-                        .collect();
-                    if let Some(first) = failing.first() {
-                        return Cell::Fail {
-                            cases: seen.len(),
-                            failing: failing.len(),
-                            first: first.id.clone(),
-                            repro: first.repro.clone(),
-                        };
-                    }
-                    let mut readings: Vec<ReadingLabel> = seen
-                        .iter()
-                        .flat_map(|s| match &s.verdict {
-                            Verdict::PassUnderReading { readings, .. } => readings.clone(),
-                            _ => Vec::new(),
-                        })
-                        .collect();
-                    readings.sort();
-                    readings.dedup();
-                    if readings.is_empty() {
-                        Cell::Pass { cases: seen.len() }
-                    } else {
-                        Cell::Readings {
-                            cases: seen.len(),
-                            readings,
-                        }
-                    }
-                })
-                .collect(),
+            cells: per_target.into_iter().map(cell_of).collect(),
         })
         .collect();
     Matrix { targets, rows }
+}
+
+/// One case of a matrix cell: its verdict, id and reproducer link.
+struct Seen {
+    verdict: Verdict,
+    id: String,
+    repro: Option<String>,
+}
+
+/// The cell for the cases one target ran of one rule.
+fn cell_of(seen: Vec<Seen>) -> Cell {
+    if seen.is_empty() {
+        return Cell::None;
+    }
+    let failing: Vec<&Seen> = seen
+        .iter()
+        .filter(|s| text::is_failure(&s.verdict))
+        .collect();
+    if let Some(first) = failing.first() {
+        return Cell::Fail {
+            cases: seen.len(),
+            failing: failing.len(),
+            first: first.id.clone(),
+            repro: first.repro.clone(),
+        };
+    }
+    let mut readings: Vec<ReadingLabel> = seen
+        .iter()
+        .flat_map(|s| match &s.verdict {
+            Verdict::PassUnderReading { readings, .. } => readings.clone(),
+            _ => Vec::new(),
+        })
+        .collect();
+    readings.sort();
+    readings.dedup();
+    if readings.is_empty() {
+        Cell::Pass { cases: seen.len() }
+    } else {
+        Cell::Readings {
+            cases: seen.len(),
+            readings,
+        }
+    }
 }
 
 impl Cell {

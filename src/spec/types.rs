@@ -10,7 +10,7 @@ use toml::Spanned;
 use crate::wire::credentials::EnvNames;
 use crate::wire::{Protocol, SigningScheme};
 
-/// How strongly a fact is established (ARCHITECTURE.md, "Never guess").
+/// How strongly a fact is established (docs/architecture.md, "Never guess").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Strength {
