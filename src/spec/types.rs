@@ -121,8 +121,8 @@ pub struct Api {
     /// `aws-ec2`, `aws-lightsail`, `aliyun-ecs`: the name used on the command line.
     pub id: String,
     pub title: String,
-    /// `aws` or `alibaba`: the cloud the API belongs to.
-    pub cloud: Cloud,
+    /// The cloud the API belongs to (`aws`, `alibaba`…), for people.
+    pub cloud: String,
     pub operation: String,
     pub protocol: Protocol,
     pub api_version: String,
@@ -145,13 +145,6 @@ pub struct Api {
     #[serde(default)]
     pub regions: Vec<String>,
     pub cite: Cites,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Cloud {
-    Aws,
-    Alibaba,
 }
 
 /// What a parameter is for.
