@@ -1,5 +1,7 @@
 //! Each answer decoder on the emulator's real answers (every coverage case's answer
 //! and the read-back): MB/s (`bytes`) and responses/s (`responses`).
+// criterion_group! makes an undocumented `pub fn`; a bench has no API.
+#![allow(missing_docs)]
 mod common;
 
 use criterion::{black_box, Criterion, Throughput};
@@ -22,7 +24,7 @@ fn bench(c: &mut Criterion) {
                 for a in &answers {
                     let _ = black_box(decode(black_box(a)));
                 }
-            })
+            });
         };
         g.throughput(Throughput::Bytes(bytes));
         g.bench_function(format!("{name}/bytes"), run);

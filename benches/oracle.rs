@@ -1,6 +1,8 @@
 //! Oracle judgement: for every coverage case with the emulator's real answer,
 //! `oracle::expect` (every acceptable outcome) plus `verdict::judge`, in verdicts per
 //! second; and `judge` alone.
+// criterion_group! makes an undocumented `pub fn`; a bench has no API.
+#![allow(missing_docs)]
 mod common;
 
 use criterion::{black_box, Criterion, Throughput};
@@ -28,7 +30,7 @@ fn bench(c: &mut Criterion) {
                     let exp = oracle::expect(&s.spec, &world, &case.call, case.signing.auth());
                     black_box(verdict::judge(&s.spec, &exp, outcome, &world.instance.id));
                 }
-            })
+            });
         });
         let expected: Vec<_> = judged
             .iter()
@@ -44,7 +46,7 @@ fn bench(c: &mut Criterion) {
                 for (exp, outcome) in &expected {
                     black_box(verdict::judge(&s.spec, exp, outcome, &world.instance.id));
                 }
-            })
+            });
         });
     }
     g.finish();

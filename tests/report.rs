@@ -198,6 +198,47 @@ fn aliyun_exchange() -> Exchange {
     Exchange::record("http://127.0.0.1:8080", &req, Some(&resp))
 }
 
+/// A failing AWS case recorded with secrets in it.
+fn ec2_fail() -> CaseResult {
+    case(
+        "aws-ec2/coverage/0003",
+        "aws-ec2",
+        "HttpPutResponseHopLimit.range",
+        "HttpPutResponseHopLimit = 65 <b>&</b>",
+        vec![
+            RawParam::text("InstanceId", "i-0123456789abcdef0"),
+            RawParam::text("HttpPutResponseHopLimit", "65"),
+            RawParam::text("X-Amz-Security-Token", "SECRET-TOKEN-123"),
+        ],
+        vec![
+            error_outcome("InvalidParameterValue", 400, vec![]),
+            Acceptable {
+                expected: Expected::Error {
+                    code: None,
+                    likely: Some("InvalidParameterValue".into()),
+                    status: Status::Class(StatusClass::Client),
+                    message: Some("bad \"hop\" limit".into()),
+                },
+                rule: "HttpPutResponseHopLimit.range".into(),
+                strength: Strength::Inferred,
+                cite: vec![],
+                readings: vec![],
+            },
+        ],
+        Actual::Outcome {
+            outcome: Outcome::Success {
+                status: 200,
+                request_id: Some("r-1".into()),
+                body: json!({"return": "true"}),
+            },
+        },
+        Verdict::Fail {
+            reason: "success (200), expected error InvalidParameterValue (400)".into(),
+        },
+        vec![aws_exchange()],
+    )
+}
+
 /// pass, pass-under-reading, fail (AWS, recorded with secrets), error.
 fn ec2_report() -> RunReport {
     let pass = case(
@@ -253,43 +294,7 @@ fn ec2_report() -> RunReport {
         },
         vec![],
     );
-    let fail = case(
-        "aws-ec2/coverage/0003",
-        "aws-ec2",
-        "HttpPutResponseHopLimit.range",
-        "HttpPutResponseHopLimit = 65 <b>&</b>",
-        vec![
-            RawParam::text("InstanceId", "i-0123456789abcdef0"),
-            RawParam::text("HttpPutResponseHopLimit", "65"),
-            RawParam::text("X-Amz-Security-Token", "SECRET-TOKEN-123"),
-        ],
-        vec![
-            error_outcome("InvalidParameterValue", 400, vec![]),
-            Acceptable {
-                expected: Expected::Error {
-                    code: None,
-                    likely: Some("InvalidParameterValue".into()),
-                    status: Status::Class(StatusClass::Client),
-                    message: Some("bad \"hop\" limit".into()),
-                },
-                rule: "HttpPutResponseHopLimit.range".into(),
-                strength: Strength::Inferred,
-                cite: vec![],
-                readings: vec![],
-            },
-        ],
-        Actual::Outcome {
-            outcome: Outcome::Success {
-                status: 200,
-                request_id: Some("r-1".into()),
-                body: json!({"return": "true"}),
-            },
-        },
-        Verdict::Fail {
-            reason: "success (200), expected error InvalidParameterValue (400)".into(),
-        },
-        vec![aws_exchange()],
-    );
+    let fail = ec2_fail();
     let error = case(
         "aws-ec2/random/0004",
         "aws-ec2",
@@ -530,7 +535,7 @@ fn parse_junit(xml: &str) -> (Vec<Suite>, Vec<String>) {
                     }
                     "failure" => {
                         assert!(attr(&e, "message").is_some());
-                        suites.last_mut().unwrap().failure_elems += 1
+                        suites.last_mut().unwrap().failure_elems += 1;
                     }
                     "error" => suites.last_mut().unwrap().error_elems += 1,
                     "system-out" => suites.last_mut().unwrap().system_out += 1,

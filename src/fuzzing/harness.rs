@@ -83,7 +83,7 @@ impl Run {
                     creds = Credentials::new(
                         creds.access_key_id.clone(),
                         format!("{}x", creds.secret.expose()),
-                    )
+                    );
                 }
                 Signing::UnknownKey => creds.access_key_id = "AKIAIMDSCONFORMUNKNOWN".into(),
                 _ => {}

@@ -122,7 +122,7 @@ impl Reader<'_> {
         match self.byte() % 6 {
             0 | 1 => Val::Valid(self.byte()),
             2 | 3 => Val::Class(self.byte()),
-            4 => Val::Int(i64::from(self.byte() as i8) * i64::from(self.byte())),
+            4 => Val::Int(i64::from(i8::from_ne_bytes([self.byte()])) * i64::from(self.byte())),
             _ => Val::Text(self.text()),
         }
     }

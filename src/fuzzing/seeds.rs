@@ -201,7 +201,11 @@ fn reference_seeds(target: &str, dir: &std::path::Path) -> Vec<Vec<u8>> {
         {
             if let Some(r) = case.get("response") {
                 out.push(response_to_bytes(&HttpResponse {
-                    status: r.get("status_code").and_then(|s| s.as_u64()).unwrap_or(200) as u16,
+                    status: r
+                        .get("status_code")
+                        .and_then(serde_json::Value::as_u64)
+                        .and_then(|s| u16::try_from(s).ok())
+                        .unwrap_or(200),
                     headers: str_map(r.get("headers")),
                     body: r
                         .get("body")

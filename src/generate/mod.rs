@@ -11,16 +11,22 @@ use crate::spec::{Condition, Param, ParamType, Role, Spec};
 use crate::target::Signing;
 use crate::wire::{Call, RawParam, RawValue};
 
+/// The phases of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
+    /// Every parameter × every class of value, deterministic.
     Coverage,
+    /// Seeded proptest calls, shrunk on failure.
     Random,
+    /// Refused signings of a valid call.
     Auth,
+    /// Settle sequences and DryRun checks.
     Sequence,
 }
 
 impl Phase {
+    /// The phase's name in case ids (`coverage`…).
     pub fn name(self) -> &'static str {
         match self {
             Phase::Coverage => "coverage",
@@ -49,19 +55,26 @@ pub enum Check {
 pub struct Case {
     /// Position within its phase; the runner prefixes api and phase.
     pub seq: usize,
+    /// The phase it belongs to.
     pub phase: Phase,
     /// The rule it checks: `HttpPutResponseHopLimit.range`, `auth.unsigned`…
     pub rule: String,
+    /// What the case sends, in words.
     pub title: String,
+    /// The call.
     pub call: Call,
+    /// How it is signed.
     pub signing: Signing,
+    /// What the runner does beyond sending it.
     pub check: Check,
 }
 
 /// The instance cases are aimed at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subject {
+    /// The instance under test.
     pub instance: String,
+    /// Its region.
     pub region: String,
     /// A valid-looking id that names no instance (for not-found cases).
     pub absent: String,
@@ -109,11 +122,14 @@ fn absent_id(spec: &Spec, instance: &str, known: &[String]) -> String {
 
 /// Builds calls for one spec and subject.
 pub struct Builder<'a> {
+    /// The table.
     pub spec: &'a Spec,
+    /// The instance cases are aimed at.
     pub subject: &'a Subject,
 }
 
 impl<'a> Builder<'a> {
+    /// A builder for `spec` and `subject`.
     pub fn new(spec: &'a Spec, subject: &'a Subject) -> Self {
         Builder { spec, subject }
     }
@@ -175,6 +191,7 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// A call of the table's operation with `params`.
     pub fn call(&self, params: Vec<RawParam>) -> Call {
         Call {
             operation: self.spec.api.operation.clone(),

@@ -34,7 +34,7 @@ pub fn calls(spec: &Spec, subject: &Subject) -> BoxedStrategy<Call> {
             let (omit, valid, noise) = match p.role {
                 Role::Target | Role::Region => (1, 24, 1),
                 Role::DryRun => (8, 4, 1),
-                _ => (4, 8, 1),
+                Role::Option => (4, 8, 1),
             };
             prop_oneof![
                 omit => Just(Pick::Omit),

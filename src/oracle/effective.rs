@@ -10,6 +10,7 @@ use crate::wire::{Call, RawValue};
 /// A parameter row under the current readings.
 #[derive(Debug, Clone)]
 pub struct EffParam {
+    /// The table's row.
     pub row: Param,
     /// Accepted and without effect.
     pub ignored: bool,
@@ -17,15 +18,19 @@ pub struct EffParam {
     pub rejected: Option<ErrorRef>,
 }
 
+/// The table as it reads under one combination of ambiguity readings.
 #[derive(Debug, Clone)]
 pub struct Effective {
+    /// Every parameter row, patched.
     pub params: Vec<EffParam>,
     /// Error codes whose exact code is not established under these readings.
     pub inexact_errors: BTreeSet<String>,
+    /// The modify answer's shape, patched.
     pub shape: AnswerShape,
 }
 
 impl Effective {
+    /// The table as written (no reading applied).
     pub fn base(spec: &Spec) -> Self {
         Effective {
             params: spec
@@ -48,10 +53,12 @@ impl Effective {
         }
     }
 
+    /// The row with this wire name.
     pub fn param(&self, name: &str) -> Option<&EffParam> {
         self.params.iter().find(|p| p.row.name == name)
     }
 
+    /// Apply one reading's patches.
     pub fn apply(&mut self, patches: &[Patch]) {
         for patch in patches {
             if let Some(name) = &patch.param {

@@ -322,13 +322,10 @@ fn validate(
         .collect());
     }
     let (valid, fact) = check_value(&p.row, raw, json);
-    let value = match valid {
-        Some(v) => v,
-        None => {
-            let rule = format!("{}.{fact}", p.row.name);
-            let facts = p.row.cite.get(fact).cloned().unwrap_or_default();
-            return Err(invalid_errors(spec, eff, world, p, &rule, &facts, raw));
-        }
+    let Some(value) = valid else {
+        let rule = format!("{}.{fact}", p.row.name);
+        let facts = p.row.cite.get(fact).cloned().unwrap_or_default();
+        return Err(invalid_errors(spec, eff, world, p, &rule, &facts, raw));
     };
     match p.row.role {
         Role::Target if value != world.instance.id => Err(condition_errors(

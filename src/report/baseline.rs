@@ -21,28 +21,39 @@ use super::{text, ReportError, RunReport};
 use crate::spec::{Spec, Volatile};
 use crate::verdict::{normalize, CaseResult};
 
+/// The `format` of baseline files; bumped on any incompatible change.
 pub const BASELINE_FORMAT: &str = "imds-conform.baseline/1";
 
+/// The known differences of one target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Baseline {
+    /// Always [`BASELINE_FORMAT`].
     pub format: String,
+    /// The target's name.
     pub target: String,
     /// `divergence` or `failure`.
     pub kind: String,
+    /// The entries, sorted by case id.
     pub entries: Vec<Entry>,
 }
 
+/// One known difference.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
+    /// The case id.
     pub case: String,
+    /// The case's rule.
     pub rule: String,
+    /// The case's title, instance ids normalized.
     pub title: String,
+    /// A fingerprint of what differs (see the module docs).
     pub fingerprint: String,
     /// What differs, in words (not compared).
     pub summary: String,
 }
 
 impl Baseline {
+    /// A baseline of `entries` for `target`; `kind` is `divergence` or `failure`.
     pub fn new(target: &str, kind: &str, mut entries: Vec<Entry>) -> Self {
         entries.sort_by(|a, b| a.case.cmp(&b.case));
         Baseline {
@@ -120,11 +131,13 @@ pub struct Check {
 }
 
 impl Check {
+    /// Are the differences exactly the known ones?
     pub fn unchanged(&self) -> bool {
         self.new.is_empty() && self.gone.is_empty()
     }
 }
 
+/// Compare the current entries with the baseline (by case and fingerprint).
 pub fn check(baseline: &Baseline, current: &[Entry]) -> Check {
     let same = |a: &Entry, b: &Entry| a.case == b.case && a.fingerprint == b.fingerprint;
     let mut out = Check::default();
@@ -143,12 +156,14 @@ pub fn check(baseline: &Baseline, current: &[Entry]) -> Check {
     out
 }
 
+/// The baseline as pretty JSON with a final newline.
 pub fn to_json(b: &Baseline) -> String {
     let mut s = serde_json::to_string_pretty(b).expect("a baseline serializes");
     s.push('\n');
     s
 }
 
+/// Write the baseline to `path` (its folder created if needed).
 pub fn write(path: &Path, b: &Baseline) -> Result<(), ReportError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|source| ReportError::Write {
@@ -162,6 +177,7 @@ pub fn write(path: &Path, b: &Baseline) -> Result<(), ReportError> {
     })
 }
 
+/// Read a baseline file (errors name the file and what is wrong).
 pub fn read(path: &Path) -> Result<Baseline, ReportError> {
     super::parse_format(path, &super::read_text(path)?, BASELINE_FORMAT)
 }

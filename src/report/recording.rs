@@ -30,25 +30,36 @@ use crate::verdict::normalize::{self, Normalized};
 use crate::verdict::CaseResult;
 use crate::wire::RawParam;
 
+/// The `format` of recording files; bumped on any incompatible change.
 pub const RECORDING_FORMAT: &str = "imds-conform.recording/1";
 
+/// One target's normalized coverage outcomes for one API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recording {
+    /// Always [`RECORDING_FORMAT`].
     pub format: String,
+    /// The API id.
     pub api: String,
+    /// The target's name.
     pub target: String,
+    /// The imds-conform version that recorded it.
     pub tool_version: String,
+    /// The cases in order.
     pub cases: Vec<RecordedCase>,
 }
 
+/// One recorded case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedCase {
+    /// The case id.
     pub id: String,
+    /// The case's rule.
     pub rule: String,
     /// The case title, instance ids normalized.
     pub title: String,
     /// The request as sent, instance ids normalized.
     pub request: Vec<RawParam>,
+    /// The normalized outcome.
     pub outcome: Normalized,
 }
 
@@ -82,6 +93,7 @@ impl Recording {
     }
 }
 
+/// The recording as pretty JSON with a final newline.
 pub fn to_json(r: &Recording) -> String {
     let mut s = serde_json::to_string_pretty(r).expect("a recording serializes");
     s.push('\n');
@@ -134,9 +146,13 @@ pub fn read_dir(dir: &Path) -> Result<Vec<Recording>, ReportError> {
 /// One case whose normalized outcome differs between two recordings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Divergence {
+    /// The case id.
     pub id: String,
+    /// The case's rule.
     pub rule: String,
+    /// The case's title, instance ids normalized.
     pub title: String,
+    /// The request as sent, instance ids normalized.
     pub request: Vec<RawParam>,
     /// The recorded (reference) outcome; `None` when the reference has no such case.
     pub expected: Option<Normalized>,

@@ -66,6 +66,7 @@ pub fn param(p: &RawParam) -> String {
     }
 }
 
+/// Parameters as `Name="value"` (JSON literals as they are), comma-separated.
 pub fn params(ps: &[RawParam]) -> String {
     if ps.is_empty() {
         "(no parameters)".to_string()
@@ -177,16 +178,20 @@ pub fn reason(v: &Verdict) -> Option<&str> {
     }
 }
 
+/// Is the verdict `fail` or `error`?
 pub fn is_failure(v: &Verdict) -> bool {
     matches!(v, Verdict::Fail { .. } | Verdict::Error { .. })
 }
 
 /// The cases of one rule of one API.
 pub struct RuleGroup<'a> {
+    /// The API id.
     pub api: &'a str,
+    /// The rule.
     pub rule: &'a str,
     /// Indices into the report's `cases`, in order.
     pub indices: Vec<usize>,
+    /// Counts by verdict over the group.
     pub summary: Summary,
 }
 

@@ -1,4 +1,5 @@
 //! Reading an instance's options back through the spec's read-back operation.
+#![warn(missing_docs)]
 
 use std::time::Instant;
 
@@ -12,6 +13,7 @@ use crate::wire::{Call, Outcome, RawParam, RawValue};
 /// What a read-back shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observed {
+    /// The options the read-back shows.
     pub options: Options,
     /// The change state (`pending`, `applied`), where the read-back has one.
     pub state: Option<String>,
@@ -19,10 +21,13 @@ pub struct Observed {
     pub run_state: Option<String>,
 }
 
+/// Why a read-back did not show the instance.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadbackError {
+    /// The read-back was answered with an error.
     #[error("the answer was {0}")]
     Refused(String),
+    /// The answer does not hold the instance.
     #[error("the answer has no instance {0}")]
     NotThere(String),
 }

@@ -8,14 +8,21 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::types::*;
+use super::types::{
+    Absent, Ambiguity, Api, Citation, Cites, Conventions, ErrorEntry, Param, ParamType, Patch,
+    Readback, Response, Role, Spec, StateMachine, Status, Strength, Volatile,
+};
 
 /// A rejected spec table: where, which field, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecError {
+    /// The file (or `-` for errors across tables).
     pub file: String,
+    /// The 1-based line (0 when unknown).
     pub line: usize,
+    /// The field, dotted (`cite.values`).
     pub field: String,
+    /// What is wrong.
     pub message: String,
 }
 

@@ -54,16 +54,22 @@ impl Strength {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Citation {
+    /// A seed file name, or `SPEC-FACTS.md`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<String>,
+    /// The exact phrase in `doc` (checked by `spec check`, whitespace-normalized).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quote: Option<String>,
+    /// A machine model in ../shared/reference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// A dotted key into `reference`'s JSON (`*` matches any member).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// What an inferred or observed fact rests on, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// How strongly the source establishes the fact.
     pub strength: Strength,
 }
 
@@ -96,17 +102,25 @@ pub type Cites = BTreeMap<String, Vec<Citation>>;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
+    /// Identity, protocol, signing, credentials and endpoints.
     pub api: Api,
+    /// The request parameters (`[[param]]`), with their places in the file.
     #[serde(rename(deserialize = "param", serialize = "params"), default)]
     pub params: Vec<Spanned<Param>>,
+    /// What the protocol does with unknown, duplicated, empty and null parameters.
     #[serde(default)]
     pub conventions: Conventions,
+    /// The modify answer's shape.
     pub response: Response,
+    /// The operation that reads the options back.
     pub readback: Readback,
+    /// The pending → applied machine, where changes settle.
     #[serde(default)]
     pub state_machine: Option<StateMachine>,
+    /// The documented errors (`[[error]]`).
     #[serde(rename(deserialize = "error", serialize = "errors"), default)]
     pub errors: Vec<Spanned<ErrorEntry>>,
+    /// Where the docs disagree (`[[ambiguity]]`), every reading kept.
     #[serde(rename(deserialize = "ambiguity", serialize = "ambiguities"), default)]
     pub ambiguities: Vec<Spanned<Ambiguity>>,
     /// What changes from call to call in the answers (for normalization).
@@ -120,12 +134,17 @@ pub struct Spec {
 pub struct Api {
     /// `aws-ec2`, `aws-lightsail`, `aliyun-ecs`: the name used on the command line.
     pub id: String,
+    /// A title for people.
     pub title: String,
     /// The cloud the API belongs to (`aws`, `alibaba`…), for people.
     pub cloud: String,
+    /// The operation's name on the wire (`ModifyInstanceMetadataOptions`).
     pub operation: String,
+    /// The wire protocol.
     pub protocol: Protocol,
+    /// The API version the protocol sends.
     pub api_version: String,
+    /// How requests are signed.
     pub signing: SigningScheme,
     /// SigV4 signing name; empty for Alibaba.
     #[serde(default)]
@@ -140,10 +159,12 @@ pub struct Api {
     /// Endpoint overrides for named regions (a cloud's global endpoint).
     #[serde(default)]
     pub endpoints: BTreeMap<String, String>,
+    /// The region used when none is given.
     pub default_region: String,
     /// Regions the docs name for this operation (empty: any).
     #[serde(default)]
     pub regions: Vec<String>,
+    /// Facts → their citations.
     pub cite: Cites,
 }
 
@@ -161,12 +182,17 @@ pub enum Role {
     DryRun,
 }
 
+/// A parameter's type on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ParamType {
+    /// Free text (ids, names).
     String,
+    /// One of `values`.
     Enum,
+    /// A 32-bit integer.
     Integer,
+    /// `true` or `false` (as spelled in `values`).
     Boolean,
 }
 
@@ -188,11 +214,14 @@ pub enum Absent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Range {
+    /// The smallest valid value.
     pub min: i64,
+    /// The largest valid value.
     pub max: i64,
 }
 
 impl Range {
+    /// Is `v` within the range?
     pub fn contains(&self, v: i64) -> bool {
         self.min <= v && v <= self.max
     }
@@ -204,7 +233,9 @@ impl Range {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorRef {
+    /// The error's `code` in the table's `[[error]]` list.
     pub error: String,
+    /// `false`: the code is not established; any code with the error's status is acceptable.
     #[serde(default = "yes")]
     pub exact: bool,
 }
@@ -219,13 +250,16 @@ fn yes() -> bool {
 pub struct Param {
     /// The wire name, exactly as sent.
     pub name: String,
+    /// What the parameter is for.
     pub role: Role,
     /// For `role = "option"`: the option this parameter sets. Option names are
     /// shared across APIs (`http_tokens`, `http_endpoint`, `hop_limit`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub option: Option<String>,
+    /// Its type on the wire.
     #[serde(rename = "type")]
     pub kind: ParamType,
+    /// Whether a call must carry it.
     pub required: bool,
     /// Valid values of an enum (or boolean) parameter, exactly as spelled on the wire.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -243,6 +277,7 @@ pub struct Param {
     /// `pattern`, compiled once by the loader.
     #[serde(skip)]
     pub pattern_regex: Option<regex::Regex>,
+    /// What an omitted value does.
     pub absent: Absent,
     /// The value an omitted option resets to (with `absent = "default"`), or the
     /// value the docs call the default.
@@ -304,10 +339,12 @@ pub struct Conventions {
     /// A JSON `null` member (JSON protocols).
     #[serde(default)]
     pub null_value: Vec<Handling>,
+    /// Facts → their citations.
     #[serde(default)]
     pub cite: Cites,
 }
 
+/// One way a protocol may handle an unusual parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Handling {
@@ -341,6 +378,7 @@ pub struct Response {
     /// Path → fixed value every success answer has (e.g. an operation type).
     #[serde(default)]
     pub constants: BTreeMap<String, String>,
+    /// Facts → their citations.
     pub cite: Cites,
 }
 
@@ -370,6 +408,7 @@ pub struct Volatile {
     /// `instance_pattern` as a whole word, compiled once by the loader.
     #[serde(skip)]
     pub instance_regex: Option<regex::Regex>,
+    /// Facts → their citations.
     #[serde(default)]
     pub cite: Cites,
 }
@@ -404,6 +443,7 @@ impl Volatile {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Readback {
+    /// The read-back operation's name.
     pub operation: String,
     /// Parameters, with `{instance}` and `{region}` filled in. A value starting with
     /// `json:` is sent as a raw JSON literal.
@@ -414,13 +454,16 @@ pub struct Readback {
     pub id_field: String,
     /// Path from the instance object to its options object.
     pub options_path: String,
+    /// Member of the options object holding the change's state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_field: Option<String>,
     /// Path from the instance object to its run state (`running`, `stopped`;
     /// compared case-insensitively).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_state_path: Option<String>,
+    /// Option name → member name under `options_path`.
     pub fields: BTreeMap<String, String>,
+    /// Facts → their citations.
     pub cite: Cites,
 }
 
@@ -428,11 +471,14 @@ pub struct Readback {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StateMachine {
+    /// Every state a change can be in.
     pub states: Vec<String>,
     /// The state every change reaches in the end.
     pub settles_to: String,
+    /// The state(s) a modify answers, by the instance's own state.
     #[serde(rename = "on_modify", default)]
     pub on_modify: Vec<StateRule>,
+    /// Facts → their citations.
     pub cite: Cites,
 }
 
@@ -444,6 +490,7 @@ pub struct StateRule {
     pub instance_state: String,
     /// Acceptable states in the answer (more than one where undocumented).
     pub answer: Vec<String>,
+    /// Where the rule comes from.
     pub cite: Vec<Citation>,
 }
 
@@ -453,8 +500,11 @@ pub struct StateRule {
 pub enum Condition {
     /// A parameter's value is invalid (parameters may name their own error).
     InvalidValue,
+    /// A required parameter is missing.
     MissingParameter,
+    /// A parameter the operation does not have.
     UnknownParameter,
+    /// The same parameter given twice.
     DuplicateParameter,
     /// The target id does not have the documented shape.
     MalformedId,
@@ -466,11 +516,17 @@ pub enum Condition {
     DryRun,
     /// DryRun (or the call) without permission.
     Unauthorized,
+    /// The request is not signed.
     Unsigned,
+    /// The signature does not match.
     BadSignature,
+    /// The access key id is unknown.
     UnknownAccessKey,
+    /// The request time is too far from the server's.
     Expired,
+    /// An Alibaba signature nonce was used before.
     NonceReused,
+    /// Too many requests: slow down.
     Throttled,
     /// Anything else the docs list (server errors, account setup…).
     Other,
@@ -480,20 +536,25 @@ pub enum Condition {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Status {
+    /// This exact status.
     Exact(u16),
     /// `"4xx"` or `"5xx"`.
     Class(StatusClass),
 }
 
+/// A class of HTTP statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StatusClass {
+    /// Any 4xx.
     #[serde(rename = "4xx")]
     Client,
+    /// Any 5xx.
     #[serde(rename = "5xx")]
     Server,
 }
 
 impl Status {
+    /// Does the HTTP `status` satisfy this one?
     pub fn matches(&self, status: u16) -> bool {
         match self {
             Status::Exact(s) => *s == status,
@@ -517,10 +578,14 @@ impl std::fmt::Display for Status {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorEntry {
+    /// The error code as the target sends it.
     pub code: String,
+    /// Its HTTP status (exact, or a class).
     pub status: Status,
+    /// The message the docs give, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The condition it answers.
     pub when: Condition,
     /// `false`: the docs do not establish that the service uses this code for this
     /// condition (it is the likely one); any code with the status is acceptable.
@@ -528,6 +593,7 @@ pub struct ErrorEntry {
     pub exact: bool,
     /// The condition in the docs' words.
     pub description: String,
+    /// Where the error comes from.
     pub cite: Vec<Citation>,
 }
 
@@ -536,8 +602,11 @@ pub struct ErrorEntry {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ambiguity {
+    /// A stable id (`ec2-hop-limit-range`).
     pub id: String,
+    /// What the docs disagree about.
     pub summary: String,
+    /// Every reading (two or more).
     #[serde(rename(deserialize = "reading", serialize = "readings"))]
     pub readings: Vec<Reading>,
 }
@@ -546,8 +615,11 @@ pub struct Ambiguity {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Reading {
+    /// A stable id (`keep`, `reset`…).
     pub id: String,
+    /// What this reading says.
     pub summary: String,
+    /// The sources that support this reading.
     pub cite: Vec<Citation>,
     /// Patches to the table that hold under this reading (none: the table as is).
     #[serde(default)]
@@ -558,14 +630,17 @@ pub struct Reading {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Patch {
+    /// The parameter row the patch changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub param: Option<String>,
+    /// The error entry the patch changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `true`: the patch is to the modify answer's shape.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub response: bool,
     // -- parameter overrides
+    /// Replaces the valid range.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<Range>,
     /// Replaces the valid values.
@@ -574,15 +649,19 @@ pub struct Patch {
     /// `true`: no range at all (any integer).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unbounded: bool,
+    /// Replaces whether the parameter is required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required: Option<bool>,
+    /// Replaces what an omitted value does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub absent: Option<Absent>,
+    /// Replaces the default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
     /// The parameter is not accepted at all: any value gets this error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<ErrorRef>,
+    /// Replaces the regions where the parameter is available.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regions: Option<Vec<String>>,
     /// `true`: the parameter is accepted and has no effect.
@@ -593,13 +672,16 @@ pub struct Patch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exact: Option<bool>,
     // -- response overrides
+    /// Replaces where the answer keeps the options.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options_path: Option<String>,
+    /// Replaces the option → member map of the answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<BTreeMap<String, String>>,
 }
 
 impl Spec {
+    /// The parameter row with this wire name.
     pub fn param(&self, name: &str) -> Option<&Param> {
         self.params
             .iter()
@@ -607,6 +689,7 @@ impl Spec {
             .find(|p| p.name == name)
     }
 
+    /// The first parameter row with this role.
     pub fn param_with_role(&self, role: Role) -> Option<&Param> {
         self.params
             .iter()
@@ -614,6 +697,7 @@ impl Spec {
             .find(|p| p.role == role)
     }
 
+    /// The error entries for a condition, in table order.
     pub fn errors_for(&self, when: Condition) -> impl Iterator<Item = &ErrorEntry> {
         self.errors
             .iter()
@@ -621,6 +705,7 @@ impl Spec {
             .filter(move |e| e.when == when)
     }
 
+    /// The error entry with this code.
     pub fn error(&self, code: &str) -> Option<&ErrorEntry> {
         self.errors
             .iter()
@@ -628,6 +713,7 @@ impl Spec {
             .find(|e| e.code == code)
     }
 
+    /// The ambiguity with this id.
     pub fn ambiguity(&self, id: &str) -> Option<&Ambiguity> {
         self.ambiguities
             .iter()

@@ -19,7 +19,9 @@ use crate::wire::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Signing {
+    /// Signed correctly.
     Valid,
+    /// Not signed at all.
     Unsigned,
     /// Signed, then one character of the signature changed.
     CorruptSignature,
@@ -45,16 +47,22 @@ impl Signing {
     }
 }
 
+/// Where and how to reach one API's target.
 #[derive(Debug, Clone)]
 pub struct TargetConfig {
+    /// The endpoint and what signing needs of it.
     pub endpoint: Endpoint,
+    /// The wire protocol.
     pub protocol: Protocol,
+    /// The signing scheme.
     pub signing: SigningScheme,
+    /// The credentials to sign with (none: only unsigned requests).
     pub credentials: Option<Credentials>,
     /// Where credentials come from (named in the error when there are none).
     pub credential_names: EnvNames,
     /// Requests per second (none: as fast as answers come).
     pub rate: Option<f64>,
+    /// How long one request may take.
     pub timeout: Duration,
     /// Retries of a throttled request.
     pub retries: u32,
@@ -99,14 +107,24 @@ pub fn credentials_from_env(spec: &Spec) -> Option<Credentials> {
     Credentials::from_env(&spec.api.credentials)
 }
 
+/// Why a target could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
+    /// The endpoint did not answer.
     #[error("cannot reach {url}: {reason}")]
-    Unreachable { url: String, reason: String },
+    Unreachable {
+        /// The endpoint (never a URL with a signature in it).
+        url: String,
+        /// Why, with the causes.
+        reason: String,
+    },
+    /// The call cannot be encoded.
     #[error(transparent)]
     Encode(#[from] EncodeError),
+    /// No credentials: the variables to set.
     #[error("no credentials: set {0}")]
     NoCredentials(String),
+    /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
 }
@@ -114,14 +132,19 @@ pub enum TargetError {
 /// One request as sent and its answer.
 #[derive(Debug, Clone)]
 pub struct Sent {
+    /// The request as sent (signed).
     pub request: HttpRequest,
+    /// The answer.
     pub response: HttpResponse,
+    /// The answer decoded, or why it does not decode.
     pub outcome: Result<Outcome, DecodeError>,
     /// Sends including throttling retries.
     pub attempts: u32,
+    /// Time from the first send to the last answer.
     pub elapsed: Duration,
 }
 
+/// A target: sends calls and decodes answers, paced.
 pub struct Target {
     cfg: TargetConfig,
     client: reqwest::Client,
@@ -129,6 +152,7 @@ pub struct Target {
 }
 
 impl Target {
+    /// A target for `cfg`.
     pub fn new(cfg: TargetConfig) -> Result<Self, TargetError> {
         let client = reqwest::Client::builder()
             .timeout(cfg.timeout)
@@ -142,6 +166,7 @@ impl Target {
         })
     }
 
+    /// Its configuration.
     pub fn config(&self) -> &TargetConfig {
         &self.cfg
     }

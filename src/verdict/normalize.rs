@@ -12,6 +12,7 @@
 //! placeholder every time. Status, error code and message are kept (instance ids
 //! inside a message are replaced too). Nothing here does I/O; the result is
 //! deterministic in its input.
+#![warn(missing_docs)]
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -31,31 +32,46 @@ use crate::wire::{Outcome, RawParam, RawValue};
 pub enum Normalized {
     /// A 2xx answer; `body` with identities replaced by placeholders.
     Success {
+        /// The HTTP status.
         status: u16,
+        /// The request id's placeholder, if the answer has one.
         request_id: Option<String>,
+        /// The answer's members, identities replaced, members sorted.
         body: Value,
     },
     /// A non-2xx answer: status, code and message as sent (instance ids replaced).
     Error {
+        /// The HTTP status.
         status: u16,
+        /// The error code as sent.
         code: String,
+        /// The message as sent, instance ids replaced.
         message: String,
+        /// The request id's placeholder, if the answer has one.
         request_id: Option<String>,
     },
     /// Nothing judgeable came back.
-    Unjudgeable { reason: String },
+    Unjudgeable {
+        /// Why, instance ids replaced.
+        reason: String,
+    },
 }
 
 /// The kinds of identity that get placeholders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum IdKind {
+    /// A request id.
     RequestId,
+    /// The id of an operation the call started.
     OperationId,
+    /// A time.
     Timestamp,
+    /// An instance id or name.
     Instance,
 }
 
 impl IdKind {
+    /// The placeholder's label (`request-id`…).
     pub fn label(self) -> &'static str {
         match self {
             IdKind::RequestId => "request-id",
@@ -224,6 +240,7 @@ impl<'r> Normalizer<'r> {
         }
     }
 
+    /// A decoded answer, normalized.
     pub fn outcome(&mut self, o: &Outcome) -> Normalized {
         match o {
             Outcome::Success {
@@ -259,6 +276,7 @@ impl<'r> Normalizer<'r> {
         }
     }
 
+    /// What a case got, normalized.
     pub fn actual(&mut self, a: &Actual) -> Normalized {
         match a {
             Actual::Outcome { outcome } => self.outcome(outcome),

@@ -217,7 +217,9 @@ fn verified(access_key_id: &str) -> VerifiedAuth {
 /// A V3 canonical request and the `SignedHeaders` list it implies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct V3Canonical {
+    /// The canonical request.
     pub request: String,
+    /// The `SignedHeaders` list.
     pub signed_headers: String,
 }
 
@@ -541,6 +543,7 @@ pub struct NonceCache {
 }
 
 impl NonceCache {
+    /// A cache remembering nonces for `window`, holding at most `max_entries`.
     pub fn new(window: Duration, max_entries: usize) -> Self {
         NonceCache {
             window,
@@ -569,10 +572,12 @@ impl NonceCache {
         true
     }
 
+    /// How many nonces are remembered.
     pub fn len(&self) -> usize {
         self.seen.len()
     }
 
+    /// Is no nonce remembered?
     pub fn is_empty(&self) -> bool {
         self.seen.is_empty()
     }

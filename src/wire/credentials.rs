@@ -29,6 +29,7 @@ pub const SECRET_PARAMS: &[&str] = &[
 pub struct Secret(String);
 
 impl Secret {
+    /// Wrap a secret.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
@@ -53,8 +54,11 @@ impl fmt::Display for Secret {
 /// An access key pair, optionally with a session (STS) token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credentials {
+    /// The access key id (not secret; shown shortened in reports).
     pub access_key_id: String,
+    /// The secret access key.
     pub secret: Secret,
+    /// The session (STS) token, if any.
     pub session_token: Option<Secret>,
 }
 
@@ -97,6 +101,7 @@ pub fn is_variable_name(s: &str) -> bool {
 }
 
 impl Credentials {
+    /// A key pair without a session token.
     pub fn new(access_key_id: impl Into<String>, secret: impl Into<String>) -> Self {
         Credentials {
             access_key_id: access_key_id.into(),
@@ -105,6 +110,7 @@ impl Credentials {
         }
     }
 
+    /// The same credentials with a session token.
     pub fn with_session_token(mut self, token: impl Into<String>) -> Self {
         self.session_token = Some(Secret::new(token));
         self

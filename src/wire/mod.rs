@@ -70,11 +70,14 @@ pub enum SigningScheme {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "lowercase")]
 pub enum RawValue {
+    /// Sent as a string (query protocols: as is).
     Text(String),
+    /// A raw JSON literal (number, `true`, `null`, object…), sent verbatim by JSON protocols and as text by query protocols.
     Json(String),
 }
 
 impl RawValue {
+    /// A text value.
     pub fn text(s: impl Into<String>) -> Self {
         RawValue::Text(s.into())
     }
@@ -91,17 +94,21 @@ impl RawValue {
 /// parameters are all representable.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RawParam {
+    /// The name, exactly as sent.
     pub name: String,
+    /// The value, exactly as sent.
     pub value: RawValue,
 }
 
 impl RawParam {
+    /// A parameter with a text value.
     pub fn text(name: impl Into<String>, value: impl Into<String>) -> Self {
         RawParam {
             name: name.into(),
             value: RawValue::Text(value.into()),
         }
     }
+    /// A parameter with a raw JSON literal.
     pub fn json(name: impl Into<String>, literal: impl Into<String>) -> Self {
         RawParam {
             name: name.into(),
@@ -114,11 +121,14 @@ impl RawParam {
 /// (`Action`, `Version`, signatures…) are added by the encoder, not listed here.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Call {
+    /// The operation (`ModifyInstanceMetadataOptions`).
     pub operation: String,
+    /// The parameters, in order, duplicates kept.
     pub params: Vec<RawParam>,
 }
 
 impl Call {
+    /// A call of `operation` without parameters.
     pub fn new(operation: impl Into<String>) -> Self {
         Call {
             operation: operation.into(),
@@ -126,6 +136,7 @@ impl Call {
         }
     }
 
+    /// This call with one more text parameter.
     pub fn with(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.params.push(RawParam::text(name, value));
         self
@@ -154,7 +165,9 @@ impl Call {
 pub struct Endpoint {
     /// `http://127.0.0.1:8080` or `https://ec2.us-east-1.amazonaws.com`, no trailing `/`.
     pub url: String,
+    /// The region requests are signed for (and Alibaba's `RegionId` default).
     pub region: String,
+    /// The API version the protocol sends.
     pub api_version: String,
     /// SigV4 signing name (`ec2`, `lightsail`); unused by Alibaba.
     pub signing_name: String,
@@ -180,11 +193,13 @@ impl Endpoint {
 /// `Debug` hides signatures, tokens and key ids, so a request can be logged.
 #[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct HttpRequest {
+    /// `GET`, `POST`…
     pub method: String,
     /// Path plus `?query` if any, exactly as sent (already percent-encoded).
     pub path_and_query: String,
     /// Header names as sent; lookups are case-insensitive.
     pub headers: Vec<(String, String)>,
+    /// The body, exactly as sent.
     pub body: Vec<u8>,
 }
 
@@ -230,8 +245,11 @@ impl std::fmt::Debug for HttpRequest {
 /// An HTTP response as bytes and strings.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct HttpResponse {
+    /// The HTTP status.
     pub status: u16,
+    /// Header names as received; lookups are case-insensitive.
     pub headers: Vec<(String, String)>,
+    /// The body, exactly as received.
     pub body: Vec<u8>,
 }
 
@@ -243,15 +261,18 @@ fn header_lookup<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a 
 }
 
 impl HttpRequest {
+    /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         header_lookup(&self.headers, name)
     }
+    /// The path, without the query.
     pub fn path(&self) -> &str {
         self.path_and_query
             .split_once('?')
             .map(|(p, _)| p)
             .unwrap_or(&self.path_and_query)
     }
+    /// The query string, without `?` (empty when there is none).
     pub fn query(&self) -> &str {
         self.path_and_query
             .split_once('?')
@@ -267,6 +288,7 @@ impl HttpRequest {
 }
 
 impl HttpResponse {
+    /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         header_lookup(&self.headers, name)
     }
@@ -280,25 +302,34 @@ pub enum Outcome {
     /// object members, repeated elements and `item`/`member` lists become arrays, text
     /// stays text; JSON stays as it was. The root element (XML) is dropped.
     Success {
+        /// The HTTP status (2xx).
         status: u16,
+        /// The request id the answer carries, if any.
         request_id: Option<String>,
+        /// The answer's members as a JSON tree (XML answers converted).
         body: serde_json::Value,
     },
     /// A non-2xx answer with the protocol's error code.
     Error {
+        /// The HTTP status.
         status: u16,
+        /// The error code.
         code: String,
+        /// The error message (may be empty).
         message: String,
+        /// The request id the answer carries, if any.
         request_id: Option<String>,
     },
 }
 
 impl Outcome {
+    /// The HTTP status.
     pub fn status(&self) -> u16 {
         match self {
             Outcome::Success { status, .. } | Outcome::Error { status, .. } => *status,
         }
     }
+    /// The request id the answer carries, if any.
     pub fn request_id(&self) -> Option<&str> {
         match self {
             Outcome::Success { request_id, .. } | Outcome::Error { request_id, .. } => {
@@ -315,13 +346,20 @@ pub enum Answer {
     /// Success: `body` members in order (a JSON object; for XML protocols each member
     /// becomes an element, arrays become `<item>` lists).
     Success {
+        /// The request id the answer carries.
         request_id: String,
+        /// The answer's members.
         body: serde_json::Value,
     },
+    /// An error answer.
     Error {
+        /// The HTTP status.
         status: u16,
+        /// The error code.
         code: String,
+        /// The error message.
         message: String,
+        /// The request id the answer carries.
         request_id: String,
     },
 }
@@ -331,34 +369,49 @@ pub enum Answer {
 /// `Signature`, `X-Amz-*`…), in the order they came.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incoming {
+    /// The call: the operation and its parameters.
     pub call: Call,
     /// The API version the client asked for, where the protocol carries one.
     pub version: Option<String>,
+    /// Protocol-level parameters (`Action`, `Version`, signatures…), in order.
     pub protocol_params: Vec<(String, String)>,
 }
 
 /// Who signed a request that verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedAuth {
+    /// The access key id that signed.
     pub access_key_id: String,
     /// SigV4 credential-scope region and service; empty for Alibaba.
     pub region: String,
+    /// SigV4 credential-scope service; empty for Alibaba.
     pub service: String,
 }
 
 /// Why a body could not be decoded. Never a panic.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    /// The body is over the size limit.
     #[error("body of {size} bytes is over the {limit}-byte limit")]
-    TooLarge { size: usize, limit: usize },
+    TooLarge {
+        /// The body's size in bytes.
+        size: usize,
+        /// The limit ([`MAX_BODY_BYTES`]).
+        limit: usize,
+    },
+    /// The XML does not parse.
     #[error("malformed XML: {0}")]
     Xml(String),
+    /// The JSON does not parse.
     #[error("malformed JSON: {0}")]
     Json(String),
+    /// The body is not UTF-8.
     #[error("body is not valid UTF-8")]
     Utf8,
+    /// The answer parses but is not the protocol's shape.
     #[error("unexpected answer shape: {0}")]
     Shape(String),
+    /// A request the server side cannot read.
     #[error("malformed request: {0}")]
     Request(String),
 }
@@ -367,6 +420,7 @@ pub enum DecodeError {
 /// carried by the protocol).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EncodeError {
+    /// Why, in words.
     #[error("cannot encode request: {0}")]
     Invalid(String),
 }
@@ -375,16 +429,22 @@ pub enum EncodeError {
 /// authentication error in the emulator.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
+    /// No signature at all.
     #[error("the request is not signed")]
     Missing,
+    /// A signature that cannot be read.
     #[error("the signature is malformed: {0}")]
     Malformed(String),
+    /// The access key id is unknown.
     #[error("unknown access key id")]
     UnknownAccessKey,
+    /// The signature does not match.
     #[error("the signature does not match")]
     SignatureMismatch,
+    /// The request time is outside the allowed skew.
     #[error("the request timestamp is outside the allowed skew")]
     Expired,
+    /// An Alibaba nonce was used before.
     #[error("the signature nonce was already used")]
     NonceReused,
 }

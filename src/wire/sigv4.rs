@@ -404,9 +404,8 @@ type HmacSha256 = Hmac<Sha256>;
 
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
     // HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
-    let mut mac = match HmacSha256::new_from_slice(key) {
-        Ok(m) => m,
-        Err(_) => return Vec::new(),
+    let Ok(mut mac) = HmacSha256::new_from_slice(key) else {
+        return Vec::new();
     };
     mac.update(data);
     mac.finalize().into_bytes().to_vec()
