@@ -207,36 +207,26 @@ fn reference_seeds(target: &str, dir: &std::path::Path) -> Vec<Vec<u8>> {
                         .and_then(|s| u16::try_from(s).ok())
                         .unwrap_or(200),
                     headers: str_map(r.get("headers")),
-                    body: r
-                        .get("body")
-                        .and_then(|b| b.as_str())
-                        .unwrap_or_default()
-                        .as_bytes()
-                        .to_vec(),
+                    body: member(r, "body", "").into_bytes(),
                 }));
             }
             if let Some(s) = case.get("serialized") {
                 out.push(request_to_bytes(&HttpRequest {
-                    method: s
-                        .get("method")
-                        .and_then(|m| m.as_str())
-                        .unwrap_or("POST")
-                        .to_string(),
-                    path_and_query: s
-                        .get("uri")
-                        .and_then(|m| m.as_str())
-                        .unwrap_or("/")
-                        .to_string(),
+                    method: member(s, "method", "POST"),
+                    path_and_query: member(s, "uri", "/"),
                     headers: str_map(s.get("headers")),
-                    body: s
-                        .get("body")
-                        .and_then(|b| b.as_str())
-                        .unwrap_or_default()
-                        .as_bytes()
-                        .to_vec(),
+                    body: member(s, "body", "").into_bytes(),
                 }));
             }
         }
     }
     out
+}
+
+/// The text member `key` of a test vector, or `default`.
+fn member(v: &serde_json::Value, key: &str, default: &str) -> String {
+    v.get(key)
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or(default)
+        .to_string()
 }

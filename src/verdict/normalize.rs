@@ -242,37 +242,26 @@ impl<'r> Normalizer<'r> {
 
     /// A decoded answer, normalized.
     pub fn outcome(&mut self, o: &Outcome) -> Normalized {
+        let request_id = o
+            .request_id()
+            .map(|r| self.placeholder(IdKind::RequestId, r));
         match o {
-            Outcome::Success {
-                status,
+            Outcome::Success { status, body, .. } => Normalized::Success {
+                status: *status,
                 request_id,
-                body,
-            } => {
-                let request_id = request_id
-                    .as_deref()
-                    .map(|r| self.placeholder(IdKind::RequestId, r));
-                Normalized::Success {
-                    status: *status,
-                    request_id,
-                    body: self.value(None, body),
-                }
-            }
+                body: self.value(None, body),
+            },
             Outcome::Error {
                 status,
                 code,
                 message,
+                ..
+            } => Normalized::Error {
+                status: *status,
+                code: code.clone(),
+                message: self.text(message),
                 request_id,
-            } => {
-                let request_id = request_id
-                    .as_deref()
-                    .map(|r| self.placeholder(IdKind::RequestId, r));
-                Normalized::Error {
-                    status: *status,
-                    code: code.clone(),
-                    message: self.text(message),
-                    request_id,
-                }
-            }
+            },
         }
     }
 
