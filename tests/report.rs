@@ -432,53 +432,46 @@ fn json_field_order_is_stable() {
     assert!(pos.windows(2).all(|w| w[0] < w[1]), "{pos:?}");
 }
 
+/// Read `name` holding `text` (absent: no such file) in a fresh folder; the error,
+/// which must name the file.
+fn read_error(name: &str, text: Option<&str>) -> ReportError {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    if let Some(text) = text {
+        std::fs::write(&path, text).unwrap();
+    }
+    let err = read(&path).unwrap_err();
+    assert!(err.to_string().contains(name), "{err}");
+    err
+}
+
 #[test]
 fn read_missing_file_names_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("nope.json");
-    let err = read(&path).unwrap_err();
+    let err = read_error("nope.json", None);
     assert!(matches!(err, ReportError::Missing { .. }), "{err:?}");
-    assert!(err.to_string().contains("nope.json"), "{err}");
 }
 
 #[test]
 fn read_not_json_names_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("garbage.json");
-    std::fs::write(&path, "this is not json").unwrap();
-    let err = read(&path).unwrap_err();
+    let err = read_error("garbage.json", Some("this is not json"));
     assert!(matches!(err, ReportError::NotJson { .. }), "{err:?}");
-    assert!(err.to_string().contains("garbage.json"), "{err}");
 }
 
 #[test]
 fn read_wrong_format_names_file_and_formats() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("old.json");
     let text = to_json(&ec2_report()).replace(REPORT_FORMAT, "imds-conform.report/0");
-    std::fs::write(&path, text).unwrap();
-    let err = read(&path).unwrap_err();
+    let err = read_error("old.json", Some(&text));
     assert!(matches!(err, ReportError::WrongFormat { .. }), "{err:?}");
     let msg = err.to_string();
-    assert!(msg.contains("old.json"), "{msg}");
     assert!(msg.contains("imds-conform.report/0"), "{msg}");
     assert!(msg.contains(REPORT_FORMAT), "{msg}");
 
-    let path = dir.path().join("other.json");
-    std::fs::write(&path, r#"{"hello": 1}"#).unwrap();
-    let err = read(&path).unwrap_err();
+    let err = read_error("other.json", Some(r#"{"hello": 1}"#));
     assert!(matches!(err, ReportError::WrongFormat { found: None, .. }));
-    assert!(err.to_string().contains("other.json"), "{err}");
 
-    let path = dir.path().join("broken.json");
-    std::fs::write(
-        &path,
-        format!(r#"{{"format": "{REPORT_FORMAT}", "meta": 3}}"#),
-    )
-    .unwrap();
-    let err = read(&path).unwrap_err();
+    let broken = format!(r#"{{"format": "{REPORT_FORMAT}", "meta": 3}}"#);
+    let err = read_error("broken.json", Some(&broken));
     assert!(matches!(err, ReportError::Invalid { .. }), "{err:?}");
-    assert!(err.to_string().contains("broken.json"), "{err}");
 }
 
 #[test]
