@@ -6,17 +6,18 @@
 #      endpoint vs Schemathesis on the same endpoint (docs/openapi/lightsail-emulator.yaml,
 #      SigV4 signed by benches/schemathesis_hooks.py);
 #   2. the emulator's requests/s on EC2 ModifyInstanceMetadataOptions under wrk vs
-#      moto_server under the same load (one pre-signed request replayed);
+#      moto_server under the same load (one pre-signed request replayed), and vs
+#      LocalStack (started as scripts/localstack-peer starts it: scripts/lib/localstack.sh);
 #   3. the end-to-end rate vs wrk's rate on the same emulator (Lightsail);
 #   4. peak RSS of long random runs (MEM_CASES) — it must stay flat.
 #
 # Installs what is missing: wrk and time (apt-get), Schemathesis and moto
-# (benches/requirements.txt into .venv). Knobs (environment):
+# (benches/requirements.txt into .venv), LocalStack (.venv-localstack). Knobs (environment):
 #   E2E_CASES=3000      random cases per instance in the end-to-end run (2 instances)
 #   ST_EXAMPLES=500     Schemathesis --max-examples
 #   WRK_SECONDS=10 WRK_THREADS=2 WRK_CONNECTIONS=8
 #   MEM_CASES="10000 100000 1000000"   random-run sizes for the memory figure
-#   PORT=18480 MOTO_PORT=18481
+#   PORT=18480 MOTO_PORT=18481 LOCALSTACK_PORT=18482
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +29,7 @@ WRK_CONNECTIONS=${WRK_CONNECTIONS:-8}
 MEM_CASES=${MEM_CASES:-"10000 100000 1000000"}
 PORT=${PORT:-18480}
 MOTO_PORT=${MOTO_PORT:-18481}
+LOCALSTACK_PORT=${LOCALSTACK_PORT:-18482}
 PYTHON=${PYTHON:-python3}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/imds-bench.XXXXXX")
 PIDS=()
@@ -36,7 +38,12 @@ export AWS_ACCESS_KEY_ID=AKIDEXAMPLE
 export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 
+PEER=benches/compare.sh
+. scripts/lib/peer.sh
+. scripts/lib/localstack.sh
+
 cleanup() {
+    localstack_stop
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     rm -rf "$WORK"
@@ -85,15 +92,44 @@ PIDS+=($!)
 wait_port "$PORT"
 
 wrk_rate() { # api url [instance] -> requests/s; fails on non-2xx answers
-    local api=$1 url=$2 instance=${3:-} out
+    local api=$1 url=$2 instance=${3:-}
     "$PRESIGN" --api "$api" --url "$url" ${instance:+--instance "$instance"} >"$WORK/$api.lua"
-    out=$(wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" -s "$WORK/$api.lua" "$url/")
+    wrk_lua "$WORK/$api.lua" "$url"
+}
+
+wrk_lua() { # script url -> requests/s of wrk replaying the script; fails on non-2xx answers
+    local out
+    out=$(wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" -s "$1" "$2/")
     if grep -q "Non-2xx" <<<"$out"; then
-        echo "compare.sh: wrk got error answers from $url ($api):" >&2
+        echo "compare.sh: wrk got error answers from $2 ($1):" >&2
         echo "$out" >&2
         return 1
     fi
     awk '/^Requests\/sec:/ { print $2 }' <<<"$out"
+}
+
+# ec2_hop_lua url instance -> a wrk script replaying one EC2 ModifyInstanceMetadataOptions
+# with HttpTokens=optional and HttpPutResponseHopLimit=1, signed by botocore (SigV4,
+# the exported credentials). LocalStack 4.14 answers 500 when the hop limit is
+# omitted (moto #9889, inherited), which is the request presign prints, so the
+# LocalStack comparison replays this one against both servers.
+ec2_hop_lua() {
+    "$LOCALSTACK_VENV/bin/python" - "$1" "$2" <<'PY'
+import json, sys
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.session import get_session
+url, instance = sys.argv[1], sys.argv[2]
+body = ("Action=ModifyInstanceMetadataOptions&Version=2016-11-15"
+        f"&InstanceId={instance}&HttpTokens=optional&HttpPutResponseHopLimit=1")
+req = AWSRequest("POST", url + "/", data=body,
+                 headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+SigV4Auth(get_session().get_credentials(), "ec2", "us-east-1").add_auth(req)
+print('wrk.method = "POST"')
+print("wrk.body = " + json.dumps(body))
+for k, v in req.headers.items():
+    print(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}")
+PY
 }
 
 # 1. the suite, end to end, against the served emulator's Lightsail endpoint.
@@ -151,6 +187,25 @@ PY
 )
 moto_ec2=$(wrk_rate aws-ec2 "http://127.0.0.1:$MOTO_PORT" "$moto_instance")
 
+# LocalStack under the same load, started as scripts/localstack-peer starts it.
+say "LocalStack: EC2 ModifyInstanceMetadataOptions (with the hop limit; against the emulator too)"
+if ! localstack_install; then
+    echo "compare.sh: LocalStack could not be installed (.venv-localstack)" >&2
+    exit 1
+fi
+ls_version=$(localstack_version)
+mkdir -p "$WORK/localstack"
+localstack_start "$WORK/localstack" "$LOCALSTACK_PORT"
+localstack_wait
+ls_instance=$(localstack_instance)
+# the emulator's default EC2 instance: the one presign picks
+emu_instance=$("$PRESIGN" --api aws-ec2 --url "$URL" | grep -o 'InstanceId=[^&"]*' | head -1 | cut -d= -f2)
+ec2_hop_lua "$URL" "$emu_instance" >"$WORK/emu-hop.lua"
+ec2_hop_lua "$LOCALSTACK_URL" "$ls_instance" >"$WORK/ls-hop.lua"
+emu_ec2_hop=$(wrk_lua "$WORK/emu-hop.lua" "$URL")
+ls_ec2=$(wrk_lua "$WORK/ls-hop.lua" "$LOCALSTACK_URL")
+localstack_stop
+
 # 4. memory of long random runs (embedded emulator: its memory counts too).
 mem_rows=()
 mem_peaks=()
@@ -167,6 +222,7 @@ done
 # --- report --------------------------------------------------------------------
 r1=$(calc "$suite_rate / $st_rate" 0)
 r2=$(calc "$emu_ec2 / $moto_ec2" 0)
+r2ls=$(calc "$emu_ec2_hop / $ls_ec2" 0)
 r3=$(calc "100 * $suite_rate / $emu_ls" 1)
 r3req=$(calc "200 * $suite_rate / $emu_ls" 1)
 mem_first=${mem_peaks[0]}
@@ -186,11 +242,14 @@ absolute figures
   wrk -> emulator, EC2 Modify                     $emu_ec2 requests/s
   wrk -> emulator, Lightsail Update               $emu_ls requests/s
   wrk -> moto_server 5.2.5, EC2 Modify            $moto_ec2 requests/s
+$(printf '  %-47s %s requests/s' "wrk -> emulator, EC2 Modify + hop limit" "$emu_ec2_hop")
+$(printf '  %-47s %s requests/s' "wrk -> LocalStack $ls_version, same request" "$ls_ec2")
 $(printf '  %s\n' "${mem_rows[@]}")
 
 ratios                                               got        target     
   1. suite vs Schemathesis, cases/s                ${r1}x       >= 100x    $(verdict "$r1 >= 100")
   2. emulator vs moto, requests/s (wrk)            ${r2}x       >= 100x    $(verdict "$r2 >= 100")
+$(printf '     %-44s %-10s %s' "emulator vs LocalStack $ls_version (wrk)" "${r2ls}x" "(no target; both with the hop limit)")
   3. suite cases/s vs wrk requests/s (Lightsail)   ${r3}%       >= 50%     $(verdict "$r3 >= 50")
      (as requests: 2 per case                       ${r3req}%)
   4. peak RSS growth ${MEM_CASES// /→} cases     ${growth}%, max $(calc "$mem_max / 1024" 1) MB   flat, < 64 MB   $(verdict "$mem_max < 65536 && $growth < 25")

@@ -1,14 +1,22 @@
 //! Oracle judgement: for every coverage case with the emulator's real answer,
 //! `oracle::expect` (every acceptable outcome) plus `verdict::judge`, in verdicts per
-//! second; and `judge` alone.
+//! second; `judge` alone; and `expect` over a fixed stream of random-phase calls
+//! (the runner's hot path: calls repeat, and the instance's options move as a
+//! conforming target would move them).
 // criterion_group! makes an undocumented `pub fn`; a bench has no API.
 #![allow(missing_docs)]
 mod common;
 
 use criterion::{black_box, Criterion, Throughput};
-use imds_conform::oracle;
+use imds_conform::generate::random;
+use imds_conform::oracle::{self, Auth, Expected, World};
 use imds_conform::verdict;
-use imds_conform::wire::client;
+use imds_conform::wire::{client, Call};
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+/// Random calls per iteration of the random-stream benches.
+const RANDOM_STREAM: usize = 1000;
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("oracle");
@@ -48,8 +56,47 @@ fn bench(c: &mut Criterion) {
                 }
             });
         });
+        let stream = random_stream(&s, &world);
+        g.throughput(Throughput::Elements(stream.len() as u64));
+        g.bench_function(format!("expect/random/{api}"), |b| {
+            b.iter(|| {
+                for (w, call) in &stream {
+                    black_box(oracle::expect(&s.spec, w, call, Auth::Valid));
+                }
+            });
+        });
     }
     g.finish();
+}
+
+/// `RANDOM_STREAM` calls of the random phase (fixed seed), each with the world it
+/// meets: after a call the oracle allows to succeed on the instance, the options
+/// move to that success's options, as a conforming target's would.
+fn random_stream(s: &common::Setup, start: &World) -> Vec<(World, Call)> {
+    let strategy = random::calls(&s.spec, &s.subject);
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[11; 32]),
+    );
+    let mut world = start.clone();
+    let mut out = Vec::with_capacity(RANDOM_STREAM);
+    for _ in 0..RANDOM_STREAM {
+        let call = strategy.new_tree(&mut runner).expect("a value").current();
+        let exp = oracle::expect(&s.spec, &world, &call, Auth::Valid);
+        out.push((world.clone(), call));
+        let moved = exp.outcomes.iter().find_map(|a| match &a.expected {
+            Expected::Success {
+                options,
+                targets_instance: true,
+                ..
+            } => Some(options.clone()),
+            _ => None,
+        });
+        if let Some(options) = moved {
+            world.instance.options = options;
+        }
+    }
+    out
 }
 
 common::bench_main!(bench);

@@ -37,6 +37,33 @@ fn t0() -> SystemTime {
     SystemTime::now()
 }
 
+/// A fresh emulator (default fixtures, `DELAY`) and the time the test runs at.
+fn setup() -> (Emulator, SystemTime) {
+    (emu(), t0())
+}
+
+/// Send every case (through each way `send` has), check its error status and code
+/// (and the message when one is given), then check that none of them changed the
+/// instance that `read` shows.
+#[track_caller]
+fn errors_change_nothing(
+    cases: &[(Call, u16, &str, Option<&str>)],
+    send: impl Fn(&Call) -> Vec<Outcome>,
+    read: impl Fn() -> Value,
+) {
+    let before = read();
+    for (call, status, code, message) in cases {
+        for out in send(call) {
+            let got = assert_error(&out, *status, code);
+            if let Some(m) = message {
+                assert_eq!(&got, m, "{call:?}");
+            }
+            assert!(out.request_id().is_some_and(|r| !r.is_empty()), "{call:?}");
+        }
+    }
+    assert_eq!(read(), before, "an error changed the instance");
+}
+
 fn emu() -> Emulator {
     Emulator::new(EmulatorConfig {
         apply_delay: DELAY,
@@ -202,8 +229,7 @@ fn ali_options(em: &Emulator, id: &str, now: SystemTime) -> Value {
 
 #[test]
 fn ec2_modify_is_pending_then_applied() {
-    let em = emu();
-    let now = t0();
+    let (em, now) = setup();
     let body = success(ec2_at(
         &em,
         &modify(EC2_ID)
@@ -229,8 +255,7 @@ fn ec2_modify_is_pending_then_applied() {
 
 #[test]
 fn ec2_describe_shapes_and_filters() {
-    let em = emu();
-    let now = t0();
+    let (em, now) = setup();
     let all = success(ec2_at(&em, &Call::new("DescribeInstances"), now));
     let reservations = all["reservationSet"].as_array().unwrap();
     assert_eq!(reservations.len(), 3, "us-east-1 only: {all}");
@@ -273,8 +298,7 @@ fn ec2_describe_shapes_and_filters() {
 
 #[test]
 fn ec2_omitted_parameters_keep_the_current_state() {
-    let em = emu();
-    let now = t0();
+    let (em, now) = setup();
     success(ec2_at(
         &em,
         &modify(EC2_ID)
@@ -303,8 +327,7 @@ fn ec2_omitted_parameters_keep_the_current_state() {
 
 #[test]
 fn ec2_dry_run_changes_nothing() {
-    let em = emu();
-    let now = t0();
+    let (em, now) = setup();
     let before = ec2_options(&em, EC2_ID, now);
     let out = ec2_at(
         &em,
@@ -322,9 +345,7 @@ fn ec2_dry_run_changes_nothing() {
 
 #[test]
 fn ec2_every_error_with_status_and_changes_nothing() {
-    let em = emu();
-    let now = t0();
-    let before = ec2_options(&em, EC2_ID, now);
+    let (em, now) = setup();
     let cases: Vec<(Call, u16, &str, Option<&str>)> = vec![
         (Call::new("ModifyInstanceMetadataOptions").with("HttpTokens", "required"), 400, "MissingParameter",
             Some("The request must contain the parameter InstanceId")),
@@ -346,25 +367,16 @@ fn ec2_every_error_with_status_and_changes_nothing() {
         (Call::new("TerminateEverything"), 400, "InvalidAction",
             Some("The action TerminateEverything is not valid for this web service.")),
     ];
-    for (call, status, code, message) in cases {
-        let out = ec2_at(&em, &call, now);
-        let got = assert_error(&out, status, code);
-        if let Some(m) = message {
-            assert_eq!(got, m, "{call:?}");
-        }
-        assert!(out.request_id().is_some_and(|r| !r.is_empty()));
-    }
-    assert_eq!(
-        ec2_options(&em, EC2_ID, now),
-        before,
-        "an error changed the instance"
+    errors_change_nothing(
+        &cases,
+        |call| vec![ec2_at(&em, call, now)],
+        || ec2_options(&em, EC2_ID, now),
     );
 }
 
 #[test]
 fn ec2_authentication_failures() {
-    let em = emu();
-    let now = t0();
+    let (em, now) = setup();
     let call = modify(EC2_ID).with("HttpTokens", "required");
     let before = ec2_options(&em, EC2_ID, now);
     let decode = |req: HttpRequest| ec2_query::decode_response(&em.handle(&req, now)).unwrap();
@@ -418,8 +430,7 @@ fn ec2_authentication_failures() {
 
 #[test]
 fn ec2_stopped_instance_applies_when_started() {
-    let em = emu();
-    let now = t0();
+    let (em, now) = setup();
     let body = success(ec2_at(
         &em,
         &modify(EC2_STOPPED).with("HttpTokens", "required"),
@@ -460,8 +471,7 @@ fn ec2_stopped_instance_applies_when_started() {
 
 #[test]
 fn lightsail_update_is_pending_then_applied() {
-    let em = emu();
-    let now = t0();
+    let (em, now) = setup();
     let call = Call::new("UpdateInstanceMetadataOptions")
         .with("instanceName", "web-1")
         .with("httpTokens", "required")
@@ -490,8 +500,7 @@ fn lightsail_update_is_pending_then_applied() {
 
 #[test]
 fn lightsail_omitted_members_keep_the_current_state() {
-    let em = emu();
-    let now = t0();
+    let (em, now) = setup();
     let set = Call::new("UpdateInstanceMetadataOptions")
         .with("instanceName", "web-2")
         .with("httpTokens", "required")
@@ -528,9 +537,7 @@ fn lightsail_omitted_members_keep_the_current_state() {
 
 #[test]
 fn lightsail_every_error_with_status_and_changes_nothing() {
-    let em = emu();
-    let now = t0();
-    let before = ls_options(&em, "web-1", "us-east-1", now);
+    let (em, now) = setup();
     let upd = || Call::new("UpdateInstanceMetadataOptions");
     let with_json = |c: Call, name: &str, lit: &str| {
         let mut c = c;
@@ -620,14 +627,14 @@ fn lightsail_every_error_with_status_and_changes_nothing() {
             "UnknownOperationException",
         ),
     ];
-    for (call, status, code) in cases {
-        let out = ls_at(&em, &call, "us-east-1", now);
-        assert_error(&out, status, code);
-    }
-    assert_eq!(
-        ls_options(&em, "web-1", "us-east-1", now),
-        before,
-        "an error changed the instance"
+    let cases: Vec<_> = cases
+        .into_iter()
+        .map(|(call, status, code)| (call, status, code, None))
+        .collect();
+    errors_change_nothing(
+        &cases,
+        |call| vec![ls_at(&em, call, "us-east-1", now)],
+        || ls_options(&em, "web-1", "us-east-1", now),
     );
     // The instance in another region is not visible from us-east-1.
     let other = Call::new("GetInstance").with("instanceName", "nordic-1");
@@ -663,8 +670,7 @@ fn lightsail_every_error_with_status_and_changes_nothing() {
 
 #[test]
 fn lightsail_ipv6_only_in_eu_north_1() {
-    let em = emu();
-    let now = t0();
+    let (em, now) = setup();
     let call = Call::new("UpdateInstanceMetadataOptions")
         .with("instanceName", "nordic-1")
         .with("httpProtocolIpv6", "enabled");
@@ -673,17 +679,22 @@ fn lightsail_ipv6_only_in_eu_north_1() {
         ls_options(&em, "nordic-1", "eu-north-1", now)["httpProtocolIpv6"],
         "enabled"
     );
-    // `disabled` elsewhere is the state the instance already has: accepted.
-    let call = Call::new("UpdateInstanceMetadataOptions")
-        .with("instanceName", "web-1")
-        .with("httpProtocolIpv6", "disabled");
-    success(ls_at(&em, &call, "us-east-1", now));
+    // Elsewhere the parameter is not available, whatever its value (seed 004).
+    for value in ["enabled", "disabled"] {
+        let call = Call::new("UpdateInstanceMetadataOptions")
+            .with("instanceName", "web-1")
+            .with("httpProtocolIpv6", value);
+        assert_error(
+            &ls_at(&em, &call, "us-east-1", now),
+            400,
+            "InvalidInputException",
+        );
+    }
 }
 
 #[test]
 fn lightsail_authentication_failures() {
-    let em = emu();
-    let now = t0();
+    let (em, now) = setup();
     let call = Call::new("GetInstance").with("instanceName", "web-1");
     let decode = |req: HttpRequest| aws_json::decode_response(&em.handle(&req, now)).unwrap();
     assert_error(
@@ -763,8 +774,7 @@ fn aliyun_modify_then_describe_with_every_signature_style() {
 
 #[test]
 fn aliyun_xml_format_and_describe_shape() {
-    let em = emu();
-    let now = t0();
+    let (em, now) = setup();
     let req = ali_request(
         &ali_modify().with("HttpEndpoint", "enabled"),
         "XML",
@@ -803,8 +813,7 @@ fn aliyun_xml_format_and_describe_shape() {
 
 #[test]
 fn aliyun_omitted_parameters_keep_the_current_state() {
-    let em = emu();
-    let now = t0();
+    let (em, now) = setup();
     success(ali_at(
         &em,
         &ali_modify()
@@ -828,9 +837,7 @@ fn aliyun_omitted_parameters_keep_the_current_state() {
 
 #[test]
 fn aliyun_every_documented_error_exactly_and_changes_nothing() {
-    let em = emu();
-    let now = t0();
-    let before = ali_options(&em, ALI_ID, now);
+    let (em, now) = setup();
     let cases: Vec<(Call, u16, &str, &str)> = vec![
         (ali_modify().with("HttpEndpoint", "on"), 400, "InvalidHttpEndpoint.NotSupported",
             "The specified HttpEndpoint not supported, you can use enabled(default) or disabled."),
@@ -857,23 +864,24 @@ fn aliyun_every_documented_error_exactly_and_changes_nothing() {
         (Call::new("RebootEverything").with("RegionId", "cn-hangzhou"), 404, "InvalidAction.NotFound",
             "Specified api is not found, please check your url and method."),
     ];
-    for (call, status, code, message) in cases {
-        for sig in [Sig::V1Get, Sig::V3] {
-            let out = ali_at(&em, &call, sig, now);
-            assert_eq!(assert_error(&out, status, code), message, "{call:?}");
-        }
-    }
-    assert_eq!(
-        ali_options(&em, ALI_ID, now),
-        before,
-        "an error changed the instance"
+    let cases: Vec<_> = cases
+        .into_iter()
+        .map(|(call, status, code, message)| (call, status, code, Some(message)))
+        .collect();
+    errors_change_nothing(
+        &cases,
+        |call| {
+            [Sig::V1Get, Sig::V3]
+                .map(|sig| ali_at(&em, call, sig, now))
+                .to_vec()
+        },
+        || ali_options(&em, ALI_ID, now),
     );
 }
 
 #[test]
 fn aliyun_authentication_failures() {
-    let em = emu();
-    let now = t0();
+    let (em, now) = setup();
     let call = ali_modify().with("HttpEndpoint", "disabled");
     let before = ali_options(&em, ALI_ID, now);
     let send = |req: HttpRequest| aliyun_rpc::decode_response(&em.handle(&req, now)).unwrap();
@@ -915,8 +923,7 @@ fn aliyun_authentication_failures() {
 
 #[test]
 fn oversize_bodies_get_413_in_each_protocol_shape() {
-    let em = emu();
-    let now = t0();
+    let (em, now) = setup();
     let big = vec![b'a'; MAX_BODY_BYTES + 1];
     let mut ec2 = ec2_request(&modify(EC2_ID), "us-east-1", AWS_SECRET, now);
     ec2.body = big.clone();
@@ -955,8 +962,7 @@ fn oversize_bodies_get_413_in_each_protocol_shape() {
 
 #[test]
 fn garbage_gets_an_error_answer() {
-    let em = emu();
-    let now = t0();
+    let (em, now) = setup();
     let garbage: &[u8] = b"\xff\xfe\x00<<>>&&==%%%zz";
     // Signed garbage, per protocol: the signature holds, the body does not parse.
     let ep = aws_ep("us-east-1", "ec2");
@@ -982,6 +988,56 @@ fn garbage_gets_an_error_answer() {
         body: garbage.to_vec(),
     };
     assert_eq!(em.handle(&unknown, now).status, 400);
+}
+
+#[test]
+fn methods_other_than_post_and_get_get_405_in_each_protocol_shape() {
+    let (em, now) = setup();
+    let mut ec2 = ec2_request(
+        &modify(EC2_ID).with("HttpTokens", "required"),
+        "us-east-1",
+        AWS_SECRET,
+        now,
+    );
+    let mut ls = ls_request(&Call::new("GetInstances"), "us-east-1", AWS_SECRET, now);
+    let mut ali = ali_request(
+        &ali_modify(),
+        "JSON",
+        Sig::V1Get,
+        ALI_KEY,
+        ALI_SECRET,
+        now,
+        &nonce(),
+    );
+    let before = ec2_options(&em, EC2_ID, now);
+    for method in ["TRACE", "PUT", "DELETE", "OPTIONS"] {
+        ec2.method = method.into();
+        let resp = em.handle(&ec2, now);
+        assert_eq!(resp.header("Allow"), Some("GET, POST"));
+        assert_error(
+            &ec2_query::decode_response(&resp).unwrap(),
+            405,
+            "MethodNotAllowed",
+        );
+        ls.method = method.into();
+        let out = aws_json::decode_response(&em.handle(&ls, now)).unwrap();
+        assert_error(&out, 405, "MethodNotAllowed");
+        ali.method = method.into();
+        let out = aliyun_rpc::decode_response(&em.handle(&ali, now)).unwrap();
+        assert_error(&out, 405, "MethodNotAllowed");
+        let plain = HttpRequest {
+            method: method.into(),
+            path_and_query: "/".into(),
+            headers: vec![],
+            body: Vec::new(),
+        };
+        assert_eq!(em.handle(&plain, now).status, 405);
+    }
+    assert_eq!(
+        ec2_options(&em, EC2_ID, now),
+        before,
+        "a refused method changed the instance"
+    );
 }
 
 fn header_strategy() -> impl Strategy<Value = Vec<(String, String)>> {

@@ -12,7 +12,9 @@ use imds_conform::generate::Phase;
 use imds_conform::runner::{self, Event, RunConfig};
 use imds_conform::spec::{self, Spec};
 use imds_conform::target::{Target, TargetConfig};
-use imds_conform::verdict::{CaseResult, Summary, Verdict};
+use imds_conform::verdict::{
+    departures, Actual, AmbiguityReading, CaseResult, FindingKind, Summary, Verdict,
+};
 use imds_conform::wire::{
     ec2_query, sigv4, Answer, Call, Credentials, Endpoint, HttpRequest, HttpResponse,
 };
@@ -64,20 +66,28 @@ fn config(spec: Arc<Spec>, aim: Aim, phases: Vec<Phase>, random: u32) -> RunConf
 }
 
 async fn run(cfg: RunConfig) -> Vec<CaseResult> {
+    run_with_readings(cfg).await.0
+}
+
+/// Run, and keep the readings the runner reports at the end.
+async fn run_with_readings(cfg: RunConfig) -> (Vec<CaseResult>, Vec<AmbiguityReading>) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let drain = tokio::spawn(async move {
         let mut finished = 0;
+        let mut readings = Vec::new();
         while let Some(ev) = rx.recv().await {
-            if let Event::CaseFinished(_) = ev {
-                finished += 1;
+            match ev {
+                Event::CaseFinished(_) => finished += 1,
+                Event::ApiFinished { readings: r, .. } => readings = r,
+                _ => {}
             }
         }
-        finished
+        (finished, readings)
     });
     let results = runner::run_api(cfg, tx).await.expect("the run completes");
-    let events = drain.await.expect("drain");
+    let (events, readings) = drain.await.expect("drain");
     assert!(events >= results.len(), "every case is announced");
-    results
+    (results, readings)
 }
 
 fn all_phases() -> Vec<Phase> {
@@ -142,6 +152,8 @@ struct Broken {
     emulator: Emulator,
     creds: Credentials,
     rewrite: fn(&mut Call) -> Option<Answer>,
+    /// Rewrites the emulator's answer to the (rewritten) call.
+    answer: fn(&Call, HttpResponse) -> HttpResponse,
 }
 
 impl Broken {
@@ -170,10 +182,11 @@ impl Broken {
             again = req.clone();
         }
         let resp = self.emulator.handle(&again, SystemTime::now());
-        match forced {
+        let resp = match forced {
             Some(answer) => ec2_query::encode_answer(&call.operation, "2016-11-15", &answer),
             None => resp,
-        }
+        };
+        (self.answer)(&call, resp)
     }
 }
 
@@ -218,6 +231,21 @@ async fn serve_broken(broken: Arc<Broken>) -> (String, tokio::task::JoinHandle<(
 }
 
 async fn run_broken(random: u32, rewrite: fn(&mut Call) -> Option<Answer>) -> Vec<CaseResult> {
+    let phases = all_phases();
+    run_broken_with(random, phases, Duration::from_secs(10), rewrite, |_, r| r)
+        .await
+        .0
+}
+
+/// A broken target that may also rewrite answers, with the phases and settle
+/// timeout given; the readings come back too.
+async fn run_broken_with(
+    random: u32,
+    phases: Vec<Phase>,
+    settle_timeout: Duration,
+    rewrite: fn(&mut Call) -> Option<Answer>,
+    answer: fn(&Call, HttpResponse) -> HttpResponse,
+) -> (Vec<CaseResult>, Vec<AmbiguityReading>) {
     let fixtures = emulator::default_fixtures();
     let (instances, keys) = fixtures.for_api("aws-ec2").expect("fixtures");
     let creds = Credentials::new(keys[0].access_key_id.clone(), keys[0].secret.clone());
@@ -228,6 +256,7 @@ async fn run_broken(random: u32, rewrite: fn(&mut Call) -> Option<Answer>) -> Ve
         }),
         creds: creds.clone(),
         rewrite,
+        answer,
     });
     let (url, server) = serve_broken(broken).await;
     let known = instances.iter().map(|i| i.id.clone()).collect();
@@ -238,9 +267,11 @@ async fn run_broken(random: u32, rewrite: fn(&mut Call) -> Option<Answer>) -> Ve
         known,
         creds,
     };
-    let results = run(config(spec("aws-ec2"), aim, all_phases(), random)).await;
+    let mut cfg = config(spec("aws-ec2"), aim, phases, random);
+    cfg.settle_timeout = settle_timeout;
+    let out = run_with_readings(cfg).await;
     server.abort();
-    results
+    out
 }
 
 fn set(call: &mut Call, name: &str, value: &str) {
@@ -357,4 +388,212 @@ async fn dry_run_that_applies_the_change_is_caught() {
         f.iter().map(|r| (&r.id, &r.rule, &r.verdict)).collect::<Vec<_>>()
     );
     assert_shrunk(&results, "DryRun");
+}
+
+/// The answer's body with `from` replaced by `to`.
+fn replace_body(mut resp: HttpResponse, from: &str, to: &str) -> HttpResponse {
+    let text = String::from_utf8_lossy(&resp.body).replace(from, to);
+    resp.body = text.into_bytes();
+    resp.headers
+        .retain(|(k, _)| !k.eq_ignore_ascii_case("content-length"));
+    resp
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_off_by_one_range_is_one_departure_naming_its_rule() {
+    let (results, _) = run_broken_with(
+        40,
+        all_phases(),
+        Duration::from_secs(10),
+        |call| {
+            if call
+                .get("HttpPutResponseHopLimit")
+                .map(|v| v.as_query_text())
+                == Some("65")
+            {
+                set(call, "HttpPutResponseHopLimit", "64");
+            }
+            None
+        },
+        |_, r| r,
+    )
+    .await;
+    let d = departures(&results);
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(d[0].rule, "HttpPutResponseHopLimit.range");
+    assert_eq!(d[0].kind, FindingKind::AcceptedInvalid);
+    assert!(
+        d[0].cite
+            .iter()
+            .any(|c| c.contains("Integers from 1 to 64")),
+        "{d:#?}"
+    );
+    assert_eq!(d[0].count, failures(&results).len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_500_html_page_is_a_departure_not_an_error() {
+    // moto's answer to a call without InstanceId: a 500 HTML page.
+    let (results, _) = run_broken_with(
+        0,
+        vec![Phase::Coverage],
+        Duration::from_secs(10),
+        |_| None,
+        |call, resp| {
+            if call.operation == "ModifyInstanceMetadataOptions" && call.get("InstanceId").is_none()
+            {
+                HttpResponse {
+                    status: 500,
+                    headers: vec![("Content-Type".into(), "text/html".into())],
+                    body:
+                        b"<!doctype html><html><body><h1>Internal Server Error</h1></body></html>"
+                            .to_vec(),
+                }
+            } else {
+                resp
+            }
+        },
+    )
+    .await;
+    assert!(
+        results
+            .iter()
+            .all(|r| !matches!(r.verdict, Verdict::Error { .. })),
+        "an answer that arrived is judged, not an error"
+    );
+    let html: Vec<&CaseResult> = results
+        .iter()
+        .filter(|r| matches!(r.actual, Actual::Undecodable { status: 500, .. }))
+        .collect();
+    assert!(!html.is_empty());
+    assert!(html
+        .iter()
+        .all(|r| matches!(r.verdict, Verdict::Fail { .. })));
+    let d = departures(&results);
+    let not_protocol = d
+        .iter()
+        .find(|d| d.kind == FindingKind::NotProtocol)
+        .unwrap_or_else(|| panic!("{d:#?}"));
+    assert_eq!(not_protocol.got, "HTML page");
+    let status = d
+        .iter()
+        .find(|d| d.kind == FindingKind::WrongError)
+        .unwrap_or_else(|| panic!("{d:#?}"));
+    assert_eq!(status.rule, "InstanceId.required", "{d:#?}");
+    assert_eq!(status.got, "500 (HTML page)");
+    assert!(
+        status.expected.starts_with("400 MissingParameter"),
+        "{d:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_that_never_settles_costs_one_timeout() {
+    let (results, _) = run_broken_with(
+        0,
+        vec![Phase::Sequence],
+        Duration::from_secs(2),
+        |_| None,
+        |call, resp| {
+            if call.operation == "DescribeInstances" {
+                replace_body(resp, "<state>applied</state>", "<state>pending</state>")
+            } else {
+                resp
+            }
+        },
+    )
+    .await;
+    let stuck: Vec<&CaseResult> = results
+        .iter()
+        .filter(|r| {
+            r.findings
+                .iter()
+                .any(|f| f.kind == FindingKind::NeverSettles)
+        })
+        .collect();
+    assert!(stuck.len() >= 3, "several settle cases: {}", stuck.len());
+    // Only the first waited the whole timeout; the others were read once.
+    let waited = stuck
+        .iter()
+        .filter(|r| match &r.verdict {
+            Verdict::Fail { reason } => !reason.contains("not waited for"),
+            _ => false,
+        })
+        .count();
+    assert_eq!(
+        waited,
+        1,
+        "{:#?}",
+        stuck.iter().map(|r| &r.verdict).collect::<Vec<_>>()
+    );
+    let d = departures(&results);
+    let never: Vec<_> = d
+        .iter()
+        .filter(|d| d.kind == FindingKind::NeverSettles)
+        .collect();
+    assert_eq!(never.len(), 1, "{d:#?}");
+    assert_eq!(never[0].expected, "applied");
+    assert_eq!(never[0].got, "pending");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_back_that_lacks_a_field_is_a_departure() {
+    let (results, _) = run_broken_with(
+        0,
+        vec![Phase::Coverage],
+        Duration::from_secs(10),
+        |_| None,
+        |call, resp| {
+            if call.operation == "DescribeInstances" {
+                replace_body(
+                    replace_body(resp, "<httpProtocolIpv6>disabled</httpProtocolIpv6>", ""),
+                    "<httpProtocolIpv6>enabled</httpProtocolIpv6>",
+                    "",
+                )
+            } else {
+                resp
+            }
+        },
+    )
+    .await;
+    let d = departures(&results);
+    let lacks = d
+        .iter()
+        .find(|d| d.kind == FindingKind::Readback && d.rule == "readback.fields")
+        .unwrap_or_else(|| panic!("{d:#?}"));
+    assert_eq!(lacks.field.as_deref(), Some("httpProtocolIpv6"));
+    assert_eq!(lacks.got, "missing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn omission_read_two_ways_is_an_inconsistent_reading() {
+    // An omitted HttpTokens is reset to optional when the call sets HttpEndpoint and
+    // kept otherwise: each call passes under one reading, the target implements
+    // neither.
+    let (_, readings) = run_broken_with(
+        80,
+        vec![Phase::Coverage, Phase::Sequence, Phase::Random],
+        Duration::from_secs(10),
+        |call| {
+            if call.operation == "ModifyInstanceMetadataOptions"
+                && call.get("HttpTokens").is_none()
+                && call.get("HttpEndpoint").is_some()
+            {
+                set(call, "HttpTokens", "optional");
+            }
+            None
+        },
+        |_, r| r,
+    )
+    .await;
+    let r = readings
+        .iter()
+        .find(|r| r.ambiguity == "ec2-http-tokens-omitted")
+        .unwrap_or_else(|| panic!("{readings:#?}"));
+    assert_eq!(r.status, "inconsistent", "{r:#?}");
+    assert_eq!(r.witnesses.len(), 2, "{r:#?}");
+    assert_ne!(
+        r.witnesses[0].passes_under, r.witnesses[1].passes_under,
+        "{r:#?}"
+    );
 }

@@ -285,7 +285,7 @@ async fn coverage(spec: &Arc<Spec>, url: &str, target: &str) -> RunReport {
     let counted = progress.finish();
     let cases = cases.expect("the run completes");
     assert_eq!(
-        counted.get("acme-vm").map(|s| s.total),
+        counted.summaries.get("acme-vm").map(|s| s.total),
         Some(cases.len()),
         "the reporter saw every case"
     );
@@ -460,7 +460,18 @@ async fn a_quirky_implementation_of_it_is_caught_and_reproduced() {
             repro_dirs: Vec::new(),
         },
     ]);
-    assert_eq!(m.targets, ["acme-strict", "acme-quirky"]);
+    let labels: Vec<&str> = m.targets.iter().map(|t| t.label.as_str()).collect();
+    assert_eq!(labels, ["acme-strict", "acme-quirky"]);
+    // The quirky target's departures are listed under it, the strict one has none.
+    assert!(m.targets[0].departures.is_empty(), "{:?}", m.targets[0]);
+    assert!(
+        m.targets[1]
+            .departures
+            .iter()
+            .any(|d| d.rule == "HopLimit.range"),
+        "{:?}",
+        m.targets[1]
+    );
     let row = m
         .rows
         .iter()

@@ -124,6 +124,7 @@ fn case(n: usize, instance: &str, outcome: Outcome, verdict: Verdict) -> CaseRes
         ambiguities: Vec::new(),
         actual: Actual::Outcome { outcome },
         verdict,
+        findings: Vec::new(),
         citation: Vec::new(),
         exchanges: Vec::new(),
         notes: Vec::new(),

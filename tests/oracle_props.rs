@@ -1,4 +1,5 @@
 //! Properties of the oracle over every built-in table.
+use imds_conform::generate;
 use imds_conform::oracle::{self, Auth, Effective, Expected, Instance, World};
 use imds_conform::spec::{self, Absent, ParamType, Role, Spec};
 use imds_conform::wire::{Call, Protocol, RawParam, RawValue};
@@ -54,6 +55,8 @@ fn valid_call(spec: &Spec, w: &World, choices: &[u8]) -> Call {
             Role::Target => Some(w.instance.id.clone()),
             Role::Region => Some(w.region.clone()),
             Role::DryRun => (c % 2 == 0).then(|| "false".to_string()),
+            // A parameter available only in other regions is not valid here.
+            Role::Option if !p.regions.is_empty() && !p.regions.contains(&w.region) => None,
             Role::Option => (c % 3 != 0 || p.required).then(|| match p.kind {
                 ParamType::Integer => {
                     let r = p.range.unwrap_or(spec::Range { min: 1, max: 64 });
@@ -197,4 +200,141 @@ fn hop_limits_are_classified_by_the_range() {
             }
         }
     }
+}
+
+// -- The optimized oracle against the plain evaluation ---------------------------
+
+/// A world with option values picked from each parameter's valid values (and a hop
+/// limit from its range) by `picks`, running or stopped.
+fn picked_world(spec: &Spec, picks: &[u8], stopped: bool) -> World {
+    let mut w = world(spec);
+    for (i, p) in spec.params.iter().map(|p| p.get_ref()).enumerate() {
+        let Some(opt) = &p.option else { continue };
+        let c = picks.get(i).copied().unwrap_or(0);
+        let v = match p.kind {
+            ParamType::Integer => (1 + i64::from(c) % 64).to_string(),
+            _ if p.values.is_empty() => continue,
+            _ => p.values[usize::from(c) % p.values.len()].clone(),
+        };
+        w.instance.options.insert(opt.clone(), v);
+    }
+    if stopped {
+        w.instance.state = "stopped".into();
+    }
+    w
+}
+
+/// `n` calls of the random phase's strategy, drawn with `seed`.
+fn random_calls(spec: &Spec, w: &World, seed: u64, n: usize) -> Vec<Call> {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let subject = generate::Subject::new(spec, &w.instance.id, &w.region, &[]);
+    let strategy = generate::random::calls(spec, &subject);
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &bytes),
+    );
+    (0..n)
+        .map(|_| strategy.new_tree(&mut runner).expect("a call").current())
+        .collect()
+}
+
+const AUTHS: [Auth; 6] = [
+    Auth::Valid,
+    Auth::Unsigned,
+    Auth::BadSignature,
+    Auth::UnknownAccessKey,
+    Auth::Expired,
+    Auth::NonceReused,
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// `expect` (shared evaluations per set of parameter rows) and `Oracle::expect`
+    /// (remembered, with a memory small enough to evict) give exactly what the plain
+    /// evaluation of every reading combination gives, outcome for outcome and in
+    /// order, on random-phase calls of every table, repeated so that answers are
+    /// also served from memory.
+    #[test]
+    fn optimized_expect_equals_the_plain_evaluation(
+        seed in any::<u64>(),
+        picks in proptest::collection::vec(any::<u8>(), 8),
+        stopped in any::<bool>(),
+        auth in 0usize..12,
+    ) {
+        // Mostly valid signatures: only those reach the reading combinations.
+        let auth = AUTHS.get(auth).copied().unwrap_or(Auth::Valid);
+        for spec in specs() {
+            let w = picked_world(spec, &picks, stopped);
+            let oracle = oracle::Oracle::with_capacity(std::sync::Arc::new(spec.clone()), 4);
+            let calls = random_calls(spec, &w, seed, 6);
+            for call in calls.iter().chain(&calls) {
+                let plain = oracle::reference::expect(spec, &w, call, auth);
+                prop_assert_eq!(&oracle::expect(spec, &w, call, auth), &plain, "{}: {:?}", spec.api.id, call);
+                prop_assert_eq!(&oracle.expect(&w, call, auth), &plain, "{} (remembered): {:?}", spec.api.id, call);
+            }
+            let stats = oracle.stats();
+            prop_assert!(stats.len <= 4 && stats.hits + stats.misses == 12, "{stats:?}");
+        }
+    }
+}
+
+/// The same on every deterministic case of every table (coverage, auth and
+/// sequence phases: wrong types, duplicates, unknown and empty parameters), for a
+/// running and a stopped instance.
+#[test]
+fn optimized_expect_equals_the_plain_evaluation_on_every_deterministic_case() {
+    for spec in specs() {
+        for stopped in [false, true] {
+            let w = picked_world(spec, &[1, 2, 3, 4, 5, 6, 7, 8], stopped);
+            let subject = generate::Subject::new(spec, &w.instance.id, &w.region, &[]);
+            let cases = generate::coverage(spec, &subject)
+                .into_iter()
+                .chain(generate::auth(spec, &subject))
+                .chain(generate::sequences(spec, &subject));
+            for case in cases {
+                let auth = case.signing.auth();
+                assert_eq!(
+                    oracle::expect(spec, &w, &case.call, auth),
+                    oracle::reference::expect(spec, &w, &case.call, auth),
+                    "{} {}: {:?}",
+                    spec.api.id,
+                    case.rule,
+                    case.call
+                );
+            }
+        }
+    }
+}
+
+/// The memory stays within its capacity and serves repeats: a hit is counted and
+/// gives the same answer; a different world for the same call is a different
+/// answer, never a remembered one.
+#[test]
+fn the_oracle_remembers_within_its_capacity() {
+    let spec = &specs()[0];
+    let oracle = oracle::Oracle::with_capacity(std::sync::Arc::new(spec.clone()), 3);
+    let w = world(spec);
+    let calls = random_calls(spec, &w, 7, 10);
+    for call in &calls {
+        oracle.expect(&w, call, Auth::Valid);
+        assert!(oracle.stats().len <= 3);
+    }
+    let last = calls.last().unwrap();
+    let before = oracle.stats();
+    assert_eq!(
+        oracle.expect(&w, last, Auth::Valid),
+        oracle::expect(spec, &w, last, Auth::Valid)
+    );
+    assert_eq!(oracle.stats().hits, before.hits + 1);
+    let mut other = w.clone();
+    other.instance.state = "stopped".into();
+    assert_eq!(
+        oracle.expect(&other, last, Auth::Valid),
+        oracle::expect(spec, &other, last, Auth::Valid)
+    );
+    assert_eq!(oracle.stats().misses, before.misses + 1);
 }

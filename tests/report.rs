@@ -156,6 +156,7 @@ fn case(
         expected,
         actual,
         verdict,
+        findings: Vec::new(),
         exchanges,
         notes: vec![],
         duration_ms: 12.5,
@@ -403,7 +404,14 @@ fn json_round_trip_keeps_key_fields() {
 #[test]
 fn json_field_order_is_stable() {
     let text = to_json(&ec2_report());
-    let order = ["\"format\"", "\"meta\"", "\"summary\"", "\"cases\""];
+    let order = [
+        "\n  \"format\"",
+        "\n  \"meta\"",
+        "\n  \"summary\"",
+        "\n  \"departures\"",
+        "\n  \"readings\"",
+        "\n  \"cases\"",
+    ];
     let pos: Vec<usize> = order.iter().map(|k| text.find(k).unwrap()).collect();
     assert!(pos.windows(2).all(|w| w[0] < w[1]), "{pos:?}");
     let case_keys = [
@@ -424,7 +432,7 @@ fn json_field_order_is_stable() {
         "\"notes\"",
         "\"duration_ms\"",
     ];
-    let first_case = &text[text.find("\"cases\"").unwrap()..];
+    let first_case = &text[text.find("\n  \"cases\"").unwrap()..];
     let pos: Vec<usize> = case_keys
         .iter()
         .map(|k| first_case.find(k).unwrap())
@@ -565,11 +573,17 @@ fn junit_has_one_suite_per_rule_with_right_counts() {
     assert_eq!(
         names_of,
         [
+            "aws-ec2: departures",
             "aws-ec2: HttpTokens.values",
             "aws-ec2: HttpEndpoint.disabled_with_tokens",
             "aws-ec2: HttpPutResponseHopLimit.range"
         ]
     );
+    // One failing testcase per departure, its cases listed.
+    let departures = &suites[0];
+    assert_eq!((departures.tests, departures.failures), (1, 1));
+    assert!(xml.contains("aws-ec2/coverage/0003"), "{xml}");
+    let suites = &suites[1..];
     let tokens = &suites[0];
     assert_eq!(
         (tokens.tests, tokens.failures, tokens.errors, tokens.cases),
@@ -602,8 +616,9 @@ fn junit_top_level_counts() {
     loop {
         match reader.read_event().unwrap() {
             Event::Start(e) if e.name().as_ref() == b"testsuites" => {
-                assert_eq!(attr(&e, "tests").as_deref(), Some("4"));
-                assert_eq!(attr(&e, "failures").as_deref(), Some("1"));
+                // Four cases and one departure testcase.
+                assert_eq!(attr(&e, "tests").as_deref(), Some("5"));
+                assert_eq!(attr(&e, "failures").as_deref(), Some("2"));
                 assert_eq!(attr(&e, "errors").as_deref(), Some("1"));
                 return;
             }
@@ -641,7 +656,9 @@ fn markdown_has_meta_failures_and_readings() {
         "42",
         "2025-01-02T03:04:05Z",
         "12.5 s",
-        "**Verdict: 1 FAILURE, 1 ERROR**",
+        "**Verdict: 1 DEPARTURE, 1 ERROR**",
+        "## Departures",
+        "`aws-ec2/D01`",
         "## Failures",
         "repro/aws-ec2_coverage_0003.sh",
         "repro/aws-ec2_coverage_0003.http",
@@ -649,8 +666,8 @@ fn markdown_has_meta_failures_and_readings() {
         "`HttpPutResponseHopLimit=\"65\"`",
         "`error InvalidParameterValue (400) [documented] (HttpPutResponseHopLimit.range)`",
         "Integers from 1 to 64",
-        "## Ambiguity readings this target implements",
-        "| `endpoint-disabled-tokens` | `accepted` | 1 | 1 |",
+        "## Readings",
+        "| `aws-ec2` | `endpoint-disabled-tokens` | `accepted` |",
     ] {
         assert!(md.contains(want), "missing {want:?} in\n{md}");
     }
@@ -975,18 +992,18 @@ fn console_table_and_failure_lines() {
     assert!(
         lines
             .iter()
-            .any(|l| l.starts_with("aws-ec2") && l.ends_with("1 FAILURE, 1 ERROR")),
+            .any(|l| l.starts_with("aws-ec2") && l.ends_with("1 DEPARTURE, 1 ERROR")),
         "{t}"
     );
     assert!(
         lines
             .iter()
-            .any(|l| l.starts_with("aliyun-ecs") && l.ends_with("1 FAILURE")),
+            .any(|l| l.starts_with("aliyun-ecs") && l.ends_with("1 DEPARTURE")),
         "{t}"
     );
     let total = lines.last().unwrap();
     assert!(
-        total.starts_with("TOTAL") && total.ends_with("2 FAILURES, 1 ERROR"),
+        total.starts_with("TOTAL") && total.ends_with("2 DEPARTURES, 1 ERROR"),
         "{t}"
     );
     // Fixed width: the CASES column ends at the same place on every data row.
@@ -1103,8 +1120,16 @@ async fn the_progress_reporter_counts_verdicts_and_writes_notes() {
         message: "instance restored".into(),
     })
     .unwrap();
+    let reading = imds_conform::AmbiguityReading {
+        api: "aws-ec2".into(),
+        ambiguity: "hop-limit-upper-bound".into(),
+        status: "consistent".into(),
+        readings: vec!["64".into()],
+        witnesses: Vec::new(),
+    };
     tx.send(RunEvent::ApiFinished {
         api: "aws-ec2".into(),
+        readings: vec![reading.clone()],
     })
     .unwrap();
     drop(tx);
@@ -1112,9 +1137,12 @@ async fn the_progress_reporter_counts_verdicts_and_writes_notes() {
     let mut progress = Progress::new(indicatif::ProgressDrawTarget::hidden(), &mut notes);
     progress.consume(rx).await;
     let counted = progress.finish();
+    // The readings the runner folded reach the report through the reporter.
+    assert_eq!(counted.readings.len(), 1);
+    assert_eq!(counted.readings["aws-ec2"], vec![reading]);
     // The counts are the report's own summary, recounted from the events.
-    assert_eq!(counted.len(), 1);
-    let s = &counted["aws-ec2"];
+    assert_eq!(counted.summaries.len(), 1);
+    let s = &counted.summaries["aws-ec2"];
     assert_eq!(
         (s.total, s.pass, s.pass_under_reading, s.fail, s.error),
         (

@@ -80,8 +80,6 @@ async fn an_endpoint_run_restores_the_instance_and_exit_codes_say_what_happened(
                 &url,
                 "--instance",
                 "i-0123456789abcdef0",
-                "--rate",
-                "0",
                 "--phase",
                 "coverage",
             ])
@@ -150,4 +148,62 @@ async fn an_endpoint_run_restores_the_instance_and_exit_codes_say_what_happened(
         .output()
         .expect("runs");
     exits_with(&gone, 3);
+}
+
+#[test]
+fn a_bad_rate_exits_2_with_a_message() {
+    for cmd in ["run", "record"] {
+        for bad in ["0", "-1", "NaN", "inf", "1e-20", "0.001", "abc", "2e6"] {
+            let out = bin()
+                .args([cmd, &format!("--rate={bad}")])
+                .output()
+                .expect("runs");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{cmd} --rate {bad}: {stderr}");
+            assert!(stderr.contains("--rate"), "{cmd} --rate {bad}: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn the_main_job_reports_one_reading_per_touched_ambiguity() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = bin()
+        .args(["run", "--seed", "3", "--cases", "20", "--report"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    for api in ["aws-ec2", "aws-lightsail", "aliyun-ecs"] {
+        let report: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.path().join(api).join("report.json")).expect("read"),
+        )
+        .expect("json");
+        let readings = report["readings"].as_array().expect("readings");
+        let touched: std::collections::BTreeSet<&str> = report["cases"]
+            .as_array()
+            .expect("cases")
+            .iter()
+            .flat_map(|c| c["ambiguities"].as_array().into_iter().flatten())
+            .filter_map(|a| a.as_str())
+            .collect();
+        assert!(!touched.is_empty(), "{api}: the run touches ambiguities");
+        for amb in &touched {
+            let r = readings
+                .iter()
+                .find(|r| r["ambiguity"] == *amb)
+                .unwrap_or_else(|| panic!("{api}: no reading for {amb}"));
+            assert_eq!(r["status"], "consistent", "{api}: {r}");
+            assert!(
+                !r["readings"].as_array().expect("list").is_empty(),
+                "{api}: {r}"
+            );
+        }
+        assert_eq!(report["departures"].as_array().map(Vec::len), Some(0));
+    }
 }

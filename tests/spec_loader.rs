@@ -115,8 +115,8 @@ fn citation_without_quote() {
 #[test]
 fn rule_naming_a_parameter_that_does_not_exist() {
     let text = replace_once(
-        "set = [ { param = \"HttpPutResponseHopLimit\", unbounded = true } ]",
-        "set = [ { param = \"HopLimit\", unbounded = true } ]",
+        "set = [ { param = \"InstanceMetadataTags\", absent = \"default\", default = \"disabled\" } ]",
+        "set = [ { param = \"HopLimit\", absent = \"default\", default = \"disabled\" } ]",
     );
     let e = reject(&text);
     assert_eq!(e.field, "param", "{e}");
@@ -137,7 +137,7 @@ fn parameter_naming_an_error_that_does_not_exist() {
 
 #[test]
 fn ambiguity_with_one_reading() {
-    let from = "[[ambiguity.reading]]\nid = \"model-unbounded\"";
+    let from = "[[ambiguity.reading]]\nid = \"reset-disabled\"";
     let at = EC2.find(from).expect("reading present");
     let text = &EC2[..at];
     let e = reject(text);

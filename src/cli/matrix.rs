@@ -1,7 +1,8 @@
 //! `imds-conform matrix REPORT.json... --out DIR`: one conformance matrix over
-//! several runs — rules down, targets across — as `DIR/matrix.md` and a
-//! self-contained `DIR/matrix.html`. Failing cells link to the first failing
-//! case's reproducer, relative to DIR, where the report's folder has one.
+//! several runs — per target its scores, departures and readings, and the rules
+//! grid — as `DIR/matrix.md` and a self-contained `DIR/matrix.html`. Departures
+//! and failing cells link to a reproducer, relative to DIR, where the report's
+//! folder has one.
 use std::path::{Component, Path, PathBuf};
 
 use clap::Args;
@@ -12,7 +13,8 @@ use super::exit;
 
 #[derive(Debug, Args)]
 pub struct MatrixArgs {
-    /// Reports (`report.json`, or a `run --report` folder). One column per target.
+    /// Reports (`report.json`, or a `run --report` folder). One column per target
+    /// (`meta.target`, e.g. `moto 5.2.5`; reports of one target share it).
     #[arg(required = true, value_name = "REPORT")]
     reports: Vec<PathBuf>,
     /// Write matrix.md and matrix.html here.
@@ -71,11 +73,14 @@ pub fn execute(args: MatrixArgs) -> u8 {
         }
         println!("wrote {}", path.display());
     }
+    let names: Vec<&str> = m.targets.iter().map(|t| t.label.as_str()).collect();
     println!(
-        "{} rules × {} targets ({})",
+        "{} rules × {} targets ({}); {} departures, {} ambiguities",
         m.rows.len(),
         m.targets.len(),
-        m.targets.join(", ")
+        names.join(", "),
+        m.targets.iter().map(|t| t.departures.len()).sum::<usize>(),
+        m.readings.len()
     );
     exit::OK
 }

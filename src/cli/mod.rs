@@ -3,14 +3,19 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+pub mod departures;
 pub mod matrix;
 pub mod record;
 pub mod replay;
 pub mod run;
+pub mod run_imds;
+pub mod selftest;
 pub mod serve;
 pub mod setup;
 pub mod spec;
 pub mod verify;
+// `spec show`'s data-plane section.
+pub mod data_plane_view;
 
 /// Exit codes shared by every subcommand.
 pub mod exit {
@@ -52,6 +57,10 @@ pub enum Command {
     Verify(Box<verify::VerifyArgs>),
     /// One conformance matrix (Markdown + HTML) from several reports.
     Matrix(matrix::MatrixArgs),
+    /// A report's departures as one Markdown table.
+    Departures(departures::DeparturesArgs),
+    /// The engine's mutation score: a catalogue of deliberate deviations, each caught?
+    Selftest(selftest::SelftestArgs),
 }
 
 pub fn dispatch(cli: Cli) -> ExitCode {
@@ -63,6 +72,23 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Record(args) => record::execute(*args),
         Command::Verify(args) => verify::execute(*args),
         Command::Matrix(args) => matrix::execute(args),
+        Command::Departures(args) => departures::execute(args),
+        Command::Selftest(args) => selftest::execute(args),
     };
     ExitCode::from(code)
+}
+
+/// A request rate: a finite number of requests per second, at least 0.01 (one
+/// request every 100 s) and at most a million.
+pub(crate) fn parse_rate(s: &str) -> Result<f64, String> {
+    let r: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of requests per second"))?;
+    if !r.is_finite() || !(0.01..=1_000_000.0).contains(&r) {
+        return Err(format!(
+            "{s}: the rate must be between 0.01 and 1000000 requests per second"
+        ));
+    }
+    Ok(r)
 }

@@ -36,8 +36,9 @@ pub struct TargetArgs {
     /// Region (default: the table's default region).
     #[arg(long)]
     pub region: Option<String>,
-    /// Requests per second (default: unpaced against the emulator, 5 against an endpoint).
-    #[arg(long)]
+    /// Requests per second (default: unpaced against the emulator and loopback
+    /// endpoints, 5 against any other endpoint). At least 0.01.
+    #[arg(long, value_parser = super::parse_rate)]
     pub rate: Option<f64>,
     /// Read the spec tables from this folder instead of the built-in ones.
     #[arg(long)]
@@ -87,7 +88,7 @@ pub async fn run_coverage(args: &TargetArgs, apis: &[String]) -> Result<Vec<Cove
                 return Err(exit::USAGE);
             };
             let job = Job::endpoint(spec, url, args.region.as_ref(), vec![instance])?;
-            cover(vec![job], Some(args.rate.unwrap_or(5.0))).await
+            cover(vec![job], setup::endpoint_rate(args.rate, url)).await
         }
         None => {
             let server = Embedded::start().await?;

@@ -109,6 +109,13 @@ pub fn execute(args: ReplayArgs) -> u8 {
 /// Find the case, set up its target, send it again and say FIXED or STILL FAILING.
 async fn replay(args: ReplayArgs) -> Result<u8, u8> {
     let (meta, recorded) = find_case(&args)?;
+    if recorded.phase == "data-plane" {
+        eprintln!(
+            "error: {} probes a metadata service, not the API: run its reproducer (repro/*.sh) where that service is reachable",
+            recorded.id
+        );
+        return Err(exit::USAGE);
+    }
     let spec = table(&meta.api)?;
     let instance = instance_of(&spec, &meta, &recorded);
     let mut server = None;

@@ -1,8 +1,8 @@
 //! `imds-conform run`: the suite against the embedded emulator (default) or any
-//! endpoint. Builds the run (a [`Plan`]), starts the reporters (the console
-//! [`Progress`] consumes the runner's events), prints the seed and the summary,
-//! writes reports, and maps the outcome to an exit code.
-use std::collections::BTreeMap;
+//! endpoint. Builds the run (a [`Plan`]: jobs, metadata endpoints for the data
+//! plane), starts the reporters (the console [`Progress`] consumes the runner's
+//! events), prints the seed and the summary, writes reports, and maps the outcome
+//! to an exit code.
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -11,16 +11,19 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use clap::Args;
 use globset::{Glob, GlobSet, GlobSetBuilder};
+use imds_conform::emulator::imds::RunningImds;
 use imds_conform::generate::Phase;
-use imds_conform::report::console::{self, Progress};
+use imds_conform::report::console::{self, Counted, Progress};
 use imds_conform::report::{RunMeta, RunReport, SigningMeta};
+use imds_conform::runner::data_plane::ImdsEndpoints;
 use imds_conform::runner::{self, RunConfig, RunError};
 use imds_conform::spec::Spec;
+use imds_conform::target;
 use imds_conform::verdict::{CaseResult, Summary};
 use indicatif::ProgressDrawTarget;
 
-use super::exit;
 use super::setup::{self, Embedded, Job};
+use super::{exit, run_imds};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -51,8 +54,9 @@ pub struct RunArgs {
     /// Instances worked on at once, per API (embedded emulator: running fixtures).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     concurrency: u32,
-    /// Requests per second (default: unpaced against the emulator, 5 against an endpoint).
-    #[arg(long)]
+    /// Requests per second (default: unpaced against the emulator and loopback
+    /// endpoints, 5 against any other endpoint). At least 0.01.
+    #[arg(long, value_parser = super::parse_rate)]
     rate: Option<f64>,
     /// Keep only cases whose rule matches this glob (`HttpTokens.*`). Repeatable.
     #[arg(long = "only", value_name = "GLOB")]
@@ -73,12 +77,23 @@ pub struct RunArgs {
     /// or the endpoint's host).
     #[arg(long)]
     target_name: Option<String>,
-    /// How long a change may stay pending before a settle sequence fails.
-    #[arg(long, default_value_t = 60)]
-    settle_timeout_secs: u64,
+    /// How long a change may stay pending before a settle sequence fails (default:
+    /// 5 s on the emulator and loopback endpoints, 60 s elsewhere). A target whose
+    /// changes never settle costs one timeout per API, not one per case.
+    #[arg(long)]
+    settle_timeout_secs: Option<u64>,
     /// Read the spec tables from this folder instead of the built-in ones.
     #[arg(long)]
     specs: Option<PathBuf>,
+    /// The metadata endpoint of an instance under test, for the data-plane phase
+    /// (`i-0123=http://127.0.0.1:8081`; an IPv6 host is its IPv6 endpoint).
+    /// Repeatable. Automatic against the embedded emulator.
+    #[arg(long = "imds", value_name = "INSTANCE=URL")]
+    imds: Vec<String>,
+    /// Run on a real instance, against itself: its id comes from its own metadata
+    /// service; default phase data-plane (needs --cloud or --endpoint, one --api).
+    #[arg(long = "self", conflicts_with = "instances")]
+    self_instance: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -87,6 +102,7 @@ enum PhaseArg {
     Auth,
     Sequence,
     Random,
+    DataPlane,
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
@@ -99,8 +115,9 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     Ok((k, n))
 }
 
-/// What one `run` does: the jobs (one per API), the target's name and pace, and
-/// what every job runs. Owns the embedded emulator when there is one.
+/// What one `run` does: the jobs (one per API), the target's name and pace, what
+/// every job runs, and the metadata endpoints the data plane probes. Owns the
+/// embedded emulator and its metadata listeners when there are some.
 struct Plan {
     jobs: Vec<Job>,
     target_name: String,
@@ -108,7 +125,9 @@ struct Plan {
     seed: u64,
     phases: Vec<Phase>,
     only: Option<GlobSet>,
+    imds: ImdsEndpoints,
     server: Option<Embedded>,
+    listeners: Vec<RunningImds>,
 }
 
 pub fn execute(args: RunArgs) -> u8 {
@@ -131,6 +150,9 @@ async fn run(args: RunArgs) -> u8 {
     );
     let started_at = Utc::now();
     let results = plan.execute(&args, cancel_on_ctrl_c()).await;
+    for l in std::mem::take(&mut plan.listeners) {
+        l.shutdown().await;
+    }
     if let Some(server) = plan.server.take() {
         server.shutdown().await;
     }
@@ -149,38 +171,86 @@ impl Plan {
             eprintln!("error: --only: {e}");
             exit::USAGE
         })?;
+        let imds = run_imds::endpoints_from_args(&args.imds).map_err(|e| {
+            eprintln!("error: --imds: {e}");
+            exit::USAGE
+        })?;
         let mut plan = Plan {
             jobs: Vec::new(),
             target_name: String::new(),
             rate: args.rate,
             seed: args.seed.unwrap_or_else(rand::random),
-            phases: phases(&args.phases),
+            phases: phases(&args.phases, args.self_instance),
             only,
+            imds,
             server: None,
+            listeners: Vec::new(),
         };
         match endpoint(args, &selected)? {
-            Some(url) => plan.at_endpoint(args, &selected, &url)?,
+            Some(url) => {
+                let instances = plan.discover_self(args, &selected).await?;
+                plan.at_endpoint(args, &selected, &url, instances)?;
+            }
+            None if args.self_instance => {
+                eprintln!("error: --self needs --cloud (or --endpoint) and exactly one --api");
+                return Err(exit::USAGE);
+            }
             None => plan.on_emulator(args, &selected).await?,
         }
         Ok(plan)
     }
 
-    /// One job against `url` (an endpoint or the real cloud), paced.
-    fn at_endpoint(&mut self, args: &RunArgs, selected: &[Spec], url: &str) -> Result<(), u8> {
+    /// The instances to change: `--instance`, or with `--self` the instance the
+    /// suite runs on (its metadata service gives its id and becomes the endpoint
+    /// the data plane probes).
+    async fn discover_self(
+        &mut self,
+        args: &RunArgs,
+        selected: &[Spec],
+    ) -> Result<Vec<String>, u8> {
+        if !args.self_instance {
+            return Ok(args.instances.clone());
+        }
+        let [spec] = selected else {
+            eprintln!("error: --self needs --cloud (or --endpoint) and exactly one --api");
+            return Err(exit::USAGE);
+        };
+        let (id, endpoints) = run_imds::discover_self(spec, &args.imds)
+            .await
+            .map_err(|e| {
+                eprintln!("error: --self: cannot find this instance's id: {e}");
+                exit::USAGE
+            })?;
+        println!("--self: this is instance {id}");
+        self.imds = endpoints;
+        Ok(vec![id])
+    }
+
+    /// One job against `url` (an endpoint or the real cloud) on `instances`;
+    /// paced unless the endpoint is on this machine.
+    fn at_endpoint(
+        &mut self,
+        args: &RunArgs,
+        selected: &[Spec],
+        url: &str,
+        instances: Vec<String>,
+    ) -> Result<(), u8> {
         let [spec] = selected else {
             eprintln!("error: --endpoint and --cloud need exactly one --api");
             return Err(exit::USAGE);
         };
-        if args.instances.is_empty() {
+        if instances.is_empty() {
             eprintln!(
                 "error: --endpoint and --cloud need --instance ID (the instance the suite may change)"
             );
             return Err(exit::USAGE);
         }
-        let job = Job::endpoint(spec, url, args.region.as_ref(), args.instances.clone())?;
+        let mut job = Job::endpoint(spec, url, args.region.as_ref(), instances)?;
+        // Instances with a metadata endpoint exist at the target too.
+        job.known.extend(self.imds.0.keys().cloned());
         self.jobs.push(job);
         self.target_name = args.target_name.clone().unwrap_or_else(|| host_of(url));
-        self.rate = Some(args.rate.unwrap_or(5.0));
+        self.rate = setup::endpoint_rate(args.rate, url);
         Ok(())
     }
 
@@ -203,6 +273,17 @@ impl Plan {
                 ),
             }
         }
+        if self.imds.0.is_empty() && self.phases.contains(&Phase::DataPlane) {
+            let apis: Vec<&str> = self.jobs.iter().map(|j| j.spec.api.id.as_str()).collect();
+            let (listeners, endpoints) = run_imds::embedded_listeners(server.running(), &apis)
+                .await
+                .map_err(|e| {
+                    eprintln!("error: cannot start the embedded metadata services: {e}");
+                    exit::USAGE
+                })?;
+            self.listeners = listeners;
+            self.imds = endpoints;
+        }
         self.server = Some(server);
         self.target_name = args
             .target_name
@@ -211,27 +292,33 @@ impl Plan {
         Ok(())
     }
 
-    /// Run every job at once, the console reporter consuming their events. The
-    /// results in job order, and the verdicts the reporter counted per API.
+    /// Run every job at once (its API's phases, then the data plane), the console
+    /// reporter consuming their events. The results in job order, and what the
+    /// reporter counted per API.
     async fn execute(
         &self,
         args: &RunArgs,
         cancel: Arc<AtomicBool>,
-    ) -> Result<
-        (
-            Vec<Result<Vec<CaseResult>, RunError>>,
-            BTreeMap<String, Summary>,
-        ),
-        u8,
-    > {
+    ) -> Result<(Vec<Result<Vec<CaseResult>, RunError>>, Counted), u8> {
         let mut configs = Vec::new();
         for job in &self.jobs {
+            // The emulator and loopback endpoints settle in moments.
+            let local = job.embedded || target::is_loopback(&job.url);
             configs.push(RunConfig {
                 seed: self.seed,
                 random_cases: args.cases,
                 only: self.only.clone(),
                 shard: args.shard,
-                settle_timeout: Duration::from_secs(args.settle_timeout_secs),
+                settle_timeout: Duration::from_secs(args.settle_timeout_secs.unwrap_or(if local {
+                    5
+                } else {
+                    60
+                })),
+                settle_poll: Duration::from_millis(match (job.embedded, local) {
+                    (true, _) => 20,
+                    (false, true) => 100,
+                    (false, false) => 1000,
+                }),
                 dry_run_first: args.dry_run_first,
                 phases: self.phases.clone(),
                 cancel: cancel.clone(),
@@ -243,8 +330,18 @@ impl Plan {
             });
         }
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let runs =
-            futures::future::join_all(configs.into_iter().map(|c| runner::run_api(c, tx.clone())));
+        let data_plane = self.phases.contains(&Phase::DataPlane);
+        let imds = &self.imds;
+        let runs = futures::future::join_all(configs.into_iter().map(|c| {
+            let tx = tx.clone();
+            async move {
+                let mut cases = runner::run_api(c.clone(), tx.clone()).await?;
+                if data_plane && !runner::cancelled(&c) {
+                    cases.extend(runner::data_plane::run(&c, imds, &tx).await?);
+                }
+                Ok::<_, RunError>(cases)
+            }
+        }));
         drop(tx);
         let mut progress = Progress::new(ProgressDrawTarget::stderr(), std::io::stderr());
         let (results, ()) = tokio::join!(runs, progress.consume(rx));
@@ -255,7 +352,7 @@ impl Plan {
     fn reports(
         &self,
         results: Vec<Result<Vec<CaseResult>, RunError>>,
-        mut counted: BTreeMap<String, Summary>,
+        mut counted: Counted,
         started_at: DateTime<Utc>,
         finished_at: DateTime<Utc>,
     ) -> (Vec<RunReport>, u8) {
@@ -276,8 +373,10 @@ impl Plan {
                         finished_at: finished_at.to_rfc3339(),
                         signing: Some(SigningMeta::of(&job.spec.api)),
                     };
-                    let report = RunReport::new(meta, cases);
-                    reports.push(with_summary(report, counted.remove(&job.spec.api.id)));
+                    let api = &job.spec.api.id;
+                    let report = RunReport::new(meta, cases)
+                        .with_readings(counted.readings.remove(api).unwrap_or_default());
+                    reports.push(with_summary(report, counted.summaries.remove(api)));
                 }
                 Err(e) => code = code.max(setup::run_error(&e)),
             }
@@ -301,7 +400,7 @@ fn finish(args: &RunArgs, reports: &[RunReport], mut code: u8) -> u8 {
             }
         }
     }
-    if code == exit::OK && reports.iter().any(|r| !r.summary.conforms()) {
+    if code == exit::OK && reports.iter().any(|r| !r.conforms()) {
         code = exit::NONCONFORMANCE;
     }
     code
@@ -323,9 +422,19 @@ fn endpoint(args: &RunArgs, selected: &[Spec]) -> Result<Option<String>, u8> {
     }
 }
 
-fn phases(args: &[PhaseArg]) -> Vec<Phase> {
+/// `--phase`; by default every phase, or the data plane alone with `--self`.
+fn phases(args: &[PhaseArg], self_instance: bool) -> Vec<Phase> {
+    if args.is_empty() && self_instance {
+        return vec![Phase::DataPlane];
+    }
     if args.is_empty() {
-        return vec![Phase::Coverage, Phase::Auth, Phase::Sequence, Phase::Random];
+        return vec![
+            Phase::Coverage,
+            Phase::Auth,
+            Phase::Sequence,
+            Phase::Random,
+            Phase::DataPlane,
+        ];
     }
     args.iter()
         .map(|p| match p {
@@ -333,6 +442,7 @@ fn phases(args: &[PhaseArg]) -> Vec<Phase> {
             PhaseArg::Auth => Phase::Auth,
             PhaseArg::Sequence => Phase::Sequence,
             PhaseArg::Random => Phase::Random,
+            PhaseArg::DataPlane => Phase::DataPlane,
         })
         .collect()
 }
@@ -354,8 +464,10 @@ fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
 /// The report with the verdicts counted from the events: without `--report` the
 /// runner keeps only the failing cases, so the cases alone undercount.
 fn with_summary(mut report: RunReport, counted: Option<Summary>) -> RunReport {
-    if let Some(s) = counted {
+    if let Some(mut s) = counted {
         if s.total >= report.summary.total {
+            s.departures = report.summary.departures;
+            s.inconsistent_readings = report.summary.inconsistent_readings;
             report.summary = s;
         }
     }
@@ -386,7 +498,12 @@ fn host_of(url: &str) -> String {
 fn summary(reports: &[RunReport]) -> String {
     let mut out = console::summary_table(reports);
     for r in reports {
-        out.push_str(&console::failure_lines(r, 20));
+        out.push_str(&console::departure_lines(r, 30));
+    }
+    let readings: String = reports.iter().map(console::reading_lines).collect();
+    if !readings.is_empty() {
+        out.push_str("readings implemented:\n");
+        out.push_str(&readings);
     }
     out
 }

@@ -1,11 +1,14 @@
 //! `imds-conform serve`: run the reference emulator until Ctrl-C, printing where it
-//! listens, the credentials it accepts and its instances. The secrets printed are
+//! listens, the credentials it accepts, its instances and where each instance's
+//! metadata service listens. The secrets printed are
 //! the emulator's own fakes (or the fixtures file's): showing them is the point.
 use clap::Args;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use imds_conform::emulator::imds::{self, RunningImds};
 use imds_conform::emulator::{self, EmulatorConfig, Fixtures, InstanceFixture};
 
 #[derive(Debug, Args)]
@@ -19,6 +22,11 @@ pub struct ServeArgs {
     /// Milliseconds a change on a running instance stays `pending`.
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     pub apply_delay: u64,
+    /// Serve INSTANCE's metadata service (IMDS) on HOST:PORT; an IPv6 address is its
+    /// IPv6 endpoint. INSTANCE is an id (or API:ID). Repeatable. Default: every
+    /// instance on free loopback ports (IPv4 and IPv6).
+    #[arg(long = "imds", value_name = "INSTANCE=HOST:PORT")]
+    pub imds: Vec<String>,
 }
 
 fn print_instances(api: &str, list: &[InstanceFixture]) {
@@ -29,6 +37,37 @@ fn print_instances(api: &str, list: &[InstanceFixture]) {
             i.id, i.region, i.state, i.http_tokens, i.http_endpoint, i.http_put_response_hop_limit
         );
     }
+}
+
+/// The metadata listeners: those `--imds` names (grouped by instance), or every
+/// instance on free loopback ports (IPv6 too where `::1` exists).
+async fn start_imds(
+    emulator: &emulator::Emulator,
+    bindings: &[String],
+) -> Result<Vec<RunningImds>, imds::ImdsError> {
+    let mut wanted: BTreeMap<imds::InstanceRef, Vec<SocketAddr>> = BTreeMap::new();
+    if bindings.is_empty() {
+        let v6 = std::net::TcpListener::bind("[::1]:0").is_ok();
+        for r in emulator.instance_refs() {
+            let mut addrs = vec![SocketAddr::from(([127, 0, 0, 1], 0))];
+            if v6 {
+                addrs.push(SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 0)));
+            }
+            wanted.insert(r, addrs);
+        }
+    }
+    for b in bindings {
+        let (name, addr) = imds::parse_binding(b)?;
+        wanted
+            .entry(emulator.find_instance(&name)?)
+            .or_default()
+            .push(addr);
+    }
+    let mut out = Vec::new();
+    for (instance, addrs) in wanted {
+        out.push(imds::start_imds(emulator, instance, &addrs).await?);
+    }
+    Ok(out)
 }
 
 pub fn execute(args: ServeArgs) -> u8 {
@@ -82,11 +121,25 @@ pub fn execute(args: ServeArgs) -> u8 {
         print_instances("ec2", &fixtures.ec2);
         print_instances("lightsail", &fixtures.lightsail);
         print_instances("aliyun", &fixtures.aliyun);
+        let listeners = match start_imds(running.emulator(), &args.imds).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: --imds: {e}");
+                return super::exit::USAGE;
+            }
+        };
+        println!("instance metadata services (IMDS):");
+        for l in &listeners {
+            println!("  {:<36} {}", l.instance().to_string(), l.urls().join("  "));
+        }
         println!("apply delay {} ms; press Ctrl-C to stop", args.apply_delay);
         if let Err(e) = tokio::signal::ctrl_c().await {
             eprintln!("error: cannot listen for Ctrl-C: {e}");
         }
         println!("shutting down");
+        for l in listeners {
+            l.shutdown().await;
+        }
         running.shutdown().await;
         super::exit::OK
     })

@@ -126,6 +126,16 @@ impl Job {
     }
 }
 
+/// The pace against an endpoint: `--rate`, else unpaced for an endpoint on this
+/// machine (an emulator) and 5 requests per second for any other (a real cloud).
+pub fn endpoint_rate(rate: Option<f64>, url: &str) -> Option<f64> {
+    match rate {
+        Some(r) => Some(r),
+        None if target::is_loopback(url) => None,
+        None => Some(5.0),
+    }
+}
+
 /// `--region`, else the table's default region.
 pub fn region_or_default(region: Option<&String>, spec: &Spec) -> String {
     region
@@ -179,6 +189,12 @@ impl Embedded {
         })
     }
 
+    /// The running server (for the metadata listeners of its instances).
+    pub fn running(&self) -> &RunningEmulator {
+        &self.server
+    }
+
+    /// Stop the server.
     pub async fn shutdown(self) {
         self.server.shutdown().await;
     }

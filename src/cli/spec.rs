@@ -37,6 +37,13 @@ pub enum SpecCommand {
         #[arg(long)]
         specs: Option<PathBuf>,
     },
+    /// Print every table's ambiguities as a Markdown table: each reading, its
+    /// strength and its sources (the README's table is this output).
+    Ambiguities {
+        /// Read the tables from this folder instead of the built-in ones.
+        #[arg(long)]
+        specs: Option<PathBuf>,
+    },
 }
 
 /// The tables: built in, or from `--specs DIR`. Errors are printed here.
@@ -60,7 +67,51 @@ pub fn execute(cmd: SpecCommand) -> u8 {
             verbose,
         } => run_check(docs, reference, specs, verbose),
         SpecCommand::Show { api, json, specs } => run_show(&api, json, specs),
+        SpecCommand::Ambiguities { specs } => match load_specs(specs.as_ref()) {
+            Ok(specs) => {
+                print!("{}", ambiguity_table(&specs));
+                exit::OK
+            }
+            Err(code) => code,
+        },
     }
+}
+
+/// Every ambiguity of the tables, one row per reading, with the reading's
+/// strongest strength and its sources: the README's table.
+pub fn ambiguity_table(specs: &[Spec]) -> String {
+    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    let mut out =
+        String::from("| API | Ambiguity | Reading | Strength | Source |\n|---|---|---|---|---|\n");
+    for spec in specs {
+        for amb in spec.ambiguities.iter().map(|a| a.get_ref()) {
+            for (i, r) in amb.readings.iter().enumerate() {
+                let (api, id) = if i == 0 {
+                    (format!("`{}`", spec.api.id), format!("`{}`", amb.id))
+                } else {
+                    (String::new(), String::new())
+                };
+                let strength = r
+                    .cite
+                    .iter()
+                    .map(|c| format!("{:?}", c.strength).to_lowercase())
+                    .min_by_key(|s| {
+                        ["documented", "model", "observed", "inferred"]
+                            .iter()
+                            .position(|x| x == s)
+                    })
+                    .unwrap_or_default();
+                let sources: Vec<String> = r.cite.iter().map(|c| cell(&c.short())).collect();
+                out.push_str(&format!(
+                    "| {api} | {id} | `{}`: {} | {strength} | {} |\n",
+                    r.id,
+                    cell(&r.summary),
+                    sources.join("<br>")
+                ));
+            }
+        }
+    }
+    out
 }
 
 fn run_check(docs: PathBuf, reference: PathBuf, specs: Option<PathBuf>, verbose: bool) -> u8 {
@@ -157,6 +208,7 @@ pub fn render(spec: &Spec) -> String {
         );
         cite_lines(&mut o, "    ", &e.cite);
     }
+    super::data_plane_view::render(&mut o, spec);
     let _ = writeln!(o, "\nAmbiguities");
     for amb in spec.ambiguities.iter().map(|a| a.get_ref()) {
         let _ = writeln!(o, "  {}: {}", amb.id, amb.summary);

@@ -47,22 +47,11 @@ pub const KNOWN_REGIONS: &[&str] = &[
     "me-central-1",
 ];
 
-fn error(ctx: &Ctx, status: u16, code: &str, message: impl Into<String>) -> Answer {
-    Answer::Error {
-        status,
-        code: code.to_string(),
-        message: message.into(),
-        request_id: ctx.request_id.clone(),
-    }
-}
-
 /// The gateway's answer for a missing required parameter. UNDOCUMENTED choice: the
 /// generic `MissingParameter` code (rather than per-parameter `MissingRegionId`
 /// codes) with the gateway's usual wording.
 pub fn missing(ctx: &Ctx, name: &str) -> Answer {
-    error(
-        ctx,
-        400,
+    ctx.error(400,
         "MissingParameter",
         format!("The input parameter \"{name}\" that is mandatory for processing this request is not supplied."),
     )
@@ -80,8 +69,7 @@ pub fn handle(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
         Some(API_VERSION) => {}
         // UNDOCUMENTED: code and message for a version the product does not have.
         Some(_) => {
-            return error(
-                ctx,
+            return ctx.error(
                 400,
                 "InvalidVersion",
                 "Specified parameter Version is not valid.",
@@ -94,8 +82,7 @@ pub fn handle(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
         "" => missing(ctx, "Action"),
         // UNDOCUMENTED: the gateway's answer for an unknown action (code, 404 and
         // message as commonly returned by the RPC gateway).
-        _ => error(
-            ctx,
+        _ => ctx.error(
             404,
             "InvalidAction.NotFound",
             "Specified api is not found, please check your url and method.",
@@ -111,8 +98,7 @@ fn region(store: &Store, ctx: &Ctx, call: &Call) -> Result<String, Answer> {
         Ok(r.to_string())
     } else {
         // UNDOCUMENTED: ECS's common answer for an unknown region.
-        Err(error(
-            ctx,
+        Err(ctx.error(
             404,
             "InvalidRegionId.NotFound",
             "The specified RegionId does not exist.",
@@ -123,8 +109,7 @@ fn region(store: &Store, ctx: &Ctx, call: &Call) -> Result<String, Answer> {
 fn instance_not_found(ctx: &Ctx) -> Answer {
     // Seed 001 (deleted from its change history on 2023-07-17, still the only
     // documented answer for this case).
-    error(
-        ctx,
+    ctx.error(
         404,
         "InvalidInstanceId.NotFound",
         "The specified InstanceId is not found.",
@@ -149,9 +134,7 @@ fn modify(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
             return Err(missing(ctx, "InstanceId"));
         };
         if endpoint != "enabled" && endpoint != "disabled" {
-            return Err(error(
-                ctx,
-                400,
+            return Err(ctx.error(400,
                 "InvalidHttpEndpoint.NotSupported",
                 "The specified HttpEndpoint not supported, you can use enabled(default) or disabled.",
             ));
@@ -159,9 +142,7 @@ fn modify(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
         let tokens = text(call, "HttpTokens");
         if let Some(t) = tokens {
             if t != "optional" && t != "required" {
-                return Err(error(
-                    ctx,
-                    400,
+                return Err(ctx.error(400,
                     "InvalidHttpTokens.NotSupported",
                     "The specified HttpTokens not supported, you can use optional(default) or required.",
                 ));
@@ -174,18 +155,14 @@ fn modify(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
                 // than 1 and less than 64" is read loosely (UNDOCUMENTED conflict).
                 Ok(n) if (1..=64).contains(&n) => Some(n),
                 Ok(_) => {
-                    return Err(error(
-                        ctx,
-                        400,
+                    return Err(ctx.error(400,
                         "InvalidHttpPutResponseHopLimit.NotSupported",
                         "The specified HttpPutResponseHopLimit not supported, more than 1 and less than 64 is reasonable.",
                     ))
                 }
                 // UNDOCUMENTED: a non-integer fails the gateway's type check.
                 Err(_) => {
-                    return Err(error(
-                        ctx,
-                        400,
+                    return Err(ctx.error(400,
                         "InvalidParameter",
                         "The specified parameter \"HttpPutResponseHopLimit\" is not valid.",
                     ))
@@ -196,8 +173,7 @@ fn modify(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
         if let Some(t) = tags {
             // UNDOCUMENTED: valid values enabled|disabled (as on EC2).
             if t != "enabled" && t != "disabled" {
-                return Err(error(
-                    ctx,
+                return Err(ctx.error(
                     400,
                     "InvalidInstanceMetadataTags.NotSupported",
                     "The specified InstanceMetadataTags not supported.",
@@ -225,10 +201,7 @@ fn modify(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
     // HttpTokens "Default value: optional"; read as the default of a new instance,
     // not a reset on every modify.
     match store.modify(&region, &id, &patch, ctx.now, ctx.apply_delay) {
-        Some(_) => Answer::Success {
-            request_id: ctx.request_id.clone(),
-            body: json!({}),
-        },
+        Some(_) => ctx.success(json!({})),
         None => instance_not_found(ctx),
     }
 }
@@ -264,8 +237,7 @@ fn positive(ctx: &Ctx, call: &Call, name: &str, default: i64, max: i64) -> Resul
         Some(v) => match v.parse::<i64>() {
             Ok(n) if (1..=max).contains(&n) => Ok(n),
             // UNDOCUMENTED: code/message for a bad page field.
-            _ => Err(error(
-                ctx,
+            _ => Err(ctx.error(
                 400,
                 "InvalidParameter",
                 format!("The specified parameter \"{name}\" is not valid."),
@@ -283,8 +255,7 @@ fn describe(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
                 Ok(ids) if ids.len() <= 100 => Some(ids),
                 // UNDOCUMENTED: ECS's usual code for a malformed id list.
                 _ => {
-                    return Err(error(
-                        ctx,
+                    return Err(ctx.error(
                         400,
                         "InvalidInstanceIds.Malformed",
                         "The specified parameter InstanceIds is not valid.",
@@ -322,14 +293,11 @@ fn describe(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
         .skip(start)
         .take(page_size as usize)
         .collect();
-    Answer::Success {
-        request_id: ctx.request_id.clone(),
-        body: json!({
-            "Instances": {"Instance": page},
-            "TotalCount": total,
-            "PageNumber": page_number,
-            "PageSize": page_size,
-            "NextToken": "",
-        }),
-    }
+    ctx.success(json!({
+        "Instances": {"Instance": page},
+        "TotalCount": total,
+        "PageNumber": page_number,
+        "PageSize": page_size,
+        "NextToken": "",
+    }))
 }

@@ -6,6 +6,8 @@
 //! exact answer, the choice made here is marked `UNDOCUMENTED:` and listed in
 //! docs/emulator.md.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Map, Value};
 
 use super::store::{InstanceView, OptionsPatch, RunState, Store};
@@ -19,22 +21,6 @@ pub const XMLNS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
 /// The account id shown as `ownerId`.
 pub const OWNER_ID: &str = "123456789012";
 
-fn error(ctx: &Ctx, status: u16, code: &str, message: impl Into<String>) -> Answer {
-    Answer::Error {
-        status,
-        code: code.to_string(),
-        message: message.into(),
-        request_id: ctx.request_id.clone(),
-    }
-}
-
-fn success(ctx: &Ctx, body: Value) -> Answer {
-    Answer::Success {
-        request_id: ctx.request_id.clone(),
-        body,
-    }
-}
-
 /// Answer one EC2 call from an authenticated caller in `ctx.region`.
 pub fn handle(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
     match call.operation.as_str() {
@@ -42,14 +28,12 @@ pub fn handle(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
         "DescribeInstances" => describe(store, ctx, call),
         "StartInstances" => start_stop(store, ctx, call, RunState::Running),
         "StopInstances" => start_stop(store, ctx, call, RunState::Stopped),
-        "" => error(
-            ctx,
+        "" => ctx.error(
             400,
             "MissingAction",
             "The request must contain the parameter Action",
         ),
-        other => error(
-            ctx,
+        other => ctx.error(
             400,
             "InvalidAction",
             format!("The action {other} is not valid for this web service."),
@@ -76,8 +60,7 @@ fn text<'a>(call: &'a Call, name: &str) -> Option<&'a str> {
 
 fn unknown_parameter(ctx: &Ctx, call: &Call, known: impl Fn(&str) -> bool) -> Option<Answer> {
     call.params.iter().find(|p| !known(&p.name)).map(|p| {
-        error(
-            ctx,
+        ctx.error(
             400,
             "UnknownParameter",
             format!("The parameter {} is not recognized", p.name),
@@ -97,9 +80,7 @@ fn enum_value(
         Some(v) if allowed.contains(&v) => Ok(Some(v.to_string())),
         // Observed wording (hashicorp/terraform#28332, for HttpEndpoint); used for
         // every enum parameter.
-        Some(v) => Err(error(
-            ctx,
-            400,
+        Some(v) => Err(ctx.error(400,
             "InvalidParameterValue",
             format!(
                 "A value of '{v}' is not valid for {name}. Specify either '{}' or '{}' and try again.",
@@ -112,12 +93,11 @@ fn enum_value(
 fn dry_run(ctx: &Ctx, call: &Call) -> Result<bool, Answer> {
     match text(call, "DryRun") {
         None => Ok(false),
-        // UNDOCUMENTED: booleans are read case-insensitively (the Query protocol's
-        // servers accept `True`); anything else is InvalidParameterValue.
-        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
-        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-        Some(v) => Err(error(
-            ctx,
+        // A Boolean's wire form is `true` or `false` (the model); anything else,
+        // `True` included, is InvalidParameterValue (UNDOCUMENTED: the code).
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(v) => Err(ctx.error(
             400,
             "InvalidParameterValue",
             format!("Invalid value '{v}' for DryRun. Specify either 'true' or 'false'."),
@@ -126,8 +106,7 @@ fn dry_run(ctx: &Ctx, call: &Call) -> Result<bool, Answer> {
 }
 
 fn dry_run_answer(ctx: &Ctx) -> Answer {
-    error(
-        ctx,
+    ctx.error(
         412,
         "DryRunOperation",
         "Request would have succeeded, but DryRun flag is set.",
@@ -140,12 +119,11 @@ fn not_found(ctx: &Ctx, ids: &[&str]) -> Answer {
     } else {
         format!("The instance IDs '{}' do not exist", ids.join(", "))
     };
-    error(ctx, 400, "InvalidInstanceID.NotFound", message)
+    ctx.error(400, "InvalidInstanceID.NotFound", message)
 }
 
 fn malformed(ctx: &Ctx, id: &str) -> Answer {
-    error(
-        ctx,
+    ctx.error(
         400,
         "InvalidInstanceID.Malformed",
         format!("Invalid id: \"{id}\""),
@@ -181,8 +159,7 @@ fn modify(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
         return e;
     }
     let Some(id) = text(call, "InstanceId") else {
-        return error(
-            ctx,
+        return ctx.error(
             400,
             "MissingParameter",
             "The request must contain the parameter InstanceId",
@@ -221,10 +198,9 @@ fn modify(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
     // UNDOCUMENTED for HttpTokens, HttpProtocolIpv6 and InstanceMetadataTags, whose
     // docs give a "Default:" that describes new instances, not a reset on modify.
     match store.modify(&ctx.region, id, &patch, ctx.now, ctx.apply_delay) {
-        Some(v) => success(
-            ctx,
-            json!({"instanceId": id, "instanceMetadataOptions": options_json(&v)}),
-        ),
+        Some(v) => {
+            ctx.success(json!({"instanceId": id, "instanceMetadataOptions": options_json(&v)}))
+        }
         None => not_found(ctx, &[id]),
     }
 }
@@ -237,17 +213,13 @@ fn hop_limit(ctx: &Ctx, call: &Call) -> Result<Option<i64>, Answer> {
     };
     match v.parse::<i64>() {
         Ok(n) if (1..=64).contains(&n) => Ok(Some(n)),
-        Ok(_) => Err(error(
-            ctx,
-            400,
+        Ok(_) => Err(ctx.error(400,
             "InvalidParameterValue",
             format!(
                 "The HttpPutResponseHopLimit value '{v}' is not valid. Specify an integer from 1 to 64 and try again."
             ),
         )),
-        Err(_) => Err(error(
-            ctx,
-            400,
+        Err(_) => Err(ctx.error(400,
             "InvalidParameterValue",
             format!("Invalid value '{v}' for HttpPutResponseHopLimit. Specify an integer."),
         )),
@@ -334,6 +306,67 @@ fn filter_matches(name: &str, values: &[&str], v: &InstanceView) -> Option<bool>
     Some(values.contains(&got.as_str()))
 }
 
+/// Most filters, and most filter values in all, one `DescribeInstances` takes; the
+/// longest filter value. Observed answers (FilterLimitExceeded 400, "The maximum
+/// number of filter values specified on a single call is 200", "The maximum length
+/// for a filter value is 255 characters"); UNDOCUMENTED: the same cap on the number
+/// of filters.
+pub const MAX_FILTER_VALUES: usize = 200;
+/// See [`MAX_FILTER_VALUES`].
+pub const MAX_FILTER_VALUE_LEN: usize = 255;
+
+/// `Filter.N.Name` with `Filter.N.Value.M`, in N then M order, in one pass over the
+/// parameters (the names were checked by `is_filter_param` already).
+fn filters<'a>(ctx: &Ctx, call: &'a Call) -> Result<Vec<(&'a str, Vec<&'a str>)>, Answer> {
+    type Parts<'a> = (Option<&'a str>, Vec<(u64, &'a str)>);
+    let mut by_number: BTreeMap<u64, Parts<'a>> = BTreeMap::new();
+    let mut values = 0usize;
+    let limit = |message: &str| ctx.error(400, "FilterLimitExceeded", message);
+    for p in &call.params {
+        let Some((n, field)) = p
+            .name
+            .strip_prefix("Filter.")
+            .and_then(|r| r.split_once('.'))
+        else {
+            continue;
+        };
+        let Ok(n) = n.parse::<u64>() else { continue };
+        let text = p.value.as_query_text();
+        let entry = by_number.entry(n).or_default();
+        if field == "Name" {
+            // UNDOCUMENTED: a repeated parameter uses its first value.
+            entry.0.get_or_insert(text);
+        } else if let Some(m) = field.strip_prefix("Value.").and_then(|m| m.parse().ok()) {
+            values += 1;
+            if text.len() > MAX_FILTER_VALUE_LEN {
+                return Err(limit(
+                    "The maximum length for a filter value is 255 characters",
+                ));
+            }
+            entry.1.push((m, text));
+        }
+        if values > MAX_FILTER_VALUES || by_number.len() > MAX_FILTER_VALUES {
+            return Err(limit(
+                "The maximum number of filter values specified on a single call is 200",
+            ));
+        }
+    }
+    by_number
+        .into_iter()
+        .map(|(n, (name, mut vals))| {
+            let Some(name) = name else {
+                return Err(ctx.error(
+                    400,
+                    "MissingParameter",
+                    format!("The request must contain the parameter Filter.{n}.Name"),
+                ));
+            };
+            vals.sort_by_key(|(m, _)| *m);
+            Ok((name, vals.into_iter().map(|(_, v)| v).collect()))
+        })
+        .collect()
+}
+
 fn describe(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
     let known = |n: &str| {
         is_indexed(n, "InstanceId")
@@ -351,36 +384,10 @@ fn describe(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
     if let Some(bad) = ids.iter().find(|id| !is_instance_id(id)) {
         return malformed(ctx, bad);
     }
-    // Filters: Filter.N.Name with Filter.N.Value.M.
-    let mut filters: Vec<(String, Vec<&str>)> = Vec::new();
-    let mut numbers: Vec<u64> = call
-        .params
-        .iter()
-        .filter_map(|p| {
-            p.name
-                .strip_prefix("Filter.")?
-                .split_once('.')?
-                .0
-                .parse()
-                .ok()
-        })
-        .collect();
-    numbers.sort_unstable();
-    numbers.dedup();
-    for n in numbers {
-        let Some(name) = text(call, &format!("Filter.{n}.Name")) else {
-            return error(
-                ctx,
-                400,
-                "MissingParameter",
-                format!("The request must contain the parameter Filter.{n}.Name"),
-            );
-        };
-        filters.push((
-            name.to_string(),
-            indexed(call, &format!("Filter.{n}.Value")),
-        ));
-    }
+    let filters = match filters(ctx, call) {
+        Ok(f) => f,
+        Err(e) => return e,
+    };
     if dry {
         return dry_run_answer(ctx);
     }
@@ -403,8 +410,7 @@ fn describe(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
             match filter_matches(name, values, v) {
                 Some(m) => keep &= m,
                 None => {
-                    return error(
-                        ctx,
+                    return ctx.error(
                         400,
                         "InvalidParameterValue",
                         format!("The filter '{name}' is invalid"),
@@ -423,7 +429,7 @@ fn describe(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
         }
     }
     // UNDOCUMENTED: MaxResults/NextToken are accepted and everything fits one page.
-    success(ctx, json!({"reservationSet": items}))
+    ctx.success(json!({"reservationSet": items}))
 }
 
 fn reservation_id(instance_id: &str) -> String {
@@ -446,8 +452,7 @@ fn start_stop(store: &Store, ctx: &Ctx, call: &Call, to: RunState) -> Answer {
     };
     let ids = indexed(call, "InstanceId");
     if ids.is_empty() {
-        return error(
-            ctx,
+        return ctx.error(
             400,
             "MissingParameter",
             "The request must contain the parameter InstanceId",
@@ -487,5 +492,5 @@ fn start_stop(store: &Store, ctx: &Ctx, call: &Call, to: RunState) -> Answer {
             }));
         }
     }
-    success(ctx, json!({"instancesSet": items}))
+    ctx.success(json!({"instancesSet": items}))
 }

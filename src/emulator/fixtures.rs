@@ -3,6 +3,7 @@
 //! test engine use unless a TOML fixtures file replaces it (see docs/emulator.md).
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -17,12 +18,22 @@ pub const DEFAULT_ALIYUN_ACCESS_KEY_ID: &str = "testid";
 /// Its secret.
 pub const DEFAULT_ALIYUN_SECRET: &str = "testsecret";
 
-/// One accepted access key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One accepted access key. Its `Debug` hides the secret (`serve` prints the
+/// emulator's fake secrets on purpose, field by field).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyPair {
     pub access_key_id: String,
     pub secret: String,
+}
+
+impl std::fmt::Debug for KeyPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyPair")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret", &format_args!("***"))
+            .finish()
+    }
 }
 
 /// Accepted access keys, per cloud.
@@ -91,6 +102,10 @@ pub struct InstanceFixture {
     pub http_protocol_ipv6: String,
     #[serde(default = "disabled")]
     pub instance_metadata_tags: String,
+    /// The instance's tags (key → value), which its metadata service shows when
+    /// instance tags are enabled in its metadata options.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 impl InstanceFixture {
@@ -106,6 +121,10 @@ impl InstanceFixture {
             http_put_response_hop_limit: 1,
             http_protocol_ipv6: disabled(),
             instance_metadata_tags: disabled(),
+            tags: BTreeMap::from([
+                ("Name".to_string(), id.to_string()),
+                ("Environment".to_string(), "conformance".to_string()),
+            ]),
         }
     }
 
@@ -304,6 +323,16 @@ impl Fixtures {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_never_shows_a_secret() {
+        let config = crate::emulator::EmulatorConfig::default();
+        let shown = format!("{config:?} {:?}", config.fixtures.credentials.aws[0]);
+        for secret in [DEFAULT_AWS_SECRET, DEFAULT_ALIYUN_SECRET] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains(DEFAULT_AWS_ACCESS_KEY_ID), "{shown}");
+    }
 
     #[test]
     fn defaults_are_valid_and_round_trip_through_toml() {

@@ -22,21 +22,12 @@ pub const ACCOUNT_ID: &str = "123456789012";
 /// The one region where `httpProtocolIpv6` is available (seed 004).
 pub const IPV6_REGION: &str = "eu-north-1";
 
-fn error(ctx: &Ctx, status: u16, code: &str, message: impl Into<String>) -> Answer {
-    Answer::Error {
-        status,
-        code: code.to_string(),
-        message: message.into(),
-        request_id: ctx.request_id.clone(),
-    }
-}
-
 fn invalid_input(ctx: &Ctx, message: impl Into<String>) -> Answer {
-    error(ctx, 400, "InvalidInputException", message)
+    ctx.error(400, "InvalidInputException", message)
 }
 
 fn serialization(ctx: &Ctx, message: impl Into<String>) -> Answer {
-    error(ctx, 400, "SerializationException", message)
+    ctx.error(400, "SerializationException", message)
 }
 
 /// Answer one Lightsail call from an authenticated caller in `ctx.region`.
@@ -49,7 +40,7 @@ pub fn handle(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
         "StopInstance" => start_stop(store, ctx, call, RunState::Stopped),
         // UNDOCUMENTED: message text; AWS JSON services send this code with an
         // empty or null message.
-        _ => error(ctx, 400, "UnknownOperationException", ""),
+        _ => ctx.error(400, "UnknownOperationException", ""),
     }
 }
 
@@ -148,8 +139,7 @@ fn instance_name(ctx: &Ctx, call: &Call) -> Result<String, Answer> {
 
 fn not_found(ctx: &Ctx, name: &str) -> Answer {
     // UNDOCUMENTED: message wording.
-    error(
-        ctx,
+    ctx.error(
         404,
         "NotFoundException",
         format!("The Instance does not exist: {name}"),
@@ -214,10 +204,10 @@ fn update(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
     let Some(_) = store.get(&ctx.region, &name, ctx.now) else {
         return not_found(ctx, &name);
     };
-    // UNDOCUMENTED: httpProtocolIpv6 is "available only for instances in eu-north-1".
-    // Elsewhere `enabled` is refused with InvalidInputException; `disabled` is the
-    // only state such an instance can have, so asking for it is accepted.
-    if ctx.region != IPV6_REGION && patch.http_protocol_ipv6.as_deref() == Some("enabled") {
+    // httpProtocolIpv6 is "available only for instances in eu-north-1": elsewhere the
+    // parameter is refused, whatever its value (UNDOCUMENTED: the code,
+    // InvalidInputException).
+    if ctx.region != IPV6_REGION && patch.http_protocol_ipv6.is_some() {
         return invalid_input(
             ctx,
             format!(
@@ -230,10 +220,8 @@ fn update(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
     // parameter is not specified in the request, the default state is optional": read
     // as describing the default state of an instance, not a reset on every update.
     match store.modify(&ctx.region, &name, &patch, ctx.now, ctx.apply_delay) {
-        Some(v) => Answer::Success {
-            request_id: ctx.request_id.clone(),
-            body: json!({"operation": operation(ctx, &v, "UpdateInstanceMetadataOptions", "")}),
-        },
+        Some(v) => ctx
+            .success(json!({"operation": operation(ctx, &v, "UpdateInstanceMetadataOptions", "")})),
         None => not_found(ctx, &name),
     }
 }
@@ -302,10 +290,7 @@ fn get_instance(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
         Err(e) => return e,
     };
     match store.get(&ctx.region, &name, ctx.now) {
-        Some(v) => Answer::Success {
-            request_id: ctx.request_id.clone(),
-            body: json!({"instance": instance_json(&v)}),
-        },
+        Some(v) => ctx.success(json!({"instance": instance_json(&v)})),
         None => not_found(ctx, &name),
     }
 }
@@ -320,10 +305,7 @@ fn get_instances(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
         .iter()
         .map(instance_json)
         .collect();
-    Answer::Success {
-        request_id: ctx.request_id.clone(),
-        body: json!({"instances": all}),
-    }
+    ctx.success(json!({"instances": all}))
 }
 
 fn start_stop(store: &Store, ctx: &Ctx, call: &Call, to: RunState) -> Answer {
@@ -345,10 +327,7 @@ fn start_stop(store: &Store, ctx: &Ctx, call: &Call, to: RunState) -> Answer {
     } else {
         "StopInstance"
     };
-    Answer::Success {
-        request_id: ctx.request_id.clone(),
-        body: json!({"operations": [operation(ctx, &v, op, "")]}),
-    }
+    ctx.success(json!({"operations": [operation(ctx, &v, op, "")]}))
 }
 
 #[cfg(test)]

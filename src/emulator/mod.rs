@@ -12,9 +12,12 @@
 
 pub mod aliyun;
 pub mod auth;
+pub mod conn;
 pub mod ec2;
 pub mod fixtures;
+pub mod imds;
 pub mod lightsail;
+pub mod limits;
 pub mod route;
 pub mod server;
 pub mod store;
@@ -48,8 +51,17 @@ pub struct EmulatorConfig {
     pub aliyun_max_skew: Duration,
     /// Time allowed to receive a request body (slow clients get a 408).
     pub request_timeout: Duration,
-    /// Time allowed to receive a request's headers.
+    /// Time allowed to receive a request's headers; also how long an idle
+    /// keep-alive connection is kept.
     pub header_timeout: Duration,
+    /// Time a write to a client may stay blocked (a client that sends and never
+    /// reads) before its connection is closed.
+    pub write_timeout: Duration,
+    /// Connections served at once; further clients wait in the listen backlog.
+    pub max_connections: usize,
+    /// Live Alibaba nonces remembered at most; past it, new signed requests are
+    /// answered with `Throttling` until the oldest expire.
+    pub nonce_capacity: usize,
 }
 
 impl Default for EmulatorConfig {
@@ -62,6 +74,9 @@ impl Default for EmulatorConfig {
             aliyun_max_skew: Duration::from_secs(15 * 60),
             request_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            nonce_capacity: aliyun_sign::DEFAULT_NONCE_CAPACITY,
         }
     }
 }
@@ -77,6 +92,21 @@ pub struct Ctx {
     pub request_id: String,
     /// The API version the caller asked for, where the protocol carries one.
     pub version: Option<String>,
+}
+
+impl Ctx {
+    /// An error answer to this request.
+    pub fn error(&self, status: u16, code: &str, message: impl Into<String>) -> Answer {
+        error_answer(status, code, message, self.request_id.clone())
+    }
+
+    /// A success answer to this request.
+    pub fn success(&self, body: serde_json::Value) -> Answer {
+        Answer::Success {
+            request_id: self.request_id.clone(),
+            body,
+        }
+    }
 }
 
 struct Inner {
@@ -140,6 +170,20 @@ pub fn plain(status: u16, text: &str) -> HttpResponse {
 /// documented (front ends usually answer 413 before the service sees the request).
 pub const TOO_LARGE_CODE: &str = "RequestEntityTooLarge";
 
+/// The code of the answer to a request with more than [`limits::MAX_PARAMS`]
+/// parameters (status 400). UNDOCUMENTED, as [`TOO_LARGE_CODE`].
+pub const TOO_MANY_PARAMS_CODE: &str = "TooManyParameters";
+
+/// The code of the answer to a method other than POST and GET (status 405).
+pub const METHOD_NOT_ALLOWED_CODE: &str = "MethodNotAllowed";
+
+/// Alibaba's throttling answer, given when the nonce cache is full of live nonces.
+const THROTTLED: (u16, &str, &str) = (
+    400,
+    "Throttling",
+    "Request was denied due to request throttling.",
+);
+
 impl Emulator {
     pub fn new(config: EmulatorConfig) -> Self {
         let f = &config.fixtures;
@@ -148,7 +192,10 @@ impl Emulator {
             store::Store::new(f.lightsail.iter().map(|i| i.to_instance("nano_3_0", "a")));
         let aliyun =
             store::Store::new(f.aliyun.iter().map(|i| i.to_instance("ecs.g7.large", "-h")));
-        let nonces = Mutex::new(aliyun_sign::NonceCache::for_skew(config.aliyun_max_skew));
+        let nonces = Mutex::new(aliyun_sign::NonceCache::new(
+            config.aliyun_max_skew.saturating_mul(2),
+            config.nonce_capacity,
+        ));
         Emulator {
             inner: Arc::new(Inner {
                 config,
@@ -187,6 +234,19 @@ impl Emulator {
         if req.body.len() > MAX_BODY_BYTES {
             return self.too_large(route, req);
         }
+        if req.method != "POST" && req.method != "GET" {
+            // UNDOCUMENTED: the services' front ends answer other methods (TRACE,
+            // PUT, …) with 405; the code is the emulator's.
+            let message = format!("The method {} is not allowed; use POST or GET.", req.method);
+            let mut resp = self.refuse(route, req, 405, METHOD_NOT_ALLOWED_CODE, &message);
+            resp.headers.push(("Allow".into(), "GET, POST".into()));
+            return resp;
+        }
+        match limits::check(req, route == Route::AwsJson) {
+            Ok(()) => {}
+            Err(limits::Refusal::TooLarge) => return self.too_large(route, req),
+            Err(limits::Refusal::TooManyParameters(_)) => return self.too_many_params(route, req),
+        }
         match route {
             Route::Ec2Query => self.handle_ec2(req, now),
             Route::AwsJson => self.handle_lightsail(req, now),
@@ -201,25 +261,44 @@ impl Emulator {
     /// The answer to a request whose body is over [`MAX_BODY_BYTES`], in the shape
     /// of the protocol its headers and query name. `req.body` may be empty or cut.
     pub fn too_large(&self, route: Route, req: &HttpRequest) -> HttpResponse {
+        if route == Route::Unknown {
+            return plain(413, "Payload Too Large\n");
+        }
         let message = format!("Request body is larger than the {MAX_BODY_BYTES}-byte limit.");
+        self.refuse(route, req, 413, TOO_LARGE_CODE, &message)
+    }
+
+    /// The answer to a request with more than [`limits::MAX_PARAMS`] parameters, in
+    /// the shape of its protocol. `req.body` may be cut (the server stops reading
+    /// such a body early).
+    pub fn too_many_params(&self, route: Route, req: &HttpRequest) -> HttpResponse {
+        let message = format!(
+            "The request has more than the {} parameters allowed.",
+            limits::MAX_PARAMS
+        );
+        self.refuse(route, req, 400, TOO_MANY_PARAMS_CODE, &message)
+    }
+
+    /// An error answer in the shape of `route`'s protocol, before the request was
+    /// decoded (plain text when no protocol was recognised).
+    pub fn refuse(
+        &self,
+        route: Route,
+        req: &HttpRequest,
+        status: u16,
+        code: &str,
+        message: &str,
+    ) -> HttpResponse {
+        let error = |request_id| error_answer(status, code, message, request_id);
         match route {
-            Route::Ec2Query => ec2_query::encode_answer(
-                "",
-                ec2::API_VERSION,
-                &error_answer(413, TOO_LARGE_CODE, message, aws_request_id()),
-            ),
-            Route::AwsJson => aws_json::encode_answer(&error_answer(
-                413,
-                TOO_LARGE_CODE,
-                message,
-                aws_request_id(),
-            )),
-            Route::AliyunRpc => aliyun_rpc::encode_answer(
-                "",
-                &aliyun_format(req),
-                &error_answer(413, TOO_LARGE_CODE, message, aliyun_request_id()),
-            ),
-            Route::Unknown => plain(413, "Payload Too Large\n"),
+            Route::Ec2Query => {
+                ec2_query::encode_answer("", ec2::API_VERSION, &error(aws_request_id()))
+            }
+            Route::AwsJson => aws_json::encode_answer(&error(aws_request_id())),
+            Route::AliyunRpc => {
+                aliyun_rpc::encode_answer("", &aliyun_format(req), &error(aliyun_request_id()))
+            }
+            Route::Unknown => plain(status, &format!("{message}\n")),
         }
     }
 
@@ -316,22 +395,43 @@ impl Emulator {
         let fail = |(status, code, message): auth::AuthAnswer, rid: String| {
             aliyun_rpc::encode_answer("", &format, &error_answer(status, code, message, rid))
         };
+        if nonce_len(req) > limits::MAX_NONCE_LEN {
+            // UNDOCUMENTED: the gateway's answer for an over-long nonce.
+            return fail(
+                (
+                    400,
+                    "InvalidParameter",
+                    "The specified parameter \"SignatureNonce\" is not valid.".into(),
+                ),
+                rid,
+            );
+        }
         let keys = &self.inner.config.fixtures.credentials.aliyun;
+        let mut full = false;
         let mut nonce_is_fresh = |nonce: &str| {
-            self.inner
+            let check = self
+                .inner
                 .nonces
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .check_and_insert(nonce, now)
+                .check(nonce, now);
+            full = check == aliyun_sign::NonceCheck::Full;
+            check == aliyun_sign::NonceCheck::Fresh
         };
-        if let Err(e) = aliyun_sign::verify(
+        let verified = aliyun_sign::verify(
             req,
             &|id| secret_in(keys, id),
             now,
             self.inner.config.aliyun_max_skew,
             &mut nonce_is_fresh,
-        ) {
-            return fail(auth::aliyun(&e), rid);
+        );
+        match verified {
+            Ok(_) => {}
+            Err(_) if full => {
+                let (status, code, message) = THROTTLED;
+                return fail((status, code, message.into()), rid);
+            }
+            Err(e) => return fail(auth::aliyun(&e), rid),
         }
         // Signature V3 carries the action and version in `x-acs-action` /
         // `x-acs-version` headers instead of parameters; the decoder reads
@@ -381,14 +481,29 @@ impl Emulator {
     }
 }
 
+/// Decoded length of the request's Alibaba nonce (`SignatureNonce`, or the V3
+/// `x-acs-signature-nonce` header), the longest when given more than once.
+fn nonce_len(req: &HttpRequest) -> usize {
+    let header = req.header("x-acs-signature-nonce").map_or(0, str::len);
+    limits::params(req)
+        .filter(|(k, _)| limits::name_is(k, "SignatureNonce"))
+        .map(|(_, v)| limits::decoded_len(v))
+        .fold(header, usize::max)
+}
+
 fn has_param(req: &HttpRequest, name: &str) -> bool {
     aliyun_rpc::request_params(req)
         .map(|ps| ps.iter().any(|(k, _)| k == name))
         .unwrap_or(false)
 }
 
-/// `Format` of an Alibaba request (`JSON` when absent or unreadable).
+/// `Format` of an Alibaba request (`JSON` when absent or unreadable). A request
+/// within the limits is parsed strictly (a query with a broken encoding anywhere
+/// names no format); one beyond them is only scanned, without allocating.
 fn aliyun_format(req: &HttpRequest) -> String {
+    if limits::check(req, false).is_err() {
+        return limits::first_value(req, "Format").unwrap_or_else(|| "JSON".into());
+    }
     let from_params =
         |ps: Vec<(String, String)>| ps.into_iter().find(|(k, _)| k == "Format").map(|(_, v)| v);
     let query = aliyun_rpc::parse_params(req.query())

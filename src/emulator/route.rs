@@ -16,7 +16,8 @@
 //! No EC2 parameter is named like an Alibaba marker, and the AWS SDKs never send
 //! `x-acs-*` headers, so real clients always land on their own protocol.
 
-use crate::wire::{aliyun_rpc, HttpRequest, MAX_BODY_BYTES};
+use super::limits;
+use crate::wire::HttpRequest;
 
 /// Which protocol a request speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,26 +38,20 @@ const ALIYUN_MARKERS: [&str; 7] = [
     "RegionId",
 ];
 
-/// Parameter names of the query and (for form bodies) the body, leniently: a
-/// parameter whose encoding is broken is skipped, the decoder reports it later.
-/// A body over the size limit is not read (the request is refused by size anyway).
-fn param_names(req: &HttpRequest) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    let mut add = |s: &str| {
-        for seg in s.split('&').filter(|s| !s.is_empty()) {
-            let k = seg.split_once('=').map(|(k, _)| k).unwrap_or(seg);
-            if let Ok(k) = percent_encoding::percent_decode_str(k).decode_utf8() {
-                names.push(k.into_owned());
-            }
-        }
-    };
-    add(req.query());
-    if aliyun_rpc::has_form_body(req) && req.body.len() <= MAX_BODY_BYTES {
-        if let Ok(body) = std::str::from_utf8(&req.body) {
-            add(body);
-        }
+/// Which markers the parameter names carry: (`X-Amz-Algorithm`/`X-Amz-Signature`,
+/// an Alibaba marker, `Action`). One pass over the query and a form body, comparing
+/// decoded names without building any string; a name whose encoding is broken
+/// matches nothing (the decoder reports it later). A body over the size limit is
+/// not read (the request is refused by size anyway).
+fn markers(req: &HttpRequest) -> (bool, bool, bool) {
+    let (mut presigned, mut aliyun, mut action) = (false, false, false);
+    for (name, _) in limits::params(req) {
+        presigned |=
+            limits::name_is(name, "X-Amz-Algorithm") || limits::name_is(name, "X-Amz-Signature");
+        aliyun |= ALIYUN_MARKERS.iter().any(|m| limits::name_is(name, m));
+        action |= limits::name_is(name, "Action");
     }
-    names
+    (presigned, aliyun, action)
 }
 
 /// Decide which protocol `req` speaks (see the module docs for the rules).
@@ -71,21 +66,15 @@ pub fn route(req: &HttpRequest) -> Route {
     {
         return Route::AliyunRpc;
     }
-    let names = param_names(req);
-    if auth.starts_with("AWS4-")
-        || names
-            .iter()
-            .any(|n| n == "X-Amz-Algorithm" || n == "X-Amz-Signature")
-    {
+    if auth.starts_with("AWS4-") {
         return Route::Ec2Query;
     }
-    if names.iter().any(|n| ALIYUN_MARKERS.contains(&n.as_str())) {
-        return Route::AliyunRpc;
+    match markers(req) {
+        (true, _, _) => Route::Ec2Query,
+        (_, true, _) => Route::AliyunRpc,
+        (_, _, true) => Route::Ec2Query,
+        _ => Route::Unknown,
     }
-    if names.iter().any(|n| n == "Action") {
-        return Route::Ec2Query;
-    }
-    Route::Unknown
 }
 
 #[cfg(test)]

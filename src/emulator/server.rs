@@ -2,26 +2,33 @@
 //! request into an [`HttpRequest`] and calls [`Emulator::handle`].
 //!
 //! Robustness: the body is read with a size limit ([`MAX_BODY_BYTES`], over it → a
-//! 413 in the protocol's error shape) and a time limit (`request_timeout`, a slow
-//! client gets a 408); headers must arrive within `header_timeout` (hyper's
-//! header-read timeout, which is why connections are served with hyper-util directly
-//! instead of `axum::serve`). [`RunningEmulator::shutdown`] stops accepting, lets
-//! in-flight requests finish (up to 5 s), then returns.
+//! 413 in the protocol's error shape; a malformed chunked body → 400) and a time
+//! limit (`request_timeout`, a slow client gets a 408); headers must arrive within
+//! `header_timeout` (hyper's header-read timeout, which also closes idle keep-alive
+//! connections, and why connections are served with hyper-util directly instead of
+//! `axum::serve`); a write blocked for `write_timeout` closes the connection
+//! ([`WriteDeadline`]); at most `max_connections` are served at once.
+//! [`RunningEmulator::shutdown`] stops accepting, lets in-flight requests finish
+//! (up to 5 s), then returns.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::Router;
+use futures::StreamExt;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
-use super::{plain, route, Emulator, EmulatorConfig};
+use super::conn::WriteDeadline;
+use super::{limits, plain, route, Emulator, EmulatorConfig};
 use crate::wire::{HttpRequest, HttpResponse, MAX_BODY_BYTES};
 
 /// Why the emulator could not start.
@@ -110,37 +117,49 @@ async fn accept_loop(
     emulator: Emulator,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let header_timeout = emulator.config().header_timeout;
+    let config = emulator.config();
+    let (header_timeout, write_timeout) = (config.header_timeout, config.write_timeout);
+    let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let app = Router::new().fallback(serve_one).with_state(emulator);
     let mut connections = tokio::task::JoinSet::new();
     loop {
-        tokio::select! {
+        // Past `max_connections`, stop accepting: clients wait in the backlog.
+        let permit = tokio::select! {
             _ = stopped.changed() => break,
-            accepted = listener.accept() => {
-                let Ok((stream, _peer)) = accepted else {
-                    // Out of file descriptors and the like: back off briefly.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                };
-                let service = TowerToHyperService::new(app.clone());
-                let mut stop = stopped.clone();
-                connections.spawn(async move {
-                    let mut builder = hyper::server::conn::http1::Builder::new();
-                    builder.timer(TokioTimer::new()).header_read_timeout(header_timeout);
-                    let conn = builder.serve_connection(TokioIo::new(stream), service);
-                    tokio::pin!(conn);
-                    tokio::select! {
-                        _ = conn.as_mut() => {}
-                        _ = stop.changed() => {
-                            conn.as_mut().graceful_shutdown();
-                            let _ = conn.await;
-                        }
-                    }
-                });
-                // Reap finished connections so the set does not grow without bound.
-                while connections.try_join_next().is_some() {}
+            permit = slots.clone().acquire_owned() => permit,
+        };
+        let Ok(permit) = permit else { break };
+        let accepted = tokio::select! {
+            _ = stopped.changed() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((stream, _peer)) = accepted else {
+            // Out of file descriptors and the like: back off briefly.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let mut stop = stopped.clone();
+        connections.spawn(async move {
+            let _permit = permit;
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let io = TokioIo::new(WriteDeadline::new(stream, write_timeout));
+            let conn = builder.serve_connection(io, service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
             }
-        }
+        });
+        // Reap finished connections so the set does not grow without bound.
+        while connections.try_join_next().is_some() {}
     }
     drop(listener);
     let drain = async { while connections.join_next().await.is_some() {} };
@@ -152,8 +171,59 @@ async fn accept_loop(
     }
 }
 
+/// Why a body could not be read.
+enum BodyError {
+    /// Over [`MAX_BODY_BYTES`] (announced or sent).
+    TooLarge,
+    /// The framing broke: a malformed chunk, or the connection closed mid-body.
+    Malformed,
+    /// Over [`limits::MAX_PARAMS`] parameters: the part read before the count
+    /// went over (enough to tell the protocol); the rest was dropped unread.
+    TooManyParameters(Vec<u8>),
+}
+
+/// Read the body, refusing it once it is known to be over the size limit or to
+/// carry too many parameters (counted as it arrives, with the `query_params` of
+/// the query string): a hostile body is never held whole.
+async fn read_body(
+    body: Body,
+    announced: Option<usize>,
+    mut params: limits::ParamCounter,
+    query_params: usize,
+) -> Result<Vec<u8>, BodyError> {
+    if announced.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut buf = Vec::with_capacity(announced.unwrap_or(0).min(INLINE_BODY_BYTES));
+    let (mut total, mut refused) = (0usize, false);
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| BodyError::Malformed)?;
+        total += chunk.len();
+        if total > MAX_BODY_BYTES {
+            return Err(BodyError::TooLarge);
+        }
+        // Once refused, the rest is read and dropped (so the answer is not lost
+        // to a reset of a connection closed with unread bytes), never kept.
+        if refused {
+            continue;
+        }
+        buf.extend_from_slice(&chunk);
+        params.feed(&chunk);
+        refused = query_params + params.count() > limits::MAX_PARAMS;
+    }
+    if refused {
+        return Err(BodyError::TooManyParameters(buf));
+    }
+    Ok(buf)
+}
+
 async fn serve_one(State(emulator): State<Emulator>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
+    let announced = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.trim().parse::<usize>().ok());
     let mut request = HttpRequest {
         method: parts.method.as_str().to_string(),
         path_and_query: parts
@@ -174,28 +244,54 @@ async fn serve_one(State(emulator): State<Emulator>, req: Request) -> Response {
         body: Vec::new(),
     };
     let timeout = emulator.config().request_timeout;
-    let read = axum::body::to_bytes(body, MAX_BODY_BYTES);
+    let mut query_params = limits::ParamCounter::form();
+    query_params.feed(request.query().as_bytes());
+    let body_params = if request.header("X-Amz-Target").is_some() {
+        limits::ParamCounter::json()
+    } else {
+        limits::ParamCounter::form()
+    };
+    let read = read_body(body, announced, body_params, query_params.count());
     let answer = match tokio::time::timeout(timeout, read).await {
         Err(_) => plain(
             408,
             "Request Timeout: the request body did not arrive in time\n",
         ),
-        Ok(Err(_)) => {
-            // Over the limit (or the connection broke mid-body).
-            emulator.too_large(route::route(&request), &request)
+        Ok(Err(BodyError::TooLarge)) => emulator.too_large(route::route(&request), &request),
+        Ok(Err(BodyError::TooManyParameters(read))) => {
+            request.body = read;
+            emulator.too_many_params(route::route(&request), &request)
         }
+        Ok(Err(BodyError::Malformed)) => plain(
+            400,
+            "Bad Request: the request body is malformed (chunked encoding) or was cut short\n",
+        ),
         Ok(Ok(bytes)) => {
-            request.body = bytes.to_vec();
-            // Signature checks hash the body; keep them off the async workers.
-            let em = emulator.clone();
-            match tokio::task::spawn_blocking(move || em.handle(&request, SystemTime::now())).await
-            {
-                Ok(a) => a,
-                Err(_) => plain(500, "Internal Server Error\n"),
-            }
+            request.body = bytes;
+            answer(&emulator, request).await
         }
     };
     into_response(answer)
+}
+
+/// Bodies up to this size are answered on the async worker: the whole request costs
+/// microseconds, less than a hand-off to the blocking pool. Larger ones (hashing up
+/// to 1 MiB) go to the blocking pool so they cannot stall other connections.
+const INLINE_BODY_BYTES: usize = 16 * 1024;
+
+/// Run [`Emulator::handle`]; a panic (there should be none) becomes a 500.
+async fn answer(emulator: &Emulator, request: HttpRequest) -> HttpResponse {
+    let internal_error = || plain(500, "Internal Server Error\n");
+    if request.body.len() <= INLINE_BODY_BYTES {
+        let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            emulator.handle(&request, SystemTime::now())
+        }));
+        return handled.unwrap_or_else(|_| internal_error());
+    }
+    let em = emulator.clone();
+    tokio::task::spawn_blocking(move || em.handle(&request, SystemTime::now()))
+        .await
+        .unwrap_or_else(|_| internal_error())
 }
 
 fn into_response(r: HttpResponse) -> Response {

@@ -115,6 +115,9 @@ pub struct Instance {
     /// When the instance was created (Lightsail `createdAt`, EC2 `launchTime`).
     pub created_at: SystemTime,
     pending: Option<Pending>,
+    /// The options in effect while a change is pending (what the metadata service
+    /// answers from until the change applies).
+    prior: MetadataOptions,
 }
 
 impl Instance {
@@ -133,9 +136,10 @@ impl Instance {
             zone: zone.into(),
             instance_type: instance_type.into(),
             run_state,
-            options,
             created_at,
             pending: None,
+            prior: options.clone(),
+            options,
         }
     }
 
@@ -160,6 +164,17 @@ impl Instance {
 pub struct InstanceView {
     pub instance: Instance,
     pub state: ChangeState,
+}
+
+impl InstanceView {
+    /// The options in effect: the last change's once applied, the ones before it
+    /// while it is pending.
+    pub fn applied_options(&self) -> &MetadataOptions {
+        match self.state {
+            ChangeState::Applied => &self.instance.options,
+            ChangeState::Pending => &self.instance.prior,
+        }
+    }
 }
 
 impl std::ops::Deref for InstanceView {
@@ -227,6 +242,9 @@ impl Store {
     ) -> Option<InstanceView> {
         let mut regions = self.lock();
         let inst = regions.get_mut(region)?.get_mut(id)?;
+        if inst.change_state(now) == ChangeState::Applied {
+            inst.prior = inst.options.clone();
+        }
         inst.options = patch.apply(&inst.options);
         inst.pending = Some(match inst.run_state {
             RunState::Running => Pending::Until(now + apply_delay),

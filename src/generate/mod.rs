@@ -3,6 +3,7 @@
 //! (`random`). Nothing here knows one API from another: every value comes from
 //! the table's parameter rows.
 
+pub mod data_plane;
 pub mod random;
 
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,9 @@ pub enum Phase {
     Auth,
     /// Settle sequences and DryRun checks.
     Sequence,
+    /// Probes of the metadata service after each settled change (`runner::data_plane`).
+    #[serde(rename = "data-plane")]
+    DataPlane,
 }
 
 impl Phase {
@@ -33,6 +37,7 @@ impl Phase {
             Phase::Random => "random",
             Phase::Auth => "auth",
             Phase::Sequence => "sequence",
+            Phase::DataPlane => "data-plane",
         }
     }
 }

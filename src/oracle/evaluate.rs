@@ -1,8 +1,12 @@
 //! Judging one call under one effective table: resolve each parameter (unknown,
 //! duplicated and empty ones may be handled in several acceptable ways), validate,
 //! and turn the result into acceptable outcomes.
+//!
+//! The outcomes come out [`Raw`]: an error whose code a reading may withdraw says
+//! which code, so that the readings that change only error codes or the answer's
+//! shape are applied afterwards ([`Raw::under`]) without evaluating again.
 
-use super::effective::{EffParam, Effective};
+use super::effective::{Answering, EffParam, Effective, Row};
 use super::{Acceptable, Expected, Options, World};
 use crate::spec::{
     Absent, Citation, Condition, ErrorEntry, ErrorRef, Handling, ParamType, Role, Spec, Status,
@@ -14,6 +18,59 @@ use crate::wire::{Call, RawValue};
 /// with dozens of unknown parameters cannot explode the evaluation.
 const MAX_FORKS: usize = 8;
 
+/// One acceptable outcome as evaluated under an [`Effective`] table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Raw<'a> {
+    pub acceptable: Acceptable,
+    /// The code of an error given as exact that a reading may declare not
+    /// established (`Answering::inexact_errors`).
+    pub withdrawable: Option<&'a str>,
+}
+
+impl<'a> Raw<'a> {
+    fn plain(acceptable: Acceptable) -> Self {
+        Raw {
+            acceptable,
+            withdrawable: None,
+        }
+    }
+
+    /// The outcome under `answering`: what `evaluate` gives under a table whose
+    /// error exactness and answer shape are `answering`'s, when this one was
+    /// evaluated under the same parameter rows and the table's own `Answering`.
+    pub fn under(&self, answering: &Answering<'a>) -> Acceptable {
+        let mut a = self.acceptable.clone();
+        match &mut a.expected {
+            Expected::Success { shape, .. } => *shape = answering.shape.to_shape(),
+            Expected::Error { code, .. } => {
+                if self
+                    .withdrawable
+                    .is_some_and(|c| answering.inexact_errors.contains(c))
+                {
+                    *code = None;
+                    a.strength = Strength::Inferred;
+                }
+            }
+        }
+        open_codes(&mut a, answering);
+        a
+    }
+}
+
+/// A code a reading leaves open is open wherever the error comes from: a
+/// condition's error (not found…) as well as a parameter's.
+pub fn open_codes(a: &mut Acceptable, answering: &Answering<'_>) {
+    if let Expected::Error { code, .. } = &mut a.expected {
+        if code
+            .as_deref()
+            .is_some_and(|c| answering.inexact_errors.contains(c))
+        {
+            *code = None;
+            a.strength = Strength::Inferred;
+        }
+    }
+}
+
 /// How one parameter name of the call is taken.
 #[derive(Debug, Clone)]
 enum Resolution {
@@ -24,13 +81,18 @@ enum Resolution {
 }
 
 /// All acceptable outcomes of `call` under `eff`.
-pub fn evaluate(spec: &Spec, eff: &Effective, world: &World, call: &Call) -> Vec<Acceptable> {
+pub fn evaluate<'a>(
+    spec: &'a Spec,
+    eff: &Effective<'a>,
+    world: &World,
+    call: &Call,
+) -> Vec<Raw<'a>> {
     let names = names_in_order(call);
     let alternatives: Vec<Vec<Resolution>> = names
         .iter()
         .map(|name| resolutions(spec, eff, world, call, name))
         .collect();
-    let mut out: Vec<Acceptable> = Vec::new();
+    let mut out: Vec<Raw<'a>> = Vec::new();
     for combo in combinations(&alternatives) {
         for acceptable in judge(spec, eff, world, &names, &combo) {
             if !out.contains(&acceptable) {
@@ -41,11 +103,11 @@ pub fn evaluate(spec: &Spec, eff: &Effective, world: &World, call: &Call) -> Vec
     out
 }
 
-fn names_in_order(call: &Call) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
+fn names_in_order(call: &Call) -> Vec<&str> {
+    let mut names: Vec<&str> = Vec::new();
     for p in &call.params {
-        if !names.contains(&p.name) {
-            names.push(p.name.clone());
+        if !names.contains(&p.name.as_str()) {
+            names.push(&p.name);
         }
     }
     names
@@ -155,19 +217,19 @@ fn combinations(alternatives: &[Vec<Resolution>]) -> Vec<Vec<Resolution>> {
 }
 
 /// Outcomes for one way of taking every parameter.
-fn judge(
-    spec: &Spec,
-    eff: &Effective,
+fn judge<'a>(
+    spec: &'a Spec,
+    eff: &Effective<'a>,
     world: &World,
-    names: &[String],
+    names: &[&str],
     combo: &[Resolution],
-) -> Vec<Acceptable> {
+) -> Vec<Raw<'a>> {
     let json = spec.api.protocol.typed_values();
-    let mut errors: Vec<Acceptable> = Vec::new();
+    let mut errors: Vec<Raw<'a>> = Vec::new();
     let mut values: Vec<(&EffParam, String)> = Vec::new();
     for (name, resolution) in names.iter().zip(combo) {
         match resolution {
-            Resolution::Error(e) => errors.extend(e.iter().cloned()),
+            Resolution::Error(e) => errors.extend(e.iter().cloned().map(Raw::plain)),
             Resolution::Ignore | Resolution::Absent => {}
             Resolution::Value(raw) => {
                 let Some(p) = eff.param(name) else { continue };
@@ -183,11 +245,11 @@ fn judge(
         names
             .iter()
             .zip(combo)
-            .any(|(n, r)| n == &p.row.name && !matches!(r, Resolution::Absent))
+            .any(|(n, r)| *n == p.row.name && !matches!(r, Resolution::Absent))
     };
     for p in &eff.params {
         if !sent(p) && (p.row.required || p.row.absent == Absent::Error) {
-            errors.extend(missing_errors(spec, world, p));
+            errors.extend(missing_errors(spec, world, p).into_iter().map(Raw::plain));
         }
     }
     let dry_run = values
@@ -201,16 +263,19 @@ fn judge(
                     .into_iter()
                     .map(|mut a| {
                         a.strength = Strength::Inferred;
-                        a
+                        Raw::plain(a)
                     }),
             );
         }
         return errors;
     }
     if dry_run {
-        return condition_errors(spec, Condition::DryRun, "DryRun", world);
+        return condition_errors(spec, Condition::DryRun, "DryRun", world)
+            .into_iter()
+            .map(Raw::plain)
+            .collect();
     }
-    vec![success(spec, eff, world, &values, names, combo)]
+    vec![Raw::plain(success(spec, eff, world, &values, names, combo))]
 }
 
 fn success(
@@ -218,7 +283,7 @@ fn success(
     eff: &Effective,
     world: &World,
     values: &[(&EffParam, String)],
-    names: &[String],
+    names: &[&str],
     combo: &[Resolution],
 ) -> Acceptable {
     let targets_instance = values.iter().any(|(p, _)| p.row.role == Role::Target);
@@ -241,7 +306,7 @@ fn success(
             let sent_but_dropped = names
                 .iter()
                 .zip(combo)
-                .any(|(n, r)| n == &p.row.name && matches!(r, Resolution::Ignore));
+                .any(|(n, r)| *n == p.row.name && matches!(r, Resolution::Ignore));
             if sent_but_dropped {
                 continue;
             }
@@ -249,8 +314,8 @@ fn success(
             strength = weaker(strength, best(facts));
             cite.extend(facts.iter().cloned());
             if p.row.absent == Absent::Default {
-                if let Some(d) = &p.row.default {
-                    options.insert(option.clone(), d.clone());
+                if let Some(d) = p.row.default {
+                    options.insert(option.clone(), d.to_string());
                 }
             }
         }
@@ -272,7 +337,7 @@ fn success(
         expected: Expected::Success {
             options,
             states,
-            shape: eff.shape.clone(),
+            shape: eff.answering.shape.to_shape(),
             targets_instance,
         },
         rule: "modify.success".into(),
@@ -284,18 +349,19 @@ fn success(
 
 /// `Ok(Some(v))`: valid, normalized; `Ok(None)`: accepted without effect;
 /// `Err`: the acceptable errors.
-fn validate(
-    spec: &Spec,
-    eff: &Effective,
+fn validate<'a>(
+    spec: &'a Spec,
+    eff: &Effective<'a>,
     world: &World,
-    p: &EffParam,
+    p: &EffParam<'a>,
     raw: &RawValue,
     json: bool,
-) -> Result<Option<String>, Vec<Acceptable>> {
+) -> Result<Option<String>, Vec<Raw<'a>>> {
+    let plain = |errors: Vec<Acceptable>| errors.into_iter().map(Raw::plain).collect();
     if p.ignored {
         return Ok(None);
     }
-    if let Some(rejected) = &p.rejected {
+    if let Some(rejected) = p.rejected {
         return Err(vec![error_from_ref(
             spec,
             eff,
@@ -308,18 +374,20 @@ fn validate(
     }
     if !p.row.regions.is_empty() && !p.row.regions.contains(&world.region) {
         let facts = p.row.cite.get("regions").cloned().unwrap_or_default();
-        return Err(condition_errors(
-            spec,
-            Condition::Unsupported,
-            &format!("{}.regions", p.row.name),
-            world,
-        )
-        .into_iter()
-        .map(|mut a| {
-            a.cite.splice(0..0, facts.iter().cloned());
-            a
-        })
-        .collect());
+        return Err(plain(
+            condition_errors(
+                spec,
+                Condition::Unsupported,
+                &format!("{}.regions", p.row.name),
+                world,
+            )
+            .into_iter()
+            .map(|mut a| {
+                a.cite.splice(0..0, facts.iter().cloned());
+                a
+            })
+            .collect(),
+        ));
     }
     let (valid, fact) = check_value(&p.row, raw, json);
     let Some(value) = valid else {
@@ -328,7 +396,7 @@ fn validate(
         return Err(invalid_errors(spec, eff, world, p, &rule, &facts, raw));
     };
     match p.row.role {
-        Role::Target if value != world.instance.id => Err(condition_errors(
+        Role::Target if value != world.instance.id => Err(plain(condition_errors(
             spec,
             Condition::NotFound,
             &format!("{}.exists", p.row.name),
@@ -339,21 +407,17 @@ fn validate(
                 },
                 ..world.clone()
             },
-        )),
-        Role::Region if value != world.region => Err(vec![any_client_error(
+        ))),
+        Role::Region if value != world.region => Err(vec![Raw::plain(any_client_error(
             &format!("{}.matches-instance", p.row.name),
             "The instance is in another region; no doc names the error",
-        )]),
+        ))]),
         _ => Ok(Some(value)),
     }
 }
 
 /// The normalized value if valid, and the fact that decides it.
-fn check_value(
-    p: &crate::spec::Param,
-    raw: &RawValue,
-    json: bool,
-) -> (Option<String>, &'static str) {
+fn check_value(p: &Row, raw: &RawValue, json: bool) -> (Option<String>, &'static str) {
     match p.kind {
         ParamType::Integer => {
             let text = match (raw, json) {
@@ -393,7 +457,7 @@ fn check_value(
                 (RawValue::Json(_), true) => return (None, "type"),
                 (v, _) => v.as_query_text(),
             };
-            match &p.pattern_regex {
+            match p.pattern {
                 Some(re) if !re.is_match(text) => (None, "pattern"),
                 _ => (Some(text.to_string()), "type"),
             }
@@ -416,17 +480,17 @@ fn parse_integer(text: &str, json: bool) -> Option<i64> {
     i32::try_from(n).ok().map(i64::from)
 }
 
-fn invalid_errors(
-    spec: &Spec,
-    eff: &Effective,
+fn invalid_errors<'a>(
+    spec: &'a Spec,
+    eff: &Effective<'a>,
     world: &World,
     p: &EffParam,
     rule: &str,
     facts: &[Citation],
     raw: &RawValue,
-) -> Vec<Acceptable> {
-    let shown = raw.as_query_text().to_string();
-    match &p.row.invalid {
+) -> Vec<Raw<'a>> {
+    let shown = raw.as_query_text();
+    match p.row.invalid {
         Some(r) => {
             let mut facts = facts.to_vec();
             facts.extend(p.row.cite.get("invalid").cloned().unwrap_or_default());
@@ -437,14 +501,14 @@ fn invalid_errors(
                 r,
                 rule,
                 &facts,
-                Some(&shown),
+                Some(shown),
             )]
         }
         None => condition_errors(spec, Condition::InvalidValue, rule, world)
             .into_iter()
             .map(|mut a| {
                 a.cite.splice(0..0, facts.iter().cloned());
-                a
+                Raw::plain(a)
             })
             .collect(),
     }
@@ -506,15 +570,15 @@ pub fn condition_errors(
         .collect()
 }
 
-fn error_from_ref(
-    spec: &Spec,
-    eff: &Effective,
+fn error_from_ref<'a>(
+    spec: &'a Spec,
+    eff: &Effective<'a>,
     world: &World,
     r: &ErrorRef,
     rule: &str,
     facts: &[Citation],
     value: Option<&str>,
-) -> Acceptable {
+) -> Raw<'a> {
     let entry = spec
         .errors
         .iter()
@@ -523,10 +587,16 @@ fn error_from_ref(
         .min_by_key(|e| e.when != Condition::InvalidValue);
     match entry {
         Some(e) => {
-            let exact = r.exact && e.exact && !eff.inexact_errors.contains(&e.code);
-            entry_error(e, exact, rule, facts, world, value)
+            let exact = r.exact && e.exact && !eff.answering.inexact_errors.contains(&*e.code);
+            Raw {
+                acceptable: entry_error(e, exact, rule, facts, world, value),
+                withdrawable: exact.then_some(e.code.as_str()),
+            }
         }
-        None => any_client_error(rule, "the parameter's error is not in the table"),
+        None => Raw::plain(any_client_error(
+            rule,
+            "the parameter's error is not in the table",
+        )),
     }
 }
 

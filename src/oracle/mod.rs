@@ -3,10 +3,15 @@
 //! `expect(spec, world, call, auth)` returns every acceptable outcome, each labelled
 //! with the rule and the citations that allow it and, where the docs disagree, with
 //! the ambiguity reading it follows. Pure: no I/O, no clock. It reads only the spec
-//! table; nothing here knows one API from another.
+//! table; nothing here knows one API from another. [`Oracle`] is the same with a
+//! bounded memory of its answers, for runs whose calls repeat.
 
+pub mod data_plane;
 mod effective;
 mod evaluate;
+mod memo;
+#[doc(hidden)]
+pub mod reference;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -14,14 +19,15 @@ use std::collections::BTreeMap;
 use crate::spec::{Citation, Condition, Spec, Status, Strength};
 use crate::wire::Call;
 
-pub use effective::{EffParam, Effective};
+pub use effective::{Answering, EffParam, Effective, Row, ShapeRef};
+pub use memo::{MemoStats, Oracle};
 
 /// An instance's metadata options: option name (`http_tokens`, `hop_limit`, …) →
 /// value as the wire spells it (`required`, `2`).
 pub type Options = BTreeMap<String, String>;
 
 /// What the oracle knows of the target: the one instance a case may change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct World {
     /// The region the instance is in.
     pub region: String,
@@ -30,7 +36,7 @@ pub struct World {
 }
 
 /// The instance a case may change, as the oracle knows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Instance {
     /// The id (EC2, Alibaba) or name (Lightsail) that names it.
     pub id: String,
@@ -170,14 +176,19 @@ impl Expectation {
 pub const MAX_READING_COMBINATIONS: usize = 512;
 
 /// Every acceptable outcome of `call` against `world`.
+///
+/// Each combination of the touched ambiguities' readings is judged, but the call is
+/// evaluated once per distinct set of parameter rows: readings that change only
+/// error codes or the answer's shape are applied to the evaluated outcomes (see
+/// `evaluate::Raw::under`). [`Oracle`] adds memory across calls.
 pub fn expect(spec: &Spec, world: &World, call: &Call, auth: Auth) -> Expectation {
     if let Some(condition) = auth.condition() {
         return Expectation {
-            outcomes: evaluate::condition_errors(spec, condition, "auth", world),
+            outcomes: evaluate::condition_errors(spec, condition, &auth_rule(condition), world),
             ambiguities: Vec::new(),
         };
     }
-    let base = Effective::base(spec);
+    let mut evaluations = Evaluations::new(spec, world, call);
     // First the ambiguities whose patches concern the parameters as sent…
     let mut touched: Vec<usize> = spec
         .ambiguities
@@ -186,22 +197,51 @@ pub fn expect(spec: &Spec, world: &World, call: &Call, auth: Auth) -> Expectatio
         .filter(|(_, a)| effective::touches_params(a.get_ref(), call))
         .map(|(i, _)| i)
         .collect();
-    let mut outcomes = evaluate_all(spec, &base, world, call, &touched);
+    let mut combos = reading_combinations(spec, &touched);
+    let first: Vec<usize> = combos.iter().map(|c| evaluations.index(c)).collect();
     // …then those whose patches concern an error code or the answer's shape, if
-    // the outcomes so far involve them.
+    // the outcomes so far involve them. (Which codes and successes there are does
+    // not depend on those readings, so the outcomes as evaluated tell.)
+    let so_far = first
+        .iter()
+        .flat_map(|&i| &evaluations.done[i].1)
+        .map(|raw| &raw.acceptable);
     let more: Vec<usize> = spec
         .ambiguities
         .iter()
         .enumerate()
         .filter(|(i, a)| {
-            !touched.contains(i) && effective::touches_outcomes(a.get_ref(), &outcomes)
+            !touched.contains(i) && effective::touches_outcomes(a.get_ref(), so_far.clone())
         })
         .map(|(i, _)| i)
         .collect();
     if !more.is_empty() {
         touched.extend(more);
         touched.sort_unstable();
-        outcomes = evaluate_all(spec, &base, world, call, &touched);
+        combos = reading_combinations(spec, &touched);
+    }
+    let mut outcomes: Vec<Acceptable> = Vec::new();
+    for combo in &combos {
+        let i = evaluations.index(combo);
+        let mut answering = effective::Answering::base(spec);
+        let mut labels = Vec::with_capacity(combo.len());
+        let mut cites = Vec::new();
+        for &(amb_index, reading_index) in combo {
+            let amb = spec.ambiguities[amb_index].get_ref();
+            let reading = &amb.readings[reading_index];
+            answering.apply(&reading.set);
+            labels.push(ReadingLabel {
+                ambiguity: amb.id.clone(),
+                reading: reading.id.clone(),
+            });
+            cites.extend(reading.cite.iter().cloned());
+        }
+        for raw in &evaluations.done[i].1 {
+            let mut acceptable = raw.under(&answering);
+            acceptable.readings = labels.clone();
+            acceptable.cite.extend(cites.iter().cloned());
+            push_new(&mut outcomes, acceptable);
+        }
     }
     Expectation {
         outcomes,
@@ -212,53 +252,77 @@ pub fn expect(spec: &Spec, world: &World, call: &Call, auth: Auth) -> Expectatio
     }
 }
 
+/// Push `a` unless an equal outcome is there. Outcomes of different combinations
+/// differ in their readings, which are compared first.
+fn push_new(out: &mut Vec<Acceptable>, a: Acceptable) {
+    if !out.iter().any(|o| o.readings == a.readings && *o == a) {
+        out.push(a);
+    }
+}
+
+/// One call's evaluations, by the readings that patch parameter rows: combinations
+/// that agree on those see the same rows, so the call is evaluated once for them.
+struct Evaluations<'a> {
+    spec: &'a Spec,
+    world: &'a World,
+    call: &'a Call,
+    base: Effective<'a>,
+    /// (the parameter-patching readings of a combination, the outcomes under them).
+    done: Vec<(Combination, Vec<evaluate::Raw<'a>>)>,
+}
+
+/// A combination of readings: (ambiguity index, reading index), by ambiguity.
+type Combination = Vec<(usize, usize)>;
+
+impl<'a> Evaluations<'a> {
+    fn new(spec: &'a Spec, world: &'a World, call: &'a Call) -> Self {
+        Evaluations {
+            spec,
+            world,
+            call,
+            base: Effective::base(spec),
+            done: Vec::new(),
+        }
+    }
+
+    /// The index in `done` of the evaluation `combo` uses (evaluating it if new).
+    fn index(&mut self, combo: &[(usize, usize)]) -> usize {
+        let spec = self.spec;
+        let reading = |&(a, r): &(usize, usize)| &spec.ambiguities[a].get_ref().readings[r];
+        let key: Combination = combo
+            .iter()
+            .filter(|c| effective::patches_params(&reading(c).set))
+            .copied()
+            .collect();
+        if let Some(i) = self.done.iter().position(|(k, _)| *k == key) {
+            return i;
+        }
+        let mut eff = self.base.clone();
+        for c in &key {
+            eff.apply_to_params(&reading(c).set);
+        }
+        let raws = evaluate::evaluate(spec, &eff, self.world, self.call);
+        self.done.push((key, raws));
+        self.done.len() - 1
+    }
+}
+
 /// The acceptable outcomes of a protocol-level condition (a reused nonce…),
 /// whatever the call.
 pub fn expect_condition(spec: &Spec, world: &World, condition: Condition) -> Vec<Acceptable> {
-    evaluate::condition_errors(
-        spec,
-        condition,
-        &format!("auth.{condition:?}").to_lowercase(),
-        world,
-    )
+    evaluate::condition_errors(spec, condition, &auth_rule(condition), world)
 }
 
-/// Evaluate under every combination of the touched ambiguities' readings.
-fn evaluate_all(
-    spec: &Spec,
-    base: &Effective,
-    world: &World,
-    call: &Call,
-    touched: &[usize],
-) -> Vec<Acceptable> {
-    let mut out: Vec<Acceptable> = Vec::new();
-    for combo in reading_combinations(spec, touched) {
-        let mut eff = base.clone();
-        let mut labels = Vec::new();
-        let mut cites = Vec::new();
-        for (amb_index, reading_index) in &combo {
-            let amb = spec.ambiguities[*amb_index].get_ref();
-            let reading = &amb.readings[*reading_index];
-            eff.apply(&reading.set);
-            labels.push(ReadingLabel {
-                ambiguity: amb.id.clone(),
-                reading: reading.id.clone(),
-            });
-            cites.extend(reading.cite.iter().cloned());
-        }
-        for mut acceptable in evaluate::evaluate(spec, &eff, world, call) {
-            acceptable.readings = labels.clone();
-            acceptable.cite.extend(cites.iter().cloned());
-            if !out.contains(&acceptable) {
-                out.push(acceptable);
-            }
-        }
+/// The rule of a refused request: `auth.bad-signature`, `auth.nonce-reused`…
+pub(crate) fn auth_rule(condition: Condition) -> String {
+    match serde_json::to_value(condition) {
+        Ok(serde_json::Value::String(s)) => format!("auth.{s}"),
+        _ => format!("auth.{condition:?}").to_lowercase(),
     }
-    out
 }
 
-fn reading_combinations(spec: &Spec, touched: &[usize]) -> Vec<Vec<(usize, usize)>> {
-    let mut combos: Vec<Vec<(usize, usize)>> = vec![Vec::new()];
+fn reading_combinations(spec: &Spec, touched: &[usize]) -> Vec<Combination> {
+    let mut combos: Vec<Combination> = vec![Vec::new()];
     for &amb in touched {
         let n = spec.ambiguities[amb].get_ref().readings.len();
         if combos.len() * n > MAX_READING_COMBINATIONS {

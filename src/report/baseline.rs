@@ -5,9 +5,14 @@
 //! Two kinds of entry, by where they come from:
 //! * `divergence` — `imds-conform verify --against DIR`: a case whose normalized
 //!   outcome differs from the recording; the fingerprint is of both outcomes;
-//! * `failure` — `imds-conform verify --report report.json`: a case the suite
-//!   judged `fail`/`error`; the fingerprint is of its rule, title and normalized
-//!   actual outcome.
+//! * `departure` — `imds-conform verify --report report.json`: a departure of the
+//!   run (failing cases grouped by cause) or an inconsistent reading; the
+//!   fingerprint is of the departure's grouping key (rule, kind, normalized
+//!   expectation and answer, field), so the count of cases may change and nothing
+//!   fails, while a new cause or one that went away does;
+//! * `failure` — the same for a report without departures (written by an older
+//!   version): a case the suite judged `fail`/`error`; the fingerprint is of its
+//!   rule, title and normalized actual outcome.
 //!
 //! An entry matches when its `case` and `fingerprint` are equal; `summary` is for
 //! the reader only.
@@ -85,17 +90,7 @@ pub fn from_divergences(divergences: &[Divergence]) -> Vec<Entry> {
 pub fn from_failures(report: &RunReport, specs: &[Spec]) -> Vec<Entry> {
     let instance = report.meta.instance.split(',').next().unwrap_or("");
     let none = Volatile::default();
-    let rules_of = |c: &CaseResult| {
-        let api = if c.api.is_empty() {
-            &report.meta.api
-        } else {
-            &c.api
-        };
-        specs
-            .iter()
-            .find(|s| &s.api.id == api)
-            .map_or(&none, |s| &s.volatile)
-    };
+    let rules_of = |c: &CaseResult| volatile_of(specs, report, c).unwrap_or(&none);
     report
         .cases
         .iter()
@@ -117,6 +112,89 @@ pub fn from_failures(report: &RunReport, specs: &[Spec]) -> Vec<Entry> {
             }
         })
         .collect()
+}
+
+/// The `[volatile]` facts of a case's API (the report's API for a case that
+/// names none), when `specs` holds its table.
+fn volatile_of<'a>(specs: &'a [Spec], report: &RunReport, c: &CaseResult) -> Option<&'a Volatile> {
+    let api = if c.api.is_empty() {
+        &report.meta.api
+    } else {
+        &c.api
+    };
+    specs.iter().find(|s| &s.api.id == api).map(|s| &s.volatile)
+}
+
+/// Entries for the departures and inconsistent readings of a report, and for its
+/// errors (normalized as in [`from_failures`]).
+pub fn from_departures(report: &RunReport, specs: &[Spec]) -> Vec<Entry> {
+    let mut out: Vec<Entry> = report
+        .departures
+        .iter()
+        .map(|d| {
+            let head = d.title.split(" — ").next().unwrap_or(&d.title);
+            Entry {
+                case: format!("{}: {}", d.api, d.rule),
+                rule: d.rule.clone(),
+                title: text::one_line(head),
+                fingerprint: d.fingerprint.clone(),
+                summary: text::cut(
+                    &text::one_line(&format!("{} case(s), smallest {}", d.count, d.reproducer)),
+                    300,
+                ),
+            }
+        })
+        .collect();
+    // Errors are the suite's own trouble (unreachable, timed out): each is listed,
+    // so a new one fails the check.
+    let instance = report.meta.instance.split(',').next().unwrap_or("");
+    let none = Volatile::default();
+    for c in report
+        .cases
+        .iter()
+        .filter(|c| matches!(c.verdict, crate::verdict::Verdict::Error { .. }))
+    {
+        let rules = volatile_of(specs, report, c).unwrap_or(&none);
+        let title = normalize::title(rules, instance, &c.title);
+        out.push(Entry {
+            case: c.id.clone(),
+            rule: c.rule.clone(),
+            fingerprint: normalize::fingerprint(&("error", &c.rule, &title)),
+            title,
+            summary: text::cut(
+                &text::one_line(&normalize::title(
+                    rules,
+                    instance,
+                    text::reason(&c.verdict).unwrap_or(""),
+                )),
+                300,
+            ),
+        });
+    }
+    for r in report.readings.iter().filter(|r| !r.is_consistent()) {
+        out.push(Entry {
+            case: format!("{}: readings", r.api),
+            rule: r.ambiguity.clone(),
+            title: format!("inconsistent reading of {}", r.ambiguity),
+            fingerprint: crate::verdict::departure::fingerprint(&format!(
+                "{}|inconsistent|{}",
+                r.api, r.ambiguity
+            )),
+            summary: r
+                .witnesses
+                .iter()
+                .map(|w| {
+                    format!(
+                        "{} passes only under {}",
+                        w.case,
+                        w.passes_under.join(" or ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        });
+    }
+    out
 }
 
 /// How the current entries differ from the baseline.

@@ -1,8 +1,9 @@
 //! The console: a reporter that follows a run as it goes ([`Progress`], nextest
 //! style: it consumes the runner's events), and the text printed at the end — a
-//! fixed-width summary table over one or more runs and one line per failure.
-//! Text is returned as strings; the reporter draws on, and writes to, what the CLI
-//! hands it.
+//! fixed-width summary table over one or more runs, the departures (one line each,
+//! with their smallest case), the readings a target implements, and one line per
+//! failure. Text is returned as strings; the reporter draws on, and writes to, what
+//! the CLI hands it.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -13,15 +14,25 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use super::text;
 use super::RunReport;
 use crate::runner::Event;
-use crate::verdict::Summary;
+use crate::verdict::{AmbiguityReading, Summary};
 
 /// Follows a run: a progress bar over every planned case with the id of the last
-/// failure, the runner's notes, and the verdicts counted per API (a run that keeps
-/// only its failing cases is summarized from these counts).
+/// failure, the runner's notes, and the verdicts and readings counted per API (a
+/// run that keeps only its failing cases is summarized from these counts).
 pub struct Progress<W: Write> {
     bar: ProgressBar,
     notes: W,
-    tally: BTreeMap<String, Summary>,
+    counted: Counted,
+}
+
+/// What a [`Progress`] counted, per API id.
+#[derive(Debug, Default)]
+pub struct Counted {
+    /// The verdicts of every finished case.
+    pub summaries: BTreeMap<String, Summary>,
+    /// Which reading of each ambiguity the target implements (the control plane's
+    /// and the data plane's, each its own ambiguities).
+    pub readings: BTreeMap<String, Vec<AmbiguityReading>>,
 }
 
 impl<W: Write> Progress<W> {
@@ -38,7 +49,7 @@ impl<W: Write> Progress<W> {
         Progress {
             bar,
             notes,
-            tally: BTreeMap::new(),
+            counted: Counted::default(),
         }
     }
 
@@ -48,7 +59,8 @@ impl<W: Write> Progress<W> {
             Event::ApiStarted { planned, .. } => self.bar.inc_length(planned as u64),
             Event::CaseFinished(r) => {
                 self.bar.inc(1);
-                self.tally.entry(r.api.clone()).or_default().add(&r.verdict);
+                let summaries = &mut self.counted.summaries;
+                summaries.entry(r.api.clone()).or_default().add(&r.verdict);
                 if !r.verdict.is_pass() {
                     self.bar.set_message(format!("last failure: {}", r.id));
                 }
@@ -62,7 +74,13 @@ impl<W: Write> Progress<W> {
                     self.bar.println(line);
                 }
             }
-            Event::ApiFinished { .. } => {}
+            Event::ApiFinished { api, readings } => {
+                self.counted
+                    .readings
+                    .entry(api)
+                    .or_default()
+                    .extend(readings);
+            }
         }
     }
 
@@ -73,10 +91,10 @@ impl<W: Write> Progress<W> {
         }
     }
 
-    /// Clear the bar; the verdicts counted per API id.
-    pub fn finish(self) -> BTreeMap<String, Summary> {
+    /// Clear the bar; what was counted.
+    pub fn finish(self) -> Counted {
         self.bar.finish_and_clear();
-        self.tally
+        self.counted
     }
 }
 
@@ -120,6 +138,8 @@ pub fn summary_table(reports: &[RunReport]) -> String {
         total.pass_under_reading += s.pass_under_reading;
         total.fail += s.fail;
         total.error += s.error;
+        total.departures += s.departures;
+        total.inconsistent_readings += s.inconsistent_readings;
         rows.push(row(
             &text::one_line(&r.meta.api),
             &text::one_line(&r.meta.target),
@@ -193,6 +213,61 @@ pub fn failure_lines(report: &RunReport, max: usize) -> String {
         out.push_str(&format!(
             "… and {} more (see report.md)\n",
             failing.len() - max
+        ));
+    }
+    out
+}
+
+/// The departures of a run, largest first, at most `max`, each as
+/// `D01  <count> cases  <title>` with its rule and reproducer under it; then any
+/// inconsistent readings with their two witnesses.
+pub fn departure_lines(report: &RunReport, max: usize) -> String {
+    let mut out = String::new();
+    for d in report.departures.iter().take(max) {
+        out.push_str(&format!(
+            "{}  {:>4} case{}  {}\n      rule {} · reproducer {}\n",
+            text::one_line(&d.id),
+            d.count,
+            if d.count == 1 { " " } else { "s" },
+            text::cut(&text::one_line(&d.title), 200),
+            text::one_line(&d.rule),
+            text::one_line(&d.reproducer),
+        ));
+    }
+    if report.departures.len() > max {
+        out.push_str(&format!(
+            "… and {} more departures (see report.md)\n",
+            report.departures.len() - max
+        ));
+    }
+    for r in report.readings.iter().filter(|r| !r.is_consistent()) {
+        out.push_str(&format!(
+            "INCONSISTENT {}: {}\n",
+            text::one_line(&r.ambiguity),
+            r.witnesses
+                .iter()
+                .map(|w| format!(
+                    "{} passes only under {}",
+                    w.case,
+                    w.passes_under.join(" or ")
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    out
+}
+
+/// The readings a target implements, one line per ambiguity:
+/// `aws-ec2  ec2-http-tokens-omitted = keep`.
+pub fn reading_lines(report: &RunReport) -> String {
+    let mut out = String::new();
+    for r in &report.readings {
+        out.push_str(&format!(
+            "{}  {} = {}\n",
+            text::one_line(&r.api),
+            text::one_line(&r.ambiguity),
+            text::one_line(&r.cell())
         ));
     }
     out

@@ -1,7 +1,12 @@
-//! JUnit XML: one `<testsuite>` per rule (per API), one `<testcase>` per case.
+//! JUnit XML: first a `departures` suite (one failing `<testcase>` per departure,
+//! its cases listed), then one `<testsuite>` per rule (per API), one `<testcase>`
+//! per case.
 //!
 //! ```text
 //! <testsuites name="imds-conform {api} @ {target}" tests failures errors time>
+//!   <testsuite name="{api}: departures" tests failures errors="0">
+//!     <testcase classname="{api}.departures" name="{D01} {title}">
+//!       <failure message="{title}" type="departure">rule, sources, cases</failure>
 //!   <testsuite name="{api}: {rule}" tests failures errors skipped="0" time>
 //!     <testcase classname="{api}.{rule}" name="{id} {title}" time="0.012">
 //!       <failure message="{reason}" type="fail">expected / actual / citations</failure>
@@ -30,11 +35,12 @@ pub fn to_junit(report: &RunReport) -> String {
             "imds-conform {} @ {}",
             report.meta.api, report.meta.target
         )),
-        s.total,
-        s.fail,
+        s.total + report.departures.len(),
+        s.fail + report.departures.len(),
         s.error,
         secs(total_ms)
     ));
+    departures(&mut out, &report);
     for group in text::by_rule(&report.cases) {
         let g: &Summary = &group.summary;
         let ms: f64 = group
@@ -61,6 +67,48 @@ pub fn to_junit(report: &RunReport) -> String {
     }
     out.push_str("</testsuites>\n");
     out
+}
+
+/// One failing testcase per departure, grouped per API.
+fn departures(out: &mut String, report: &RunReport) {
+    let mut apis: Vec<&str> = report.departures.iter().map(|d| d.api.as_str()).collect();
+    apis.dedup();
+    for api in apis {
+        let ds: Vec<_> = report.departures.iter().filter(|d| d.api == api).collect();
+        out.push_str(&format!(
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\" time=\"0.000\">\n",
+            attr(&format!("{api}: departures")),
+            ds.len(),
+            ds.len()
+        ));
+        for d in ds {
+            let mut body = format!(
+                "rule: {}\nexpected: {}\ngot: {}\n",
+                d.rule, d.expected, d.got
+            );
+            if let Some(f) = &d.field {
+                body.push_str(&format!("field: {f}\n"));
+            }
+            for c in &d.cite {
+                body.push_str(&format!("source: {c}\n"));
+            }
+            body.push_str(&format!("smallest case: {}\n", d.example));
+            let stem = repro::file_stem(&d.reproducer);
+            body.push_str(&format!("reproduce: repro/{stem}.sh, repro/{stem}.http\n"));
+            body.push_str(&format!("cases ({}):\n", d.count));
+            for c in &d.cases {
+                body.push_str(&format!("  {c}\n"));
+            }
+            out.push_str(&format!(
+                "    <testcase classname=\"{}\" name=\"{}\" time=\"0.000\">\n      <failure message=\"{}\" type=\"departure\">{}</failure>\n    </testcase>\n",
+                attr(&format!("{api}.departures")),
+                attr(&format!("{} {}", d.id, text::one_line(&d.title))),
+                attr(&text::one_line(&d.title)),
+                body_text(&body)
+            ));
+        }
+        out.push_str("  </testsuite>\n");
+    }
 }
 
 fn testcase(out: &mut String, case: &CaseResult, stem: &str) {

@@ -1,6 +1,7 @@
-//! The Markdown report (`report.md`): meta, summary, a table by rule with failing
-//! rules first, every failure with its reproducer links, and the ambiguity readings
-//! the target implements. Text from the run (titles, reasons, target messages) is
+//! The Markdown report (`report.md`): meta, summary, the departures (distinct
+//! causes, each with its rule, citation, count and smallest reproducer), the readings
+//! the target implements, a table by rule with failing rules first, and every
+//! failure with its reproducer links. Text from the run (titles, reasons, target messages) is
 //! escaped, so a hostile answer cannot inject markup or HTML into a published report.
 
 use super::repro;
@@ -13,10 +14,122 @@ pub fn to_markdown(report: &RunReport) -> String {
     let report = scrubbed(report);
     let mut out = String::new();
     header(&mut out, &report);
+    departures(&mut out, &report, "repro/");
+    readings(&mut out, &report);
     by_rule(&mut out, &report);
     failures(&mut out, &report, "repro/");
-    ambiguities(&mut out, &report);
     out
+}
+
+/// The departures of a report as one Markdown table (no heading): id, title, rule,
+/// what the docs say (the first source), case count and the smallest case's
+/// reproducer under `repro_prefix` (`{api}` in it becomes the departure's API).
+/// The README's peer tables are this output.
+pub fn departure_table(r: &RunReport, repro_prefix: &str) -> String {
+    let mut out = String::from(
+        "| # | Departure | Rule | The docs | Cases | Reproducer |\n|---|---|---|---|---:|---|\n",
+    );
+    for d in &r.departures {
+        let stem = repro::file_stem(&d.reproducer);
+        let prefix = repro_prefix.replace("{api}", &d.api);
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | [{}]({prefix}{stem}.sh) |\n",
+            code(&d.id, true),
+            cell(&d.title),
+            code(&d.rule, true),
+            cell(d.cite.first().map(String::as_str).unwrap_or("—")),
+            d.count,
+            code(&d.reproducer, true),
+        ));
+    }
+    out
+}
+
+fn departures(out: &mut String, r: &RunReport, repro_prefix: &str) {
+    out.push_str("## Departures\n\n");
+    if r.departures.is_empty() {
+        out.push_str("None: no case failed.\n\n");
+        return;
+    }
+    out.push_str(&format!(
+        "{} failing case(s) come from {} distinct departure(s), largest first.\n\n",
+        r.summary.fail,
+        r.departures.len()
+    ));
+    out.push_str(&departure_table(r, repro_prefix));
+    out.push('\n');
+    for d in &r.departures {
+        out.push_str(&format!("### {} {}\n\n", esc(&d.id), esc(&d.title)));
+        out.push_str(&format!(
+            "- **Rule:** {} — expected {}, got {}{}\n",
+            code(&d.rule, false),
+            esc(&d.expected),
+            esc(&d.got),
+            d.field
+                .as_deref()
+                .map(|f| format!(" (field {})", code(f, false)))
+                .unwrap_or_default()
+        ));
+        for c in &d.cite {
+            out.push_str(&format!("- **Source:** {}\n", esc(c)));
+        }
+        out.push_str(&format!("- **Smallest case:** {}\n", esc(&d.example)));
+        if !d.readings.is_empty() {
+            out.push_str(&format!(
+                "- **Ambiguities touched:** {}\n",
+                d.readings
+                    .iter()
+                    .map(|a| code(a, false))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let shown: Vec<String> = d.cases.iter().take(12).map(|c| code(c, false)).collect();
+        out.push_str(&format!(
+            "- **Cases ({}):** {}{}\n\n",
+            d.count,
+            shown.join(", "),
+            if d.count > shown.len() { ", …" } else { "" }
+        ));
+    }
+}
+
+fn readings(out: &mut String, r: &RunReport) {
+    out.push_str("## Readings\n\n");
+    if r.readings.is_empty() {
+        out.push_str("No case touched an ambiguity of the docs.\n\n");
+        return;
+    }
+    out.push_str("Where the docs disagree or are silent, the reading of each ambiguity this target implements, from every case of the run (a target must implement one reading, the same in every call). Several readings: no case told them apart.\n\n");
+    out.push_str("| API | Ambiguity | Reading implemented |\n|---|---|---|\n");
+    for a in &r.readings {
+        let what = if a.is_consistent() {
+            a.readings
+                .iter()
+                .map(|x| code(x, true))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        } else {
+            format!(
+                "**inconsistent**: {}",
+                a.witnesses
+                    .iter()
+                    .map(|w| format!(
+                        "{} passes only under {}",
+                        code(&w.case, true),
+                        cell(&w.passes_under.join(" or "))
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        };
+        out.push_str(&format!(
+            "| {} | {} | {what} |\n",
+            code(&a.api, true),
+            code(&a.ambiguity, true)
+        ));
+    }
+    out.push('\n');
 }
 
 /// The index page of a multi-API run directory: one row per report, linking to
@@ -227,65 +340,6 @@ fn failures(out: &mut String, r: &RunReport, repro_prefix: &str) {
             "- **Reproduce:** [`{p}{stem}.sh`]({p}{stem}.sh) · [`{p}{stem}.http`]({p}{stem}.http) · `imds-conform replay <dir> {}`\n\n",
             c.id.replace('`', "'"),
             p = repro_prefix,
-        ));
-    }
-}
-
-fn ambiguities(out: &mut String, r: &RunReport) {
-    // (ambiguity, [(reading, count)]) in order of first appearance.
-    let mut seen: Vec<(String, Vec<(String, usize)>)> = Vec::new();
-    for c in &r.cases {
-        let Verdict::PassUnderReading { readings, .. } = &c.verdict else {
-            continue;
-        };
-        for label in readings {
-            let i = match seen.iter().position(|(a, _)| *a == label.ambiguity) {
-                Some(i) => i,
-                None => {
-                    seen.push((label.ambiguity.clone(), Vec::new()));
-                    seen.len() - 1
-                }
-            };
-            match seen[i].1.iter_mut().find(|(rd, _)| *rd == label.reading) {
-                Some((_, n)) => *n += 1,
-                None => seen[i].1.push((label.reading.clone(), 1)),
-            }
-        }
-    }
-    out.push_str("## Ambiguity readings this target implements\n\n");
-    if seen.is_empty() {
-        out.push_str("No case passed only under some readings: every passing case passed under every reading.\n");
-        return;
-    }
-    out.push_str(
-        "Where the docs disagree or are silent, a case can pass only under some readings. ",
-    );
-    out.push_str("For each such ambiguity: the readings the target's answers matched, with the number of cases.\n\n");
-    out.push_str("| Ambiguity | Reading matched | Cases | Cases touching the ambiguity |\n");
-    out.push_str("|---|---|---:|---:|\n");
-    for (amb, readings) in &seen {
-        let touching = r
-            .cases
-            .iter()
-            .filter(|c| c.ambiguities.contains(amb))
-            .count();
-        for (reading, n) in readings {
-            out.push_str(&format!(
-                "| {} | {} | {n} | {touching} |\n",
-                code(amb, true),
-                code(reading, true)
-            ));
-        }
-    }
-    let mixed: Vec<String> = seen
-        .iter()
-        .filter(|(_, rs)| rs.len() > 1)
-        .map(|(a, _)| code(a, false))
-        .collect();
-    if !mixed.is_empty() {
-        out.push_str(&format!(
-            "\nThe target matched more than one reading of {}: its behaviour differs between cases.\n",
-            mixed.join(", ")
         ));
     }
 }

@@ -1,22 +1,32 @@
-//! The conformance matrix: rules down, targets across. Each cell says how the
-//! target did on the rule's cases: `pass`, `fail (n)` (linked to the first failing
-//! case's reproducer), or — where every case passed but some only under a reading
-//! of an ambiguity — the reading(s) the target implements (`keep`), with the
-//! ambiguity in the cell's title. Rendered as Markdown and as one self-contained
-//! HTML page (inline CSS, no script, no external resource).
+//! The conformance matrix: several runs side by side, for a person to read.
 //!
-//! Rows are `(api, rule)` in order of first appearance; columns are the reports'
-//! `meta.target` in order of first appearance. Several reports of one target (one
-//! per API, say) fill the same column; a case id seen twice for one target counts
-//! once.
+//! Per target (a report's `meta.target`, e.g. `moto 5.2.5`, `emulator`): its name,
+//! its version where the name carries one, and per API a score (cases passed /
+//! run, departures found); its **departures** (title, rule, count, a link to the
+//! smallest case's reproducer); the **readings** it implements of each ambiguity
+//! (ambiguity × target: the reading, `a | b` while no case told them apart,
+//! `inconsistent` with its witnesses, or `—`); and the **rules grid**, rules down
+//! and targets across, each cell `pass`, `fail (n)` (linked to the first failing
+//! case's reproducer) or `—`. Rendered as Markdown ([`to_markdown`]) and as one
+//! self-contained HTML page with an inline SVG bar chart of departures per target
+//! and API ([`to_html`]: inline CSS, no script, no external resource).
+//!
+//! Targets, APIs and rules are in order of first appearance. Several reports of one
+//! target (one per API, say, or a run's top-level report and its per-API copies)
+//! fill the same column: a case id counts once, a departure (by fingerprint) once,
+//! and the readings of one ambiguity are intersected.
+
+mod chart;
+mod html;
 
 use std::collections::BTreeSet;
 
-use super::repro::case_stems;
+use super::repro::{file_stem, unique_names};
 use super::text::markdown as md;
 use super::{text, RunReport};
-use crate::oracle::ReadingLabel;
-use crate::verdict::Verdict;
+use crate::verdict::AmbiguityReading;
+
+pub use html::to_html;
 
 /// One report and where its reproducers are, as seen from the matrix page.
 #[derive(Debug, Clone)]
@@ -27,18 +37,86 @@ pub struct MatrixInput {
     pub repro_dirs: Vec<(String, String)>,
 }
 
+/// One column of the matrix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The reports' `meta.target`, as given: the column's key.
+    pub label: String,
+    /// The label without its version (`moto`).
+    pub name: String,
+    /// The version the label ends with (`5.2.5`), if any.
+    pub version: Option<String>,
+    /// Per API of [`Matrix::apis`], in that order; `None` where no case of it ran.
+    pub scores: Vec<Option<Score>>,
+    /// Its departures, per API and largest first, as the reports list them.
+    pub departures: Vec<DepartureLine>,
+}
+
+/// How a target did on one API.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Score {
+    /// Cases that passed (outright or under a reading).
+    pub passed: usize,
+    pub total: usize,
+    /// Distinct departures found.
+    pub departures: usize,
+    /// Ambiguities whose readings the target's answers contradict.
+    pub inconsistent: usize,
+}
+
+impl Score {
+    /// Every case passed, nothing departs, every reading is consistent.
+    pub fn clean(&self) -> bool {
+        self.passed == self.total && self.departures == 0 && self.inconsistent == 0
+    }
+}
+
+/// A departure as the matrix shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DepartureLine {
+    /// `aws-ec2/D01`.
+    pub id: String,
+    pub api: String,
+    pub title: String,
+    pub rule: String,
+    /// The rule's citations.
+    pub cite: Vec<String>,
+    /// How many cases show it.
+    pub count: usize,
+    /// The smallest case showing it.
+    pub reproducer: String,
+    /// Link to its reproducer script, relative to the page.
+    pub repro: Option<String>,
+}
+
+/// One target's reading of one ambiguity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadingCell {
+    /// No case of this target touched the ambiguity.
+    None,
+    /// The target implements one of these (several: no case told them apart).
+    Consistent { readings: Vec<String> },
+    /// Its answers need two readings; the witnesses, in words.
+    Inconsistent { witnesses: Vec<String> },
+}
+
+/// One row of the Readings table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadingRow {
+    pub api: String,
+    pub ambiguity: String,
+    /// One per target.
+    pub cells: Vec<ReadingCell>,
+}
+
+/// One cell of the rules grid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cell {
     /// The target ran no case of this rule.
     None,
-    Pass {
-        cases: usize,
-    },
-    /// Every case passed, some only under these readings.
-    Readings {
-        cases: usize,
-        readings: Vec<ReadingLabel>,
-    },
+    /// Every case passed (outright or under a reading: which reading the target
+    /// implements is the Readings table's business, not the rule's).
+    Pass { cases: usize },
     Fail {
         cases: usize,
         failing: usize,
@@ -49,158 +127,373 @@ pub enum Cell {
     },
 }
 
+/// One row of the rules grid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     pub api: String,
     pub rule: String,
+    /// One per target.
     pub cells: Vec<Cell>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matrix {
-    pub targets: Vec<String>,
+    /// The tool version(s) the reports were made with, distinct ones joined by `, `.
+    pub tool_version: String,
+    /// The date (`YYYY-MM-DD`) the latest run finished, or empty.
+    pub date: String,
+    pub apis: Vec<String>,
+    pub targets: Vec<Target>,
+    pub readings: Vec<ReadingRow>,
     pub rows: Vec<Row>,
 }
 
-/// Build the matrix from reports.
-pub fn build(inputs: &[MatrixInput]) -> Matrix {
-    let mut targets: Vec<String> = Vec::new();
-    let mut rows: Vec<(String, String)> = Vec::new();
-    for i in inputs {
-        if !targets.contains(&i.report.meta.target) {
-            targets.push(i.report.meta.target.clone());
-        }
-        for c in &i.report.cases {
-            let key = (c.api.clone(), c.rule.clone());
-            if !rows.contains(&key) {
-                rows.push(key);
-            }
-        }
-    }
-    // Per target, per row: the cases in order, with their reproducer link.
-    let mut grid: Vec<Vec<Vec<Seen>>> = (0..rows.len())
-        .map(|_| (0..targets.len()).map(|_| Vec::new()).collect())
-        .collect();
-    let mut ids: Vec<BTreeSet<String>> = vec![BTreeSet::new(); targets.len()];
-    for i in inputs {
-        let t = targets
-            .iter()
-            .position(|t| *t == i.report.meta.target)
-            .unwrap_or(0);
-        // Stems as `write_all` gives them: per API (one report per API).
-        let mut apis: Vec<&str> = Vec::new();
-        for c in &i.report.cases {
-            if !apis.contains(&c.api.as_str()) {
-                apis.push(&c.api);
-            }
-        }
-        for api in apis {
-            let cases: Vec<_> = i
-                .report
-                .cases
-                .iter()
-                .filter(|c| c.api == api)
-                .cloned()
-                .collect();
-            let stems = case_stems(&cases);
-            let dir = i
-                .repro_dirs
-                .iter()
-                .find(|(a, _)| a == api)
-                .map(|(_, d)| d.trim_end_matches('/').to_string());
-            for (c, stem) in cases.iter().zip(stems) {
-                if !ids[t].insert(c.id.clone()) {
-                    continue;
-                }
-                let r = rows
-                    .iter()
-                    .position(|(a, rule)| *a == c.api && *rule == c.rule)
-                    .unwrap_or(0);
-                grid[r][t].push(Seen {
-                    verdict: c.verdict.clone(),
-                    id: c.id.clone(),
-                    repro: dir.as_ref().map(|d| format!("{d}/{stem}.sh")),
-                });
-            }
+/// `("moto", Some("5.2.5"))` from `moto 5.2.5`: the last word is a version when
+/// it starts with a digit (or `v` and a digit) and holds only version characters.
+pub fn split_version(label: &str) -> (String, Option<String>) {
+    let label = text::one_line(label);
+    if let Some((name, last)) = label.rsplit_once(' ') {
+        let digits = last.strip_prefix('v').unwrap_or(last);
+        let versionish = digits.starts_with(|c: char| c.is_ascii_digit())
+            && last
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | '_'));
+        if versionish && !name.trim().is_empty() {
+            return (name.trim().to_string(), Some(last.to_string()));
         }
     }
-    let rows = rows
-        .into_iter()
-        .zip(grid)
-        .map(|((api, rule), per_target)| Row {
-            api,
-            rule,
-            cells: per_target.into_iter().map(cell_of).collect(),
-        })
-        .collect();
-    Matrix { targets, rows }
+    (label, None)
 }
 
-/// One case of a matrix cell: its verdict, id and reproducer link.
+/// Items in order of first appearance.
+fn push_new<T: PartialEq>(list: &mut Vec<T>, item: T) -> usize {
+    match list.iter().position(|x| *x == item) {
+        Some(i) => i,
+        None => {
+            list.push(item);
+            list.len() - 1
+        }
+    }
+}
+
+/// One case as the grid keeps it.
 struct Seen {
-    verdict: Verdict,
+    passed: bool,
     id: String,
     repro: Option<String>,
 }
 
-/// The cell for the cases one target ran of one rule.
-fn cell_of(seen: Vec<Seen>) -> Cell {
-    if seen.is_empty() {
-        return Cell::None;
+/// Everything gathered per target while reading the inputs.
+#[derive(Default)]
+struct Column {
+    ids: BTreeSet<String>,
+    /// `(api, fingerprint)` of departures already listed.
+    departure_keys: BTreeSet<(String, String)>,
+    departures: Vec<DepartureLine>,
+    /// `(api, ambiguity)` → cell, in order of first appearance.
+    readings: Vec<((String, String), ReadingCell)>,
+}
+
+/// The layout being built: row keys and per row, per target, the cases.
+#[derive(Default)]
+struct Builder {
+    labels: Vec<String>,
+    apis: Vec<String>,
+    rules: Vec<(String, String)>,
+    grid: Vec<Vec<Vec<Seen>>>,
+    columns: Vec<Column>,
+    ambiguities: Vec<(String, String)>,
+}
+
+/// Build the matrix from reports.
+pub fn build(inputs: &[MatrixInput]) -> Matrix {
+    let mut b = Builder::default();
+    for i in inputs {
+        push_new(&mut b.labels, i.report.meta.target.clone());
     }
-    let failing: Vec<&Seen> = seen
-        .iter()
-        .filter(|s| text::is_failure(&s.verdict))
-        .collect();
-    if let Some(first) = failing.first() {
-        return Cell::Fail {
-            cases: seen.len(),
-            failing: failing.len(),
-            first: first.id.clone(),
-            repro: first.repro.clone(),
-        };
+    b.columns = b.labels.iter().map(|_| Column::default()).collect();
+    for i in inputs {
+        let t = push_new(&mut b.labels, i.report.meta.target.clone());
+        let links = repro_links(i);
+        b.add_cases(t, i, &links);
+        b.add_departures(t, i, &links);
+        b.add_readings(t, &i.report);
     }
-    let mut readings: Vec<ReadingLabel> = seen
-        .iter()
-        .flat_map(|s| match &s.verdict {
-            Verdict::PassUnderReading { readings, .. } => readings.clone(),
-            _ => Vec::new(),
-        })
-        .collect();
-    readings.sort();
-    readings.dedup();
-    if readings.is_empty() {
-        Cell::Pass { cases: seen.len() }
-    } else {
-        Cell::Readings {
-            cases: seen.len(),
+    b.finish(inputs)
+}
+
+impl Builder {
+    /// Each case, once per target, into its rule's row.
+    fn add_cases(&mut self, t: usize, input: &MatrixInput, links: &[Option<String>]) {
+        for (c, repro) in input.report.cases.iter().zip(links) {
+            push_new(&mut self.apis, c.api.clone());
+            if !self.columns[t].ids.insert(c.id.clone()) {
+                continue;
+            }
+            let r = push_new(&mut self.rules, (c.api.clone(), c.rule.clone()));
+            if r == self.grid.len() {
+                self.grid
+                    .push((0..self.labels.len()).map(|_| Vec::new()).collect());
+            }
+            self.grid[r][t].push(Seen {
+                passed: !text::is_failure(&c.verdict),
+                id: c.id.clone(),
+                repro: repro.clone(),
+            });
+        }
+    }
+
+    fn add_departures(&mut self, t: usize, input: &MatrixInput, links: &[Option<String>]) {
+        for d in &input.report.departures {
+            push_new(&mut self.apis, d.api.clone());
+            let key = (d.api.clone(), d.fingerprint.clone());
+            if !self.columns[t].departure_keys.insert(key) {
+                continue;
+            }
+            let repro = input
+                .report
+                .cases
+                .iter()
+                .zip(links)
+                .find(|(c, _)| c.api == d.api && c.id == d.reproducer)
+                .and_then(|(_, link)| link.clone());
+            self.columns[t].departures.push(DepartureLine {
+                id: d.id.clone(),
+                api: d.api.clone(),
+                title: d.title.clone(),
+                rule: d.rule.clone(),
+                cite: d.cite.clone(),
+                count: d.count,
+                reproducer: d.reproducer.clone(),
+                repro,
+            });
+        }
+    }
+
+    fn add_readings(&mut self, t: usize, report: &RunReport) {
+        for a in &report.readings {
+            push_new(&mut self.apis, a.api.clone());
+            let key = (a.api.clone(), a.ambiguity.clone());
+            push_new(&mut self.ambiguities, key.clone());
+            let cells = &mut self.columns[t].readings;
+            match cells.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, cell)) => *cell = merge_reading(cell, a),
+                None => cells.push((key, reading_cell(a))),
+            }
+        }
+    }
+
+    fn finish(self, inputs: &[MatrixInput]) -> Matrix {
+        let Builder {
+            labels,
+            apis,
+            rules,
+            grid,
+            columns,
+            ambiguities,
+        } = self;
+        let rows: Vec<Row> = rules
+            .into_iter()
+            .zip(grid)
+            .map(|((api, rule), per_target)| Row {
+                api,
+                rule,
+                cells: per_target.into_iter().map(cell_of).collect(),
+            })
+            .collect();
+        let readings = ambiguities
+            .into_iter()
+            .map(|(api, ambiguity)| ReadingRow {
+                cells: columns
+                    .iter()
+                    .map(|c| {
+                        c.readings
+                            .iter()
+                            .find(|(k, _)| k.0 == api && k.1 == ambiguity)
+                            .map(|(_, cell)| cell.clone())
+                            .unwrap_or(ReadingCell::None)
+                    })
+                    .collect(),
+                api,
+                ambiguity,
+            })
+            .collect::<Vec<_>>();
+        let targets = labels
+            .into_iter()
+            .zip(columns)
+            .enumerate()
+            .map(|(t, (label, column))| target(t, label, column, &apis, &rows))
+            .collect();
+        Matrix {
+            tool_version: distinct(inputs.iter().map(|i| i.report.meta.tool_version.as_str())),
+            date: latest_date(inputs),
+            apis,
+            targets,
             readings,
+            rows,
         }
     }
 }
 
+/// The reproducer link of each case of the report, in order: stems as
+/// `write_all` gives them (per API, one report per API), under the API's folder.
+fn repro_links(input: &MatrixInput) -> Vec<Option<String>> {
+    let cases = &input.report.cases;
+    let mut links = vec![None; cases.len()];
+    for (api, dir) in &input.repro_dirs {
+        let of_api: Vec<usize> = (0..cases.len()).filter(|i| cases[*i].api == *api).collect();
+        let stems = unique_names(of_api.iter().map(|i| file_stem(&cases[*i].id)));
+        let dir = dir.trim_end_matches('/');
+        for (i, stem) in of_api.into_iter().zip(stems) {
+            links[i] = Some(format!("{dir}/{stem}.sh"));
+        }
+    }
+    links
+}
+
+fn cell_of(seen: Vec<Seen>) -> Cell {
+    if seen.is_empty() {
+        return Cell::None;
+    }
+    let failing: Vec<&Seen> = seen.iter().filter(|s| !s.passed).collect();
+    match failing.first() {
+        Some(first) => Cell::Fail {
+            cases: seen.len(),
+            failing: failing.len(),
+            first: first.id.clone(),
+            repro: first.repro.clone(),
+        },
+        None => Cell::Pass { cases: seen.len() },
+    }
+}
+
+/// A target's header: name, version, and per API its score from the grid.
+fn target(t: usize, label: String, column: Column, apis: &[String], rows: &[Row]) -> Target {
+    let scores = apis
+        .iter()
+        .map(|api| {
+            let mut s = Score::default();
+            for r in rows.iter().filter(|r| r.api == *api) {
+                match &r.cells[t] {
+                    Cell::None => {}
+                    Cell::Pass { cases } => {
+                        s.passed += cases;
+                        s.total += cases;
+                    }
+                    Cell::Fail { cases, failing, .. } => {
+                        s.passed += cases - failing;
+                        s.total += cases;
+                    }
+                }
+            }
+            s.departures = column.departures.iter().filter(|d| d.api == *api).count();
+            s.inconsistent = column
+                .readings
+                .iter()
+                .filter(|((a, _), c)| a == api && matches!(c, ReadingCell::Inconsistent { .. }))
+                .count();
+            (s.total > 0 || s.departures > 0).then_some(s)
+        })
+        .collect();
+    let (name, version) = split_version(&label);
+    Target {
+        label,
+        name,
+        version,
+        scores,
+        departures: column.departures,
+    }
+}
+
+fn reading_cell(a: &AmbiguityReading) -> ReadingCell {
+    if a.is_consistent() {
+        ReadingCell::Consistent {
+            readings: a.readings.clone(),
+        }
+    } else {
+        ReadingCell::Inconsistent {
+            witnesses: a
+                .witnesses
+                .iter()
+                .map(|w| {
+                    format!(
+                        "{} ({}) passes only under {}",
+                        w.case,
+                        w.title,
+                        w.passes_under.join(" or ")
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Two runs of one target: an inconsistency stays; consistent readings intersect,
+/// and two runs that allow no common reading are inconsistent with each other.
+fn merge_reading(cell: &ReadingCell, a: &AmbiguityReading) -> ReadingCell {
+    let next = reading_cell(a);
+    match (cell, next) {
+        (ReadingCell::Inconsistent { .. }, _) => cell.clone(),
+        (ReadingCell::None, next) => next,
+        (ReadingCell::Consistent { .. }, next @ ReadingCell::Inconsistent { .. }) => next,
+        // No reading named: any reading, which constrains nothing.
+        (ReadingCell::Consistent { readings: had }, next) if had.is_empty() => next,
+        (ReadingCell::Consistent { .. }, ReadingCell::Consistent { readings: new })
+            if new.is_empty() =>
+        {
+            cell.clone()
+        }
+        (ReadingCell::Consistent { readings: had }, ReadingCell::Consistent { readings: new }) => {
+            let both: Vec<String> = had.iter().filter(|r| new.contains(r)).cloned().collect();
+            if both.is_empty() {
+                ReadingCell::Inconsistent {
+                    witnesses: vec![
+                        format!("one run reads {}", had.join(" | ")),
+                        format!("another run reads {}", new.join(" | ")),
+                    ],
+                }
+            } else {
+                ReadingCell::Consistent { readings: both }
+            }
+        }
+        (ReadingCell::Consistent { .. }, ReadingCell::None) => cell.clone(),
+    }
+}
+
+fn distinct<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for i in items {
+        push_new(&mut seen, i);
+    }
+    seen.join(", ")
+}
+
+/// The date of the latest `finished_at` that parses as RFC 3339.
+fn latest_date(inputs: &[MatrixInput]) -> String {
+    inputs
+        .iter()
+        .filter_map(|i| chrono::DateTime::parse_from_rfc3339(&i.report.meta.finished_at).ok())
+        .max()
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
 impl Cell {
-    /// The cell's class: `none`, `pass`, `reading`, `fail`.
+    /// The cell's class: `none`, `pass`, `fail`.
     pub fn class(&self) -> &'static str {
         match self {
             Cell::None => "none",
             Cell::Pass { .. } => "pass",
-            Cell::Readings { .. } => "reading",
             Cell::Fail { .. } => "fail",
         }
     }
 
-    /// The cell's text: `pass`, `fail (2)`, `keep`, `—`.
+    /// The cell's text: `pass`, `fail (2)`, `—`.
     pub fn label(&self) -> String {
         match self {
             Cell::None => "—".into(),
             Cell::Pass { .. } => "pass".into(),
             Cell::Fail { failing, .. } => format!("fail ({failing})"),
-            Cell::Readings { readings, .. } => {
-                let mut ids: Vec<&str> = readings.iter().map(|r| r.reading.as_str()).collect();
-                ids.dedup();
-                ids.join(", ")
-            }
         }
     }
 
@@ -215,16 +508,63 @@ impl Cell {
                 first,
                 ..
             } => format!("{failing} of {cases} case(s) fail; first: {first}"),
-            Cell::Readings { cases, readings } => format!(
-                "{cases} case(s) pass; the target implements {}",
-                readings
-                    .iter()
-                    .map(|r| r.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
         }
     }
+}
+
+impl ReadingCell {
+    /// `none`, `reading` or `inconsistent`.
+    pub fn class(&self) -> &'static str {
+        match self {
+            ReadingCell::None => "none",
+            ReadingCell::Consistent { .. } => "reading",
+            ReadingCell::Inconsistent { .. } => "inconsistent",
+        }
+    }
+
+    /// The reading, `a | b` while undecided, `inconsistent`, or `—`; `any` when
+    /// the report names no reading (cases touched the ambiguity, none constrained it).
+    pub fn label(&self) -> String {
+        match self {
+            ReadingCell::None => "—".into(),
+            ReadingCell::Consistent { readings } if readings.is_empty() => "any".into(),
+            ReadingCell::Consistent { readings } => readings.join(" | "),
+            ReadingCell::Inconsistent { .. } => "inconsistent".into(),
+        }
+    }
+
+    /// Longer text for a tooltip.
+    pub fn detail(&self) -> String {
+        match self {
+            ReadingCell::None => "no case touched this ambiguity".into(),
+            ReadingCell::Consistent { readings } if readings.is_empty() => {
+                "cases touched it; none told the readings apart".into()
+            }
+            ReadingCell::Consistent { readings } if readings.len() == 1 => {
+                format!("implements {} in every call", readings[0])
+            }
+            ReadingCell::Consistent { readings } => format!(
+                "consistent with {} (no case told them apart)",
+                readings.join(", ")
+            ),
+            ReadingCell::Inconsistent { witnesses } => witnesses.join("; "),
+        }
+    }
+}
+
+/// `passed / total` cases and the departures (and inconsistent readings) found.
+fn score_text(s: &Score) -> String {
+    let mut out = format!(
+        "{} / {} cases pass · {} departure{}",
+        s.passed,
+        s.total,
+        s.departures,
+        if s.departures == 1 { "" } else { "s" }
+    );
+    if s.inconsistent > 0 {
+        out.push_str(&format!(" · {} inconsistent reading(s)", s.inconsistent));
+    }
+    out
 }
 
 /// A link target: only relative paths and http(s) URLs, spaces and the like
@@ -244,22 +584,136 @@ fn href(link: &str) -> String {
     out
 }
 
+/// The page's one-line subtitle: tool version, date, size.
+fn byline(m: &Matrix) -> String {
+    let mut out = format!("imds-conform {}", text::one_line(&m.tool_version));
+    if !m.date.is_empty() {
+        out.push_str(&format!(" · runs finished by {}", m.date));
+    }
+    out.push_str(&format!(
+        " · {} target(s) × {} API(s) · {} rules",
+        m.targets.len(),
+        m.apis.len(),
+        m.rows.len()
+    ));
+    out
+}
+
+/// The matrix as Markdown: targets and scores, departures, readings, the rules.
 pub fn to_markdown(m: &Matrix) -> String {
     let mut out = String::from("# imds-conform conformance matrix\n\n");
-    out.push_str(
-        "Rules down, targets across. `pass`: every case passed; `fail (n)`: n cases \
-         failed (linked to the first one's reproducer); a reading id (`keep`): every case \
-         passed, some only under that reading of an ambiguity — the reading the target \
-         implements; `—`: no case ran.\n\n",
-    );
-    out.push_str("| API | rule |");
-    for t in &m.targets {
-        out.push_str(&format!(" {} |", md(t)));
+    out.push_str(&format!("{}\n\n", md(&byline(m))));
+    out.push_str("## Targets\n\n");
+    out.push_str(&scores_markdown(m));
+    md_departures(&mut out, m);
+    md_readings(&mut out, m);
+    md_rules(&mut out, m);
+    out
+}
+
+/// The targets table alone: one row per target, its version, and per API its
+/// score. Stands on its own (a README can show it).
+pub fn scores_markdown(m: &Matrix) -> String {
+    let mut out = String::from("| Target | Version |");
+    for api in &m.apis {
+        out.push_str(&format!(" {} |", md(api)));
     }
     out.push_str("\n|---|---|");
-    for _ in &m.targets {
-        out.push_str("---|");
+    out.push_str(&"---|".repeat(m.apis.len()));
+    out.push('\n');
+    for t in &m.targets {
+        out.push_str(&format!(
+            "| {} | {} |",
+            md(&t.name),
+            t.version.as_deref().map(md).unwrap_or_else(|| "—".into())
+        ));
+        for s in &t.scores {
+            let cell = s.as_ref().map(score_text).unwrap_or_else(|| "—".into());
+            out.push_str(&format!(" {} |", md(&cell)));
+        }
+        out.push('\n');
     }
+    out.push_str(
+        "\nScore per API: cases passed / cases run, and the distinct departures \
+         (causes) the failing cases come from.\n\n",
+    );
+    out
+}
+
+fn md_departures(out: &mut String, m: &Matrix) {
+    out.push_str("## Departures\n\n");
+    for t in &m.targets {
+        out.push_str(&format!(
+            "### {} — {} departure(s)\n\n",
+            md(&t.label),
+            t.departures.len()
+        ));
+        if t.departures.is_empty() {
+            out.push_str("None: no case failed.\n\n");
+            continue;
+        }
+        out.push_str("| # | Departure | Rule | Cases | Reproducer |\n|---|---|---|---:|---|\n");
+        for d in &t.departures {
+            let repro = match &d.repro {
+                Some(link) => format!("[{}]({})", md(&d.reproducer), href(link)),
+                None => md(&d.reproducer),
+            };
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {repro} |\n",
+                md(&d.id),
+                md(&d.title),
+                md(&d.rule),
+                d.count
+            ));
+        }
+        out.push('\n');
+    }
+}
+
+fn md_readings(out: &mut String, m: &Matrix) {
+    out.push_str("## Readings\n\n");
+    if m.readings.is_empty() {
+        out.push_str("No case touched an ambiguity of the docs.\n\n");
+        return;
+    }
+    out.push_str(
+        "Where the docs disagree or are silent: the reading each target implements (the \
+         same in every call), `a | b` while no case told them apart, `inconsistent` when \
+         its answers need two readings (the witnesses follow), `—` when no case touched \
+         the ambiguity.\n\n| API | Ambiguity |",
+    );
+    for t in &m.targets {
+        out.push_str(&format!(" {} |", md(&t.label)));
+    }
+    out.push_str("\n|---|---|");
+    out.push_str(&"---|".repeat(m.targets.len()));
+    out.push('\n');
+    for r in &m.readings {
+        out.push_str(&format!("| {} | {} |", md(&r.api), md(&r.ambiguity)));
+        for c in &r.cells {
+            let cell = match c {
+                ReadingCell::Inconsistent { .. } => {
+                    format!("**inconsistent**: {}", md(&c.detail()))
+                }
+                _ => md(&c.label()),
+            };
+            out.push_str(&format!(" {cell} |"));
+        }
+        out.push('\n');
+    }
+    out.push('\n');
+}
+
+fn md_rules(out: &mut String, m: &Matrix) {
+    out.push_str(
+        "## Rules\n\n`pass`: every case of the rule passed; `fail (n)`: n cases failed \
+         (linked to the first one's reproducer); `—`: no case ran.\n\n| API | Rule |",
+    );
+    for t in &m.targets {
+        out.push_str(&format!(" {} |", md(&t.label)));
+    }
+    out.push_str("\n|---|---|");
+    out.push_str(&"---|".repeat(m.targets.len()));
     out.push('\n');
     for r in &m.rows {
         out.push_str(&format!("| {} | {} |", md(&r.api), md(&r.rule)));
@@ -269,139 +723,30 @@ pub fn to_markdown(m: &Matrix) -> String {
                     repro: Some(link), ..
                 } => format!("[**{}**]({})", md(&c.label()), href(link)),
                 Cell::Fail { .. } => format!("**{}**", md(&c.label())),
-                Cell::Readings { readings, .. } => format!(
-                    "{} ({})",
-                    md(&c.label()),
-                    md(&readings
-                        .iter()
-                        .map(|r| r.ambiguity.as_str())
-                        .collect::<BTreeSet<_>>()
-                        .into_iter()
-                        .collect::<Vec<_>>()
-                        .join(", "))
-                ),
                 _ => md(&c.label()),
             };
             out.push_str(&format!(" {cell} |"));
         }
         out.push('\n');
     }
-    out.push_str(&totals_line(m));
-    out
-}
-
-fn totals_line(m: &Matrix) -> String {
-    let mut out = String::from("\nRules per target (pass / under a reading / fail):");
-    for (i, t) in m.targets.iter().enumerate() {
-        let count = |class: &str| {
-            m.rows
-                .iter()
-                .filter(|r| r.cells[i].class() == class)
-                .count()
-        };
-        out.push_str(&format!(
-            " {}: {} / {} / {};",
-            md(t),
-            count("pass"),
-            count("reading"),
-            count("fail")
-        ));
-    }
-    out.pop();
+    out.push_str("\nRules per target (pass / fail):");
+    let parts: Vec<String> = (0..m.targets.len())
+        .map(|i| {
+            let (pass, fail) = rule_counts(m, i);
+            format!(" {}: {pass} / {fail}", md(&m.targets[i].label))
+        })
+        .collect();
+    out.push_str(&parts.join(";"));
     out.push_str(".\n");
-    out
 }
 
-fn html(s: &str) -> String {
-    let mut out = String::new();
-    for ch in text::one_line(s).chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-const CSS: &str = "\
-body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px;color:#1b1f24;background:#fff}\
-h1{font-size:20px;margin:0 0 8px}\
-p.legend{font-size:13px;color:#444;max-width:900px}\
-table{border-collapse:collapse;font-size:13px}\
-th,td{border:1px solid #c9d1d9;padding:4px 10px;text-align:left;white-space:nowrap}\
-thead th{background:#f0f3f6;position:sticky;top:0}\
-th.api{color:#57606a;font-weight:normal}\
-th.rule{font-family:ui-monospace,monospace;font-weight:normal}\
-td{text-align:center;font-weight:600}\
-td.pass{background:#dafbe1;color:#116329}\
-td.fail{background:#ffebe9;color:#a40e26}\
-td.fail a{color:#a40e26}\
-td.reading{background:#fff8c5;color:#7d4e00}\
-td.none{color:#8c959f;font-weight:normal}\
-tfoot td{font-weight:normal;color:#444;background:#f6f8fa}";
-
-pub fn to_html(m: &Matrix) -> String {
-    let mut out = String::from(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <title>imds-conform conformance matrix</title>\n<style>",
-    );
-    out.push_str(CSS);
-    out.push_str("</style>\n</head>\n<body>\n<h1>imds-conform conformance matrix</h1>\n");
-    out.push_str(
-        "<p class=\"legend\">Rules down, targets across. <b>pass</b>: every case passed; \
-         <b>fail (n)</b>: n cases failed — the link opens the first one's reproducer; a \
-         reading id such as <b>keep</b>: every case passed, some only under that reading of \
-         an ambiguity (hover for which), i.e. the reading the target implements; \
-         <b>—</b>: no case ran.</p>\n",
-    );
-    out.push_str("<table id=\"matrix\">\n<thead><tr><th>API</th><th>rule</th>");
-    for t in &m.targets {
-        out.push_str(&format!("<th class=\"target\">{}</th>", html(t)));
-    }
-    out.push_str("</tr></thead>\n<tbody>\n");
-    for r in &m.rows {
-        out.push_str(&format!(
-            "<tr data-api=\"{}\" data-rule=\"{}\"><th class=\"api\">{}</th><th class=\"rule\">{}</th>",
-            html(&r.api),
-            html(&r.rule),
-            html(&r.api),
-            html(&r.rule)
-        ));
-        for (c, t) in r.cells.iter().zip(&m.targets) {
-            let inner = match c {
-                Cell::Fail {
-                    repro: Some(link), ..
-                } => format!("<a href=\"{}\">{}</a>", html(&href(link)), html(&c.label())),
-                _ => html(&c.label()),
-            };
-            out.push_str(&format!(
-                "<td class=\"{}\" data-target=\"{}\" title=\"{}\">{inner}</td>",
-                c.class(),
-                html(t),
-                html(&c.detail())
-            ));
-        }
-        out.push_str("</tr>\n");
-    }
-    out.push_str("</tbody>\n<tfoot><tr><td colspan=\"2\">rules: pass / reading / fail</td>");
-    for i in 0..m.targets.len() {
-        let count = |class: &str| {
-            m.rows
-                .iter()
-                .filter(|r| r.cells[i].class() == class)
-                .count()
-        };
-        out.push_str(&format!(
-            "<td>{} / {} / {}</td>",
-            count("pass"),
-            count("reading"),
-            count("fail")
-        ));
-    }
-    out.push_str("</tr></tfoot>\n</table>\n</body>\n</html>\n");
-    out
+/// How many rules a target passes and fails.
+fn rule_counts(m: &Matrix, target: usize) -> (usize, usize) {
+    let count = |class: &str| {
+        m.rows
+            .iter()
+            .filter(|r| r.cells[target].class() == class)
+            .count()
+    };
+    (count("pass"), count("fail"))
 }

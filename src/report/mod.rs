@@ -31,7 +31,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::Api;
 use crate::verdict::redact;
-use crate::verdict::{CaseResult, Summary};
+use crate::verdict::{
+    departures, AmbiguityReading, CaseResult, Departure, ReadingTracker, Summary,
+};
 use crate::wire::credentials::EnvNames;
 use crate::wire::{RawValue, SigningScheme};
 
@@ -49,6 +51,13 @@ pub struct RunReport {
     pub meta: RunMeta,
     /// Counts by verdict.
     pub summary: Summary,
+    /// The failing cases grouped by cause, largest first.
+    #[serde(default)]
+    pub departures: Vec<Departure>,
+    /// Per API and ambiguity the run touched: the reading(s) the target implements,
+    /// or `inconsistent` with two witnesses.
+    #[serde(default)]
+    pub readings: Vec<AmbiguityReading>,
     /// The cases in order (a run without `--report` keeps only the failing ones).
     pub cases: Vec<CaseResult>,
 }
@@ -105,14 +114,48 @@ impl SigningMeta {
 }
 
 impl RunReport {
-    /// A report of `cases`, the summary counted from them.
+    /// A report of these cases: departures grouped from the failing ones, readings
+    /// from the cases as kept (see [`RunReport::with_readings`] for a run's own).
     pub fn new(meta: RunMeta, cases: Vec<CaseResult>) -> Self {
-        RunReport {
+        let mut apis: Vec<&str> = cases.iter().map(|c| c.api.as_str()).collect();
+        apis.sort_unstable();
+        apis.dedup();
+        let readings = apis
+            .iter()
+            .flat_map(|api| ReadingTracker::of_cases(api, &cases))
+            .collect();
+        // A departure's words name no instance: the same departure reads the same
+        // against another instance (or a peer's random ids).
+        let mut departures = departures(&cases);
+        for d in &mut departures {
+            for id in meta.instance.split(',').filter(|i| !i.is_empty()) {
+                d.title = d.title.replace(id, "<instance>");
+                d.example = d.example.replace(id, "<instance>");
+            }
+        }
+        let mut r = RunReport {
             format: REPORT_FORMAT.to_string(),
             summary: Summary::of(&cases),
+            departures,
+            readings: Vec::new(),
             meta,
             cases,
-        }
+        };
+        r = r.with_readings(readings);
+        r
+    }
+
+    /// The readings the runner folded from every case (kept or not).
+    pub fn with_readings(mut self, readings: Vec<AmbiguityReading>) -> Self {
+        self.summary.departures = self.departures.len();
+        self.summary.inconsistent_readings = readings.iter().filter(|r| !r.is_consistent()).count();
+        self.readings = readings;
+        self
+    }
+
+    /// Every case conforms and the target implements one reading of each ambiguity.
+    pub fn conforms(&self) -> bool {
+        self.summary.conforms()
     }
 }
 
@@ -263,7 +306,22 @@ pub fn combine(reports: &[RunReport]) -> RunReport {
         .iter()
         .flat_map(|r| r.cases.iter().cloned())
         .collect();
-    RunReport::new(meta, cases)
+    let readings = reports
+        .iter()
+        .flat_map(|r| r.readings.iter().cloned())
+        .collect();
+    let mut out = RunReport::new(meta, cases).with_readings(readings);
+    // Counted from events, a run's summary can exceed its kept cases.
+    let mut s = Summary::default();
+    for r in reports {
+        s.merge(&r.summary);
+    }
+    if s.total >= out.summary.total {
+        s.departures = out.departures.len();
+        s.inconsistent_readings = out.summary.inconsistent_readings;
+        out.summary = s;
+    }
+    out
 }
 
 /// The one value every item has, or `None` when they differ (or there are none).
@@ -298,7 +356,15 @@ pub fn scrubbed(report: &RunReport) -> RunReport {
     for case in &mut out.cases {
         scrub_case(case);
     }
+    let (departures, inconsistent) = (out.summary.departures, out.summary.inconsistent_readings);
+    let counted = out.summary.clone();
     out.summary = Summary::of(&out.cases);
+    if counted.total > out.summary.total {
+        // Passing cases dropped from a long run are counted, not kept.
+        out.summary = counted;
+    }
+    out.summary.departures = departures;
+    out.summary.inconsistent_readings = inconsistent;
     out
 }
 

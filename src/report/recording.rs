@@ -185,6 +185,7 @@ impl Divergence {
         let one = |o: &Option<Normalized>| match o {
             Some(Normalized::Success { status, .. }) => format!("success ({status})"),
             Some(Normalized::Error { status, code, .. }) => format!("{code} ({status})"),
+            Some(Normalized::Undecodable { status, .. }) => format!("undecodable ({status})"),
             Some(Normalized::Unjudgeable { .. }) => "unjudgeable".to_string(),
             None => "no such case".to_string(),
         };

@@ -8,6 +8,8 @@
 
 use std::collections::HashSet;
 
+mod imds;
+
 use super::text;
 use super::RunMeta;
 use crate::oracle::Auth;
@@ -148,18 +150,9 @@ fn replay_line(case: &CaseResult) -> String {
     ))
 }
 
-/// The comment lines that open every reproducer.
+/// The comment lines that open every API reproducer.
 fn header(case: &CaseResult, meta: &RunMeta) -> String {
-    let mut out = format!("# imds-conform reproducer: {}\n", comment(&case.id));
-    out.push_str(&format!("# {}\n", comment(&case.title)));
-    out.push_str(&format!(
-        "# rule {} — verdict {}{}\n",
-        comment(&case.rule),
-        case.verdict.name(),
-        text::reason(&case.verdict)
-            .map(|r| format!(": {}", comment(r)))
-            .unwrap_or_default()
-    ));
+    let mut out = head(case);
     out.push_str(&format!(
         "# target {} ({}), region {}, instance {}\n",
         comment(&meta.target),
@@ -270,7 +263,12 @@ fn request_args(ex: &Exchange) -> (Vec<String>, bool) {
 /// with credentials from the environment variables the run's table names (the
 /// session token only when set); other schemes cannot be signed by curl and are
 /// written unsigned, with the `imds-conform replay` command that re-signs them.
+///
+/// A data-plane case gets the metadata-service requests it sent instead.
 pub fn curl(case: &CaseResult, meta: &RunMeta) -> String {
+    if case.phase == "data-plane" {
+        return imds::curl(case, meta);
+    }
     let mut out = header(case, meta);
     let Some(ex) = case.exchanges.first() else {
         out.push_str("# No HTTP exchange was recorded for this case.\n");
@@ -308,6 +306,21 @@ pub fn curl(case: &CaseResult, meta: &RunMeta) -> String {
         out.push_str(&a);
     }
     out.push('\n');
+    out
+}
+
+/// The first comment lines of a reproducer: the case, its title, rule and verdict.
+fn head(case: &CaseResult) -> String {
+    let mut out = format!("# imds-conform reproducer: {}\n", comment(&case.id));
+    out.push_str(&format!("# {}\n", comment(&case.title)));
+    out.push_str(&format!(
+        "# rule {} — verdict {}{}\n",
+        comment(&case.rule),
+        case.verdict.name(),
+        text::reason(&case.verdict)
+            .map(|r| format!(": {}", comment(r)))
+            .unwrap_or_default()
+    ));
     out
 }
 

@@ -166,6 +166,12 @@ pub fn actual(a: &Actual) -> String {
             }
             s
         }
+        Actual::Undecodable { status, reason } => {
+            format!(
+                "undecodable answer ({status}): {}",
+                cut(&one_line(reason), 300)
+            )
+        }
         Actual::Unjudgeable { reason } => format!("unjudgeable: {}", one_line(reason)),
     }
 }
@@ -224,14 +230,28 @@ pub fn by_rule(cases: &[CaseResult]) -> Vec<RuleGroup<'_>> {
 pub fn verdict_word(s: &Summary) -> String {
     let plural =
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    match (s.fail, s.error) {
-        (0, 0) => "CONFORMS".to_string(),
-        (f, 0) => plural(f, "FAILURE", "FAILURES"),
-        (0, e) => plural(e, "ERROR", "ERRORS"),
-        (f, e) => format!(
-            "{}, {}",
-            plural(f, "FAILURE", "FAILURES"),
-            plural(e, "ERROR", "ERRORS")
-        ),
+    let mut parts = Vec::new();
+    if s.fail > 0 {
+        // Departures are the causes; without them (a hand-built summary) the cases.
+        parts.push(if s.departures > 0 {
+            plural(s.departures, "DEPARTURE", "DEPARTURES")
+        } else {
+            plural(s.fail, "FAILURE", "FAILURES")
+        });
+    }
+    if s.inconsistent_readings > 0 {
+        parts.push(plural(
+            s.inconsistent_readings,
+            "INCONSISTENT READING",
+            "INCONSISTENT READINGS",
+        ));
+    }
+    if s.error > 0 {
+        parts.push(plural(s.error, "ERROR", "ERRORS"));
+    }
+    if parts.is_empty() {
+        "CONFORMS".to_string()
+    } else {
+        parts.join(", ")
     }
 }

@@ -5,21 +5,25 @@
 //! options, an error or a refused signature changed nothing. At the end (and on
 //! cancellation) every instance gets its original options back.
 
+pub mod data_plane;
 mod readback;
 mod shrink;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use globset::GlobSet;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::generate::{self, Case, Check, Phase, Subject};
-use crate::oracle::{self, Acceptable, Expectation, Expected, Instance, Options, World};
+use crate::oracle::{self, Acceptable, Expectation, Expected, Instance, Options, Oracle, World};
 use crate::spec::{Condition, Role, Spec};
 use crate::target::{Signing, Target, TargetError};
-use crate::verdict::{self, Actual, CaseResult, Exchange, Verdict};
+use crate::verdict::{
+    self, Actual, AmbiguityReading, CaseResult, Exchange, Finding, FindingKind, ReadingTracker,
+    Verdict,
+};
 use crate::wire::{Outcome, RawParam};
 
 pub use readback::{call_for as readback_call, observe_in, Observed, ReadbackError};
@@ -56,10 +60,21 @@ pub struct RunConfig {
 /// What the runner reports as it goes.
 #[derive(Debug, Clone)]
 pub enum Event {
-    ApiStarted { api: String, planned: usize },
+    ApiStarted {
+        api: String,
+        planned: usize,
+    },
     CaseFinished(Box<CaseResult>),
-    Note { api: String, message: String },
-    ApiFinished { api: String },
+    Note {
+        api: String,
+        message: String,
+    },
+    /// The API's cases are done; `readings` says which reading of each ambiguity
+    /// the target implements (from every case, kept or not).
+    ApiFinished {
+        api: String,
+        readings: Vec<AmbiguityReading>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,21 +97,80 @@ pub enum RunError {
     },
 }
 
-/// One worker's view: the instance and what the run last saw of it.
+/// One worker's view: the instance and what the run last saw of it, and what the
+/// API's workers share.
 struct Worker {
     world: World,
     original: Options,
     subject: Subject,
+    shared: Shared,
+    /// The API's oracle, with its memory, shared by the workers.
+    oracle: Arc<Oracle>,
+    /// The change state the read-back right after the last answer showed.
+    first_state: Option<String>,
+}
+
+/// What one API's workers share: the readings so far, and whether a change has
+/// already failed to settle (then later settles are not waited for: a target that
+/// never applies costs one settle timeout, not one per case).
+#[derive(Clone)]
+struct Shared {
+    readings: Arc<Mutex<ReadingTracker>>,
+    never_settles: Arc<AtomicBool>,
+    /// Whether a read-back right after a change ever showed it unsettled, and how
+    /// many changes were settled at once (see [`never_pending`]).
+    pending_seen: Arc<AtomicBool>,
+    settled_at_once: Arc<AtomicUsize>,
+}
+
+impl Shared {
+    fn new(spec: &Spec) -> Self {
+        Shared {
+            readings: Arc::new(Mutex::new(ReadingTracker::new(spec))),
+            never_settles: Arc::new(AtomicBool::new(false)),
+            pending_seen: Arc::new(AtomicBool::new(false)),
+            settled_at_once: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+}
+
+impl Worker {
+    /// Read `instance` and remember its options, to restore them at the end.
+    async fn open(cfg: &RunConfig, instance: &str, shared: Shared) -> Result<Self, RunError> {
+        let observed = readback::read(cfg, instance).await?;
+        Ok(Worker {
+            world: World {
+                region: cfg.region.clone(),
+                instance: Instance {
+                    id: instance.to_string(),
+                    state: observed
+                        .run_state
+                        .clone()
+                        .unwrap_or_else(|| "running".into()),
+                    options: observed.options.clone(),
+                },
+            },
+            original: observed.options,
+            subject: Subject::new(&cfg.spec, instance, &cfg.region, &cfg.known_ids),
+            shared,
+            oracle: Arc::new(Oracle::new(cfg.spec.clone())),
+            first_state: None,
+        })
+    }
 }
 
 /// Report a finished case and keep its record (passing ones only with
-/// `keep_passing`).
+/// `keep_passing`); fold it into the readings.
 fn finished(
     cfg: &RunConfig,
     events: &UnboundedSender<Event>,
     results: &mut Vec<CaseResult>,
     r: CaseResult,
+    shared: &Shared,
 ) {
+    if let Ok(mut t) = shared.readings.lock() {
+        t.add(&r);
+    }
     if cfg.keep_passing || !r.verdict.is_pass() {
         let _ = events.send(Event::CaseFinished(Box::new(r.clone())));
         results.push(r);
@@ -112,25 +186,10 @@ pub async fn run_api(
     events: UnboundedSender<Event>,
 ) -> Result<Vec<CaseResult>, RunError> {
     let api = cfg.spec.api.id.clone();
+    let shared = Shared::new(&cfg.spec);
     let mut workers = Vec::new();
     for instance in &cfg.instances {
-        let observed = readback::read(&cfg, instance).await?;
-        let world = World {
-            region: cfg.region.clone(),
-            instance: Instance {
-                id: instance.clone(),
-                state: observed
-                    .run_state
-                    .clone()
-                    .unwrap_or_else(|| "running".into()),
-                options: observed.options.clone(),
-            },
-        };
-        workers.push(Worker {
-            original: observed.options,
-            subject: Subject::new(&cfg.spec, instance, &cfg.region, &cfg.known_ids),
-            world,
-        });
+        workers.push(Worker::open(&cfg, instance, shared.clone()).await?);
     }
     if cfg.dry_run_first {
         for w in &workers {
@@ -145,7 +204,7 @@ pub async fn run_api(
                 Phase::Coverage => generate::coverage(&cfg.spec, &w.subject),
                 Phase::Auth => generate::auth(&cfg.spec, &w.subject),
                 Phase::Sequence => generate::sequences(&cfg.spec, &w.subject),
-                Phase::Random => Vec::new(),
+                Phase::Random | Phase::DataPlane => Vec::new(),
             });
         }
         // Workers split the deterministic cases between them.
@@ -193,7 +252,7 @@ pub async fn run_api(
                             break;
                         }
                         let r = execute(&cfg, &mut w, case).await?;
-                        finished(&cfg, &events, &mut results, r);
+                        finished(&cfg, &events, &mut results, r, &w.shared);
                     }
                     if random && !cfg.cancel.load(Ordering::SeqCst) {
                         let seed = cfg.seed.wrapping_add(i as u64);
@@ -226,7 +285,12 @@ pub async fn run_api(
     for r in futures::future::join_all(futures).await {
         all.extend(r?);
     }
-    let _ = events.send(Event::ApiFinished { api });
+    let readings = shared
+        .readings
+        .lock()
+        .map(|t| t.finish())
+        .unwrap_or_default();
+    let _ = events.send(Event::ApiFinished { api, readings });
     Ok(all)
 }
 
@@ -284,7 +348,7 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
     let mut exchanges = Vec::new();
     let mut notes = Vec::new();
     let url = cfg.target.config().endpoint.url.clone();
-    let (expectation, actual) = match case.check {
+    let (expectation, sent) = match case.check {
         Check::ReplayNonce => {
             // The first send is a valid call; the second, byte for byte the same,
             // must be refused.
@@ -303,85 +367,347 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
                 outcomes: oracle::expect_condition(spec, &w.world, Condition::NonceReused),
                 ambiguities: Vec::new(),
             };
-            (
-                exp,
-                crate::wire::client::decode(cfg.target.config().protocol, &second),
-            )
+            let decoded = crate::wire::client::decode(cfg.target.config().protocol, &second);
+            (exp, (decoded, second.status, second.body))
         }
         _ => {
-            let exp = oracle::expect(spec, &w.world, &case.call, auth);
+            let exp = w.oracle.expect(&w.world, &case.call, auth);
             let sent = cfg.target.send(&case.call, case.signing).await?;
             if sent.attempts > 1 {
                 notes.push(format!("throttled: sent {} times", sent.attempts));
             }
             exchanges.push(Exchange::record(&url, &sent.request, Some(&sent.response)));
-            (exp, sent.outcome)
+            (
+                exp,
+                (sent.outcome, sent.response.status, sent.response.body),
+            )
         }
     };
-    let before = w.world.instance.options.clone();
-    let (actual, verdict) = match actual {
-        Err(e) => (
-            Actual::Unjudgeable {
-                reason: e.to_string(),
-            },
-            Verdict::Error {
-                reason: format!("undecodable answer: {e}"),
-            },
-        ),
-        Ok(outcome) => {
-            let observed = readback::read(cfg, &w.world.instance.id).await;
-            let verdict = match &observed {
-                Err(e) => {
-                    notes.push(format!("read-back failed: {e}"));
-                    verdict::judge(spec, &expectation, &outcome, &w.world.instance.id)
-                }
-                Ok(obs) => {
-                    notes.push(format!(
-                        "read-back: {}",
-                        show_options(&obs.options, obs.state.as_deref())
-                    ));
-                    let fields: Vec<&String> = spec.readback.fields.keys().collect();
-                    verdict::judge_with(spec, &expectation, &outcome, &w.world.instance.id, |a| {
-                        readback_agrees(a, &before, &obs.options, &fields)
-                    })
-                }
-            };
-            if let Ok(obs) = observed {
-                w.world.instance.options = obs.options;
-            }
-            (Actual::Outcome { outcome }, verdict)
-        }
-    };
-    let verdict = if case.check == Check::Settle && verdict.is_pass() {
-        match readback::settle(cfg, &w.world.instance.id).await {
-            Ok(Some(obs)) => {
-                notes.push(format!(
-                    "settled: {}",
-                    show_options(&obs.options, obs.state.as_deref())
-                ));
-                w.world.instance.options = obs.options;
-                verdict
-            }
-            Ok(None) => Verdict::Fail {
-                reason: format!("the change did not settle within {:?}", cfg.settle_timeout),
-            },
-            Err(e) => Verdict::Error {
-                reason: e.to_string(),
-            },
-        }
-    } else {
-        verdict
-    };
-    Ok(record(
+    let (actual, mut judgement) = judge_answer(cfg, w, case, &expectation, sent, &mut notes).await;
+    if case.check == Check::Settle && judgement.verdict.is_pass() {
+        judgement = settle_check(cfg, w, judgement, &mut notes).await;
+    }
+    let mut result = record(
         cfg,
         case,
         expectation,
         actual,
-        verdict,
+        judgement.verdict,
         exchanges,
         notes,
         started.elapsed(),
-    ))
+    );
+    result.findings = judgement.findings;
+    Ok(result)
+}
+
+/// Judge the answer (decoded or not) and the read-back after it.
+async fn judge_answer(
+    cfg: &RunConfig,
+    w: &mut Worker,
+    case: &Case,
+    expectation: &Expectation,
+    sent: (Result<Outcome, crate::wire::DecodeError>, u16, Vec<u8>),
+    notes: &mut Vec<String>,
+) -> (Actual, verdict::Judgement) {
+    let spec = &cfg.spec;
+    let (decoded, status, body) = sent;
+    let before = w.world.instance.options.clone();
+    w.first_state = None;
+    let outcome = match decoded {
+        Ok(o) => o,
+        Err(e) => {
+            // Judged on what it has: the body is a departure of its own, the status
+            // is judged against what was due.
+            let protocol = cfg.target.config().protocol;
+            let findings = verdict::finding::of_undecodable(
+                expectation,
+                status,
+                &body,
+                protocol,
+                &e.to_string(),
+                &case.rule,
+            );
+            let reason = findings
+                .iter()
+                .map(|f| f.detail.as_str())
+                .collect::<Vec<_>>()
+                .join("; ");
+            if let Ok(obs) = readback::read(cfg, &w.world.instance.id).await {
+                notes.push(format!(
+                    "read-back: {}",
+                    show_options(&obs.options, obs.state.as_deref())
+                ));
+                w.world.instance.options = obs.options;
+            }
+            return (
+                Actual::Undecodable {
+                    status,
+                    reason: e.to_string(),
+                },
+                verdict::Judgement {
+                    verdict: Verdict::Fail { reason },
+                    findings,
+                },
+            );
+        }
+    };
+    let observed = readback::read(cfg, &w.world.instance.id).await;
+    let mut judgement = match &observed {
+        Err(e) => {
+            notes.push(format!("read-back failed: {e}"));
+            verdict::judge_full(
+                spec,
+                expectation,
+                &outcome,
+                &w.world.instance.id,
+                &case.rule,
+                |_| Ok(()),
+            )
+        }
+        Ok(obs) => {
+            notes.push(format!(
+                "read-back: {}",
+                show_options(&obs.options, obs.state.as_deref())
+            ));
+            let fields: Vec<&String> = spec.readback.fields.keys().collect();
+            verdict::judge_full(
+                spec,
+                expectation,
+                &outcome,
+                &w.world.instance.id,
+                &case.rule,
+                |a| readback_agrees(a, &before, &obs.options, &fields),
+            )
+        }
+    };
+    if let Ok(obs) = observed {
+        complete_readback(spec, &obs, &mut judgement);
+        w.first_state = obs.state;
+        w.world.instance.options = obs.options;
+    }
+    name_omissions(spec, &case.call, &mut judgement.findings);
+    (Actual::Outcome { outcome }, judgement)
+}
+
+/// A success that shows another value for an option the call did not send breaks
+/// the table's rule for an omitted parameter (`<param>.absent`: keep or reset), not
+/// the answer's shape or the call's own change.
+fn name_omissions(spec: &Spec, call: &crate::wire::Call, findings: &mut [Finding]) {
+    for f in findings.iter_mut() {
+        let of_success = matches!(
+            (f.kind, f.rule.as_str()),
+            (FindingKind::Answer, "response.fields") | (FindingKind::Readback, "modify.success")
+        );
+        let Some(field) = f.field.as_deref().filter(|_| of_success) else {
+            continue;
+        };
+        let Some(p) = param_of_field(spec, field) else {
+            continue;
+        };
+        if call.get(&p.name).is_none() {
+            f.rule = format!("{}.absent", p.name);
+            f.cite = p
+                .cite
+                .get("absent")
+                .map(|c| c.iter().map(|c| c.short()).collect())
+                .unwrap_or_default();
+        }
+    }
+}
+
+/// The option parameter a finding's field names: an option name (read-back
+/// findings) or a member of the answer or the read-back (any reading's spelling).
+fn param_of_field<'a>(spec: &'a Spec, field: &str) -> Option<&'a crate::spec::Param> {
+    let params = || spec.params.iter().map(|p| p.get_ref());
+    if let Some(p) = params().find(|p| p.option.as_deref() == Some(field)) {
+        return Some(p);
+    }
+    let patched = spec
+        .ambiguities
+        .iter()
+        .flat_map(|a| a.get_ref().readings.iter())
+        .flat_map(|r| r.set.iter())
+        .filter_map(|pt| pt.fields.as_ref());
+    let option = [&spec.response.fields, &spec.readback.fields]
+        .into_iter()
+        .chain(patched)
+        .flat_map(|m| m.iter())
+        .find(|(_, member)| member.as_str() == field)
+        .map(|(option, _)| option.clone())?;
+    params().find(|p| p.option.as_ref() == Some(&option))
+}
+
+/// A field the table says the read-back carries but the answer lacks is a
+/// departure of its own, whatever else the case shows.
+fn complete_readback(spec: &Spec, obs: &Observed, judgement: &mut verdict::Judgement) {
+    let missing: Vec<(&String, &String)> = spec
+        .readback
+        .fields
+        .iter()
+        .filter(|(option, _)| !obs.options.contains_key(*option))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let cite: Vec<String> = spec
+        .readback
+        .cite
+        .values()
+        .flatten()
+        .map(|c| c.short())
+        .collect();
+    let mut details = Vec::new();
+    for (option, field) in missing {
+        let detail = format!("the read-back ({}) has no {field}", spec.readback.operation);
+        details.push(detail.clone());
+        judgement.findings.push(Finding {
+            kind: FindingKind::Readback,
+            rule: "readback.fields".into(),
+            expected: "present".into(),
+            got: "missing".into(),
+            field: Some(field.clone()),
+            detail,
+            cite: cite.clone(),
+        });
+        let _ = option;
+    }
+    let more = details.join("; ");
+    judgement.verdict = match std::mem::replace(&mut judgement.verdict, Verdict::Pass) {
+        Verdict::Fail { reason } => Verdict::Fail {
+            reason: format!("{reason}; {more}"),
+        },
+        _ => Verdict::Fail { reason: more },
+    };
+}
+
+/// After a passing change, read back until it settles. A target whose change never
+/// settles costs one settle timeout per API: after the first, later settles are
+/// checked once and not waited for.
+async fn settle_check(
+    cfg: &RunConfig,
+    w: &mut Worker,
+    judgement: verdict::Judgement,
+    notes: &mut Vec<String>,
+) -> verdict::Judgement {
+    let mut judgement = judgement;
+    if let Some(f) = never_pending(cfg, w) {
+        judgement.verdict = Verdict::Fail {
+            reason: f.detail.clone(),
+        };
+        judgement.findings.push(f);
+    }
+    let gave_up = w.shared.never_settles.load(Ordering::SeqCst);
+    let waited = if gave_up {
+        readback::read(cfg, &w.world.instance.id)
+            .await
+            .map(|obs| readback::settled(cfg, &obs).then_some(obs))
+    } else {
+        readback::settle(cfg, &w.world.instance.id).await
+    };
+    match waited {
+        Ok(Some(obs)) => {
+            notes.push(format!(
+                "settled: {}",
+                show_options(&obs.options, obs.state.as_deref())
+            ));
+            w.world.instance.options = obs.options;
+            judgement
+        }
+        Ok(None) => {
+            w.shared.never_settles.store(true, Ordering::SeqCst);
+            let last = readback::read(cfg, &w.world.instance.id)
+                .await
+                .ok()
+                .and_then(|o| o.state)
+                .unwrap_or_else(|| "unknown".into());
+            let settles_to = cfg
+                .spec
+                .state_machine
+                .as_ref()
+                .map(|sm| sm.settles_to.clone())
+                .unwrap_or_default();
+            let detail = if gave_up {
+                format!(
+                    "the change is still {last} (an earlier change never settled: not waited for)"
+                )
+            } else {
+                format!(
+                    "the change did not settle within {:?}: still {last}",
+                    cfg.settle_timeout
+                )
+            };
+            let cite = cfg
+                .spec
+                .state_machine
+                .as_ref()
+                .map(|sm| sm.cite.values().flatten().map(|c| c.short()).collect())
+                .unwrap_or_default();
+            verdict::Judgement {
+                verdict: Verdict::Fail {
+                    reason: detail.clone(),
+                },
+                findings: vec![Finding {
+                    kind: FindingKind::NeverSettles,
+                    rule: "state_machine.settles_to".into(),
+                    expected: settles_to,
+                    got: last,
+                    field: None,
+                    detail,
+                    cite,
+                }],
+            }
+        }
+        Err(e) => verdict::Judgement {
+            verdict: Verdict::Error {
+                reason: e.to_string(),
+            },
+            findings: Vec::new(),
+        },
+    }
+}
+
+/// After how many changes, each read back already settled and none ever
+/// unsettled, a target counts as never pending.
+const NEVER_PENDING_AFTER: usize = 4;
+
+/// Where the table says a change on an instance in this state is first in another
+/// state than the one it settles to, and the answer cannot show it (the read-back
+/// does): a target whose read-back right after every change is already settled is
+/// never pending. Counted over the run, so a target that applies faster than the
+/// suite reads back is not mistaken for one that skips the state.
+fn never_pending(cfg: &RunConfig, w: &Worker) -> Option<Finding> {
+    let sm = cfg.spec.state_machine.as_ref()?;
+    let answer_shows =
+        cfg.spec.response.options_path.is_some() && cfg.spec.response.state_field.is_some();
+    let rule = sm
+        .on_modify
+        .iter()
+        .find(|r| r.instance_state == w.world.instance.state)?;
+    if answer_shows || rule.answer.contains(&sm.settles_to) {
+        return None;
+    }
+    let first = w.first_state.as_ref()?;
+    if *first != sm.settles_to {
+        w.shared.pending_seen.store(true, Ordering::SeqCst);
+        return None;
+    }
+    let n = w.shared.settled_at_once.fetch_add(1, Ordering::SeqCst) + 1;
+    if w.shared.pending_seen.load(Ordering::SeqCst) || n < NEVER_PENDING_AFTER {
+        return None;
+    }
+    Some(Finding {
+        kind: FindingKind::Readback,
+        rule: "state_machine.on_modify".into(),
+        expected: rule.answer.join(" or "),
+        got: first.clone(),
+        field: cfg.spec.readback.state_field.clone(),
+        detail: format!(
+            "the read-back right after the change shows {first}, as after every change so far ({n}): never {}",
+            rule.answer.join(" or ")
+        ),
+        cite: rule.cite.iter().map(|c| c.short()).collect(),
+    })
 }
 
 /// A matching outcome must also agree with the read-back: a success shows its
@@ -391,7 +717,7 @@ pub fn readback_agrees(
     before: &Options,
     after: &Options,
     fields: &[&String],
-) -> Result<(), String> {
+) -> Result<(), Box<Finding>> {
     let expected = match &a.expected {
         Expected::Success {
             options,
@@ -403,13 +729,27 @@ pub fn readback_agrees(
     for f in fields {
         if let (Some(want), Some(got)) = (expected.get(*f), after.get(*f)) {
             if want != got {
-                let what = match a.expected {
-                    Expected::Success { .. } => "after a success",
-                    Expected::Error { .. } => "after an error (it must change nothing)",
+                let (what, expected, shown) = match a.expected {
+                    Expected::Success { .. } => (
+                        "after a success",
+                        "the value the call set or kept",
+                        "another value",
+                    ),
+                    Expected::Error { .. } => (
+                        "after an error (it must change nothing)",
+                        "unchanged",
+                        "changed",
+                    ),
                 };
-                return Err(format!(
-                    "read-back {what} shows {f} = {got:?}, expected {want:?}"
-                ));
+                return Err(Box::new(Finding {
+                    kind: FindingKind::Readback,
+                    rule: a.rule.clone(),
+                    expected: expected.into(),
+                    got: shown.into(),
+                    field: Some((*f).clone()),
+                    detail: format!("read-back {what} shows {f} = {got:?}, expected {want:?}"),
+                    cite: a.cite.iter().map(|c| c.short()).collect(),
+                }));
             }
         }
     }
@@ -449,6 +789,7 @@ fn record(
         ambiguities: expectation.ambiguities,
         actual,
         verdict,
+        findings: Vec::new(),
         citation,
         exchanges,
         notes,
@@ -549,25 +890,145 @@ fn show_options(options: &Options, state: Option<&str>) -> String {
 /// Send one case again against `instance` (read it first, restore it after) and
 /// judge it against the oracle for the instance as it is now: `replay`.
 pub async fn replay(cfg: &RunConfig, instance: &str, case: &Case) -> Result<CaseResult, RunError> {
-    let observed = readback::read(cfg, instance).await?;
-    let mut w = Worker {
-        world: World {
-            region: cfg.region.clone(),
-            instance: Instance {
-                id: instance.to_string(),
-                state: observed
-                    .run_state
-                    .clone()
-                    .unwrap_or_else(|| "running".into()),
-                options: observed.options.clone(),
-            },
-        },
-        original: observed.options,
-        subject: Subject::new(&cfg.spec, instance, &cfg.region, &cfg.known_ids),
-    };
+    let mut w = Worker::open(cfg, instance, Shared::new(&cfg.spec)).await?;
     let result = execute(cfg, &mut w, case).await;
     restore(cfg, &mut w).await?;
     result
+}
+
+/// One instance driven case by case from outside the runner (the `cargo test`
+/// harness, where every case is a test of its own and may run alone): each case
+/// starts from a state the caller gives, so its verdict does not depend on which
+/// cases ran before it. The sessions of one [`Session::open`] share the API's
+/// readings; the caller restores each instance at the end.
+pub struct Session {
+    worker: Worker,
+}
+
+impl Session {
+    /// One session per instance of `cfg` (each read once: its options now are
+    /// what [`Session::restore`] puts back).
+    pub async fn open(cfg: &RunConfig) -> Result<Vec<Session>, RunError> {
+        let shared = Shared::new(&cfg.spec);
+        let mut sessions = Vec::new();
+        for instance in &cfg.instances {
+            let worker = Worker::open(cfg, instance, shared.clone()).await?;
+            sessions.push(Session { worker });
+        }
+        Ok(sessions)
+    }
+
+    /// The instance this session changes.
+    pub fn instance(&self) -> &str {
+        &self.worker.world.instance.id
+    }
+
+    /// The instance's options when the session was opened.
+    pub fn original(&self) -> &Options {
+        &self.worker.original
+    }
+
+    /// What cases against this instance are built for.
+    pub fn subject(&self) -> &Subject {
+        &self.worker.subject
+    }
+
+    /// Bring the instance to `state` (where it differs), then send, judge and read
+    /// back `case`. A state the target would not take is noted on the result; the
+    /// case is judged against the state the read-back shows.
+    pub async fn run_case(
+        &mut self,
+        cfg: &RunConfig,
+        state: &Options,
+        case: &Case,
+    ) -> Result<CaseResult, RunError> {
+        let missed = self.set_state(cfg, state).await?;
+        let mut r = execute(cfg, &mut self.worker, case).await?;
+        self.fold(&mut r, missed);
+        Ok(r)
+    }
+
+    /// The `index`-th call (1-based) of the random phase for `seed`, from the
+    /// state `state` gives for that call; a failure is shrunk as in a run. `None`
+    /// when the strategy draws nothing.
+    pub async fn run_random(
+        &mut self,
+        cfg: &RunConfig,
+        state: impl FnOnce(&crate::wire::Call) -> Options,
+        seed: u64,
+        index: usize,
+    ) -> Result<Option<CaseResult>, RunError> {
+        let Some(tree) = shrink::draw(cfg, &self.worker, seed, index) else {
+            return Ok(None);
+        };
+        let state = state(&proptest::strategy::ValueTree::current(&tree));
+        let missed = self.set_state(cfg, &state).await?;
+        let mut r = shrink::judge_drawn(cfg, &mut self.worker, index, tree).await?;
+        self.fold(&mut r, missed);
+        Ok(Some(r))
+    }
+
+    /// Put back the options the instance had when the session was opened.
+    /// `Ok(Some(note))` says what was restored.
+    pub async fn restore(&mut self, cfg: &RunConfig) -> Result<Option<String>, RunError> {
+        restore(cfg, &mut self.worker).await
+    }
+
+    /// The readings of every case the sessions of this API have run so far.
+    pub fn readings(&self) -> Vec<AmbiguityReading> {
+        self.worker
+            .shared
+            .readings
+            .lock()
+            .map(|t| t.finish())
+            .unwrap_or_default()
+    }
+
+    /// Set the state; the options it could not set (`name=value`). When one
+    /// modify could not set it all, each option left is tried on its own (a
+    /// target may refuse one option and with it the whole call).
+    async fn set_state(
+        &mut self,
+        cfg: &RunConfig,
+        state: &Options,
+    ) -> Result<Vec<String>, RunError> {
+        set_options(cfg, &mut self.worker, state).await?;
+        let mut missed = self.missed(state);
+        if missed.len() > 1 {
+            for (k, v) in missed {
+                let mut one = self.worker.world.instance.options.clone();
+                one.insert(k, v);
+                set_options(cfg, &mut self.worker, &one).await?;
+            }
+            missed = self.missed(state);
+        }
+        Ok(missed
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect())
+    }
+
+    /// The options of `state` the instance does not show.
+    fn missed(&self, state: &Options) -> Vec<(String, String)> {
+        let now = &self.worker.world.instance.options;
+        state
+            .iter()
+            .filter(|(k, v)| now.get(*k).is_some_and(|got| got != *v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    fn fold(&self, r: &mut CaseResult, missed: Vec<String>) {
+        if !missed.is_empty() {
+            r.notes.push(format!(
+                "the starting state was not taken ({}): judged from the state read back",
+                missed.join(", ")
+            ));
+        }
+        if let Ok(mut t) = self.worker.shared.readings.lock() {
+            t.add(r);
+        }
+    }
 }
 
 /// True when the runner was asked to stop.

@@ -131,6 +131,14 @@ pub fn observe_in(spec: &Spec, instance: &str, body: &serde_json::Value) -> Opti
     })
 }
 
+/// Has the change settled (or is there no state to watch)?
+pub fn settled(cfg: &RunConfig, obs: &Observed) -> bool {
+    match (&cfg.spec.state_machine, &obs.state) {
+        (Some(sm), Some(s)) => *s == sm.settles_to,
+        _ => true,
+    }
+}
+
 /// Read back until the change state is the one the state machine settles to.
 /// `None` when it does not within the timeout. Without a state to watch, one
 /// read-back is the answer.

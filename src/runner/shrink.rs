@@ -51,61 +51,92 @@ pub async fn random_phase(
     let strategy = random::calls(&cfg.spec, &w.subject);
     let mut runner = TestRunner::new_with_rng(Config::default(), rng(seed));
     let mut results = Vec::new();
-    let mut seq = 0;
-    for _ in 0..cfg.random_cases {
+    for seq in 1..=cfg.random_cases as usize {
         if super::cancelled(cfg) {
             break;
         }
-        let Ok(mut tree) = strategy.new_tree(&mut runner) else {
+        let Ok(tree) = strategy.new_tree(&mut runner) else {
             break;
         };
-        seq += 1;
-        // The failure may depend on the instance's state: every shrink step and the
-        // final re-judgement start from the state the failing case met.
-        let before = w.world.instance.options.clone();
-        let first = execute(cfg, w, &case(seq, tree.current(), "random call")).await?;
-        if !matches!(first.verdict, Verdict::Fail { .. }) {
-            finished(cfg, events, &mut results, first);
-            continue;
-        }
-        // Shrink: simplify while it still fails, complicate back when it passes.
-        let original = tree.current();
-        let mut minimal = original.clone();
-        let mut steps = 0;
-        let mut last_failed = true;
-        while steps < MAX_SHRINK_STEPS && !super::cancelled(cfg) {
-            let moved = if last_failed {
-                tree.simplify()
-            } else {
-                tree.complicate()
-            };
-            if !moved {
-                break;
-            }
-            steps += 1;
-            set_options(cfg, w, &before).await?;
-            let attempt = execute(cfg, w, &case(seq, tree.current(), "shrink step")).await?;
-            last_failed = matches!(attempt.verdict, Verdict::Fail { .. });
-            if last_failed {
-                minimal = tree.current();
-            }
-        }
-        // Re-judge the minimal case on a fresh send before reporting it.
-        set_options(cfg, w, &before).await?;
-        let mut shrunk =
-            execute(cfg, w, &case(seq, minimal.clone(), "random call, shrunk")).await?;
-        shrunk.notes.push(format!(
-            "shrunk in {steps} steps from {} to {} parameters; original: {}",
-            original.params.len(),
-            minimal.params.len(),
-            serde_json::to_string(&original.params).unwrap_or_default()
-        ));
-        if !matches!(shrunk.verdict, Verdict::Fail { .. }) {
-            shrunk.notes.push(
-                "the shrunk case passed when sent again: the failure is not reproducible".into(),
-            );
-        }
-        finished(cfg, events, &mut results, shrunk);
+        let r = judge_drawn(cfg, w, seq, tree).await?;
+        finished(cfg, events, &mut results, r, &w.shared);
     }
     Ok(results)
+}
+
+/// The `index`-th call (1-based) the random phase draws for `seed` against this
+/// worker's instance, as a value tree that can still shrink.
+pub(super) fn draw(
+    cfg: &RunConfig,
+    w: &Worker,
+    seed: u64,
+    index: usize,
+) -> Option<impl ValueTree<Value = crate::wire::Call>> {
+    let strategy = random::calls(&cfg.spec, &w.subject);
+    let mut runner = TestRunner::new_with_rng(Config::default(), rng(seed));
+    let mut tree = None;
+    for _ in 0..index {
+        tree = Some(strategy.new_tree(&mut runner).ok()?);
+    }
+    tree
+}
+
+/// Send one drawn call and judge it; a failure is shrunk (each step from the
+/// state the failing case met) and the minimal case is sent once more.
+pub(super) async fn judge_drawn(
+    cfg: &RunConfig,
+    w: &mut Worker,
+    seq: usize,
+    mut tree: impl ValueTree<Value = crate::wire::Call>,
+) -> Result<CaseResult, RunError> {
+    // The failure may depend on the instance's state: every shrink step and the
+    // final re-judgement start from the state the failing case met.
+    let before = w.world.instance.options.clone();
+    let first = execute(cfg, w, &case(seq, tree.current(), "random call")).await?;
+    if !matches!(first.verdict, Verdict::Fail { .. }) {
+        return Ok(first);
+    }
+    // Shrink: simplify while it still fails the same way (a finding of the same
+    // departure), complicate back when it does not.
+    let keys: Vec<String> = first.findings.iter().map(|f| f.key()).collect();
+    let same_failure = |r: &crate::verdict::CaseResult| {
+        matches!(r.verdict, Verdict::Fail { .. })
+            && (keys.is_empty() || r.findings.iter().any(|f| keys.contains(&f.key())))
+    };
+    let original = tree.current();
+    let mut minimal = original.clone();
+    let mut steps = 0;
+    let mut last_failed = true;
+    while steps < MAX_SHRINK_STEPS && !super::cancelled(cfg) {
+        let moved = if last_failed {
+            tree.simplify()
+        } else {
+            tree.complicate()
+        };
+        if !moved {
+            break;
+        }
+        steps += 1;
+        set_options(cfg, w, &before).await?;
+        let attempt = execute(cfg, w, &case(seq, tree.current(), "shrink step")).await?;
+        last_failed = same_failure(&attempt);
+        if last_failed {
+            minimal = tree.current();
+        }
+    }
+    // Re-judge the minimal case on a fresh send before reporting it.
+    set_options(cfg, w, &before).await?;
+    let mut shrunk = execute(cfg, w, &case(seq, minimal.clone(), "random call, shrunk")).await?;
+    shrunk.notes.push(format!(
+        "shrunk in {steps} steps from {} to {} parameters; original: {}",
+        original.params.len(),
+        minimal.params.len(),
+        serde_json::to_string(&original.params).unwrap_or_default()
+    ));
+    if !matches!(shrunk.verdict, Verdict::Fail { .. }) {
+        shrunk
+            .notes
+            .push("the shrunk case passed when sent again: the failure is not reproducible".into());
+    }
+    Ok(shrunk)
 }

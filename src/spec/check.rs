@@ -1,6 +1,7 @@
-//! `spec check`: every quoted phrase must occur in the doc it names, every model key
-//! must resolve in its reference file, and what the tables say of enum values,
-//! required flags and member names must agree with the machine models. A
+//! `spec check`: every quoted phrase must occur in the doc (or reference text
+//! extract) it names, every model key must resolve in its reference file, and what
+//! the tables say of enum values, required flags and member names must agree with
+//! the machine models. A
 //! disagreement is either covered by an ambiguity that cites the model, or a failure.
 //! No printing here: the result is a [`CheckReport`].
 
@@ -115,23 +116,30 @@ pub fn normalize(text: &str) -> String {
 }
 
 struct Loaded {
-    docs: BTreeMap<String, Option<String>>,
+    /// Normalized texts by path: the docs, and text extracts in the reference
+    /// folder (`imds-data-plane.md`).
+    docs: BTreeMap<PathBuf, Option<String>>,
     models: BTreeMap<String, Option<Value>>,
 }
 
 impl Loaded {
-    fn doc(&mut self, sources: &Sources, name: &str) -> Option<&String> {
+    fn normalized(&mut self, path: PathBuf) -> Option<&String> {
         self.docs
-            .entry(name.to_string())
-            .or_insert_with(|| {
-                let path = if name == "SPEC-FACTS.md" {
-                    sources.facts.clone()
-                } else {
-                    sources.docs.join(name)
-                };
-                std::fs::read_to_string(path).ok().map(|t| normalize(&t))
-            })
+            .entry(path)
+            .or_insert_with_key(|p| std::fs::read_to_string(p).ok().map(|t| normalize(&t)))
             .as_ref()
+    }
+
+    fn doc(&mut self, sources: &Sources, name: &str) -> Option<&String> {
+        self.normalized(if name == "SPEC-FACTS.md" {
+            sources.facts.clone()
+        } else {
+            sources.docs.join(name)
+        })
+    }
+
+    fn text(&mut self, sources: &Sources, name: &str) -> Option<&String> {
+        self.normalized(sources.reference.join(name))
     }
 
     fn model(&mut self, sources: &Sources, name: &str) -> Option<&Value> {
@@ -208,6 +216,13 @@ fn citations(spec: &Spec) -> Vec<(String, &Citation)> {
             out.extend(r.cite.iter().map(|c| (subject.clone(), c)));
         }
     }
+    if let Some(dp) = &spec.data_plane {
+        push(&mut out, "[data_plane]", &dp.cite);
+        for rule in dp.rules.iter().map(|r| r.get_ref()) {
+            let subject = format!("data_plane rule {}", rule.id);
+            out.extend(rule.cite.iter().map(|c| (subject.clone(), c)));
+        }
+    }
     out
 }
 
@@ -233,6 +248,23 @@ fn check_citation(
             finding(format!("quote found in {doc}"), FindingKind::Ok)
         } else {
             finding(format!("quote not in {doc}: \"{q}\""), FindingKind::Failure)
+        };
+    }
+    if let (Some(reference), None, Some(quote)) = (&c.reference, &c.key, &c.quote) {
+        let Some(text) = loaded.text(sources, reference) else {
+            return finding(
+                format!("reference {reference} not found"),
+                FindingKind::Failure,
+            );
+        };
+        let q = normalize(quote);
+        return if text.contains(&q) {
+            finding(format!("quote found in {reference}"), FindingKind::Ok)
+        } else {
+            finding(
+                format!("quote not in {reference}: \"{q}\""),
+                FindingKind::Failure,
+            )
         };
     }
     if let (Some(reference), Some(key)) = (&c.reference, &c.key) {

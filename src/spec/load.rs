@@ -13,6 +13,8 @@ use super::types::{
     Readback, Response, Role, Spec, StateMachine, Status, Strength, Volatile,
 };
 
+mod data_plane;
+
 /// A rejected spec table: where, which field, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecError {
@@ -72,7 +74,8 @@ pub fn load_str(file: &str, text: &str) -> Result<Spec, SpecErrors> {
             p.pattern_regex = p
                 .pattern
                 .as_deref()
-                .and_then(|re| regex::Regex::new(re).ok());
+                .and_then(|re| regex::Regex::new(re).ok())
+                .map(std::sync::Arc::new);
         }
         spec.volatile.instance_regex = spec
             .volatile
@@ -351,6 +354,9 @@ impl<'a> Validator<'a> {
                 );
             }
             self.ambiguity(spec, a, &codes);
+        }
+        if let Some(dp) = &spec.data_plane {
+            self.data_plane(spec, dp);
         }
     }
 
@@ -724,12 +730,19 @@ impl<'a> Validator<'a> {
 
     fn citation(&mut self, place: &Place, field: &str, c: &Citation) {
         let has_doc = c.doc.is_some() && c.quote.as_deref().is_some_and(|q| !q.trim().is_empty());
-        let has_ref = c.reference.is_some() && c.key.as_deref().is_some_and(|k| !k.is_empty());
+        // A reference is a model (+ key) or a text extract (+ quote).
+        let has_ref = c.reference.is_some()
+            && (c.key.as_deref().is_some_and(|k| !k.is_empty())
+                || c.quote.as_deref().is_some_and(|q| !q.trim().is_empty()));
         let has_note = c.note.as_deref().is_some_and(|n| !n.trim().is_empty());
         if c.doc.is_some() && !has_doc {
             self.fail(place, field, "a doc citation needs the exact quote");
         } else if c.reference.is_some() && !has_ref {
-            self.fail(place, field, "a reference citation needs the key");
+            self.fail(
+                place,
+                field,
+                "a reference citation needs the key or the quote",
+            );
         } else if !(has_doc || has_ref || has_note) {
             self.fail(
                 place,

@@ -49,7 +49,8 @@ impl Strength {
 
 /// Where a fact comes from. `doc` + `quote` for a document (a seed file name, or
 /// `SPEC-FACTS.md`); `reference` + `key` for a machine model in ../shared/reference
-/// (the key is a dotted path into its JSON, `*` matching any member); `note` says
+/// (the key is a dotted path into its JSON, `*` matching any member); `reference` +
+/// `quote` for a text extract there (`imds-data-plane.md`); `note` says
 /// in words what an inferred or observed fact rests on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -83,9 +84,10 @@ impl Citation {
             parts.push(doc.clone());
         }
         if let Some(reference) = &self.reference {
-            match &self.key {
-                Some(key) => parts.push(format!("{reference}#{key}")),
-                None => parts.push(reference.clone()),
+            match (&self.key, &self.quote) {
+                (Some(key), _) => parts.push(format!("{reference}#{key}")),
+                (None, Some(quote)) => parts.push(format!("{reference}: \"{quote}\"")),
+                (None, None) => parts.push(reference.clone()),
             }
         }
         if let Some(note) = &self.note {
@@ -126,6 +128,9 @@ pub struct Spec {
     /// What changes from call to call in the answers (for normalization).
     #[serde(default)]
     pub volatile: Volatile,
+    /// What the options do inside the instance (see `data_plane.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_plane: Option<super::data_plane::DataPlane>,
 }
 
 /// Identity, protocol, signing and endpoints.
@@ -274,9 +279,10 @@ pub struct Param {
     /// A pattern a string value must match (for ids and names).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pattern: Option<String>,
-    /// `pattern`, compiled once by the loader.
+    /// `pattern`, compiled once by the loader and shared by every copy of the row
+    /// (a cloned `Regex` would start with an empty match cache).
     #[serde(skip)]
-    pub pattern_regex: Option<regex::Regex>,
+    pub pattern_regex: Option<std::sync::Arc<regex::Regex>>,
     /// What an omitted value does.
     pub absent: Absent,
     /// The value an omitted option resets to (with `absent = "default"`), or the

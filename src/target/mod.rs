@@ -154,7 +154,10 @@ pub struct Target {
 impl Target {
     /// A target for `cfg`.
     pub fn new(cfg: TargetConfig) -> Result<Self, TargetError> {
+        // Never follow a redirect: a 3xx is the target's answer, to be judged like any
+        // other, and an Alibaba GET would carry its signed query to the new place.
         let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(cfg.timeout)
             .pool_max_idle_per_host(8)
             .build()
@@ -321,4 +324,51 @@ fn error_chain(e: &reqwest::Error) -> String {
         source = s.source();
     }
     msg
+}
+
+/// Is `url`'s host on this machine: 127.0.0.0/8, `::1` or `localhost`? Such
+/// endpoints are emulators: unpaced by default, and changes settle in seconds.
+pub fn is_loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    host.parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod loopback_tests {
+    use super::is_loopback;
+
+    #[test]
+    fn loopback_hosts() {
+        for url in [
+            "http://127.0.0.1:5000",
+            "http://127.8.9.10/",
+            "http://localhost:4566",
+            "http://LOCALHOST",
+            "http://[::1]:8080/x",
+            "http://user@127.0.0.1:1",
+        ] {
+            assert!(is_loopback(url), "{url}");
+        }
+        for url in [
+            "https://ec2.us-east-1.amazonaws.com",
+            "http://128.0.0.1",
+            "http://10.0.0.1:5000",
+            "http://localhost.example.com",
+            "http://[::2]:80",
+            "http://127.0.0.1.nip.io",
+        ] {
+            assert!(!is_loopback(url), "{url}");
+        }
+    }
 }

@@ -4,10 +4,16 @@
 //! an ambiguity and the outcome matches only some readings, it passes *under* those
 //! readings, and the report says which reading the target implements.
 
+pub mod departure;
+pub mod finding;
 pub mod normalize;
+pub mod readings;
 pub mod record;
 pub mod redact;
 
+pub use departure::{departures, Departure};
+pub use finding::{Finding, FindingKind, Mismatch};
+pub use readings::{AmbiguityReading, ReadingTracker};
 pub use record::{Actual, CaseResult, Exchange, Summary};
 
 use serde::{Deserialize, Serialize};
@@ -49,6 +55,13 @@ impl Verdict {
     }
 }
 
+/// A verdict with the findings that explain a failure (empty when it passes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judgement {
+    pub verdict: Verdict,
+    pub findings: Vec<Finding>,
+}
+
 /// Judge `actual` against `expectation`. `instance` fills `{instance}` in constants.
 pub fn judge(spec: &Spec, expectation: &Expectation, actual: &Outcome, instance: &str) -> Verdict {
     judge_with(spec, expectation, actual, instance, |_| Ok(()))
@@ -61,38 +74,119 @@ pub fn judge_with(
     expectation: &Expectation,
     actual: &Outcome,
     instance: &str,
-    also: impl Fn(&Acceptable) -> Result<(), String>,
+    also: impl Fn(&Acceptable) -> Result<(), Box<Finding>>,
 ) -> Verdict {
+    judge_full(spec, expectation, actual, instance, "", also).verdict
+}
+
+/// [`judge_with`], also saying why a failure fails ([`Finding`]s, which group
+/// into departures). `case_rule` is the case's own rule.
+pub fn judge_full(
+    spec: &Spec,
+    expectation: &Expectation,
+    actual: &Outcome,
+    instance: &str,
+    case_rule: &str,
+    also: impl Fn(&Acceptable) -> Result<(), Box<Finding>>,
+) -> Judgement {
     let answer_matches: Vec<&Acceptable> = expectation
         .outcomes
         .iter()
         .filter(|a| matches(spec, &a.expected, actual, instance).is_ok())
         .collect();
-    let mut also_reasons: Vec<String> = Vec::new();
+    let mut also_findings: Vec<Finding> = Vec::new();
     let matched: Vec<&Acceptable> = answer_matches
         .iter()
         .copied()
         .filter(|a| match also(a) {
             Ok(()) => true,
-            Err(r) => {
-                if !also_reasons.contains(&r) {
-                    also_reasons.push(r);
+            Err(f) => {
+                if !also_findings.iter().any(|g| g.detail == f.detail) {
+                    also_findings.push(*f);
                 }
                 false
             }
         })
         .collect();
     if matched.is_empty() && !answer_matches.is_empty() {
-        also_reasons.truncate(3);
-        return Verdict::Fail {
-            reason: also_reasons.join("; "),
+        also_findings.truncate(3);
+        let reason = also_findings
+            .iter()
+            .map(|f| f.detail.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        // Under several readings the read-back may disagree in several ways: the
+        // first is the departure (the others are the same call seen otherwise).
+        also_findings.truncate(1);
+        // The answer fits only readings its read-back refutes (a value accepted
+        // under "ignored" shows as applied): where every other reading wants an
+        // error, the answer is wrong under those too, and that is the departure.
+        let others: Vec<Acceptable> = expectation
+            .outcomes
+            .iter()
+            .filter(|a| !answer_matches.contains(a))
+            .cloned()
+            .collect();
+        if !others.is_empty()
+            && others
+                .iter()
+                .all(|a| matches!(a.expected, Expected::Error { .. }))
+        {
+            let rest = Expectation {
+                outcomes: others,
+                ambiguities: expectation.ambiguities.clone(),
+            };
+            let mut first = finding::of_answer(&rest, actual, case_rule);
+            first.append(&mut also_findings);
+            also_findings = first;
+        }
+        return Judgement {
+            verdict: Verdict::Fail { reason },
+            findings: also_findings,
         };
     }
     if matched.is_empty() {
-        return Verdict::Fail {
-            reason: explain_mismatch(spec, expectation, actual, instance),
+        return Judgement {
+            verdict: Verdict::Fail {
+                reason: explain_mismatch(spec, expectation, actual, instance),
+            },
+            findings: answer_findings(spec, expectation, actual, instance, case_rule),
         };
     }
+    Judgement {
+        verdict: passing_verdict(expectation, &matched),
+        findings: Vec::new(),
+    }
+}
+
+/// The findings of an answer no acceptable outcome matches.
+fn answer_findings(
+    spec: &Spec,
+    expectation: &Expectation,
+    actual: &Outcome,
+    instance: &str,
+    case_rule: &str,
+) -> Vec<Finding> {
+    let findings = finding::of_answer(expectation, actual, case_rule);
+    if !findings.is_empty() {
+        return findings;
+    }
+    // A success where a success was due, differing in its content.
+    expectation
+        .outcomes
+        .iter()
+        .filter(|a| matches!(a.expected, Expected::Success { .. }))
+        .find_map(|a| {
+            matches(spec, &a.expected, actual, instance)
+                .err()
+                .map(|m| finding::of_success_mismatch(spec, a, &m))
+        })
+        .into_iter()
+        .collect()
+}
+
+/// Pass, or pass under the readings whose combinations matched.
+fn passing_verdict(expectation: &Expectation, matched: &[&Acceptable]) -> Verdict {
     // Pass under every reading when each combination of readings has a match.
     let combos: Vec<&Vec<ReadingLabel>> = unique(expectation.outcomes.iter().map(|a| &a.readings));
     let matched_combos: Vec<&Vec<ReadingLabel>> = unique(matched.iter().map(|a| &a.readings));
@@ -153,7 +247,7 @@ pub fn matches(
     expected: &Expected,
     actual: &Outcome,
     instance: &str,
-) -> Result<(), String> {
+) -> Result<(), Mismatch> {
     match (expected, actual) {
         (
             Expected::Error { code, status, .. },
@@ -164,18 +258,24 @@ pub fn matches(
             },
         ) => {
             if !status.matches(*got) {
-                return Err(format!("status {got}, expected {status}"));
+                return Err(Mismatch::Status {
+                    expected: status.to_string(),
+                    got: *got,
+                });
             }
             match code {
-                Some(c) if c != got_code => Err(format!("code {got_code}, expected {c}")),
+                Some(c) if c != got_code => Err(Mismatch::Code {
+                    expected: c.clone(),
+                    got: got_code.clone(),
+                }),
                 _ => Ok(()),
             }
         }
         (Expected::Error { code, status, .. }, Outcome::Success { status: got, .. }) => {
-            Err(format!(
-                "success ({got}), expected error {} ({status})",
-                code.as_deref().unwrap_or("any code")
-            ))
+            Err(Mismatch::SuccessNotError {
+                status: *got,
+                expected: format!("{} ({status})", code.as_deref().unwrap_or("any code")),
+            })
         }
         (
             Expected::Success { .. },
@@ -185,9 +285,11 @@ pub fn matches(
                 message,
                 ..
             },
-        ) => Err(format!(
-            "error {code} ({status}): {message}, expected success"
-        )),
+        ) => Err(Mismatch::ErrorNotSuccess {
+            status: *status,
+            code: code.clone(),
+            message: message.clone(),
+        }),
         (
             Expected::Success {
                 options,
@@ -201,7 +303,11 @@ pub fn matches(
                 let want = value.replace("{instance}", instance);
                 let got = lookup(body, path).first().map(|v| scalar(v));
                 if got.as_deref() != Some(want.as_str()) {
-                    return Err(format!("{path} is {got:?}, expected {want:?}"));
+                    return Err(Mismatch::Constant {
+                        path: path.clone(),
+                        expected: want,
+                        got,
+                    });
                 }
             }
             let Some(options_path) = &shape.options_path else {
@@ -211,23 +317,31 @@ pub fn matches(
                 return Ok(());
             }
             let Some(found) = lookup(body, options_path).into_iter().next() else {
-                return Err(format!("the answer has no {options_path}"));
+                return Err(Mismatch::NoOptions {
+                    path: options_path.clone(),
+                });
             };
             for (option, field) in &shape.fields {
                 let got = found.get(field).map(scalar);
                 let want = options.get(option);
                 if got.as_ref() != want {
-                    return Err(format!(
-                        "{options_path}.{field} is {got:?}, expected {want:?}"
-                    ));
+                    return Err(Mismatch::Field {
+                        path: options_path.clone(),
+                        field: field.clone(),
+                        expected: want.cloned(),
+                        got,
+                    });
                 }
             }
             if let (Some(state_field), false) = (&shape.state_field, states.is_empty()) {
                 let got = found.get(state_field).map(scalar);
                 if !got.as_ref().is_some_and(|g| states.contains(g)) {
-                    return Err(format!(
-                        "{options_path}.{state_field} is {got:?}, expected one of {states:?}"
-                    ));
+                    return Err(Mismatch::State {
+                        path: options_path.clone(),
+                        field: state_field.clone(),
+                        expected: states.clone(),
+                        got,
+                    });
                 }
             }
             Ok(())
@@ -244,7 +358,11 @@ fn explain_mismatch(
     let mut reasons: Vec<String> = expectation
         .outcomes
         .iter()
-        .filter_map(|a| matches(spec, &a.expected, actual, instance).err())
+        .filter_map(|a| {
+            matches(spec, &a.expected, actual, instance)
+                .err()
+                .map(|m| m.to_string())
+        })
         .collect();
     reasons.dedup();
     reasons.truncate(4);

@@ -50,6 +50,13 @@ pub enum Normalized {
         /// The request id's placeholder, if the answer has one.
         request_id: Option<String>,
     },
+    /// An answer the protocol cannot decode: its status, and why.
+    Undecodable {
+        /// The HTTP status.
+        status: u16,
+        /// Why, instance ids replaced.
+        reason: String,
+    },
     /// Nothing judgeable came back.
     Unjudgeable {
         /// Why, instance ids replaced.
@@ -269,6 +276,10 @@ impl<'r> Normalizer<'r> {
     pub fn actual(&mut self, a: &Actual) -> Normalized {
         match a {
             Actual::Outcome { outcome } => self.outcome(outcome),
+            Actual::Undecodable { status, reason } => Normalized::Undecodable {
+                status: *status,
+                reason: self.text(reason),
+            },
             Actual::Unjudgeable { reason } => Normalized::Unjudgeable {
                 reason: self.text(reason),
             },

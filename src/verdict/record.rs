@@ -37,6 +37,9 @@ pub struct CaseResult {
     pub actual: Actual,
     /// The judgement.
     pub verdict: Verdict,
+    /// Why a failing case fails, in a form that groups into departures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<super::Finding>,
     /// The citations of the rule, one line each.
     pub citation: Vec<String>,
     /// The raw exchange(s), redacted: the modify call first, then any read-back.
@@ -56,7 +59,15 @@ pub enum Actual {
         /// The answer.
         outcome: Outcome,
     },
-    /// Nothing judgeable came back (transport failure, undecodable body).
+    /// An answer the protocol cannot decode (an HTML error page…): judged on its
+    /// status, and a departure of its own.
+    Undecodable {
+        /// The HTTP status.
+        status: u16,
+        /// Why it does not decode.
+        reason: String,
+    },
+    /// Nothing came back (transport failure, timeout): the suite's trouble.
     Unjudgeable {
         /// Why.
         reason: String,
@@ -131,6 +142,12 @@ pub struct Summary {
     pub fail: usize,
     /// Cases that could not be judged.
     pub error: usize,
+    /// Distinct departures among the failures.
+    #[serde(default)]
+    pub departures: usize,
+    /// Ambiguities whose readings the target's answers contradict.
+    #[serde(default)]
+    pub inconsistent_readings: usize,
 }
 
 impl Summary {
@@ -154,6 +171,15 @@ impl Summary {
     }
     /// No failure and no error.
     pub fn conforms(&self) -> bool {
-        self.fail == 0 && self.error == 0
+        self.fail == 0 && self.error == 0 && self.inconsistent_readings == 0
+    }
+
+    /// Add another run's counts (not its departures or readings).
+    pub fn merge(&mut self, other: &Summary) {
+        self.total += other.total;
+        self.pass += other.pass;
+        self.pass_under_reading += other.pass_under_reading;
+        self.fail += other.fail;
+        self.error += other.error;
     }
 }

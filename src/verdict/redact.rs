@@ -2,7 +2,7 @@
 //! and session tokens are replaced; access key ids keep only a short prefix.
 #![warn(missing_docs)]
 
-use crate::wire::credentials::{SECRET_HEADERS, SECRET_PARAMS};
+use crate::wire::credentials::{self, SECRET_HEADERS};
 
 /// What a secret is replaced with.
 pub const REDACTED: &str = "<redacted>";
@@ -59,18 +59,13 @@ pub fn form_or_text(body: &str) -> String {
 }
 
 fn pairs(q: &str) -> String {
-    q.split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((k, _)) if SECRET_PARAMS.contains(&k) => format!("{k}={REDACTED}"),
-            _ => pair.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("&")
+    credentials::mask_secret_params(q, REDACTED)
 }
 
-/// Is `name` a parameter whose value must never be shown?
+/// Is `name` a parameter whose value must never be shown? Case-insensitive and
+/// percent-decoded (`signature`, `%53ignature`).
 pub fn is_secret_param(name: &str) -> bool {
-    SECRET_PARAMS.contains(&name)
+    credentials::is_secret_param(name)
 }
 
 #[cfg(test)]
@@ -91,5 +86,20 @@ mod tests {
         assert!(shown.contains("SignedHeaders=host;x-amz-date"), "{shown}");
         let q = query("/?Action=X&AccessKeyId=testid&Signature=s%3D&SecurityToken=t&RegionId=cn");
         assert_eq!(q, "/?Action=X&AccessKeyId=<redacted>&Signature=<redacted>&SecurityToken=<redacted>&RegionId=cn");
+    }
+
+    #[test]
+    fn secret_parameters_in_any_case_or_encoding_are_removed() {
+        let q = query("/?Action=X&signature=s1&%53ignature=s2&x-amz-signature=s3&SECURITYTOKEN=t&accesskeyid=k");
+        for secret in ["s1", "s2", "s3", "=t", "=k"] {
+            assert!(!q.contains(secret), "{secret} in {q}");
+        }
+        assert!(q.starts_with("/?Action=X&"), "{q}");
+        let body = form_or_text("RegionId=cn&%53ecurity%54oken=tok&Signature=sig");
+        assert_eq!(
+            body,
+            "RegionId=cn&%53ecurity%54oken=<redacted>&Signature=<redacted>"
+        );
+        assert!(is_secret_param("x-amz-credential"));
     }
 }

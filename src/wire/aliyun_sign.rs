@@ -11,7 +11,8 @@
 //! are sorted by name, then by value, comparing the *decoded* UTF-8 bytes (that is,
 //! code-point order). Duplicate names therefore sort deterministically.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashSet, VecDeque};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
@@ -513,13 +514,32 @@ pub fn verify(
 // Nonce cache
 // ---------------------------------------------------------------------------
 
+/// What [`NonceCache::check`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonceCheck {
+    /// Not seen within the window; now remembered.
+    Fresh,
+    /// Seen within the window: a replay.
+    Reused,
+    /// Not seen, but the cache is full of nonces that are all still live: it can
+    /// neither remember this one nor forget another, so the request must be refused
+    /// (the caller answers with its throttling error).
+    Full,
+}
+
 /// A time-bounded, size-bounded set of seen nonces for replay protection.
 ///
-/// A nonce is remembered for `window` after it was first seen; a request older than
-/// the skew is refused as expired anyway, so `window` = 2 × max skew (a timestamp can
-/// be off in either direction) covers every request that could still verify. When
-/// full, the oldest nonce is forgotten first: memory stays bounded, at the price of a
-/// replay window for that nonce under a flood.
+/// A nonce is remembered for at least `window` after it was first seen; a request
+/// older than the skew is refused as expired anyway, so `window` = 2 × max skew (a
+/// timestamp can be off in either direction) covers every request that could still
+/// verify. A live nonce is never forgotten: when `max_entries` live nonces are held,
+/// new ones are refused ([`NonceCheck::Full`]) until the oldest expire.
+///
+/// Memory does not depend on the nonces' length: each is kept as a 64-bit keyed
+/// hash (SipHash with a per-cache random key, so no one can aim for a collision; an
+/// accidental one among a million entries has odds of about 1 in 10^13), in
+/// buckets of `window / 30` by arrival time; a bucket is dropped whole, its memory
+/// freed, once all its nonces are older than the window.
 ///
 /// ```
 /// use std::sync::Mutex;
@@ -538,9 +558,34 @@ pub fn verify(
 pub struct NonceCache {
     window: Duration,
     max_entries: usize,
-    seen: HashMap<String, SystemTime>,
-    order: VecDeque<(SystemTime, String)>,
+    /// Width of one bucket, in seconds (at least 1).
+    bucket_secs: u64,
+    key: std::collections::hash_map::RandomState,
+    /// (bucket number = arrival second / `bucket_secs`, hashed nonces), oldest first.
+    buckets: VecDeque<(u64, HashSet<u64, BuildHasherDefault<PreHashed>>)>,
+    len: usize,
 }
+
+/// The nonces' keys are already keyed SipHash values: the sets use them as they are.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PreHashed(u64);
+
+impl Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Live nonces the emulator remembers at most (about 20 bytes each).
+pub const DEFAULT_NONCE_CAPACITY: usize = 1_000_000;
 
 impl NonceCache {
     /// A cache remembering nonces for `window`, holding at most `max_entries`.
@@ -548,56 +593,73 @@ impl NonceCache {
         NonceCache {
             window,
             max_entries: max_entries.max(1),
-            seen: HashMap::new(),
-            order: VecDeque::new(),
+            bucket_secs: (window.as_secs() / 30).max(1),
+            key: Default::default(),
+            buckets: VecDeque::new(),
+            len: 0,
         }
     }
 
     /// A cache sized for `verify` with this `max_skew`.
     pub fn for_skew(max_skew: Duration) -> Self {
-        Self::new(max_skew.saturating_mul(2), 100_000)
+        Self::new(max_skew.saturating_mul(2), DEFAULT_NONCE_CAPACITY)
     }
 
-    /// `true` (and remember it) when `nonce` has not been seen within the window.
+    /// `true` (and remember it) when `nonce` has not been seen within the window
+    /// and there is room for it; see [`check`](Self::check) for which it was.
     pub fn check_and_insert(&mut self, nonce: &str, now: SystemTime) -> bool {
-        self.evict_expired(now);
-        if self.seen.contains_key(nonce) {
-            return false;
+        self.check(nonce, now) == NonceCheck::Fresh
+    }
+
+    /// Look `nonce` up and remember it when it is fresh and there is room.
+    pub fn check(&mut self, nonce: &str, now: SystemTime) -> NonceCheck {
+        let secs = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        self.evict_expired(secs);
+        let hash = self.key.hash_one(nonce);
+        if self.buckets.iter().any(|(_, set)| set.contains(&hash)) {
+            return NonceCheck::Reused;
         }
-        while self.seen.len() >= self.max_entries {
-            self.evict_oldest();
+        if self.len >= self.max_entries {
+            return NonceCheck::Full;
         }
-        self.seen.insert(nonce.to_string(), now);
-        self.order.push_back((now, nonce.to_string()));
-        true
+        let bucket = secs / self.bucket_secs;
+        match self.buckets.back_mut() {
+            Some((b, set)) if *b >= bucket => {
+                set.insert(hash);
+            }
+            _ => {
+                let mut set = HashSet::default();
+                set.insert(hash);
+                self.buckets.push_back((bucket, set));
+            }
+        }
+        self.len += 1;
+        NonceCheck::Fresh
     }
 
     /// How many nonces are remembered.
     pub fn len(&self) -> usize {
-        self.seen.len()
+        self.len
     }
 
     /// Is no nonce remembered?
     pub fn is_empty(&self) -> bool {
-        self.seen.is_empty()
+        self.len == 0
     }
 
-    fn evict_expired(&mut self, now: SystemTime) {
-        while let Some((at, _)) = self.order.front() {
-            let expired = now
-                .duration_since(*at)
-                .map(|age| age > self.window)
-                .unwrap_or(false);
-            if !expired {
+    /// Drop the buckets whose every nonce arrived more than `window` ago.
+    fn evict_expired(&mut self, now_secs: u64) {
+        let window = self.window.as_secs();
+        while let Some((bucket, set)) = self.buckets.front() {
+            let newest_arrival = (bucket + 1) * self.bucket_secs;
+            if newest_arrival.saturating_add(window) >= now_secs {
                 break;
             }
-            self.evict_oldest();
-        }
-    }
-
-    fn evict_oldest(&mut self) {
-        if let Some((_, nonce)) = self.order.pop_front() {
-            self.seen.remove(&nonce);
+            self.len -= set.len();
+            self.buckets.pop_front();
         }
     }
 }
@@ -607,16 +669,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nonce_cache_forgets_after_the_window_and_stays_bounded() {
-        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-        let mut c = NonceCache::new(Duration::from_secs(60), 3);
+    fn nonce_cache_forgets_after_the_window_and_never_forgets_a_live_nonce() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_020);
+        let secs = Duration::from_secs;
+        let mut c = NonceCache::new(secs(60), 3);
         assert!(c.check_and_insert("a", t0));
-        assert!(!c.check_and_insert("a", t0 + Duration::from_secs(30)));
-        assert!(c.check_and_insert("a", t0 + Duration::from_secs(61)));
-        for n in ["b", "c", "d", "e"] {
-            assert!(c.check_and_insert(n, t0 + Duration::from_secs(62)));
-        }
+        assert!(!c.check_and_insert("a", t0 + secs(30)));
+        assert!(c.check_and_insert("a", t0 + secs(63)));
+        assert_eq!(c.check("b", t0 + secs(63)), NonceCheck::Fresh);
+        assert_eq!(c.check("c", t0 + secs(63)), NonceCheck::Fresh);
+        // Full of live nonces: refuse rather than forget one.
+        assert_eq!(c.check("d", t0 + secs(64)), NonceCheck::Full);
+        assert_eq!(c.check("a", t0 + secs(64)), NonceCheck::Reused);
         assert_eq!(c.len(), 3);
+        // Once they are older than the window, room again.
+        assert_eq!(c.check("d", t0 + secs(130)), NonceCheck::Fresh);
+        assert_eq!(c.len(), 1);
     }
 
     #[test]

@@ -23,6 +23,29 @@ pub const SECRET_PARAMS: &[&str] = &[
     "AccessKeyId",
 ];
 
+/// Whether a query or form parameter name is one of [`SECRET_PARAMS`], compared the
+/// way a server could read it: percent-decoded (`%53ignature`) and ignoring ASCII
+/// case (`signature`). A name whose encoding is broken is compared as written.
+pub fn is_secret_param(name: &str) -> bool {
+    let decoded = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
+    SECRET_PARAMS
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case(name) || p.eq_ignore_ascii_case(decoded.trim()))
+}
+
+/// A query string or form body with the value of every secret parameter
+/// ([`is_secret_param`]) replaced by `mask`.
+pub fn mask_secret_params(pairs: &str, mask: &str) -> String {
+    pairs
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if is_secret_param(k) => format!("{k}={mask}"),
+            _ => pair.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// A secret string (secret access key, session token). Its `Debug` and `Display`
 /// are redacted so it cannot reach a log, a report or an error message by accident.
 #[derive(Clone, PartialEq, Eq)]
@@ -158,6 +181,38 @@ mod tests {
             secret: secret.into(),
             session_token: Some(token.into()),
         }
+    }
+
+    #[test]
+    fn secret_parameters_are_found_in_any_case_and_encoding() {
+        for name in [
+            "Signature",
+            "signature",
+            "SIGNATURE",
+            "%53ignature",
+            "%73ignature",
+            "Signatur%65",
+            "x-amz-signature",
+            "X-Amz-Security-Token",
+            "securitytoken",
+            "accesskeyid",
+            "Access%4BeyId",
+        ] {
+            assert!(is_secret_param(name), "{name}");
+        }
+        for name in [
+            "Action",
+            "SignatureNonce",
+            "SignatureMethod",
+            "%zzSignature",
+            "",
+        ] {
+            assert!(!is_secret_param(name), "{name}");
+        }
+        assert_eq!(
+            mask_secret_params("A=1&%53ignature=abc&signature=def&B=2", "***"),
+            "A=1&%53ignature=***&signature=***&B=2"
+        );
     }
 
     #[test]

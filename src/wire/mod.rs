@@ -48,6 +48,24 @@ impl Protocol {
             Protocol::Ec2Query | Protocol::AliyunRpc => false,
         }
     }
+
+    /// The protocol's answers as a person names them (`EC2 Query XML`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Ec2Query => "EC2 Query XML",
+            Protocol::AwsJson11 => "AWS JSON 1.1",
+            Protocol::AliyunRpc => "Alibaba RPC JSON/XML",
+        }
+    }
+
+    /// Where the protocol's answer format is stated, as a citation line.
+    pub fn source(self) -> &'static str {
+        match self {
+            Protocol::Ec2Query => "[documented] SPEC-FACTS.md: \"Errors: HTTP 4xx, body `<Response><Errors><Error><Code>C</Code><Message>M</Message></Error></Errors><RequestID>R</RequestID></Response>`\"",
+            Protocol::AwsJson11 => "[documented] SPEC-FACTS.md: \"Errors: body `{\"__type\": \"...\", \"code\": ..., \"docs\": ..., \"message\": ..., \"tip\": ...}`\"",
+            Protocol::AliyunRpc => "[documented] SPEC-FACTS.md: \"Errors: `{\"RequestId\",\"HostId\",\"Code\",\"Message\"}` (+ `Recommend` on newer gateways; key order not stable) or `<Error>…</Error>`\"",
+        }
+    }
 }
 
 /// The signing schemes. The spec table names one per API.
@@ -205,16 +223,7 @@ pub struct HttpRequest {
 
 impl std::fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let hide = |pairs: &str| -> String {
-            pairs
-                .split('&')
-                .map(|pair| match pair.split_once('=') {
-                    Some((k, _)) if credentials::SECRET_PARAMS.contains(&k) => format!("{k}=***"),
-                    _ => pair.to_string(),
-                })
-                .collect::<Vec<_>>()
-                .join("&")
-        };
+        let hide = |pairs: &str| credentials::mask_secret_params(pairs, "***");
         let path = match self.path_and_query.split_once('?') {
             Some((p, q)) => format!("{p}?{}", hide(q)),
             None => self.path_and_query.clone(),

@@ -1,0 +1,483 @@
+//! The data-plane phase: after a modify settles, probe the instance's metadata
+//! service and judge each documented effect with the data-plane oracle.
+//!
+//! Per instance (concurrently): read its options, then for each state the plan
+//! names (`generate::data_plane::states`) bring the instance there with one valid
+//! modify, wait until the change is applied (the read-back's state; without one,
+//! until the service shows it, bounded), and send every probe a rule decides under
+//! the applied options. Each probe becomes a [`CaseResult`] (phase `data-plane`,
+//! rule `data_plane.<id>`) with its exchanges — tokens redacted — so failures get
+//! reproducers and take part in departures like any case. At the end the instance
+//! gets its options back (also after a failure or a cancellation).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::{readback, restore, set_options, Event, RunConfig, RunError, Worker};
+use crate::generate::data_plane::{self as plan, DataProbe, DataState};
+use crate::generate::Subject;
+use crate::oracle::data_plane::{self as dpo, DataActual, DataExpectation};
+use crate::oracle::{Auth, Instance, Options, World};
+use crate::spec::{DataPlane, Probe};
+use crate::verdict::record::{RecordedRequest, RecordedResponse};
+use crate::verdict::redact::REDACTED;
+use crate::verdict::{Actual, CaseResult, Exchange, Verdict};
+use crate::wire::{Outcome, RawParam};
+
+mod probe;
+pub use probe::discover_instance_id;
+use probe::ProbeClient;
+
+/// Where each instance's metadata service is reached: instance → base URLs (an
+/// IPv6 literal host, `http://[…]:port`, is its IPv6 endpoint).
+#[derive(Debug, Clone, Default)]
+pub struct ImdsEndpoints(pub BTreeMap<String, Vec<String>>);
+
+impl ImdsEndpoints {
+    /// Parse `INSTANCE=URL`.
+    pub fn add(&mut self, binding: &str) -> Result<(), String> {
+        let (instance, url) = binding
+            .split_once('=')
+            .filter(|(i, u)| {
+                !i.is_empty() && (u.starts_with("http://") || u.starts_with("https://"))
+            })
+            .ok_or_else(|| {
+                format!("{binding:?} is not INSTANCE=URL (e.g. i-0123=http://127.0.0.1:8081)")
+            })?;
+        self.0
+            .entry(instance.to_string())
+            .or_default()
+            .push(url.trim_end_matches('/').to_string());
+        Ok(())
+    }
+
+    fn v4(&self, instance: &str) -> Option<&String> {
+        self.0.get(instance)?.iter().find(|u| !is_v6(u))
+    }
+
+    fn v6(&self, instance: &str) -> Option<&String> {
+        self.0.get(instance)?.iter().find(|u| is_v6(u))
+    }
+}
+
+fn is_v6(url: &str) -> bool {
+    url.split("://")
+        .nth(1)
+        .is_some_and(|rest| rest.starts_with('['))
+}
+
+/// Run the data-plane phase for every instance of `cfg` that has an endpoint.
+pub async fn run(
+    cfg: &RunConfig,
+    endpoints: &ImdsEndpoints,
+    events: &UnboundedSender<Event>,
+) -> Result<Vec<CaseResult>, RunError> {
+    let api = cfg.spec.api.id.clone();
+    let note = |message: String| {
+        let _ = events.send(Event::Note {
+            api: api.clone(),
+            message,
+        });
+    };
+    let Some(dp) = cfg.spec.data_plane.as_ref() else {
+        note("data-plane: the table has no [data_plane]; phase skipped".into());
+        return Ok(Vec::new());
+    };
+    let seq = Arc::new(AtomicUsize::new(0));
+    let shared = super::Shared::new(&cfg.spec);
+    let mut jobs = Vec::new();
+    for instance in &cfg.instances {
+        let Some(url) = endpoints.v4(instance).or_else(|| endpoints.v6(instance)) else {
+            note(format!(
+                "data-plane: no metadata endpoint for {instance} (run --imds {instance}=URL); skipped"
+            ));
+            continue;
+        };
+        // Another instance of this API issues the foreign token: preferably one
+        // no worker changes meanwhile (the first that issues one is used).
+        let mut others: Vec<&String> = endpoints
+            .0
+            .keys()
+            .filter(|i| *i != instance && cfg.known_ids.contains(i))
+            .collect();
+        others.sort_by_key(|i| cfg.instances.contains(i));
+        let foreign = others
+            .into_iter()
+            .filter_map(|i| endpoints.v4(i).cloned())
+            .collect();
+        let urls = Urls {
+            main: url.clone(),
+            v6: endpoints.v6(instance).filter(|u| *u != url).cloned(),
+            foreign,
+        };
+        jobs.push(run_instance(
+            cfg,
+            dp,
+            instance.clone(),
+            urls,
+            events,
+            seq.clone(),
+            shared.clone(),
+        ));
+    }
+    let _ = events.send(Event::ApiStarted {
+        api: api.clone(),
+        planned: 0,
+    });
+    let mut all = Vec::new();
+    for r in futures::future::join_all(jobs).await {
+        all.extend(r?);
+    }
+    // The data plane's readings (its own ambiguities), beside the control plane's.
+    let readings = shared
+        .readings
+        .lock()
+        .map(|t| t.finish())
+        .unwrap_or_default();
+    let _ = events.send(Event::ApiFinished { api, readings });
+    Ok(all)
+}
+
+/// The endpoints one instance's probes use.
+#[derive(Debug, Clone)]
+struct Urls {
+    main: String,
+    v6: Option<String>,
+    /// Other instances' endpoints, for a foreign token.
+    foreign: Vec<String>,
+}
+
+async fn run_instance(
+    cfg: &RunConfig,
+    dp: &DataPlane,
+    instance: String,
+    urls: Urls,
+    events: &UnboundedSender<Event>,
+    seq: Arc<AtomicUsize>,
+    shared: super::Shared,
+) -> Result<Vec<CaseResult>, RunError> {
+    let observed = readback::read(cfg, &instance).await?;
+    let mut w = Worker {
+        world: World {
+            region: cfg.region.clone(),
+            instance: Instance {
+                id: instance.clone(),
+                state: observed
+                    .run_state
+                    .clone()
+                    .unwrap_or_else(|| "running".into()),
+                options: observed.options.clone(),
+            },
+        },
+        original: observed.options.clone(),
+        subject: Subject::new(&cfg.spec, &instance, &cfg.region, &cfg.known_ids),
+        shared,
+        oracle: Arc::new(crate::oracle::Oracle::new(cfg.spec.clone())),
+        first_state: None,
+    };
+    let mut results = Vec::new();
+    let run = states_loop(cfg, dp, &mut w, &urls, events, &seq, &mut results).await;
+    // Restore also after a failure or a cancellation.
+    let message = match restore(cfg, &mut w).await {
+        Ok(Some(msg)) => Some(msg),
+        Ok(None) => None,
+        Err(e) => Some(format!("could not restore {instance}: {e}")),
+    };
+    if let Some(message) = message {
+        let _ = events.send(Event::Note {
+            api: cfg.spec.api.id.clone(),
+            message: format!("data-plane: {message}"),
+        });
+    }
+    run.map(|()| results)
+}
+
+async fn states_loop(
+    cfg: &RunConfig,
+    dp: &DataPlane,
+    w: &mut Worker,
+    urls: &Urls,
+    events: &UnboundedSender<Event>,
+    seq: &AtomicUsize,
+    results: &mut Vec<CaseResult>,
+) -> Result<(), RunError> {
+    let api = cfg.spec.api.id.clone();
+    let id = w.world.instance.id.clone();
+    let note = |message: String| {
+        let _ = events.send(Event::Note {
+            api: api.clone(),
+            message: format!("data-plane {id}: {message}"),
+        });
+    };
+    let client =
+        ProbeClient::new(dp, cfg.settle_poll.max(Duration::from_millis(1))).map_err(|e| {
+            RunError::Readback {
+                api: api.clone(),
+                instance: w.world.instance.id.clone(),
+                reason: e,
+            }
+        })?;
+    let mut expired_done = false;
+    for state in plan::states(dp, &cfg.spec, &w.original) {
+        if super::cancelled(cfg) {
+            break;
+        }
+        let Some(applied) = reach(cfg, dp, w, &state, &client, &urls.main).await? else {
+            note(format!(
+                "could not bring the instance to {}; its probes skipped",
+                state.title
+            ));
+            continue;
+        };
+        for p in plan::probes(dp, &applied, !expired_done) {
+            if super::cancelled(cfg) {
+                break;
+            }
+            expired_done |= p.probe == Probe::GetExpiredToken;
+            let Some(exp) = dpo::expect(dp, &applied, p.probe) else {
+                continue;
+            };
+            if cfg
+                .only
+                .as_ref()
+                .is_some_and(|only| !only.is_match(&exp.rule))
+            {
+                continue;
+            }
+            match client.send(&p, urls).await {
+                Err(skip) => note(format!("{} skipped: {skip}", p.title)),
+                Ok(sent) => {
+                    let n = seq.fetch_add(1, Ordering::SeqCst) + 1;
+                    let r = record(cfg, n, &state, &applied, &p, &exp, sent);
+                    super::finished(cfg, events, results, r, &w.shared);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Bring the instance to the state and wait until it is applied. `None` when the
+/// state cannot be reached (the modify was refused or the change did not settle).
+async fn reach(
+    cfg: &RunConfig,
+    dp: &DataPlane,
+    w: &mut Worker,
+    state: &DataState,
+    client: &ProbeClient,
+    url: &str,
+) -> Result<Option<Options>, RunError> {
+    set_options(cfg, w, &state.options).await?;
+    let Some(obs) = readback::settle(cfg, &w.world.instance.id).await? else {
+        return Ok(None);
+    };
+    w.world.instance.options = obs.options.clone();
+    let reached = state
+        .options
+        .iter()
+        .all(|(k, v)| obs.options.get(k).is_none_or(|got| got == v));
+    if !reached {
+        return Ok(None);
+    }
+    if cfg.spec.state_machine.is_none() {
+        // No change state to watch: wait until the service shows the change.
+        wait_for_effect(cfg, dp, &obs.options, client, url).await;
+    }
+    Ok(Some(obs.options))
+}
+
+async fn wait_for_effect(
+    cfg: &RunConfig,
+    dp: &DataPlane,
+    applied: &Options,
+    client: &ProbeClient,
+    url: &str,
+) {
+    let Some(exp) = dpo::expect(dp, applied, Probe::Get) else {
+        return;
+    };
+    let started = Instant::now();
+    let p = DataProbe {
+        probe: Probe::Get,
+        ttl: None,
+        title: String::new(),
+    };
+    let urls = Urls {
+        main: url.to_string(),
+        v6: None,
+        foreign: Vec::new(),
+    };
+    while started.elapsed() < cfg.settle_timeout {
+        if let Ok(sent) = client.send(&p, &urls).await {
+            if dpo::judge(&exp, &sent.actual).is_ok() {
+                return;
+            }
+        }
+        tokio::time::sleep(cfg.settle_poll.max(Duration::from_millis(100))).await;
+    }
+}
+
+/// What one probe sent and got.
+pub struct Sent {
+    pub actual: DataActual,
+    /// The judged request's method and path.
+    pub request_line: String,
+    /// The answer's body (tokens redacted).
+    pub body: String,
+    pub exchanges: Vec<Exchange>,
+    pub elapsed: Duration,
+}
+
+fn record(
+    cfg: &RunConfig,
+    n: usize,
+    state: &DataState,
+    applied: &Options,
+    p: &DataProbe,
+    exp: &DataExpectation,
+    sent: Sent,
+) -> CaseResult {
+    let verdict = match dpo::judge(exp, &sent.actual) {
+        Ok(r) if r.is_empty() => Verdict::Pass,
+        Ok(readings) => Verdict::PassUnderReading {
+            combinations: vec![readings.clone()],
+            readings,
+        },
+        Err(reason) => Verdict::Fail { reason },
+    };
+    let mut ambiguities: Vec<String> = exp
+        .answers
+        .iter()
+        .flat_map(|a| a.readings.iter().map(|r| r.ambiguity.clone()))
+        .collect();
+    ambiguities.dedup();
+    let outcome = match &sent.actual {
+        DataActual::NoAnswer { reason } => Outcome::Error {
+            status: 0,
+            code: dpo::NO_ANSWER.into(),
+            message: reason.clone(),
+            request_id: None,
+        },
+        DataActual::Answer { status, .. } if (200..300).contains(status) => Outcome::Success {
+            status: *status,
+            request_id: None,
+            body: serde_json::Value::String(sent.body.clone()),
+        },
+        DataActual::Answer { status, .. } => Outcome::Error {
+            status: *status,
+            code: format!("HTTP {status}"),
+            message: sent.body.clone(),
+            request_id: None,
+        },
+    };
+    let mut request: Vec<RawParam> = state
+        .options
+        .iter()
+        .map(|(k, v)| RawParam::text(k.clone(), v.clone()))
+        .collect();
+    request.push(RawParam::text("probe", p.probe.name()));
+    if let Some(ttl) = &p.ttl {
+        request.push(RawParam::text("ttl", ttl.clone()));
+    }
+    let expected = dpo::as_acceptable(exp, applied);
+    let findings = match &verdict {
+        Verdict::Fail { reason } => {
+            let expectation = crate::oracle::Expectation {
+                outcomes: expected.clone(),
+                ambiguities: ambiguities.clone(),
+            };
+            let mut f = crate::verdict::finding::of_answer(&expectation, &outcome, &exp.rule);
+            if f.is_empty() {
+                f.push(crate::verdict::Finding {
+                    kind: crate::verdict::FindingKind::Answer,
+                    rule: exp.rule.clone(),
+                    expected: "the documented answer".into(),
+                    got: "another answer".into(),
+                    field: None,
+                    detail: reason.clone(),
+                    cite: exp.cite.iter().map(|c| c.short()).collect(),
+                });
+            }
+            f
+        }
+        _ => Vec::new(),
+    };
+    CaseResult {
+        id: format!("{}/data-plane/{n:04}", cfg.spec.api.id),
+        api: cfg.spec.api.id.clone(),
+        phase: "data-plane".into(),
+        rule: exp.rule.clone(),
+        title: format!("{}: {}", state.title, p.title),
+        operation: format!("IMDS {}", sent.request_line),
+        request,
+        auth: Auth::Valid,
+        expected,
+        ambiguities,
+        actual: Actual::Outcome { outcome },
+        verdict,
+        findings,
+        citation: exp.cite.iter().map(|c| c.short()).collect(),
+        exchanges: sent.exchanges,
+        notes: vec![format!(
+            "applied: {}",
+            applied
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )],
+        duration_ms: sent.elapsed.as_secs_f64() * 1000.0,
+    }
+}
+
+/// An answer as the recorder takes it.
+struct Answered {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+    /// The answer to a token request (its body is a token).
+    token: bool,
+}
+
+/// An exchange as recorded: the token header's value and a token answer's body
+/// are replaced by `<redacted>`.
+fn exchange(
+    endpoint: &str,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    token_header: &str,
+    response: Option<Answered>,
+) -> Exchange {
+    Exchange {
+        endpoint: endpoint.to_string(),
+        request: RecordedRequest {
+            method: method.to_string(),
+            path_and_query: path.to_string(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| {
+                    if k.eq_ignore_ascii_case(token_header) {
+                        (k.clone(), REDACTED.to_string())
+                    } else {
+                        (k.clone(), v.clone())
+                    }
+                })
+                .collect(),
+            body: String::new(),
+        },
+        response: response.map(|a| RecordedResponse {
+            status: a.status,
+            headers: a.headers,
+            body: if a.token && a.status == 200 {
+                REDACTED.to_string()
+            } else {
+                a.body
+            },
+        }),
+    }
+}

@@ -1,0 +1,408 @@
+//! Sending one probe to a metadata service: the requests it takes (a token `PUT`
+//! first where the probe needs a token), recorded as exchanges, and the answer
+//! judged — the last request's, or the token request's when that one fails.
+//! Connections are never reused, so one answer's fate (no answer, a TTL) cannot
+//! leak into the next probe.
+
+use std::time::{Duration, Instant};
+
+use super::{exchange, Answered, Sent, Urls};
+use crate::generate::data_plane::{valid_ttl, DataProbe};
+use crate::oracle::data_plane::DataActual;
+use crate::spec::{DataPlane, Probe};
+use crate::verdict::Exchange;
+
+/// The most of an answer's body a probe keeps.
+const MAX_BODY: usize = 4096;
+
+/// How long a probe waits for an answer before it counts as none.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A token value the service never issued.
+const INVALID_TOKEN: &str = "imds-conform-invalid-token-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+/// A documentation address (RFC 5737), sent only as a header value.
+const FORWARDED_FOR: &str = "192.0.2.1";
+
+/// Sends probes for one table's metadata layout.
+pub struct ProbeClient {
+    http: reqwest::Client,
+    dp: DataPlane,
+    pause: Duration,
+}
+
+/// The request whose answer a probe is judged by.
+struct Judged {
+    method: &'static str,
+    path: String,
+    reply: Reply,
+    /// The TTL header it carried, if any.
+    sent_ttl: Option<String>,
+}
+
+/// One HTTP answer (or none) with what to record.
+struct Reply {
+    status: Option<u16>,
+    headers: Vec<(String, String)>,
+    body: String,
+    no_answer: Option<String>,
+}
+
+impl ProbeClient {
+    pub fn new(dp: &DataPlane, pause: Duration) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .timeout(PROBE_TIMEOUT)
+            .pool_max_idle_per_host(0)
+            .no_proxy()
+            .build()
+            .map_err(|e| format!("cannot build the metadata client: {e}"))?;
+        Ok(ProbeClient {
+            http,
+            dp: dp.clone(),
+            pause,
+        })
+    }
+
+    async fn request(
+        &self,
+        base: &str,
+        method: &str,
+        path: &str,
+        headers: Vec<(String, String)>,
+        log: &mut Vec<Exchange>,
+    ) -> Reply {
+        let is_token = method == "PUT";
+        let mut req = self.http.request(
+            method.parse().unwrap_or(reqwest::Method::GET),
+            format!("{base}{path}"),
+        );
+        for (k, v) in &headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        let reply = match req.send().await {
+            Err(e) => Reply {
+                status: None,
+                headers: Vec::new(),
+                body: String::new(),
+                no_answer: Some(why(&e)),
+            },
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let hs: Vec<(String, String)> = resp
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.to_string(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect();
+                match read_bounded(resp).await {
+                    Ok(body) => Reply {
+                        status: Some(status),
+                        headers: hs,
+                        body,
+                        no_answer: None,
+                    },
+                    Err(e) => Reply {
+                        status: None,
+                        headers: Vec::new(),
+                        body: String::new(),
+                        no_answer: Some(why(&e)),
+                    },
+                }
+            }
+        };
+        log.push(exchange(
+            base,
+            method,
+            path,
+            &headers,
+            &self.dp.token_header,
+            reply.status.map(|status| Answered {
+                status,
+                headers: reply.headers.clone(),
+                body: reply.body.clone(),
+                token: is_token,
+            }),
+        ));
+        reply
+    }
+
+    async fn put_token(&self, base: &str, ttl: i64, log: &mut Vec<Exchange>) -> Reply {
+        let headers = vec![(self.dp.ttl_header.clone(), ttl.to_string())];
+        self.request(base, "PUT", &self.dp.token_path, headers, log)
+            .await
+    }
+
+    fn with_token(&self, token: &str) -> Vec<(String, String)> {
+        vec![(self.dp.token_header.clone(), token.to_string())]
+    }
+
+    /// Send `p`. `Err` says why it could not be sent (no IPv6 endpoint, no other
+    /// instance for a foreign token…): the probe is skipped, not judged.
+    pub(super) async fn send(&self, p: &DataProbe, urls: &Urls) -> Result<Sent, String> {
+        let started = Instant::now();
+        let mut log = Vec::new();
+        let base = match p.probe {
+            Probe::Ipv6 => urls
+                .v6
+                .clone()
+                .ok_or("no IPv6 metadata endpoint given (--imds INSTANCE=http://[ADDR]:PORT)")?,
+            _ => urls.main.clone(),
+        };
+        let judged = self.requests(p, urls, &base, &mut log).await?;
+        tokio::time::sleep(self.pause.min(Duration::from_millis(50))).await;
+        let token_answer = judged.method == "PUT" && judged.reply.status == Some(200);
+        let actual = match (judged.reply.status, judged.reply.no_answer) {
+            (Some(status), _) => DataActual::Answer {
+                status,
+                echoed_ttl: judged
+                    .reply
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(&self.dp.ttl_header))
+                    .map(|(_, v)| v.clone()),
+                sent_ttl: judged.sent_ttl,
+            },
+            (None, reason) => DataActual::NoAnswer {
+                reason: reason.unwrap_or_else(|| "no answer".into()),
+            },
+        };
+        Ok(Sent {
+            actual,
+            request_line: format!("{} {}", judged.method, judged.path),
+            body: if token_answer {
+                crate::verdict::redact::REDACTED.to_string()
+            } else {
+                judged.reply.body
+            },
+            exchanges: log,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    /// The requests of one probe; the answer judged is the last one's, or a token
+    /// request's that failed (the probe could not go on).
+    async fn requests(
+        &self,
+        p: &DataProbe,
+        urls: &Urls,
+        base: &str,
+        log: &mut Vec<Exchange>,
+    ) -> Result<Judged, String> {
+        let dp = &self.dp;
+        let item = dp.item_path.clone();
+        let get = |path: String, reply: Reply| Judged {
+            method: "GET",
+            path,
+            reply,
+            sent_ttl: None,
+        };
+        Ok(match p.probe {
+            Probe::Get => get(
+                item.clone(),
+                self.request(base, "GET", &item, Vec::new(), log).await,
+            ),
+            Probe::PutToken
+            | Probe::PutTokenBadTtl
+            | Probe::PutTokenForwarded
+            | Probe::PutTokenVersioned => self.token_request(p, base, log).await,
+            Probe::GetInvalidToken => {
+                let headers = self.with_token(INVALID_TOKEN);
+                get(
+                    item.clone(),
+                    self.request(base, "GET", &item, headers, log).await,
+                )
+            }
+            Probe::GetForeignToken => {
+                let token = self.foreign_token(urls, log).await?;
+                get(
+                    item.clone(),
+                    self.request(base, "GET", &item, self.with_token(&token), log)
+                        .await,
+                )
+            }
+            Probe::GetExpiredToken => {
+                let short = dp.ttl_range.min.max(1);
+                let token = match self.token(base, short, log).await {
+                    Ok(t) => t,
+                    Err(failed) => return Ok(failed),
+                };
+                tokio::time::sleep(Duration::from_secs(short as u64) + Duration::from_millis(600))
+                    .await;
+                get(
+                    item.clone(),
+                    self.request(base, "GET", &item, self.with_token(&token), log)
+                        .await,
+                )
+            }
+            Probe::GetMissing => {
+                let path = format!("{item}-imds-conform-absent");
+                let headers = match self.token(base, valid_ttl(dp), log).await {
+                    Ok(t) => self.with_token(&t),
+                    Err(_) => Vec::new(),
+                };
+                get(
+                    path.clone(),
+                    self.request(base, "GET", &path, headers, log).await,
+                )
+            }
+            Probe::GetWithToken | Probe::Tags | Probe::TagValue | Probe::Ipv6 => {
+                let token = match self.token(base, valid_ttl(dp), log).await {
+                    Ok(t) => t,
+                    Err(failed) => return Ok(failed),
+                };
+                let path = self.path_with_token(p.probe, base, &token, log).await;
+                get(
+                    path.clone(),
+                    self.request(base, "GET", &path, self.with_token(&token), log)
+                        .await,
+                )
+            }
+            Probe::Any => return Err("`any` is not a probe".into()),
+        })
+    }
+
+    /// A token from `base`, or the failed token request as the judged answer.
+    async fn token(&self, base: &str, ttl: i64, log: &mut Vec<Exchange>) -> Result<String, Judged> {
+        let t = self.put_token(base, ttl, log).await;
+        if t.status == Some(200) {
+            Ok(t.body)
+        } else {
+            Err(Judged {
+                method: "PUT",
+                path: self.dp.token_path.clone(),
+                reply: t,
+                sent_ttl: Some(ttl.to_string()),
+            })
+        }
+    }
+
+    /// The token requests that are themselves the probe.
+    async fn token_request(&self, p: &DataProbe, base: &str, log: &mut Vec<Exchange>) -> Judged {
+        let dp = &self.dp;
+        let mut headers = Vec::new();
+        if let Some(t) = &p.ttl {
+            headers.push((dp.ttl_header.clone(), t.clone()));
+        }
+        if p.probe == Probe::PutTokenForwarded {
+            headers.push(("X-Forwarded-For".into(), FORWARDED_FOR.into()));
+        }
+        let path = match p.probe {
+            Probe::PutTokenVersioned => dp.versioned_token_path.clone().unwrap_or_default(),
+            _ => dp.token_path.clone(),
+        };
+        let reply = self.request(base, "PUT", &path, headers, log).await;
+        Judged {
+            method: "PUT",
+            path,
+            reply,
+            sent_ttl: p.ttl.clone(),
+        }
+    }
+
+    /// A token from another instance of the API; only the attempt that issued it
+    /// is recorded.
+    async fn foreign_token(&self, urls: &Urls, log: &mut Vec<Exchange>) -> Result<String, String> {
+        for other in &urls.foreign {
+            let mut attempt = Vec::new();
+            let t = self
+                .put_token(other, valid_ttl(&self.dp), &mut attempt)
+                .await;
+            if t.status == Some(200) {
+                log.extend(attempt);
+                return Ok(t.body);
+            }
+        }
+        Err(
+            "no other instance of this API issued a token (give --imds for another instance)"
+                .into(),
+        )
+    }
+
+    /// The path a token-carrying probe reads: the item, the tag listing, or the
+    /// first listed tag's value (`Name` when the listing has none).
+    async fn path_with_token(
+        &self,
+        probe: Probe,
+        base: &str,
+        token: &str,
+        log: &mut Vec<Exchange>,
+    ) -> String {
+        let tags = self.dp.tags_path.clone().unwrap_or_default();
+        match probe {
+            Probe::Tags => tags,
+            Probe::TagValue => {
+                let listing = self
+                    .request(base, "GET", &tags, self.with_token(token), log)
+                    .await;
+                let key = listing
+                    .body
+                    .lines()
+                    .next()
+                    .filter(|k| listing.status == Some(200) && !k.is_empty())
+                    .unwrap_or("Name")
+                    .to_string();
+                format!("{tags}/{key}")
+            }
+            _ => self.dp.item_path.clone(),
+        }
+    }
+}
+
+/// The answer's body, at most [`MAX_BODY`] bytes of it (a hostile service cannot
+/// make the suite hold more), as text.
+async fn read_bounded(mut resp: reqwest::Response) -> Result<String, reqwest::Error> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        let room = MAX_BODY.saturating_sub(bytes.len());
+        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if bytes.len() >= MAX_BODY {
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn why(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        format!("no answer within {PROBE_TIMEOUT:?}")
+    } else if e.is_connect() {
+        "connection refused".into()
+    } else {
+        "the connection closed without an answer".into()
+    }
+}
+
+/// The id of the instance whose metadata service is at `url` (for `run --self`):
+/// a token first (so a service with tokens required answers too), then the item.
+/// `Err` says what went wrong; the table must say the item is the instance's id.
+pub async fn discover_instance_id(dp: &DataPlane, url: &str) -> Result<String, String> {
+    if !dp.item_is_instance_id {
+        return Err(
+            "this API's metadata does not name the instance as the API does; give --instance"
+                .into(),
+        );
+    }
+    let client = ProbeClient::new(dp, Duration::ZERO)?;
+    let base = url.trim_end_matches('/');
+    let mut log = Vec::new();
+    let t = client.put_token(base, valid_ttl(dp), &mut log).await;
+    let headers = match t.status {
+        Some(200) => client.with_token(&t.body),
+        _ => Vec::new(),
+    };
+    let r = client
+        .request(base, "GET", &dp.item_path, headers, &mut log)
+        .await;
+    match (r.status, r.no_answer) {
+        (Some(200), _) if !r.body.trim().is_empty() => Ok(r.body.trim().to_string()),
+        (Some(s), _) => Err(format!("{base}{} answered {s}", dp.item_path)),
+        (None, reason) => Err(format!(
+            "no metadata service at {base}: {}",
+            reason.unwrap_or_default()
+        )),
+    }
+}

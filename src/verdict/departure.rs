@@ -1,0 +1,256 @@
+//! Departures: failing cases grouped by cause.
+//!
+//! Many failing cases usually share a few causes. Cases whose findings have the
+//! same key (rule, kind, normalized expectation and answer, field; see
+//! [`Finding::key`]) are one departure; a case can show several. A refused valid
+//! call is grouped by its answer alone, and its rule is named after what the cases
+//! have in common: a parameter every one of them omits (`500 when
+//! HttpPutResponseHopLimit is omitted`). Each departure keeps its smallest case as
+//! the reproducer.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::finding::{Finding, FindingKind};
+use super::{Actual, CaseResult, Verdict};
+
+/// One distinct way a target departs from the docs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Departure {
+    /// `aws-ec2/D01`: stable for the same set of findings.
+    pub id: String,
+    pub api: String,
+    /// One line a person understands.
+    pub title: String,
+    pub kind: FindingKind,
+    /// The rule broken, and its citations.
+    pub rule: String,
+    pub cite: Vec<String>,
+    pub expected: String,
+    pub got: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// How many cases show it, and which (in run order).
+    pub count: usize,
+    pub cases: Vec<String>,
+    /// The smallest case that shows it: its reproducer.
+    pub reproducer: String,
+    /// Its title and difference in words.
+    pub example: String,
+    /// The ambiguities its cases touch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub readings: Vec<String>,
+    /// A fingerprint of the grouping key, for baselines: the same departure has the
+    /// same fingerprint in another run.
+    pub fingerprint: String,
+}
+
+/// The findings of a case; a failure recorded without any (a hand-built report,
+/// an older version) gets one from its reason.
+pub fn findings_of(case: &CaseResult) -> Vec<Finding> {
+    match &case.verdict {
+        Verdict::Fail { reason } if case.findings.is_empty() => {
+            vec![Finding::other(&case.rule, reason, case.citation.clone())]
+        }
+        Verdict::Fail { .. } => case.findings.clone(),
+        _ => Vec::new(),
+    }
+}
+
+/// The size of a case, for picking the smallest reproducer: parameters, then bytes.
+fn size(case: &CaseResult) -> (usize, usize, String) {
+    let bytes = case
+        .request
+        .iter()
+        .map(|p| p.name.len() + format!("{:?}", p.value).len())
+        .sum();
+    (case.request.len(), bytes, case.id.clone())
+}
+
+/// Group the failing cases of one run into departures, largest first.
+pub fn departures(cases: &[CaseResult]) -> Vec<Departure> {
+    // key → (first finding, case indices, the fields the findings name)
+    let mut groups: Vec<(String, Finding, Vec<usize>, Vec<String>)> = Vec::new();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, case) in cases.iter().enumerate() {
+        for f in findings_of(case) {
+            let key = format!("{}|{}", case.api, f.key());
+            let g = match index.get(&key) {
+                Some(&g) => g,
+                None => {
+                    index.insert(key.clone(), groups.len());
+                    groups.push((key, f.clone(), Vec::new(), Vec::new()));
+                    groups.len() - 1
+                }
+            };
+            if !groups[g].2.contains(&i) {
+                groups[g].2.push(i);
+            }
+            if let Some(field) = f.field {
+                if !groups[g].3.contains(&field) {
+                    groups[g].3.push(field);
+                }
+            }
+        }
+    }
+    let mut out: Vec<Departure> = groups
+        .into_iter()
+        .map(|(key, mut f, members, fields)| {
+            if !fields.is_empty() {
+                f.field = Some(fields.join(", "));
+            }
+            build(cases, &key, f, &members)
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (
+            a.api.as_str(),
+            std::cmp::Reverse(a.count),
+            a.fingerprint.as_str(),
+        )
+            .cmp(&(
+                b.api.as_str(),
+                std::cmp::Reverse(b.count),
+                b.fingerprint.as_str(),
+            ))
+    });
+    let mut per_api: BTreeMap<String, usize> = BTreeMap::new();
+    for d in &mut out {
+        let n = per_api.entry(d.api.clone()).or_default();
+        *n += 1;
+        d.id = format!("{}/D{:02}", d.api, n);
+    }
+    out
+}
+
+fn build(cases: &[CaseResult], key: &str, mut f: Finding, members: &[usize]) -> Departure {
+    let group: Vec<&CaseResult> = members.iter().map(|i| &cases[*i]).collect();
+    let smallest = group
+        .iter()
+        .min_by_key(|c| size(c))
+        .copied()
+        .unwrap_or(group[0]);
+    let mut readings: Vec<String> = group
+        .iter()
+        .flat_map(|c| c.ambiguities.iter().cloned())
+        .collect();
+    readings.sort();
+    readings.dedup();
+    let api = group[0].api.clone();
+    let mut when = String::new();
+    if f.kind == FindingKind::RefusedValid {
+        if let Some(p) = common_omission(cases, &group) {
+            f.rule = format!("{p}.absent");
+            when = format!(" when {p} is omitted");
+            if let Some(c) = group.iter().find(|c| !c.citation.is_empty()) {
+                f.cite = c.citation.clone();
+            }
+        } else if !group.iter().all(|c| c.rule == group[0].rule) {
+            f.rule = "valid calls succeed".into();
+        }
+    }
+    let detail = findings_of(smallest)
+        .into_iter()
+        .find(|g| g.key() == f.key() || g.kind == f.kind)
+        .map(|g| g.detail)
+        .unwrap_or_else(|| f.detail.clone());
+    let title = title(&f, &when, group.len(), &smallest.title);
+    Departure {
+        id: String::new(),
+        api,
+        title,
+        kind: f.kind,
+        rule: f.rule,
+        cite: f.cite,
+        expected: f.expected,
+        got: f.got,
+        field: f.field,
+        count: group.len(),
+        cases: group.iter().map(|c| c.id.clone()).collect(),
+        reproducer: smallest.id.clone(),
+        example: format!("{}: {detail}", smallest.title),
+        readings,
+        fingerprint: fingerprint(key),
+    }
+}
+
+/// A parameter that every case of the group omits while other failing cases of the
+/// API send it: of several, the one the other cases send most often (the likeliest
+/// cause; a rarely sent one such as a DryRun flag is omitted by chance).
+fn common_omission(all: &[CaseResult], group: &[&CaseResult]) -> Option<String> {
+    if group.len() < 2 {
+        return None;
+    }
+    let api = &group[0].api;
+    let mut sent: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in all.iter().filter(|c| &c.api == api) {
+        let mut names: Vec<&str> = c.request.iter().map(|p| p.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        for n in names {
+            *sent.entry(n).or_default() += 1;
+        }
+    }
+    sent.into_iter()
+        .filter(|(n, _)| {
+            group
+                .iter()
+                .all(|c| !c.request.iter().any(|p| p.name == *n))
+        })
+        .max_by_key(|(n, count)| (*count, std::cmp::Reverse(*n)))
+        .map(|(n, _)| n.to_string())
+}
+
+fn title(f: &Finding, when: &str, count: usize, example: &str) -> String {
+    let field = f.field.as_deref().unwrap_or("a field");
+    let head = match f.kind {
+        FindingKind::AcceptedInvalid => format!(
+            "{}: accepted ({}) where the docs say {}",
+            f.rule, f.got, f.expected
+        ),
+        FindingKind::RefusedValid => {
+            format!("{}{when} where the docs say success ({})", f.got, f.rule)
+        }
+        FindingKind::WrongError => {
+            format!("{}: {} where the docs say {}", f.rule, f.got, f.expected)
+        }
+        FindingKind::NotProtocol => format!("answers with {} instead of {}", f.got, f.expected),
+        FindingKind::Answer if f.got == "missing" => format!("the answer lacks {field}"),
+        FindingKind::Answer if f.rule == "state_machine.on_modify" => format!(
+            "the answer's {field} is {} where the docs say {}",
+            f.got, f.expected
+        ),
+        FindingKind::Answer => format!("the answer's {field}: not {}", f.expected),
+        FindingKind::Readback if f.got == "missing" => format!("the read-back lacks {field}"),
+        FindingKind::Readback => format!(
+            "{}: the read-back's {field} shows {} where the docs say {}",
+            f.rule, f.got, f.expected
+        ),
+        FindingKind::NeverSettles => format!(
+            "the change never settles: stays {} where the docs say {}",
+            f.got, f.expected
+        ),
+        FindingKind::Other => format!("{}: {}", f.rule, f.got),
+    };
+    if count > 1 {
+        format!("{head} — {count} cases, e.g. {example}")
+    } else {
+        format!("{head} — {example}")
+    }
+}
+
+/// FNV-1a of the key, as 16 hex digits: short, stable across runs and builds.
+pub fn fingerprint(key: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// True when the case was judged on an answer that is not the protocol's.
+pub fn undecodable(case: &CaseResult) -> bool {
+    matches!(case.actual, Actual::Undecodable { .. })
+}

@@ -1,0 +1,427 @@
+//! Findings: what exactly a failing case shows, in a form that groups.
+//!
+//! A case fails for one or more reasons; each reason is a [`Finding`] with the rule it
+//! breaks, a normalized expectation and answer (`400 InvalidParameterValue` vs
+//! `500 (HTML page)`: statuses and codes, never request ids or values) and a line of
+//! detail for this one case. Cases whose findings share a [`Finding::key`] are one
+//! departure (see [`super::departure`]).
+
+use serde::{Deserialize, Serialize};
+
+use crate::oracle::{Acceptable, Expectation, Expected};
+use crate::spec::Spec;
+use crate::wire::Outcome;
+
+/// What kind of difference a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    /// A call the docs refuse was accepted.
+    AcceptedInvalid,
+    /// A call the docs accept was refused.
+    RefusedValid,
+    /// An error was due and came, with another status or code.
+    WrongError,
+    /// The answer's body is not in the protocol's format (an HTML page, plain text…).
+    NotProtocol,
+    /// A success answer lacks a field, or shows the wrong value or state.
+    Answer,
+    /// The read-back after the call disagrees with the answer, or lacks a field.
+    Readback,
+    /// The change never reaches the state it settles to.
+    NeverSettles,
+    /// A reason without structure (a report written by hand or by an older version).
+    Other,
+}
+
+impl FindingKind {
+    /// A short name for tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            FindingKind::AcceptedInvalid => "accepted-invalid",
+            FindingKind::RefusedValid => "refused-valid",
+            FindingKind::WrongError => "wrong-error",
+            FindingKind::NotProtocol => "not-protocol",
+            FindingKind::Answer => "answer",
+            FindingKind::Readback => "read-back",
+            FindingKind::NeverSettles => "never-settles",
+            FindingKind::Other => "other",
+        }
+    }
+}
+
+/// One reason a case fails.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    /// The rule the target breaks (`HttpPutResponseHopLimit.range`, `readback.fields`).
+    pub rule: String,
+    /// What the docs call for, normalized (`400 InvalidParameterValue`, `success`).
+    pub expected: String,
+    /// What came, normalized (`200 success`, `500 (HTML page)`, `missing`).
+    pub got: String,
+    /// The field concerned, where there is one (`httpTokens`, `http_tokens`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// This case's difference in words, with its values.
+    pub detail: String,
+    /// The citations of the rule, one line each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cite: Vec<String>,
+}
+
+impl Finding {
+    /// Cases whose findings have the same key show the same departure. A refused
+    /// valid call is keyed by what came back, not by the case's rule: one cause (a
+    /// 500 whenever an option is omitted) shows in cases of many rules.
+    pub fn key(&self) -> String {
+        let rule = match self.kind {
+            FindingKind::RefusedValid | FindingKind::NotProtocol => "",
+            _ => self.rule.as_str(),
+        };
+        // A refusal's rule names what was due: the expected errors vary with the
+        // readings a call touches, not with the cause.
+        let expected = match self.kind {
+            FindingKind::AcceptedInvalid | FindingKind::WrongError => "",
+            _ => self.expected.as_str(),
+        };
+        // Fields missing (or wrong) the same way are one departure, naming them all.
+        let field = match self.kind {
+            FindingKind::Answer | FindingKind::Readback => "",
+            _ => self.field.as_deref().unwrap_or(""),
+        };
+        format!(
+            "{}|{rule}|{expected}|{}|{field}",
+            self.kind.name(),
+            self.got,
+        )
+    }
+
+    /// A finding for a failure known only by its reason text.
+    pub fn other(rule: &str, reason: &str, cite: Vec<String>) -> Self {
+        Finding {
+            kind: FindingKind::Other,
+            rule: rule.to_string(),
+            expected: "as the docs say".into(),
+            got: reason.to_string(),
+            field: None,
+            detail: reason.to_string(),
+            cite,
+        }
+    }
+}
+
+/// Why an answer does not match one acceptable outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mismatch {
+    /// An error with another status.
+    Status { expected: String, got: u16 },
+    /// An error with the right status and another code.
+    Code { expected: String, got: String },
+    /// A success where an error was due.
+    SuccessNotError { status: u16, expected: String },
+    /// An error where a success was due.
+    ErrorNotSuccess {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// A constant of every success answer is missing or wrong.
+    Constant {
+        path: String,
+        expected: String,
+        got: Option<String>,
+    },
+    /// The answer has no options object.
+    NoOptions { path: String },
+    /// An option in the answer is missing or has another value.
+    Field {
+        path: String,
+        field: String,
+        expected: Option<String>,
+        got: Option<String>,
+    },
+    /// The answer's change state is not one of the acceptable ones.
+    State {
+        path: String,
+        field: String,
+        expected: Vec<String>,
+        got: Option<String>,
+    },
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Mismatch::Status { expected, got } => write!(f, "status {got}, expected {expected}"),
+            Mismatch::Code { expected, got } => write!(f, "code {got}, expected {expected}"),
+            Mismatch::SuccessNotError { status, expected } => {
+                write!(f, "success ({status}), expected error {expected}")
+            }
+            Mismatch::ErrorNotSuccess {
+                status,
+                code,
+                message,
+            } => write!(f, "error {code} ({status}): {message}, expected success"),
+            Mismatch::Constant {
+                path,
+                expected,
+                got,
+            } => write!(f, "{path} is {got:?}, expected {expected:?}"),
+            Mismatch::NoOptions { path } => write!(f, "the answer has no {path}"),
+            Mismatch::Field {
+                path,
+                field,
+                expected,
+                got,
+            } => write!(f, "{path}.{field} is {got:?}, expected {expected:?}"),
+            Mismatch::State {
+                path,
+                field,
+                expected,
+                got,
+            } => write!(f, "{path}.{field} is {got:?}, expected one of {expected:?}"),
+        }
+    }
+}
+
+/// `400 InvalidParameterValue or 412 DryRunOperation`: the errors an expectation allows.
+pub fn expected_errors(outcomes: &[&Acceptable]) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for a in outcomes {
+        if let Expected::Error { code, status, .. } = &a.expected {
+            let s = match code {
+                Some(c) => format!("{status} {c}"),
+                None => format!("{status} (any code)"),
+            };
+            if !seen.contains(&s) {
+                seen.push(s);
+            }
+        }
+    }
+    seen.join(" or ")
+}
+
+fn cites(a: &Acceptable) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in &a.cite {
+        let line = c.short();
+        if !out.contains(&line) {
+            out.push(line);
+        }
+    }
+    out
+}
+
+/// The findings of an answer that matches none of the acceptable outcomes.
+/// `case_rule` names the case's own rule (used where the outcomes carry none).
+pub fn of_answer(expectation: &Expectation, actual: &Outcome, case_rule: &str) -> Vec<Finding> {
+    let successes: Vec<&Acceptable> = expectation
+        .outcomes
+        .iter()
+        .filter(|a| matches!(a.expected, Expected::Success { .. }))
+        .collect();
+    let errors: Vec<&Acceptable> = expectation
+        .outcomes
+        .iter()
+        .filter(|a| matches!(a.expected, Expected::Error { .. }))
+        .collect();
+    match actual {
+        Outcome::Error {
+            status,
+            code,
+            message,
+            ..
+        } if !successes.is_empty() => vec![Finding {
+            kind: FindingKind::RefusedValid,
+            rule: successes[0].rule.clone(),
+            expected: "success".into(),
+            got: format!("{status} {code}"),
+            field: None,
+            detail: format!("error {code} ({status}): {message}, expected success"),
+            cite: cites(successes[0]),
+        }],
+        Outcome::Error { status, code, .. } => {
+            let rule_of = errors
+                .iter()
+                .find(|a| matches!(&a.expected, Expected::Error { status: s, .. } if s.matches(*status)))
+                .or(errors.first())
+                .copied();
+            let expected = expected_errors(&errors);
+            vec![Finding {
+                kind: FindingKind::WrongError,
+                rule: rule_of.map_or(case_rule.to_string(), |a| a.rule.clone()),
+                expected: expected.clone(),
+                got: format!("{status} {code}"),
+                field: None,
+                detail: format!("error {code} ({status}), expected {expected}"),
+                cite: rule_of.map(cites).unwrap_or_default(),
+            }]
+        }
+        Outcome::Success { status, .. } if successes.is_empty() => {
+            let expected = expected_errors(&errors);
+            vec![Finding {
+                kind: FindingKind::AcceptedInvalid,
+                rule: errors
+                    .first()
+                    .map_or(case_rule.to_string(), |a| a.rule.clone()),
+                expected: expected.clone(),
+                got: format!("{status} success"),
+                field: None,
+                detail: format!("success ({status}), expected error {expected}"),
+                cite: errors.first().map(|a| cites(a)).unwrap_or_default(),
+            }]
+        }
+        Outcome::Success { .. } => Vec::new(),
+    }
+}
+
+/// The finding of a success answer that differs from an acceptable success.
+pub fn of_success_mismatch(spec: &Spec, a: &Acceptable, m: &Mismatch) -> Finding {
+    let detail = m.to_string();
+    // The answer's shape and states are the table's `[response]` and
+    // `[state_machine]` facts: cite those, not the call's rule.
+    let short = |c: &crate::spec::Cites| -> Vec<String> {
+        c.values().flatten().map(|c| c.short()).collect()
+    };
+    let cite = match m {
+        Mismatch::State { .. } => spec
+            .state_machine
+            .as_ref()
+            .map(|sm| short(&sm.cite))
+            .unwrap_or_default(),
+        Mismatch::Constant { .. } | Mismatch::NoOptions { .. } | Mismatch::Field { .. } => {
+            short(&spec.response.cite)
+        }
+        _ => cites(a),
+    };
+    let (rule, expected, got, field) = match m {
+        Mismatch::Constant { path, got, .. } => (
+            "response.constants".to_string(),
+            "the documented value".to_string(),
+            if got.is_some() {
+                "another value"
+            } else {
+                "missing"
+            }
+            .to_string(),
+            Some(path.clone()),
+        ),
+        Mismatch::NoOptions { path } => (
+            "response.options".to_string(),
+            "present".to_string(),
+            "missing".to_string(),
+            Some(path.clone()),
+        ),
+        Mismatch::Field { field, got, .. } => (
+            "response.fields".to_string(),
+            "the instance's value".to_string(),
+            if got.is_some() {
+                "another value"
+            } else {
+                "missing"
+            }
+            .to_string(),
+            Some(field.clone()),
+        ),
+        Mismatch::State {
+            field,
+            expected,
+            got,
+            ..
+        } => (
+            "state_machine.on_modify".to_string(),
+            expected.join(" or "),
+            got.clone().unwrap_or_else(|| "missing".into()),
+            Some(field.clone()),
+        ),
+        other => (
+            a.rule.clone(),
+            "as the docs say".to_string(),
+            other.to_string(),
+            None,
+        ),
+    };
+    Finding {
+        kind: FindingKind::Answer,
+        rule,
+        expected,
+        got,
+        field,
+        detail,
+        cite,
+    }
+}
+
+/// What an answer whose body is not the protocol's looks like: `HTML page`,
+/// `empty body`, `plain text`…
+pub fn body_kind(body: &[u8]) -> &'static str {
+    let text = String::from_utf8_lossy(&body[..body.len().min(512)]);
+    let t = text.trim_start().to_ascii_lowercase();
+    if t.is_empty() {
+        "empty body"
+    } else if t.starts_with("<!doctype html") || t.starts_with("<html") || t.contains("<body") {
+        "HTML page"
+    } else if t.starts_with('<') {
+        "XML not of the protocol"
+    } else if t.starts_with('{') || t.starts_with('[') {
+        "JSON not of the protocol"
+    } else {
+        "plain text"
+    }
+}
+
+/// The findings of an answer the protocol cannot decode: the body is a departure of
+/// its own, and its status is judged on what it says (a 5xx where a 4xx or a
+/// success is due).
+pub fn of_undecodable(
+    expectation: &Expectation,
+    status: u16,
+    body: &[u8],
+    protocol: crate::wire::Protocol,
+    reason: &str,
+    case_rule: &str,
+) -> Vec<Finding> {
+    let source = protocol.source().to_string();
+    let protocol = protocol.name();
+    let what = body_kind(body);
+    let mut out = vec![Finding {
+        kind: FindingKind::NotProtocol,
+        rule: format!("protocol.{protocol}"),
+        expected: format!("an answer in {protocol}"),
+        got: what.to_string(),
+        field: None,
+        detail: format!("{status} with a body that is not {protocol}: {reason}"),
+        cite: vec![source],
+    }];
+    let pseudo = if (200..300).contains(&status) {
+        Outcome::Success {
+            status,
+            request_id: None,
+            body: serde_json::Value::Null,
+        }
+    } else {
+        Outcome::Error {
+            status,
+            code: format!("({what})"),
+            message: String::new(),
+            request_id: None,
+        }
+    };
+    let status_ok = match &pseudo {
+        Outcome::Success { .. } => expectation.allows_success(),
+        _ => expectation
+            .outcomes
+            .iter()
+            .any(|a| matches!(&a.expected, Expected::Error { status: s, .. } if s.matches(status))),
+    };
+    if !status_ok {
+        for mut f in of_answer(expectation, &pseudo, case_rule) {
+            if let Outcome::Error { .. } = pseudo {
+                f.got = format!("{status} ({what})");
+            }
+            out.push(f);
+        }
+    }
+    out
+}
