@@ -196,32 +196,7 @@ pub async fn run_api(
             dry_run_check(&cfg, w, &events).await?;
         }
     }
-    let mut planned: Vec<(usize, Case)> = Vec::new();
-    for (i, w) in workers.iter().enumerate() {
-        let mut cases = Vec::new();
-        for phase in &cfg.phases {
-            cases.extend(match phase {
-                Phase::Coverage => generate::coverage(&cfg.spec, &w.subject),
-                Phase::Auth => generate::auth(&cfg.spec, &w.subject),
-                Phase::Sequence => generate::sequences(&cfg.spec, &w.subject),
-                Phase::Random | Phase::DataPlane => Vec::new(),
-            });
-        }
-        // Workers split the deterministic cases between them.
-        planned.extend(
-            cases
-                .into_iter()
-                .enumerate()
-                .filter(|(n, _)| n % workers.len() == i)
-                .map(|(_, c)| (i, c)),
-        );
-    }
-    let planned: Vec<(usize, Case)> = planned
-        .into_iter()
-        .enumerate()
-        .filter(|(n, (_, c))| keep(&cfg, *n, c))
-        .map(|(_, wc)| wc)
-        .collect();
+    let by_worker = plan(&cfg, &workers);
     let random = cfg.phases.contains(&Phase::Random);
     let random_total = if random {
         cfg.random_cases as usize * workers.len()
@@ -230,12 +205,8 @@ pub async fn run_api(
     };
     let _ = events.send(Event::ApiStarted {
         api: api.clone(),
-        planned: planned.len() + random_total,
+        planned: by_worker.iter().map(Vec::len).sum::<usize>() + random_total,
     });
-    let mut by_worker: Vec<Vec<Case>> = vec![Vec::new(); workers.len()];
-    for (i, c) in planned {
-        by_worker[i].push(c);
-    }
     // Workers run concurrently, each serially on its own instance.
     let futures = workers
         .into_iter()
@@ -292,6 +263,38 @@ pub async fn run_api(
         .unwrap_or_default();
     let _ = events.send(Event::ApiFinished { api, readings });
     Ok(all)
+}
+
+/// The deterministic cases of the phases, per worker: each worker generates its
+/// instance's cases and takes every n-th of them (the workers split the work);
+/// `--only` and `--shard` then keep theirs.
+fn plan(cfg: &RunConfig, workers: &[Worker]) -> Vec<Vec<Case>> {
+    let mut planned: Vec<(usize, Case)> = Vec::new();
+    for (i, w) in workers.iter().enumerate() {
+        let mut cases = Vec::new();
+        for phase in &cfg.phases {
+            cases.extend(match phase {
+                Phase::Coverage => generate::coverage(&cfg.spec, &w.subject),
+                Phase::Auth => generate::auth(&cfg.spec, &w.subject),
+                Phase::Sequence => generate::sequences(&cfg.spec, &w.subject),
+                Phase::Random | Phase::DataPlane => Vec::new(),
+            });
+        }
+        planned.extend(
+            cases
+                .into_iter()
+                .enumerate()
+                .filter(|(n, _)| n % workers.len() == i)
+                .map(|(_, c)| (i, c)),
+        );
+    }
+    let mut by_worker: Vec<Vec<Case>> = vec![Vec::new(); workers.len()];
+    for (n, (i, c)) in planned.into_iter().enumerate() {
+        if keep(cfg, n, &c) {
+            by_worker[i].push(c);
+        }
+    }
+    by_worker
 }
 
 fn keep(cfg: &RunConfig, index: usize, case: &Case) -> bool {

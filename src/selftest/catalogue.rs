@@ -228,8 +228,12 @@ impl Table<'_> {
                 only.extend(dry.map(|p| format!("{}.*", p.name)));
                 (cov_seq, 0, only)
             }
-            (Family::Errors, Fault::ErrorCode { rule, .. } | Fault::ErrorStatus { rule, .. })
-            | (Family::Errors, Fault::ErrorHtml { rule }) => {
+            (
+                Family::Errors,
+                Fault::ErrorCode { rule, .. }
+                | Fault::ErrorStatus { rule, .. }
+                | Fault::ErrorHtml { rule },
+            ) => {
                 let param = rule.split('.').next().unwrap_or(rule);
                 let glob = if rule.starts_with("conventions.") {
                     rule.clone()

@@ -230,8 +230,9 @@ impl ProbeClient {
                     Ok(t) => t,
                     Err(failed) => return Ok(failed),
                 };
-                tokio::time::sleep(Duration::from_secs(short as u64) + Duration::from_millis(600))
-                    .await;
+                // At least 1 (above): the conversion cannot fail.
+                let secs = u64::try_from(short).unwrap_or(1);
+                tokio::time::sleep(Duration::from_secs(secs) + Duration::from_millis(600)).await;
                 get(
                     item.clone(),
                     self.request(base, "GET", &item, self.with_token(&token), log)
