@@ -1,5 +1,6 @@
 //! Setting up where cases go, shared by the commands that run them (`run`,
-//! `record`, `verify`, `replay`): the async runtime, choosing the tables, the
+//! `record`, `verify`, `replay`; `serve` and `selftest` take the runtime and the
+//! table selection): the async runtime, choosing the tables, the
 //! embedded emulator or an endpoint, and one [`Job`] per API with its target and
 //! runner configuration. Errors are printed here and become exit codes.
 use std::path::PathBuf;
