@@ -211,24 +211,7 @@ async fn serve(State(acme): State<Arc<Acme>>, req: Request) -> Response {
         .await
         .map(|b| b.to_vec())
         .unwrap_or_default();
-    let req = HttpRequest {
-        method: parts.method.to_string(),
-        path_and_query: parts
-            .uri
-            .path_and_query()
-            .map_or("/".to_string(), |p| p.to_string()),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-        body,
-    };
+    let req = HttpRequest::from_parts(&parts, body);
     let resp = acme.answer(&req);
     let mut builder = Response::builder().status(resp.status);
     for (k, v) in &resp.headers {

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::recording::Divergence;
 use super::{text, ReportError, RunReport};
 use crate::spec::{Spec, Volatile};
+use crate::verdict::readings::Witness;
 use crate::verdict::{normalize, CaseResult};
 
 /// The `format` of baseline files; bumped on any incompatible change.
@@ -183,13 +184,7 @@ pub fn from_departures(report: &RunReport, specs: &[Spec]) -> Vec<Entry> {
             summary: r
                 .witnesses
                 .iter()
-                .map(|w| {
-                    format!(
-                        "{} passes only under {}",
-                        w.case,
-                        w.passes_under.join(" or ")
-                    )
-                })
+                .map(Witness::short)
                 .collect::<Vec<_>>()
                 .join("; "),
         });

@@ -14,6 +14,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use super::text;
 use super::RunReport;
 use crate::runner::Event;
+use crate::verdict::readings::Witness;
 use crate::verdict::{AmbiguityReading, Summary};
 
 /// Follows a run: a progress bar over every planned case with the id of the last
@@ -246,11 +247,7 @@ pub fn departure_lines(report: &RunReport, max: usize) -> String {
             text::one_line(&r.ambiguity),
             r.witnesses
                 .iter()
-                .map(|w| format!(
-                    "{} passes only under {}",
-                    w.case,
-                    w.passes_under.join(" or ")
-                ))
+                .map(Witness::short)
                 .collect::<Vec<_>>()
                 .join("; ")
         ));

@@ -24,6 +24,7 @@ use std::collections::BTreeSet;
 use super::repro::{file_stem, unique_names};
 use super::text::markdown as md;
 use super::{text, RunReport};
+use crate::verdict::readings::Witness;
 use crate::verdict::AmbiguityReading;
 
 pub use html::to_html;
@@ -412,18 +413,7 @@ fn reading_cell(a: &AmbiguityReading) -> ReadingCell {
         }
     } else {
         ReadingCell::Inconsistent {
-            witnesses: a
-                .witnesses
-                .iter()
-                .map(|w| {
-                    format!(
-                        "{} ({}) passes only under {}",
-                        w.case,
-                        w.title,
-                        w.passes_under.join(" or ")
-                    )
-                })
-                .collect(),
+            witnesses: a.witnesses.iter().map(Witness::long).collect(),
         }
     }
 }

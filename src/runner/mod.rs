@@ -132,6 +132,23 @@ impl Shared {
             settled_at_once: Arc::new(AtomicUsize::new(0)),
         }
     }
+
+    /// The workers' cases in order (the first error instead, if any); on success
+    /// the readings folded from every case go out as the API's last event.
+    fn finish(
+        &self,
+        api: String,
+        results: Vec<Result<Vec<CaseResult>, RunError>>,
+        events: &UnboundedSender<Event>,
+    ) -> Result<Vec<CaseResult>, RunError> {
+        let mut all = Vec::new();
+        for r in results {
+            all.extend(r?);
+        }
+        let readings = self.readings.lock().map(|t| t.finish()).unwrap_or_default();
+        let _ = events.send(Event::ApiFinished { api, readings });
+        Ok(all)
+    }
 }
 
 impl Worker {
@@ -252,17 +269,8 @@ pub async fn run_api(
                 run.map(|()| results)
             }
         });
-    let mut all = Vec::new();
-    for r in futures::future::join_all(futures).await {
-        all.extend(r?);
-    }
-    let readings = shared
-        .readings
-        .lock()
-        .map(|t| t.finish())
-        .unwrap_or_default();
-    let _ = events.send(Event::ApiFinished { api, readings });
-    Ok(all)
+    let results = futures::future::join_all(futures).await;
+    shared.finish(api, results, &events)
 }
 
 /// The deterministic cases of the phases, per worker: each worker generates its

@@ -265,16 +265,7 @@ impl Target {
             .await
             .map_err(unreachable)?;
         let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = crate::wire::header_pairs(resp.headers());
         // Read at most one byte past the limit: the decoder refuses it, and a hostile
         // peer cannot make us buffer more.
         let mut body = Vec::new();

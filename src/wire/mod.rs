@@ -221,6 +221,36 @@ pub struct HttpRequest {
     pub body: Vec<u8>,
 }
 
+impl HttpRequest {
+    /// The request of an `http` library (axum, hyper) with this body: method,
+    /// path and query as sent (`/` when the URI has none), headers in order.
+    pub fn from_parts(parts: &http::request::Parts, body: Vec<u8>) -> Self {
+        HttpRequest {
+            method: parts.method.as_str().to_string(),
+            path_and_query: parts
+                .uri
+                .path_and_query()
+                .map_or_else(|| "/".into(), |pq| pq.as_str().to_string()),
+            headers: header_pairs(&parts.headers),
+            body,
+        }
+    }
+}
+
+/// Headers as text pairs, in order (values that are not UTF-8 made readable,
+/// not dropped).
+pub fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
 impl std::fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let hide = |pairs: &str| credentials::mask_secret_params(pairs, "***");

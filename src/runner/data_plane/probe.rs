@@ -88,16 +88,7 @@ impl ProbeClient {
             },
             Ok(resp) => {
                 let status = resp.status().as_u16();
-                let hs: Vec<(String, String)> = resp
-                    .headers()
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.to_string(),
-                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                        )
-                    })
-                    .collect();
+                let hs = crate::wire::header_pairs(resp.headers());
                 match read_bounded(resp).await {
                     Ok(body) => Reply {
                         status: Some(status),
