@@ -19,10 +19,11 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use imds_conform::generate::Phase;
-use imds_conform::report::console::Progress;
+use imds_conform::report::console::{self, Progress};
 use imds_conform::report::matrix::{self, Cell, MatrixInput};
 use imds_conform::report::recording::Recording;
 use imds_conform::report::{self, RunMeta, RunReport, SigningMeta};
+use imds_conform::report::{baseline, markdown};
 use imds_conform::runner::{self, RunConfig};
 use imds_conform::spec::{self, Spec};
 use imds_conform::target::{Target, TargetConfig};
@@ -265,7 +266,7 @@ async fn coverage(spec: &Arc<Spec>, url: &str, target: &str) -> RunReport {
     let mut notes: Vec<u8> = Vec::new();
     let mut progress = Progress::new(indicatif::ProgressDrawTarget::hidden(), &mut notes);
     let (cases, ()) = tokio::join!(runner::run_api(cfg, tx), progress.consume(rx));
-    let counted = progress.finish();
+    let mut counted = progress.finish();
     let cases = cases.expect("the run completes");
     assert_eq!(
         counted.summaries.get("acme-vm").map(|s| s.total),
@@ -284,7 +285,9 @@ async fn coverage(spec: &Arc<Spec>, url: &str, target: &str) -> RunReport {
         finished_at: "2026-01-01T00:00:01Z".into(),
         signing: Some(SigningMeta::of(&spec.api)),
     };
-    RunReport::new(meta, cases)
+    // The readings the runner folded from every case, as `run` reports them.
+    let readings = counted.readings.remove("acme-vm").unwrap_or_default();
+    RunReport::new(meta, cases).with_readings(readings)
 }
 
 fn failing(report: &RunReport) -> Vec<&CaseResult> {
@@ -340,6 +343,16 @@ async fn an_invented_api_runs_through_the_whole_suite() {
         describe(&bad)
     );
     assert!(strict.summary.conforms());
+    // The table's ambiguity: the strict server keeps an omitted option, and the
+    // run says so, one reading in every call.
+    let reading = strict
+        .readings
+        .iter()
+        .find(|r| r.ambiguity == "acme-http-tokens-omitted")
+        .expect("the ambiguity's reading is reported");
+    assert!(reading.is_consistent(), "{reading:?}");
+    assert_eq!(reading.readings, ["keep"], "{reading:?}");
+    assert!(strict.departures.is_empty(), "{:?}", strict.departures);
 
     // Normalization follows the table's [volatile] facts: the VM under test is
     // <instance-id:1>, another VM id in a message (by the table's pattern) gets
@@ -377,10 +390,17 @@ async fn an_invented_api_runs_through_the_whole_suite() {
         .files
         .iter()
         .any(|f| f.starts_with(dir.path().join("repro"))));
+    assert_eq!(back.readings, strict.readings);
     let md = std::fs::read_to_string(dir.path().join("report.md")).expect("report.md");
     assert!(
         md.contains("acme-vm") && md.contains("HopLimit.range"),
         "{md}"
+    );
+    assert!(md.contains("acme-http-tokens-omitted"), "{md}");
+    let console = console::reading_lines(&strict);
+    assert!(
+        console.contains("acme-http-tokens-omitted") && console.contains("keep"),
+        "{console}"
     );
 }
 
@@ -405,6 +425,30 @@ async fn a_quirky_implementation_of_it_is_caught_and_reproduced() {
     }
     assert!(bad.iter().any(|c| c.title == "HopLimit = integer 64"));
     assert!(!bad.iter().any(|c| c.title == "HopLimit = integer 65"));
+
+    // The failing cases group into departures by cause: the widened range is one,
+    // named by its rule, with its count and smallest case; a baseline of them, and
+    // the console and README renderings, carry it.
+    let range = quirky
+        .departures
+        .iter()
+        .find(|d| d.rule == "HopLimit.range")
+        .unwrap_or_else(|| panic!("no HopLimit.range departure: {:?}", quirky.departures));
+    assert_eq!(range.api, "acme-vm");
+    assert!(range.count >= 1 && range.count <= bad.len(), "{range:?}");
+    assert!(!quirky.conforms());
+    let entries = baseline::from_departures(&quirky, std::slice::from_ref(&*spec));
+    assert!(
+        entries.iter().any(|e| e.rule == "HopLimit.range"),
+        "{entries:?}"
+    );
+    let lines = console::departure_lines(&quirky, 30);
+    assert!(lines.contains("HopLimit.range"), "{lines}");
+    let table = markdown::departure_table(&quirky, "repro/");
+    assert!(
+        table.contains("HopLimit.range") && table.contains(&range.reproducer),
+        "{table}"
+    );
 
     // Reproducers sign as the table says: SigV4 with the signing name acme, the
     // credentials from the table's variables, no session token (it names none).
