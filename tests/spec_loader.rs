@@ -1,28 +1,9 @@
 //! The loader rejects a bad table naming file, line and field: one test per kind
 //! of rejection, each made by spoiling the real EC2 table in one place.
-use imds_conform::spec::{self, SpecError};
+use imds_conform::spec;
 
-const EC2: &str = include_str!("../specs/aws-ec2.toml");
-
-fn reject(text: &str) -> SpecError {
-    match spec::load_str("bad.toml", text) {
-        Ok(_) => panic!("the spoiled table was accepted"),
-        Err(e) => e.0.into_iter().next().expect("at least one error"),
-    }
-}
-
-/// The 1-based line of the first occurrence of `needle` in `text`.
-fn line_of(text: &str, needle: &str) -> usize {
-    let at = text
-        .find(needle)
-        .unwrap_or_else(|| panic!("{needle:?} not in the table"));
-    text[..at].matches('\n').count() + 1
-}
-
-fn replace_once(from: &str, to: &str) -> String {
-    assert!(EC2.contains(from), "{from:?} not in the table");
-    EC2.replacen(from, to, 1)
-}
+mod spoil;
+use spoil::{line_of, reject, replace_once, EC2};
 
 #[test]
 fn the_real_table_loads() {
