@@ -7,11 +7,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use imds_conform::emulator::{self, EmulatorConfig, Fixtures, InstanceFixture, RunningEmulator};
+use imds_conform::emulator::{InstanceFixture, RunningEmulator};
 use imds_conform::runner::{self, RunConfig, RunError};
 use imds_conform::spec::Spec;
 use imds_conform::target::{self, Target, TargetConfig, TargetError};
 use imds_conform::wire::Credentials;
+use imds_conform::Emulator;
 
 use super::exit;
 
@@ -144,26 +145,17 @@ pub fn region_or_default(region: Option<&String>, spec: &Spec) -> String {
         .unwrap_or_else(|| spec.api.default_region.clone())
 }
 
-/// The embedded emulator, started for one command.
-pub struct Embedded {
-    server: RunningEmulator,
-    fixtures: Fixtures,
-}
+/// The embedded emulator, started for one command: the library's [`Emulator`]
+/// (changes settle after 50 ms, so the settle sequences run in seconds).
+pub struct Embedded(Emulator);
 
 impl Embedded {
-    /// Start it on a free loopback port, with changes settling after 50 ms (short
-    /// enough for the settle sequences to run in seconds).
+    /// Start it on a free loopback port.
     pub async fn start() -> Result<Embedded, u8> {
-        let config = EmulatorConfig {
-            apply_delay: Duration::from_millis(50),
-            ..EmulatorConfig::default()
-        };
-        let fixtures = config.fixtures.clone();
-        let server = emulator::start(config).await.map_err(|e| {
-            eprintln!("error: cannot start the embedded emulator: {e}");
+        Emulator::start().await.map(Embedded).map_err(|e| {
+            eprintln!("error: {e}");
             exit::USAGE
-        })?;
-        Ok(Embedded { server, fixtures })
+        })
     }
 
     /// A job for `spec` on the instances `choose` picks from the emulator's
@@ -175,11 +167,12 @@ impl Embedded {
         region: Option<&String>,
         choose: impl FnOnce(&[InstanceFixture], &str) -> Vec<String>,
     ) -> Option<Job> {
-        let (instances, keys) = self.fixtures.for_api(&spec.api.id)?;
+        let (server, fixtures) = self.0.parts();
+        let (instances, keys) = fixtures.for_api(&spec.api.id)?;
         let region = region_or_default(region, spec);
         Some(Job {
             spec: Arc::new(spec.clone()),
-            url: self.server.url(),
+            url: server.url(),
             instances: choose(instances, &region),
             region,
             known: instances.iter().map(|i| i.id.clone()).collect(),
@@ -192,12 +185,12 @@ impl Embedded {
 
     /// The running server (for the metadata listeners of its instances).
     pub fn running(&self) -> &RunningEmulator {
-        &self.server
+        self.0.parts().0
     }
 
     /// Stop the server.
     pub async fn shutdown(self) {
-        self.server.shutdown().await;
+        self.0.shutdown().await;
     }
 }
 
