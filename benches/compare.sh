@@ -9,7 +9,16 @@
 #      moto_server under the same load (one pre-signed request replayed), and vs
 #      LocalStack (started as scripts/localstack-peer starts it: scripts/lib/localstack.sh);
 #   3. the end-to-end rate vs wrk's rate on the same emulator (Lightsail);
-#   4. peak RSS of long random runs (MEM_CASES) — it must stay flat.
+#   4. peak RSS of long random runs (MEM_CASES) — it must stay flat;
+#   5. the emulator's requests/s vs a static nginx under the same wrk load (a file of
+#      the emulator answer's size; nginx on loopback with its own config in the
+#      temporary folder, stopped on exit).
+#
+# Usage: benches/compare.sh [--readme]
+#   --readme  also rewrite the README's "Latest figures" (between the markers
+#             <!-- perf:begin --> and <!-- perf:end -->; README_FILE to aim elsewhere)
+#             with the date, commit, machine and every figure and ratio, misses
+#             included. Run it on a quiet machine (uptime load < 0.5).
 #
 # Installs what is missing: wrk and time (apt-get), Schemathesis and moto
 # (benches/requirements.txt into .venv), LocalStack (.venv-localstack). Knobs (environment):
@@ -17,9 +26,22 @@
 #   ST_EXAMPLES=500     Schemathesis --max-examples
 #   WRK_SECONDS=10 WRK_THREADS=2 WRK_CONNECTIONS=8
 #   MEM_CASES="10000 100000 1000000"   random-run sizes for the memory figure
-#   PORT=18480 MOTO_PORT=18481 LOCALSTACK_PORT=18482
+#   PORT=18480 MOTO_PORT=18481 LOCALSTACK_PORT=18482 NGINX_PORT=18483
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+README_MODE=0
+for arg in "$@"; do
+    case $arg in
+        --readme) README_MODE=1 ;;
+        *) echo "usage: benches/compare.sh [--readme]" >&2; exit 2 ;;
+    esac
+done
+README_FILE=${README_FILE:-README.md}
+if ((README_MODE)) && ! grep -q '^<!-- perf:begin -->$' "$README_FILE"; then
+    echo "compare.sh: $README_FILE has no <!-- perf:begin --> marker" >&2
+    exit 2
+fi
 
 E2E_CASES=${E2E_CASES:-3000}
 ST_EXAMPLES=${ST_EXAMPLES:-500}
@@ -30,6 +52,7 @@ MEM_CASES=${MEM_CASES:-"10000 100000 1000000"}
 PORT=${PORT:-18480}
 MOTO_PORT=${MOTO_PORT:-18481}
 LOCALSTACK_PORT=${LOCALSTACK_PORT:-18482}
+NGINX_PORT=${NGINX_PORT:-18483}
 PYTHON=${PYTHON:-python3}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/imds-bench.XXXXXX")
 PIDS=()
@@ -69,6 +92,8 @@ apt_install() {
 }
 command -v wrk >/dev/null || { say "installing wrk (apt-get)"; apt_install wrk; }
 [[ -x /usr/bin/time ]] || { say "installing time (apt-get)"; apt_install time; }
+command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || { say "installing nginx (apt-get)"; apt_install nginx; }
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 REQ=benches/requirements.txt
 STAMP=.venv/.bench-requirements.sha256
@@ -174,6 +199,43 @@ emu_ec2=$(wrk_rate aws-ec2 "$URL")
 say "wrk: emulator, Lightsail UpdateInstanceMetadataOptions"
 emu_ls=$(wrk_rate aws-lightsail "$URL")
 
+# A static nginx under the same load: one file of the size of the emulator's EC2
+# answer (as it answers the replayed request), fetched with GET (nginx serves no POST).
+say "nginx: static file of the emulator's EC2 answer size"
+mkdir -p "$WORK/nginx/www" "$WORK/nginx/tmp"
+eval "$("$PRESIGN" --api aws-ec2 --url "$URL" --format curl)" >"$WORK/nginx/www/answer.xml"
+answer_bytes=$(wc -c <"$WORK/nginx/www/answer.xml")
+# nginx's workers drop root for an unprivileged user: let them reach the file
+# (the folder is mktemp's, closed to others; they may pass through, not list).
+chmod o+x "$WORK"
+chmod -R o+rX "$WORK/nginx/www"
+cat >"$WORK/nginx/nginx.conf" <<CONF
+daemon off;
+worker_processes auto;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $WORK/nginx/tmp/body;
+    proxy_temp_path $WORK/nginx/tmp/proxy;
+    fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
+    uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
+    scgi_temp_path $WORK/nginx/tmp/scgi;
+    default_type text/xml;
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        root $WORK/nginx/www;
+    }
+}
+CONF
+"$NGINX" -e "$WORK/nginx/error.log" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" >"$WORK/nginx/out.log" 2>&1 &
+PIDS+=($!)
+wait_port "$NGINX_PORT"
+printf 'wrk.method = "GET"\nwrk.path = "/answer.xml"\n' >"$WORK/nginx.lua"
+nginx_rate=$(wrk_lua "$WORK/nginx.lua" "http://127.0.0.1:$NGINX_PORT")
+nginx_version=$("$NGINX" -v 2>&1 | sed 's|.*nginx/||')
+
 # moto under the same load, on a real instance it created.
 say "moto_server: EC2 ModifyInstanceMetadataOptions"
 .venv/bin/moto_server -p "$MOTO_PORT" >"$WORK/moto.log" 2>&1 &
@@ -209,6 +271,7 @@ localstack_stop
 # 4. memory of long random runs (embedded emulator: its memory counts too).
 mem_rows=()
 mem_peaks=()
+mem_md=()
 for n in $MEM_CASES; do
     say "memory: random phase, $n cases (one instance)"
     /usr/bin/time -f '%M %e' -o "$WORK/time.out" \
@@ -216,6 +279,7 @@ for n in $MEM_CASES; do
         >"$WORK/mem.out" 2>&1 || true
     read -r kb secs <"$WORK/time.out"
     mem_peaks+=("$kb")
+    mem_md+=("$(calc "$kb / 1024" 1) MB ($(calc "$n / $secs" 0) cases/s)")
     mem_rows+=("$(printf '%-34s %12s' "peak RSS, $n random cases" "$(calc "$kb / 1024" 1) MB ($(calc "$n / $secs" 0) cases/s)")")
 done
 
@@ -223,6 +287,7 @@ done
 r1=$(calc "$suite_rate / $st_rate" 0)
 r2=$(calc "$emu_ec2 / $moto_ec2" 0)
 r2ls=$(calc "$emu_ec2_hop / $ls_ec2" 0)
+r2ng=$(calc "100 * $emu_ec2 / $nginx_rate" 1)
 r3=$(calc "100 * $suite_rate / $emu_ls" 1)
 r3req=$(calc "200 * $suite_rate / $emu_ls" 1)
 mem_first=${mem_peaks[0]}
@@ -230,27 +295,85 @@ mem_last=${mem_peaks[${#mem_peaks[@]}-1]}
 growth=$(calc "100 * ($mem_last - $mem_first) / $mem_first" 1)
 mem_max=$(printf '%s\n' "${mem_peaks[@]}" | sort -n | tail -1)
 verdict() { if awk "BEGIN { exit !($1) }"; then echo "met"; else echo "MISSED"; fi; }
+v1=$(verdict "$r1 >= 100")
+v2=$(verdict "$r2 >= 150")
+v2ng=$(verdict "$r2ng >= 50")
+v3=$(verdict "$r3req >= 50")
+v4=$(verdict "$mem_max < 65536 && $growth < 25")
+stamp=$(date -u +%Y-%m-%dT%H:%MZ)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo "?")
+if [[ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]]; then commit="$commit (with uncommitted changes)"; fi
+machine="$(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr)"
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 
 cat <<TABLE
 
-imds-conform benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(git rev-parse --short HEAD 2>/dev/null || echo "?")
-machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr)
+imds-conform benchmark — $stamp, $commit
+machine: $machine (load before the report: $load)
 
 absolute figures
   imds-conform run (lightsail, coverage+random)   $suite_cases cases in ${suite_secs}s = $suite_rate cases/s (each case: the call + a read-back)
   Schemathesis 4.32.5 (same endpoint)             $st_cases cases in ${st_secs}s = $st_rate cases/s ($st_findings kinds of finding)
   wrk -> emulator, EC2 Modify                     $emu_ec2 requests/s
   wrk -> emulator, Lightsail Update               $emu_ls requests/s
+$(printf '  %-47s %s requests/s' "wrk -> nginx $nginx_version, static ${answer_bytes} B (GET)" "$nginx_rate")
   wrk -> moto_server 5.2.5, EC2 Modify            $moto_ec2 requests/s
 $(printf '  %-47s %s requests/s' "wrk -> emulator, EC2 Modify + hop limit" "$emu_ec2_hop")
 $(printf '  %-47s %s requests/s' "wrk -> LocalStack $ls_version, same request" "$ls_ec2")
 $(printf '  %s\n' "${mem_rows[@]}")
 
 ratios                                               got        target     
-  1. suite vs Schemathesis, cases/s                ${r1}x       >= 100x    $(verdict "$r1 >= 100")
-  2. emulator vs moto, requests/s (wrk)            ${r2}x       >= 100x    $(verdict "$r2 >= 100")
+  1. suite vs Schemathesis, cases/s                ${r1}x       >= 100x    $v1
+  2. emulator vs moto, requests/s (wrk)            ${r2}x       >= 150x    $v2
+$(printf '     %-44s %-10s %-10s %s' "emulator vs static nginx (wrk)" "${r2ng}%" ">= 50%" "$v2ng")
 $(printf '     %-44s %-10s %s' "emulator vs LocalStack $ls_version (wrk)" "${r2ls}x" "(no target; both with the hop limit)")
-  3. suite cases/s vs wrk requests/s (Lightsail)   ${r3}%       >= 50%     $(verdict "$r3 >= 50")
-     (as requests: 2 per case                       ${r3req}%)
-  4. peak RSS growth ${MEM_CASES// /→} cases     ${growth}%, max $(calc "$mem_max / 1024" 1) MB   flat, < 64 MB   $(verdict "$mem_max < 65536 && $growth < 25")
+  3. suite vs wrk on the emulator (Lightsail),
+     requests (2 per case) vs requests/s          ${r3req}%      >= 50%     $v3
+     (cases/s vs requests/s                        ${r3}%)
+  4. peak RSS growth ${MEM_CASES// /→} cases     ${growth}%, max $(calc "$mem_max / 1024" 1) MB   flat, < 64 MB   $v4
 TABLE
+
+((README_MODE)) || exit 0
+
+# --readme: the same figures as the README's "Latest figures", between its markers.
+knobs="E2E_CASES=$E2E_CASES ST_EXAMPLES=$ST_EXAMPLES WRK_SECONDS=$WRK_SECONDS WRK_THREADS=$WRK_THREADS WRK_CONNECTIONS=$WRK_CONNECTIONS MEM_CASES=\"$MEM_CASES\""
+{
+    echo "<!-- perf:begin -->"
+    echo "<!-- written by benches/compare.sh --readme; do not edit by hand -->"
+    echo
+    echo "$stamp, commit \`$commit\`; $machine; load average before the report"
+    echo "$load; release build. Command: \`$knobs benches/compare.sh --readme\`."
+    echo
+    echo "| measure | figure |"
+    echo "|---|---|"
+    echo "| \`imds-conform run\`, Lightsail coverage + random, vs the served emulator | $suite_cases cases in $suite_secs s = **$suite_rate cases/s** |"
+    echo "| Schemathesis 4.32.5, same endpoint | $st_cases cases in $st_secs s = **$st_rate cases/s** |"
+    echo "| wrk → emulator, EC2 Modify | **$emu_ec2 requests/s** |"
+    echo "| wrk → emulator, Lightsail Update | **$emu_ls requests/s** |"
+    echo "| wrk → nginx $nginx_version, static file of the answer's size ($answer_bytes B) | **$nginx_rate requests/s** |"
+    echo "| wrk → moto_server 5.2.5, EC2 Modify | **$moto_ec2 requests/s** |"
+    echo "| wrk → emulator, EC2 Modify with the hop limit | **$emu_ec2_hop requests/s** |"
+    echo "| wrk → LocalStack $ls_version, same request | **$ls_ec2 requests/s** |"
+    i=0
+    for n in $MEM_CASES; do
+        echo "| peak RSS, $n random cases | **${mem_md[$i]}** |"
+        i=$((i + 1))
+    done
+    echo
+    echo "| ratio | got | target | |"
+    echo "|---|---|---|---|"
+    echo "| 1. suite vs Schemathesis, cases/s | ${r1}× | ≥ 100× | $v1 |"
+    echo "| 2. emulator vs moto, requests/s | ${r2}× | ≥ 150× | $v2 |"
+    echo "| emulator vs static nginx, requests/s | ${r2ng} % | ≥ 50 % | $v2ng |"
+    echo "| emulator vs LocalStack $ls_version, requests/s | ${r2ls}× | none | |"
+    echo "| 3. suite vs wrk on the emulator, requests (2 per case) | ${r3req} % (${r3} % as cases) | ≥ 50 % | $v3 |"
+    echo "| 4. memory, ${MEM_CASES// / → } cases | ${growth} %, max $(calc "$mem_max / 1024" 1) MB | flat, < 64 MB | $v4 |"
+    echo "<!-- perf:end -->"
+} >"$WORK/figures.md"
+awk -v figures="$WORK/figures.md" '
+    /^<!-- perf:begin -->$/ { while ((getline line < figures) > 0) print line; skip = 1; next }
+    /^<!-- perf:end -->$/ { skip = 0; next }
+    !skip { print }
+' "$README_FILE" >"$WORK/readme.new"
+cat "$WORK/readme.new" >"$README_FILE"
+say "$README_FILE: Latest figures rewritten"

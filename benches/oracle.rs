@@ -1,8 +1,9 @@
 //! Oracle judgement: for every coverage case with the emulator's real answer,
 //! `oracle::expect` (every acceptable outcome) plus `verdict::judge`, in verdicts per
-//! second; `judge` alone; and `expect` over a fixed stream of random-phase calls
-//! (the runner's hot path: calls repeat, and the instance's options move as a
-//! conforming target would move them).
+//! second; `judge` alone; and `expect` (plain, and through an `Oracle` that
+//! remembers plans) over a fixed stream of random-phase calls (the runner's hot
+//! path: calls repeat, and the instance's options move as a conforming target
+//! would move them).
 // criterion_group! makes an undocumented `pub fn`; a bench has no API.
 #![allow(missing_docs)]
 mod common;
@@ -62,6 +63,17 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 for (w, call) in &stream {
                     black_box(oracle::expect(&s.spec, w, call, Auth::Valid));
+                }
+            });
+        });
+        // The runner's way: one `Oracle` for the run, so repeated calls are
+        // answered from remembered plans (a fresh memory per pass of the stream).
+        let spec = std::sync::Arc::new(s.spec.clone());
+        g.bench_function(format!("oracle-memo/random/{api}"), |b| {
+            b.iter(|| {
+                let memo = oracle::Oracle::new(spec.clone());
+                for (w, call) in &stream {
+                    black_box(memo.expect(w, call, Auth::Valid));
                 }
             });
         });

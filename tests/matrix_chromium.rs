@@ -916,3 +916,106 @@ fn check_cells(dom: &str) {
         "{deps}"
     );
 }
+
+/// `matrix --summary` prints what the README shows: the date, each target's version
+/// and scores, the readings — and no links (reproducer paths mean nothing there).
+#[test]
+fn summary_prints_versions_scores_and_readings_without_links() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let (moto_ec2, moto_lightsail) = moto();
+    report::write_run(&dir.join("emulator"), &emulator()).expect("write");
+    report::write_run(&dir.join("moto"), &[moto_ec2, moto_lightsail]).expect("write");
+    report::write_run(&dir.join("localstack"), &[localstack()]).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_imds-conform"))
+        .arg("matrix")
+        .arg("--summary")
+        .args(["emulator", "moto", "localstack"].map(|t| dir.join(t)))
+        .output()
+        .expect("run imds-conform matrix --summary");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let first = text.lines().next().unwrap_or_default();
+    assert!(first.contains("runs finished by 2026-11-29"), "{first}");
+    assert!(
+        text.contains("| moto | 5.2.5 | 2 / 8 cases pass · 3 departures |"),
+        "{text}"
+    );
+    assert!(text.contains("| LocalStack | 4.14.0 |"), "{text}");
+    assert!(
+        text.contains("| aws-ec2 | ec2-http-tokens-omitted |"),
+        "{text}"
+    );
+    assert!(!text.contains("]("), "no links: {text}");
+    assert!(!dir.join("matrix.md").exists(), "--summary writes no file");
+}
+
+/// A refused valid call is named after the documented parameter its cases omit —
+/// one sends it empty — not after a probe name (`ImdsConformUnknown`) that only a
+/// few other cases send and these omit too.
+#[test]
+fn a_refusal_is_named_after_the_parameter_its_cases_omit_or_send_empty() {
+    let refused =
+        |c: CaseResult| failing(c, FindingKind::RefusedValid, "success", "500 InternalError");
+    let cases = vec![
+        case(
+            EC2,
+            1,
+            "a",
+            &[("HttpPutResponseHopLimit", "2")],
+            Verdict::Pass,
+        ),
+        case(
+            EC2,
+            2,
+            "b",
+            &[("HttpPutResponseHopLimit", "3"), ("HttpTokens", "required")],
+            Verdict::Pass,
+        ),
+        case(
+            EC2,
+            3,
+            "c",
+            &[
+                ("HttpPutResponseHopLimit", "4"),
+                ("ImdsConformUnknown", "1"),
+            ],
+            Verdict::Pass,
+        ),
+        refused(case(EC2, 4, "d", &[], Verdict::Pass)),
+        refused(case(
+            EC2,
+            5,
+            "e",
+            &[("HttpTokens", "required")],
+            Verdict::Pass,
+        )),
+        refused(case(
+            EC2,
+            6,
+            "f",
+            &[("HttpPutResponseHopLimit", "")],
+            Verdict::Pass,
+        )),
+    ];
+    let found = imds_conform::verdict::departures(&cases);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].rule, "HttpPutResponseHopLimit.absent");
+    assert!(
+        found[0]
+            .title
+            .contains("when HttpPutResponseHopLimit is omitted or empty where"),
+        "{}",
+        found[0].title
+    );
+    assert_eq!(found[0].count, 3);
+    // Without the empty one it is just "omitted".
+    let found = imds_conform::verdict::departures(&cases[..5]);
+    assert!(
+        found[0]
+            .title
+            .contains("when HttpPutResponseHopLimit is omitted where"),
+        "{}",
+        found[0].title
+    );
+}

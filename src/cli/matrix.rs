@@ -20,12 +20,18 @@ pub struct MatrixArgs {
     /// Write matrix.md and matrix.html here.
     #[arg(long, value_name = "DIR", default_value = ".")]
     out: PathBuf,
+    /// Print the summary (versions, date, per-target scores, readings; no links) to
+    /// standard output instead of writing files: what the README shows.
+    #[arg(long, conflicts_with = "out")]
+    summary: bool,
 }
 
 pub fn execute(args: MatrixArgs) -> u8 {
-    if let Err(e) = std::fs::create_dir_all(&args.out) {
-        eprintln!("error: cannot create {}: {e}", args.out.display());
-        return exit::USAGE;
+    if !args.summary {
+        if let Err(e) = std::fs::create_dir_all(&args.out) {
+            eprintln!("error: cannot create {}: {e}", args.out.display());
+            return exit::USAGE;
+        }
     }
     let out_abs = absolute(&args.out);
     let mut inputs = Vec::new();
@@ -62,6 +68,10 @@ pub fn execute(args: MatrixArgs) -> u8 {
         });
     }
     let m = matrix::build(&inputs);
+    if args.summary {
+        print!("{}", matrix::summary_markdown(&m));
+        return exit::OK;
+    }
     for (name, body) in [
         ("matrix.md", matrix::to_markdown(&m)),
         ("matrix.html", matrix::to_html(&m)),

@@ -115,6 +115,9 @@ struct Inner {
     lightsail: store::Store,
     aliyun: store::Store,
     nonces: Mutex<aliyun_sign::NonceCache>,
+    /// SigV4 signing keys derived so far (the HMAC chain was most of a request's
+    /// cost under load).
+    sigv4_keys: sigv4::KeyCache,
 }
 
 /// The emulator's core: store plus configuration. Cheap to clone (an `Arc` inside);
@@ -203,6 +206,7 @@ impl Emulator {
                 lightsail,
                 aliyun,
                 nonces,
+                sigv4_keys: sigv4::KeyCache::default(),
             }),
         }
     }
@@ -312,11 +316,12 @@ impl Emulator {
             )
         };
         let keys = &self.inner.config.fixtures.credentials.aws;
-        let verified = match sigv4::verify(
+        let verified = match sigv4::verify_with(
             req,
             &|id| secret_in(keys, id),
             now,
             self.inner.config.max_skew,
+            Some(&self.inner.sigv4_keys),
         ) {
             Ok(v) => v,
             Err(e) => return fail(auth::ec2(&e), rid),
@@ -359,11 +364,12 @@ impl Emulator {
             aws_json::encode_answer(&error_answer(status, code, message, rid))
         };
         let keys = &self.inner.config.fixtures.credentials.aws;
-        let verified = match sigv4::verify(
+        let verified = match sigv4::verify_with(
             req,
             &|id| secret_in(keys, id),
             now,
             self.inner.config.max_skew,
+            Some(&self.inner.sigv4_keys),
         ) {
             Ok(v) => v,
             Err(e) => return fail(auth::aws_json(&e, req.header("X-Amz-Date"), now), rid),

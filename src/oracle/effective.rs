@@ -205,9 +205,35 @@ fn apply_to_param<'a>(p: &mut EffParam<'a>, patch: &'a Patch) {
     }
 }
 
+/// The ambiguities (indices) some reading of which patches a parameter in a way
+/// `call` exercises.
+pub fn touched_by_params(spec: &Spec, call: &Call) -> Vec<usize> {
+    spec.ambiguities
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| touches_params(a.get_ref(), call))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The ambiguities (indices) not in `touched` some reading of which patches an
+/// error code or the answer shape that `outcomes` use.
+pub fn touched_by_outcomes<'x>(
+    spec: &Spec,
+    touched: &[usize],
+    outcomes: impl Iterator<Item = &'x Acceptable> + Clone,
+) -> Vec<usize> {
+    spec.ambiguities
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| !touched.contains(i) && touches_outcomes(a.get_ref(), outcomes.clone()))
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// Does any reading patch a parameter in a way this call exercises? Value patches
 /// matter when the parameter is sent, omission patches when it is not.
-pub fn touches_params(amb: &Ambiguity, call: &Call) -> bool {
+fn touches_params(amb: &Ambiguity, call: &Call) -> bool {
     amb.readings.iter().flat_map(|r| &r.set).any(|patch| {
         let Some(name) = &patch.param else {
             return false;
@@ -232,7 +258,7 @@ pub fn touches_params(amb: &Ambiguity, call: &Call) -> bool {
 }
 
 /// Does any reading patch an error code or the answer shape that these outcomes use?
-pub fn touches_outcomes<'x>(
+fn touches_outcomes<'x>(
     amb: &Ambiguity,
     outcomes: impl Iterator<Item = &'x Acceptable> + Clone,
 ) -> bool {

@@ -3,11 +3,12 @@
 //! and turn the result into acceptable outcomes.
 //!
 //! The outcomes come out [`Raw`]: an error whose code a reading may withdraw says
-//! which code, so that the readings that change only error codes or the answer's
-//! shape are applied afterwards ([`Raw::under`]) without evaluating again.
+//! which error entry it is, so that the readings that change only error codes or
+//! the answer's shape are applied afterwards ([`Raw::under`]) without evaluating
+//! again.
 
-use super::effective::{Answering, EffParam, Effective, Row};
-use super::{Acceptable, Expected, Options, World};
+use super::effective::{EffParam, Effective, Row};
+use super::{Acceptable, AnswerShape, Expected, Options, World};
 use crate::spec::{
     Absent, Citation, Condition, ErrorEntry, ErrorRef, Handling, ParamType, Role, Spec, Status,
     StatusClass, Strength,
@@ -20,14 +21,14 @@ const MAX_FORKS: usize = 8;
 
 /// One acceptable outcome as evaluated under an [`Effective`] table.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Raw<'a> {
+pub struct Raw {
     pub acceptable: Acceptable,
-    /// The code of an error given as exact that a reading may declare not
-    /// established (`Answering::inexact_errors`).
-    pub withdrawable: Option<&'a str>,
+    /// The error entry (index in the table's errors) of an error given with its
+    /// exact code, whose code a reading may declare not established.
+    pub withdrawable: Option<usize>,
 }
 
-impl<'a> Raw<'a> {
+impl Raw {
     fn plain(acceptable: Acceptable) -> Self {
         Raw {
             acceptable,
@@ -35,36 +36,32 @@ impl<'a> Raw<'a> {
         }
     }
 
-    /// The outcome under `answering`: what `evaluate` gives under a table whose
-    /// error exactness and answer shape are `answering`'s, when this one was
-    /// evaluated under the same parameter rows and the table's own `Answering`.
-    pub fn under(&self, answering: &Answering<'a>) -> Acceptable {
+    /// The outcome under readings whose answer has `shape` and under which the
+    /// codes of the error entries `withdrawn` (and the codes `open`) are not
+    /// established: what `evaluate` gives under such a table, when this one was
+    /// evaluated under the same parameter rows and the table's own shape and
+    /// exactness.
+    pub fn under(&self, shape: &AnswerShape, withdrawn: &[usize], open: &[String]) -> Acceptable {
         let mut a = self.acceptable.clone();
         match &mut a.expected {
-            Expected::Success { shape, .. } => *shape = answering.shape.to_shape(),
+            Expected::Success { shape: s, .. } => *s = shape.clone(),
             Expected::Error { code, .. } => {
-                if self
-                    .withdrawable
-                    .is_some_and(|c| answering.inexact_errors.contains(c))
-                {
+                if self.withdrawable.is_some_and(|e| withdrawn.contains(&e)) {
                     *code = None;
                     a.strength = Strength::Inferred;
                 }
             }
         }
-        open_codes(&mut a, answering);
+        open_codes(&mut a, |c| open.iter().any(|o| o == c));
         a
     }
 }
 
 /// A code a reading leaves open is open wherever the error comes from: a
 /// condition's error (not found…) as well as a parameter's.
-pub fn open_codes(a: &mut Acceptable, answering: &Answering<'_>) {
+pub fn open_codes(a: &mut Acceptable, is_open: impl Fn(&str) -> bool) {
     if let Expected::Error { code, .. } = &mut a.expected {
-        if code
-            .as_deref()
-            .is_some_and(|c| answering.inexact_errors.contains(c))
-        {
+        if code.as_deref().is_some_and(is_open) {
             *code = None;
             a.strength = Strength::Inferred;
         }
@@ -81,18 +78,13 @@ enum Resolution {
 }
 
 /// All acceptable outcomes of `call` under `eff`.
-pub fn evaluate<'a>(
-    spec: &'a Spec,
-    eff: &Effective<'a>,
-    world: &World,
-    call: &Call,
-) -> Vec<Raw<'a>> {
+pub fn evaluate<'a>(spec: &'a Spec, eff: &Effective<'a>, world: &World, call: &Call) -> Vec<Raw> {
     let names = names_in_order(call);
     let alternatives: Vec<Vec<Resolution>> = names
         .iter()
         .map(|name| resolutions(spec, eff, world, call, name))
         .collect();
-    let mut out: Vec<Raw<'a>> = Vec::new();
+    let mut out: Vec<Raw> = Vec::new();
     for combo in combinations(&alternatives) {
         for acceptable in judge(spec, eff, world, &names, &combo) {
             if !out.contains(&acceptable) {
@@ -223,9 +215,9 @@ fn judge<'a>(
     world: &World,
     names: &[&str],
     combo: &[Resolution],
-) -> Vec<Raw<'a>> {
+) -> Vec<Raw> {
     let json = spec.api.protocol.typed_values();
-    let mut errors: Vec<Raw<'a>> = Vec::new();
+    let mut errors: Vec<Raw> = Vec::new();
     let mut values: Vec<(&EffParam, String)> = Vec::new();
     for (name, resolution) in names.iter().zip(combo) {
         match resolution {
@@ -356,7 +348,7 @@ fn validate<'a>(
     p: &EffParam<'a>,
     raw: &RawValue,
     json: bool,
-) -> Result<Option<String>, Vec<Raw<'a>>> {
+) -> Result<Option<String>, Vec<Raw>> {
     let plain = |errors: Vec<Acceptable>| errors.into_iter().map(Raw::plain).collect();
     if p.ignored {
         return Ok(None);
@@ -488,7 +480,7 @@ fn invalid_errors<'a>(
     rule: &str,
     facts: &[Citation],
     raw: &RawValue,
-) -> Vec<Raw<'a>> {
+) -> Vec<Raw> {
     let shown = raw.as_query_text();
     match p.row.invalid {
         Some(r) => {
@@ -578,19 +570,20 @@ fn error_from_ref<'a>(
     rule: &str,
     facts: &[Citation],
     value: Option<&str>,
-) -> Raw<'a> {
+) -> Raw {
     let entry = spec
         .errors
         .iter()
         .map(|e| e.get_ref())
-        .filter(|e| e.code == r.error)
-        .min_by_key(|e| e.when != Condition::InvalidValue);
+        .enumerate()
+        .filter(|(_, e)| e.code == r.error)
+        .min_by_key(|(_, e)| e.when != Condition::InvalidValue);
     match entry {
-        Some(e) => {
+        Some((index, e)) => {
             let exact = r.exact && e.exact && !eff.answering.inexact_errors.contains(&*e.code);
             Raw {
                 acceptable: entry_error(e, exact, rule, facts, world, value),
-                withdrawable: exact.then_some(e.code.as_str()),
+                withdrawable: exact.then_some(index),
             }
         }
         None => Raw::plain(any_client_error(

@@ -1,7 +1,9 @@
-//! [`Oracle`]: `expect` with memory. Random calls repeat, and so do the options
-//! they meet, so answers are kept by (world, call, auth) in a bounded LRU map; a
-//! hit costs a clone of the remembered expectation. As pure as `expect`: the same
-//! inputs give the same answer whether it is remembered or not.
+//! [`Oracle`]: `expect` with memory. Random calls repeat, so the part of an
+//! expectation that does not depend on the instance's current options (a
+//! [`Plan`]) is kept by (call, region, instance, instance state) in a bounded LRU
+//! map; a repeated call costs only laying the current options under the plan's
+//! successes. As pure as `expect`: the same inputs give the same answer whether
+//! the plan is remembered or not.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::num::NonZeroUsize;
@@ -9,12 +11,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use lru::LruCache;
 
+use super::plan::Plan;
 use super::{expect, Auth, Expectation, World};
 use crate::spec::Spec;
 use crate::wire::Call;
 
-/// One table's oracle with a memory of its answers. Shareable between threads;
-/// the lock is held only to look up and to store, never while evaluating.
+/// One table's oracle with a memory of its plans. Shareable between threads; the
+/// lock is held only to look up and to store, never while evaluating.
 pub struct Oracle {
     spec: Arc<Spec>,
     memo: Mutex<Memo>,
@@ -29,10 +32,20 @@ struct Memo {
 }
 
 struct Remembered {
-    world: World,
     call: Call,
-    auth: Auth,
-    expectation: Expectation,
+    region: String,
+    instance: String,
+    state: String,
+    plan: Arc<Plan>,
+}
+
+impl Remembered {
+    fn is_for(&self, world: &World, call: &Call) -> bool {
+        self.call == *call
+            && self.region == world.region
+            && self.instance == world.instance.id
+            && self.state == world.instance.state
+    }
 }
 
 /// How the memory has done so far.
@@ -40,21 +53,22 @@ struct Remembered {
 pub struct MemoStats {
     pub hits: u64,
     pub misses: u64,
-    /// Answers remembered now (never more than the capacity).
+    /// Plans remembered now (never more than the capacity).
     pub len: usize,
     pub capacity: usize,
 }
 
 impl Oracle {
-    /// Answers remembered by default: a random phase's repeats fall within it, and a
-    /// remembered answer is a few kilobytes, so the memory stays a few megabytes.
-    pub const DEFAULT_CAPACITY: usize = 1024;
+    /// Plans remembered by default. A plan holds a call's outcomes once per
+    /// distinct set of parameter rows (a few kilobytes, tens for the largest), so
+    /// the memory stays within a few megabytes.
+    pub const DEFAULT_CAPACITY: usize = 512;
 
     pub fn new(spec: Arc<Spec>) -> Self {
         Self::with_capacity(spec, Self::DEFAULT_CAPACITY)
     }
 
-    /// An oracle remembering at most `capacity` answers (at least one).
+    /// An oracle remembering at most `capacity` plans (at least one).
     pub fn with_capacity(spec: Arc<Spec>, capacity: usize) -> Self {
         let capacity = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
         Oracle {
@@ -71,33 +85,44 @@ impl Oracle {
         &self.spec
     }
 
-    /// What [`expect`] answers for this table, remembered.
+    /// What [`expect`] answers for this table.
     pub fn expect(&self, world: &World, call: &Call, auth: Auth) -> Expectation {
-        let key = key(world, call, auth);
-        {
+        if auth != Auth::Valid {
+            // A refused signature is answered whatever the call: nothing to keep.
+            return expect(&self.spec, world, call, auth);
+        }
+        let key = key(world, call);
+        let found = {
             let mut memo = self.lock();
             let found = memo
                 .entries
                 .get(&key)
-                .filter(|r| r.auth == auth && r.world == *world && r.call == *call)
-                .map(|r| r.expectation.clone());
-            if let Some(expectation) = found {
-                memo.hits += 1;
-                return expectation;
+                .filter(|r| r.is_for(world, call))
+                .map(|r| r.plan.clone());
+            match found {
+                Some(_) => memo.hits += 1,
+                None => memo.misses += 1,
             }
-            memo.misses += 1;
-        }
-        let expectation = expect(&self.spec, world, call, auth);
-        self.lock().entries.put(
-            key,
-            Remembered {
-                world: world.clone(),
-                call: call.clone(),
-                auth,
-                expectation: expectation.clone(),
-            },
-        );
-        expectation
+            found
+        };
+        let plan = match found {
+            Some(plan) => plan,
+            None => {
+                let plan = Arc::new(Plan::new(&self.spec, world, call));
+                self.lock().entries.put(
+                    key,
+                    Remembered {
+                        call: call.clone(),
+                        region: world.region.clone(),
+                        instance: world.instance.id.clone(),
+                        state: world.instance.state.clone(),
+                        plan: plan.clone(),
+                    },
+                );
+                plan
+            }
+        };
+        plan.expectation(&world.instance.options)
     }
 
     pub fn stats(&self) -> MemoStats {
@@ -117,10 +142,12 @@ impl Oracle {
     }
 }
 
-fn key(world: &World, call: &Call, auth: Auth) -> u64 {
+/// The inputs a plan depends on: everything but the instance's options.
+fn key(world: &World, call: &Call) -> u64 {
     let mut h = DefaultHasher::new();
-    world.hash(&mut h);
     call.hash(&mut h);
-    auth.hash(&mut h);
+    world.region.hash(&mut h);
+    world.instance.id.hash(&mut h);
+    world.instance.state.hash(&mut h);
     h.finish()
 }

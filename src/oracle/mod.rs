@@ -10,6 +10,7 @@ pub mod data_plane;
 mod effective;
 mod evaluate;
 mod memo;
+mod plan;
 #[doc(hidden)]
 pub mod reference;
 
@@ -175,135 +176,15 @@ impl Expectation {
 /// tables, whose calls touch at most a handful).
 pub const MAX_READING_COMBINATIONS: usize = 512;
 
-/// Every acceptable outcome of `call` against `world`.
-///
-/// Each combination of the touched ambiguities' readings is judged, but the call is
-/// evaluated once per distinct set of parameter rows: readings that change only
-/// error codes or the answer's shape are applied to the evaluated outcomes (see
-/// `evaluate::Raw::under`). [`Oracle`] adds memory across calls.
+/// Every acceptable outcome of `call` against `world`. [`Oracle`] gives the same
+/// with a memory across calls.
 pub fn expect(spec: &Spec, world: &World, call: &Call, auth: Auth) -> Expectation {
-    if let Some(condition) = auth.condition() {
-        return Expectation {
+    match auth.condition() {
+        Some(condition) => Expectation {
             outcomes: evaluate::condition_errors(spec, condition, &auth_rule(condition), world),
             ambiguities: Vec::new(),
-        };
-    }
-    let mut evaluations = Evaluations::new(spec, world, call);
-    // First the ambiguities whose patches concern the parameters as sent…
-    let mut touched: Vec<usize> = spec
-        .ambiguities
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| effective::touches_params(a.get_ref(), call))
-        .map(|(i, _)| i)
-        .collect();
-    let mut combos = reading_combinations(spec, &touched);
-    let first: Vec<usize> = combos.iter().map(|c| evaluations.index(c)).collect();
-    // …then those whose patches concern an error code or the answer's shape, if
-    // the outcomes so far involve them. (Which codes and successes there are does
-    // not depend on those readings, so the outcomes as evaluated tell.)
-    let so_far = first
-        .iter()
-        .flat_map(|&i| &evaluations.done[i].1)
-        .map(|raw| &raw.acceptable);
-    let more: Vec<usize> = spec
-        .ambiguities
-        .iter()
-        .enumerate()
-        .filter(|(i, a)| {
-            !touched.contains(i) && effective::touches_outcomes(a.get_ref(), so_far.clone())
-        })
-        .map(|(i, _)| i)
-        .collect();
-    if !more.is_empty() {
-        touched.extend(more);
-        touched.sort_unstable();
-        combos = reading_combinations(spec, &touched);
-    }
-    let mut outcomes: Vec<Acceptable> = Vec::new();
-    for combo in &combos {
-        let i = evaluations.index(combo);
-        let mut answering = effective::Answering::base(spec);
-        let mut labels = Vec::with_capacity(combo.len());
-        let mut cites = Vec::new();
-        for &(amb_index, reading_index) in combo {
-            let amb = spec.ambiguities[amb_index].get_ref();
-            let reading = &amb.readings[reading_index];
-            answering.apply(&reading.set);
-            labels.push(ReadingLabel {
-                ambiguity: amb.id.clone(),
-                reading: reading.id.clone(),
-            });
-            cites.extend(reading.cite.iter().cloned());
-        }
-        for raw in &evaluations.done[i].1 {
-            let mut acceptable = raw.under(&answering);
-            acceptable.readings = labels.clone();
-            acceptable.cite.extend(cites.iter().cloned());
-            push_new(&mut outcomes, acceptable);
-        }
-    }
-    Expectation {
-        outcomes,
-        ambiguities: touched
-            .iter()
-            .map(|i| spec.ambiguities[*i].get_ref().id.clone())
-            .collect(),
-    }
-}
-
-/// Push `a` unless an equal outcome is there. Outcomes of different combinations
-/// differ in their readings, which are compared first.
-fn push_new(out: &mut Vec<Acceptable>, a: Acceptable) {
-    if !out.iter().any(|o| o.readings == a.readings && *o == a) {
-        out.push(a);
-    }
-}
-
-/// One call's evaluations, by the readings that patch parameter rows: combinations
-/// that agree on those see the same rows, so the call is evaluated once for them.
-struct Evaluations<'a> {
-    spec: &'a Spec,
-    world: &'a World,
-    call: &'a Call,
-    base: Effective<'a>,
-    /// (the parameter-patching readings of a combination, the outcomes under them).
-    done: Vec<(Combination, Vec<evaluate::Raw<'a>>)>,
-}
-
-/// A combination of readings: (ambiguity index, reading index), by ambiguity.
-type Combination = Vec<(usize, usize)>;
-
-impl<'a> Evaluations<'a> {
-    fn new(spec: &'a Spec, world: &'a World, call: &'a Call) -> Self {
-        Evaluations {
-            spec,
-            world,
-            call,
-            base: Effective::base(spec),
-            done: Vec::new(),
-        }
-    }
-
-    /// The index in `done` of the evaluation `combo` uses (evaluating it if new).
-    fn index(&mut self, combo: &[(usize, usize)]) -> usize {
-        let spec = self.spec;
-        let reading = |&(a, r): &(usize, usize)| &spec.ambiguities[a].get_ref().readings[r];
-        let key: Combination = combo
-            .iter()
-            .filter(|c| effective::patches_params(&reading(c).set))
-            .copied()
-            .collect();
-        if let Some(i) = self.done.iter().position(|(k, _)| *k == key) {
-            return i;
-        }
-        let mut eff = self.base.clone();
-        for c in &key {
-            eff.apply_to_params(&reading(c).set);
-        }
-        let raws = evaluate::evaluate(spec, &eff, self.world, self.call);
-        self.done.push((key, raws));
-        self.done.len() - 1
+        },
+        None => plan::Plan::new(spec, world, call).expectation(&world.instance.options),
     }
 }
 
@@ -319,26 +200,4 @@ pub(crate) fn auth_rule(condition: Condition) -> String {
         Ok(serde_json::Value::String(s)) => format!("auth.{s}"),
         _ => format!("auth.{condition:?}").to_lowercase(),
     }
-}
-
-fn reading_combinations(spec: &Spec, touched: &[usize]) -> Vec<Combination> {
-    let mut combos: Vec<Combination> = vec![Vec::new()];
-    for &amb in touched {
-        let n = spec.ambiguities[amb].get_ref().readings.len();
-        if combos.len() * n > MAX_READING_COMBINATIONS {
-            combos.iter_mut().for_each(|c| c.push((amb, 0)));
-            continue;
-        }
-        combos = combos
-            .into_iter()
-            .flat_map(|c| {
-                (0..n).map(move |r| {
-                    let mut c = c.clone();
-                    c.push((amb, r));
-                    c
-                })
-            })
-            .collect();
-    }
-    combos
 }

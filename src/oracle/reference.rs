@@ -5,7 +5,8 @@
 //! remembered. Slow on purpose; not for use outside tests.
 
 use super::effective::{self, Effective};
-use super::{evaluate, reading_combinations, Acceptable, Auth, Expectation, ReadingLabel, World};
+use super::plan::reading_combinations;
+use super::{evaluate, Acceptable, Auth, Expectation, ReadingLabel, World};
 use crate::spec::Spec;
 use crate::wire::Call;
 
@@ -22,23 +23,9 @@ pub fn expect(spec: &Spec, world: &World, call: &Call, auth: Auth) -> Expectatio
             ambiguities: Vec::new(),
         };
     }
-    let mut touched: Vec<usize> = spec
-        .ambiguities
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| effective::touches_params(a.get_ref(), call))
-        .map(|(i, _)| i)
-        .collect();
+    let mut touched = effective::touched_by_params(spec, call);
     let mut outcomes = evaluate_all(spec, world, call, &touched);
-    let more: Vec<usize> = spec
-        .ambiguities
-        .iter()
-        .enumerate()
-        .filter(|(i, a)| {
-            !touched.contains(i) && effective::touches_outcomes(a.get_ref(), outcomes.iter())
-        })
-        .map(|(i, _)| i)
-        .collect();
+    let more = effective::touched_by_outcomes(spec, &touched, outcomes.iter());
     if !more.is_empty() {
         touched.extend(more);
         touched.sort_unstable();
@@ -71,7 +58,9 @@ fn evaluate_all(spec: &Spec, world: &World, call: &Call, touched: &[usize]) -> V
         }
         for raw in evaluate::evaluate(spec, &eff, world, call) {
             let mut acceptable = raw.acceptable;
-            evaluate::open_codes(&mut acceptable, &eff.answering);
+            evaluate::open_codes(&mut acceptable, |c| {
+                eff.answering.inexact_errors.contains(c)
+            });
             acceptable.readings = labels.clone();
             acceptable.cite.extend(cites.iter().cloned());
             if !out.contains(&acceptable) {

@@ -662,6 +662,21 @@ fn md_departures(out: &mut String, m: &Matrix) {
 
 fn md_readings(out: &mut String, m: &Matrix) {
     out.push_str("## Readings\n\n");
+    readings_markdown(out, m);
+}
+
+/// The summary a README shows: the byline (tool version, date), the targets with
+/// their versions and scores, and the readings table — no links, so it reads the
+/// same wherever it is pasted.
+pub fn summary_markdown(m: &Matrix) -> String {
+    let mut out = format!("{}\n\n", md(&byline(m)));
+    out.push_str(&scores_markdown(m));
+    readings_markdown(&mut out, m);
+    out
+}
+
+/// The readings table: ambiguity × target.
+fn readings_markdown(out: &mut String, m: &Matrix) {
     if m.readings.is_empty() {
         out.push_str("No case touched an ambiguity of the docs.\n\n");
         return;

@@ -133,8 +133,14 @@ impl Shared {
         }
     }
 
+    /// The readings folded from every case, as the API's last event.
+    fn send_readings(&self, api: String, events: &UnboundedSender<Event>) {
+        let readings = self.readings.lock().map(|t| t.finish()).unwrap_or_default();
+        let _ = events.send(Event::ApiFinished { api, readings });
+    }
+
     /// The workers' cases in order (the first error instead, if any); on success
-    /// the readings folded from every case go out as the API's last event.
+    /// the readings go out as the API's last event.
     fn finish(
         &self,
         api: String,
@@ -145,8 +151,7 @@ impl Shared {
         for r in results {
             all.extend(r?);
         }
-        let readings = self.readings.lock().map(|t| t.finish()).unwrap_or_default();
-        let _ = events.send(Event::ApiFinished { api, readings });
+        self.send_readings(api, events);
         Ok(all)
     }
 }
@@ -213,70 +218,6 @@ pub async fn run_api(
             dry_run_check(&cfg, w, &events).await?;
         }
     }
-    let by_worker = plan(&cfg, &workers);
-    let random = cfg.phases.contains(&Phase::Random);
-    let random_total = if random {
-        cfg.random_cases as usize * workers.len()
-    } else {
-        0
-    };
-    let _ = events.send(Event::ApiStarted {
-        api: api.clone(),
-        planned: by_worker.iter().map(Vec::len).sum::<usize>() + random_total,
-    });
-    // Workers run concurrently, each serially on its own instance.
-    let futures = workers
-        .into_iter()
-        .zip(by_worker)
-        .enumerate()
-        .map(|(i, (mut w, cases))| {
-            let cfg = cfg.clone();
-            let events = events.clone();
-            async move {
-                let mut results = Vec::new();
-                let run = async {
-                    for case in &cases {
-                        if cfg.cancel.load(Ordering::SeqCst) {
-                            break;
-                        }
-                        let r = execute(&cfg, &mut w, case).await?;
-                        finished(&cfg, &events, &mut results, r, &w.shared);
-                    }
-                    if random && !cfg.cancel.load(Ordering::SeqCst) {
-                        let seed = cfg.seed.wrapping_add(i as u64);
-                        results.extend(shrink::random_phase(&cfg, &mut w, seed, &events).await?);
-                    }
-                    Ok::<(), RunError>(())
-                }
-                .await;
-                // Restore also after a failure or a cancellation.
-                let restored = restore(&cfg, &mut w).await;
-                match (&run, restored) {
-                    (Ok(()), Err(e)) => {
-                        let _ = events.send(Event::Note {
-                            api: cfg.spec.api.id.clone(),
-                            message: format!("could not restore {}: {e}", w.world.instance.id),
-                        });
-                    }
-                    (_, Ok(Some(msg))) => {
-                        let _ = events.send(Event::Note {
-                            api: cfg.spec.api.id.clone(),
-                            message: msg,
-                        });
-                    }
-                    _ => {}
-                }
-                run.map(|()| results)
-            }
-        });
-    let results = futures::future::join_all(futures).await;
-    shared.finish(api, results, &events)
-}
-
-/// The deterministic cases of the phases, per worker: each worker generates its
-/// instance's cases and takes every n-th of them (the workers split the work);
-/// `--only` and `--shard` then keep theirs.
-fn plan(cfg: &RunConfig, workers: &[Worker]) -> Vec<Vec<Case>> {
     let mut planned: Vec<(usize, Case)> = Vec::new();
     for (i, w) in workers.iter().enumerate() {
         let mut cases = Vec::new();
@@ -288,6 +229,7 @@ fn plan(cfg: &RunConfig, workers: &[Worker]) -> Vec<Vec<Case>> {
                 Phase::Random | Phase::DataPlane => Vec::new(),
             });
         }
+        // Workers split the deterministic cases between them.
         planned.extend(
             cases
                 .into_iter()
@@ -296,13 +238,101 @@ fn plan(cfg: &RunConfig, workers: &[Worker]) -> Vec<Vec<Case>> {
                 .map(|(_, c)| (i, c)),
         );
     }
+    let planned: Vec<(usize, Case)> = planned
+        .into_iter()
+        .enumerate()
+        .filter(|(n, (_, c))| keep(&cfg, *n, c))
+        .map(|(_, wc)| wc)
+        .collect();
+    let random = cfg.phases.contains(&Phase::Random);
+    let random_total = if random {
+        cfg.random_cases as usize * workers.len()
+    } else {
+        0
+    };
+    let _ = events.send(Event::ApiStarted {
+        api: api.clone(),
+        planned: planned.len() + random_total,
+    });
     let mut by_worker: Vec<Vec<Case>> = vec![Vec::new(); workers.len()];
-    for (n, (i, c)) in planned.into_iter().enumerate() {
-        if keep(cfg, n, &c) {
-            by_worker[i].push(c);
+    for (i, c) in planned {
+        by_worker[i].push(c);
+    }
+    // Workers run concurrently, each serially on its own instance and each on a
+    // thread of its own (the random phase's value trees are not `Send`, so a
+    // worker's future is made and driven there, on this runtime's I/O and
+    // timers): a run uses every core. Results are gathered in worker order, so
+    // the report does not depend on scheduling.
+    let handle = tokio::runtime::Handle::current();
+    let threads: Vec<_> = workers
+        .into_iter()
+        .zip(by_worker)
+        .enumerate()
+        .map(|(i, (w, cases))| {
+            let (cfg, events, handle) = (cfg.clone(), events.clone(), handle.clone());
+            tokio::task::spawn_blocking(move || {
+                handle.block_on(work(cfg, events, w, cases, i, random))
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for thread in threads {
+        match thread.await {
+            Ok(r) => all.extend(r?),
+            // A worker that panicked: the panic goes on, as within one task.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Cancelled only when the runtime shuts down under the run.
+            Err(e) => return Err(RunError::Target(TargetError::Client(e.to_string()))),
         }
     }
-    by_worker
+    shared.send_readings(api, &events);
+    Ok(all)
+}
+
+/// One worker's cases, then its random phase (its seed is the run's plus its
+/// index), then its instance's original options back (also after a failure or a
+/// cancellation).
+async fn work(
+    cfg: RunConfig,
+    events: UnboundedSender<Event>,
+    mut w: Worker,
+    cases: Vec<Case>,
+    i: usize,
+    random: bool,
+) -> Result<Vec<CaseResult>, RunError> {
+    let mut results = Vec::new();
+    let run = async {
+        for case in &cases {
+            if cfg.cancel.load(Ordering::SeqCst) {
+                break;
+            }
+            let r = execute(&cfg, &mut w, case).await?;
+            finished(&cfg, &events, &mut results, r, &w.shared);
+        }
+        if random && !cfg.cancel.load(Ordering::SeqCst) {
+            let seed = cfg.seed.wrapping_add(i as u64);
+            results.extend(shrink::random_phase(&cfg, &mut w, seed, &events).await?);
+        }
+        Ok::<(), RunError>(())
+    }
+    .await;
+    let restored = restore(&cfg, &mut w).await;
+    match (&run, restored) {
+        (Ok(()), Err(e)) => {
+            let _ = events.send(Event::Note {
+                api: cfg.spec.api.id.clone(),
+                message: format!("could not restore {}: {e}", w.world.instance.id),
+            });
+        }
+        (_, Ok(Some(msg))) => {
+            let _ = events.send(Event::Note {
+                api: cfg.spec.api.id.clone(),
+                message: msg,
+            });
+        }
+        _ => {}
+    }
+    run.map(|()| results)
 }
 
 fn keep(cfg: &RunConfig, index: usize, case: &Case) -> bool {

@@ -140,9 +140,10 @@ fn build(cases: &[CaseResult], key: &str, mut f: Finding, members: &[usize]) -> 
     let api = group[0].api.clone();
     let mut when = String::new();
     if f.kind == FindingKind::RefusedValid {
-        if let Some(p) = common_omission(cases, &group) {
+        if let Some((p, emptied)) = common_omission(cases, &group) {
             f.rule = format!("{p}.absent");
-            when = format!(" when {p} is omitted");
+            let or_empty = if emptied { " or empty" } else { "" };
+            when = format!(" when {p} is omitted{or_empty}");
             if let Some(c) = group.iter().find(|c| !c.citation.is_empty()) {
                 f.cite = c.citation.clone();
             }
@@ -178,7 +179,7 @@ fn build(cases: &[CaseResult], key: &str, mut f: Finding, members: &[usize]) -> 
 /// A parameter that every case of the group omits while other failing cases of the
 /// API send it: of several, the one the other cases send most often (the likeliest
 /// cause; a rarely sent one such as a DryRun flag is omitted by chance).
-fn common_omission(all: &[CaseResult], group: &[&CaseResult]) -> Option<String> {
+fn common_omission(all: &[CaseResult], group: &[&CaseResult]) -> Option<(String, bool)> {
     if group.len() < 2 {
         return None;
     }
@@ -192,14 +193,22 @@ fn common_omission(all: &[CaseResult], group: &[&CaseResult]) -> Option<String> 
             *sent.entry(n).or_default() += 1;
         }
     }
-    sent.into_iter()
-        .filter(|(n, _)| {
-            group
-                .iter()
-                .all(|c| !c.request.iter().any(|p| p.name == *n))
-        })
-        .max_by_key(|(n, count)| (*count, std::cmp::Reverse(*n)))
-        .map(|(n, _)| n.to_string())
+    // An empty value counts as omitted: a target that reads `X=` as "no X" fails both
+    // the same way, and a parameter only a handful of probes send (an unknown name)
+    // loses to the documented one every other case sends.
+    let carries = |c: &CaseResult, n: &str| {
+        c.request
+            .iter()
+            .any(|p| p.name == n && !p.value.as_query_text().is_empty())
+    };
+    let (name, _) = sent
+        .into_iter()
+        .filter(|(n, _)| group.iter().all(|c| !carries(c, n)))
+        .max_by_key(|(n, count)| (*count, std::cmp::Reverse(*n)))?;
+    let emptied = group
+        .iter()
+        .any(|c| c.request.iter().any(|p| p.name == name));
+    Some((name.to_string(), emptied))
 }
 
 fn title(f: &Finding, when: &str, count: usize, example: &str) -> String {

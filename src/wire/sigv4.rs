@@ -99,6 +99,18 @@ pub fn verify(
     now: SystemTime,
     max_skew: Duration,
 ) -> Result<VerifiedAuth, AuthError> {
+    verify_with(req, secret_for, now, max_skew, None)
+}
+
+/// [`verify`], deriving the signing key through `keys` (a server verifying many
+/// requests of the same keys and day: the HMAC chain is most of a verification).
+pub fn verify_with(
+    req: &HttpRequest,
+    secret_for: &dyn Fn(&str) -> Option<Secret>,
+    now: SystemTime,
+    max_skew: Duration,
+    keys: Option<&KeyCache>,
+) -> Result<VerifiedAuth, AuthError> {
     let claim = read_claim(req)?;
     let secret = secret_for(&claim.access_key_id).ok_or(AuthError::UnknownAccessKey)?;
     check_time(&claim, now, max_skew)?;
@@ -113,7 +125,10 @@ pub fn verify(
         claim.amz_date,
         hex::encode(Sha256::digest(canonical.as_bytes()))
     );
-    let key = signing_key(&secret, &claim.date, &claim.region, &claim.service);
+    let key = match keys {
+        Some(cache) => cache.key(&secret, &claim),
+        None => signing_key(&secret, &claim.date, &claim.region, &claim.service),
+    };
     let expected = hex::encode(hmac(&key, string_to_sign.as_bytes()));
     let given = claim.signature.to_ascii_lowercase();
     if bool::from(expected.as_bytes().ct_eq(given.as_bytes())) {
@@ -402,6 +417,51 @@ fn canonical_header_value(req: &HttpRequest, name: &str) -> Option<String> {
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// Signing keys derived so far, by (access key id, date, region, service), each
+/// with the secret it was derived from (a changed secret derives again). Bounded:
+/// past [`KeyCache::CAPACITY`] entries it starts over, so claims naming ever new
+/// regions or services cannot grow it. Only keys of known access keys enter it.
+#[derive(Default)]
+pub struct KeyCache {
+    keys: std::sync::Mutex<std::collections::HashMap<KeyScope, (Secret, Vec<u8>)>>,
+}
+
+/// (access key id, date, region, service).
+type KeyScope = [String; 4];
+
+impl std::fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyCache")
+    }
+}
+
+impl KeyCache {
+    pub const CAPACITY: usize = 64;
+
+    fn key(&self, secret: &Secret, claim: &Claim) -> Vec<u8> {
+        let id = [
+            claim.access_key_id.clone(),
+            claim.date.clone(),
+            claim.region.clone(),
+            claim.service.clone(),
+        ];
+        // A poisoned lock only means another thread panicked mid-insert: the map
+        // is still a valid map.
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((s, key)) = keys.get(&id) {
+            if s.expose() == secret.expose() {
+                return key.clone();
+            }
+        }
+        let key = signing_key(secret, &claim.date, &claim.region, &claim.service);
+        if keys.len() >= Self::CAPACITY {
+            keys.clear();
+        }
+        keys.insert(id, (secret.clone(), key.clone()));
+        key
+    }
+}
+
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
     // HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
     let Ok(mut mac) = HmacSha256::new_from_slice(key) else {
@@ -442,5 +502,47 @@ mod tests {
             "%E1%88%B4=Value1&Param=Value2&Param-3=Value3"
         );
         assert_eq!(canonical_query("a&b=", false), "a=&b=");
+    }
+
+    fn claim(region: &str) -> Claim {
+        Claim {
+            access_key_id: "AKID".into(),
+            date: "20261129".into(),
+            region: region.into(),
+            service: "ec2".into(),
+            signed_headers: "host".into(),
+            signature: String::new(),
+            amz_date: "20261129T000000Z".into(),
+            expires: None,
+            presigned: false,
+        }
+    }
+
+    #[test]
+    fn cached_keys_are_the_derived_ones_and_follow_the_secret() {
+        let cache = KeyCache::default();
+        let (one, two) = (Secret::new("secret-one"), Secret::new("secret-two"));
+        let c = claim("us-east-1");
+        let derived = signing_key(&one, "20261129", "us-east-1", "ec2");
+        assert_eq!(cache.key(&one, &c), derived);
+        assert_eq!(cache.key(&one, &c), derived, "from the cache");
+        let other = signing_key(&two, "20261129", "us-east-1", "ec2");
+        assert_ne!(derived, other);
+        assert_eq!(cache.key(&two, &c), other, "a changed secret derives again");
+        assert_eq!(
+            cache.key(&one, &claim("eu-west-1")),
+            signing_key(&one, "20261129", "eu-west-1", "ec2")
+        );
+    }
+
+    #[test]
+    fn the_key_cache_stays_bounded() {
+        let cache = KeyCache::default();
+        let secret = Secret::new("s");
+        for i in 0..(3 * KeyCache::CAPACITY) {
+            cache.key(&secret, &claim(&format!("region-{i}")));
+            let len = cache.keys.lock().map(|k| k.len()).unwrap_or(usize::MAX);
+            assert!(len <= KeyCache::CAPACITY, "{len} keys kept");
+        }
     }
 }
