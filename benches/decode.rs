@@ -1,8 +1,10 @@
 //! Each answer decoder on the emulator's real answers (every coverage case's answer
 //! and the read-back): MB/s (`bytes`) and responses/s (`responses`).
+// criterion_group! makes an undocumented `pub fn`; a bench has no API.
+#![allow(missing_docs)]
 mod common;
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{black_box, Criterion, Throughput};
 use imds_conform::wire::{aliyun_rpc, aws_json, ec2_query, DecodeError, HttpResponse, Outcome};
 
 type Decoder = fn(&HttpResponse) -> Result<Outcome, DecodeError>;
@@ -22,7 +24,7 @@ fn bench(c: &mut Criterion) {
                 for a in &answers {
                     let _ = black_box(decode(black_box(a)));
                 }
-            })
+            });
         };
         g.throughput(Throughput::Bytes(bytes));
         g.bench_function(format!("{name}/bytes"), run);
@@ -32,9 +34,4 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group! {
-    name = benches;
-    config = common::criterion();
-    targets = bench
-}
-criterion_main!(benches);
+common::bench_main!(bench);

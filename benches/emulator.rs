@@ -3,11 +3,13 @@
 //! and answers a success), per API, in requests per second; and on the read-back.
 //! Each request is signed afresh outside the measurement (Alibaba refuses a reused
 //! nonce).
+// criterion_group! makes an undocumented `pub fn`; a bench has no API.
+#![allow(missing_docs)]
 mod common;
 
 use std::time::SystemTime;
 
-use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{black_box, BatchSize, Criterion, Throughput};
 use imds_conform::emulator::{Emulator, EmulatorConfig};
 use imds_conform::target::Signing;
 
@@ -35,16 +37,11 @@ fn bench(c: &mut Criterion) {
                     || signed(call),
                     |req| black_box(emulator.handle(&req, SystemTime::now())),
                     BatchSize::SmallInput,
-                )
+                );
             });
         }
     }
     g.finish();
 }
 
-criterion_group! {
-    name = benches;
-    config = common::criterion();
-    targets = bench
-}
-criterion_main!(benches);
+common::bench_main!(bench);

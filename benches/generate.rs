@@ -1,8 +1,10 @@
 //! Case generation: the deterministic coverage phase and the random phase's
 //! proptest strategy, in cases per second, per API.
+// criterion_group! makes an undocumented `pub fn`; a bench has no API.
+#![allow(missing_docs)]
 mod common;
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{black_box, Criterion, Throughput};
 use imds_conform::generate::{self, random};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -16,7 +18,7 @@ fn bench(c: &mut Criterion) {
         let n = generate::coverage(&s.spec, &s.subject).len() as u64;
         g.throughput(Throughput::Elements(n));
         g.bench_function(format!("coverage/{api}"), |b| {
-            b.iter(|| generate::coverage(black_box(&s.spec), black_box(&s.subject)))
+            b.iter(|| generate::coverage(black_box(&s.spec), black_box(&s.subject)));
         });
         let strategy = random::calls(&s.spec, &s.subject);
         let mut runner = TestRunner::new_with_rng(
@@ -30,15 +32,10 @@ fn bench(c: &mut Criterion) {
                     let tree = strategy.new_tree(&mut runner).expect("a value");
                     black_box(tree.current());
                 }
-            })
+            });
         });
     }
     g.finish();
 }
 
-criterion_group! {
-    name = benches;
-    config = common::criterion();
-    targets = bench
-}
-criterion_main!(benches);
+common::bench_main!(bench);

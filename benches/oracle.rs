@@ -4,9 +4,11 @@
 //! remembers plans) over a fixed stream of random-phase calls (the runner's hot
 //! path: calls repeat, and the instance's options move as a conforming target
 //! would move them).
+// criterion_group! makes an undocumented `pub fn`; a bench has no API.
+#![allow(missing_docs)]
 mod common;
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{black_box, Criterion, Throughput};
 use imds_conform::generate::random;
 use imds_conform::oracle::{self, Auth, Expected, World};
 use imds_conform::verdict;
@@ -37,7 +39,7 @@ fn bench(c: &mut Criterion) {
                     let exp = oracle::expect(&s.spec, &world, &case.call, case.signing.auth());
                     black_box(verdict::judge(&s.spec, &exp, outcome, &world.instance.id));
                 }
-            })
+            });
         });
         let expected: Vec<_> = judged
             .iter()
@@ -53,7 +55,7 @@ fn bench(c: &mut Criterion) {
                 for (exp, outcome) in &expected {
                     black_box(verdict::judge(&s.spec, exp, outcome, &world.instance.id));
                 }
-            })
+            });
         });
         let stream = random_stream(&s, &world);
         g.throughput(Throughput::Elements(stream.len() as u64));
@@ -62,7 +64,7 @@ fn bench(c: &mut Criterion) {
                 for (w, call) in &stream {
                     black_box(oracle::expect(&s.spec, w, call, Auth::Valid));
                 }
-            })
+            });
         });
         // The runner's way: one `Oracle` for the run, so repeated calls are
         // answered from remembered plans (a fresh memory per pass of the stream).
@@ -73,7 +75,7 @@ fn bench(c: &mut Criterion) {
                 for (w, call) in &stream {
                     black_box(memo.expect(w, call, Auth::Valid));
                 }
-            })
+            });
         });
     }
     g.finish();
@@ -109,9 +111,4 @@ fn random_stream(s: &common::Setup, start: &World) -> Vec<(World, Call)> {
     out
 }
 
-criterion_group! {
-    name = benches;
-    config = common::criterion();
-    targets = bench
-}
-criterion_main!(benches);
+common::bench_main!(bench);

@@ -1,10 +1,12 @@
 //! Signing and verification, in operations per second: SigV4 (EC2 Query and
 //! Lightsail JSON requests), Alibaba V1 (HMAC-SHA1) and V3 (ACS3-HMAC-SHA256).
+// criterion_group! makes an undocumented `pub fn`; a bench has no API.
+#![allow(missing_docs)]
 mod common;
 
 use std::time::{Duration, SystemTime};
 
-use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{black_box, BatchSize, Criterion, Throughput};
 use imds_conform::wire::{aliyun_sign, sigv4, Secret};
 
 fn bench(c: &mut Criterion) {
@@ -21,7 +23,7 @@ fn bench(c: &mut Criterion) {
                 || unsigned.clone(),
                 |req| sigv4::sign(req, &ep, &s.creds, now).expect("signs"),
                 BatchSize::SmallInput,
-            )
+            );
         });
         let mut signed = unsigned.clone();
         sigv4::sign(&mut signed, &ep, &s.creds, now).expect("signs");
@@ -29,7 +31,7 @@ fn bench(c: &mut Criterion) {
         let secret_for = |_: &str| Some(Secret::new(secret.clone()));
         assert!(sigv4::verify(&signed, &secret_for, now, skew).is_ok());
         g.bench_function(format!("sigv4/verify/{api}"), |b| {
-            b.iter(|| sigv4::verify(black_box(&signed), &secret_for, now, skew))
+            b.iter(|| sigv4::verify(black_box(&signed), &secret_for, now, skew));
         });
     }
     let s = common::setup("aliyun-ecs");
@@ -53,22 +55,17 @@ fn bench(c: &mut Criterion) {
                 || unsigned.clone(),
                 |req| sign(req, &s.creds, now, "nonce-1").expect("signs"),
                 BatchSize::SmallInput,
-            )
+            );
         });
         let mut signed = unsigned.clone();
         sign(&mut signed, &s.creds, now, "nonce-1").expect("signs");
         let mut fresh = |_: &str| true;
         assert!(aliyun_sign::verify(&signed, &secret_for, now, skew, &mut fresh).is_ok());
         g.bench_function(format!("{name}/verify"), |b| {
-            b.iter(|| aliyun_sign::verify(black_box(&signed), &secret_for, now, skew, &mut fresh))
+            b.iter(|| aliyun_sign::verify(black_box(&signed), &secret_for, now, skew, &mut fresh));
         });
     }
     g.finish();
 }
 
-criterion_group! {
-    name = benches;
-    config = common::criterion();
-    targets = bench
-}
-criterion_main!(benches);
+common::bench_main!(bench);

@@ -93,12 +93,20 @@
 //!
 //! The engine's rooms below are public for the project's own tests and tools, not
 //! as a stable API, and are hidden from these docs. Data flows one way (see
-//! ARCHITECTURE.md): `spec` tables feed the `oracle` and `generate`; cases go out
-//! through `wire` and `target`; answers come back through `wire` to `verdict` and
-//! `report`. The `emulator` reuses `wire` from the server side and never imports
-//! the `oracle`.
+//! `docs/architecture.md`, the rooms and their walls): `spec` tables feed the
+//! `oracle` and `generate`; the `runner` sends cases out through `target` and
+//! `wire`; answers come back through `wire` to `verdict` and `report`. The
+//! `emulator` reuses `wire` from the server side and never imports the `oracle`;
+//! `fuzzing` (with the `fuzzing` feature) drives them all.
+// The emulator's page offsets and token names: its casts are checked where made.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::unnested_or_patterns
+)]
 #[doc(hidden)]
 pub mod emulator;
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
 #[doc(hidden)]

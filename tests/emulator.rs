@@ -5,6 +5,9 @@
 //!
 //! Requests are built and signed with the project's own wire modules, the way the
 //! test engine sends them; `tests/real_clients.rs` does the same with the real SDKs.
+// Cleared by the helper reworking this file's set-up (issue 12): two `_` arms over
+// `Outcome` and one long scenario.
+#![allow(clippy::match_wildcard_for_single_variants, clippy::too_many_lines)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};

@@ -202,20 +202,7 @@ async fn serve_broken(broken: Arc<Broken>) -> (String, tokio::task::JoinHandle<(
             let body = axum::body::to_bytes(body, 1 << 20)
                 .await
                 .unwrap_or_default();
-            let req = HttpRequest {
-                method: parts.method.to_string(),
-                path_and_query: parts
-                    .uri
-                    .path_and_query()
-                    .map(|p| p.to_string())
-                    .unwrap_or_else(|| "/".into()),
-                headers: parts
-                    .headers
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
-                    .collect(),
-                body: body.to_vec(),
-            };
+            let req = HttpRequest::from_parts(&parts, body.to_vec());
             let resp = broken.handle(req);
             let mut out = Response::builder().status(resp.status);
             for (k, v) in &resp.headers {

@@ -4,28 +4,10 @@
 //! of the reference extract.
 use std::path::{Path, PathBuf};
 
-use imds_conform::spec::{self, check, Citation, Probe, SpecError, Status, Strength};
+use imds_conform::spec::{self, check, Citation, Probe, Status, Strength};
 
-const EC2: &str = include_str!("../specs/aws-ec2.toml");
-
-fn reject(text: &str) -> SpecError {
-    match spec::load_str("bad.toml", text) {
-        Ok(_) => panic!("the spoiled table was accepted"),
-        Err(e) => e.0.into_iter().next().expect("at least one error"),
-    }
-}
-
-fn line_of(text: &str, needle: &str) -> usize {
-    let at = text
-        .find(needle)
-        .unwrap_or_else(|| panic!("{needle:?} not in the table"));
-    text[..at].matches('\n').count() + 1
-}
-
-fn replace_once(from: &str, to: &str) -> String {
-    assert!(EC2.contains(from), "{from:?} not in the table");
-    EC2.replacen(from, to, 1)
-}
+mod spoil;
+use spoil::{line_of, reject, replace_once, EC2};
 
 fn table(id: &str) -> spec::Spec {
     spec::builtin_api(id)

@@ -107,6 +107,7 @@ fn report(target: &str, api: &str, cases: Vec<CaseResult>) -> RunReport {
             seed: 1,
             started_at: "2026-11-29T16:31:17Z".into(),
             finished_at: "2026-11-29T16:31:22Z".into(),
+            signing: None,
         },
         cases,
     )

@@ -3,6 +3,7 @@
 use imds_conform::oracle::Auth;
 use imds_conform::report::baseline::{self, Baseline};
 use imds_conform::report::recording::{self, Recording};
+use imds_conform::spec::{self, Spec};
 use imds_conform::verdict::normalize::{self, Normalized, Normalizer};
 use imds_conform::verdict::{Actual, CaseResult, Verdict};
 use imds_conform::wire::{Outcome, RawParam};
@@ -30,8 +31,17 @@ fn lightsail_success(op: &str, instance: &str, at: f64) -> Outcome {
     }
 }
 
+fn table(api: &str) -> Spec {
+    spec::builtin_api(api).expect("tables").expect("table")
+}
+
+/// `o` normalized with the facts of the table its shape comes from.
 fn norm(instance: &str, o: &Outcome) -> Normalized {
-    Normalizer::with_instances([instance]).outcome(o)
+    let api = match o {
+        Outcome::Success { body, .. } if body.get("operation").is_some() => "aws-lightsail",
+        _ => "aws-ec2",
+    };
+    Normalizer::with_instances(&table(api).volatile, [instance]).outcome(o)
 }
 
 proptest! {
@@ -68,7 +78,8 @@ proptest! {
         let Normalized::Success { status, request_id, body } = once.clone() else {
             unreachable!()
         };
-        let again = Normalizer::new().outcome(&Outcome::Success { status, request_id, body });
+        let ec2 = table("aws-ec2");
+        let again = Normalizer::new(&ec2.volatile).outcome(&Outcome::Success { status, request_id, body });
         prop_assert_eq!(once, again);
     }
 
@@ -135,7 +146,7 @@ fn recordings_line_up_across_targets_and_diffs_read_well() {
     let a = "i-0123456789abcdef0";
     let b = "i-57988da148d0bed56";
     let rec_a = Recording::from_cases(
-        "aws-ec2",
+        &table("aws-ec2"),
         "aws",
         a,
         &[
@@ -144,7 +155,7 @@ fn recordings_line_up_across_targets_and_diffs_read_well() {
         ],
     );
     let rec_b = Recording::from_cases(
-        "aws-ec2",
+        &table("aws-ec2"),
         "moto",
         b,
         &[
@@ -193,7 +204,7 @@ fn recordings_line_up_across_targets_and_diffs_read_well() {
 fn the_baseline_fails_only_on_a_change() {
     let a = "i-0123456789abcdef0";
     let reference = Recording::from_cases(
-        "aws-ec2",
+        &table("aws-ec2"),
         "aws",
         a,
         &[
@@ -204,7 +215,7 @@ fn the_baseline_fails_only_on_a_change() {
     );
     let target = |codes: [&str; 3]| {
         Recording::from_cases(
-            "aws-ec2",
+            &table("aws-ec2"),
             "moto",
             a,
             &[
@@ -256,6 +267,7 @@ fn failure_fingerprints_ignore_ids() {
                 seed: 1,
                 started_at: String::new(),
                 finished_at: String::new(),
+                signing: None,
             },
             vec![
                 case(1, instance, o, Verdict::Fail { reason: "r".into() }),
@@ -263,8 +275,9 @@ fn failure_fingerprints_ignore_ids() {
             ],
         )
     };
-    let a = baseline::from_failures(&report("i-0123456789abcdef0", "r1"));
-    let b = baseline::from_failures(&report("i-57988da148d0bed56", "r2"));
+    let specs = spec::builtin().expect("tables");
+    let a = baseline::from_failures(&report("i-0123456789abcdef0", "r1"), &specs);
+    let b = baseline::from_failures(&report("i-57988da148d0bed56", "r2"), &specs);
     assert_eq!(a.len(), 1);
     assert_eq!(a, b);
     assert_eq!(normalize::fingerprint(&1), normalize::fingerprint(&1));

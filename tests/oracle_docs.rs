@@ -341,7 +341,7 @@ fn ec2_dry_run_and_missing_instance() {
         .iter()
         .filter_map(|a| match &a.expected {
             Expected::Error { likely, .. } => likely.clone(),
-            _ => None,
+            Expected::Success { .. } => None,
         })
         .collect();
     assert!(

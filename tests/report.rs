@@ -32,6 +32,20 @@ const SECRETS: &[&str] = &[
     "ALI-SEC-TOKEN-9",
 ];
 
+/// Every one of `wants` is in `text`.
+fn has_all(text: &str, wants: &[&str]) {
+    for w in wants {
+        assert!(text.contains(w), "missing {w:?} in\n{text}");
+    }
+}
+
+/// None of `unwanted` is in `text`.
+fn has_none(text: &str, unwanted: &[&str]) {
+    for u in unwanted {
+        assert!(!text.contains(u), "{u:?} in\n{text}");
+    }
+}
+
 fn meta(api: &str) -> RunMeta {
     RunMeta {
         tool_version: "0.1.0".into(),
@@ -43,6 +57,10 @@ fn meta(api: &str) -> RunMeta {
         seed: 42,
         started_at: "2025-01-02T03:04:05Z".into(),
         finished_at: "2025-01-02T03:04:17.500Z".into(),
+        signing: imds_conform::spec::builtin_api(api)
+            .ok()
+            .flatten()
+            .map(|s| imds_conform::report::SigningMeta::of(&s.api)),
     }
 }
 
@@ -195,6 +213,47 @@ fn aliyun_exchange() -> Exchange {
     Exchange::record("http://127.0.0.1:8080", &req, Some(&resp))
 }
 
+/// A failing AWS case recorded with secrets in it.
+fn ec2_fail() -> CaseResult {
+    case(
+        "aws-ec2/coverage/0003",
+        "aws-ec2",
+        "HttpPutResponseHopLimit.range",
+        "HttpPutResponseHopLimit = 65 <b>&</b>",
+        vec![
+            RawParam::text("InstanceId", "i-0123456789abcdef0"),
+            RawParam::text("HttpPutResponseHopLimit", "65"),
+            RawParam::text("X-Amz-Security-Token", "SECRET-TOKEN-123"),
+        ],
+        vec![
+            error_outcome("InvalidParameterValue", 400, vec![]),
+            Acceptable {
+                expected: Expected::Error {
+                    code: None,
+                    likely: Some("InvalidParameterValue".into()),
+                    status: Status::Class(StatusClass::Client),
+                    message: Some("bad \"hop\" limit".into()),
+                },
+                rule: "HttpPutResponseHopLimit.range".into(),
+                strength: Strength::Inferred,
+                cite: vec![],
+                readings: vec![],
+            },
+        ],
+        Actual::Outcome {
+            outcome: Outcome::Success {
+                status: 200,
+                request_id: Some("r-1".into()),
+                body: json!({"return": "true"}),
+            },
+        },
+        Verdict::Fail {
+            reason: "success (200), expected error InvalidParameterValue (400)".into(),
+        },
+        vec![aws_exchange()],
+    )
+}
+
 /// pass, pass-under-reading, fail (AWS, recorded with secrets), error.
 fn ec2_report() -> RunReport {
     let pass = case(
@@ -250,43 +309,7 @@ fn ec2_report() -> RunReport {
         },
         vec![],
     );
-    let fail = case(
-        "aws-ec2/coverage/0003",
-        "aws-ec2",
-        "HttpPutResponseHopLimit.range",
-        "HttpPutResponseHopLimit = 65 <b>&</b>",
-        vec![
-            RawParam::text("InstanceId", "i-0123456789abcdef0"),
-            RawParam::text("HttpPutResponseHopLimit", "65"),
-            RawParam::text("X-Amz-Security-Token", "SECRET-TOKEN-123"),
-        ],
-        vec![
-            error_outcome("InvalidParameterValue", 400, vec![]),
-            Acceptable {
-                expected: Expected::Error {
-                    code: None,
-                    likely: Some("InvalidParameterValue".into()),
-                    status: Status::Class(StatusClass::Client),
-                    message: Some("bad \"hop\" limit".into()),
-                },
-                rule: "HttpPutResponseHopLimit.range".into(),
-                strength: Strength::Inferred,
-                cite: vec![],
-                readings: vec![],
-            },
-        ],
-        Actual::Outcome {
-            outcome: Outcome::Success {
-                status: 200,
-                request_id: Some("r-1".into()),
-                body: json!({"return": "true"}),
-            },
-        },
-        Verdict::Fail {
-            reason: "success (200), expected error InvalidParameterValue (400)".into(),
-        },
-        vec![aws_exchange()],
-    );
+    let fail = ec2_fail();
     let error = case(
         "aws-ec2/random/0004",
         "aws-ec2",
@@ -417,53 +440,46 @@ fn json_field_order_is_stable() {
     assert!(pos.windows(2).all(|w| w[0] < w[1]), "{pos:?}");
 }
 
+/// Read `name` holding `text` (absent: no such file) in a fresh folder; the error,
+/// which must name the file.
+fn read_error(name: &str, text: Option<&str>) -> ReportError {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    if let Some(text) = text {
+        std::fs::write(&path, text).unwrap();
+    }
+    let err = read(&path).unwrap_err();
+    assert!(err.to_string().contains(name), "{err}");
+    err
+}
+
 #[test]
 fn read_missing_file_names_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("nope.json");
-    let err = read(&path).unwrap_err();
+    let err = read_error("nope.json", None);
     assert!(matches!(err, ReportError::Missing { .. }), "{err:?}");
-    assert!(err.to_string().contains("nope.json"), "{err}");
 }
 
 #[test]
 fn read_not_json_names_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("garbage.json");
-    std::fs::write(&path, "this is not json").unwrap();
-    let err = read(&path).unwrap_err();
+    let err = read_error("garbage.json", Some("this is not json"));
     assert!(matches!(err, ReportError::NotJson { .. }), "{err:?}");
-    assert!(err.to_string().contains("garbage.json"), "{err}");
 }
 
 #[test]
 fn read_wrong_format_names_file_and_formats() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("old.json");
     let text = to_json(&ec2_report()).replace(REPORT_FORMAT, "imds-conform.report/0");
-    std::fs::write(&path, text).unwrap();
-    let err = read(&path).unwrap_err();
+    let err = read_error("old.json", Some(&text));
     assert!(matches!(err, ReportError::WrongFormat { .. }), "{err:?}");
     let msg = err.to_string();
-    assert!(msg.contains("old.json"), "{msg}");
     assert!(msg.contains("imds-conform.report/0"), "{msg}");
     assert!(msg.contains(REPORT_FORMAT), "{msg}");
 
-    let path = dir.path().join("other.json");
-    std::fs::write(&path, r#"{"hello": 1}"#).unwrap();
-    let err = read(&path).unwrap_err();
+    let err = read_error("other.json", Some(r#"{"hello": 1}"#));
     assert!(matches!(err, ReportError::WrongFormat { found: None, .. }));
-    assert!(err.to_string().contains("other.json"), "{err}");
 
-    let path = dir.path().join("broken.json");
-    std::fs::write(
-        &path,
-        format!(r#"{{"format": "{REPORT_FORMAT}", "meta": 3}}"#),
-    )
-    .unwrap();
-    let err = read(&path).unwrap_err();
+    let broken = format!(r#"{{"format": "{REPORT_FORMAT}", "meta": 3}}"#);
+    let err = read_error("broken.json", Some(&broken));
     assert!(matches!(err, ReportError::Invalid { .. }), "{err:?}");
-    assert!(err.to_string().contains("broken.json"), "{err}");
 }
 
 #[test]
@@ -534,7 +550,7 @@ fn parse_junit(xml: &str) -> (Vec<Suite>, Vec<String>) {
                     }
                     "failure" => {
                         assert!(attr(&e, "message").is_some());
-                        suites.last_mut().unwrap().failure_elems += 1
+                        suites.last_mut().unwrap().failure_elems += 1;
                     }
                     "error" => suites.last_mut().unwrap().error_elems += 1,
                     "system-out" => suites.last_mut().unwrap().system_out += 1,
@@ -674,32 +690,63 @@ fn curl_for_aws_fail_signs_with_env_credentials() {
     let fail = &report.cases[2];
     let c = curl(fail, &report.meta);
     assert_no_secret("curl", &c);
-    assert!(c.contains("--aws-sigv4 \"aws:amz:us-east-1:ec2\""), "{c}");
-    assert!(c.contains("$AWS_SECRET_ACCESS_KEY"), "{c}");
-    assert!(c.contains("$AWS_ACCESS_KEY_ID"), "{c}");
-    assert!(
-        c.contains("x-amz-security-token: $AWS_SESSION_TOKEN"),
-        "{c}"
+    has_all(
+        &c,
+        &[
+            "--aws-sigv4 \"aws:amz:us-east-1:ec2\"",
+            "$AWS_SECRET_ACCESS_KEY",
+            "$AWS_ACCESS_KEY_ID",
+            "x-amz-security-token: $AWS_SESSION_TOKEN",
+            "--request 'POST'",
+            "Content-Type: application/x-www-form-urlencoded",
+            "HttpPutResponseHopLimit=65",
+            "'http://127.0.0.1:8080/'",
+        ],
     );
-    assert!(c.contains("--request 'POST'"), "{c}");
-    assert!(
-        c.contains("Content-Type: application/x-www-form-urlencoded"),
-        "{c}"
-    );
-    assert!(c.contains("HttpPutResponseHopLimit=65"), "{c}");
-    assert!(c.contains("'http://127.0.0.1:8080/'"), "{c}");
-    assert!(!c.contains("Authorization"), "{c}");
-    assert!(!c.contains("X-Amz-Date"), "{c}");
+    has_none(&c, &["Authorization", "X-Amz-Date"]);
 }
 
 #[test]
 fn curl_for_lightsail_uses_its_service() {
+    // The signing name comes from the run's signing facts (the table's), not
+    // from the API id.
     let mut report = ec2_report();
-    report.meta.api = "aws-lightsail".into();
+    report.meta = meta("aws-lightsail");
     let mut fail = report.cases[2].clone();
     fail.api = "aws-lightsail".into();
     let c = curl(&fail, &report.meta);
     assert!(c.contains("aws:amz:us-east-1:lightsail"), "{c}");
+    if let Some(s) = &mut report.meta.signing {
+        s.name = "other-service".into();
+    }
+    let c = curl(&fail, &report.meta);
+    assert!(c.contains("aws:amz:us-east-1:other-service"), "{c}");
+}
+
+#[test]
+fn curl_uses_the_tables_credential_variables_and_refuses_odd_ones() {
+    let mut report = ec2_report();
+    let fail = report.cases[2].clone();
+    if let Some(s) = &mut report.meta.signing {
+        s.credentials.access_key_id = "MY_KEY".into();
+        s.credentials.secret = "MY_SECRET".into();
+        s.credentials.session_token = None;
+    }
+    let c = curl(&fail, &report.meta);
+    assert!(c.contains("--user \"$MY_KEY:$MY_SECRET\""), "{c}");
+    assert!(!c.contains("session token") && !c.contains("\"$@\""), "{c}");
+    // A name the shell would do more than expand is never written: the request
+    // goes unsigned, with the replay command.
+    if let Some(s) = &mut report.meta.signing {
+        s.credentials.secret = "X$(touch pwned)".into();
+    }
+    let c = curl(&fail, &report.meta);
+    assert!(!c.contains("pwned") && !c.contains("--user"), "{c}");
+    assert!(c.contains("imds-conform replay"), "{c}");
+    // Without signing facts (an older report), nothing is signed either.
+    report.meta.signing = None;
+    let c = curl(&fail, &report.meta);
+    assert!(!c.contains("--user"), "{c}");
 }
 
 #[test]
@@ -707,14 +754,19 @@ fn curl_for_alibaba_is_unsigned_and_points_to_replay() {
     let report = aliyun_report();
     let c = curl(&report.cases[0], &report.meta);
     assert_no_secret("curl", &c);
-    assert!(c.contains("imds-conform replay"), "{c}");
-    assert!(c.contains("'aliyun-ecs/coverage/0001'"), "{c}");
-    assert!(!c.contains("--aws-sigv4"), "{c}");
-    assert!(!c.contains("Signature="), "{c}");
-    assert!(!c.contains("AccessKeyId="), "{c}");
-    assert!(!c.contains("<redacted>"), "{c}");
-    assert!(c.contains("Action=ModifyInstanceMetadataOptions"), "{c}");
-    assert!(c.contains("HttpTokens=optionalish"), "{c}");
+    has_all(
+        &c,
+        &[
+            "imds-conform replay",
+            "'aliyun-ecs/coverage/0001'",
+            "Action=ModifyInstanceMetadataOptions",
+            "HttpTokens=optionalish",
+        ],
+    );
+    has_none(
+        &c,
+        &["--aws-sigv4", "Signature=", "AccessKeyId=", "<redacted>"],
+    );
 }
 
 #[test]
@@ -722,14 +774,16 @@ fn raw_http_has_request_and_response() {
     let report = ec2_report();
     let h = raw_http(&report.cases[2]);
     assert_no_secret("raw http", &h);
-    assert!(h.contains("POST / HTTP/1.1\n"), "{h}");
-    assert!(h.contains("Host: 127.0.0.1:8080\n"), "{h}");
-    assert!(
-        h.contains("SignedHeaders=content-type;host;x-amz-date"),
-        "{h}"
+    has_all(
+        &h,
+        &[
+            "POST / HTTP/1.1\n",
+            "Host: 127.0.0.1:8080\n",
+            "SignedHeaders=content-type;host;x-amz-date",
+            "HTTP/1.1 200 OK\n",
+            "<return>true</return>",
+        ],
     );
-    assert!(h.contains("HTTP/1.1 200 OK\n"), "{h}");
-    assert!(h.contains("<return>true</return>"), "{h}");
 }
 
 #[test]
@@ -1040,4 +1094,69 @@ fn sample_for_docs() {
     if let Ok(dir) = std::env::var("IMDS_REPORT_SAMPLE") {
         write_run(Path::new(&dir), &[ec2_report(), aliyun_report()]).unwrap();
     }
+}
+
+// ---------------------------------------------------------------------------
+// Console progress reporter
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_progress_reporter_counts_verdicts_and_writes_notes() {
+    use imds_conform::report::console::Progress;
+    use imds_conform::runner::Event as RunEvent;
+    let report = ec2_report();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tx.send(RunEvent::ApiStarted {
+        api: "aws-ec2".into(),
+        planned: report.cases.len(),
+    })
+    .unwrap();
+    for c in &report.cases {
+        tx.send(RunEvent::CaseFinished(Box::new(c.clone())))
+            .unwrap();
+    }
+    tx.send(RunEvent::Note {
+        api: "aws-ec2".into(),
+        message: "instance restored".into(),
+    })
+    .unwrap();
+    let reading = imds_conform::AmbiguityReading {
+        api: "aws-ec2".into(),
+        ambiguity: "hop-limit-upper-bound".into(),
+        status: "consistent".into(),
+        readings: vec!["64".into()],
+        witnesses: Vec::new(),
+    };
+    tx.send(RunEvent::ApiFinished {
+        api: "aws-ec2".into(),
+        readings: vec![reading.clone()],
+    })
+    .unwrap();
+    drop(tx);
+    let mut notes: Vec<u8> = Vec::new();
+    let mut progress = Progress::new(indicatif::ProgressDrawTarget::hidden(), &mut notes);
+    progress.consume(rx).await;
+    let counted = progress.finish();
+    // The readings the runner folded reach the report through the reporter.
+    assert_eq!(counted.readings.len(), 1);
+    assert_eq!(counted.readings["aws-ec2"], vec![reading]);
+    // The counts are the report's own summary, recounted from the events.
+    assert_eq!(counted.summaries.len(), 1);
+    let s = &counted.summaries["aws-ec2"];
+    assert_eq!(
+        (s.total, s.pass, s.pass_under_reading, s.fail, s.error),
+        (
+            report.summary.total,
+            report.summary.pass,
+            report.summary.pass_under_reading,
+            report.summary.fail,
+            report.summary.error
+        )
+    );
+    assert!(s.fail + s.error > 0, "the fixture has failures");
+    // A hidden bar (not a terminal) sends notes to the writer.
+    assert_eq!(
+        String::from_utf8(notes).unwrap(),
+        "aws-ec2: instance restored\n"
+    );
 }

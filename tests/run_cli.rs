@@ -6,6 +6,17 @@ use std::time::Duration;
 
 use imds_conform::emulator::{self, EmulatorConfig};
 
+/// Assert the exit code, showing what the command printed when it differs.
+fn exits_with(out: &std::process::Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_imds-conform"))
 }
@@ -46,12 +57,7 @@ fn the_main_job_conforms_and_writes_reports() {
         .arg("aws-ec2/coverage/0001")
         .output()
         .expect("runs");
-    assert_eq!(
-        replay.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&replay.stdout)
-    );
+    exits_with(&replay, 0);
     assert!(String::from_utf8_lossy(&replay.stdout).contains("FIXED"));
 }
 
@@ -119,12 +125,7 @@ async fn an_endpoint_run_restores_the_instance_and_exit_codes_say_what_happened(
     })
     .await
     .expect("join");
-    assert_eq!(
-        bad.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&bad.stderr)
-    );
+    exits_with(&bad, 2);
     assert!(
         !String::from_utf8_lossy(&bad.stderr).contains("wrong"),
         "the secret is not echoed"
@@ -146,12 +147,7 @@ async fn an_endpoint_run_restores_the_instance_and_exit_codes_say_what_happened(
         .env("AWS_SECRET_ACCESS_KEY", "x")
         .output()
         .expect("runs");
-    assert_eq!(
-        gone.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&gone.stderr)
-    );
+    exits_with(&gone, 3);
 }
 
 #[test]

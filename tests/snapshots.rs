@@ -14,7 +14,7 @@ use std::time::Duration;
 use imds_conform::emulator::{self, EmulatorConfig};
 use imds_conform::generate::Phase;
 use imds_conform::runner::{self, RunConfig};
-use imds_conform::spec;
+use imds_conform::spec::{self, Volatile};
 use imds_conform::target::{Target, TargetConfig};
 use imds_conform::verdict::normalize;
 use imds_conform::verdict::CaseResult;
@@ -75,10 +75,10 @@ async fn coverage(api: &str) -> (String, Vec<CaseResult>) {
 
 /// `0042-httptokens-valid-required`: the case's number and its (normalized)
 /// title, file-safe.
-fn snapshot_name(instance: &str, case: &CaseResult) -> String {
+fn snapshot_name(rules: &Volatile, instance: &str, case: &CaseResult) -> String {
     let seq = case.id.rsplit('/').next().unwrap_or("0");
     let mut slug = String::new();
-    for c in normalize::title(instance, &case.title).chars() {
+    for c in normalize::title(rules, instance, &case.title).chars() {
         if c.is_ascii_alphanumeric() {
             slug.push(c.to_ascii_lowercase());
         } else if !slug.ends_with('-') {
@@ -105,10 +105,12 @@ async fn snapshots_for(api: &str) {
         "{api}: only {} coverage cases",
         cases.len()
     );
+    let spec = spec::builtin_api(api).expect("tables").expect("table");
+    let rules = &spec.volatile;
     let mut names = std::collections::BTreeSet::new();
     for case in &cases {
-        let (request, outcome) = normalize::case(&instance, &case.request, &case.actual);
-        let name = snapshot_name(&instance, case);
+        let (request, outcome) = normalize::case(rules, &instance, &case.request, &case.actual);
+        let name = snapshot_name(rules, &instance, case);
         assert!(
             names.insert(name.clone()),
             "{api}: two snapshots named {name}"
@@ -116,7 +118,7 @@ async fn snapshots_for(api: &str) {
         let info = Info {
             case: &case.id,
             rule: &case.rule,
-            title: &normalize::title(&instance, &case.title),
+            title: &normalize::title(rules, &instance, &case.title),
             verdict: case.verdict.name(),
             request,
         };

@@ -1,28 +1,9 @@
 //! The loader rejects a bad table naming file, line and field: one test per kind
 //! of rejection, each made by spoiling the real EC2 table in one place.
-use imds_conform::spec::{self, SpecError};
+use imds_conform::spec;
 
-const EC2: &str = include_str!("../specs/aws-ec2.toml");
-
-fn reject(text: &str) -> SpecError {
-    match spec::load_str("bad.toml", text) {
-        Ok(_) => panic!("the spoiled table was accepted"),
-        Err(e) => e.0.into_iter().next().expect("at least one error"),
-    }
-}
-
-/// The 1-based line of the first occurrence of `needle` in `text`.
-fn line_of(text: &str, needle: &str) -> usize {
-    let at = text
-        .find(needle)
-        .unwrap_or_else(|| panic!("{needle:?} not in the table"));
-    text[..at].matches('\n').count() + 1
-}
-
-fn replace_once(from: &str, to: &str) -> String {
-    assert!(EC2.contains(from), "{from:?} not in the table");
-    EC2.replacen(from, to, 1)
-}
+mod spoil;
+use spoil::{line_of, reject, replace_once, EC2};
 
 #[test]
 fn the_real_table_loads() {
@@ -166,4 +147,67 @@ fn several_errors_are_all_reported() {
     );
     let errors = spec::load_str("bad.toml", &text).expect_err("rejected").0;
     assert!(errors.len() >= 2, "{errors:?}");
+}
+
+#[test]
+fn a_malformed_example_that_matches_the_pattern() {
+    let text = replace_once("malformed = \"i-xyz!\"", "malformed = \"i-0123abcd\"");
+    let e = reject(&text);
+    assert_eq!(e.field, "malformed", "{e}");
+    assert_eq!(e.line, line_of(&text, "malformed = \"i-0123abcd\""), "{e}");
+    assert!(e.message.contains("matches the pattern"), "{e}");
+}
+
+#[test]
+fn an_uncited_malformed_example() {
+    let text = replace_once("cite.malformed = [", "cite.malformed_x = [");
+    let e = reject(&text);
+    assert!(e.field.starts_with("cite.malformed"), "{e}");
+}
+
+#[test]
+fn a_volatile_pattern_that_is_no_regex() {
+    let text = replace_once(
+        "instance_pattern = \"i-(?:[0-9a-f]{8}|[0-9a-f]{17})\"",
+        "instance_pattern = \"i-(\"",
+    );
+    let e = reject(&text);
+    assert_eq!(e.field, "instance_pattern", "{e}");
+    assert_eq!(e.line, line_of(&text, "instance_pattern = \"i-(\""), "{e}");
+}
+
+#[test]
+fn a_volatile_list_without_a_source() {
+    let text = replace_once("cite.request_id = [", "cite.timestamp = [");
+    let errors = match spec::load_str("bad.toml", &text) {
+        Ok(_) => panic!("accepted"),
+        Err(e) => e.0,
+    };
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert!(fields.contains(&"cite.request_id"), "{fields:?}");
+    assert!(fields.contains(&"cite.timestamp"), "{fields:?}");
+}
+
+#[test]
+fn credentials_are_named_and_cited() {
+    let text = replace_once("secret = \"AWS_SECRET_ACCESS_KEY\"", "secret = \" \"");
+    let e = reject(&text);
+    assert_eq!(e.field, "credentials", "{e}");
+    let text = replace_once("cite.credentials = [", "cite.credentialz = [");
+    let errors = spec::load_str("bad.toml", &text).expect_err("uncited").0;
+    assert!(
+        errors.iter().any(|e| e.field == "cite.credentials"),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn a_credential_variable_the_shell_would_expand_further() {
+    let text = replace_once(
+        "access_key_id = \"AWS_ACCESS_KEY_ID\"",
+        "access_key_id = \"AWS$(id)\"",
+    );
+    let e = reject(&text);
+    assert_eq!(e.field, "credentials", "{e}");
+    assert!(e.message.contains("environment variable name"), "{e}");
 }

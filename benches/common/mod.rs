@@ -8,11 +8,10 @@ use criterion::Criterion;
 use imds_conform::emulator::{default_fixtures, Emulator, EmulatorConfig};
 use imds_conform::generate::{self, Case, Subject};
 use imds_conform::oracle::{Instance, Options, World};
+use imds_conform::runner;
 use imds_conform::spec::{builtin_api, Spec};
 use imds_conform::target::{Signing, Target, TargetConfig};
-use imds_conform::wire::{
-    client, Call, Credentials, HttpRequest, HttpResponse, Protocol, RawParam,
-};
+use imds_conform::wire::{client, Call, Credentials, HttpRequest, HttpResponse};
 
 pub const APIS: [&str; 3] = ["aws-ec2", "aws-lightsail", "aliyun-ecs"];
 pub const URL: &str = "http://127.0.0.1:8080";
@@ -24,6 +23,20 @@ pub fn criterion() -> Criterion {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
 }
+
+/// The bench binary's `main`: `bench` in a criterion group with the short runs of
+/// [`criterion`].
+macro_rules! bench_main {
+    ($bench:path) => {
+        criterion::criterion_group! {
+            name = benches;
+            config = common::criterion();
+            targets = $bench
+        }
+        criterion::criterion_main!(benches);
+    };
+}
+pub(crate) use bench_main;
 
 /// One API ready to bench: its table, subject and target (for signing).
 pub struct Setup {
@@ -118,26 +131,7 @@ pub fn unsigned_modify(s: &Setup) -> HttpRequest {
 
 /// The read-back call for the subject.
 pub fn readback_call(s: &Setup) -> Call {
-    let json = s.spec.api.protocol == Protocol::AwsJson11;
-    Call {
-        operation: s.spec.readback.operation.clone(),
-        params: s
-            .spec
-            .readback
-            .params
-            .iter()
-            .map(|(name, t)| {
-                let v = t
-                    .replace("{instance}", &s.instance)
-                    .replace("{region}", &s.region);
-                match v.strip_prefix("json:") {
-                    Some(lit) if json => RawParam::json(name.clone(), lit),
-                    Some(lit) => RawParam::text(name.clone(), lit),
-                    None => RawParam::text(name.clone(), v),
-                }
-            })
-            .collect(),
-    }
+    runner::readback_call(&s.spec, &s.region, &s.instance)
 }
 
 /// Answers to decode: every coverage case's answer (successes and errors) and the

@@ -11,6 +11,7 @@ pub mod run;
 pub mod run_imds;
 pub mod selftest;
 pub mod serve;
+pub mod setup;
 pub mod spec;
 pub mod verify;
 // `spec show`'s data-plane section.

@@ -6,19 +6,16 @@
 //! The target options ([`TargetArgs`]) and the coverage run are shared with `verify`.
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Args;
-use imds_conform::emulator::{self, EmulatorConfig};
 use imds_conform::generate::Phase;
 use imds_conform::report::recording::{self, Recording};
-use imds_conform::runner::{self, RunConfig, RunError};
+use imds_conform::runner::{self, RunConfig};
 use imds_conform::spec::Spec;
-use imds_conform::target::{self, Target, TargetConfig, TargetError};
 use imds_conform::verdict::CaseResult;
-use imds_conform::wire::Credentials;
 
 use super::exit;
+use super::setup::{self, Embedded, Job};
 
 /// Which target to run the coverage phase against.
 #[derive(Debug, Clone, Args)]
@@ -59,65 +56,25 @@ pub struct RecordArgs {
 
 /// One API's coverage phase against the target.
 pub struct Coverage {
-    pub api: String,
+    pub spec: Arc<Spec>,
     pub instance: String,
     pub cases: Vec<CaseResult>,
 }
 
 impl Coverage {
+    pub fn api(&self) -> &str {
+        &self.spec.api.id
+    }
+
     pub fn recording(&self, target: &str) -> Recording {
-        Recording::from_cases(&self.api, target, &self.instance, &self.cases)
+        Recording::from_cases(&self.spec, target, &self.instance, &self.cases)
     }
-}
-
-pub fn runtime() -> Result<tokio::runtime::Runtime, u8> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            eprintln!("error: cannot start the async runtime: {e}");
-            exit::USAGE
-        })
-}
-
-/// One API's coverage run: its table, where, and on which instance.
-struct Job {
-    spec: Arc<Spec>,
-    url: String,
-    region: String,
-    instance: String,
-    /// Ids that exist at the target.
-    known: Vec<String>,
-    creds: Option<Credentials>,
-}
-
-/// Select the spec tables for `apis` (all when empty).
-fn select(args: &TargetArgs, apis: &[String]) -> Result<Vec<Spec>, u8> {
-    let specs = super::spec::load_specs(args.specs.as_ref())?;
-    if apis.is_empty() {
-        return Ok(specs);
-    }
-    let mut out = Vec::new();
-    for id in apis {
-        match specs.iter().find(|s| &s.api.id == id) {
-            Some(s) => out.push(s.clone()),
-            None => {
-                let known: Vec<_> = specs.iter().map(|s| s.api.id.as_str()).collect();
-                eprintln!("error: unknown --api {id:?} (known: {})", known.join(", "));
-                return Err(exit::USAGE);
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// Run the coverage phase for `apis` (all when empty) against the target, one
 /// instance per API, so the case order and the instance's history are fixed.
 pub async fn run_coverage(args: &TargetArgs, apis: &[String]) -> Result<Vec<Coverage>, u8> {
-    let selected = select(args, apis)?;
-    let mut server = None;
-    let mut jobs: Vec<Job> = Vec::new();
-    let rate;
+    let selected = setup::select(args.specs.as_ref(), apis)?;
     match &args.endpoint {
         Some(url) => {
             let [spec] = selected.as_slice() else {
@@ -130,157 +87,78 @@ pub async fn run_coverage(args: &TargetArgs, apis: &[String]) -> Result<Vec<Cove
                 );
                 return Err(exit::USAGE);
             };
-            let Some(creds) = target::credentials_from_env(spec) else {
-                eprintln!(
-                    "error: no credentials for {} in the environment",
-                    spec.api.id
-                );
-                return Err(exit::USAGE);
-            };
-            let region = args
-                .region
-                .clone()
-                .unwrap_or_else(|| spec.api.default_region.clone());
-            jobs.push(Job {
-                spec: Arc::new(spec.clone()),
-                url: url.clone(),
-                region,
-                instance: instance.clone(),
-                known: vec![instance],
-                creds: Some(creds),
-            });
-            rate = match args.rate {
-                Some(r) => Some(r),
-                None if imds_conform::target::is_loopback(url) => None,
-                None => Some(5.0),
-            };
+            let job = Job::endpoint(spec, url, args.region.as_ref(), vec![instance])?;
+            cover(vec![job], setup::endpoint_rate(args.rate, url)).await
         }
         None => {
-            let config = EmulatorConfig {
-                apply_delay: Duration::from_millis(50),
-                ..EmulatorConfig::default()
+            let server = Embedded::start().await?;
+            let result = match emulator_jobs(args, &selected, &server) {
+                Ok(jobs) => cover(jobs, args.rate).await,
+                Err(code) => Err(code),
             };
-            let fixtures = config.fixtures.clone();
-            let running = emulator::start(config).await.map_err(|e| {
-                eprintln!("error: cannot start the embedded emulator: {e}");
-                exit::USAGE
-            })?;
-            for spec in &selected {
-                let Some((instances, keys)) = fixtures.for_api(&spec.api.id) else {
-                    eprintln!(
-                        "note: the embedded emulator does not serve {}; skipped",
-                        spec.api.id
-                    );
-                    continue;
-                };
-                let region = args
-                    .region
-                    .clone()
-                    .unwrap_or_else(|| spec.api.default_region.clone());
-                let instance = match &args.instance {
-                    Some(i) => i.clone(),
-                    None => match instances
-                        .iter()
-                        .find(|i| i.is_running() && i.region == region)
-                    {
-                        Some(i) => i.id.clone(),
-                        None => {
-                            eprintln!(
-                                "error: the emulator has no running {} instance in {region}",
-                                spec.api.id
-                            );
-                            return Err(exit::USAGE);
-                        }
-                    },
-                };
-                jobs.push(Job {
-                    spec: Arc::new(spec.clone()),
-                    url: running.url(),
-                    region,
-                    instance,
-                    known: instances.iter().map(|i| i.id.clone()).collect(),
-                    creds: keys
-                        .first()
-                        .map(|k| Credentials::new(k.access_key_id.clone(), k.secret.clone())),
-                });
-            }
-            server = Some(running);
-            rate = args.rate;
+            server.shutdown().await;
+            result
         }
     }
-    let mut out = Vec::new();
-    let mut code = exit::OK;
-    for Job {
-        spec,
-        url,
-        region,
-        instance,
-        known,
-        creds,
-    } in jobs
-    {
-        let mut tcfg = TargetConfig::for_spec(&spec, &url, &region, creds);
-        tcfg.rate = rate;
-        let target = match Target::new(tcfg) {
-            Ok(t) => Arc::new(t),
-            Err(e) => {
-                eprintln!("error: {e}");
-                code = exit::USAGE;
-                break;
-            }
-        };
-        let api = spec.api.id.clone();
-        let cfg = RunConfig {
+}
+
+/// A job per API the embedded emulator serves: `--instance`, or its first running
+/// instance in the region.
+fn emulator_jobs(args: &TargetArgs, selected: &[Spec], server: &Embedded) -> Result<Vec<Job>, u8> {
+    let mut jobs = Vec::new();
+    for spec in selected {
+        let job = server.job(
             spec,
-            target,
-            instances: vec![instance.clone()],
-            region,
-            known_ids: known,
-            seed: 0,
-            random_cases: 0,
-            only: None,
-            shard: None,
-            settle_timeout: Duration::from_secs(60),
-            settle_poll: Duration::from_millis(if server.is_some() { 20 } else { 1000 }),
-            dry_run_first: false,
+            args.region.as_ref(),
+            |instances, region| match &args.instance {
+                Some(i) => vec![i.clone()],
+                None => setup::running_in(instances, region, 1),
+            },
+        );
+        let Some(job) = job else {
+            eprintln!(
+                "note: the embedded emulator does not serve {}; skipped",
+                spec.api.id
+            );
+            continue;
+        };
+        if job.instances.is_empty() {
+            eprintln!(
+                "error: the emulator has no running {} instance in {}",
+                spec.api.id, job.region
+            );
+            return Err(exit::USAGE);
+        }
+        jobs.push(job);
+    }
+    Ok(jobs)
+}
+
+/// The coverage phase of each job in turn, on its one instance.
+async fn cover(jobs: Vec<Job>, rate: Option<f64>) -> Result<Vec<Coverage>, u8> {
+    let mut out = Vec::new();
+    for job in jobs {
+        let cfg = RunConfig {
             phases: vec![Phase::Coverage],
-            cancel: runner::cancel_flag(),
-            keep_passing: true,
+            ..job.config(job.target(rate)?)
         };
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
         let result = runner::run_api(cfg, tx).await;
         let _ = drain.await;
-        match result {
-            Ok(cases) => out.push(Coverage {
-                api,
-                instance,
-                cases,
-            }),
-            Err(RunError::Target(e @ TargetError::Unreachable { .. })) => {
-                eprintln!("error: {e}");
-                code = exit::UNREACHABLE;
-                break;
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                code = exit::USAGE;
-                break;
-            }
-        }
+        let cases = result.map_err(|e| setup::run_error(&e))?;
+        let instance = job.instances.into_iter().next().unwrap_or_default();
+        out.push(Coverage {
+            spec: job.spec,
+            instance,
+            cases,
+        });
     }
-    if let Some(s) = server {
-        s.shutdown().await;
-    }
-    if code == exit::OK {
-        Ok(out)
-    } else {
-        Err(code)
-    }
+    Ok(out)
 }
 
 pub fn execute(args: RecordArgs) -> u8 {
-    let rt = match runtime() {
+    let rt = match setup::runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
@@ -293,7 +171,7 @@ pub fn execute(args: RecordArgs) -> u8 {
         match recording::write(&args.out, &rec) {
             Ok(path) => println!(
                 "{}: {} coverage cases of {} recorded to {}",
-                run.api,
+                run.api(),
                 rec.cases.len(),
                 args.target.target,
                 path.display()

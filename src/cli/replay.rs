@@ -7,16 +7,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use imds_conform::emulator::{self, EmulatorConfig};
 use imds_conform::generate::{Case, Check, Phase};
 use imds_conform::oracle::Auth;
-use imds_conform::report::{self, RunReport};
-use imds_conform::runner::{self, RunConfig, RunError};
-use imds_conform::target::{self, Signing, Target, TargetConfig, TargetError};
+use imds_conform::report::{self, RunMeta, RunReport};
+use imds_conform::runner::{self, RunConfig};
+use imds_conform::spec::{Role, Spec};
+use imds_conform::target::{self, Signing};
 use imds_conform::verdict::CaseResult;
-use imds_conform::wire::{Call, Credentials};
+use imds_conform::wire::Call;
 
 use super::exit;
+use super::setup::{self, Embedded, Job};
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
@@ -99,156 +100,135 @@ fn case_of(c: &CaseResult) -> Case {
 }
 
 pub fn execute(args: ReplayArgs) -> u8 {
-    match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt.block_on(replay(args)),
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            exit::USAGE
-        }
+    match setup::runtime() {
+        Ok(rt) => rt.block_on(replay(args)).unwrap_or_else(|code| code),
+        Err(code) => code,
     }
 }
 
-async fn replay(args: ReplayArgs) -> u8 {
-    let found = match reports(&args.dir) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
-    let Some((meta, recorded)) = found.iter().filter(|r| r.meta.api != "all").find_map(|r| {
-        r.cases
-            .iter()
-            .find(|c| c.id == args.case)
-            .map(|c| (r.meta.clone(), c.clone()))
-    }) else {
-        eprintln!("error: no case {:?} in {}", args.case, args.dir.display());
-        return exit::USAGE;
-    };
+/// Find the case, set up its target, send it again and say FIXED or STILL FAILING.
+async fn replay(args: ReplayArgs) -> Result<u8, u8> {
+    let (meta, recorded) = find_case(&args)?;
     if recorded.phase == "data-plane" {
         eprintln!(
             "error: {} probes a metadata service, not the API: run its reproducer (repro/*.sh) where that service is reachable",
             recorded.id
         );
-        return exit::USAGE;
+        return Err(exit::USAGE);
     }
-    let spec = match imds_conform::spec::builtin_api(&meta.api) {
-        Ok(Some(s)) => Arc::new(s),
+    let spec = table(&meta.api)?;
+    let instance = instance_of(&spec, &meta, &recorded);
+    let mut server = None;
+    let job = match (&args.endpoint, meta.target.as_str()) {
+        (None, "emulator") => {
+            let embedded = Embedded::start().await?;
+            let job = embedded.job(&spec, Some(&meta.region), |_, _| vec![instance.clone()]);
+            server = Some(embedded);
+            job
+        }
+        (endpoint, _) => Some(Job {
+            url: endpoint.clone().unwrap_or_else(|| meta.endpoint.clone()),
+            region: meta.region.clone(),
+            instances: vec![instance.clone()],
+            known: vec![instance.clone()],
+            credentials: target::credentials_from_env(&spec),
+            embedded: false,
+            spec: Arc::new(spec),
+        }),
+    };
+    let result = match job {
+        Some(job) => send_again(&job, &meta, &recorded).await,
+        None => {
+            eprintln!("error: the embedded emulator does not serve {}", meta.api);
+            Err(exit::USAGE)
+        }
+    };
+    if let Some(s) = server {
+        s.shutdown().await;
+    }
+    result
+}
+
+/// The run that holds the case (combined reports are skipped), and the case.
+fn find_case(args: &ReplayArgs) -> Result<(RunMeta, CaseResult), u8> {
+    let found = reports(&args.dir).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::USAGE
+    })?;
+    found
+        .iter()
+        .filter(|r| r.meta.api != "all")
+        .find_map(|r| {
+            r.cases
+                .iter()
+                .find(|c| c.id == args.case)
+                .map(|c| (r.meta.clone(), c.clone()))
+        })
+        .ok_or_else(|| {
+            eprintln!("error: no case {:?} in {}", args.case, args.dir.display());
+            exit::USAGE
+        })
+}
+
+/// The built-in table of `api`.
+fn table(api: &str) -> Result<Spec, u8> {
+    match imds_conform::spec::builtin_api(api) {
+        Ok(Some(s)) => Ok(s),
         Ok(None) => {
-            eprintln!("error: no spec table for {}", meta.api);
-            return exit::USAGE;
+            eprintln!("error: no spec table for {api}");
+            Err(exit::USAGE)
         }
         Err(e) => {
             eprintln!("error: {e}");
-            return exit::USAGE;
+            Err(exit::USAGE)
         }
-    };
-    // The instance the case was aimed at: its target parameter when that names one
-    // of the run's instances, else the run's first instance.
+    }
+}
+
+/// The instance the case was aimed at: its target parameter when that names one
+/// of the run's instances, else the run's first instance.
+fn instance_of(spec: &Spec, meta: &RunMeta, recorded: &CaseResult) -> String {
     let run_instances: Vec<&str> = meta.instance.split(',').collect();
     let named = spec
-        .param_with_role(imds_conform::spec::Role::Target)
+        .param_with_role(Role::Target)
         .and_then(|p| recorded.request.iter().find(|q| q.name == p.name))
         .map(|q| q.value.as_query_text().to_string())
         .filter(|v| run_instances.contains(&v.as_str()));
-    let instance = named.unwrap_or_else(|| {
+    named.unwrap_or_else(|| {
         run_instances
             .first()
             .copied()
             .unwrap_or_default()
             .to_string()
-    });
-    let mut server = None;
-    let (url, creds, known) = match (&args.endpoint, meta.target.as_str()) {
-        (None, "emulator") => {
-            let config = EmulatorConfig {
-                apply_delay: Duration::from_millis(50),
-                ..EmulatorConfig::default()
-            };
-            let fixtures = config.fixtures.clone();
-            let running = match emulator::start(config).await {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("error: cannot start the embedded emulator: {e}");
-                    return exit::USAGE;
-                }
-            };
-            let Some((instances, keys)) = fixtures.for_api(&meta.api) else {
-                eprintln!("error: the embedded emulator does not serve {}", meta.api);
-                return exit::USAGE;
-            };
-            let creds = keys
-                .first()
-                .map(|k| Credentials::new(k.access_key_id.clone(), k.secret.clone()));
-            let known = instances.iter().map(|i| i.id.clone()).collect();
-            let url = running.url();
-            server = Some(running);
-            (url, creds, known)
-        }
-        (endpoint, _) => (
-            endpoint.clone().unwrap_or_else(|| meta.endpoint.clone()),
-            target::credentials_from_env(&spec),
-            vec![instance.clone()],
-        ),
-    };
-    let target = match Target::new(TargetConfig::for_spec(&spec, &url, &meta.region, creds)) {
-        Ok(t) => Arc::new(t),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
+    })
+}
+
+/// Send the recorded case through `job`'s target and print the verdict then and now.
+async fn send_again(job: &Job, meta: &RunMeta, recorded: &CaseResult) -> Result<u8, u8> {
     let cfg = RunConfig {
-        spec,
-        target,
-        instances: vec![instance.clone()],
-        region: meta.region.clone(),
-        known_ids: known,
         seed: meta.seed,
-        random_cases: 0,
-        only: None,
-        shard: None,
-        settle_timeout: Duration::from_secs(60),
         settle_poll: Duration::from_millis(200),
-        dry_run_first: false,
-        phases: Vec::new(),
-        cancel: runner::cancel_flag(),
-        keep_passing: true,
+        ..job.config(job.target(None)?)
     };
-    let result = runner::replay(&cfg, &instance, &case_of(&recorded)).await;
-    if let Some(s) = server {
-        s.shutdown().await;
-    }
-    match result {
-        Ok(now) => {
-            println!("{} {} [{}]", now.id, now.title, now.rule);
-            println!(
-                "  was: {} {}",
-                recorded.verdict.name(),
-                report::text::reason(&recorded.verdict).unwrap_or("")
-            );
-            println!("  now: {}", report::text::actual(&now.actual));
-            if now.verdict.is_pass() {
-                println!("FIXED");
-                exit::OK
-            } else {
-                println!(
-                    "STILL FAILING: {}",
-                    report::text::reason(&now.verdict).unwrap_or("could not be judged")
-                );
-                exit::NONCONFORMANCE
-            }
-        }
-        Err(RunError::Target(e @ TargetError::Unreachable { .. })) => {
-            eprintln!("error: {e}");
-            exit::UNREACHABLE
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit::USAGE
-        }
+    let instance = job.instances.first().cloned().unwrap_or_default();
+    let now = runner::replay(&cfg, &instance, &case_of(recorded))
+        .await
+        .map_err(|e| setup::run_error(&e))?;
+    println!("{} {} [{}]", now.id, now.title, now.rule);
+    println!(
+        "  was: {} {}",
+        recorded.verdict.name(),
+        report::text::reason(&recorded.verdict).unwrap_or("")
+    );
+    println!("  now: {}", report::text::actual(&now.actual));
+    if now.verdict.is_pass() {
+        println!("FIXED");
+        Ok(exit::OK)
+    } else {
+        println!(
+            "STILL FAILING: {}",
+            report::text::reason(&now.verdict).unwrap_or("could not be judged")
+        );
+        Ok(exit::NONCONFORMANCE)
     }
 }

@@ -1,22 +1,28 @@
 //! `imds-conform run`: the suite against the embedded emulator (default) or any
-//! endpoint. Consumes the runner's events for the progress bar, prints the seed and
-//! the summary, writes reports, and maps the result to an exit code.
+//! endpoint. Builds the run (a [`Plan`]: jobs, metadata endpoints for the data
+//! plane), starts the reporters (the console [`Progress`] consumes the runner's
+//! events), prints the seed and the summary, writes reports, and maps the outcome
+//! to an exit code.
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use clap::Args;
-use globset::{Glob, GlobSetBuilder};
-use imds_conform::emulator::{self, EmulatorConfig};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use imds_conform::emulator::imds::RunningImds;
 use imds_conform::generate::Phase;
-use imds_conform::report::{RunMeta, RunReport};
-use imds_conform::runner::{self, Event, RunConfig, RunError};
+use imds_conform::report::console::{self, Counted, Progress};
+use imds_conform::report::{RunMeta, RunReport, SigningMeta};
+use imds_conform::runner::data_plane::ImdsEndpoints;
+use imds_conform::runner::{self, RunConfig, RunError};
 use imds_conform::spec::Spec;
-use imds_conform::target::{self, Target, TargetConfig, TargetError};
-use imds_conform::verdict::Summary;
-use imds_conform::wire::Credentials;
-use indicatif::{ProgressBar, ProgressStyle};
+use imds_conform::target;
+use imds_conform::verdict::{CaseResult, Summary};
+use indicatif::ProgressDrawTarget;
 
+use super::setup::{self, Embedded, Job};
 use super::{exit, run_imds};
 
 #[derive(Debug, Args)]
@@ -109,401 +115,284 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     Ok((k, n))
 }
 
-/// One API's job: its table and where and what to run it against.
-struct Job {
-    spec: Arc<Spec>,
-    url: String,
-    region: String,
-    instances: Vec<String>,
-    known: Vec<String>,
-    credentials: Option<Credentials>,
+/// What one `run` does: the jobs (one per API), the target's name and pace, what
+/// every job runs, and the metadata endpoints the data plane probes. Owns the
+/// embedded emulator and its metadata listeners when there are some.
+struct Plan {
+    jobs: Vec<Job>,
+    target_name: String,
+    rate: Option<f64>,
+    seed: u64,
+    phases: Vec<Phase>,
+    only: Option<GlobSet>,
+    imds: ImdsEndpoints,
+    server: Option<Embedded>,
+    listeners: Vec<RunningImds>,
 }
 
 pub fn execute(args: RunArgs) -> u8 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::USAGE;
-        }
-    };
-    runtime.block_on(run(args))
+    match setup::runtime() {
+        Ok(runtime) => runtime.block_on(run(args)),
+        Err(code) => code,
+    }
 }
 
+/// Build the run, start the reporters, and map the outcome to an exit code.
 async fn run(args: RunArgs) -> u8 {
-    let specs = match super::spec::load_specs(args.specs.as_ref()) {
-        Ok(s) => s,
+    let mut plan = match Plan::build(&args).await {
+        Ok(plan) => plan,
         Err(code) => return code,
     };
-    let selected: Vec<Spec> = if args.apis.is_empty() {
-        specs
-    } else {
-        let mut out = Vec::new();
-        for id in &args.apis {
-            match specs.iter().find(|s| &s.api.id == id) {
-                Some(s) => out.push(s.clone()),
-                None => {
-                    let known: Vec<_> = specs.iter().map(|s| s.api.id.as_str()).collect();
-                    eprintln!("error: unknown --api {id:?} (known: {})", known.join(", "));
-                    return exit::USAGE;
-                }
-            }
-        }
-        out
-    };
-    let only = match build_globs(&args.only) {
-        Ok(g) => g,
-        Err(e) => {
-            eprintln!("error: --only: {e}");
-            return exit::USAGE;
-        }
-    };
-    let seed = args.seed.unwrap_or_else(rand::random);
-    let phases: Vec<Phase> = if args.phases.is_empty() && args.self_instance {
-        vec![Phase::DataPlane]
-    } else if args.phases.is_empty() {
-        vec![
-            Phase::Coverage,
-            Phase::Auth,
-            Phase::Sequence,
-            Phase::Random,
-            Phase::DataPlane,
-        ]
-    } else {
-        args.phases
-            .iter()
-            .map(|p| match p {
-                PhaseArg::Coverage => Phase::Coverage,
-                PhaseArg::Auth => Phase::Auth,
-                PhaseArg::Sequence => Phase::Sequence,
-                PhaseArg::Random => Phase::Random,
-                PhaseArg::DataPlane => Phase::DataPlane,
-            })
-            .collect()
-    };
-
-    // The embedded emulator, unless an endpoint is given.
-    let mut server = None;
-    let endpoint = match (&args.endpoint, args.cloud, selected.as_slice()) {
-        (Some(url), _, _) => Some(url.clone()),
-        (None, true, [spec]) => {
-            Some(spec.endpoint_for(args.region.as_deref().unwrap_or(&spec.api.default_region)))
-        }
-        (None, true, _) => {
-            eprintln!("error: --cloud needs exactly one --api");
-            return exit::USAGE;
-        }
-        (None, false, _) => None,
-    };
-    let mut imds = match run_imds::endpoints_from_args(&args.imds) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("error: --imds: {e}");
-            return exit::USAGE;
-        }
-    };
-    let mut listeners = Vec::new();
-    let mut args = args;
-    if args.self_instance {
-        let ([spec], Some(_)) = (selected.as_slice(), &endpoint) else {
-            eprintln!("error: --self needs --cloud (or --endpoint) and exactly one --api");
-            return exit::USAGE;
-        };
-        match run_imds::discover_self(spec, &args.imds).await {
-            Ok((id, endpoints)) => {
-                println!("--self: this is instance {id}");
-                args.instances = vec![id];
-                imds = endpoints;
-            }
-            Err(e) => {
-                eprintln!("error: --self: cannot find this instance's id: {e}");
-                return exit::USAGE;
-            }
-        }
-    }
-    let (jobs, target_name, rate) = match &endpoint {
-        Some(url) => {
-            let [spec] = selected.as_slice() else {
-                eprintln!("error: --endpoint and --cloud need exactly one --api");
-                return exit::USAGE;
-            };
-            if args.instances.is_empty() {
-                eprintln!(
-                    "error: --endpoint and --cloud need --instance ID (the instance the suite may change)"
-                );
-                return exit::USAGE;
-            }
-            let Some(creds) = target::credentials_from_env(spec) else {
-                eprintln!(
-                    "error: no credentials for {} in the environment ({})",
-                    spec.api.id,
-                    match spec.api.cloud {
-                        imds_conform::spec::Cloud::Aws =>
-                            "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY",
-                        imds_conform::spec::Cloud::Alibaba =>
-                            "ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-                    }
-                );
-                return exit::USAGE;
-            };
-            let job = Job {
-                spec: Arc::new(spec.clone()),
-                url: url.clone(),
-                region: args
-                    .region
-                    .clone()
-                    .unwrap_or_else(|| spec.api.default_region.clone()),
-                instances: args.instances.clone(),
-                // Instances with a metadata endpoint exist at the target too.
-                known: args
-                    .instances
-                    .iter()
-                    .chain(imds.0.keys())
-                    .cloned()
-                    .collect(),
-                credentials: Some(creds),
-            };
-            let name = args.target_name.clone().unwrap_or_else(|| host_of(url));
-            // Emulators on this machine are not paced unless asked; real clouds are.
-            let rate = match args.rate {
-                Some(r) => Some(r),
-                None if target::is_loopback(url) => None,
-                None => Some(5.0),
-            };
-            (vec![job], name, rate)
-        }
-        None => {
-            let config = EmulatorConfig {
-                // Short enough for the settle sequences to run in seconds.
-                apply_delay: Duration::from_millis(50),
-                ..EmulatorConfig::default()
-            };
-            let fixtures = config.fixtures.clone();
-            let running = match emulator::start(config).await {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("error: cannot start the embedded emulator: {e}");
-                    return exit::USAGE;
-                }
-            };
-            let url = running.url();
-            let mut jobs = Vec::new();
-            for spec in &selected {
-                let Some((instances, keys)) = fixtures.for_api(&spec.api.id) else {
-                    eprintln!(
-                        "note: the embedded emulator does not serve {}; skipped",
-                        spec.api.id
-                    );
-                    continue;
-                };
-                let region = args
-                    .region
-                    .clone()
-                    .unwrap_or_else(|| spec.api.default_region.clone());
-                let chosen: Vec<String> = if args.instances.is_empty() {
-                    instances
-                        .iter()
-                        .filter(|i| i.is_running() && i.region == region)
-                        .take(args.concurrency as usize)
-                        .map(|i| i.id.clone())
-                        .collect()
-                } else {
-                    args.instances.clone()
-                };
-                jobs.push(Job {
-                    spec: Arc::new(spec.clone()),
-                    url: url.clone(),
-                    region,
-                    instances: chosen,
-                    known: instances.iter().map(|i| i.id.clone()).collect(),
-                    credentials: keys
-                        .first()
-                        .map(|k| Credentials::new(k.access_key_id.clone(), k.secret.clone())),
-                });
-            }
-            if imds.0.is_empty() && phases.contains(&Phase::DataPlane) {
-                let apis: Vec<&str> = jobs.iter().map(|j| j.spec.api.id.as_str()).collect();
-                match run_imds::embedded_listeners(&running, &apis).await {
-                    Ok((l, endpoints)) => {
-                        listeners = l;
-                        imds = endpoints;
-                    }
-                    Err(e) => {
-                        eprintln!("error: cannot start the embedded metadata services: {e}");
-                        return exit::USAGE;
-                    }
-                }
-            }
-            server = Some(running);
-            (
-                jobs,
-                args.target_name
-                    .clone()
-                    .unwrap_or_else(|| "emulator".into()),
-                args.rate,
-            )
-        }
-    };
-
+    let seed = plan.seed;
     println!(
         "imds-conform {} — seed {seed} (rerun with --seed {seed})",
         env!("CARGO_PKG_VERSION")
     );
-    let cancel = runner::cancel_flag();
-    {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\ninterrupted: finishing the current case and restoring the instances…");
-                cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+    let started_at = Utc::now();
+    let results = plan.execute(&args, cancel_on_ctrl_c()).await;
+    for l in std::mem::take(&mut plan.listeners) {
+        l.shutdown().await;
+    }
+    if let Some(server) = plan.server.take() {
+        server.shutdown().await;
+    }
+    let (results, counted) = match results {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let (reports, code) = plan.reports(results, counted, started_at, Utc::now());
+    finish(&args, &reports, code)
+}
+
+impl Plan {
+    async fn build(args: &RunArgs) -> Result<Plan, u8> {
+        let selected = setup::select(args.specs.as_ref(), &args.apis)?;
+        let only = build_globs(&args.only).map_err(|e| {
+            eprintln!("error: --only: {e}");
+            exit::USAGE
+        })?;
+        let imds = run_imds::endpoints_from_args(&args.imds).map_err(|e| {
+            eprintln!("error: --imds: {e}");
+            exit::USAGE
+        })?;
+        let mut plan = Plan {
+            jobs: Vec::new(),
+            target_name: String::new(),
+            rate: args.rate,
+            seed: args.seed.unwrap_or_else(rand::random),
+            phases: phases(&args.phases, args.self_instance),
+            only,
+            imds,
+            server: None,
+            listeners: Vec::new(),
+        };
+        match endpoint(args, &selected)? {
+            Some(url) => {
+                let instances = plan.discover_self(args, &selected).await?;
+                plan.at_endpoint(args, &selected, &url, instances)?;
             }
-        });
+            None if args.self_instance => {
+                eprintln!("error: --self needs --cloud (or --endpoint) and exactly one --api");
+                return Err(exit::USAGE);
+            }
+            None => plan.on_emulator(args, &selected).await?,
+        }
+        Ok(plan)
     }
 
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
-    let started_at = chrono::Utc::now();
-    let mut configs = Vec::new();
-    for job in &jobs {
-        let mut tcfg =
-            TargetConfig::for_spec(&job.spec, &job.url, &job.region, job.credentials.clone());
-        tcfg.rate = rate;
-        let target = match Target::new(tcfg) {
-            Ok(t) => Arc::new(t),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::USAGE;
-            }
+    /// The instances to change: `--instance`, or with `--self` the instance the
+    /// suite runs on (its metadata service gives its id and becomes the endpoint
+    /// the data plane probes).
+    async fn discover_self(
+        &mut self,
+        args: &RunArgs,
+        selected: &[Spec],
+    ) -> Result<Vec<String>, u8> {
+        if !args.self_instance {
+            return Ok(args.instances.clone());
+        }
+        let [spec] = selected else {
+            eprintln!("error: --self needs --cloud (or --endpoint) and exactly one --api");
+            return Err(exit::USAGE);
         };
-        configs.push(RunConfig {
-            spec: job.spec.clone(),
-            target,
-            instances: job.instances.clone(),
-            region: job.region.clone(),
-            known_ids: job.known.clone(),
-            seed,
-            random_cases: args.cases,
-            only: only.clone(),
-            shard: args.shard,
-            settle_timeout: Duration::from_secs(args.settle_timeout_secs.unwrap_or(
-                if server.is_some() || target::is_loopback(&job.url) {
+        let (id, endpoints) = run_imds::discover_self(spec, &args.imds)
+            .await
+            .map_err(|e| {
+                eprintln!("error: --self: cannot find this instance's id: {e}");
+                exit::USAGE
+            })?;
+        println!("--self: this is instance {id}");
+        self.imds = endpoints;
+        Ok(vec![id])
+    }
+
+    /// One job against `url` (an endpoint or the real cloud) on `instances`;
+    /// paced unless the endpoint is on this machine.
+    fn at_endpoint(
+        &mut self,
+        args: &RunArgs,
+        selected: &[Spec],
+        url: &str,
+        instances: Vec<String>,
+    ) -> Result<(), u8> {
+        let [spec] = selected else {
+            eprintln!("error: --endpoint and --cloud need exactly one --api");
+            return Err(exit::USAGE);
+        };
+        if instances.is_empty() {
+            eprintln!(
+                "error: --endpoint and --cloud need --instance ID (the instance the suite may change)"
+            );
+            return Err(exit::USAGE);
+        }
+        let mut job = Job::endpoint(spec, url, args.region.as_ref(), instances)?;
+        // Instances with a metadata endpoint exist at the target too.
+        job.known.extend(self.imds.0.keys().cloned());
+        self.jobs.push(job);
+        self.target_name = args.target_name.clone().unwrap_or_else(|| host_of(url));
+        self.rate = setup::endpoint_rate(args.rate, url);
+        Ok(())
+    }
+
+    /// A job per API the embedded emulator serves, on its running instances.
+    async fn on_emulator(&mut self, args: &RunArgs, selected: &[Spec]) -> Result<(), u8> {
+        let server = Embedded::start().await?;
+        for spec in selected {
+            let job = server.job(spec, args.region.as_ref(), |instances, region| {
+                if args.instances.is_empty() {
+                    setup::running_in(instances, region, args.concurrency as usize)
+                } else {
+                    args.instances.clone()
+                }
+            });
+            match job {
+                Some(job) => self.jobs.push(job),
+                None => eprintln!(
+                    "note: the embedded emulator does not serve {}; skipped",
+                    spec.api.id
+                ),
+            }
+        }
+        if self.imds.0.is_empty() && self.phases.contains(&Phase::DataPlane) {
+            let apis: Vec<&str> = self.jobs.iter().map(|j| j.spec.api.id.as_str()).collect();
+            let (listeners, endpoints) = run_imds::embedded_listeners(server.running(), &apis)
+                .await
+                .map_err(|e| {
+                    eprintln!("error: cannot start the embedded metadata services: {e}");
+                    exit::USAGE
+                })?;
+            self.listeners = listeners;
+            self.imds = endpoints;
+        }
+        self.server = Some(server);
+        self.target_name = args
+            .target_name
+            .clone()
+            .unwrap_or_else(|| "emulator".into());
+        Ok(())
+    }
+
+    /// Run every job at once (its API's phases, then the data plane), the console
+    /// reporter consuming their events. The results in job order, and what the
+    /// reporter counted per API.
+    async fn execute(
+        &self,
+        args: &RunArgs,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<(Vec<Result<Vec<CaseResult>, RunError>>, Counted), u8> {
+        let mut configs = Vec::new();
+        for job in &self.jobs {
+            // The emulator and loopback endpoints settle in moments.
+            let local = job.embedded || target::is_loopback(&job.url);
+            configs.push(RunConfig {
+                seed: self.seed,
+                random_cases: args.cases,
+                only: self.only.clone(),
+                shard: args.shard,
+                settle_timeout: Duration::from_secs(args.settle_timeout_secs.unwrap_or(if local {
                     5
                 } else {
                     60
-                },
-            )),
-            settle_poll: Duration::from_millis(if server.is_some() {
-                20
-            } else if target::is_loopback(&job.url) {
-                100
-            } else {
-                1000
-            }),
-            dry_run_first: args.dry_run_first,
-            phases: phases.clone(),
-            cancel: cancel.clone(),
-            // Without a report only the failures are needed: passing cases are
-            // counted from the events and dropped, so memory stays flat however
-            // many cases run.
-            keep_passing: args.report.is_some(),
-        });
-    }
-    let data_plane = phases.contains(&Phase::DataPlane);
-    let imds = &imds;
-    let runs = futures::future::join_all(configs.into_iter().map(|c| {
-        let tx = tx.clone();
-        async move {
-            let mut cases = runner::run_api(c.clone(), tx.clone()).await?;
-            if data_plane && !runner::cancelled(&c) {
-                cases.extend(runner::data_plane::run(&c, imds, &tx).await?);
-            }
-            Ok::<_, RunError>(cases)
+                })),
+                settle_poll: Duration::from_millis(match (job.embedded, local) {
+                    (true, _) => 20,
+                    (false, true) => 100,
+                    (false, false) => 1000,
+                }),
+                dry_run_first: args.dry_run_first,
+                phases: self.phases.clone(),
+                cancel: cancel.clone(),
+                // Without a report only the failures are needed: passing cases are
+                // counted from the events and dropped, so memory stays flat however
+                // many cases run.
+                keep_passing: args.report.is_some(),
+                ..job.config(job.target(self.rate)?)
+            });
         }
-    }));
-    drop(tx);
-    let progress = progress_bar();
-    let mut tally: std::collections::HashMap<String, Summary> = Default::default();
-    let mut readings: std::collections::HashMap<String, Vec<_>> = Default::default();
-    let consume = async {
-        while let Some(ev) = rx.recv().await {
-            match ev {
-                Event::ApiStarted { planned, .. } => progress.inc_length(planned as u64),
-                Event::CaseFinished(r) => {
-                    progress.inc(1);
-                    tally.entry(r.api.clone()).or_default().add(&r.verdict);
-                    if !r.verdict.is_pass() {
-                        progress.set_message(format!("last failure: {}", r.id));
-                    }
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let data_plane = self.phases.contains(&Phase::DataPlane);
+        let imds = &self.imds;
+        let runs = futures::future::join_all(configs.into_iter().map(|c| {
+            let tx = tx.clone();
+            async move {
+                let mut cases = runner::run_api(c.clone(), tx.clone()).await?;
+                if data_plane && !runner::cancelled(&c) {
+                    cases.extend(runner::data_plane::run(&c, imds, &tx).await?);
                 }
-                Event::Note { api, message } => {
-                    // A hidden bar (not a terminal) swallows println: use stderr.
-                    if progress.is_hidden() {
-                        eprintln!("{api}: {message}");
-                    } else {
-                        progress.println(format!("{api}: {message}"));
-                    }
-                }
-                Event::ApiFinished { api, readings: r } => {
-                    // The control plane's and the data plane's (each its own
-                    // ambiguities).
-                    readings.entry(api).or_default().extend(r);
-                }
+                Ok::<_, RunError>(cases)
             }
-        }
-    };
-    let (results, ()) = tokio::join!(runs, consume);
-    progress.finish_and_clear();
-    for l in listeners {
-        l.shutdown().await;
-    }
-    if let Some(s) = server {
-        s.shutdown().await;
+        }));
+        drop(tx);
+        let mut progress = Progress::new(ProgressDrawTarget::stderr(), std::io::stderr());
+        let (results, ()) = tokio::join!(runs, progress.consume(rx));
+        Ok((results, progress.finish()))
     }
 
-    let finished_at = chrono::Utc::now();
-    let mut reports = Vec::new();
-    let mut code = exit::OK;
-    for (job, result) in jobs.iter().zip(results) {
-        match result {
-            Ok(cases) => reports.push(with_summary(
-                RunReport::new(
-                    RunMeta {
+    /// A report per job that ran; the exit code of the jobs that could not.
+    fn reports(
+        &self,
+        results: Vec<Result<Vec<CaseResult>, RunError>>,
+        mut counted: Counted,
+        started_at: DateTime<Utc>,
+        finished_at: DateTime<Utc>,
+    ) -> (Vec<RunReport>, u8) {
+        let mut reports = Vec::new();
+        let mut code = exit::OK;
+        for (job, result) in self.jobs.iter().zip(results) {
+            match result {
+                Ok(cases) => {
+                    let meta = RunMeta {
                         tool_version: env!("CARGO_PKG_VERSION").into(),
                         api: job.spec.api.id.clone(),
-                        target: target_name.clone(),
+                        target: self.target_name.clone(),
                         endpoint: job.url.clone(),
                         region: job.region.clone(),
                         instance: job.instances.join(","),
-                        seed,
+                        seed: self.seed,
                         started_at: started_at.to_rfc3339(),
                         finished_at: finished_at.to_rfc3339(),
-                    },
-                    cases,
-                )
-                .with_readings(readings.remove(&job.spec.api.id).unwrap_or_default()),
-                tally.remove(&job.spec.api.id),
-            )),
-            Err(RunError::Target(e @ TargetError::Unreachable { .. })) => {
-                eprintln!("error: {e}");
-                code = code.max(exit::UNREACHABLE);
-            }
-            Err(e @ RunError::Target(TargetError::NoCredentials(_))) => {
-                eprintln!("error: {e}");
-                code = code.max(exit::USAGE);
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                code = code.max(exit::USAGE);
+                        signing: Some(SigningMeta::of(&job.spec.api)),
+                    };
+                    let api = &job.spec.api.id;
+                    let report = RunReport::new(meta, cases)
+                        .with_readings(counted.readings.remove(api).unwrap_or_default());
+                    reports.push(with_summary(report, counted.summaries.remove(api)));
+                }
+                Err(e) => code = code.max(setup::run_error(&e)),
             }
         }
+        (reports, code)
     }
+}
+
+/// Print the summary, write the reports, and the exit code: `code`, or
+/// nonconformance when a report does not conform.
+fn finish(args: &RunArgs, reports: &[RunReport], mut code: u8) -> u8 {
     if !reports.is_empty() {
-        print!("{}", summary(&reports));
+        print!("{}", summary(reports));
     }
     if let Some(dir) = &args.report {
-        match imds_conform::report::write::write_run(dir, &reports) {
+        match imds_conform::report::write::write_run(dir, reports) {
             Ok(_) => println!("reports written to {}", dir.display()),
             Err(e) => {
                 eprintln!("error: cannot write the report: {e}");
@@ -515,6 +404,61 @@ async fn run(args: RunArgs) -> u8 {
         code = exit::NONCONFORMANCE;
     }
     code
+}
+
+/// The endpoint to test: `--endpoint`, the real cloud's for `--cloud`, or none
+/// (the embedded emulator).
+fn endpoint(args: &RunArgs, selected: &[Spec]) -> Result<Option<String>, u8> {
+    match (&args.endpoint, args.cloud, selected) {
+        (Some(url), _, _) => Ok(Some(url.clone())),
+        (None, true, [spec]) => Ok(Some(
+            spec.endpoint_for(&setup::region_or_default(args.region.as_ref(), spec)),
+        )),
+        (None, true, _) => {
+            eprintln!("error: --cloud needs exactly one --api");
+            Err(exit::USAGE)
+        }
+        (None, false, _) => Ok(None),
+    }
+}
+
+/// `--phase`; by default every phase, or the data plane alone with `--self`.
+fn phases(args: &[PhaseArg], self_instance: bool) -> Vec<Phase> {
+    if args.is_empty() && self_instance {
+        return vec![Phase::DataPlane];
+    }
+    if args.is_empty() {
+        return vec![
+            Phase::Coverage,
+            Phase::Auth,
+            Phase::Sequence,
+            Phase::Random,
+            Phase::DataPlane,
+        ];
+    }
+    args.iter()
+        .map(|p| match p {
+            PhaseArg::Coverage => Phase::Coverage,
+            PhaseArg::Auth => Phase::Auth,
+            PhaseArg::Sequence => Phase::Sequence,
+            PhaseArg::Random => Phase::Random,
+            PhaseArg::DataPlane => Phase::DataPlane,
+        })
+        .collect()
+}
+
+/// A cancel flag raised by Ctrl-C: the runners finish the current case and
+/// restore the instances.
+fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
+    let cancel = runner::cancel_flag();
+    let flag = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\ninterrupted: finishing the current case and restoring the instances…");
+            flag.store(true, Ordering::SeqCst);
+        }
+    });
+    cancel
 }
 
 /// The report with the verdicts counted from the events: without `--report` the
@@ -551,26 +495,12 @@ fn host_of(url: &str) -> String {
         .to_string()
 }
 
-fn progress_bar() -> ProgressBar {
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} cases {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar
-}
-
 fn summary(reports: &[RunReport]) -> String {
-    let mut out = imds_conform::report::console::summary_table(reports);
+    let mut out = console::summary_table(reports);
     for r in reports {
-        out.push_str(&imds_conform::report::console::departure_lines(r, 30));
+        out.push_str(&console::departure_lines(r, 30));
     }
-    let readings: String = reports
-        .iter()
-        .map(imds_conform::report::console::reading_lines)
-        .collect();
+    let readings: String = reports.iter().map(console::reading_lines).collect();
     if !readings.is_empty() {
         out.push_str("readings implemented:\n");
         out.push_str(&readings);

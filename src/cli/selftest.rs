@@ -39,24 +39,10 @@ pub struct SelftestArgs {
 }
 
 pub fn execute(args: SelftestArgs) -> u8 {
-    let specs = match super::spec::load_specs(args.specs.as_ref()) {
-        Ok(s) => s,
+    let chosen: Vec<Arc<Spec>> = match super::setup::select(args.specs.as_ref(), &args.apis) {
+        Ok(specs) => specs.into_iter().map(Arc::new).collect(),
         Err(code) => return code,
     };
-    let mut chosen: Vec<Arc<Spec>> = Vec::new();
-    for s in specs {
-        if args.apis.is_empty() || args.apis.contains(&s.api.id) {
-            chosen.push(Arc::new(s));
-        }
-    }
-    if let Some(bad) = args
-        .apis
-        .iter()
-        .find(|a| !chosen.iter().any(|s| &s.api.id == *a))
-    {
-        eprintln!("error: unknown --api {bad:?}");
-        return exit::USAGE;
-    }
     let deviations: Vec<Deviation> = chosen
         .iter()
         .flat_map(|s| catalogue(s))

@@ -87,12 +87,9 @@ pub fn execute(args: ServeArgs) -> u8 {
         apply_delay: Duration::from_millis(args.apply_delay),
         ..EmulatorConfig::default()
     };
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match super::setup::runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return super::exit::USAGE;
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async move {
         let running = match emulator::start(config).await {

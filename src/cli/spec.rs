@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use imds_conform::spec::{self, check, Citation, Spec};
+use imds_conform::spec::{self, check, Citation, Param, Spec};
 
 use super::exit;
 
@@ -185,85 +185,12 @@ fn cite_lines(out: &mut String, indent: &str, cites: &[Citation]) {
 /// The table for people: every fact with its sources, ambiguities last.
 pub fn render(spec: &Spec) -> String {
     let mut o = String::new();
-    let a = &spec.api;
-    let _ = writeln!(o, "{} ({})", a.title, a.id);
-    let _ = writeln!(
-        o,
-        "  operation {}  protocol {:?}  version {}  signing {:?} {}",
-        a.operation, a.protocol, a.api_version, a.signing, a.signing_name
-    );
-    let _ = writeln!(
-        o,
-        "  endpoint {}  default region {}",
-        a.endpoint, a.default_region
-    );
+    render_api(&mut o, spec);
     let _ = writeln!(o, "\nParameters");
     for p in spec.params.iter().map(|p| p.get_ref()) {
-        let mut facts = vec![
-            format!("{:?}", p.kind).to_lowercase(),
-            if p.required {
-                "required".into()
-            } else {
-                "optional".into()
-            },
-            format!("absent: {:?}", p.absent).to_lowercase(),
-        ];
-        if !p.values.is_empty() {
-            facts.push(format!("values {}", p.values.join("|")));
-        }
-        if let Some(r) = p.range {
-            facts.push(format!("range {}..={}", r.min, r.max));
-        }
-        if let Some(d) = &p.default {
-            facts.push(format!("default {d}"));
-        }
-        if let Some(pat) = &p.pattern {
-            facts.push(format!("pattern {pat}"));
-        }
-        if let Some(inv) = &p.invalid {
-            facts.push(format!(
-                "invalid → {}{}",
-                inv.error,
-                if inv.exact {
-                    ""
-                } else {
-                    " (code not established)"
-                }
-            ));
-        }
-        if !p.regions.is_empty() {
-            facts.push(format!("regions {}", p.regions.join(",")));
-        }
-        let _ = writeln!(o, "  {}  [{}]", p.name, facts.join("; "));
-        for (fact, cites) in &p.cite {
-            let _ = writeln!(o, "    {fact}:");
-            cite_lines(&mut o, "      ", cites);
-        }
+        render_param(&mut o, p);
     }
-    let _ = writeln!(
-        o,
-        "\nRead-back: {} → {}[{}].{}",
-        spec.readback.operation,
-        spec.readback.instances_path,
-        spec.readback.id_field,
-        spec.readback.options_path
-    );
-    if let Some(sm) = &spec.state_machine {
-        let _ = writeln!(
-            o,
-            "State machine: {} (settles to {})",
-            sm.states.join(" → "),
-            sm.settles_to
-        );
-        for r in &sm.on_modify {
-            let _ = writeln!(
-                o,
-                "  {} instance: answer {}",
-                r.instance_state,
-                r.answer.join(" or ")
-            );
-        }
-    }
+    render_answers(&mut o, spec);
     let _ = writeln!(o, "\nErrors");
     for e in spec.errors.iter().map(|e| e.get_ref()) {
         let _ = writeln!(
@@ -291,4 +218,116 @@ pub fn render(spec: &Spec) -> String {
         }
     }
     o
+}
+
+fn render_api(o: &mut String, spec: &Spec) {
+    let a = &spec.api;
+    let _ = writeln!(o, "{} ({})", a.title, a.id);
+    let _ = writeln!(
+        o,
+        "  operation {}  protocol {:?}  version {}  signing {:?} {}",
+        a.operation, a.protocol, a.api_version, a.signing, a.signing_name
+    );
+    let _ = writeln!(
+        o,
+        "  endpoint {}  default region {}",
+        a.endpoint, a.default_region
+    );
+    let names: Vec<&str> = a.credentials.names().map(String::as_str).collect();
+    let _ = writeln!(o, "  credentials from {}", names.join(", "));
+}
+
+fn render_param(o: &mut String, p: &Param) {
+    let mut facts = vec![
+        format!("{:?}", p.kind).to_lowercase(),
+        if p.required {
+            "required".into()
+        } else {
+            "optional".into()
+        },
+        format!("absent: {:?}", p.absent).to_lowercase(),
+    ];
+    if !p.values.is_empty() {
+        facts.push(format!("values {}", p.values.join("|")));
+    }
+    if let Some(r) = p.range {
+        facts.push(format!("range {}..={}", r.min, r.max));
+    }
+    if let Some(d) = &p.default {
+        facts.push(format!("default {d}"));
+    }
+    if let Some(pat) = &p.pattern {
+        facts.push(format!("pattern {pat}"));
+    }
+    if let Some(bad) = &p.malformed {
+        facts.push(format!("malformed e.g. {bad:?}"));
+    }
+    if let Some(inv) = &p.invalid {
+        facts.push(format!(
+            "invalid → {}{}",
+            inv.error,
+            if inv.exact {
+                ""
+            } else {
+                " (code not established)"
+            }
+        ));
+    }
+    if !p.regions.is_empty() {
+        facts.push(format!("regions {}", p.regions.join(",")));
+    }
+    let _ = writeln!(o, "  {}  [{}]", p.name, facts.join("; "));
+    for (fact, cites) in &p.cite {
+        let _ = writeln!(o, "    {fact}:");
+        cite_lines(o, "      ", cites);
+    }
+}
+
+/// The read-back, the state machine, and what changes from call to call.
+fn render_answers(o: &mut String, spec: &Spec) {
+    let _ = writeln!(
+        o,
+        "\nRead-back: {} → {}[{}].{}",
+        spec.readback.operation,
+        spec.readback.instances_path,
+        spec.readback.id_field,
+        spec.readback.options_path
+    );
+    if let Some(sm) = &spec.state_machine {
+        let _ = writeln!(
+            o,
+            "State machine: {} (settles to {})",
+            sm.states.join(" → "),
+            sm.settles_to
+        );
+        for r in &sm.on_modify {
+            let _ = writeln!(
+                o,
+                "  {} instance: answer {}",
+                r.instance_state,
+                r.answer.join(" or ")
+            );
+        }
+    }
+    let v = &spec.volatile;
+    if !v.stated_facts().is_empty() {
+        let _ = writeln!(o, "Changes per call (normalized):");
+        for (kind, names) in [
+            ("request id", &v.request_id),
+            ("operation id", &v.operation_id),
+            ("timestamp", &v.timestamp),
+            ("instance", &v.instance),
+        ] {
+            if !names.is_empty() {
+                let _ = writeln!(o, "  {kind}: {}", names.join(", "));
+            }
+        }
+        if let Some(p) = &v.instance_pattern {
+            let _ = writeln!(o, "  instance id in text: {p}");
+        }
+        for (fact, cites) in &v.cite {
+            let _ = writeln!(o, "    {fact}:");
+            cite_lines(o, "      ", cites);
+        }
+    }
 }

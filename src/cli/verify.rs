@@ -17,7 +17,8 @@ use imds_conform::report::recording::{self, Divergence};
 use imds_conform::report::{self, text};
 
 use super::exit;
-use super::record::{run_coverage, runtime, TargetArgs};
+use super::record::{run_coverage, TargetArgs};
+use super::setup::runtime;
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -48,7 +49,7 @@ pub struct VerifyArgs {
 
 pub fn execute(args: VerifyArgs) -> u8 {
     let (target, kind, entries) = match &args.report {
-        Some(path) => match from_report(path) {
+        Some(path) => match from_report(path, args.target.specs.as_ref()) {
             Ok(x) => x,
             Err(code) => return code,
         },
@@ -117,8 +118,11 @@ pub fn execute(args: VerifyArgs) -> u8 {
 }
 
 /// The departures of a report (its failing cases, for a report without them) as
-/// baseline entries.
-fn from_report(path: &std::path::Path) -> Result<(String, &'static str, Vec<Entry>), u8> {
+/// baseline entries, normalized with the `[volatile]` facts of the tables.
+fn from_report(
+    path: &std::path::Path,
+    specs: Option<&PathBuf>,
+) -> Result<(String, &'static str, Vec<Entry>), u8> {
     let file = if path.is_dir() {
         path.join("report.json")
     } else {
@@ -128,9 +132,10 @@ fn from_report(path: &std::path::Path) -> Result<(String, &'static str, Vec<Entr
         eprintln!("error: {e}");
         exit::USAGE
     })?;
+    let specs = super::spec::load_specs(specs)?;
     let failing = r.cases.iter().filter(|c| !c.verdict.is_pass()).count();
     if r.departures.is_empty() && failing > 0 {
-        let entries = baseline::from_failures(&r);
+        let entries = baseline::from_failures(&r, &specs);
         println!(
             "{}: {} cases of {} @ {}, {} failing (no departures: compared case by case)",
             file.display(),
@@ -141,7 +146,7 @@ fn from_report(path: &std::path::Path) -> Result<(String, &'static str, Vec<Entr
         );
         return Ok((r.meta.target.clone(), "failure", entries));
     }
-    let entries = baseline::from_departures(&r);
+    let entries = baseline::from_departures(&r, &specs);
     println!(
         "{}: {} cases of {} @ {}, {} failing, {} departure(s) and inconsistent reading(s)",
         file.display(),
@@ -183,14 +188,14 @@ fn against(args: &VerifyArgs) -> Result<(String, &'static str, Vec<Entry>), u8> 
     let mut entries = Vec::new();
     let mut shown = 0;
     for run in &runs {
-        let Some(reference) = recorded.iter().find(|r| r.api == run.api) else {
+        let Some(reference) = recorded.iter().find(|r| r.api == run.api()) else {
             continue;
         };
         let now = run.recording(&args.target.target);
         let divergences = recording::compare(reference, &now);
         println!(
             "{}: {} cases, {} differ from {} ({})",
-            run.api,
+            run.api(),
             now.cases.len(),
             divergences.len(),
             reference.target,

@@ -10,14 +10,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::{Condition, Param, ParamType, Role, Spec};
 use crate::target::Signing;
-use crate::wire::{Call, Protocol, RawParam, RawValue};
+use crate::wire::{Call, RawParam, RawValue};
 
+/// The phases of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
+    /// Every parameter × every class of value, deterministic.
     Coverage,
+    /// Seeded proptest calls, shrunk on failure.
     Random,
+    /// Refused signings of a valid call.
     Auth,
+    /// Settle sequences and DryRun checks.
     Sequence,
     /// Probes of the metadata service after each settled change (`runner::data_plane`).
     #[serde(rename = "data-plane")]
@@ -25,6 +30,7 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// The phase's name in case ids (`coverage`…).
     pub fn name(self) -> &'static str {
         match self {
             Phase::Coverage => "coverage",
@@ -54,19 +60,26 @@ pub enum Check {
 pub struct Case {
     /// Position within its phase; the runner prefixes api and phase.
     pub seq: usize,
+    /// The phase it belongs to.
     pub phase: Phase,
     /// The rule it checks: `HttpPutResponseHopLimit.range`, `auth.unsigned`…
     pub rule: String,
+    /// What the case sends, in words.
     pub title: String,
+    /// The call.
     pub call: Call,
+    /// How it is signed.
     pub signing: Signing,
+    /// What the runner does beyond sending it.
     pub check: Check,
 }
 
 /// The instance cases are aimed at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subject {
+    /// The instance under test.
     pub instance: String,
+    /// Its region.
     pub region: String,
     /// A valid-looking id that names no instance (for not-found cases).
     pub absent: String,
@@ -114,17 +127,21 @@ fn absent_id(spec: &Spec, instance: &str, known: &[String]) -> String {
 
 /// Builds calls for one spec and subject.
 pub struct Builder<'a> {
+    /// The table.
     pub spec: &'a Spec,
+    /// The instance cases are aimed at.
     pub subject: &'a Subject,
 }
 
 impl<'a> Builder<'a> {
+    /// A builder for `spec` and `subject`.
     pub fn new(spec: &'a Spec, subject: &'a Subject) -> Self {
         Builder { spec, subject }
     }
 
+    /// Does the protocol carry typed values (numbers, booleans, `null`)?
     fn json(&self) -> bool {
-        self.spec.api.protocol == Protocol::AwsJson11
+        self.spec.api.protocol.typed_values()
     }
 
     fn params(&self) -> impl Iterator<Item = &'a Param> {
@@ -179,6 +196,7 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// A call of the table's operation with `params`.
     pub fn call(&self, params: Vec<RawParam>) -> Call {
         Call {
             operation: self.spec.api.operation.clone(),
@@ -244,9 +262,16 @@ impl<'a> Builder<'a> {
                 RawValue::Text(self.subject.absent.clone()),
                 false,
             ));
+        }
+        if let Some(bad) = &p.malformed {
+            let what = if p.role == Role::Target {
+                "id"
+            } else {
+                "value"
+            };
             out.push((
-                "malformed id \"i-xyz!\"".into(),
-                RawValue::Text("i-xyz!".into()),
+                format!("malformed {what} {bad:?}"),
+                RawValue::Text(bad.clone()),
                 false,
             ));
         }

@@ -34,7 +34,7 @@ pub fn calls(spec: &Spec, subject: &Subject) -> BoxedStrategy<Call> {
             let (omit, valid, noise) = match p.role {
                 Role::Target | Role::Region => (1, 24, 1),
                 Role::DryRun => (8, 4, 1),
-                _ => (4, 8, 1),
+                Role::Option => (4, 8, 1),
             };
             prop_oneof![
                 omit => Just(Pick::Omit),
@@ -48,7 +48,7 @@ pub fn calls(spec: &Spec, subject: &Subject) -> BoxedStrategy<Call> {
         .collect();
     let unknown = proptest::option::weighted(0.1, ("[A-Z][A-Za-z]{0,10}", "[ -~]{0,6}"));
     let operation = spec.api.operation.clone();
-    let json = spec.api.protocol == crate::wire::Protocol::AwsJson11;
+    let json = spec.api.protocol.typed_values();
     let valid: Vec<Vec<String>> = rows.iter().map(|p| b.valid_values(p)).collect();
     (per_param, unknown)
         .prop_map(move |(picks, unknown)| {

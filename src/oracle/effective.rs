@@ -124,6 +124,7 @@ impl<'a> Answering<'a> {
     }
 }
 
+/// The table as it reads under one combination of ambiguity readings.
 #[derive(Debug, Clone)]
 pub struct Effective<'a> {
     pub params: Vec<EffParam<'a>>,

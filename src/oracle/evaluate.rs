@@ -13,7 +13,7 @@ use crate::spec::{
     Absent, Citation, Condition, ErrorEntry, ErrorRef, Handling, ParamType, Role, Spec, Status,
     StatusClass, Strength,
 };
-use crate::wire::{Call, Protocol, RawValue};
+use crate::wire::{Call, RawValue};
 
 /// Forks past this many are resolved with their first handling only, so a call
 /// with dozens of unknown parameters cannot explode the evaluation.
@@ -216,7 +216,7 @@ fn judge<'a>(
     names: &[&str],
     combo: &[Resolution],
 ) -> Vec<Raw> {
-    let json = spec.api.protocol == Protocol::AwsJson11;
+    let json = spec.api.protocol.typed_values();
     let mut errors: Vec<Raw> = Vec::new();
     let mut values: Vec<(&EffParam, String)> = Vec::new();
     for (name, resolution) in names.iter().zip(combo) {
@@ -382,13 +382,10 @@ fn validate<'a>(
         ));
     }
     let (valid, fact) = check_value(&p.row, raw, json);
-    let value = match valid {
-        Some(v) => v,
-        None => {
-            let rule = format!("{}.{fact}", p.row.name);
-            let facts = p.row.cite.get(fact).cloned().unwrap_or_default();
-            return Err(invalid_errors(spec, eff, world, p, &rule, &facts, raw));
-        }
+    let Some(value) = valid else {
+        let rule = format!("{}.{fact}", p.row.name);
+        let facts = p.row.cite.get(fact).cloned().unwrap_or_default();
+        return Err(invalid_errors(spec, eff, world, p, &rule, &facts, raw));
     };
     match p.row.role {
         Role::Target if value != world.instance.id => Err(plain(condition_errors(

@@ -30,16 +30,20 @@ pub type Options = BTreeMap<String, String>;
 /// What the oracle knows of the target: the one instance a case may change.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct World {
+    /// The region the instance is in.
     pub region: String,
+    /// The instance under test.
     pub instance: Instance,
 }
 
+/// The instance a case may change, as the oracle knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Instance {
     /// The id (EC2, Alibaba) or name (Lightsail) that names it.
     pub id: String,
     /// `running` or `stopped`.
     pub state: String,
+    /// Its current options.
     pub options: Options,
 }
 
@@ -47,11 +51,17 @@ pub struct Instance {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Auth {
+    /// Signed with valid credentials.
     Valid,
+    /// Not signed.
     Unsigned,
+    /// Signed, but the signature does not match.
     BadSignature,
+    /// Signed with an access key the target does not know.
     UnknownAccessKey,
+    /// Signed with a time outside the allowed skew.
     Expired,
+    /// An Alibaba nonce sent a second time.
     NonceReused,
 }
 
@@ -71,7 +81,9 @@ impl Auth {
 /// One reading of one ambiguity.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ReadingLabel {
+    /// The ambiguity's id.
     pub ambiguity: String,
+    /// The reading's id.
     pub reading: String,
 }
 
@@ -84,8 +96,11 @@ impl std::fmt::Display for ReadingLabel {
 /// Where the modify answer keeps the options (it can differ by reading).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnswerShape {
+    /// Path to the options object; `None`: the answer carries no options.
     pub options_path: Option<String>,
+    /// Member holding the change's state.
     pub state_field: Option<String>,
+    /// Option name → member name.
     pub fields: BTreeMap<String, String>,
 }
 
@@ -95,19 +110,24 @@ pub struct AnswerShape {
 pub enum Expected {
     /// The call succeeds and the instance ends with `options`.
     Success {
+        /// The options the instance must end with.
         options: Options,
         /// Acceptable change states in the answer (empty: the answer has none).
         states: Vec<String>,
+        /// Where the answer keeps the options.
         shape: AnswerShape,
         /// `false` when the call names no instance of ours (nothing to observe).
         targets_instance: bool,
     },
     /// The call fails. `code: None` means any code with a matching status.
     Error {
+        /// The exact code, or `None` when any code with the status is acceptable.
         code: Option<String>,
         /// The code most likely used when `code` is `None`.
         likely: Option<String>,
+        /// The HTTP status (exact or a class).
         status: Status,
+        /// The message the docs give, if any.
         message: Option<String>,
     },
 }
@@ -115,10 +135,13 @@ pub enum Expected {
 /// An acceptable outcome with why it is acceptable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Acceptable {
+    /// The outcome.
     pub expected: Expected,
     /// The rule that yields it: `HttpTokens.values`, `conventions.unknown_parameter`…
     pub rule: String,
+    /// How strongly its sources establish it (the weakest decides).
     pub strength: Strength,
+    /// Its sources.
     pub cite: Vec<Citation>,
     /// The ambiguity readings under which this outcome holds (empty: all readings).
     pub readings: Vec<ReadingLabel>,
@@ -127,17 +150,20 @@ pub struct Acceptable {
 /// Everything a conforming target may answer to one call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Expectation {
+    /// Every acceptable outcome.
     pub outcomes: Vec<Acceptable>,
     /// The ambiguities this call touches.
     pub ambiguities: Vec<String>,
 }
 
 impl Expectation {
+    /// Is a success among the acceptable outcomes?
     pub fn allows_success(&self) -> bool {
         self.outcomes
             .iter()
             .any(|a| matches!(a.expected, Expected::Success { .. }))
     }
+    /// Is an error among the acceptable outcomes?
     pub fn allows_error(&self) -> bool {
         self.outcomes
             .iter()

@@ -23,30 +23,43 @@ use serde::{Deserialize, Serialize};
 
 use super::recording::Divergence;
 use super::{text, ReportError, RunReport};
-use crate::verdict::normalize;
+use crate::spec::{Spec, Volatile};
+use crate::verdict::readings::Witness;
+use crate::verdict::{normalize, CaseResult};
 
+/// The `format` of baseline files; bumped on any incompatible change.
 pub const BASELINE_FORMAT: &str = "imds-conform.baseline/1";
 
+/// The known differences of one target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Baseline {
+    /// Always [`BASELINE_FORMAT`].
     pub format: String,
+    /// The target's name.
     pub target: String,
     /// `divergence` or `failure`.
     pub kind: String,
+    /// The entries, sorted by case id.
     pub entries: Vec<Entry>,
 }
 
+/// One known difference.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
+    /// The case id.
     pub case: String,
+    /// The case's rule.
     pub rule: String,
+    /// The case's title, instance ids normalized.
     pub title: String,
+    /// A fingerprint of what differs (see the module docs).
     pub fingerprint: String,
     /// What differs, in words (not compared).
     pub summary: String,
 }
 
 impl Baseline {
+    /// A baseline of `entries` for `target`; `kind` is `divergence` or `failure`.
     pub fn new(target: &str, kind: &str, mut entries: Vec<Entry>) -> Self {
         entries.sort_by(|a, b| a.case.cmp(&b.case));
         Baseline {
@@ -73,17 +86,21 @@ pub fn from_divergences(divergences: &[Divergence]) -> Vec<Entry> {
 }
 
 /// Entries for every failing (`fail`/`error`) case of a report, each normalized
-/// against the report's first instance.
-pub fn from_failures(report: &RunReport) -> Vec<Entry> {
+/// against the report's first instance with its API's `[volatile]` facts (from
+/// `specs`; a case of an API without a table gets only the shape-based rules).
+pub fn from_failures(report: &RunReport, specs: &[Spec]) -> Vec<Entry> {
     let instance = report.meta.instance.split(',').next().unwrap_or("");
+    let none = Volatile::default();
+    let rules_of = |c: &CaseResult| volatile_of(specs, report, c).unwrap_or(&none);
     report
         .cases
         .iter()
         .filter(|c| text::is_failure(&c.verdict))
         .map(|c| {
-            let (_, actual) = normalize::case(instance, &c.request, &c.actual);
-            let title = normalize::title(instance, &c.title);
-            let reason = normalize::title(instance, text::reason(&c.verdict).unwrap_or(""));
+            let rules = rules_of(c);
+            let (_, actual) = normalize::case(rules, instance, &c.request, &c.actual);
+            let title = normalize::title(rules, instance, &c.title);
+            let reason = normalize::title(rules, instance, text::reason(&c.verdict).unwrap_or(""));
             Entry {
                 case: c.id.clone(),
                 rule: c.rule.clone(),
@@ -98,8 +115,20 @@ pub fn from_failures(report: &RunReport) -> Vec<Entry> {
         .collect()
 }
 
-/// Entries for the departures and inconsistent readings of a report.
-pub fn from_departures(report: &RunReport) -> Vec<Entry> {
+/// The `[volatile]` facts of a case's API (the report's API for a case that
+/// names none), when `specs` holds its table.
+fn volatile_of<'a>(specs: &'a [Spec], report: &RunReport, c: &CaseResult) -> Option<&'a Volatile> {
+    let api = if c.api.is_empty() {
+        &report.meta.api
+    } else {
+        &c.api
+    };
+    specs.iter().find(|s| &s.api.id == api).map(|s| &s.volatile)
+}
+
+/// Entries for the departures and inconsistent readings of a report, and for its
+/// errors (normalized as in [`from_failures`]).
+pub fn from_departures(report: &RunReport, specs: &[Spec]) -> Vec<Entry> {
     let mut out: Vec<Entry> = report
         .departures
         .iter()
@@ -120,12 +149,14 @@ pub fn from_departures(report: &RunReport) -> Vec<Entry> {
     // Errors are the suite's own trouble (unreachable, timed out): each is listed,
     // so a new one fails the check.
     let instance = report.meta.instance.split(',').next().unwrap_or("");
+    let none = Volatile::default();
     for c in report
         .cases
         .iter()
         .filter(|c| matches!(c.verdict, crate::verdict::Verdict::Error { .. }))
     {
-        let title = normalize::title(instance, &c.title);
+        let rules = volatile_of(specs, report, c).unwrap_or(&none);
+        let title = normalize::title(rules, instance, &c.title);
         out.push(Entry {
             case: c.id.clone(),
             rule: c.rule.clone(),
@@ -133,6 +164,7 @@ pub fn from_departures(report: &RunReport) -> Vec<Entry> {
             title,
             summary: text::cut(
                 &text::one_line(&normalize::title(
+                    rules,
                     instance,
                     text::reason(&c.verdict).unwrap_or(""),
                 )),
@@ -152,13 +184,7 @@ pub fn from_departures(report: &RunReport) -> Vec<Entry> {
             summary: r
                 .witnesses
                 .iter()
-                .map(|w| {
-                    format!(
-                        "{} passes only under {}",
-                        w.case,
-                        w.passes_under.join(" or ")
-                    )
-                })
+                .map(Witness::short)
                 .collect::<Vec<_>>()
                 .join("; "),
         });
@@ -178,11 +204,13 @@ pub struct Check {
 }
 
 impl Check {
+    /// Are the differences exactly the known ones?
     pub fn unchanged(&self) -> bool {
         self.new.is_empty() && self.gone.is_empty()
     }
 }
 
+/// Compare the current entries with the baseline (by case and fingerprint).
 pub fn check(baseline: &Baseline, current: &[Entry]) -> Check {
     let same = |a: &Entry, b: &Entry| a.case == b.case && a.fingerprint == b.fingerprint;
     let mut out = Check::default();
@@ -201,12 +229,14 @@ pub fn check(baseline: &Baseline, current: &[Entry]) -> Check {
     out
 }
 
+/// The baseline as pretty JSON with a final newline.
 pub fn to_json(b: &Baseline) -> String {
     let mut s = serde_json::to_string_pretty(b).expect("a baseline serializes");
     s.push('\n');
     s
 }
 
+/// Write the baseline to `path` (its folder created if needed).
 pub fn write(path: &Path, b: &Baseline) -> Result<(), ReportError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|source| ReportError::Write {
@@ -220,36 +250,9 @@ pub fn write(path: &Path, b: &Baseline) -> Result<(), ReportError> {
     })
 }
 
+/// Read a baseline file (errors name the file and what is wrong).
 pub fn read(path: &Path) -> Result<Baseline, ReportError> {
-    let text = std::fs::read_to_string(path).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::NotFound {
-            ReportError::Missing {
-                path: path.to_path_buf(),
-            }
-        } else {
-            ReportError::Read {
-                path: path.to_path_buf(),
-                source,
-            }
-        }
-    })?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|source| ReportError::NotJson {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    let found = value.get("format").and_then(|f| f.as_str());
-    if found != Some(BASELINE_FORMAT) {
-        return Err(ReportError::WrongFormat {
-            path: path.to_path_buf(),
-            found: found.map(str::to_string),
-            expected: BASELINE_FORMAT,
-        });
-    }
-    serde_json::from_str(&text).map_err(|source| ReportError::Invalid {
-        path: path.to_path_buf(),
-        source,
-    })
+    super::parse_format(path, &super::read_text(path)?, BASELINE_FORMAT)
 }
 
 /// The check in words: new and gone entries, one per line.

@@ -1,10 +1,103 @@
-//! Console text: a fixed-width summary table over one or more runs, the departures
-//! (one line each, with their smallest case), the readings a target implements, and
-//! one line per failure. Returned as strings; the CLI prints them.
+//! The console: a reporter that follows a run as it goes ([`Progress`], nextest
+//! style: it consumes the runner's events), and the text printed at the end — a
+//! fixed-width summary table over one or more runs, the departures (one line each,
+//! with their smallest case), the readings a target implements, and one line per
+//! failure. Text is returned as strings; the reporter draws on, and writes to, what
+//! the CLI hands it.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::text;
 use super::RunReport;
-use crate::verdict::Summary;
+use crate::runner::Event;
+use crate::verdict::readings::Witness;
+use crate::verdict::{AmbiguityReading, Summary};
+
+/// Follows a run: a progress bar over every planned case with the id of the last
+/// failure, the runner's notes, and the verdicts and readings counted per API (a
+/// run that keeps only its failing cases is summarized from these counts).
+pub struct Progress<W: Write> {
+    bar: ProgressBar,
+    notes: W,
+    counted: Counted,
+}
+
+/// What a [`Progress`] counted, per API id.
+#[derive(Debug, Default)]
+pub struct Counted {
+    /// The verdicts of every finished case.
+    pub summaries: BTreeMap<String, Summary>,
+    /// Which reading of each ambiguity the target implements (the control plane's
+    /// and the data plane's, each its own ambiguities).
+    pub readings: BTreeMap<String, Vec<AmbiguityReading>>,
+}
+
+impl<W: Write> Progress<W> {
+    /// A reporter drawing its bar on `target`. Notes are printed above the bar, or
+    /// written to `notes` when the bar is hidden (not a terminal).
+    pub fn new(target: ProgressDrawTarget, notes: W) -> Self {
+        let bar = ProgressBar::with_draw_target(Some(0), target);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} cases {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Progress {
+            bar,
+            notes,
+            counted: Counted::default(),
+        }
+    }
+
+    /// Take one event into account.
+    pub fn event(&mut self, event: Event) {
+        match event {
+            Event::ApiStarted { planned, .. } => self.bar.inc_length(planned as u64),
+            Event::CaseFinished(r) => {
+                self.bar.inc(1);
+                let summaries = &mut self.counted.summaries;
+                summaries.entry(r.api.clone()).or_default().add(&r.verdict);
+                if !r.verdict.is_pass() {
+                    self.bar.set_message(format!("last failure: {}", r.id));
+                }
+            }
+            Event::Note { api, message } => {
+                let line = format!("{api}: {message}");
+                if self.bar.is_hidden() {
+                    // A note that cannot be written is not worth failing the run.
+                    let _ = writeln!(self.notes, "{line}");
+                } else {
+                    self.bar.println(line);
+                }
+            }
+            Event::ApiFinished { api, readings } => {
+                self.counted
+                    .readings
+                    .entry(api)
+                    .or_default()
+                    .extend(readings);
+            }
+        }
+    }
+
+    /// Take every event until the runners are done (the channel closes).
+    pub async fn consume(&mut self, mut events: UnboundedReceiver<Event>) {
+        while let Some(event) = events.recv().await {
+            self.event(event);
+        }
+    }
+
+    /// Clear the bar; what was counted.
+    pub fn finish(self) -> Counted {
+        self.bar.finish_and_clear();
+        self.counted
+    }
+}
 
 /// One row per report (API @ target) and a total row:
 ///
@@ -154,11 +247,7 @@ pub fn departure_lines(report: &RunReport, max: usize) -> String {
             text::one_line(&r.ambiguity),
             r.witnesses
                 .iter()
-                .map(|w| format!(
-                    "{} passes only under {}",
-                    w.case,
-                    w.passes_under.join(" or ")
-                ))
+                .map(Witness::short)
                 .collect::<Vec<_>>()
                 .join("; ")
         ));

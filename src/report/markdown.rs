@@ -6,6 +6,7 @@
 
 use super::repro;
 use super::text;
+use super::text::markdown as esc;
 use super::{scrubbed, RunReport, REPORT_FORMAT};
 use crate::verdict::{CaseResult, Summary, Verdict};
 
@@ -341,21 +342,6 @@ fn failures(out: &mut String, r: &RunReport, repro_prefix: &str) {
             p = repro_prefix,
         ));
     }
-}
-
-/// Text on one line with Markdown and HTML syntax backslash-escaped.
-fn esc(s: &str) -> String {
-    let mut out = String::new();
-    for ch in text::one_line(s).chars() {
-        if matches!(
-            ch,
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '!' | '&' | '~'
-        ) {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 /// Text for a table cell.

@@ -22,7 +22,9 @@ mod html;
 use std::collections::BTreeSet;
 
 use super::repro::{file_stem, unique_names};
+use super::text::markdown as md;
 use super::{text, RunReport};
+use crate::verdict::readings::Witness;
 use crate::verdict::AmbiguityReading;
 
 pub use html::to_html;
@@ -411,18 +413,7 @@ fn reading_cell(a: &AmbiguityReading) -> ReadingCell {
         }
     } else {
         ReadingCell::Inconsistent {
-            witnesses: a
-                .witnesses
-                .iter()
-                .map(|w| {
-                    format!(
-                        "{} ({}) passes only under {}",
-                        w.case,
-                        w.title,
-                        w.passes_under.join(" or ")
-                    )
-                })
-                .collect(),
+            witnesses: a.witnesses.iter().map(Witness::long).collect(),
         }
     }
 }
@@ -562,22 +553,6 @@ fn score_text(s: &Score) -> String {
     );
     if s.inconsistent > 0 {
         out.push_str(&format!(" · {} inconsistent reading(s)", s.inconsistent));
-    }
-    out
-}
-
-/// Text for a Markdown table cell. (The one escaper of this module: another may
-/// replace its body.)
-fn md(s: &str) -> String {
-    let mut out = String::new();
-    for ch in text::one_line(s).chars() {
-        if matches!(
-            ch,
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '!' | '&' | '~'
-        ) {
-            out.push('\\');
-        }
-        out.push(ch);
     }
     out
 }

@@ -15,8 +15,9 @@
 //!   ]
 //! }
 //! ```
-//! Each case is normalized on its own (`verdict::normalize::case`), the instance
-//! under test being `<instance-id:1>`, so two targets' recordings line up.
+//! Each case is normalized on its own (`verdict::normalize::case`, with the API
+//! table's `[volatile]` facts), the instance under test being `<instance-id:1>`, so
+//! two targets' recordings line up.
 
 use std::path::{Path, PathBuf};
 
@@ -24,35 +25,50 @@ use serde::{Deserialize, Serialize};
 
 use super::diff::unified;
 use super::ReportError;
+use crate::spec::Spec;
 use crate::verdict::normalize::{self, Normalized};
 use crate::verdict::CaseResult;
 use crate::wire::RawParam;
 
+/// The `format` of recording files; bumped on any incompatible change.
 pub const RECORDING_FORMAT: &str = "imds-conform.recording/1";
 
+/// One target's normalized coverage outcomes for one API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recording {
+    /// Always [`RECORDING_FORMAT`].
     pub format: String,
+    /// The API id.
     pub api: String,
+    /// The target's name.
     pub target: String,
+    /// The imds-conform version that recorded it.
     pub tool_version: String,
+    /// The cases in order.
     pub cases: Vec<RecordedCase>,
 }
 
+/// One recorded case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedCase {
+    /// The case id.
     pub id: String,
+    /// The case's rule.
     pub rule: String,
     /// The case title, instance ids normalized.
     pub title: String,
     /// The request as sent, instance ids normalized.
     pub request: Vec<RawParam>,
+    /// The normalized outcome.
     pub outcome: Normalized,
 }
 
 impl Recording {
-    /// A recording of judged cases run against `instance`.
-    pub fn from_cases(api: &str, target: &str, instance: &str, cases: &[CaseResult]) -> Self {
+    /// A recording of the cases of `spec`'s API run against `instance`,
+    /// normalized as the table's `[volatile]` facts say.
+    pub fn from_cases(spec: &Spec, target: &str, instance: &str, cases: &[CaseResult]) -> Self {
+        let api = spec.api.id.as_str();
+        let rules = &spec.volatile;
         Recording {
             format: RECORDING_FORMAT.into(),
             api: api.into(),
@@ -62,11 +78,12 @@ impl Recording {
                 .iter()
                 .filter(|c| c.api == api)
                 .map(|c| {
-                    let (request, outcome) = normalize::case(instance, &c.request, &c.actual);
+                    let (request, outcome) =
+                        normalize::case(rules, instance, &c.request, &c.actual);
                     RecordedCase {
                         id: c.id.clone(),
                         rule: c.rule.clone(),
-                        title: normalize::title(instance, &c.title),
+                        title: normalize::title(rules, instance, &c.title),
                         request,
                         outcome,
                     }
@@ -76,6 +93,7 @@ impl Recording {
     }
 }
 
+/// The recording as pretty JSON with a final newline.
 pub fn to_json(r: &Recording) -> String {
     let mut s = serde_json::to_string_pretty(r).expect("a recording serializes");
     s.push('\n');
@@ -98,35 +116,7 @@ pub fn write(dir: &Path, r: &Recording) -> Result<PathBuf, ReportError> {
 
 /// Read one recording file.
 pub fn read(path: &Path) -> Result<Recording, ReportError> {
-    let text = std::fs::read_to_string(path).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::NotFound {
-            ReportError::Missing {
-                path: path.to_path_buf(),
-            }
-        } else {
-            ReportError::Read {
-                path: path.to_path_buf(),
-                source,
-            }
-        }
-    })?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|source| ReportError::NotJson {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    let found = value.get("format").and_then(|f| f.as_str());
-    if found != Some(RECORDING_FORMAT) {
-        return Err(ReportError::WrongFormat {
-            path: path.to_path_buf(),
-            found: found.map(str::to_string),
-            expected: RECORDING_FORMAT,
-        });
-    }
-    serde_json::from_str(&text).map_err(|source| ReportError::Invalid {
-        path: path.to_path_buf(),
-        source,
-    })
+    super::parse_format(path, &super::read_text(path)?, RECORDING_FORMAT)
 }
 
 /// Every recording in `dir` (`*.json` with the recording format), sorted by API.
@@ -156,9 +146,13 @@ pub fn read_dir(dir: &Path) -> Result<Vec<Recording>, ReportError> {
 /// One case whose normalized outcome differs between two recordings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Divergence {
+    /// The case id.
     pub id: String,
+    /// The case's rule.
     pub rule: String,
+    /// The case's title, instance ids normalized.
     pub title: String,
+    /// The request as sent, instance ids normalized.
     pub request: Vec<RawParam>,
     /// The recorded (reference) outcome; `None` when the reference has no such case.
     pub expected: Option<Normalized>,

@@ -2,8 +2,9 @@
 //! recorded exchange as raw HTTP (`repro/<stem>.http`).
 //!
 //! Nothing secret is written: the exchange was redacted by the recorder (and is
-//! redacted again here), and credentials appear only as environment-variable
-//! references (`$AWS_ACCESS_KEY_ID`…) that the shell expands when the script runs.
+//! redacted again here), and credentials appear only as references to the
+//! environment variables the API's table names, which the shell expands when the
+//! script runs. How a scheme is signed by curl comes from `wire`.
 
 use std::collections::HashSet;
 
@@ -14,6 +15,9 @@ use super::RunMeta;
 use crate::oracle::Auth;
 use crate::verdict::redact;
 use crate::verdict::{CaseResult, Exchange};
+use crate::wire::client::{CurlSigning, SIGNING_HEADERS};
+use crate::wire::credentials::{is_variable_name, EnvNames};
+use crate::wire::SigningScheme;
 
 /// Longest stem, in bytes (all stems are ASCII); leaves room for a `-N` suffix
 /// and an extension within common 255-byte name limits.
@@ -72,33 +76,22 @@ pub(crate) fn unique_names(names: impl Iterator<Item = String>) -> Vec<String> {
     out
 }
 
-/// The SigV4 signing name of an AWS API id. The recorded Authorization header has
-/// its credential scope redacted, so the service comes from the API id: the two
-/// built-in AWS APIs by name (their spec tables' `signing_name`), any other
-/// `aws-<service>` by dropping the prefix.
-fn sigv4_service(api: &str) -> &str {
-    match api {
-        "aws-ec2" => "ec2",
-        "aws-lightsail" => "lightsail",
-        other => other.strip_prefix("aws-").unwrap_or(other),
-    }
-}
-
 /// Headers curl must not be given: it computes them itself (host, length, the
-/// SigV4 date and signature) or they carry credentials (taken from the environment).
-const DROP_HEADERS: &[&str] = &[
-    "host",
-    "content-length",
-    "authorization",
-    "x-amz-date",
-    "x-amz-security-token",
-    "x-amz-content-sha256",
-    "x-acs-signature",
-    "x-acs-security-token",
-    "user-agent",
-    "connection",
-    "accept-encoding",
-];
+/// signature and the headers signing adds) or they carry credentials (taken from
+/// the environment).
+fn dropped_header(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [
+        "host",
+        "content-length",
+        "authorization",
+        "user-agent",
+        "connection",
+        "accept-encoding",
+    ]
+    .contains(&lower.as_str())
+        || SIGNING_HEADERS.contains(&lower.as_str())
+}
 
 /// Quote for POSIX sh: single quotes, `'` as `'\''`.
 fn sh(s: &str) -> String {
@@ -123,26 +116,29 @@ fn comment(s: &str) -> String {
     text::one_line(s)
 }
 
-fn api_of<'a>(case: &'a CaseResult, meta: &'a RunMeta) -> &'a str {
-    if case.api.is_empty() {
-        &meta.api
-    } else {
-        &case.api
-    }
+/// The scheme the case's first request was signed with: the run's, else the one
+/// its recorded `Authorization` header names.
+fn scheme_of(case: &CaseResult, meta: &RunMeta) -> Option<SigningScheme> {
+    meta.signing.as_ref().map(|s| s.scheme).or_else(|| {
+        case.exchanges
+            .first()?
+            .request
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            .and_then(|(_, v)| SigningScheme::of_authorization(v))
+    })
 }
 
-fn is_aws(case: &CaseResult, meta: &RunMeta) -> bool {
-    let scheme = case
-        .exchanges
-        .first()
-        .and_then(|ex| {
-            ex.request
-                .headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-        })
-        .and_then(|(_, v)| v.split_whitespace().next());
-    scheme == Some("AWS4-HMAC-SHA256") || api_of(case, meta).starts_with("aws-")
+/// How curl signs the case's request: the run's scheme when curl can produce it
+/// and the credential variables are plain names.
+fn curl_signing(meta: &RunMeta) -> Option<(CurlSigning, &EnvNames)> {
+    let signing = meta.signing.as_ref()?;
+    let env = &signing.credentials;
+    // Only plain names are written for the shell to expand.
+    let names_ok = env.names().all(|n| is_variable_name(n));
+    let curl = signing.scheme.curl(&signing.name, &meta.region)?;
+    names_ok.then_some((curl, env))
 }
 
 /// The replay command for a case, for scripts living in `<report dir>/repro/`;
@@ -154,15 +150,8 @@ fn replay_line(case: &CaseResult) -> String {
     ))
 }
 
-/// A curl command (with a comment header, no `#!` line) that re-sends the case's
-/// first recorded request. AWS requests are signed by curl (`--aws-sigv4`) with
-/// credentials from `$AWS_ACCESS_KEY_ID`/`$AWS_SECRET_ACCESS_KEY` and, when set,
-/// `$AWS_SESSION_TOKEN`; Alibaba requests cannot be signed by curl and are written
-/// unsigned, with the `imds-conform replay` command that re-signs them.
-pub fn curl(case: &CaseResult, meta: &RunMeta) -> String {
-    if case.phase == "data-plane" {
-        return imds::curl(case, meta);
-    }
+/// The comment lines that open every API reproducer.
+fn header(case: &CaseResult, meta: &RunMeta) -> String {
     let mut out = head(case);
     out.push_str(&format!(
         "# target {} ({}), region {}, instance {}\n",
@@ -172,77 +161,85 @@ pub fn curl(case: &CaseResult, meta: &RunMeta) -> String {
         comment(&meta.instance)
     ));
     out.push_str("# Secrets are never stored here; credentials are read from the environment.\n");
-    let Some(ex) = case.exchanges.first() else {
-        out.push_str("# No HTTP exchange was recorded for this case.\n");
-        out.push_str(&format!(
-            "# Parameters: {}\n",
-            comment(&text::params(&case.request))
-        ));
-        out.push_str(&format!("# To run it again: {}\n", replay_line(case)));
-        out.push_str("exit 1\n");
-        return out;
-    };
-    let mut ex = ex.clone();
-    ex.request.path_and_query = redact::query(&ex.request.path_and_query);
-    ex.request.headers = redact::headers(&ex.request.headers);
-    ex.request.body = redact::form_or_text(&ex.request.body);
+    out
+}
 
-    let aws = is_aws(case, meta);
-    let mut args: Vec<String> = Vec::new();
-    if aws {
-        let service = sigv4_service(api_of(case, meta));
-        match case.auth {
-            Auth::Valid => {}
-            Auth::Unsigned => {
-                out.push_str("# The case sent this request unsigned; so does this command.\n")
-            }
-            other => out.push_str(&format!(
-                "# The case sent this request with a deliberately broken signature ({}); curl\n\
-                 # signs it correctly. To send it exactly as the case did, run:\n#   {}\n",
-                text::auth(other),
-                replay_line(case)
-            )),
+/// Comment and shell lines for a request curl signs; returns curl's signing
+/// arguments and whether `"$@"` (the optional session-token header) follows.
+fn signed_prelude(
+    out: &mut String,
+    case: &CaseResult,
+    curl: &CurlSigning,
+    env: &EnvNames,
+) -> (Vec<String>, bool) {
+    match case.auth {
+        Auth::Valid => {}
+        Auth::Unsigned => {
+            out.push_str("# The case sent this request unsigned; so does this command.\n");
+            return (Vec::new(), false);
         }
-        if case.auth != Auth::Unsigned {
-            out.push_str(
-                "# Optional: with temporary credentials, the session token header is added\n\
-                 # when AWS_SESSION_TOKEN is set (remove this line to never send it).\n",
-            );
-            out.push_str(
-                "if [ -n \"${AWS_SESSION_TOKEN:-}\" ]; then set -- -H \"x-amz-security-token: $AWS_SESSION_TOKEN\"; else set --; fi\n",
-            );
-            args.push(format!(
-                "--aws-sigv4 {}",
-                dq(&format!("aws:amz:{}:{service}", meta.region))
-            ));
-            args.push("--user \"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY\"".to_string());
-        }
-    } else {
-        let cloud = if api_of(case, meta).starts_with("aliyun-") {
-            "Alibaba Cloud signatures (V1 query signatures, V3 ACS3-HMAC-SHA256)"
-        } else {
-            "This API's signatures"
-        };
-        out.push_str(&format!(
-            "# {cloud}\n\
-             # cannot be produced by curl. This is the request as sent, without its\n\
-             # signature and credential parameters: the target will refuse it as unsigned.\n\
-             # To re-send it signed (credentials from the environment), run:\n#   {}\n",
+        other => out.push_str(&format!(
+            "# The case sent this request with a deliberately broken signature ({}); curl\n\
+             # signs it correctly. To send it exactly as the case did, run:\n#   {}\n",
+            text::auth(other),
             replay_line(case)
+        )),
+    }
+    let token = env.session_token.as_deref();
+    if let Some(token) = token {
+        out.push_str(&format!(
+            "# Optional: with temporary credentials, the session token header is added\n\
+             # when {token} is set (remove this line to never send it).\n"
+        ));
+        out.push_str(&format!(
+            "if [ -n \"${{{token}:-}}\" ]; then set -- -H \"{}: ${token}\"; else set --; fi\n",
+            curl.token_header
         ));
     }
-    // Redacted signature/credential parameters cannot be re-sent as `<redacted>`:
-    // drop them (curl signs AWS requests in headers; Alibaba ones go unsigned).
-    ex.request.path_and_query = strip_redacted_query(&ex.request.path_and_query);
+    let args = vec![
+        format!("{} {}", curl.option, dq(&curl.value)),
+        format!("--user \"${}:${}\"", env.access_key_id, env.secret),
+    ];
+    (args, token.is_some())
+}
+
+/// The comment for a request curl cannot sign: it is written unsigned.
+fn unsigned_note(case: &CaseResult, meta: &RunMeta) -> String {
+    // A scheme curl could sign, left unsigned, lacks the run's signing facts.
+    let scheme = match scheme_of(case, meta) {
+        Some(s) if s.curl("", "").is_none() => s.title(),
+        _ => "This API's signatures",
+    };
+    format!(
+        "# {scheme}\n\
+         # cannot be produced by curl. This is the request as sent, without its\n\
+         # signature and credential parameters: the target will refuse it as unsigned.\n\
+         # To re-send it signed (credentials from the environment), run:\n#   {}\n",
+        replay_line(case)
+    )
+}
+
+/// The case's first recorded request, redacted, with the redacted signature and
+/// credential parameters dropped (they cannot be re-sent as `<redacted>`).
+fn resendable(ex: &Exchange) -> Exchange {
+    let mut ex = ex.clone();
+    ex.request.path_and_query = strip_redacted_query(&redact::query(&ex.request.path_and_query));
+    ex.request.headers = redact::headers(&ex.request.headers);
+    ex.request.body = redact::form_or_text(&ex.request.body);
     if looks_form(&ex.request.body) {
         ex.request.body = strip_redacted_pairs(&ex.request.body);
     }
-    args.push(format!("--request {}", sh(&ex.request.method)));
+    ex
+}
+
+/// curl's arguments for the request itself: method, headers, body, URL. The
+/// second value: the body holds a NUL and must be piped in.
+fn request_args(ex: &Exchange) -> (Vec<String>, bool) {
+    let mut args = vec![format!("--request {}", sh(&ex.request.method))];
     for (k, v) in &ex.request.headers {
-        if DROP_HEADERS.contains(&k.to_ascii_lowercase().as_str()) {
-            continue;
+        if !dropped_header(k) {
+            args.push(format!("-H {}", sh(&format!("{k}: {v}"))));
         }
-        args.push(format!("-H {}", sh(&format!("{k}: {v}"))));
     }
     let nul_body = ex.request.body.contains('\0');
     if !ex.request.body.is_empty() {
@@ -258,7 +255,42 @@ pub fn curl(case: &CaseResult, meta: &RunMeta) -> String {
         ex.request.path_and_query
     );
     args.push(sh(&url));
-    if aws && case.auth != Auth::Unsigned {
+    (args, nul_body)
+}
+
+/// A curl command (with a comment header, no `#!` line) that re-sends the case's
+/// first recorded request. Where curl can sign the run's scheme (SigV4), it does,
+/// with credentials from the environment variables the run's table names (the
+/// session token only when set); other schemes cannot be signed by curl and are
+/// written unsigned, with the `imds-conform replay` command that re-signs them.
+///
+/// A data-plane case gets the metadata-service requests it sent instead.
+pub fn curl(case: &CaseResult, meta: &RunMeta) -> String {
+    if case.phase == "data-plane" {
+        return imds::curl(case, meta);
+    }
+    let mut out = header(case, meta);
+    let Some(ex) = case.exchanges.first() else {
+        out.push_str("# No HTTP exchange was recorded for this case.\n");
+        out.push_str(&format!(
+            "# Parameters: {}\n",
+            comment(&text::params(&case.request))
+        ));
+        out.push_str(&format!("# To run it again: {}\n", replay_line(case)));
+        out.push_str("exit 1\n");
+        return out;
+    };
+    let (mut args, token_args) = match curl_signing(meta) {
+        Some((curl, env)) => signed_prelude(&mut out, case, &curl, env),
+        None => {
+            out.push_str(&unsigned_note(case, meta));
+            (Vec::new(), false)
+        }
+    };
+    let ex = resendable(ex);
+    let (request, nul_body) = request_args(&ex);
+    args.extend(request);
+    if token_args {
         args.push("\"$@\"".to_string());
     }
     if nul_body {

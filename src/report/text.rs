@@ -23,6 +23,22 @@ pub fn one_line(s: &str) -> String {
         .collect()
 }
 
+/// Text on one line (see [`one_line`]) with Markdown and HTML syntax
+/// backslash-escaped, for Markdown reports and matrices.
+pub fn markdown(s: &str) -> String {
+    let mut out = String::new();
+    for ch in one_line(s).chars() {
+        if matches!(
+            ch,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '!' | '&' | '~'
+        ) {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 /// At most `max` characters, with `…` when cut.
 pub fn cut(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
@@ -50,6 +66,7 @@ pub fn param(p: &RawParam) -> String {
     }
 }
 
+/// Parameters as `Name="value"` (JSON literals as they are), comma-separated.
 pub fn params(ps: &[RawParam]) -> String {
     if ps.is_empty() {
         "(no parameters)".to_string()
@@ -167,16 +184,20 @@ pub fn reason(v: &Verdict) -> Option<&str> {
     }
 }
 
+/// Is the verdict `fail` or `error`?
 pub fn is_failure(v: &Verdict) -> bool {
     matches!(v, Verdict::Fail { .. } | Verdict::Error { .. })
 }
 
 /// The cases of one rule of one API.
 pub struct RuleGroup<'a> {
+    /// The API id.
     pub api: &'a str,
+    /// The rule.
     pub rule: &'a str,
     /// Indices into the report's `cases`, in order.
     pub indices: Vec<usize>,
+    /// Counts by verdict over the group.
     pub summary: Summary,
 }
 

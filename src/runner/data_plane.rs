@@ -128,18 +128,9 @@ pub async fn run(
         api: api.clone(),
         planned: 0,
     });
-    let mut all = Vec::new();
-    for r in futures::future::join_all(jobs).await {
-        all.extend(r?);
-    }
+    let results = futures::future::join_all(jobs).await;
     // The data plane's readings (its own ambiguities), beside the control plane's.
-    let readings = shared
-        .readings
-        .lock()
-        .map(|t| t.finish())
-        .unwrap_or_default();
-    let _ = events.send(Event::ApiFinished { api, readings });
-    Ok(all)
+    shared.finish(api, results, events)
 }
 
 /// The endpoints one instance's probes use.

@@ -132,6 +132,28 @@ impl Shared {
             settled_at_once: Arc::new(AtomicUsize::new(0)),
         }
     }
+
+    /// The readings folded from every case, as the API's last event.
+    fn send_readings(&self, api: String, events: &UnboundedSender<Event>) {
+        let readings = self.readings.lock().map(|t| t.finish()).unwrap_or_default();
+        let _ = events.send(Event::ApiFinished { api, readings });
+    }
+
+    /// The workers' cases in order (the first error instead, if any); on success
+    /// the readings go out as the API's last event.
+    fn finish(
+        &self,
+        api: String,
+        results: Vec<Result<Vec<CaseResult>, RunError>>,
+        events: &UnboundedSender<Event>,
+    ) -> Result<Vec<CaseResult>, RunError> {
+        let mut all = Vec::new();
+        for r in results {
+            all.extend(r?);
+        }
+        self.send_readings(api, events);
+        Ok(all)
+    }
 }
 
 impl Worker {
@@ -263,12 +285,7 @@ pub async fn run_api(
             Err(e) => return Err(RunError::Target(TargetError::Client(e.to_string()))),
         }
     }
-    let readings = shared
-        .readings
-        .lock()
-        .map(|t| t.finish())
-        .unwrap_or_default();
-    let _ = events.send(Event::ApiFinished { api, readings });
+    shared.send_readings(api, &events);
     Ok(all)
 }
 

@@ -1,4 +1,5 @@
 //! Reading an instance's options back through the spec's read-back operation.
+#![warn(missing_docs)]
 
 use std::time::Instant;
 
@@ -7,11 +8,12 @@ use crate::oracle::Options;
 use crate::spec::Spec;
 use crate::target::Signing;
 use crate::verdict::{lookup, scalar};
-use crate::wire::{Call, Outcome, Protocol, RawParam, RawValue};
+use crate::wire::{Call, Outcome, RawParam, RawValue};
 
 /// What a read-back shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observed {
+    /// The options the read-back shows.
     pub options: Options,
     /// The change state (`pending`, `applied`), where the read-back has one.
     pub state: Option<String>,
@@ -19,10 +21,13 @@ pub struct Observed {
     pub run_state: Option<String>,
 }
 
+/// Why a read-back did not show the instance.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadbackError {
+    /// The read-back was answered with an error.
     #[error("the answer was {0}")]
     Refused(String),
+    /// The answer does not hold the instance.
     #[error("the answer has no instance {0}")]
     NotThere(String),
 }
@@ -35,7 +40,7 @@ pub fn call(cfg: &RunConfig, instance: &str) -> Call {
 /// The read-back call for `instance` in `region`, from the spec's `[readback]`.
 pub fn call_for(spec: &Spec, region: &str, instance: &str) -> Call {
     let rb = &spec.readback;
-    let json = spec.api.protocol == Protocol::AwsJson11;
+    let json = spec.api.protocol.typed_values();
     let params = rb
         .params
         .iter()

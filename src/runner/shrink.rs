@@ -2,6 +2,7 @@
 //! RNG; a failing case is shrunk with proptest's value tree (each step sent to the
 //! target and judged), and the minimal case is sent once more and re-judged before
 //! it is reported.
+#![warn(missing_docs)]
 
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};

@@ -22,17 +22,26 @@ use crate::spec::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Family {
+    /// Ranges of numbers.
     Range,
+    /// Enumerated values.
     Enum,
+    /// What an omitted parameter does.
     Omission,
+    /// DryRun handling.
     DryRun,
+    /// The pending → applied machine.
     StateMachine,
+    /// The read-back call.
     Readback,
+    /// Error codes and statuses.
     Errors,
+    /// Authentication.
     Auth,
 }
 
 impl Family {
+    /// Every family, in listing order.
     pub const ALL: [Family; 8] = [
         Family::Range,
         Family::Enum,
@@ -44,6 +53,7 @@ impl Family {
         Family::Auth,
     ];
 
+    /// The family's name in listings.
     pub fn name(self) -> &'static str {
         match self {
             Family::Range => "ranges",
@@ -63,9 +73,15 @@ impl Family {
 #[serde(tag = "by", rename_all = "kebab-case")]
 pub enum Expect {
     /// A departure whose rule matches this glob.
-    Departure { rule: String },
+    Departure {
+        /// The glob.
+        rule: String,
+    },
     /// The ambiguity's readings come out `inconsistent`.
-    Inconsistent { ambiguity: String },
+    Inconsistent {
+        /// The ambiguity's id.
+        ambiguity: String,
+    },
 }
 
 /// One deliberate deviation: a model target with one fault, and what must catch it.
@@ -73,16 +89,22 @@ pub enum Expect {
 pub struct Deviation {
     /// `api/family/what`, stable.
     pub id: String,
+    /// The API id.
     pub api: String,
+    /// The rule family it deviates in.
     pub family: Family,
+    /// The deviation.
     pub fault: Fault,
     /// The readings the faulty target otherwise implements.
     pub assignment: Assignment,
+    /// What must catch it.
     pub expect: Expect,
     /// The phases the run needs, the random-phase size, and (when not empty) the
     /// case rules it needs (globs, as `run --only`).
     pub phases: Vec<Phase>,
+    /// The random-phase size.
     pub random_cases: u32,
+    /// The case rules it needs (none: every case).
     pub only: Vec<String>,
 }
 
@@ -206,8 +228,12 @@ impl Table<'_> {
                 only.extend(dry.map(|p| format!("{}.*", p.name)));
                 (cov_seq, 0, only)
             }
-            (Family::Errors, Fault::ErrorCode { rule, .. } | Fault::ErrorStatus { rule, .. })
-            | (Family::Errors, Fault::ErrorHtml { rule }) => {
+            (
+                Family::Errors,
+                Fault::ErrorCode { rule, .. }
+                | Fault::ErrorStatus { rule, .. }
+                | Fault::ErrorHtml { rule },
+            ) => {
                 let param = rule.split('.').next().unwrap_or(rule);
                 let glob = if rule.starts_with("conventions.") {
                     rule.clone()

@@ -52,40 +52,59 @@ impl Default for Options {
 /// Why the self-test could not run (not a missed deviation: the suite's trouble).
 #[derive(Debug, thiserror::Error)]
 pub enum SelftestError {
+    /// A model target could not be served.
     #[error("cannot serve a model target: {0}")]
     Serve(#[from] std::io::Error),
+    /// The model target could not be reached.
     #[error(transparent)]
     Target(#[from] TargetError),
+    /// The run failed.
     #[error(transparent)]
     Run(#[from] RunError),
     #[error("bad rule glob {glob:?}: {reason}")]
-    Glob { glob: String, reason: String },
+    /// A catalogue rule glob does not compile.
+    Glob {
+        /// The glob.
+        glob: String,
+        /// Why it does not compile.
+        reason: String,
+    },
 }
 
 /// What one run against a model showed.
 #[derive(Debug, Clone, Serialize)]
 pub struct Observed {
+    /// Cases run.
     pub cases: usize,
     /// Cases the suite could not judge.
     pub errors: usize,
+    /// The departures found.
     pub departures: Vec<Departure>,
+    /// The readings the model's answers show.
     pub readings: Vec<AmbiguityReading>,
 }
 
 /// One deviation's outcome.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeviationResult {
+    /// The deviation's id.
     pub id: String,
+    /// The API id.
     pub api: String,
+    /// Its rule family.
     pub family: Family,
+    /// The deviation.
     pub fault: Fault,
+    /// What had to catch it.
     pub expect: Expect,
     /// What caught it: the departure's id and title, or the inconsistent ambiguity.
     pub caught_by: Option<String>,
+    /// What the run showed.
     pub observed: Observed,
 }
 
 impl DeviationResult {
+    /// Was it caught?
     pub fn caught(&self) -> bool {
         self.caught_by.is_some()
     }
@@ -94,17 +113,22 @@ impl DeviationResult {
 /// One faithful target: a model implementing one reading of one ambiguity.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReadingResult {
+    /// The API id.
     pub api: String,
+    /// The ambiguity's id.
     pub ambiguity: String,
+    /// The reading the model implements.
     pub reading: String,
     /// What the run says of that ambiguity (`consistent: a | b`, `not touched`…).
     pub shown: String,
     /// Why the faithful target was flagged (empty: it was not).
     pub flagged: Vec<String>,
+    /// What the run showed.
     pub observed: Observed,
 }
 
 impl ReadingResult {
+    /// Was the faithful target flagged?
     pub fn false_positive(&self) -> bool {
         !self.flagged.is_empty()
     }
@@ -113,11 +137,14 @@ impl ReadingResult {
 /// The whole self-test.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// One per deviation of the catalogue.
     pub deviations: Vec<DeviationResult>,
+    /// One per faithful target.
     pub readings: Vec<ReadingResult>,
 }
 
 impl Report {
+    /// Deviations caught.
     pub fn caught(&self) -> usize {
         self.deviations.iter().filter(|d| d.caught()).count()
     }
@@ -129,6 +156,7 @@ impl Report {
             100.0 * self.caught() as f64 / self.deviations.len() as f64
         }
     }
+    /// Faithful targets flagged.
     pub fn false_positives(&self) -> usize {
         self.readings.iter().filter(|r| r.false_positive()).count()
     }

@@ -19,39 +19,88 @@ use crate::oracle::Auth;
 pub enum Fault {
     /// `param` = `value` is taken as valid, and stored as sent (a range widened by
     /// one, an extra enum value).
-    AcceptValue { param: String, value: String },
+    AcceptValue {
+        /// The parameter.
+        param: String,
+        /// The value.
+        value: String,
+    },
     /// The valid values of `param` are compared ignoring case.
-    CaseInsensitive { param: String },
+    CaseInsensitive {
+        /// The parameter.
+        param: String,
+    },
     /// An omitted `param` resets its option to `to` instead of what the table says.
-    ResetOnOmission { param: String, to: String },
+    ResetOnOmission {
+        /// The parameter.
+        param: String,
+        /// The value it resets to.
+        to: String,
+    },
     /// An omitted `param` keeps its option instead of what the table says.
-    KeepOnOmission { param: String },
+    KeepOnOmission {
+        /// The parameter.
+        param: String,
+    },
     /// An omitted `param` is handled differently between calls: of the calls where
     /// it makes a difference, one resets the option to `to`, the next keeps it.
-    AlternateOmission { param: String, to: String },
+    AlternateOmission {
+        /// The parameter.
+        param: String,
+        /// The value it resets to.
+        to: String,
+    },
     /// A call without the required `param` is served as if it had a valid one.
-    AcceptMissing { param: String },
+    AcceptMissing {
+        /// The parameter.
+        param: String,
+    },
     /// `param` is ignored as if not sent (a DryRun that performs the call).
-    IgnoreParam { param: String },
+    IgnoreParam {
+        /// The parameter.
+        param: String,
+    },
     /// The dry-run `param` gets the answer the table says, and the change is
     /// applied all the same.
-    DryRunApplies { param: String },
+    DryRunApplies {
+        /// The parameter.
+        param: String,
+    },
     /// The modify answer says the change is already in the state it settles to.
     AlwaysSettled,
     /// The change never leaves the state a modify puts it in.
     NeverSettles,
     /// The read-back lacks the field of `option`.
-    ReadbackDrops { option: String },
+    ReadbackDrops {
+        /// The option.
+        option: String,
+    },
     /// The read-back shows the options as they were before the last change.
     ReadbackStale,
     /// Errors the table answers under `rule` come with `code` instead.
-    ErrorCode { rule: String, code: String },
+    ErrorCode {
+        /// The rule.
+        rule: String,
+        /// The code.
+        code: String,
+    },
     /// Errors the table answers under `rule` come with HTTP `status` instead.
-    ErrorStatus { rule: String, status: u16 },
+    ErrorStatus {
+        /// The rule.
+        rule: String,
+        /// The status.
+        status: u16,
+    },
     /// Errors the table answers under `rule` come as an HTML page with status 500.
-    ErrorHtml { rule: String },
+    ErrorHtml {
+        /// The rule.
+        rule: String,
+    },
     /// Requests that fail this signature check are served as if signed.
-    AcceptAuth { auth: Auth },
+    AcceptAuth {
+        /// The signature check.
+        auth: Auth,
+    },
 }
 
 impl Fault {

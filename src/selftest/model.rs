@@ -208,6 +208,7 @@ impl Model {
         &self.spec
     }
 
+    /// The region the model serves.
     pub fn region(&self) -> &str {
         &self.region
     }

@@ -15,12 +15,15 @@ use crate::wire::{HttpRequest, MAX_BODY_BYTES};
 
 /// A model being served; dropping it stops the server.
 pub struct Served {
+    /// Where it listens.
     pub addr: SocketAddr,
+    /// The model it serves.
     pub model: Arc<Model>,
     task: JoinHandle<()>,
 }
 
 impl Served {
+    /// Its base URL.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -50,24 +53,7 @@ async fn answer(State(model): State<Arc<Model>>, req: Request) -> Response {
     let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .unwrap_or_default();
-    let request = HttpRequest {
-        method: parts.method.to_string(),
-        path_and_query: parts
-            .uri
-            .path_and_query()
-            .map_or_else(|| "/".into(), |p| p.to_string()),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-        body: body.to_vec(),
-    };
+    let request = HttpRequest::from_parts(&parts, body.to_vec());
     let answered = tokio::task::spawn_blocking(move || model.handle(&request, SystemTime::now()))
         .await
         .unwrap_or_else(|_| crate::wire::HttpResponse {

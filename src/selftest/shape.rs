@@ -112,9 +112,13 @@ pub fn modify_body(
 
 /// What the read-back shows of one instance.
 pub struct Shown<'a> {
+    /// The instance's id.
     pub id: &'a str,
+    /// Its run state (`running`…).
     pub run_state: &'a str,
+    /// Its options.
     pub options: &'a Options,
+    /// The state of its last change (`pending`, `applied`).
     pub change_state: &'a str,
     /// Options whose field the read-back leaves out.
     pub dropped: &'a [String],

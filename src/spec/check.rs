@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::types::*;
+use super::types::{Citation, Cites, Param, Spec};
 
 /// Where the sources are.
 #[derive(Debug, Clone)]
@@ -40,6 +40,7 @@ impl Sources {
     }
 }
 
+/// What a check found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FindingKind {
     /// Checked and true.
@@ -50,26 +51,34 @@ pub enum FindingKind {
     Failure,
 }
 
+/// One check and what it found.
 #[derive(Debug, Clone)]
 pub struct Finding {
+    /// The API id.
     pub api: String,
     /// What was checked: `HttpTokens cite.values`, `members of …`.
     pub subject: String,
+    /// What was found, in words.
     pub detail: String,
+    /// Whether it holds.
     pub kind: FindingKind,
 }
 
+/// Every check made over the tables.
 #[derive(Debug, Clone, Default)]
 pub struct CheckReport {
+    /// The findings in order.
     pub findings: Vec<Finding>,
 }
 
 impl CheckReport {
+    /// The findings that are failures.
     pub fn failures(&self) -> impl Iterator<Item = &Finding> {
         self.findings
             .iter()
             .filter(|f| f.kind == FindingKind::Failure)
     }
+    /// How many findings are of a kind.
     pub fn count(&self, pred: impl Fn(&FindingKind) -> bool) -> usize {
         self.findings.iter().filter(|f| pred(&f.kind)).count()
     }
@@ -79,7 +88,9 @@ impl CheckReport {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{what} not found at {path}")]
 pub struct MissingSource {
+    /// What is missing (`the seed docs`…).
     pub what: String,
+    /// Where it was looked for.
     pub path: String,
 }
 
@@ -185,6 +196,7 @@ fn citations(spec: &Spec) -> Vec<(String, &Citation)> {
         );
     }
     push(&mut out, "[conventions]", &spec.conventions.cite);
+    push(&mut out, "[volatile]", &spec.volatile.cite);
     push(&mut out, "[response]", &spec.response.cite);
     push(&mut out, "[readback]", &spec.readback.cite);
     if let Some(sm) = &spec.state_machine {

@@ -8,16 +8,23 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::types::*;
+use super::types::{
+    Absent, Ambiguity, Api, Citation, Cites, Conventions, ErrorEntry, Param, ParamType, Patch,
+    Readback, Response, Role, Spec, StateMachine, Status, Strength, Volatile,
+};
 
 mod data_plane;
 
 /// A rejected spec table: where, which field, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecError {
+    /// The file (or `-` for errors across tables).
     pub file: String,
+    /// The 1-based line (0 when unknown).
     pub line: usize,
+    /// The field, dotted (`cite.values`).
     pub field: String,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -70,6 +77,11 @@ pub fn load_str(file: &str, text: &str) -> Result<Spec, SpecErrors> {
                 .and_then(|re| regex::Regex::new(re).ok())
                 .map(std::sync::Arc::new);
         }
+        spec.volatile.instance_regex = spec
+            .volatile
+            .instance_pattern
+            .as_deref()
+            .and_then(|re| Volatile::compile_instance_pattern(re).ok());
         Ok(spec)
     } else {
         Err(SpecErrors(v.errors))
@@ -323,6 +335,7 @@ impl<'a> Validator<'a> {
             self.param(p, &codes);
         }
         self.conventions(&spec.conventions);
+        self.volatile(&spec.volatile);
         self.response(&spec.response, &options);
         self.readback(&spec.readback, &options);
         if let Some(sm) = &spec.state_machine {
@@ -355,11 +368,20 @@ impl<'a> Validator<'a> {
             "api_version",
             "signing",
             "endpoint",
+            "credentials",
         ] {
             self.require_cite(&place, &api.cite, field);
         }
-        if !api.endpoint.contains("{region}") && api.endpoints.is_empty() {
-            self.fail(&place, "endpoint", "the endpoint pattern has no {region}");
+        for name in api.credentials.names() {
+            if !crate::wire::credentials::is_variable_name(name) {
+                self.fail(
+                    &place,
+                    "credentials",
+                    format!(
+                        "{name:?} is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)"
+                    ),
+                );
+            }
         }
         if api.signing == crate::wire::SigningScheme::Sigv4 && api.signing_name.is_empty() {
             self.fail(&place, "signing_name", "SigV4 needs a signing name");
@@ -429,6 +451,17 @@ impl<'a> Validator<'a> {
                 );
             }
         }
+        if let (Some(bad), Some(Ok(re))) =
+            (&p.malformed, p.pattern.as_deref().map(regex::Regex::new))
+        {
+            if re.is_match(bad) {
+                self.fail(
+                    &place,
+                    "malformed",
+                    format!("{bad:?} matches the pattern: it is not malformed"),
+                );
+            }
+        }
         if let Some(inv) = &p.invalid {
             if !codes.contains(inv.error.as_str()) {
                 self.fail(
@@ -467,6 +500,33 @@ impl<'a> Validator<'a> {
             }
         }
         self.cites(&place, &c.cite);
+    }
+
+    fn volatile(&mut self, v: &Volatile) {
+        let place = Place::Section("volatile");
+        if let Some(pattern) = &v.instance_pattern {
+            if let Err(e) = Volatile::compile_instance_pattern(pattern) {
+                self.fail(
+                    &place,
+                    "instance_pattern",
+                    format!("not a valid regular expression: {e}"),
+                );
+            }
+        }
+        let facts = v.stated_facts();
+        for fact in &facts {
+            self.require_cite(&place, &v.cite, fact);
+        }
+        for key in v.cite.keys() {
+            if !facts.contains(&key.as_str()) {
+                self.fail(
+                    &place,
+                    &format!("cite.{key}"),
+                    format!("cites {key:?}, which this section does not state"),
+                );
+            }
+        }
+        self.cites(&place, &v.cite);
     }
 
     fn response(&mut self, r: &Response, options: &BTreeSet<String>) {

@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use toml::Spanned;
 
+use crate::wire::credentials::EnvNames;
 use crate::wire::{Protocol, SigningScheme};
 
-/// How strongly a fact is established (ARCHITECTURE.md, "Never guess").
+/// How strongly a fact is established (docs/architecture.md, "Never guess").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Strength {
@@ -54,16 +55,22 @@ impl Strength {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Citation {
+    /// A seed file name, or `SPEC-FACTS.md`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<String>,
+    /// The exact phrase in `doc` (checked by `spec check`, whitespace-normalized).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quote: Option<String>,
+    /// A machine model in ../shared/reference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// A dotted key into `reference`'s JSON (`*` matches any member).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// What an inferred or observed fact rests on, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// How strongly the source establishes the fact.
     pub strength: Strength,
 }
 
@@ -97,19 +104,30 @@ pub type Cites = BTreeMap<String, Vec<Citation>>;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
+    /// Identity, protocol, signing, credentials and endpoints.
     pub api: Api,
+    /// The request parameters (`[[param]]`), with their places in the file.
     #[serde(rename(deserialize = "param", serialize = "params"), default)]
     pub params: Vec<Spanned<Param>>,
+    /// What the protocol does with unknown, duplicated, empty and null parameters.
     #[serde(default)]
     pub conventions: Conventions,
+    /// The modify answer's shape.
     pub response: Response,
+    /// The operation that reads the options back.
     pub readback: Readback,
+    /// The pending → applied machine, where changes settle.
     #[serde(default)]
     pub state_machine: Option<StateMachine>,
+    /// The documented errors (`[[error]]`).
     #[serde(rename(deserialize = "error", serialize = "errors"), default)]
     pub errors: Vec<Spanned<ErrorEntry>>,
+    /// Where the docs disagree (`[[ambiguity]]`), every reading kept.
     #[serde(rename(deserialize = "ambiguity", serialize = "ambiguities"), default)]
     pub ambiguities: Vec<Spanned<Ambiguity>>,
+    /// What changes from call to call in the answers (for normalization).
+    #[serde(default)]
+    pub volatile: Volatile,
     /// What the options do inside the instance (see `data_plane.rs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_plane: Option<super::data_plane::DataPlane>,
@@ -121,16 +139,23 @@ pub struct Spec {
 pub struct Api {
     /// `aws-ec2`, `aws-lightsail`, `aliyun-ecs`: the name used on the command line.
     pub id: String,
+    /// A title for people.
     pub title: String,
-    /// `aws` or `alibaba`: which credential environment variables apply.
-    pub cloud: Cloud,
+    /// The cloud the API belongs to (`aws`, `alibaba`…), for people.
+    pub cloud: String,
+    /// The operation's name on the wire (`ModifyInstanceMetadataOptions`).
     pub operation: String,
+    /// The wire protocol.
     pub protocol: Protocol,
+    /// The API version the protocol sends.
     pub api_version: String,
+    /// How requests are signed.
     pub signing: SigningScheme,
     /// SigV4 signing name; empty for Alibaba.
     #[serde(default)]
     pub signing_name: String,
+    /// The environment variables holding the credentials for this API.
+    pub credentials: EnvNames,
     /// AWS JSON `X-Amz-Target` prefix; empty elsewhere.
     #[serde(default)]
     pub target_prefix: String,
@@ -139,18 +164,13 @@ pub struct Api {
     /// Endpoint overrides for named regions (a cloud's global endpoint).
     #[serde(default)]
     pub endpoints: BTreeMap<String, String>,
+    /// The region used when none is given.
     pub default_region: String,
     /// Regions the docs name for this operation (empty: any).
     #[serde(default)]
     pub regions: Vec<String>,
+    /// Facts → their citations.
     pub cite: Cites,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Cloud {
-    Aws,
-    Alibaba,
 }
 
 /// What a parameter is for.
@@ -167,12 +187,17 @@ pub enum Role {
     DryRun,
 }
 
+/// A parameter's type on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ParamType {
+    /// Free text (ids, names).
     String,
+    /// One of `values`.
     Enum,
+    /// A 32-bit integer.
     Integer,
+    /// `true` or `false` (as spelled in `values`).
     Boolean,
 }
 
@@ -194,11 +219,14 @@ pub enum Absent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Range {
+    /// The smallest valid value.
     pub min: i64,
+    /// The largest valid value.
     pub max: i64,
 }
 
 impl Range {
+    /// Is `v` within the range?
     pub fn contains(&self, v: i64) -> bool {
         self.min <= v && v <= self.max
     }
@@ -210,7 +238,9 @@ impl Range {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorRef {
+    /// The error's `code` in the table's `[[error]]` list.
     pub error: String,
+    /// `false`: the code is not established; any code with the error's status is acceptable.
     #[serde(default = "yes")]
     pub exact: bool,
 }
@@ -225,17 +255,24 @@ fn yes() -> bool {
 pub struct Param {
     /// The wire name, exactly as sent.
     pub name: String,
+    /// What the parameter is for.
     pub role: Role,
     /// For `role = "option"`: the option this parameter sets. Option names are
     /// shared across APIs (`http_tokens`, `http_endpoint`, `hop_limit`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub option: Option<String>,
+    /// Its type on the wire.
     #[serde(rename = "type")]
     pub kind: ParamType,
+    /// Whether a call must carry it.
     pub required: bool,
     /// Valid values of an enum (or boolean) parameter, exactly as spelled on the wire.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<String>,
+    /// An example of a malformed value (a target id of the wrong shape), sent by the
+    /// coverage phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub malformed: Option<String>,
     /// Valid range of an integer parameter; absent: any integer the type can carry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<Range>,
@@ -246,6 +283,7 @@ pub struct Param {
     /// (a cloned `Regex` would start with an empty match cache).
     #[serde(skip)]
     pub pattern_regex: Option<std::sync::Arc<regex::Regex>>,
+    /// What an omitted value does.
     pub absent: Absent,
     /// The value an omitted option resets to (with `absent = "default"`), or the
     /// value the docs call the default.
@@ -273,6 +311,9 @@ impl Param {
         }
         if self.pattern.is_some() {
             facts.push("pattern");
+        }
+        if self.malformed.is_some() {
+            facts.push("malformed");
         }
         if self.default.is_some() {
             facts.push("default");
@@ -304,10 +345,12 @@ pub struct Conventions {
     /// A JSON `null` member (JSON protocols).
     #[serde(default)]
     pub null_value: Vec<Handling>,
+    /// Facts → their citations.
     #[serde(default)]
     pub cite: Cites,
 }
 
+/// One way a protocol may handle an unusual parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Handling {
@@ -341,13 +384,72 @@ pub struct Response {
     /// Path → fixed value every success answer has (e.g. an operation type).
     #[serde(default)]
     pub constants: BTreeMap<String, String>,
+    /// Facts → their citations.
     pub cite: Cites,
+}
+
+/// What changes from call to call in the answers, so that normalization (snapshots,
+/// recordings, baselines) can replace it with numbered placeholders: answer members
+/// by the kind of identity they hold (names compared case-insensitively, at any
+/// depth), and how an instance id looks inside free text such as error messages.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Volatile {
+    /// Members holding a request id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub request_id: Vec<String>,
+    /// Members holding the id of an asynchronous operation the call started.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operation_id: Vec<String>,
+    /// Members holding a time (epoch seconds or ISO 8601).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timestamp: Vec<String>,
+    /// Members naming the instance (its id or name).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instance: Vec<String>,
+    /// An instance id as it stands in free text (unanchored regular expression);
+    /// absent: only the instances the run knows are recognized in text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_pattern: Option<String>,
+    /// `instance_pattern` as a whole word, compiled once by the loader.
+    #[serde(skip)]
+    pub instance_regex: Option<regex::Regex>,
+    /// Facts → their citations.
+    #[serde(default)]
+    pub cite: Cites,
+}
+
+impl Volatile {
+    /// The facts this section states, by the names its `cite` table must use.
+    pub fn stated_facts(&self) -> Vec<&'static str> {
+        let lists = [
+            ("request_id", &self.request_id),
+            ("operation_id", &self.operation_id),
+            ("timestamp", &self.timestamp),
+            ("instance", &self.instance),
+        ];
+        let mut facts: Vec<&'static str> = lists
+            .iter()
+            .filter(|(_, l)| !l.is_empty())
+            .map(|(name, _)| *name)
+            .collect();
+        if self.instance_pattern.is_some() {
+            facts.push("instance_pattern");
+        }
+        facts
+    }
+
+    /// The whole-word regular expression for `instance_pattern`.
+    pub fn compile_instance_pattern(pattern: &str) -> Result<regex::Regex, regex::Error> {
+        regex::Regex::new(&format!(r"\b(?:{pattern})\b"))
+    }
 }
 
 /// The operation that reads the options back.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Readback {
+    /// The read-back operation's name.
     pub operation: String,
     /// Parameters, with `{instance}` and `{region}` filled in. A value starting with
     /// `json:` is sent as a raw JSON literal.
@@ -358,13 +460,16 @@ pub struct Readback {
     pub id_field: String,
     /// Path from the instance object to its options object.
     pub options_path: String,
+    /// Member of the options object holding the change's state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_field: Option<String>,
     /// Path from the instance object to its run state (`running`, `stopped`;
     /// compared case-insensitively).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_state_path: Option<String>,
+    /// Option name → member name under `options_path`.
     pub fields: BTreeMap<String, String>,
+    /// Facts → their citations.
     pub cite: Cites,
 }
 
@@ -372,11 +477,14 @@ pub struct Readback {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StateMachine {
+    /// Every state a change can be in.
     pub states: Vec<String>,
     /// The state every change reaches in the end.
     pub settles_to: String,
+    /// The state(s) a modify answers, by the instance's own state.
     #[serde(rename = "on_modify", default)]
     pub on_modify: Vec<StateRule>,
+    /// Facts → their citations.
     pub cite: Cites,
 }
 
@@ -388,6 +496,7 @@ pub struct StateRule {
     pub instance_state: String,
     /// Acceptable states in the answer (more than one where undocumented).
     pub answer: Vec<String>,
+    /// Where the rule comes from.
     pub cite: Vec<Citation>,
 }
 
@@ -397,8 +506,11 @@ pub struct StateRule {
 pub enum Condition {
     /// A parameter's value is invalid (parameters may name their own error).
     InvalidValue,
+    /// A required parameter is missing.
     MissingParameter,
+    /// A parameter the operation does not have.
     UnknownParameter,
+    /// The same parameter given twice.
     DuplicateParameter,
     /// The target id does not have the documented shape.
     MalformedId,
@@ -410,11 +522,17 @@ pub enum Condition {
     DryRun,
     /// DryRun (or the call) without permission.
     Unauthorized,
+    /// The request is not signed.
     Unsigned,
+    /// The signature does not match.
     BadSignature,
+    /// The access key id is unknown.
     UnknownAccessKey,
+    /// The request time is too far from the server's.
     Expired,
+    /// An Alibaba signature nonce was used before.
     NonceReused,
+    /// Too many requests: slow down.
     Throttled,
     /// Anything else the docs list (server errors, account setup…).
     Other,
@@ -424,20 +542,25 @@ pub enum Condition {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Status {
+    /// This exact status.
     Exact(u16),
     /// `"4xx"` or `"5xx"`.
     Class(StatusClass),
 }
 
+/// A class of HTTP statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StatusClass {
+    /// Any 4xx.
     #[serde(rename = "4xx")]
     Client,
+    /// Any 5xx.
     #[serde(rename = "5xx")]
     Server,
 }
 
 impl Status {
+    /// Does the HTTP `status` satisfy this one?
     pub fn matches(&self, status: u16) -> bool {
         match self {
             Status::Exact(s) => *s == status,
@@ -461,10 +584,14 @@ impl std::fmt::Display for Status {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorEntry {
+    /// The error code as the target sends it.
     pub code: String,
+    /// Its HTTP status (exact, or a class).
     pub status: Status,
+    /// The message the docs give, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The condition it answers.
     pub when: Condition,
     /// `false`: the docs do not establish that the service uses this code for this
     /// condition (it is the likely one); any code with the status is acceptable.
@@ -472,6 +599,7 @@ pub struct ErrorEntry {
     pub exact: bool,
     /// The condition in the docs' words.
     pub description: String,
+    /// Where the error comes from.
     pub cite: Vec<Citation>,
 }
 
@@ -480,8 +608,11 @@ pub struct ErrorEntry {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ambiguity {
+    /// A stable id (`ec2-hop-limit-range`).
     pub id: String,
+    /// What the docs disagree about.
     pub summary: String,
+    /// Every reading (two or more).
     #[serde(rename(deserialize = "reading", serialize = "readings"))]
     pub readings: Vec<Reading>,
 }
@@ -490,8 +621,11 @@ pub struct Ambiguity {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Reading {
+    /// A stable id (`keep`, `reset`…).
     pub id: String,
+    /// What this reading says.
     pub summary: String,
+    /// The sources that support this reading.
     pub cite: Vec<Citation>,
     /// Patches to the table that hold under this reading (none: the table as is).
     #[serde(default)]
@@ -502,14 +636,17 @@ pub struct Reading {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Patch {
+    /// The parameter row the patch changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub param: Option<String>,
+    /// The error entry the patch changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `true`: the patch is to the modify answer's shape.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub response: bool,
     // -- parameter overrides
+    /// Replaces the valid range.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<Range>,
     /// Replaces the valid values.
@@ -518,15 +655,19 @@ pub struct Patch {
     /// `true`: no range at all (any integer).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unbounded: bool,
+    /// Replaces whether the parameter is required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required: Option<bool>,
+    /// Replaces what an omitted value does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub absent: Option<Absent>,
+    /// Replaces the default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
     /// The parameter is not accepted at all: any value gets this error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<ErrorRef>,
+    /// Replaces the regions where the parameter is available.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regions: Option<Vec<String>>,
     /// `true`: the parameter is accepted and has no effect.
@@ -537,13 +678,16 @@ pub struct Patch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exact: Option<bool>,
     // -- response overrides
+    /// Replaces where the answer keeps the options.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options_path: Option<String>,
+    /// Replaces the option → member map of the answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<BTreeMap<String, String>>,
 }
 
 impl Spec {
+    /// The parameter row with this wire name.
     pub fn param(&self, name: &str) -> Option<&Param> {
         self.params
             .iter()
@@ -551,6 +695,7 @@ impl Spec {
             .find(|p| p.name == name)
     }
 
+    /// The first parameter row with this role.
     pub fn param_with_role(&self, role: Role) -> Option<&Param> {
         self.params
             .iter()
@@ -558,6 +703,7 @@ impl Spec {
             .find(|p| p.role == role)
     }
 
+    /// The error entries for a condition, in table order.
     pub fn errors_for(&self, when: Condition) -> impl Iterator<Item = &ErrorEntry> {
         self.errors
             .iter()
@@ -565,6 +711,7 @@ impl Spec {
             .filter(move |e| e.when == when)
     }
 
+    /// The error entry with this code.
     pub fn error(&self, code: &str) -> Option<&ErrorEntry> {
         self.errors
             .iter()
@@ -572,6 +719,7 @@ impl Spec {
             .find(|e| e.code == code)
     }
 
+    /// The ambiguity with this id.
     pub fn ambiguity(&self, id: &str) -> Option<&Ambiguity> {
         self.ambiguities
             .iter()

@@ -54,6 +54,13 @@ impl Emulator {
         Ok(Emulator { running, fixtures })
     }
 
+    /// The running server and its fixtures, for the command line's set-up (which
+    /// starts the same emulator).
+    #[doc(hidden)]
+    pub fn parts(&self) -> (&RunningEmulator, &Fixtures) {
+        (&self.running, &self.fixtures)
+    }
+
     /// `http://127.0.0.1:PORT`, the endpoint of every API it serves.
     ///
     /// ```

@@ -19,11 +19,10 @@ pub use emulator::Emulator;
 pub use report::Report;
 
 use crate::generate::Phase;
-use crate::report::{RunMeta, RunReport};
+use crate::report::{RunMeta, RunReport, SigningMeta};
 use crate::runner::{self, Event, RunConfig, RunError};
-use crate::spec::{Cloud, Spec};
+use crate::spec::Spec;
 use crate::target::{self, Target, TargetConfig, TargetError};
-use crate::wire::credentials::{ALIBABA_ENV, AWS_ENV};
 use crate::wire::Credentials;
 
 /// The seed of the random phase unless [`Suite::seed`] says otherwise: a fixed
@@ -441,22 +440,16 @@ pub(crate) fn load_spec(api: &str) -> Result<Spec, SuiteError> {
         })
 }
 
-/// The credentials of the API's cloud from the standard environment variables
+/// The credentials from the environment variables the API's table names
 /// (`var(name)`: the variable's value).
 pub(crate) fn env_credentials(
     spec: &Spec,
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<Credentials, SuiteError> {
-    let (names, vars) = match spec.api.cloud {
-        Cloud::Aws => (AWS_ENV, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
-        Cloud::Alibaba => (
-            ALIBABA_ENV,
-            "ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-        ),
-    };
+    let names = &spec.api.credentials;
     Credentials::from_lookup(names, var).ok_or_else(|| SuiteError::NoCredentials {
         api: spec.api.id.clone(),
-        vars: vars.into(),
+        vars: names.required(),
     })
 }
 
@@ -554,6 +547,7 @@ impl Aim {
             seed,
             started_at: now.clone(),
             finished_at: now,
+            signing: Some(SigningMeta::of(&self.spec.api)),
         }
     }
 }

@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::Path;
 
 use crate::report::{self, repro, RunMeta, RunReport};
+use crate::verdict::readings::Witness;
 use crate::verdict::{AmbiguityReading, CaseResult, Departure};
 
 /// The report of one API's run against one target.
@@ -221,18 +222,7 @@ pub(crate) fn explain(
 
 /// An inconsistent reading and its two witnesses.
 pub(crate) fn inconsistent(r: &AmbiguityReading) -> String {
-    let witnesses: Vec<String> = r
-        .witnesses
-        .iter()
-        .map(|w| {
-            format!(
-                "{} ({}) passes only under {}",
-                w.case,
-                w.title,
-                w.passes_under.join(" or ")
-            )
-        })
-        .collect();
+    let witnesses: Vec<String> = r.witnesses.iter().map(Witness::long).collect();
     format!(
         "\n{}: the target implements more than one reading of {}: {}\n",
         r.api,

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
-use crate::spec::{Cloud, Condition, Spec};
-use crate::wire::credentials::{ALIBABA_ENV, AWS_ENV};
+use crate::spec::{Condition, Spec};
+use crate::wire::credentials::EnvNames;
 use crate::wire::{
     client, Call, Credentials, DecodeError, EncodeError, Endpoint, HttpRequest, HttpResponse,
     Outcome, Protocol, SigningScheme, MAX_BODY_BYTES,
@@ -19,7 +19,9 @@ use crate::wire::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Signing {
+    /// Signed correctly.
     Valid,
+    /// Not signed at all.
     Unsigned,
     /// Signed, then one character of the signature changed.
     CorruptSignature,
@@ -45,14 +47,22 @@ impl Signing {
     }
 }
 
+/// Where and how to reach one API's target.
 #[derive(Debug, Clone)]
 pub struct TargetConfig {
+    /// The endpoint and what signing needs of it.
     pub endpoint: Endpoint,
+    /// The wire protocol.
     pub protocol: Protocol,
+    /// The signing scheme.
     pub signing: SigningScheme,
+    /// The credentials to sign with (none: only unsigned requests).
     pub credentials: Option<Credentials>,
+    /// Where credentials come from (named in the error when there are none).
+    pub credential_names: EnvNames,
     /// Requests per second (none: as fast as answers come).
     pub rate: Option<f64>,
+    /// How long one request may take.
     pub timeout: Duration,
     /// Retries of a throttled request.
     pub retries: u32,
@@ -80,6 +90,7 @@ impl TargetConfig {
             protocol: spec.api.protocol,
             signing: spec.api.signing,
             credentials,
+            credential_names: spec.api.credentials.clone(),
             rate: None,
             timeout: Duration::from_secs(30),
             retries: 5,
@@ -91,22 +102,29 @@ impl TargetConfig {
     }
 }
 
-/// Credentials for a spec's cloud from the standard environment variables.
+/// Credentials from the environment variables the spec's table names.
 pub fn credentials_from_env(spec: &Spec) -> Option<Credentials> {
-    Credentials::from_env(match spec.api.cloud {
-        Cloud::Aws => AWS_ENV,
-        Cloud::Alibaba => ALIBABA_ENV,
-    })
+    Credentials::from_env(&spec.api.credentials)
 }
 
+/// Why a target could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
+    /// The endpoint did not answer.
     #[error("cannot reach {url}: {reason}")]
-    Unreachable { url: String, reason: String },
+    Unreachable {
+        /// The endpoint (never a URL with a signature in it).
+        url: String,
+        /// Why, with the causes.
+        reason: String,
+    },
+    /// The call cannot be encoded.
     #[error(transparent)]
     Encode(#[from] EncodeError),
+    /// No credentials: the variables to set.
     #[error("no credentials: set {0}")]
     NoCredentials(String),
+    /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
 }
@@ -114,14 +132,19 @@ pub enum TargetError {
 /// One request as sent and its answer.
 #[derive(Debug, Clone)]
 pub struct Sent {
+    /// The request as sent (signed).
     pub request: HttpRequest,
+    /// The answer.
     pub response: HttpResponse,
+    /// The answer decoded, or why it does not decode.
     pub outcome: Result<Outcome, DecodeError>,
     /// Sends including throttling retries.
     pub attempts: u32,
+    /// Time from the first send to the last answer.
     pub elapsed: Duration,
 }
 
+/// A target: sends calls and decodes answers, paced.
 pub struct Target {
     cfg: TargetConfig,
     client: reqwest::Client,
@@ -129,6 +152,7 @@ pub struct Target {
 }
 
 impl Target {
+    /// A target for `cfg`.
     pub fn new(cfg: TargetConfig) -> Result<Self, TargetError> {
         // Never follow a redirect: a 3xx is the target's answer, to be judged like any
         // other, and an Alibaba GET would carry its signed query to the new place.
@@ -145,6 +169,7 @@ impl Target {
         })
     }
 
+    /// Its configuration.
     pub fn config(&self) -> &TargetConfig {
         &self.cfg
     }
@@ -155,12 +180,11 @@ impl Target {
         if signing == Signing::Unsigned {
             return Ok(req);
         }
-        let creds = self.cfg.credentials.clone().ok_or_else(|| {
-            TargetError::NoCredentials(match self.cfg.signing {
-                SigningScheme::Sigv4 => "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into(),
-                _ => "ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET".into(),
-            })
-        })?;
+        let creds = self
+            .cfg
+            .credentials
+            .clone()
+            .ok_or_else(|| TargetError::NoCredentials(self.cfg.credential_names.required()))?;
         let creds = match signing {
             Signing::WrongSecret => Credentials::new(
                 creds.access_key_id.clone(),
@@ -241,16 +265,7 @@ impl Target {
             .await
             .map_err(unreachable)?;
         let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = crate::wire::header_pairs(resp.headers());
         // Read at most one byte past the limit: the decoder refuses it, and a hostile
         // peer cannot make us buffer more.
         let mut body = Vec::new();

@@ -1,14 +1,18 @@
 //! Normalization: an outcome in a stable, redacted form that two targets (or two
 //! runs against one target) can be compared in.
 //!
-//! What changes from call to call — request ids, Lightsail operation ids,
-//! timestamps, instance ids and names — is replaced by a numbered placeholder
-//! (`<request-id:1>`, `<operation-id:1>`, `<timestamp:1>`, `<instance-id:1>`). The
-//! number is given by first appearance within one [`Normalizer`], so an identity
-//! that recurs (the instance named in the request and in the answer, one request
-//! id in the header and the body) gets the same placeholder every time. Status,
-//! error code and message are kept (instance ids inside a message are replaced
-//! too). Nothing here does I/O; the result is deterministic in its input.
+//! What changes from call to call — request ids, operation ids, timestamps,
+//! instance ids and names — is replaced by a numbered placeholder
+//! (`<request-id:1>`, `<operation-id:1>`, `<timestamp:1>`, `<instance-id:1>`). Which
+//! answer members hold such identities, and how an instance id looks in free text,
+//! are facts of the API's spec table (`[volatile]`); ISO 8601 times are recognized
+//! by their shape. The number is given by first appearance within one
+//! [`Normalizer`], so an identity that recurs (the instance named in the request and
+//! in the answer, one request id in the header and the body) gets the same
+//! placeholder every time. Status, error code and message are kept (instance ids
+//! inside a message are replaced too). Nothing here does I/O; the result is
+//! deterministic in its input.
+#![warn(missing_docs)]
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -19,6 +23,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::record::Actual;
+use crate::spec::Volatile;
 use crate::wire::{Outcome, RawParam, RawValue};
 
 /// An outcome, normalized: what snapshots, recordings and baselines hold.
@@ -27,53 +32,69 @@ use crate::wire::{Outcome, RawParam, RawValue};
 pub enum Normalized {
     /// A 2xx answer; `body` with identities replaced by placeholders.
     Success {
+        /// The HTTP status.
         status: u16,
+        /// The request id's placeholder, if the answer has one.
         request_id: Option<String>,
+        /// The answer's members, identities replaced, members sorted.
         body: Value,
     },
     /// A non-2xx answer: status, code and message as sent (instance ids replaced).
     Error {
+        /// The HTTP status.
         status: u16,
+        /// The error code as sent.
         code: String,
+        /// The message as sent, instance ids replaced.
         message: String,
+        /// The request id's placeholder, if the answer has one.
         request_id: Option<String>,
     },
     /// An answer the protocol cannot decode: its status, and why.
-    Undecodable { status: u16, reason: String },
+    Undecodable {
+        /// The HTTP status.
+        status: u16,
+        /// Why, instance ids replaced.
+        reason: String,
+    },
     /// Nothing judgeable came back.
-    Unjudgeable { reason: String },
+    Unjudgeable {
+        /// Why, instance ids replaced.
+        reason: String,
+    },
 }
 
 /// The kinds of identity that get placeholders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum IdKind {
+    /// A request id.
     RequestId,
+    /// The id of an operation the call started.
     OperationId,
+    /// A time.
     Timestamp,
-    InstanceId,
+    /// An instance id or name.
+    Instance,
 }
 
 impl IdKind {
+    /// The placeholder's label (`request-id`…).
     pub fn label(self) -> &'static str {
         match self {
             IdKind::RequestId => "request-id",
             IdKind::OperationId => "operation-id",
             IdKind::Timestamp => "timestamp",
-            IdKind::InstanceId => "instance-id",
+            IdKind::Instance => "instance-id",
         }
     }
 }
 
-/// Numbers identities by first appearance. Use one per snapshot (one case).
-#[derive(Debug, Clone, Default)]
-pub struct Normalizer {
+/// Numbers identities by first appearance, as an API's `[volatile]` facts say.
+/// Use one per snapshot (one case).
+#[derive(Debug, Clone)]
+pub struct Normalizer<'r> {
+    rules: &'r Volatile,
     seen: BTreeMap<IdKind, Vec<String>>,
-}
-
-fn instance_token() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    // EC2 (`i-` + 8 or 17 hex digits) and Alibaba (`i-` + lower-case alphanumerics).
-    RE.get_or_init(|| Regex::new(r"\bi-[0-9a-z]{8,24}\b").expect("valid regex"))
 }
 
 fn iso_timestamp() -> &'static Regex {
@@ -84,40 +105,46 @@ fn iso_timestamp() -> &'static Regex {
     })
 }
 
-/// Does `s` look like an instance id (`i-…` with at least one digit)?
-fn looks_like_instance(s: &str) -> bool {
-    instance_token()
-        .find(s)
-        .is_some_and(|m| m.start() == 0 && m.end() == s.len())
-        && s[2..].bytes().any(|b| b.is_ascii_digit())
+/// The kind of identity a member named `key` holds, by the table's lists.
+fn key_kind(rules: &Volatile, key: &str) -> Option<IdKind> {
+    let lists = [
+        (IdKind::RequestId, &rules.request_id),
+        (IdKind::OperationId, &rules.operation_id),
+        (IdKind::Timestamp, &rules.timestamp),
+        (IdKind::Instance, &rules.instance),
+    ];
+    lists
+        .into_iter()
+        .find(|(_, names)| names.iter().any(|n| n.eq_ignore_ascii_case(key)))
+        .map(|(kind, _)| kind)
 }
 
-fn key_kind(key: &str) -> Option<IdKind> {
-    let k = key.to_ascii_lowercase();
-    match k.as_str() {
-        "requestid" | "request_id" | "x-amzn-requestid" => Some(IdKind::RequestId),
-        // Lightsail `operation.id` / `operations[].id`.
-        "id" | "operationid" => Some(IdKind::OperationId),
-        "instanceid" | "instancename" | "resourcename" | "instance_id" => Some(IdKind::InstanceId),
-        "createdat" | "statuschangedat" | "timestamp" | "time" | "date" => Some(IdKind::Timestamp),
-        _ if key.ends_with("At") || key.ends_with("Time") => Some(IdKind::Timestamp),
-        _ => None,
-    }
-}
-
-impl Normalizer {
-    pub fn new() -> Self {
-        Self::default()
+impl<'r> Normalizer<'r> {
+    /// A normalizer for an API whose table states `rules`.
+    pub fn new(rules: &'r Volatile) -> Self {
+        Normalizer {
+            rules,
+            seen: BTreeMap::new(),
+        }
     }
 
     /// A normalizer that already knows these instances, numbered 1, 2… in order
     /// (so the instance under test is `<instance-id:1>` whatever it is called).
-    pub fn with_instances<'a>(ids: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut n = Self::new();
+    pub fn with_instances<'a>(rules: &'r Volatile, ids: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut n = Self::new(rules);
         for id in ids {
-            n.placeholder(IdKind::InstanceId, id);
+            n.placeholder(IdKind::Instance, id);
         }
         n
+    }
+
+    /// Does `s` as a whole look like an instance id? It must match the table's
+    /// `instance_pattern` and hold a digit (a word is not an id).
+    fn looks_like_instance(&self, s: &str) -> bool {
+        self.rules.instance_regex.as_ref().is_some_and(|re| {
+            re.find(s)
+                .is_some_and(|m| m.start() == 0 && m.end() == s.len())
+        }) && s.bytes().any(|b| b.is_ascii_digit())
     }
 
     /// The placeholder of `original`, numbering it if it is new.
@@ -140,7 +167,7 @@ impl Normalizer {
     fn known_instances(&self) -> Vec<String> {
         let mut ids = self
             .seen
-            .get(&IdKind::InstanceId)
+            .get(&IdKind::Instance)
             .cloned()
             .unwrap_or_default();
         // Longest first, so an id that contains another is replaced whole.
@@ -150,27 +177,30 @@ impl Normalizer {
 
     fn is_known_instance(&self, s: &str) -> bool {
         self.seen
-            .get(&IdKind::InstanceId)
+            .get(&IdKind::Instance)
             .is_some_and(|l| l.iter().any(|x| x == s))
     }
 
     /// Free text (an error message): instance ids replaced, the rest kept.
     pub fn text(&mut self, s: &str) -> String {
         // Tokens that look like instance ids get numbered in order of appearance.
-        let tokens: Vec<String> = instance_token()
-            .find_iter(s)
-            .map(|m| m.as_str().to_string())
-            .filter(|t| looks_like_instance(t))
-            .collect();
+        let tokens: Vec<String> = match &self.rules.instance_regex {
+            Some(re) => re
+                .find_iter(s)
+                .map(|m| m.as_str().to_string())
+                .filter(|t| self.looks_like_instance(t))
+                .collect(),
+            None => Vec::new(),
+        };
         for t in &tokens {
-            self.placeholder(IdKind::InstanceId, t);
+            self.placeholder(IdKind::Instance, t);
         }
         let mut out = s.to_string();
         for id in self.known_instances() {
             if id.is_empty() || id.starts_with('<') {
                 continue;
             }
-            let ph = self.placeholder(IdKind::InstanceId, &id);
+            let ph = self.placeholder(IdKind::Instance, &id);
             out = replace_word(&out, &id, &ph);
         }
         out
@@ -178,13 +208,13 @@ impl Normalizer {
 
     /// A scalar string under `key` (if any).
     fn string(&mut self, key: Option<&str>, s: &str) -> String {
-        if let Some(kind) = key.and_then(key_kind) {
+        if let Some(kind) = key.and_then(|k| key_kind(self.rules, k)) {
             if !s.is_empty() {
                 return self.placeholder(kind, s);
             }
         }
-        if self.is_known_instance(s) || looks_like_instance(s) {
-            return self.placeholder(IdKind::InstanceId, s);
+        if self.is_known_instance(s) || self.looks_like_instance(s) {
+            return self.placeholder(IdKind::Instance, s);
         }
         if iso_timestamp().is_match(s) {
             return self.placeholder(IdKind::Timestamp, s);
@@ -196,7 +226,9 @@ impl Normalizer {
     pub fn value(&mut self, key: Option<&str>, v: &Value) -> Value {
         match v {
             Value::String(s) => Value::String(self.string(key, s)),
-            Value::Number(n) if key.and_then(key_kind) == Some(IdKind::Timestamp) => {
+            Value::Number(n)
+                if key.and_then(|k| key_kind(self.rules, k)) == Some(IdKind::Timestamp) =>
+            {
                 Value::String(self.placeholder(IdKind::Timestamp, &n.to_string()))
             }
             Value::Array(items) => Value::Array(items.iter().map(|i| self.value(key, i)).collect()),
@@ -215,41 +247,32 @@ impl Normalizer {
         }
     }
 
+    /// A decoded answer, normalized.
     pub fn outcome(&mut self, o: &Outcome) -> Normalized {
+        let request_id = o
+            .request_id()
+            .map(|r| self.placeholder(IdKind::RequestId, r));
         match o {
-            Outcome::Success {
-                status,
+            Outcome::Success { status, body, .. } => Normalized::Success {
+                status: *status,
                 request_id,
-                body,
-            } => {
-                let request_id = request_id
-                    .as_deref()
-                    .map(|r| self.placeholder(IdKind::RequestId, r));
-                Normalized::Success {
-                    status: *status,
-                    request_id,
-                    body: self.value(None, body),
-                }
-            }
+                body: self.value(None, body),
+            },
             Outcome::Error {
                 status,
                 code,
                 message,
+                ..
+            } => Normalized::Error {
+                status: *status,
+                code: code.clone(),
+                message: self.text(message),
                 request_id,
-            } => {
-                let request_id = request_id
-                    .as_deref()
-                    .map(|r| self.placeholder(IdKind::RequestId, r));
-                Normalized::Error {
-                    status: *status,
-                    code: code.clone(),
-                    message: self.text(message),
-                    request_id,
-                }
-            }
+            },
         }
     }
 
+    /// What a case got, normalized.
     pub fn actual(&mut self, a: &Actual) -> Normalized {
         match a {
             Actual::Outcome { outcome } => self.outcome(outcome),
@@ -269,8 +292,8 @@ impl Normalizer {
             .iter()
             .map(|p| {
                 let s = p.value.as_query_text();
-                let replaced = if self.is_known_instance(s) || looks_like_instance(s) {
-                    self.placeholder(IdKind::InstanceId, s)
+                let replaced = if self.is_known_instance(s) || self.looks_like_instance(s) {
+                    self.placeholder(IdKind::Instance, s)
                 } else {
                     s.to_string()
                 };
@@ -308,8 +331,13 @@ fn replace_word(s: &str, from: &str, to: &str) -> String {
 
 /// Normalize one case's request and answer with one numbering: the instance under
 /// test first (`<instance-id:1>`), then whatever the request and answer name.
-pub fn case(instance: &str, params: &[RawParam], actual: &Actual) -> (Vec<RawParam>, Normalized) {
-    let mut n = Normalizer::with_instances([instance].into_iter().filter(|s| !s.is_empty()));
+pub fn case(
+    rules: &Volatile,
+    instance: &str,
+    params: &[RawParam],
+    actual: &Actual,
+) -> (Vec<RawParam>, Normalized) {
+    let mut n = Normalizer::with_instances(rules, [instance].into_iter().filter(|s| !s.is_empty()));
     let params = n.params(params);
     let outcome = n.actual(actual);
     (params, outcome)
@@ -317,8 +345,8 @@ pub fn case(instance: &str, params: &[RawParam], actual: &Actual) -> (Vec<RawPar
 
 /// A case title with the instance ids in it replaced, numbered as in [`case`]
 /// (titles name the instance under test: `InstanceId = valid "i-0123…"`).
-pub fn title(instance: &str, title: &str) -> String {
-    let mut n = Normalizer::with_instances([instance].into_iter().filter(|s| !s.is_empty()));
+pub fn title(rules: &Volatile, instance: &str, title: &str) -> String {
+    let mut n = Normalizer::with_instances(rules, [instance].into_iter().filter(|s| !s.is_empty()));
     n.text(title)
 }
 
@@ -335,9 +363,23 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn rules() -> Volatile {
+        let pattern = "i-[0-9a-f]{17}";
+        Volatile {
+            request_id: vec!["requestId".into()],
+            operation_id: vec!["id".into()],
+            timestamp: vec!["createdAt".into(), "statusChangedAt".into()],
+            instance: vec!["instanceId".into()],
+            instance_pattern: Some(pattern.into()),
+            instance_regex: Volatile::compile_instance_pattern(pattern).ok(),
+            ..Volatile::default()
+        }
+    }
+
     #[test]
     fn identities_line_up() {
-        let mut n = Normalizer::with_instances(["i-0123456789abcdef0"]);
+        let rules = rules();
+        let mut n = Normalizer::with_instances(&rules, ["i-0123456789abcdef0"]);
         let o = Outcome::Success {
             status: 200,
             request_id: Some("r-1".into()),
@@ -356,7 +398,8 @@ mod tests {
 
     #[test]
     fn messages_keep_words_and_replace_ids() {
-        let mut n = Normalizer::with_instances(["web-1"]);
+        let rules = rules();
+        let mut n = Normalizer::with_instances(&rules, ["web-1"]);
         assert_eq!(
             n.text(
                 "The instance ID 'i-00000000000000000' does not exist; web-1 is fine, web-10 not"
@@ -364,5 +407,30 @@ mod tests {
             "The instance ID '<instance-id:2>' does not exist; <instance-id:1> is fine, web-10 not"
         );
         assert_eq!(n.text("multi-parameter values"), "multi-parameter values");
+    }
+
+    #[test]
+    fn only_the_tables_members_and_pattern_count() {
+        let rules = rules();
+        let none = Volatile::default();
+        let body = json!({"requestId": "r-1", "RequestID": "r-2", "token": "t", "note": "i-0123456789abcdef0"});
+        let mut with = Normalizer::new(&rules);
+        assert_eq!(
+            with.value(None, &body),
+            json!({"RequestID": "<request-id:1>", "note": "<instance-id:1>", "requestId": "<request-id:2>", "token": "t"})
+        );
+        // Without facts only ISO times are recognized; ids stay as sent.
+        let mut without = Normalizer::new(&none);
+        let body = json!({"requestId": "r-1", "at": "2024-01-01T00:00:00Z", "note": "i-0123456789abcdef0"});
+        assert_eq!(
+            without.value(None, &body),
+            json!({"at": "<timestamp:1>", "note": "i-0123456789abcdef0", "requestId": "r-1"})
+        );
+        // A word that matches the shape but has no digit is not an id.
+        let words = Volatile {
+            instance_regex: Volatile::compile_instance_pattern("i-[a-z]+").ok(),
+            ..Volatile::default()
+        };
+        assert_eq!(Normalizer::new(&words).text("i-deadbeef"), "i-deadbeef");
     }
 }

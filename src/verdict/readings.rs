@@ -28,6 +28,27 @@ pub struct Witness {
     pub passes_under: Vec<String>,
 }
 
+impl Witness {
+    /// `case passes only under a=x or a=y`.
+    pub fn short(&self) -> String {
+        format!(
+            "{} passes only under {}",
+            self.case,
+            self.passes_under.join(" or ")
+        )
+    }
+
+    /// `case (title) passes only under a=x or a=y`.
+    pub fn long(&self) -> String {
+        format!(
+            "{} ({}) passes only under {}",
+            self.case,
+            self.title,
+            self.passes_under.join(" or ")
+        )
+    }
+}
+
 /// What a run shows of one ambiguity at one target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AmbiguityReading {

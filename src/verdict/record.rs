@@ -1,5 +1,6 @@
 //! A judged case, as reports and snapshots consume it: the request as sent (secrets
 //! redacted), what was acceptable, what came back, the verdict and its citations.
+#![warn(missing_docs)]
 
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +15,7 @@ use super::Verdict;
 pub struct CaseResult {
     /// Stable id within a run: `aws-ec2/coverage/0042`.
     pub id: String,
+    /// The API id.
     pub api: String,
     /// `coverage`, `random`, `auth`, `sequence`.
     pub phase: String,
@@ -21,15 +23,19 @@ pub struct CaseResult {
     pub rule: String,
     /// What the case is, in words (`HttpPutResponseHopLimit = 65`).
     pub title: String,
+    /// The operation called.
     pub operation: String,
     /// The parameters as sent, in order (secret-bearing values redacted).
     pub request: Vec<RawParam>,
+    /// How the request was signed.
     pub auth: Auth,
     /// The oracle's acceptable outcomes.
     pub expected: Vec<Acceptable>,
     /// The ambiguities the call touches.
     pub ambiguities: Vec<String>,
+    /// What the target answered.
     pub actual: Actual,
+    /// The judgement.
     pub verdict: Verdict,
     /// Why a failing case fails, in a form that groups into departures.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -40,6 +46,7 @@ pub struct CaseResult {
     pub exchanges: Vec<Exchange>,
     /// What else the runner saw (read-back results, retries…).
     pub notes: Vec<String>,
+    /// Time taken, in milliseconds.
     pub duration_ms: f64,
 }
 
@@ -48,12 +55,23 @@ pub struct CaseResult {
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Actual {
     /// A decoded answer.
-    Outcome { outcome: Outcome },
+    Outcome {
+        /// The answer.
+        outcome: Outcome,
+    },
     /// An answer the protocol cannot decode (an HTML error page…): judged on its
     /// status, and a departure of its own.
-    Undecodable { status: u16, reason: String },
+    Undecodable {
+        /// The HTTP status.
+        status: u16,
+        /// Why it does not decode.
+        reason: String,
+    },
     /// Nothing came back (transport failure, timeout): the suite's trouble.
-    Unjudgeable { reason: String },
+    Unjudgeable {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// One HTTP exchange as text, secrets redacted.
@@ -61,22 +79,33 @@ pub enum Actual {
 pub struct Exchange {
     /// The endpoint URL the request went to (no path).
     pub endpoint: String,
+    /// The request as sent, redacted.
     pub request: RecordedRequest,
+    /// The answer; `None` when the request failed before one came back.
     pub response: Option<RecordedResponse>,
 }
 
+/// A request as sent, redacted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordedRequest {
+    /// `GET`, `POST`…
     pub method: String,
+    /// Path and query, exactly as sent (secrets redacted).
     pub path_and_query: String,
+    /// Headers as sent (secrets redacted).
     pub headers: Vec<(String, String)>,
+    /// The body as text (secrets redacted).
     pub body: String,
 }
 
+/// An answer as received.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordedResponse {
+    /// The HTTP status.
     pub status: u16,
+    /// Headers as received.
     pub headers: Vec<(String, String)>,
+    /// The body as text.
     pub body: String,
 }
 
@@ -103,10 +132,15 @@ impl Exchange {
 /// Counts by verdict.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
+    /// Every case counted.
     pub total: usize,
+    /// Cases that passed.
     pub pass: usize,
+    /// Cases that passed under a reading of an ambiguity.
     pub pass_under_reading: usize,
+    /// Cases that failed.
     pub fail: usize,
+    /// Cases that could not be judged.
     pub error: usize,
     /// Distinct departures among the failures.
     #[serde(default)]
@@ -117,6 +151,7 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Count one more verdict.
     pub fn add(&mut self, v: &Verdict) {
         self.total += 1;
         match v {
@@ -126,6 +161,7 @@ impl Summary {
             Verdict::Error { .. } => self.error += 1,
         }
     }
+    /// The counts over `cases`.
     pub fn of<'a>(cases: impl IntoIterator<Item = &'a CaseResult>) -> Self {
         let mut s = Summary::default();
         for c in cases {
@@ -133,6 +169,7 @@ impl Summary {
         }
         s
     }
+    /// No failure and no error.
     pub fn conforms(&self) -> bool {
         self.fail == 0 && self.error == 0 && self.inconsistent_readings == 0
     }

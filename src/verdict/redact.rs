@@ -1,8 +1,10 @@
 //! Redaction: secrets never reach a report, a snapshot or a reproducer. Signatures
 //! and session tokens are replaced; access key ids keep only a short prefix.
+#![warn(missing_docs)]
 
 use crate::wire::credentials::{self, SECRET_HEADERS};
 
+/// What a secret is replaced with.
 pub const REDACTED: &str = "<redacted>";
 
 /// An access key id shortened to its first four characters.
@@ -11,6 +13,7 @@ pub fn access_key(id: &str) -> String {
     format!("{keep}…")
 }
 
+/// Headers with secrets redacted: `Authorization` keeps its scheme and signed-header list, secret-bearing headers become [`REDACTED`].
 pub fn headers(headers: &[(String, String)]) -> Vec<(String, String)> {
     headers
         .iter()

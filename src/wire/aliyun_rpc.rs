@@ -20,11 +20,14 @@ use super::{
 /// form body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
+    /// Parameters in the query string.
     Get,
+    /// Parameters in a form body.
     Post,
 }
 
 impl Method {
+    /// The HTTP method.
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Get => "GET",

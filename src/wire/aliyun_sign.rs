@@ -218,7 +218,9 @@ fn verified(access_key_id: &str) -> VerifiedAuth {
 /// A V3 canonical request and the `SignedHeaders` list it implies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct V3Canonical {
+    /// The canonical request.
     pub request: String,
+    /// The `SignedHeaders` list.
     pub signed_headers: String,
 }
 
@@ -586,6 +588,7 @@ impl Hasher for PreHashed {
 pub const DEFAULT_NONCE_CAPACITY: usize = 1_000_000;
 
 impl NonceCache {
+    /// A cache remembering nonces for `window`, holding at most `max_entries`.
     pub fn new(window: Duration, max_entries: usize) -> Self {
         NonceCache {
             window,
@@ -637,10 +640,12 @@ impl NonceCache {
         NonceCheck::Fresh
     }
 
+    /// How many nonces are remembered.
     pub fn len(&self) -> usize {
         self.len
     }
 
+    /// Is no nonce remembered?
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -89,3 +89,60 @@ pub fn corrupt_signature(scheme: SigningScheme, req: &mut HttpRequest) -> bool {
         }
     }
 }
+
+/// Headers a signer computes or that carry credentials, over every scheme
+/// (lower-case): a reproducer leaves them out and lets its tool add its own.
+pub const SIGNING_HEADERS: &[&str] = &[
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-content-sha256",
+    "x-acs-signature",
+    "x-acs-security-token",
+];
+
+/// How `curl` signs a request of some scheme, for reproducers: the option and its
+/// value, and the header a session token travels in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurlSigning {
+    /// The curl option, e.g. `--aws-sigv4`.
+    pub option: &'static str,
+    /// Its value: provider, region and signing name.
+    pub value: String,
+    /// The header carrying a session token, when the credentials have one.
+    pub token_header: &'static str,
+}
+
+impl SigningScheme {
+    /// How curl signs this scheme for `signing_name` in `region`; `None` when curl
+    /// cannot produce its signatures.
+    pub fn curl(self, signing_name: &str, region: &str) -> Option<CurlSigning> {
+        match self {
+            SigningScheme::Sigv4 => Some(CurlSigning {
+                option: "--aws-sigv4",
+                value: format!("aws:amz:{region}:{signing_name}"),
+                token_header: "x-amz-security-token",
+            }),
+            SigningScheme::AliyunV1 | SigningScheme::AliyunV3 => None,
+        }
+    }
+
+    /// The scheme in words, for reproducers and messages.
+    pub fn title(self) -> &'static str {
+        match self {
+            SigningScheme::Sigv4 => "AWS Signature Version 4",
+            SigningScheme::AliyunV1 | SigningScheme::AliyunV3 => {
+                "Alibaba Cloud signatures (V1 query signatures, V3 ACS3-HMAC-SHA256)"
+            }
+        }
+    }
+
+    /// The scheme an `Authorization` header value was signed with, by its first
+    /// word; `None` for a scheme that signs elsewhere or an unknown word.
+    pub fn of_authorization(value: &str) -> Option<SigningScheme> {
+        match value.split_whitespace().next()? {
+            sigv4::ALGORITHM => Some(SigningScheme::Sigv4),
+            aliyun_sign::V3_ALGORITHM => Some(SigningScheme::AliyunV3),
+            _ => None,
+        }
+    }
+}

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// Headers whose values carry a signature or a token (lower-case).
 pub const SECRET_HEADERS: &[&str] = &[
     "authorization",
@@ -50,6 +52,7 @@ pub fn mask_secret_params(pairs: &str, mask: &str) -> String {
 pub struct Secret(String);
 
 impl Secret {
+    /// Wrap a secret.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
@@ -74,32 +77,54 @@ impl fmt::Display for Secret {
 /// An access key pair, optionally with a session (STS) token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credentials {
+    /// The access key id (not secret; shown shortened in reports).
     pub access_key_id: String,
+    /// The secret access key.
     pub secret: Secret,
+    /// The session (STS) token, if any.
     pub session_token: Option<Secret>,
 }
 
-/// Which environment variables hold a cloud's credentials.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which environment variables hold an API's credentials (a spec-table fact:
+/// `[api] credentials`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EnvNames {
-    pub access_key_id: &'static str,
-    pub secret: &'static str,
-    pub session_token: &'static str,
+    /// The access key id.
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret: String,
+    /// The session (STS) token, where the cloud has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<String>,
 }
 
-pub const AWS_ENV: EnvNames = EnvNames {
-    access_key_id: "AWS_ACCESS_KEY_ID",
-    secret: "AWS_SECRET_ACCESS_KEY",
-    session_token: "AWS_SESSION_TOKEN",
-};
+impl EnvNames {
+    /// The variables that must be set, for an error message: `A and B`.
+    pub fn required(&self) -> String {
+        format!("{} and {}", self.access_key_id, self.secret)
+    }
 
-pub const ALIBABA_ENV: EnvNames = EnvNames {
-    access_key_id: "ALIBABA_CLOUD_ACCESS_KEY_ID",
-    secret: "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-    session_token: "ALIBABA_CLOUD_SECURITY_TOKEN",
-};
+    /// Every name given, the session token's last.
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        [&self.access_key_id, &self.secret]
+            .into_iter()
+            .chain(&self.session_token)
+    }
+}
+
+/// A portable environment variable name (`[A-Za-z_][A-Za-z0-9_]*`): one a shell
+/// expands as `$NAME` and nothing more.
+pub fn is_variable_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
 
 impl Credentials {
+    /// A key pair without a session token.
     pub fn new(access_key_id: impl Into<String>, secret: impl Into<String>) -> Self {
         Credentials {
             access_key_id: access_key_id.into(),
@@ -108,6 +133,7 @@ impl Credentials {
         }
     }
 
+    /// The same credentials with a session token.
     pub fn with_session_token(mut self, token: impl Into<String>) -> Self {
         self.session_token = Some(Secret::new(token));
         self
@@ -115,10 +141,14 @@ impl Credentials {
 
     /// Read credentials through `get` (normally `std::env::var`); `None` when the key
     /// id or the secret is missing or empty.
-    pub fn from_lookup(names: EnvNames, get: impl Fn(&str) -> Option<String>) -> Option<Self> {
-        let id = get(names.access_key_id).filter(|s| !s.is_empty())?;
-        let secret = get(names.secret).filter(|s| !s.is_empty())?;
-        let token = get(names.session_token).filter(|s| !s.is_empty());
+    pub fn from_lookup(names: &EnvNames, get: impl Fn(&str) -> Option<String>) -> Option<Self> {
+        let id = get(&names.access_key_id).filter(|s| !s.is_empty())?;
+        let secret = get(&names.secret).filter(|s| !s.is_empty())?;
+        let token = names
+            .session_token
+            .as_deref()
+            .and_then(&get)
+            .filter(|s| !s.is_empty());
         Some(Credentials {
             access_key_id: id,
             secret: Secret::new(secret),
@@ -127,7 +157,7 @@ impl Credentials {
     }
 
     /// Read credentials from the process environment.
-    pub fn from_env(names: EnvNames) -> Option<Self> {
+    pub fn from_env(names: &EnvNames) -> Option<Self> {
         Self::from_lookup(names, |k| std::env::var(k).ok())
     }
 }
@@ -143,6 +173,14 @@ mod tests {
         assert!(!shown.contains("s3cr3t-value"), "{shown}");
         assert!(!shown.contains("tok-en-value"), "{shown}");
         assert!(shown.contains("AKID"));
+    }
+
+    fn names(id: &str, secret: &str, token: &str) -> EnvNames {
+        EnvNames {
+            access_key_id: id.into(),
+            secret: secret.into(),
+            session_token: Some(token.into()),
+        }
     }
 
     #[test]
@@ -179,19 +217,29 @@ mod tests {
 
     #[test]
     fn lookup_requires_key_and_secret() {
+        let aws = names(
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+        );
+        let alibaba = names(
+            "ALIBABA_CLOUD_ACCESS_KEY_ID",
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+            "ALIBABA_CLOUD_SECURITY_TOKEN",
+        );
         let env = |k: &str| match k {
             "AWS_ACCESS_KEY_ID" => Some("AKID".to_string()),
             "AWS_SECRET_ACCESS_KEY" => Some(String::new()),
             _ => None,
         };
-        assert!(Credentials::from_lookup(AWS_ENV, env).is_none());
+        assert!(Credentials::from_lookup(&aws, env).is_none());
         let env = |k: &str| match k {
             "ALIBABA_CLOUD_ACCESS_KEY_ID" => Some("id".to_string()),
             "ALIBABA_CLOUD_ACCESS_KEY_SECRET" => Some("sec".to_string()),
             "ALIBABA_CLOUD_SECURITY_TOKEN" => Some("tok".to_string()),
             _ => None,
         };
-        let c = Credentials::from_lookup(ALIBABA_ENV, env).unwrap();
+        let c = Credentials::from_lookup(&alibaba, env).unwrap();
         assert_eq!(c.access_key_id, "id");
         assert_eq!(c.session_token.unwrap().expose(), "tok");
     }

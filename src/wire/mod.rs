@@ -39,6 +39,16 @@ pub enum Protocol {
 }
 
 impl Protocol {
+    /// Does the request body carry typed values (a JSON document), so that a
+    /// number, a boolean or `null` differs from the same text in a string? Query
+    /// protocols carry every value as text.
+    pub fn typed_values(self) -> bool {
+        match self {
+            Protocol::AwsJson11 => true,
+            Protocol::Ec2Query | Protocol::AliyunRpc => false,
+        }
+    }
+
     /// The protocol's answers as a person names them (`EC2 Query XML`).
     pub fn name(self) -> &'static str {
         match self {
@@ -78,11 +88,14 @@ pub enum SigningScheme {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "lowercase")]
 pub enum RawValue {
+    /// Sent as a string (query protocols: as is).
     Text(String),
+    /// A raw JSON literal (number, `true`, `null`, object…), sent verbatim by JSON protocols and as text by query protocols.
     Json(String),
 }
 
 impl RawValue {
+    /// A text value.
     pub fn text(s: impl Into<String>) -> Self {
         RawValue::Text(s.into())
     }
@@ -99,17 +112,21 @@ impl RawValue {
 /// parameters are all representable.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RawParam {
+    /// The name, exactly as sent.
     pub name: String,
+    /// The value, exactly as sent.
     pub value: RawValue,
 }
 
 impl RawParam {
+    /// A parameter with a text value.
     pub fn text(name: impl Into<String>, value: impl Into<String>) -> Self {
         RawParam {
             name: name.into(),
             value: RawValue::Text(value.into()),
         }
     }
+    /// A parameter with a raw JSON literal.
     pub fn json(name: impl Into<String>, literal: impl Into<String>) -> Self {
         RawParam {
             name: name.into(),
@@ -122,11 +139,14 @@ impl RawParam {
 /// (`Action`, `Version`, signatures…) are added by the encoder, not listed here.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Call {
+    /// The operation (`ModifyInstanceMetadataOptions`).
     pub operation: String,
+    /// The parameters, in order, duplicates kept.
     pub params: Vec<RawParam>,
 }
 
 impl Call {
+    /// A call of `operation` without parameters.
     pub fn new(operation: impl Into<String>) -> Self {
         Call {
             operation: operation.into(),
@@ -134,6 +154,7 @@ impl Call {
         }
     }
 
+    /// This call with one more text parameter.
     pub fn with(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.params.push(RawParam::text(name, value));
         self
@@ -162,7 +183,9 @@ impl Call {
 pub struct Endpoint {
     /// `http://127.0.0.1:8080` or `https://ec2.us-east-1.amazonaws.com`, no trailing `/`.
     pub url: String,
+    /// The region requests are signed for (and Alibaba's `RegionId` default).
     pub region: String,
+    /// The API version the protocol sends.
     pub api_version: String,
     /// SigV4 signing name (`ec2`, `lightsail`); unused by Alibaba.
     pub signing_name: String,
@@ -188,12 +211,44 @@ impl Endpoint {
 /// `Debug` hides signatures, tokens and key ids, so a request can be logged.
 #[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct HttpRequest {
+    /// `GET`, `POST`…
     pub method: String,
     /// Path plus `?query` if any, exactly as sent (already percent-encoded).
     pub path_and_query: String,
     /// Header names as sent; lookups are case-insensitive.
     pub headers: Vec<(String, String)>,
+    /// The body, exactly as sent.
     pub body: Vec<u8>,
+}
+
+impl HttpRequest {
+    /// The request of an `http` library (axum, hyper) with this body: method,
+    /// path and query as sent (`/` when the URI has none), headers in order.
+    pub fn from_parts(parts: &http::request::Parts, body: Vec<u8>) -> Self {
+        HttpRequest {
+            method: parts.method.as_str().to_string(),
+            path_and_query: parts
+                .uri
+                .path_and_query()
+                .map_or_else(|| "/".into(), |pq| pq.as_str().to_string()),
+            headers: header_pairs(&parts.headers),
+            body,
+        }
+    }
+}
+
+/// Headers as text pairs, in order (values that are not UTF-8 made readable,
+/// not dropped).
+pub fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 impl std::fmt::Debug for HttpRequest {
@@ -229,8 +284,11 @@ impl std::fmt::Debug for HttpRequest {
 /// An HTTP response as bytes and strings.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct HttpResponse {
+    /// The HTTP status.
     pub status: u16,
+    /// Header names as received; lookups are case-insensitive.
     pub headers: Vec<(String, String)>,
+    /// The body, exactly as received.
     pub body: Vec<u8>,
 }
 
@@ -242,15 +300,18 @@ fn header_lookup<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a 
 }
 
 impl HttpRequest {
+    /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         header_lookup(&self.headers, name)
     }
+    /// The path, without the query.
     pub fn path(&self) -> &str {
         self.path_and_query
             .split_once('?')
             .map(|(p, _)| p)
             .unwrap_or(&self.path_and_query)
     }
+    /// The query string, without `?` (empty when there is none).
     pub fn query(&self) -> &str {
         self.path_and_query
             .split_once('?')
@@ -266,6 +327,7 @@ impl HttpRequest {
 }
 
 impl HttpResponse {
+    /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         header_lookup(&self.headers, name)
     }
@@ -279,25 +341,34 @@ pub enum Outcome {
     /// object members, repeated elements and `item`/`member` lists become arrays, text
     /// stays text; JSON stays as it was. The root element (XML) is dropped.
     Success {
+        /// The HTTP status (2xx).
         status: u16,
+        /// The request id the answer carries, if any.
         request_id: Option<String>,
+        /// The answer's members as a JSON tree (XML answers converted).
         body: serde_json::Value,
     },
     /// A non-2xx answer with the protocol's error code.
     Error {
+        /// The HTTP status.
         status: u16,
+        /// The error code.
         code: String,
+        /// The error message (may be empty).
         message: String,
+        /// The request id the answer carries, if any.
         request_id: Option<String>,
     },
 }
 
 impl Outcome {
+    /// The HTTP status.
     pub fn status(&self) -> u16 {
         match self {
             Outcome::Success { status, .. } | Outcome::Error { status, .. } => *status,
         }
     }
+    /// The request id the answer carries, if any.
     pub fn request_id(&self) -> Option<&str> {
         match self {
             Outcome::Success { request_id, .. } | Outcome::Error { request_id, .. } => {
@@ -314,13 +385,20 @@ pub enum Answer {
     /// Success: `body` members in order (a JSON object; for XML protocols each member
     /// becomes an element, arrays become `<item>` lists).
     Success {
+        /// The request id the answer carries.
         request_id: String,
+        /// The answer's members.
         body: serde_json::Value,
     },
+    /// An error answer.
     Error {
+        /// The HTTP status.
         status: u16,
+        /// The error code.
         code: String,
+        /// The error message.
         message: String,
+        /// The request id the answer carries.
         request_id: String,
     },
 }
@@ -330,34 +408,49 @@ pub enum Answer {
 /// `Signature`, `X-Amz-*`…), in the order they came.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incoming {
+    /// The call: the operation and its parameters.
     pub call: Call,
     /// The API version the client asked for, where the protocol carries one.
     pub version: Option<String>,
+    /// Protocol-level parameters (`Action`, `Version`, signatures…), in order.
     pub protocol_params: Vec<(String, String)>,
 }
 
 /// Who signed a request that verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedAuth {
+    /// The access key id that signed.
     pub access_key_id: String,
     /// SigV4 credential-scope region and service; empty for Alibaba.
     pub region: String,
+    /// SigV4 credential-scope service; empty for Alibaba.
     pub service: String,
 }
 
 /// Why a body could not be decoded. Never a panic.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    /// The body is over the size limit.
     #[error("body of {size} bytes is over the {limit}-byte limit")]
-    TooLarge { size: usize, limit: usize },
+    TooLarge {
+        /// The body's size in bytes.
+        size: usize,
+        /// The limit ([`MAX_BODY_BYTES`]).
+        limit: usize,
+    },
+    /// The XML does not parse.
     #[error("malformed XML: {0}")]
     Xml(String),
+    /// The JSON does not parse.
     #[error("malformed JSON: {0}")]
     Json(String),
+    /// The body is not UTF-8.
     #[error("body is not valid UTF-8")]
     Utf8,
+    /// The answer parses but is not the protocol's shape.
     #[error("unexpected answer shape: {0}")]
     Shape(String),
+    /// A request the server side cannot read.
     #[error("malformed request: {0}")]
     Request(String),
 }
@@ -366,6 +459,7 @@ pub enum DecodeError {
 /// carried by the protocol).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EncodeError {
+    /// Why, in words.
     #[error("cannot encode request: {0}")]
     Invalid(String),
 }
@@ -374,16 +468,22 @@ pub enum EncodeError {
 /// authentication error in the emulator.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
+    /// No signature at all.
     #[error("the request is not signed")]
     Missing,
+    /// A signature that cannot be read.
     #[error("the signature is malformed: {0}")]
     Malformed(String),
+    /// The access key id is unknown.
     #[error("unknown access key id")]
     UnknownAccessKey,
+    /// The signature does not match.
     #[error("the signature does not match")]
     SignatureMismatch,
+    /// The request time is outside the allowed skew.
     #[error("the request timestamp is outside the allowed skew")]
     Expired,
+    /// An Alibaba nonce was used before.
     #[error("the signature nonce was already used")]
     NonceReused,
 }

@@ -20,7 +20,8 @@ use subtle::ConstantTimeEq;
 
 use super::{AuthError, Credentials, EncodeError, Endpoint, HttpRequest, Secret, VerifiedAuth};
 
-const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+/// The SigV4 algorithm name, the first word of its `Authorization` header.
+pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const DATE_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 /// AWS refuses presigned URLs that claim to live longer than seven days.
 const MAX_PRESIGNED_SECS: u64 = 7 * 24 * 3600;
@@ -463,9 +464,8 @@ impl KeyCache {
 
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
     // HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
-    let mut mac = match HmacSha256::new_from_slice(key) {
-        Ok(m) => m,
-        Err(_) => return Vec::new(),
+    let Ok(mut mac) = HmacSha256::new_from_slice(key) else {
+        return Vec::new();
     };
     mac.update(data);
     mac.finalize().into_bytes().to_vec()

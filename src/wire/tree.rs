@@ -150,7 +150,9 @@ fn unmark_repeat(v: &mut Value) {
 /// member's own element (`<Instance>…</Instance><Instance>…</Instance>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lists {
+    /// Arrays as `<item>` elements.
     Items,
+    /// Arrays as repeated elements named like the member.
     Repeated,
 }
 

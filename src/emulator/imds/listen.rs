@@ -216,25 +216,7 @@ async fn handle(
         axum::body::to_bytes(Body::new(body), MAX_IMDS_BODY),
     )
     .await;
-    let request = HttpRequest {
-        method: parts.method.as_str().to_string(),
-        path_and_query: parts
-            .uri
-            .path_and_query()
-            .map(|pq| pq.as_str().to_string())
-            .unwrap_or_else(|| "/".into()),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-        body: Vec::new(),
-    };
+    let request = HttpRequest::from_parts(&parts, Vec::new());
     let now = SystemTime::now();
     let Some(view) = service.emulator.imds_view(&service.instance, now) else {
         return Err(Silence);

@@ -88,16 +88,7 @@ impl ProbeClient {
             },
             Ok(resp) => {
                 let status = resp.status().as_u16();
-                let hs: Vec<(String, String)> = resp
-                    .headers()
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.to_string(),
-                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                        )
-                    })
-                    .collect();
+                let hs = crate::wire::header_pairs(resp.headers());
                 match read_bounded(resp).await {
                     Ok(body) => Reply {
                         status: Some(status),
@@ -230,8 +221,9 @@ impl ProbeClient {
                     Ok(t) => t,
                     Err(failed) => return Ok(failed),
                 };
-                tokio::time::sleep(Duration::from_secs(short as u64) + Duration::from_millis(600))
-                    .await;
+                // At least 1 (above): the conversion cannot fail.
+                let secs = u64::try_from(short).unwrap_or(1);
+                tokio::time::sleep(Duration::from_secs(secs) + Duration::from_millis(600)).await;
                 get(
                     item.clone(),
                     self.request(base, "GET", &item, self.with_token(&token), log)

@@ -156,7 +156,7 @@ impl Validator<'_> {
                     "an answer has either a status or no_answer = true",
                 ),
                 (Some(Status::Exact(s)), _) if !(100..=599).contains(&s) => {
-                    self.fail(&place, "answer", format!("{s} is not an HTTP status"))
+                    self.fail(&place, "answer", format!("{s} is not an HTTP status"));
                 }
                 _ => {}
             }
