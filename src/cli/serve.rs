@@ -92,6 +92,13 @@ pub fn execute(args: ServeArgs) -> u8 {
         Err(code) => return code,
     };
     runtime.block_on(async move {
+        let stop = match interrupt() {
+            Ok(stop) => stop,
+            Err(e) => {
+                eprintln!("error: cannot listen for Ctrl-C: {e}");
+                return super::exit::USAGE;
+            }
+        };
         let running = match emulator::start(config).await {
             Ok(r) => r,
             Err(e) => {
@@ -130,9 +137,7 @@ pub fn execute(args: ServeArgs) -> u8 {
             println!("  {:<36} {}", l.instance().to_string(), l.urls().join("  "));
         }
         println!("apply delay {} ms; press Ctrl-C to stop", args.apply_delay);
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            eprintln!("error: cannot listen for Ctrl-C: {e}");
-        }
+        stop.await;
         println!("shutting down");
         for l in listeners {
             l.shutdown().await;
@@ -140,4 +145,24 @@ pub fn execute(args: ServeArgs) -> u8 {
         running.shutdown().await;
         super::exit::OK
     })
+}
+
+/// Ctrl-C (SIGINT), listened for from the moment this is called: registered before
+/// the banner, so a signal sent as soon as the banner is read stops the emulator
+/// cleanly instead of killing it.
+fn interrupt() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut sigint = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            sigint.recv().await;
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }
