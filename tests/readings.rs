@@ -148,3 +148,24 @@ proptest! {
         }
     }
 }
+
+/// Workers interleave: the same cases in another order name the same witnesses
+/// (the smallest case id of each distinct answer), not whichever came first.
+#[test]
+fn witnesses_do_not_depend_on_the_order_cases_arrive_in() {
+    let finish = |order: &[&str]| {
+        let mut t = tracker();
+        for id in order {
+            let reading = if id.starts_with('k') { "keep" } else { "reset" };
+            t.add(&case(id, &[&[("omit", reading)]]));
+        }
+        t.finish()
+    };
+    let first = finish(&["r1", "k1", "k0"]);
+    let omit = first.iter().find(|r| r.ambiguity == "omit").expect("omit");
+    let ids: Vec<&str> = omit.witnesses.iter().map(|w| w.case.as_str()).collect();
+    assert_eq!(ids, ["k0", "r1"], "{omit:#?}");
+    for order in [["k0", "k1", "r1"], ["k1", "r1", "k0"], ["r1", "k0", "k1"]] {
+        assert_eq!(finish(&order), first, "order {order:?}");
+    }
+}

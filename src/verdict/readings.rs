@@ -9,6 +9,7 @@
 //! passes only under one reading, one only under another.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 use super::{CaseResult, Verdict};
 use crate::oracle::ReadingLabel;
@@ -106,6 +107,10 @@ pub struct ReadingTracker {
     touched: Vec<bool>,
     /// Constraints accepted so far (distinct ones only).
     accepted: Vec<Constraint>,
+    /// Every distinct constraint seen, with the smallest case id as its witness:
+    /// `finish` replays them in witness order, so the readings and the witnesses
+    /// named do not depend on the order cases arrived in (workers interleave).
+    seen: BTreeMap<Vec<Vec<(usize, usize)>>, Constraint>,
     /// Ambiguity index → the two witnesses that disagree on it.
     inconsistent: Vec<Option<Vec<Witness>>>,
     /// The assignments every accepted constraint allows.
@@ -137,6 +142,7 @@ impl ReadingTracker {
             touched: vec![false; n],
             inconsistent: vec![None; n],
             accepted: Vec::new(),
+            seen: BTreeMap::new(),
             worlds: Vec::new(),
             ambiguities,
         };
@@ -215,7 +221,26 @@ impl ReadingTracker {
             ambiguities,
             combinations: combos,
         };
-        self.apply(constraint);
+        match self.seen.get_mut(&constraint.combinations) {
+            Some(known) if known.witness.case <= constraint.witness.case => {}
+            Some(known) => *known = constraint,
+            None => {
+                self.seen
+                    .insert(constraint.combinations.clone(), constraint);
+            }
+        }
+    }
+
+    /// The constraints replayed in witness order from the start.
+    fn replayed(&self) -> Self {
+        let mut t = ReadingTracker::from_ambiguities(&self.api, self.ambiguities.clone());
+        t.touched.clone_from(&self.touched);
+        let mut all: Vec<&Constraint> = self.seen.values().collect();
+        all.sort_by(|a, b| a.witness.case.cmp(&b.witness.case));
+        for c in all {
+            t.apply(c.clone());
+        }
+        t
     }
 
     fn apply(&mut self, c: Constraint) {
@@ -284,6 +309,11 @@ impl ReadingTracker {
 
     /// The readings, one entry per ambiguity some case touched.
     pub fn finish(&self) -> Vec<AmbiguityReading> {
+        let t = self.replayed();
+        t.readings()
+    }
+
+    fn readings(&self) -> Vec<AmbiguityReading> {
         let mut out = Vec::new();
         for (i, (id, readings)) in self.ambiguities.iter().enumerate() {
             if !self.touched[i] && self.inconsistent[i].is_none() {
