@@ -259,19 +259,24 @@ pub async fn run_api(
         by_worker[i].push(c);
     }
     // Workers run concurrently, each serially on its own instance and each on a
-    // thread of its own (the random phase's value trees are not `Send`, so a
-    // worker's future is made and driven there, on this runtime's I/O and
-    // timers): a run uses every core. Results are gathered in worker order, so
-    // the report does not depend on scheduling.
-    let handle = tokio::runtime::Handle::current();
+    // thread of its own with a runtime and an HTTP client of its own (the random
+    // phase's value trees are not `Send`, so a worker's future is made and driven
+    // there; its connections live there too, so an answer wakes no other thread):
+    // a run uses every core. Results are gathered in worker order, so the report
+    // does not depend on scheduling.
     let threads: Vec<_> = workers
         .into_iter()
         .zip(by_worker)
         .enumerate()
         .map(|(i, (w, cases))| {
-            let (cfg, events, handle) = (cfg.clone(), events.clone(), handle.clone());
+            let (mut cfg, events) = (cfg.clone(), events.clone());
             tokio::task::spawn_blocking(move || {
-                handle.block_on(work(cfg, events, w, cases, i, random))
+                cfg.target = Arc::new(cfg.target.for_worker()?);
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| TargetError::Client(e.to_string()))?;
+                runtime.block_on(work(cfg, events, w, cases, i, random))
             })
         })
         .collect();

@@ -154,18 +154,22 @@ pub struct Target {
 impl Target {
     /// A target for `cfg`.
     pub fn new(cfg: TargetConfig) -> Result<Self, TargetError> {
-        // Never follow a redirect: a 3xx is the target's answer, to be judged like any
-        // other, and an Alibaba GET would carry its signed query to the new place.
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(cfg.timeout)
-            .pool_max_idle_per_host(8)
-            .build()
-            .map_err(|e| TargetError::Client(e.to_string()))?;
         Ok(Target {
+            client: http_client(&cfg)?,
             cfg,
-            client,
             next_slot: Arc::new(Mutex::new(Instant::now())),
+        })
+    }
+
+    /// The same target with an HTTP client (and connection pool) of its own, for a
+    /// worker that drives its requests on a runtime of its own thread: its
+    /// connections then live on that thread, and no answer has to wake another.
+    /// The pacing stays shared: the rate is the target's, not the worker's.
+    pub fn for_worker(&self) -> Result<Self, TargetError> {
+        Ok(Target {
+            client: http_client(&self.cfg)?,
+            cfg: self.cfg.clone(),
+            next_slot: Arc::clone(&self.next_slot),
         })
     }
 
@@ -299,6 +303,18 @@ impl Target {
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// The HTTP client for `cfg`. It never follows a redirect: a 3xx is the target's
+/// answer, to be judged like any other, and an Alibaba GET would carry its signed
+/// query to the new place.
+fn http_client(cfg: &TargetConfig) -> Result<reqwest::Client, TargetError> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(cfg.timeout)
+        .pool_max_idle_per_host(8)
+        .build()
+        .map_err(|e| TargetError::Client(e.to_string()))
 }
 
 fn jitter() -> Duration {
