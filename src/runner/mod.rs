@@ -276,7 +276,14 @@ pub async fn run_api(
                     .enable_all()
                     .build()
                     .map_err(|e| TargetError::Client(e.to_string()))?;
-                runtime.block_on(work(cfg, events, w, cases, i, random))
+                runtime.block_on(async move {
+                    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                    let forward = tokio::spawn(forward_in_batches(rx, events));
+                    let done = work(cfg, tx, w, cases, i, random).await;
+                    // `work` dropped its sender: the forwarder sends the rest and ends.
+                    let _ = forward.await;
+                    done
+                })
             })
         })
         .collect();
@@ -292,6 +299,32 @@ pub async fn run_api(
     }
     shared.send_readings(api, &events);
     Ok(all)
+}
+
+/// How often a worker hands its events on to the reporters.
+const EVENT_BATCH_INTERVAL: Duration = Duration::from_millis(20);
+
+/// Hand a worker's events on to the reporters in batches, every
+/// [`EVENT_BATCH_INTERVAL`] and once more when the worker is done (its sender
+/// dropped), in the order they came. Sent one by one, every case would wake the
+/// reporters' thread; a batch wakes it once.
+async fn forward_in_batches(
+    mut from: tokio::sync::mpsc::UnboundedReceiver<Event>,
+    to: UnboundedSender<Event>,
+) {
+    use tokio::sync::mpsc::error::TryRecvError;
+    loop {
+        tokio::time::sleep(EVENT_BATCH_INTERVAL).await;
+        loop {
+            match from.try_recv() {
+                Ok(event) => {
+                    let _ = to.send(event);
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => return,
+            }
+        }
+    }
 }
 
 /// One worker's cases, then its random phase (its seed is the run's plus its
@@ -813,13 +846,17 @@ fn record(
     notes: Vec<String>,
     elapsed: Duration,
 ) -> CaseResult {
-    let mut citation: Vec<String> = Vec::new();
-    for a in &expectation.outcomes {
-        for c in &a.cite {
-            let line = c.short();
-            if !citation.contains(&line) {
-                citation.push(line);
-            }
+    // The outcomes share most citations: format each distinct one once.
+    let mut cites: Vec<&crate::spec::Citation> = Vec::new();
+    for c in expectation.outcomes.iter().flat_map(|a| &a.cite) {
+        if !cites.contains(&c) {
+            cites.push(c);
+        }
+    }
+    let mut citation: Vec<String> = Vec::with_capacity(cites.len());
+    for line in cites.into_iter().map(crate::spec::Citation::short) {
+        if !citation.contains(&line) {
+            citation.push(line);
         }
     }
     CaseResult {
