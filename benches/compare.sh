@@ -4,11 +4,13 @@
 #
 #   1. end-to-end cases/s of `imds-conform run` against the emulator's Lightsail
 #      endpoint vs Schemathesis on the same endpoint (docs/openapi/lightsail-emulator.yaml,
-#      SigV4 signed by benches/schemathesis_hooks.py);
+#      SigV4 signed by benches/schemathesis_hooks.py), at the defaults and at
+#      CONCURRENCY (the suite on as many instances, Schemathesis with as many workers);
 #   2. the emulator's requests/s on EC2 ModifyInstanceMetadataOptions under wrk vs
 #      moto_server under the same load (one pre-signed request replayed), and vs
 #      LocalStack (started as scripts/localstack-peer starts it: scripts/lib/localstack.sh);
-#   3. the end-to-end rate vs wrk's rate on the same emulator (Lightsail);
+#   3. the end-to-end rate (in requests: two per case) vs wrk's rate on the same
+#      emulator (Lightsail), the suite at CONCURRENCY instances and at the defaults;
 #   4. peak RSS of long random runs (MEM_CASES) — it must stay flat;
 #   5. the emulator's requests/s vs a static nginx under the same wrk load (a file of
 #      the emulator answer's size; nginx on loopback with its own config in the
@@ -22,7 +24,10 @@
 #
 # Installs what is missing: wrk and time (apt-get), Schemathesis and moto
 # (benches/requirements.txt into .venv), LocalStack (.venv-localstack). Knobs (environment):
-#   E2E_CASES=3000      random cases per instance in the end-to-end run (2 instances)
+#   E2E_CASES=3000      random cases per instance in the end-to-end run at the defaults
+#                       (2 instances); the run at CONCURRENCY instances makes as many
+#   CONCURRENCY=WRK_CONNECTIONS  instances (suite) and workers (Schemathesis) of the
+#                       second end-to-end run
 #   ST_EXAMPLES=500     Schemathesis --max-examples
 #   WRK_SECONDS=10 WRK_THREADS=2 WRK_CONNECTIONS=8
 #   MEM_CASES="10000 100000 1000000"   random-run sizes for the memory figure
@@ -48,6 +53,7 @@ ST_EXAMPLES=${ST_EXAMPLES:-500}
 WRK_SECONDS=${WRK_SECONDS:-10}
 WRK_THREADS=${WRK_THREADS:-2}
 WRK_CONNECTIONS=${WRK_CONNECTIONS:-8}
+CONCURRENCY=${CONCURRENCY:-$WRK_CONNECTIONS}
 MEM_CASES=${MEM_CASES:-"10000 100000 1000000"}
 PORT=${PORT:-18480}
 MOTO_PORT=${MOTO_PORT:-18481}
@@ -112,7 +118,23 @@ PRESIGN=target/release/examples/presign
 
 # --- the emulator ------------------------------------------------------------
 URL="http://127.0.0.1:$PORT"
-"$BIN" serve --listen "127.0.0.1:$PORT" >"$WORK/serve.log" 2>&1 &
+# The default fixtures (docs/emulator.md), with Lightsail instances web-3 … web-N
+# added so the suite can run at wrk's concurrency (one instance per worker).
+fixture() { printf '[[%s]]\nid = "%s"\nregion = "%s"\nstate = "%s"\n\n' "$@"; }
+{
+    fixture ec2 i-0123456789abcdef0 us-east-1 running
+    fixture ec2 i-0123456789abcdef1 us-east-1 running
+    fixture ec2 i-0123456789abcdef2 us-east-1 stopped
+    fixture ec2 i-0fedcba9876543210 eu-west-1 running
+    for i in $(seq 1 "$CONCURRENCY"); do fixture lightsail "web-$i" us-east-1 running; done
+    fixture lightsail db-1 us-east-1 stopped
+    fixture lightsail nordic-1 eu-north-1 running
+    fixture aliyun i-bp67acfmxaz1234abcd cn-hangzhou running
+    fixture aliyun i-bp67acfmxaz1234abce cn-hangzhou running
+    fixture aliyun i-bp67acfmxaz1234abcf cn-hangzhou stopped
+    fixture aliyun i-uf6f5o7b9ca1234abcd cn-shanghai running
+} >"$WORK/fixtures.toml"
+"$BIN" serve --listen "127.0.0.1:$PORT" --fixtures "$WORK/fixtures.toml" >"$WORK/serve.log" 2>&1 &
 PIDS+=($!)
 wait_port "$PORT"
 
@@ -157,41 +179,66 @@ for k, v in req.headers.items():
 PY
 }
 
-# 1. the suite, end to end, against the served emulator's Lightsail endpoint.
-say "imds-conform run: aws-lightsail coverage + random ($E2E_CASES per instance) against $URL"
-t0=$(now)
-set +e
-"$BIN" run --api aws-lightsail --endpoint "$URL" --instance web-1 --instance web-2 \
-    --phase coverage --phase random --cases "$E2E_CASES" --seed 1 --rate 1000000 \
-    >"$WORK/suite.out" 2>&1
-suite_rc=$?
-set -e
-t1=$(now)
-if (( suite_rc > 1 )); then cat "$WORK/suite.out" >&2; exit 1; fi
-suite_cases=$(awk '$1 == "TOTAL" { print $2 }' "$WORK/suite.out")
-suite_secs=$(calc "$t1 - $t0" 2)
-suite_rate=$(calc "$suite_cases / $suite_secs" 0)
+# 1. the suite, end to end, against the served emulator's Lightsail endpoint, and
+# Schemathesis against the same endpoint: once at the defaults (the suite on the
+# two running Lightsail instances of the default fixtures, one worker each;
+# Schemathesis with one worker), once at wrk's concurrency (the suite on
+# $CONCURRENCY instances, Schemathesis with --workers $CONCURRENCY). The suite runs
+# the same number of random cases both times.
+suite_run() { # tag instances... -> sets suite_cases_$tag, suite_secs_$tag, suite_rate_$tag
+    local tag=$1 args=() rc t0 t1
+    shift
+    for i in "$@"; do args+=(--instance "$i"); done
+    local per=$(( E2E_CASES * 2 / $# ))
+    say "imds-conform run: aws-lightsail coverage + random on $# instances ($per random cases each) against $URL"
+    t0=$(now)
+    set +e
+    "$BIN" run --api aws-lightsail --endpoint "$URL" "${args[@]}" \
+        --phase coverage --phase random --cases "$per" --seed 1 --rate 1000000 \
+        >"$WORK/suite-$tag.out" 2>&1
+    rc=$?
+    set -e
+    t1=$(now)
+    if (( rc > 1 )); then cat "$WORK/suite-$tag.out" >&2; exit 1; fi
+    local cases secs
+    cases=$(awk '$1 == "TOTAL" { print $2 }' "$WORK/suite-$tag.out")
+    secs=$(calc "$t1 - $t0" 2)
+    printf -v "suite_cases_$tag" '%s' "$cases"
+    printf -v "suite_secs_$tag" '%s' "$secs"
+    printf -v "suite_rate_$tag" '%s' "$(calc "$cases / $secs" 0)"
+}
 
-# Schemathesis against the same endpoint.
-say "schemathesis: -n $ST_EXAMPLES against $URL"
-t0=$(now)
-set +e
-PYTHONPATH=benches SCHEMATHESIS_HOOKS=schemathesis_hooks \
-    .venv/bin/schemathesis run docs/openapi/lightsail-emulator.yaml --url "$URL" \
-    --max-examples "$ST_EXAMPLES" --seed 1 --continue-on-failure --no-color \
-    >"$WORK/st.out" 2>&1
-st_rc=$?
-set -e
-t1=$(now)
-st_cases=$(grep -oE '[0-9]+ generated' "$WORK/st.out" | tail -1 | cut -d' ' -f1 || true)
-if [[ -z "$st_cases" ]]; then
-    echo "compare.sh: Schemathesis reported no test cases (exit $st_rc):" >&2
-    tail -30 "$WORK/st.out" >&2
-    exit 1
-fi
-st_secs=$(calc "$t1 - $t0" 2)
-st_rate=$(calc "$st_cases / $st_secs" 1)
-st_findings=$(grep -cE '^ *❌ ST[0-9]+' "$WORK/st.out" || true)
+st_run() { # tag workers -> sets st_cases_$tag, st_secs_$tag, st_rate_$tag, st_findings
+    local tag=$1 workers=$2 rc t0 t1 cases secs
+    say "schemathesis: -n $ST_EXAMPLES --workers $workers against $URL"
+    t0=$(now)
+    set +e
+    PYTHONPATH=benches SCHEMATHESIS_HOOKS=schemathesis_hooks \
+        .venv/bin/schemathesis run docs/openapi/lightsail-emulator.yaml --url "$URL" \
+        --max-examples "$ST_EXAMPLES" --seed 1 --continue-on-failure --no-color \
+        --workers "$workers" >"$WORK/st-$tag.out" 2>&1
+    rc=$?
+    set -e
+    t1=$(now)
+    cases=$(grep -oE '[0-9]+ generated' "$WORK/st-$tag.out" | tail -1 | cut -d' ' -f1 || true)
+    if [[ -z "$cases" ]]; then
+        echo "compare.sh: Schemathesis reported no test cases (exit $rc):" >&2
+        tail -30 "$WORK/st-$tag.out" >&2
+        exit 1
+    fi
+    secs=$(calc "$t1 - $t0" 2)
+    printf -v "st_cases_$tag" '%s' "$cases"
+    printf -v "st_secs_$tag" '%s' "$secs"
+    printf -v "st_rate_$tag" '%s' "$(calc "$cases / $secs" 1)"
+    st_findings=$(grep -cE '^ *❌ ST[0-9]+' "$WORK/st-$tag.out" || true)
+}
+
+suite_run def web-1 web-2
+many=()
+for i in $(seq 1 "$CONCURRENCY"); do many+=("web-$i"); done
+suite_run conc "${many[@]}"
+st_run def 1
+st_run conc "$CONCURRENCY"
 
 # 2./3. wrk on the emulator (EC2 and Lightsail).
 say "wrk: emulator, EC2 ModifyInstanceMetadataOptions (${WRK_SECONDS}s, -t$WRK_THREADS -c$WRK_CONNECTIONS)"
@@ -284,12 +331,17 @@ for n in $MEM_CASES; do
 done
 
 # --- report --------------------------------------------------------------------
-r1=$(calc "$suite_rate / $st_rate" 0)
+# Targets 1 and 3 are judged at equal concurrency (the suite on CONCURRENCY
+# instances, Schemathesis with as many workers, wrk with WRK_CONNECTIONS
+# connections); the defaults' ratios are printed beside them.
+r1=$(calc "$suite_rate_conc / $st_rate_conc" 0)
+r1def=$(calc "$suite_rate_def / $st_rate_def" 0)
 r2=$(calc "$emu_ec2 / $moto_ec2" 0)
 r2ls=$(calc "$emu_ec2_hop / $ls_ec2" 0)
 r2ng=$(calc "100 * $emu_ec2 / $nginx_rate" 1)
-r3=$(calc "100 * $suite_rate / $emu_ls" 1)
-r3req=$(calc "200 * $suite_rate / $emu_ls" 1)
+r3=$(calc "100 * $suite_rate_conc / $emu_ls" 1)
+r3req=$(calc "200 * $suite_rate_conc / $emu_ls" 1)
+r3def=$(calc "200 * $suite_rate_def / $emu_ls" 1)
 mem_first=${mem_peaks[0]}
 mem_last=${mem_peaks[${#mem_peaks[@]}-1]}
 growth=$(calc "100 * ($mem_last - $mem_first) / $mem_first" 1)
@@ -312,8 +364,12 @@ imds-conform benchmark — $stamp, $commit
 machine: $machine (load before the report: $load)
 
 absolute figures
-  imds-conform run (lightsail, coverage+random)   $suite_cases cases in ${suite_secs}s = $suite_rate cases/s (each case: the call + a read-back)
-  Schemathesis 4.32.5 (same endpoint)             $st_cases cases in ${st_secs}s = $st_rate cases/s ($st_findings kinds of finding)
+  imds-conform run (lightsail, coverage+random; each case: the call + a read-back)
+    on 2 instances (the defaults)                 $suite_cases_def cases in ${suite_secs_def}s = $suite_rate_def cases/s
+$(printf '    %-45s %s' "on $CONCURRENCY instances" "$suite_cases_conc cases in ${suite_secs_conc}s = $suite_rate_conc cases/s")
+  Schemathesis 4.32.5 (same endpoint; $st_findings kinds of finding)
+    1 worker (the default)                        $st_cases_def cases in ${st_secs_def}s = $st_rate_def cases/s
+$(printf '    %-45s %s' "$CONCURRENCY workers" "$st_cases_conc cases in ${st_secs_conc}s = $st_rate_conc cases/s")
   wrk -> emulator, EC2 Modify                     $emu_ec2 requests/s
   wrk -> emulator, Lightsail Update               $emu_ls requests/s
 $(printf '  %-47s %s requests/s' "wrk -> nginx $nginx_version, static ${answer_bytes} B (GET)" "$nginx_rate")
@@ -323,20 +379,23 @@ $(printf '  %-47s %s requests/s' "wrk -> LocalStack $ls_version, same request" "
 $(printf '  %s\n' "${mem_rows[@]}")
 
 ratios                                               got        target     
-  1. suite vs Schemathesis, cases/s                ${r1}x       >= 100x    $v1
+  1. suite vs Schemathesis, cases/s,
+$(printf '     %-44s %-10s %-10s %s' "both at concurrency $CONCURRENCY" "${r1}x" ">= 100x" "$v1")
+$(printf '     %-44s %s' "(at the defaults: 2 instances vs 1 worker" "${r1def}x)")
   2. emulator vs moto, requests/s (wrk)            ${r2}x       >= 150x    $v2
 $(printf '     %-44s %-10s %-10s %s' "emulator vs static nginx (wrk)" "${r2ng}%" ">= 50%" "$v2ng")
 $(printf '     %-44s %-10s %s' "emulator vs LocalStack $ls_version (wrk)" "${r2ls}x" "(no target; both with the hop limit)")
-  3. suite vs wrk on the emulator (Lightsail),
-     requests (2 per case) vs requests/s          ${r3req}%      >= 50%     $v3
-     (cases/s vs requests/s                        ${r3}%)
+  3. suite vs wrk on the emulator (Lightsail), requests (2 per case) vs requests/s,
+$(printf '     %-44s %-10s %-10s %s' "suite on $CONCURRENCY instances, wrk -c$WRK_CONNECTIONS" "${r3req}%" ">= 50%" "$v3")
+$(printf '     %-44s %s' "(cases/s vs requests/s" "${r3}%)")
+$(printf '     %-44s %s' "(at the defaults, 2 instances" "${r3def}%)")
   4. peak RSS growth ${MEM_CASES// /→} cases     ${growth}%, max $(calc "$mem_max / 1024" 1) MB   flat, < 64 MB   $v4
 TABLE
 
 ((README_MODE)) || exit 0
 
 # --readme: the same figures as the README's "Latest figures", between its markers.
-knobs="E2E_CASES=$E2E_CASES ST_EXAMPLES=$ST_EXAMPLES WRK_SECONDS=$WRK_SECONDS WRK_THREADS=$WRK_THREADS WRK_CONNECTIONS=$WRK_CONNECTIONS MEM_CASES=\"$MEM_CASES\""
+knobs="E2E_CASES=$E2E_CASES CONCURRENCY=$CONCURRENCY ST_EXAMPLES=$ST_EXAMPLES WRK_SECONDS=$WRK_SECONDS WRK_THREADS=$WRK_THREADS WRK_CONNECTIONS=$WRK_CONNECTIONS MEM_CASES=\"$MEM_CASES\""
 {
     echo "<!-- perf:begin -->"
     echo "<!-- written by benches/compare.sh --readme; do not edit by hand -->"
@@ -346,8 +405,10 @@ knobs="E2E_CASES=$E2E_CASES ST_EXAMPLES=$ST_EXAMPLES WRK_SECONDS=$WRK_SECONDS WR
     echo
     echo "| measure | figure |"
     echo "|---|---|"
-    echo "| \`imds-conform run\`, Lightsail coverage + random, vs the served emulator | $suite_cases cases in $suite_secs s = **$suite_rate cases/s** |"
-    echo "| Schemathesis 4.32.5, same endpoint | $st_cases cases in $st_secs s = **$st_rate cases/s** |"
+    echo "| \`imds-conform run\`, Lightsail coverage + random, vs the served emulator, 2 instances (the defaults) | $suite_cases_def cases in $suite_secs_def s = **$suite_rate_def cases/s** |"
+    echo "| the same on $CONCURRENCY instances | $suite_cases_conc cases in $suite_secs_conc s = **$suite_rate_conc cases/s** |"
+    echo "| Schemathesis 4.32.5, same endpoint, 1 worker (the default) | $st_cases_def cases in $st_secs_def s = **$st_rate_def cases/s** |"
+    echo "| the same with \`--workers $CONCURRENCY\` | $st_cases_conc cases in $st_secs_conc s = **$st_rate_conc cases/s** |"
     echo "| wrk → emulator, EC2 Modify | **$emu_ec2 requests/s** |"
     echo "| wrk → emulator, Lightsail Update | **$emu_ls requests/s** |"
     echo "| wrk → nginx $nginx_version, static file of the answer's size ($answer_bytes B) | **$nginx_rate requests/s** |"
@@ -362,11 +423,13 @@ knobs="E2E_CASES=$E2E_CASES ST_EXAMPLES=$ST_EXAMPLES WRK_SECONDS=$WRK_SECONDS WR
     echo
     echo "| ratio | got | target | |"
     echo "|---|---|---|---|"
-    echo "| 1. suite vs Schemathesis, cases/s | ${r1}× | ≥ 100× | $v1 |"
+    echo "| 1. suite vs Schemathesis, cases/s, both at concurrency $CONCURRENCY | ${r1}× | ≥ 100× | $v1 |"
+    echo "| the same at the defaults (2 instances vs 1 worker) | ${r1def}× | | |"
     echo "| 2. emulator vs moto, requests/s | ${r2}× | ≥ 150× | $v2 |"
     echo "| emulator vs static nginx, requests/s | ${r2ng} % | ≥ 50 % | $v2ng |"
     echo "| emulator vs LocalStack $ls_version, requests/s | ${r2ls}× | none | |"
-    echo "| 3. suite vs wrk on the emulator, requests (2 per case) | ${r3req} % (${r3} % as cases) | ≥ 50 % | $v3 |"
+    echo "| 3. suite on $CONCURRENCY instances vs wrk -c$WRK_CONNECTIONS on the emulator, requests (2 per case) | ${r3req} % (${r3} % as cases) | ≥ 50 % | $v3 |"
+    echo "| the same with the suite at the defaults (2 instances) | ${r3def} % | | |"
     echo "| 4. memory, ${MEM_CASES// / → } cases | ${growth} %, max $(calc "$mem_max / 1024" 1) MB | flat, < 64 MB | $v4 |"
     echo "<!-- perf:end -->"
 } >"$WORK/figures.md"

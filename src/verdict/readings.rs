@@ -250,13 +250,8 @@ impl ReadingTracker {
         {
             return;
         }
-        if self
-            .accepted
-            .iter()
-            .any(|d| d.combinations == c.combinations)
-        {
-            return;
-        }
+        // No two constraints replayed have the same combinations (`seen` keeps one
+        // per distinct answer), so none is accepted twice.
         let kept: Vec<Vec<usize>> = self
             .worlds
             .iter()
