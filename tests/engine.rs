@@ -19,6 +19,8 @@ use imds_conform::wire::{
     ec2_query, sigv4, Answer, Call, Credentials, Endpoint, HttpRequest, HttpResponse,
 };
 
+mod common;
+
 fn spec(id: &str) -> Arc<Spec> {
     Arc::new(
         spec::builtin_api(id)
@@ -96,12 +98,7 @@ fn all_phases() -> Vec<Phase> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_suite_conforms_against_the_emulator() {
-    let server = emulator::start(EmulatorConfig {
-        apply_delay: Duration::from_millis(30),
-        ..EmulatorConfig::default()
-    })
-    .await
-    .expect("emulator starts");
+    let server = common::start_emulator(Duration::from_millis(30)).await;
     let fixtures = emulator::default_fixtures();
     for api in ["aws-ec2", "aws-lightsail", "aliyun-ecs"] {
         let spec = spec(api);

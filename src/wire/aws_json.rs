@@ -21,19 +21,16 @@ pub fn encode_request(ep: &Endpoint, call: &Call) -> Result<HttpRequest, EncodeE
     if call.operation.is_empty() {
         return Err(EncodeError::Invalid("empty operation name".into()));
     }
-    Ok(HttpRequest {
-        method: "POST".into(),
-        path_and_query: "/".into(),
-        headers: vec![
-            ("Host".into(), ep.host().to_string()),
-            ("Content-Type".into(), JSON_CONTENT_TYPE.into()),
-            (
-                "X-Amz-Target".into(),
-                format!("{}.{}", ep.target_prefix, call.operation),
-            ),
-        ],
-        body: write_object(&call.params).into_bytes(),
-    })
+    let mut req = HttpRequest::post_root(
+        ep,
+        JSON_CONTENT_TYPE,
+        write_object(&call.params).into_bytes(),
+    );
+    req.headers.push((
+        "X-Amz-Target".into(),
+        format!("{}.{}", ep.target_prefix, call.operation),
+    ));
+    Ok(req)
 }
 
 /// The call's parameters as one JSON object, members in order, duplicates kept.

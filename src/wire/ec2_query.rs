@@ -55,15 +55,11 @@ pub fn encode_request(ep: &Endpoint, call: &Call) -> Result<HttpRequest, EncodeE
         body.push('=');
         body.push_str(&encode_component(p.value.as_query_text()));
     }
-    Ok(HttpRequest {
-        method: "POST".into(),
-        path_and_query: "/".into(),
-        headers: vec![
-            ("Host".into(), ep.host().to_string()),
-            ("Content-Type".into(), FORM_CONTENT_TYPE.into()),
-        ],
-        body: body.into_bytes(),
-    })
+    Ok(HttpRequest::post_root(
+        ep,
+        FORM_CONTENT_TYPE,
+        body.into_bytes(),
+    ))
 }
 
 /// Split a form body or query string into decoded `(name, value)` pairs, in order.

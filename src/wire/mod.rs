@@ -222,6 +222,20 @@ pub struct HttpRequest {
 }
 
 impl HttpRequest {
+    /// A `POST /` to `ep`'s host carrying `body` as `content_type`, as the AWS
+    /// protocols send every call.
+    pub fn post_root(ep: &Endpoint, content_type: &str, body: Vec<u8>) -> Self {
+        HttpRequest {
+            method: "POST".into(),
+            path_and_query: "/".into(),
+            headers: vec![
+                ("Host".into(), ep.host().to_string()),
+                ("Content-Type".into(), content_type.into()),
+            ],
+            body,
+        }
+    }
+
     /// The request of an `http` library (axum, hyper) with this body: method,
     /// path and query as sent (`/` when the URI has none), headers in order.
     pub fn from_parts(parts: &http::request::Parts, body: Vec<u8>) -> Self {
