@@ -1,25 +1,18 @@
 //! `spec check` against the real sources, and the `spec` commands' contracts.
-use std::path::{Path, PathBuf};
 
 use common::{bin, cli, exits_with};
 use imds_conform::spec::{self, check};
 
 mod common;
 
-fn shared() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if p.join("seeds").is_dir() && p.join("reference").is_dir() {
-        Some(p)
-    } else {
-        println!("skipped: ../shared (seeds, reference) absent");
-        None
-    }
-}
+/// What every `spec check` here reads.
+const SOURCES: [&str; 2] = ["seeds", "reference"];
 
 #[test]
 fn the_builtin_tables_agree_with_their_sources() {
-    let Some(shared) = shared() else { return };
-    let sources = check::Sources::new(&shared.join("seeds"), &shared.join("reference"));
+    let Some(sources) = common::shared_sources(&SOURCES) else {
+        return;
+    };
     let report = check::check(&spec::builtin().expect("tables load"), &sources);
     let failures: Vec<String> = report
         .failures()
@@ -43,8 +36,9 @@ fn the_builtin_tables_agree_with_their_sources() {
 
 #[test]
 fn a_misquoted_or_disagreeing_table_fails_the_check() {
-    let Some(shared) = shared() else { return };
-    let sources = check::Sources::new(&shared.join("seeds"), &shared.join("reference"));
+    let Some(sources) = common::shared_sources(&SOURCES) else {
+        return;
+    };
     let text = include_str!("../specs/aws-ec2.toml")
         .replace(
             "Possible values: Integers from 1 to 64\"",
@@ -67,7 +61,7 @@ fn a_misquoted_or_disagreeing_table_fails_the_check() {
 
 #[test]
 fn spec_check_command_passes_and_refuses_missing_folders() {
-    if let Some(shared) = shared() {
+    if let Some(shared) = common::shared(&SOURCES) {
         let out = bin()
             .args(["spec", "check", "--docs"])
             .arg(shared.join("seeds"))

@@ -58,6 +58,18 @@ impl fmt::Display for SpecErrors {
 
 impl std::error::Error for SpecErrors {}
 
+impl SpecErrors {
+    /// The one error of a file or folder that could not be read.
+    fn unreadable(path: &Path, message: &str) -> Self {
+        SpecErrors(vec![SpecError {
+            file: path.display().to_string(),
+            line: 0,
+            field: "-".into(),
+            message: message.to_string(),
+        }])
+    }
+}
+
 /// Parse and validate one table. `file` names it in errors.
 pub fn load_str(file: &str, text: &str) -> Result<Spec, SpecErrors> {
     let mut spec: Spec =
@@ -90,27 +102,15 @@ pub fn load_str(file: &str, text: &str) -> Result<Spec, SpecErrors> {
 
 /// Load one table from disk.
 pub fn load_file(path: &Path) -> Result<Spec, SpecErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        SpecErrors(vec![SpecError {
-            file: path.display().to_string(),
-            line: 0,
-            field: "-".into(),
-            message: format!("cannot read: {e}"),
-        }])
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| SpecErrors::unreadable(path, &format!("cannot read: {e}")))?;
     load_str(&path.display().to_string(), &text)
 }
 
 /// Load every `*.toml` in `dir`, sorted by file name; all errors of all tables.
 pub fn load_dir(dir: &Path) -> Result<Vec<Spec>, SpecErrors> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        SpecErrors(vec![SpecError {
-            file: dir.display().to_string(),
-            line: 0,
-            field: "-".into(),
-            message: format!("cannot read the spec folder: {e}"),
-        }])
-    })?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| SpecErrors::unreadable(dir, &format!("cannot read the spec folder: {e}")))?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))

@@ -4,6 +4,7 @@
 // Each test crate compiles its own copy of this module and uses only some of it.
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,13 +12,35 @@ use std::time::Duration;
 use imds_conform::emulator::{self, EmulatorConfig, RunningEmulator};
 use imds_conform::generate::Phase;
 use imds_conform::runner::{self, RunConfig};
-use imds_conform::spec;
+use imds_conform::spec::{self, check};
 use imds_conform::target::{Target, TargetConfig};
 use imds_conform::wire::Credentials;
 
 /// The `imds-conform` binary this test crate was built with.
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_imds-conform"))
+}
+
+/// The `../shared` folder beside the project when it holds every one of `needs`
+/// (paths in it); otherwise none, and the test says it is skipped.
+pub fn shared(needs: &[&str]) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    if needs.iter().all(|n| p.join(n).exists()) {
+        Some(p)
+    } else {
+        println!("skipped: ../shared ({}) absent", needs.join(", "));
+        None
+    }
+}
+
+/// The sources `spec check` reads (`seeds/`, `reference/`) in `../shared`, when
+/// it holds every one of `needs`.
+pub fn shared_sources(needs: &[&str]) -> Option<check::Sources> {
+    let shared = shared(needs)?;
+    Some(check::Sources::new(
+        &shared.join("seeds"),
+        &shared.join("reference"),
+    ))
 }
 
 /// The binary run with `args`, its output once it has finished.
