@@ -219,9 +219,7 @@ fn modify(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
 }
 
 fn instance_json(v: &InstanceView) -> Value {
-    let created = chrono::DateTime::<chrono::Utc>::from(v.created_at)
-        .format("%Y-%m-%dT%H:%MZ")
-        .to_string();
+    let created = super::utc(v.created_at, "%Y-%m-%dT%H:%MZ");
     json!({
         "InstanceId": v.id,
         "InstanceName": v.id,

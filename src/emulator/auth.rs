@@ -73,11 +73,7 @@ pub fn aws_json(e: &AuthError, signed_at: Option<&str>, now: SystemTime) -> Auth
             (400, "InvalidSignatureException", AWS_MISMATCH.into())
         }
         AuthError::Expired => {
-            let fmt = |t: SystemTime| {
-                chrono::DateTime::<chrono::Utc>::from(t)
-                    .format("%Y%m%dT%H%M%SZ")
-                    .to_string()
-            };
+            let fmt = |t: SystemTime| super::utc(t, "%Y%m%dT%H%M%SZ");
             let earliest = now
                 .checked_sub(Duration::from_secs(300))
                 .unwrap_or(SystemTime::UNIX_EPOCH);

@@ -278,9 +278,7 @@ fn run_state_json(r: RunState) -> Value {
 }
 
 fn instance_json(v: &InstanceView) -> Value {
-    let launch = chrono::DateTime::<chrono::Utc>::from(v.created_at)
-        .format("%Y-%m-%dT%H:%M:%S.000Z")
-        .to_string();
+    let launch = super::utc(v.created_at, "%Y-%m-%dT%H:%M:%S.000Z");
     json!({
         "instanceId": v.id,
         "imageId": "ami-0abcdef1234567890",

@@ -142,6 +142,13 @@ fn secret_in(keys: &[KeyPair], id: &str) -> Option<Secret> {
         .map(|k| Secret::new(k.secret.clone()))
 }
 
+/// `t` in UTC, written with the `chrono` `format` the protocol uses.
+fn utc(t: SystemTime, format: &str) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t)
+        .format(format)
+        .to_string()
+}
+
 fn aws_request_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }

@@ -471,19 +471,7 @@ impl<'a> Validator<'a> {
                 );
             }
         }
-        for fact in p.stated_facts() {
-            self.require_cite(&place, &p.cite, fact);
-        }
-        for key in p.cite.keys() {
-            if !p.stated_facts().contains(&key.as_str()) {
-                self.fail(
-                    &place,
-                    &format!("cite.{key}"),
-                    format!("cites {key:?}, which this parameter does not state"),
-                );
-            }
-        }
-        self.cites(&place, &p.cite);
+        self.stated_and_cited(&place, &p.stated_facts(), &p.cite, "this parameter");
     }
 
     fn conventions(&mut self, c: &Conventions) {
@@ -513,20 +501,7 @@ impl<'a> Validator<'a> {
                 );
             }
         }
-        let facts = v.stated_facts();
-        for fact in &facts {
-            self.require_cite(&place, &v.cite, fact);
-        }
-        for key in v.cite.keys() {
-            if !facts.contains(&key.as_str()) {
-                self.fail(
-                    &place,
-                    &format!("cite.{key}"),
-                    format!("cites {key:?}, which this section does not state"),
-                );
-            }
-        }
-        self.cites(&place, &v.cite);
+        self.stated_and_cited(&place, &v.stated_facts(), &v.cite, "this section");
     }
 
     fn response(&mut self, r: &Response, options: &BTreeSet<String>) {
@@ -708,6 +683,24 @@ impl<'a> Validator<'a> {
                 );
             }
         }
+    }
+
+    /// Every fact `stated` has a source in `cites`, every source is of a fact
+    /// stated (`what` states them, in the error), and each citation is well formed.
+    fn stated_and_cited(&mut self, place: &Place, stated: &[&str], cites: &Cites, what: &str) {
+        for fact in stated {
+            self.require_cite(place, cites, fact);
+        }
+        for key in cites.keys() {
+            if !stated.contains(&key.as_str()) {
+                self.fail(
+                    place,
+                    &format!("cite.{key}"),
+                    format!("cites {key:?}, which {what} does not state"),
+                );
+            }
+        }
+        self.cites(place, cites);
     }
 
     fn require_cite(&mut self, place: &Place, cites: &Cites, fact: &str) {

@@ -67,13 +67,7 @@ pub fn encode_request(ep: &Endpoint, call: &Call) -> Result<HttpRequest, EncodeE
 /// Written by hand instead of `form_urlencoded::parse` because that one replaces
 /// invalid UTF-8 silently; a conformance tool must refuse it instead.
 pub fn parse_form(s: &str) -> Result<Vec<(String, String)>, DecodeError> {
-    s.split('&')
-        .filter(|seg| !seg.is_empty())
-        .map(|seg| {
-            let (k, v) = seg.split_once('=').unwrap_or((seg, ""));
-            Ok((decode_component(k)?, decode_component(v)?))
-        })
-        .collect()
+    super::split_pairs(s, decode_component)
 }
 
 fn decode_component(s: &str) -> Result<String, DecodeError> {

@@ -513,3 +513,19 @@ pub fn check_size(body: &[u8]) -> Result<(), DecodeError> {
         Ok(())
     }
 }
+
+/// `s` (a form body or query string) split at `&` into `(name, value)` pairs, each
+/// side decoded with the protocol's `decode`, in order: a segment without `=` is a
+/// name with an empty value; empty segments are skipped.
+fn split_pairs(
+    s: &str,
+    decode: fn(&str) -> Result<String, DecodeError>,
+) -> Result<Vec<(String, String)>, DecodeError> {
+    s.split('&')
+        .filter(|seg| !seg.is_empty())
+        .map(|seg| {
+            let (k, v) = seg.split_once('=').unwrap_or((seg, ""));
+            Ok((decode(k)?, decode(v)?))
+        })
+        .collect()
+}
