@@ -417,6 +417,23 @@ pub enum Answer {
     },
 }
 
+impl Answer {
+    /// The HTTP status the answer is sent with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Answer::Success { .. } => 200,
+            Answer::Error { status, .. } => *status,
+        }
+    }
+
+    /// The request id the answer carries.
+    pub fn request_id(&self) -> &str {
+        match self {
+            Answer::Success { request_id, .. } | Answer::Error { request_id, .. } => request_id,
+        }
+    }
+}
+
 /// A request decoded on the server side: the call, plus the protocol-level
 /// parameters that are not part of it (`Action`, `Version`, `Format`, `AccessKeyId`,
 /// `Signature`, `X-Amz-*`…), in the order they came.
