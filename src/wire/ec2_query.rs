@@ -250,14 +250,12 @@ fn escape(s: &str) -> String {
 mod tests {
     use super::*;
 
+    /// What encoding an EC2 request reads of its endpoint: the host and the version.
     fn ep() -> Endpoint {
         Endpoint {
             url: "https://ec2.us-east-1.amazonaws.com".into(),
-            region: "us-east-1".into(),
             api_version: "2016-11-15".into(),
-            signing_name: "ec2".into(),
-            target_prefix: String::new(),
-            format: String::new(),
+            ..Endpoint::default()
         }
     }
 

@@ -179,7 +179,7 @@ impl Call {
 
 /// Where and how to reach one API: everything a protocol module needs that is not
 /// in the call. Built from the spec table's `[api]` section.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoint {
     /// `http://127.0.0.1:8080` or `https://ec2.us-east-1.amazonaws.com`, no trailing `/`.
     pub url: String,
