@@ -2,16 +2,13 @@
 //! multi-threaded runtime gives the same cases, requests, expectations, verdicts
 //! and readings, in the same order, for a seed on every run, whatever the
 //! scheduling.
-use std::sync::Arc;
 use std::time::Duration;
 
-use imds_conform::emulator::{self, EmulatorConfig};
 use imds_conform::generate::Phase;
 use imds_conform::runner::{self, Event, RunConfig};
-use imds_conform::spec;
-use imds_conform::target::{Target, TargetConfig};
 use imds_conform::verdict::{AmbiguityReading, CaseResult};
-use imds_conform::wire::Credentials;
+
+mod common;
 
 /// As `--concurrency 4` asks (the fixtures have fewer running instances in some
 /// regions: as many as there are, at least two).
@@ -21,46 +18,18 @@ const WORKERS: usize = 4;
 /// with up to `WORKERS` instances against a fresh emulator: what it judged, as JSON
 /// without the timings and exchanges (dates, request ids), and the readings.
 async fn run(api: &str, seed: u64) -> (Vec<serde_json::Value>, Vec<AmbiguityReading>) {
-    let spec = Arc::new(spec::builtin_api(api).expect("tables load").expect("table"));
-    let config = EmulatorConfig {
-        apply_delay: Duration::from_millis(5),
-        ..EmulatorConfig::default()
-    };
-    let fixtures = config.fixtures.clone();
-    let server = emulator::start(config).await.expect("emulator starts");
-    let (instances, keys) = fixtures.for_api(api).expect("fixtures");
-    let region = spec.api.default_region.clone();
-    let chosen: Vec<String> = instances
-        .iter()
-        .filter(|i| i.is_running() && i.region == region)
-        .take(WORKERS)
-        .map(|i| i.id.clone())
-        .collect();
-    assert!(chosen.len() >= 2, "{api}: two running instances at least");
-    let creds = Credentials::new(keys[0].access_key_id.clone(), keys[0].secret.clone());
-    let target = Target::new(TargetConfig::for_spec(
-        &spec,
-        &server.url(),
-        &region,
-        Some(creds),
-    ))
-    .expect("client");
+    let common::EmulatorRun { server, cfg } =
+        common::emulator_run(api, Duration::from_millis(5), WORKERS).await;
+    assert!(
+        cfg.instances.len() >= 2,
+        "{api}: two running instances at least"
+    );
     let cfg = RunConfig {
-        spec,
-        target: Arc::new(target),
-        instances: chosen,
-        region,
-        known_ids: instances.iter().map(|i| i.id.clone()).collect(),
         seed,
         random_cases: 40,
-        only: None,
-        shard: None,
-        settle_timeout: Duration::from_secs(10),
         settle_poll: Duration::from_millis(5),
-        dry_run_first: false,
         phases: vec![Phase::Coverage, Phase::Auth, Phase::Random],
-        cancel: runner::cancel_flag(),
-        keep_passing: true,
+        ..cfg
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let drain = tokio::spawn(async move {

@@ -24,10 +24,11 @@ use serde_json::Value;
 // ---------------------------------------------------------------------------
 // Helpers
 
-const AWS_KEY: &str = "AKIDEXAMPLE";
-const AWS_SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-const ALI_KEY: &str = "testid";
-const ALI_SECRET: &str = "testsecret";
+// The default fixtures' keys.
+use emulator::fixtures::{
+    DEFAULT_ALIYUN_ACCESS_KEY_ID as ALI_KEY, DEFAULT_ALIYUN_SECRET as ALI_SECRET,
+    DEFAULT_AWS_ACCESS_KEY_ID as AWS_KEY, DEFAULT_AWS_SECRET as AWS_SECRET,
+};
 const EC2_ID: &str = "i-0123456789abcdef0";
 const EC2_STOPPED: &str = "i-0123456789abcdef2";
 const ALI_ID: &str = "i-bp67acfmxaz1234abcd";

@@ -19,6 +19,8 @@ use imds_conform::wire::{
     ec2_query, sigv4, Answer, Call, Credentials, Endpoint, HttpRequest, HttpResponse,
 };
 
+mod common;
+
 fn spec(id: &str) -> Arc<Spec> {
     Arc::new(
         spec::builtin_api(id)
@@ -96,12 +98,7 @@ fn all_phases() -> Vec<Phase> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_suite_conforms_against_the_emulator() {
-    let server = emulator::start(EmulatorConfig {
-        apply_delay: Duration::from_millis(30),
-        ..EmulatorConfig::default()
-    })
-    .await
-    .expect("emulator starts");
+    let server = common::start_emulator(Duration::from_millis(30)).await;
     let fixtures = emulator::default_fixtures();
     for api in ["aws-ec2", "aws-lightsail", "aliyun-ecs"] {
         let spec = spec(api);
@@ -261,6 +258,43 @@ async fn run_broken_with(
     out
 }
 
+/// A target whose answers `answer` rewrites (the calls pass unchanged): no random
+/// cases, the phases and settle timeout given.
+async fn run_rewriting_answers(
+    phases: Vec<Phase>,
+    settle_timeout: Duration,
+    answer: fn(&Call, HttpResponse) -> HttpResponse,
+) -> Vec<CaseResult> {
+    run_broken_with(0, phases, settle_timeout, |_| None, answer)
+        .await
+        .0
+}
+
+/// `edit`'s rewrite of `resp` when it answers `DescribeInstances`, else `resp`.
+fn if_describe(
+    call: &Call,
+    resp: HttpResponse,
+    edit: impl FnOnce(HttpResponse) -> HttpResponse,
+) -> HttpResponse {
+    if call.operation == "DescribeInstances" {
+        edit(resp)
+    } else {
+        resp
+    }
+}
+
+/// Accepts a hop limit of 65 (as if 64): a range check off by one.
+fn hop_limit_65_as_64(call: &mut Call) -> Option<Answer> {
+    if call
+        .get("HttpPutResponseHopLimit")
+        .map(|v| v.as_query_text())
+        == Some("65")
+    {
+        set(call, "HttpPutResponseHopLimit", "64");
+    }
+    None
+}
+
 fn set(call: &mut Call, name: &str, value: &str) {
     call.params.retain(|p| p.name != name);
     call.params
@@ -303,17 +337,7 @@ fn assert_shrunk(results: &[CaseResult], must_have: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_range_check_off_by_one_is_caught() {
     // Accepts 65 (as if 64).
-    let results = run_broken(40, |call| {
-        if call
-            .get("HttpPutResponseHopLimit")
-            .map(|v| v.as_query_text())
-            == Some("65")
-        {
-            set(call, "HttpPutResponseHopLimit", "64");
-        }
-        None
-    })
-    .await;
+    let results = run_broken(40, hop_limit_65_as_64).await;
     let f = failures(&results);
     assert!(
         f.iter()
@@ -388,23 +412,7 @@ fn replace_body(mut resp: HttpResponse, from: &str, to: &str) -> HttpResponse {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_off_by_one_range_is_one_departure_naming_its_rule() {
-    let (results, _) = run_broken_with(
-        40,
-        all_phases(),
-        Duration::from_secs(10),
-        |call| {
-            if call
-                .get("HttpPutResponseHopLimit")
-                .map(|v| v.as_query_text())
-                == Some("65")
-            {
-                set(call, "HttpPutResponseHopLimit", "64");
-            }
-            None
-        },
-        |_, r| r,
-    )
-    .await;
+    let results = run_broken(40, hop_limit_65_as_64).await;
     let d = departures(&results);
     assert_eq!(d.len(), 1, "{d:#?}");
     assert_eq!(d[0].rule, "HttpPutResponseHopLimit.range");
@@ -421,11 +429,9 @@ async fn the_off_by_one_range_is_one_departure_naming_its_rule() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_500_html_page_is_a_departure_not_an_error() {
     // moto's answer to a call without InstanceId: a 500 HTML page.
-    let (results, _) = run_broken_with(
-        0,
+    let results = run_rewriting_answers(
         vec![Phase::Coverage],
         Duration::from_secs(10),
-        |_| None,
         |call, resp| {
             if call.operation == "ModifyInstanceMetadataOptions" && call.get("InstanceId").is_none()
             {
@@ -476,19 +482,11 @@ async fn a_500_html_page_is_a_departure_not_an_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_that_never_settles_costs_one_timeout() {
-    let (results, _) = run_broken_with(
-        0,
-        vec![Phase::Sequence],
-        Duration::from_secs(2),
-        |_| None,
-        |call, resp| {
-            if call.operation == "DescribeInstances" {
-                replace_body(resp, "<state>applied</state>", "<state>pending</state>")
-            } else {
-                resp
-            }
-        },
-    )
+    let results = run_rewriting_answers(vec![Phase::Sequence], Duration::from_secs(2), |c, r| {
+        if_describe(c, r, |r| {
+            replace_body(r, "<state>applied</state>", "<state>pending</state>")
+        })
+    })
     .await;
     let stuck: Vec<&CaseResult> = results
         .iter()
@@ -525,23 +523,12 @@ async fn a_change_that_never_settles_costs_one_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_back_that_lacks_a_field_is_a_departure() {
-    let (results, _) = run_broken_with(
-        0,
-        vec![Phase::Coverage],
-        Duration::from_secs(10),
-        |_| None,
-        |call, resp| {
-            if call.operation == "DescribeInstances" {
-                replace_body(
-                    replace_body(resp, "<httpProtocolIpv6>disabled</httpProtocolIpv6>", ""),
-                    "<httpProtocolIpv6>enabled</httpProtocolIpv6>",
-                    "",
-                )
-            } else {
-                resp
-            }
-        },
-    )
+    let results = run_rewriting_answers(vec![Phase::Coverage], Duration::from_secs(10), |c, r| {
+        if_describe(c, r, |r| {
+            let r = replace_body(r, "<httpProtocolIpv6>disabled</httpProtocolIpv6>", "");
+            replace_body(r, "<httpProtocolIpv6>enabled</httpProtocolIpv6>", "")
+        })
+    })
     .await;
     let d = departures(&results);
     let lacks = d

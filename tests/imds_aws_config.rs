@@ -12,7 +12,9 @@ use aws_config::imds;
 use aws_config::imds::credentials::ImdsCredentialsProvider;
 use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::provider::ProvideCredentials;
-use imds_conform::emulator::{self, imds as em_imds, EmulatorConfig};
+use imds_conform::emulator::imds as em_imds;
+
+mod common;
 
 mod imds_common;
 
@@ -34,12 +36,7 @@ async fn modify(url: &str, params: &[(&str, &str)]) {
 
 #[tokio::test]
 async fn the_sdk_imds_client_fetches_the_instance_id_and_credentials() {
-    let running = emulator::start(EmulatorConfig {
-        apply_delay: Duration::from_millis(100),
-        ..EmulatorConfig::default()
-    })
-    .await
-    .unwrap();
+    let running = common::start_emulator(Duration::from_millis(100)).await;
     let em = running.emulator();
     let instance = em.find_instance(ID).unwrap();
     let listener = em_imds::start_imds(em, instance, &["127.0.0.1:0".parse().unwrap()])

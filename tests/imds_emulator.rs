@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use imds_conform::emulator::{self, imds as em_imds, EmulatorConfig, RunningEmulator};
 
+mod common;
+
 mod imds_common;
 
 const EC2_ID: &str = "i-0123456789abcdef0";
@@ -23,12 +25,7 @@ const ALI_TOKEN: &str = "X-aliyun-ecs-metadata-token";
 const DELAY: Duration = Duration::from_millis(300);
 
 async fn start() -> RunningEmulator {
-    emulator::start(EmulatorConfig {
-        apply_delay: DELAY,
-        ..EmulatorConfig::default()
-    })
-    .await
-    .expect("emulator starts")
+    common::start_emulator(DELAY).await
 }
 
 async fn listen(running: &RunningEmulator, id: &str, addrs: &[&str]) -> em_imds::RunningImds {

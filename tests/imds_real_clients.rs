@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use imds_conform::emulator::{self, imds as em_imds, EmulatorConfig};
+use imds_conform::emulator::imds as em_imds;
+
+mod common;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -30,12 +32,7 @@ fn python() -> Option<PathBuf> {
 #[tokio::test]
 async fn botocore_fetches_the_instance_id_and_credentials_and_imdsv1_is_refused() {
     let Some(python) = python() else { return };
-    let running = emulator::start(EmulatorConfig {
-        apply_delay: Duration::from_millis(200),
-        ..EmulatorConfig::default()
-    })
-    .await
-    .unwrap();
+    let running = common::start_emulator(Duration::from_millis(200)).await;
     let em = running.emulator();
     let imds = em_imds::start_imds(
         em,

@@ -2,10 +2,10 @@
 //! the issue says they must; a spoiled section is refused naming file, line and
 //! field; `spec check` verifies `{ reference, quote }` citations against the text
 //! of the reference extract.
-use std::path::{Path, PathBuf};
 
 use imds_conform::spec::{self, check, Citation, Probe, Status, Strength};
 
+mod common;
 mod spoil;
 use spoil::{line_of, reject, replace_once, EC2};
 
@@ -214,20 +214,12 @@ fn a_reference_quote_reads_as_the_file_and_phrase() {
     );
 }
 
-fn shared() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if p.join("seeds").is_dir() && p.join("reference").join("imds-data-plane.md").is_file() {
-        Some(p)
-    } else {
-        println!("skipped: ../shared (seeds, reference/imds-data-plane.md) absent");
-        None
-    }
-}
-
 #[test]
 fn spec_check_verifies_reference_quotes_against_the_extract() {
-    let Some(shared) = shared() else { return };
-    let sources = check::Sources::new(&shared.join("seeds"), &shared.join("reference"));
+    let needs = ["seeds", "reference/imds-data-plane.md"];
+    let Some(sources) = common::shared_sources(&needs) else {
+        return;
+    };
     let report = check::check(&[table("aws-ec2")], &sources);
     assert_eq!(report.failures().count(), 0);
     assert!(report

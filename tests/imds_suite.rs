@@ -13,10 +13,12 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use imds_conform::emulator::{self, imds as em_imds, EmulatorConfig, RunningEmulator};
+use common::show;
+use imds_conform::emulator::{imds as em_imds, RunningEmulator};
 use imds_conform::runner::data_plane::discover_instance_id;
 use imds_conform::spec;
 
+mod common;
 mod imds_common;
 
 const ID: &str = "i-0123456789abcdef0";
@@ -25,12 +27,7 @@ const TTL: &str = "X-aws-ec2-metadata-token-ttl-seconds";
 const TOKEN: &str = "X-aws-ec2-metadata-token";
 
 async fn start() -> RunningEmulator {
-    emulator::start(EmulatorConfig {
-        apply_delay: Duration::from_millis(50),
-        ..EmulatorConfig::default()
-    })
-    .await
-    .unwrap()
+    common::start_emulator(Duration::from_millis(50)).await
 }
 
 async fn imds_of(running: &RunningEmulator, id: &str) -> em_imds::RunningImds {
@@ -94,7 +91,7 @@ async fn serve_broken(real: String) -> String {
 }
 
 async fn run_suite(running: &RunningEmulator, imds: &str, other: &str, report: &Path) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imds-conform"));
+    let mut cmd = common::bin();
     cmd.args([
         "run",
         "--api",
@@ -109,28 +106,11 @@ async fn run_suite(running: &RunningEmulator, imds: &str, other: &str, report: &
     .args(["--imds", &format!("{ID}={imds}")])
     .args(["--imds", &format!("{OTHER}={other}")])
     .arg("--report")
-    .arg(report)
-    .env(
-        "AWS_ACCESS_KEY_ID",
-        emulator::fixtures::DEFAULT_AWS_ACCESS_KEY_ID,
-    )
-    .env(
-        "AWS_SECRET_ACCESS_KEY",
-        emulator::fixtures::DEFAULT_AWS_SECRET,
-    )
-    .env_remove("AWS_SESSION_TOKEN");
+    .arg(report);
+    common::with_default_aws_keys(&mut cmd);
     tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
         .unwrap()
-}
-
-fn show(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[tokio::test(flavor = "multi_thread")]

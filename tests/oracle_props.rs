@@ -1,6 +1,6 @@
 //! Properties of the oracle over every built-in table.
 use imds_conform::generate;
-use imds_conform::oracle::{self, Auth, Effective, Expected, Instance, World};
+use imds_conform::oracle::{self, Auth, Effective, Expectation, Expected, Instance, World};
 use imds_conform::spec::{self, Absent, ParamType, Role, Spec};
 use imds_conform::wire::{Call, Protocol, RawParam, RawValue};
 use proptest::prelude::*;
@@ -72,6 +72,15 @@ fn valid_call(spec: &Spec, w: &World, choices: &[u8]) -> Call {
     call
 }
 
+/// The world of `spec`, the valid call `choices` draw, and what the oracle expects
+/// of it with valid credentials.
+fn expect_valid(spec: &Spec, choices: &[u8]) -> (World, Call, Expectation) {
+    let w = world(spec);
+    let call = valid_call(spec, &w, choices);
+    let exp = oracle::expect(spec, &w, &call, Auth::Valid);
+    (w, call, exp)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
@@ -79,9 +88,7 @@ proptest! {
     #[test]
     fn valid_values_are_never_only_errors(choices in proptest::collection::vec(any::<u8>(), 8)) {
         for spec in specs() {
-            let w = world(spec);
-            let call = valid_call(spec, &w, &choices);
-            let exp = oracle::expect(spec, &w, &call, Auth::Valid);
+            let (_, call, exp) = expect_valid(spec, &choices);
             prop_assert!(exp.allows_success(), "{}: {call:?} → {exp:#?}", spec.api.id);
         }
     }
@@ -91,9 +98,7 @@ proptest! {
     #[test]
     fn omitted_keep_parameters_keep_their_option(choices in proptest::collection::vec(any::<u8>(), 8)) {
         for spec in specs() {
-            let w = world(spec);
-            let call = valid_call(spec, &w, &choices);
-            let exp = oracle::expect(spec, &w, &call, Auth::Valid);
+            let (w, call, exp) = expect_valid(spec, &choices);
             for a in &exp.outcomes {
                 let Expected::Success { options, targets_instance: true, .. } = &a.expected else { continue };
                 let mut eff = Effective::base(spec);

@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use imds_conform::emulator::{self, EmulatorConfig, RunningEmulator};
+use common::show;
+use imds_conform::emulator::RunningEmulator;
+
+mod common;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -42,12 +45,7 @@ fn clients_present() -> bool {
 }
 
 async fn start() -> RunningEmulator {
-    emulator::start(EmulatorConfig {
-        apply_delay: Duration::from_millis(300),
-        ..EmulatorConfig::default()
-    })
-    .await
-    .expect("emulator starts on a free port")
+    common::start_emulator(Duration::from_millis(300)).await
 }
 
 /// A command with an environment that cannot reach a real cloud or a user's config.
@@ -68,15 +66,8 @@ fn isolated(program: &Path, scratch: &Path) -> Command {
         .env("AWS_CONFIG_FILE", &config)
         .env("AWS_SHARED_CREDENTIALS_FILE", &creds)
         .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_REGION", "us-east-1")
-        .env(
-            "AWS_ACCESS_KEY_ID",
-            emulator::fixtures::DEFAULT_AWS_ACCESS_KEY_ID,
-        )
-        .env(
-            "AWS_SECRET_ACCESS_KEY",
-            emulator::fixtures::DEFAULT_AWS_SECRET,
-        )
+        .env("AWS_REGION", "us-east-1");
+    common::with_default_aws_keys(&mut cmd)
         .env("AWS_PAGER", "")
         .env(
             "ALIBABA_CLOUD_CREDENTIALS_FILE",
@@ -98,15 +89,6 @@ async fn run(cmd: Command) -> Output {
     tokio::task::spawn_blocking(move || cmd.output().expect("client runs"))
         .await
         .unwrap()
-}
-
-fn show(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 async fn python_script(script: &str) {

@@ -1,41 +1,39 @@
 //! `imds-conform run` as a user runs it: the main job against the embedded
 //! emulator, and `--endpoint` against a served emulator, with reports, restore and
 //! exit codes; `replay` on a recorded case.
-use std::process::Command;
+use std::process::{Command, Output};
 use std::time::Duration;
 
-use imds_conform::emulator::{self, EmulatorConfig};
+use common::{bin, exits_with};
 
-/// Assert the exit code, showing what the command printed when it differs.
-fn exits_with(out: &std::process::Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+mod common;
+
+/// `run --seed SEED --cases CASES --report DIR`, the main job over every API.
+fn main_job(seed: &str, cases: &str, dir: &std::path::Path) -> Output {
+    bin()
+        .args(["run", "--seed", seed, "--cases", cases, "--report"])
+        .arg(dir)
+        .output()
+        .expect("runs")
 }
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_imds-conform"))
+/// `run --api aws-ec2 --endpoint URL --instance ID` with the key id the
+/// emulator knows and `secret`.
+fn endpoint_run(url: &str, secret: &str) -> Command {
+    let mut cmd = bin();
+    cmd.args(["run", "--api", "aws-ec2", "--endpoint", url])
+        .args(["--instance", "i-0123456789abcdef0"])
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", secret);
+    cmd
 }
 
 #[test]
 fn the_main_job_conforms_and_writes_reports() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = bin()
-        .args(["run", "--seed", "1", "--cases", "5", "--report"])
-        .arg(dir.path())
-        .output()
-        .expect("runs");
+    let out = main_job("1", "5", dir.path());
+    exits_with(&out, 0);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(stdout.contains("seed 1"), "the seed is printed: {stdout}");
     for api in ["aws-ec2", "aws-lightsail", "aliyun-ecs"] {
         assert!(stdout.contains(api), "{stdout}");
@@ -63,29 +61,12 @@ fn the_main_job_conforms_and_writes_reports() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endpoint_run_restores_the_instance_and_exit_codes_say_what_happened() {
-    let server = emulator::start(EmulatorConfig {
-        apply_delay: Duration::from_millis(20),
-        ..EmulatorConfig::default()
-    })
-    .await
-    .expect("emulator");
+    let server = common::start_emulator(Duration::from_millis(20)).await;
     let url = server.url();
     let run = move |extra: &[&str], secret: &str| {
-        bin()
-            .args([
-                "run",
-                "--api",
-                "aws-ec2",
-                "--endpoint",
-                &url,
-                "--instance",
-                "i-0123456789abcdef0",
-                "--phase",
-                "coverage",
-            ])
+        endpoint_run(&url, secret)
+            .args(["--phase", "coverage"])
             .args(extra)
-            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-            .env("AWS_SECRET_ACCESS_KEY", secret)
             .env_remove("AWS_SESSION_TOKEN")
             .output()
             .expect("runs")
@@ -107,24 +88,10 @@ async fn an_endpoint_run_restores_the_instance_and_exit_codes_say_what_happened(
 
     // A wrong secret: the instance cannot even be read, a configuration error.
     let url2 = server.url();
-    let bad = tokio::task::spawn_blocking(move || {
-        bin()
-            .args([
-                "run",
-                "--api",
-                "aws-ec2",
-                "--endpoint",
-                &url2,
-                "--instance",
-                "i-0123456789abcdef0",
-            ])
-            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-            .env("AWS_SECRET_ACCESS_KEY", "wrong")
-            .output()
-            .expect("runs")
-    })
-    .await
-    .expect("join");
+    let bad =
+        tokio::task::spawn_blocking(move || endpoint_run(&url2, "wrong").output().expect("runs"))
+            .await
+            .expect("join");
     exits_with(&bad, 2);
     assert!(
         !String::from_utf8_lossy(&bad.stderr).contains("wrong"),
@@ -133,18 +100,7 @@ async fn an_endpoint_run_restores_the_instance_and_exit_codes_say_what_happened(
     server.shutdown().await;
 
     // Nobody listening: unreachable.
-    let gone = bin()
-        .args([
-            "run",
-            "--api",
-            "aws-ec2",
-            "--endpoint",
-            "http://127.0.0.1:9",
-            "--instance",
-            "i-0123456789abcdef0",
-        ])
-        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-        .env("AWS_SECRET_ACCESS_KEY", "x")
+    let gone = endpoint_run("http://127.0.0.1:9", "x")
         .output()
         .expect("runs");
     exits_with(&gone, 3);
@@ -168,17 +124,7 @@ fn a_bad_rate_exits_2_with_a_message() {
 #[test]
 fn the_main_job_reports_one_reading_per_touched_ambiguity() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = bin()
-        .args(["run", "--seed", "3", "--cases", "20", "--report"])
-        .arg(dir.path())
-        .output()
-        .expect("runs");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    exits_with(&main_job("3", "20", dir.path()), 0);
     for api in ["aws-ec2", "aws-lightsail", "aliyun-ecs"] {
         let report: serde_json::Value = serde_json::from_slice(
             &std::fs::read(dir.path().join(api).join("report.json")).expect("read"),

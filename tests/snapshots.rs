@@ -8,63 +8,23 @@
 //! Accept changes with `cargo insta review` or `INSTA_UPDATE=always cargo test
 //! --test snapshots`; CI runs `cargo insta test --check --unreferenced=reject
 //! --test snapshots`.
-use std::sync::Arc;
 use std::time::Duration;
 
-use imds_conform::emulator::{self, EmulatorConfig};
-use imds_conform::generate::Phase;
-use imds_conform::runner::{self, RunConfig};
+use imds_conform::runner;
 use imds_conform::spec::{self, Volatile};
-use imds_conform::target::{Target, TargetConfig};
 use imds_conform::verdict::normalize;
 use imds_conform::verdict::CaseResult;
-use imds_conform::wire::Credentials;
 use serde::Serialize;
+
+mod common;
 
 /// The coverage phase for one API against a fresh embedded emulator, one instance
 /// (the first running one of the table's default region), so the case order and
 /// the instance's history are the same on every run.
 async fn coverage(api: &str) -> (String, Vec<CaseResult>) {
-    let spec = Arc::new(spec::builtin_api(api).expect("tables load").expect("table"));
-    let config = EmulatorConfig {
-        apply_delay: Duration::from_millis(50),
-        ..EmulatorConfig::default()
-    };
-    let fixtures = config.fixtures.clone();
-    let server = emulator::start(config).await.expect("emulator starts");
-    let (instances, keys) = fixtures.for_api(api).expect("fixtures");
-    let region = spec.api.default_region.clone();
-    let instance = instances
-        .iter()
-        .find(|i| i.is_running() && i.region == region)
-        .expect("a running instance")
-        .id
-        .clone();
-    let creds = Credentials::new(keys[0].access_key_id.clone(), keys[0].secret.clone());
-    let target = Target::new(TargetConfig::for_spec(
-        &spec,
-        &server.url(),
-        &region,
-        Some(creds),
-    ))
-    .expect("client");
-    let cfg = RunConfig {
-        spec,
-        target: Arc::new(target),
-        instances: vec![instance.clone()],
-        region,
-        known_ids: instances.iter().map(|i| i.id.clone()).collect(),
-        seed: 0,
-        random_cases: 0,
-        only: None,
-        shard: None,
-        settle_timeout: Duration::from_secs(10),
-        settle_poll: Duration::from_millis(10),
-        dry_run_first: false,
-        phases: vec![Phase::Coverage],
-        cancel: runner::cancel_flag(),
-        keep_passing: true,
-    };
+    let common::EmulatorRun { server, cfg } =
+        common::emulator_run(api, Duration::from_millis(50), 1).await;
+    let instance = cfg.instances[0].clone();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
     let results = runner::run_api(cfg, tx).await.expect("the run completes");

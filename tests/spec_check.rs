@@ -1,27 +1,18 @@
 //! `spec check` against the real sources, and the `spec` commands' contracts.
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use common::{bin, cli, exits_with};
 use imds_conform::spec::{self, check};
 
-fn shared() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if p.join("seeds").is_dir() && p.join("reference").is_dir() {
-        Some(p)
-    } else {
-        println!("skipped: ../shared (seeds, reference) absent");
-        None
-    }
-}
+mod common;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_imds-conform"))
-}
+/// What every `spec check` here reads.
+const SOURCES: [&str; 2] = ["seeds", "reference"];
 
 #[test]
 fn the_builtin_tables_agree_with_their_sources() {
-    let Some(shared) = shared() else { return };
-    let sources = check::Sources::new(&shared.join("seeds"), &shared.join("reference"));
+    let Some(sources) = common::shared_sources(&SOURCES) else {
+        return;
+    };
     let report = check::check(&spec::builtin().expect("tables load"), &sources);
     let failures: Vec<String> = report
         .failures()
@@ -45,8 +36,9 @@ fn the_builtin_tables_agree_with_their_sources() {
 
 #[test]
 fn a_misquoted_or_disagreeing_table_fails_the_check() {
-    let Some(shared) = shared() else { return };
-    let sources = check::Sources::new(&shared.join("seeds"), &shared.join("reference"));
+    let Some(sources) = common::shared_sources(&SOURCES) else {
+        return;
+    };
     let text = include_str!("../specs/aws-ec2.toml")
         .replace(
             "Possible values: Integers from 1 to 64\"",
@@ -69,7 +61,7 @@ fn a_misquoted_or_disagreeing_table_fails_the_check() {
 
 #[test]
 fn spec_check_command_passes_and_refuses_missing_folders() {
-    if let Some(shared) = shared() {
+    if let Some(shared) = common::shared(&SOURCES) {
         let out = bin()
             .args(["spec", "check", "--docs"])
             .arg(shared.join("seeds"))
@@ -77,18 +69,10 @@ fn spec_check_command_passes_and_refuses_missing_folders() {
             .arg(shared.join("reference"))
             .output()
             .expect("runs");
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        exits_with(&out, 0);
         assert!(String::from_utf8_lossy(&out.stdout).contains("0 failures"));
     }
-    let out = bin()
-        .args(["spec", "check", "--docs", "/nonexistent/seeds"])
-        .output()
-        .expect("runs");
+    let out = cli(&["spec", "check", "--docs", "/nonexistent/seeds"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/seeds"), "{err}");
@@ -96,10 +80,7 @@ fn spec_check_command_passes_and_refuses_missing_folders() {
 
 #[test]
 fn spec_show_carries_the_hop_limit_ambiguity_with_both_readings() {
-    let out = bin()
-        .args(["spec", "show", "aliyun-ecs"])
-        .output()
-        .expect("runs");
+    let out = cli(&["spec", "show", "aliyun-ecs"]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
     let at = text
@@ -122,10 +103,7 @@ fn spec_show_carries_the_hop_limit_ambiguity_with_both_readings() {
 
 #[test]
 fn spec_show_json_is_the_documented_format() {
-    let out = bin()
-        .args(["spec", "show", "aws-lightsail", "--json"])
-        .output()
-        .expect("runs");
+    let out = cli(&["spec", "show", "aws-lightsail", "--json"]);
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(v["format"], "imds-conform.spec/1");
@@ -136,21 +114,15 @@ fn spec_show_json_is_the_documented_format() {
     assert!(v["spec"]["ambiguities"].as_array().is_some_and(|a| a
         .iter()
         .all(|a| a["readings"].as_array().is_some_and(|r| r.len() >= 2))));
-    let unknown = bin().args(["spec", "show", "nope"]).output().expect("runs");
+    let unknown = cli(&["spec", "show", "nope"]);
     assert_eq!(unknown.status.code(), Some(2));
 }
 
 #[test]
 fn a_bad_flag_exits_2_with_a_message() {
-    let out = bin()
-        .args(["run", "--shard", "5/2"])
-        .output()
-        .expect("runs");
+    let out = cli(&["run", "--shard", "5/2"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("K <= N"));
-    let out = bin()
-        .args(["run", "--endpoint", "http://127.0.0.1:9"])
-        .output()
-        .expect("runs");
+    let out = cli(&["run", "--endpoint", "http://127.0.0.1:9"]);
     assert_eq!(out.status.code(), Some(2));
 }

@@ -134,29 +134,29 @@ fn from_report(
     })?;
     let specs = super::spec::load_specs(specs)?;
     let failing = r.cases.iter().filter(|c| !c.verdict.is_pass()).count();
-    if r.departures.is_empty() && failing > 0 {
+    let (kind, entries, what) = if r.departures.is_empty() && failing > 0 {
         let entries = baseline::from_failures(&r, &specs);
-        println!(
-            "{}: {} cases of {} @ {}, {} failing (no departures: compared case by case)",
-            file.display(),
-            r.cases.len(),
-            r.meta.api,
-            r.meta.target,
+        let what = format!(
+            "{} failing (no departures: compared case by case)",
             entries.len()
         );
-        return Ok((r.meta.target.clone(), "failure", entries));
-    }
-    let entries = baseline::from_departures(&r, &specs);
+        ("failure", entries, what)
+    } else {
+        let entries = baseline::from_departures(&r, &specs);
+        let what = format!(
+            "{failing} failing, {} departure(s) and inconsistent reading(s)",
+            entries.len()
+        );
+        ("departure", entries, what)
+    };
     println!(
-        "{}: {} cases of {} @ {}, {} failing, {} departure(s) and inconsistent reading(s)",
+        "{}: {} cases of {} @ {}, {what}",
         file.display(),
         r.cases.len(),
         r.meta.api,
         r.meta.target,
-        failing,
-        entries.len()
     );
-    Ok((r.meta.target.clone(), "departure", entries))
+    Ok((r.meta.target.clone(), kind, entries))
 }
 
 /// Run the target and compare it with the recordings.

@@ -116,6 +116,20 @@ fn instance_not_found(ctx: &Ctx) -> Answer {
     )
 }
 
+/// A 400 `code` with `message` when `value` is given and is not one of `allowed`.
+fn one_of(
+    ctx: &Ctx,
+    value: Option<&str>,
+    allowed: [&str; 2],
+    code: &str,
+    message: &str,
+) -> Result<(), Answer> {
+    match value {
+        Some(v) if !allowed.contains(&v) => Err(ctx.error(400, code, message)),
+        _ => Ok(()),
+    }
+}
+
 /// Checks, in this order (UNDOCUMENTED, gateway checks first): RegionId present,
 /// HttpEndpoint present (required in both docs and the metadata, despite its
 /// documented default), InstanceId present (not required by the docs; without it
@@ -133,21 +147,21 @@ fn modify(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
         let Some(id) = text(call, "InstanceId").filter(|s| !s.is_empty()) else {
             return Err(missing(ctx, "InstanceId"));
         };
-        if endpoint != "enabled" && endpoint != "disabled" {
-            return Err(ctx.error(400,
-                "InvalidHttpEndpoint.NotSupported",
-                "The specified HttpEndpoint not supported, you can use enabled(default) or disabled.",
-            ));
-        }
+        one_of(
+            ctx,
+            Some(endpoint),
+            ["enabled", "disabled"],
+            "InvalidHttpEndpoint.NotSupported",
+            "The specified HttpEndpoint not supported, you can use enabled(default) or disabled.",
+        )?;
         let tokens = text(call, "HttpTokens");
-        if let Some(t) = tokens {
-            if t != "optional" && t != "required" {
-                return Err(ctx.error(400,
-                    "InvalidHttpTokens.NotSupported",
-                    "The specified HttpTokens not supported, you can use optional(default) or required.",
-                ));
-            }
-        }
+        one_of(
+            ctx,
+            tokens,
+            ["optional", "required"],
+            "InvalidHttpTokens.NotSupported",
+            "The specified HttpTokens not supported, you can use optional(default) or required.",
+        )?;
         let hop = match text(call, "HttpPutResponseHopLimit") {
             None => None,
             Some(v) => match v.parse::<i64>() {
@@ -170,16 +184,14 @@ fn modify(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
             },
         };
         let tags = text(call, "InstanceMetadataTags");
-        if let Some(t) = tags {
-            // UNDOCUMENTED: valid values enabled|disabled (as on EC2).
-            if t != "enabled" && t != "disabled" {
-                return Err(ctx.error(
-                    400,
-                    "InvalidInstanceMetadataTags.NotSupported",
-                    "The specified InstanceMetadataTags not supported.",
-                ));
-            }
-        }
+        // UNDOCUMENTED: valid values enabled|disabled (as on EC2).
+        one_of(
+            ctx,
+            tags,
+            ["enabled", "disabled"],
+            "InvalidInstanceMetadataTags.NotSupported",
+            "The specified InstanceMetadataTags not supported.",
+        )?;
         let region = region(store, ctx, call)?;
         Ok((
             region,
@@ -207,9 +219,7 @@ fn modify(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
 }
 
 fn instance_json(v: &InstanceView) -> Value {
-    let created = chrono::DateTime::<chrono::Utc>::from(v.created_at)
-        .format("%Y-%m-%dT%H:%MZ")
-        .to_string();
+    let created = super::utc(v.created_at, "%Y-%m-%dT%H:%MZ");
     json!({
         "InstanceId": v.id,
         "InstanceName": v.id,

@@ -16,6 +16,15 @@ pub type AuthAnswer = (u16, &'static str, String);
 
 const AWS_MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 
+/// A malformed SigV4 signature, answered with `code` by both AWS protocols.
+fn not_aws_standard(code: &'static str, why: &str) -> AuthAnswer {
+    (
+        400,
+        code,
+        format!("The request signature does not conform to AWS standards: {why}"),
+    )
+}
+
 /// EC2 Query. UNDOCUMENTED statuses beyond SPEC-FACTS: `IncompleteSignature` 400.
 pub fn ec2(e: &AuthError) -> AuthAnswer {
     match e {
@@ -24,11 +33,7 @@ pub fn ec2(e: &AuthError) -> AuthAnswer {
             "MissingAuthenticationToken",
             "The request must contain either a valid (registered) AWS access key ID or X.509 certificate.".into(),
         ),
-        AuthError::Malformed(why) => (
-            400,
-            "IncompleteSignature",
-            format!("The request signature does not conform to AWS standards: {why}"),
-        ),
+        AuthError::Malformed(why) => not_aws_standard("IncompleteSignature", why),
         AuthError::UnknownAccessKey => (
             401,
             "AuthFailure",
@@ -59,11 +64,7 @@ pub fn aws_json(e: &AuthError, signed_at: Option<&str>, now: SystemTime) -> Auth
             "MissingAuthenticationTokenException",
             "Request is missing Authentication Token".into(),
         ),
-        AuthError::Malformed(why) => (
-            400,
-            "IncompleteSignatureException",
-            format!("The request signature does not conform to AWS standards: {why}"),
-        ),
+        AuthError::Malformed(why) => not_aws_standard("IncompleteSignatureException", why),
         AuthError::UnknownAccessKey => (
             400,
             "UnrecognizedClientException",
@@ -73,11 +74,7 @@ pub fn aws_json(e: &AuthError, signed_at: Option<&str>, now: SystemTime) -> Auth
             (400, "InvalidSignatureException", AWS_MISMATCH.into())
         }
         AuthError::Expired => {
-            let fmt = |t: SystemTime| {
-                chrono::DateTime::<chrono::Utc>::from(t)
-                    .format("%Y%m%dT%H%M%SZ")
-                    .to_string()
-            };
+            let fmt = |t: SystemTime| super::utc(t, "%Y%m%dT%H%M%SZ");
             let earliest = now
                 .checked_sub(Duration::from_secs(300))
                 .unwrap_or(SystemTime::UNIX_EPOCH);

@@ -227,6 +227,19 @@ fn hop_limit(ctx: &Ctx, call: &Call) -> Result<Option<i64>, Answer> {
 }
 
 /// `Name.N` lists (`InstanceId.1`, `InstanceId.2`…), in N order.
+/// For the calls on a list of instances: refuse a parameter `known` does not
+/// allow, then read `DryRun` and the `InstanceId.N` list.
+fn dry_run_and_ids<'a>(
+    ctx: &Ctx,
+    call: &'a Call,
+    known: impl Fn(&str) -> bool,
+) -> Result<(bool, Vec<&'a str>), Answer> {
+    if let Some(e) = unknown_parameter(ctx, call, known) {
+        return Err(e);
+    }
+    Ok((dry_run(ctx, call)?, indexed(call, "InstanceId")))
+}
+
 fn indexed<'a>(call: &'a Call, prefix: &str) -> Vec<&'a str> {
     let mut items: Vec<(u64, &str)> = call
         .params
@@ -265,9 +278,7 @@ fn run_state_json(r: RunState) -> Value {
 }
 
 fn instance_json(v: &InstanceView) -> Value {
-    let launch = chrono::DateTime::<chrono::Utc>::from(v.created_at)
-        .format("%Y-%m-%dT%H:%M:%S.000Z")
-        .to_string();
+    let launch = super::utc(v.created_at, "%Y-%m-%dT%H:%M:%S.000Z");
     json!({
         "instanceId": v.id,
         "imageId": "ami-0abcdef1234567890",
@@ -373,14 +384,10 @@ fn describe(store: &Store, ctx: &Ctx, call: &Call) -> Answer {
             || is_filter_param(n)
             || matches!(n, "MaxResults" | "NextToken" | "DryRun")
     };
-    if let Some(e) = unknown_parameter(ctx, call, known) {
-        return e;
-    }
-    let dry = match dry_run(ctx, call) {
-        Ok(d) => d,
+    let (dry, ids) = match dry_run_and_ids(ctx, call, known) {
+        Ok(v) => v,
         Err(e) => return e,
     };
-    let ids = indexed(call, "InstanceId");
     if let Some(bad) = ids.iter().find(|id| !is_instance_id(id)) {
         return malformed(ctx, bad);
     }
@@ -443,14 +450,10 @@ fn start_stop(store: &Store, ctx: &Ctx, call: &Call, to: RunState) -> Answer {
             || (to == RunState::Stopped && (n == "Force" || n == "Hibernate"))
             || (to == RunState::Running && n == "AdditionalInfo")
     };
-    if let Some(e) = unknown_parameter(ctx, call, known) {
-        return e;
-    }
-    let dry = match dry_run(ctx, call) {
-        Ok(d) => d,
+    let (dry, ids) = match dry_run_and_ids(ctx, call, known) {
+        Ok(v) => v,
         Err(e) => return e,
     };
-    let ids = indexed(call, "InstanceId");
     if ids.is_empty() {
         return ctx.error(
             400,

@@ -27,8 +27,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use crate::wire::{
-    aliyun_rpc, aliyun_sign, aws_json, ec2_query, sigv4, Answer, DecodeError, HttpRequest,
-    HttpResponse, Secret, MAX_BODY_BYTES,
+    aliyun_rpc, aliyun_sign, aws_json, ec2_query, sigv4, Answer, AuthError, DecodeError,
+    HttpRequest, HttpResponse, Secret, VerifiedAuth, MAX_BODY_BYTES,
 };
 
 pub use fixtures::{default_fixtures, Fixtures, FixturesError, InstanceFixture, KeyPair};
@@ -140,6 +140,13 @@ fn secret_in(keys: &[KeyPair], id: &str) -> Option<Secret> {
     keys.iter()
         .find(|k| k.access_key_id == id)
         .map(|k| Secret::new(k.secret.clone()))
+}
+
+/// `t` in UTC, written with the `chrono` `format` the protocol uses.
+fn utc(t: SystemTime, format: &str) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t)
+        .format(format)
+        .to_string()
 }
 
 fn aws_request_id() -> String {
@@ -315,47 +322,44 @@ impl Emulator {
                 &error_answer(status, code, message, rid),
             )
         };
-        let keys = &self.inner.config.fixtures.credentials.aws;
-        let verified = match sigv4::verify_with(
-            req,
-            &|id| secret_in(keys, id),
-            now,
-            self.inner.config.max_skew,
-            Some(&self.inner.sigv4_keys),
-        ) {
+        let verified = match self.verify_sigv4(req, now) {
             Ok(v) => v,
             Err(e) => return fail(auth::ec2(&e), rid),
         };
         if verified.service != "ec2" {
             return fail(auth::ec2_wrong_service(), rid);
         }
-        let incoming = match ec2_query::decode_request(req) {
-            Ok(i) => i,
-            Err(DecodeError::Request(m)) if m.contains("Action") => {
-                return fail(
-                    (
-                        400,
-                        "MissingAction",
-                        "The request must contain the parameter Action".into(),
-                    ),
-                    rid,
-                )
-            }
+        let decoded = query_decoded(
+            ec2_query::decode_request(req),
+            (
+                "MissingAction",
+                "The request must contain the parameter Action",
+            ),
             // UNDOCUMENTED: the AWS Query protocols' code for an unparseable body.
-            Err(e) => {
-                return fail(
-                    (
-                        400,
-                        "MalformedQueryString",
-                        format!("The query string contains a syntax error: {e}"),
-                    ),
-                    rid,
-                )
-            }
+            (
+                "MalformedQueryString",
+                "The query string contains a syntax error",
+            ),
+        );
+        let incoming = match decoded {
+            Ok(i) => i,
+            Err(answer) => return fail(answer, rid),
         };
         let ctx = self.ctx(verified.region, now, rid, incoming.version.clone());
         let answer = ec2::handle(&self.inner.ec2, &ctx, &incoming.call);
         ec2_query::encode_answer(&incoming.call.operation, ec2::API_VERSION, &answer)
+    }
+
+    /// The request's SigV4 signature checked against the fixtures' AWS keys.
+    fn verify_sigv4(&self, req: &HttpRequest, now: SystemTime) -> Result<VerifiedAuth, AuthError> {
+        let keys = &self.inner.config.fixtures.credentials.aws;
+        sigv4::verify_with(
+            req,
+            &|id| secret_in(keys, id),
+            now,
+            self.inner.config.max_skew,
+            Some(&self.inner.sigv4_keys),
+        )
     }
 
     fn handle_lightsail(&self, req: &HttpRequest, now: SystemTime) -> HttpResponse {
@@ -363,14 +367,7 @@ impl Emulator {
         let fail = |(status, code, message): auth::AuthAnswer, rid: String| {
             aws_json::encode_answer(&error_answer(status, code, message, rid))
         };
-        let keys = &self.inner.config.fixtures.credentials.aws;
-        let verified = match sigv4::verify_with(
-            req,
-            &|id| secret_in(keys, id),
-            now,
-            self.inner.config.max_skew,
-            Some(&self.inner.sigv4_keys),
-        ) {
+        let verified = match self.verify_sigv4(req, now) {
             Ok(v) => v,
             Err(e) => return fail(auth::aws_json(&e, req.header("X-Amz-Date"), now), rid),
         };
@@ -461,29 +458,39 @@ impl Emulator {
             }
             _ => req,
         };
-        let incoming = match aliyun_rpc::decode_request(req) {
-            Ok(i) => i,
-            Err(DecodeError::Request(m)) if m.contains("Action") => {
-                return fail(
-                    (
-                        400,
-                        "MissingParameter",
-                        "The input parameter \"Action\" that is mandatory for processing this request is not supplied.".into(),
-                    ),
-                    rid,
-                )
-            }
+        let decoded = query_decoded(
+            aliyun_rpc::decode_request(req),
+            (
+                "MissingParameter",
+                "The input parameter \"Action\" that is mandatory for processing this request is not supplied.",
+            ),
             // UNDOCUMENTED: code for undecodable parameters.
-            Err(e) => {
-                return fail(
-                    (400, "InvalidParameter", format!("The request parameters are not valid: {e}")),
-                    rid,
-                )
-            }
+            ("InvalidParameter", "The request parameters are not valid"),
+        );
+        let incoming = match decoded {
+            Ok(i) => i,
+            Err(answer) => return fail(answer, rid),
         };
         let ctx = self.ctx(String::new(), now, rid, incoming.version.clone());
         let answer = aliyun::handle(&self.inner.aliyun, &ctx, &incoming.call);
         aliyun_rpc::encode_answer(&incoming.call.operation, &format, &answer)
+    }
+}
+
+/// A Query-style request's decoded call, or the 400 answer for one that could not
+/// be decoded: `missing_action` (code, message) when the action is absent,
+/// `undecodable` (code, message to which the decoder's reason is added) otherwise.
+fn query_decoded<T>(
+    decoded: Result<T, DecodeError>,
+    missing_action: (&'static str, &str),
+    undecodable: (&'static str, &str),
+) -> Result<T, auth::AuthAnswer> {
+    match decoded {
+        Ok(incoming) => Ok(incoming),
+        Err(DecodeError::Request(m)) if m.contains("Action") => {
+            Err((400, missing_action.0, missing_action.1.to_owned()))
+        }
+        Err(e) => Err((400, undecodable.0, format!("{}: {e}", undecodable.1))),
     }
 }
 

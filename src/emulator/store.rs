@@ -50,25 +50,21 @@ pub struct OptionsPatch {
 impl OptionsPatch {
     pub fn apply(&self, current: &MetadataOptions) -> MetadataOptions {
         MetadataOptions {
-            http_tokens: self
-                .http_tokens
-                .clone()
-                .unwrap_or_else(|| current.http_tokens.clone()),
-            http_endpoint: self
-                .http_endpoint
-                .clone()
-                .unwrap_or_else(|| current.http_endpoint.clone()),
+            http_tokens: or_current(&self.http_tokens, &current.http_tokens),
+            http_endpoint: or_current(&self.http_endpoint, &current.http_endpoint),
             hop_limit: self.hop_limit.unwrap_or(current.hop_limit),
-            http_protocol_ipv6: self
-                .http_protocol_ipv6
-                .clone()
-                .unwrap_or_else(|| current.http_protocol_ipv6.clone()),
-            instance_metadata_tags: self
-                .instance_metadata_tags
-                .clone()
-                .unwrap_or_else(|| current.instance_metadata_tags.clone()),
+            http_protocol_ipv6: or_current(&self.http_protocol_ipv6, &current.http_protocol_ipv6),
+            instance_metadata_tags: or_current(
+                &self.instance_metadata_tags,
+                &current.instance_metadata_tags,
+            ),
         }
     }
+}
+
+/// The patch's value when it has one, else the current one.
+fn or_current(patch: &Option<String>, current: &str) -> String {
+    patch.as_deref().unwrap_or(current).to_string()
 }
 
 /// Whether the instance runs.

@@ -532,34 +532,26 @@ async fn judge_answer(
         }
     };
     let observed = readback::read(cfg, &w.world.instance.id).await;
-    let mut judgement = match &observed {
-        Err(e) => {
-            notes.push(format!("read-back failed: {e}"));
-            verdict::judge_full(
-                spec,
-                expectation,
-                &outcome,
-                &w.world.instance.id,
-                &case.rule,
-                |_| Ok(()),
-            )
-        }
-        Ok(obs) => {
-            notes.push(format!(
-                "read-back: {}",
-                show_options(&obs.options, obs.state.as_deref())
-            ));
-            let fields: Vec<&String> = spec.readback.fields.keys().collect();
-            verdict::judge_full(
-                spec,
-                expectation,
-                &outcome,
-                &w.world.instance.id,
-                &case.rule,
-                |a| readback_agrees(a, &before, &obs.options, &fields),
-            )
-        }
-    };
+    notes.push(match &observed {
+        Err(e) => format!("read-back failed: {e}"),
+        Ok(obs) => format!(
+            "read-back: {}",
+            show_options(&obs.options, obs.state.as_deref())
+        ),
+    });
+    let fields: Vec<&String> = spec.readback.fields.keys().collect();
+    // Without a read-back, only the answer is judged.
+    let mut judgement = verdict::judge_full(
+        spec,
+        expectation,
+        &outcome,
+        &w.world.instance.id,
+        &case.rule,
+        |a| match &observed {
+            Err(_) => Ok(()),
+            Ok(obs) => readback_agrees(a, &before, &obs.options, &fields),
+        },
+    );
     if let Ok(obs) = observed {
         complete_readback(spec, &obs, &mut judgement);
         w.first_state = obs.state;

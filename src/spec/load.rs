@@ -58,6 +58,18 @@ impl fmt::Display for SpecErrors {
 
 impl std::error::Error for SpecErrors {}
 
+impl SpecErrors {
+    /// The one error of a file or folder that could not be read.
+    fn unreadable(path: &Path, message: &str) -> Self {
+        SpecErrors(vec![SpecError {
+            file: path.display().to_string(),
+            line: 0,
+            field: "-".into(),
+            message: message.to_string(),
+        }])
+    }
+}
+
 /// Parse and validate one table. `file` names it in errors.
 pub fn load_str(file: &str, text: &str) -> Result<Spec, SpecErrors> {
     let mut spec: Spec =
@@ -90,27 +102,15 @@ pub fn load_str(file: &str, text: &str) -> Result<Spec, SpecErrors> {
 
 /// Load one table from disk.
 pub fn load_file(path: &Path) -> Result<Spec, SpecErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        SpecErrors(vec![SpecError {
-            file: path.display().to_string(),
-            line: 0,
-            field: "-".into(),
-            message: format!("cannot read: {e}"),
-        }])
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| SpecErrors::unreadable(path, &format!("cannot read: {e}")))?;
     load_str(&path.display().to_string(), &text)
 }
 
 /// Load every `*.toml` in `dir`, sorted by file name; all errors of all tables.
 pub fn load_dir(dir: &Path) -> Result<Vec<Spec>, SpecErrors> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        SpecErrors(vec![SpecError {
-            file: dir.display().to_string(),
-            line: 0,
-            field: "-".into(),
-            message: format!("cannot read the spec folder: {e}"),
-        }])
-    })?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| SpecErrors::unreadable(dir, &format!("cannot read the spec folder: {e}")))?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
@@ -471,19 +471,7 @@ impl<'a> Validator<'a> {
                 );
             }
         }
-        for fact in p.stated_facts() {
-            self.require_cite(&place, &p.cite, fact);
-        }
-        for key in p.cite.keys() {
-            if !p.stated_facts().contains(&key.as_str()) {
-                self.fail(
-                    &place,
-                    &format!("cite.{key}"),
-                    format!("cites {key:?}, which this parameter does not state"),
-                );
-            }
-        }
-        self.cites(&place, &p.cite);
+        self.stated_and_cited(&place, &p.stated_facts(), &p.cite, "this parameter");
     }
 
     fn conventions(&mut self, c: &Conventions) {
@@ -513,20 +501,7 @@ impl<'a> Validator<'a> {
                 );
             }
         }
-        let facts = v.stated_facts();
-        for fact in &facts {
-            self.require_cite(&place, &v.cite, fact);
-        }
-        for key in v.cite.keys() {
-            if !facts.contains(&key.as_str()) {
-                self.fail(
-                    &place,
-                    &format!("cite.{key}"),
-                    format!("cites {key:?}, which this section does not state"),
-                );
-            }
-        }
-        self.cites(&place, &v.cite);
+        self.stated_and_cited(&place, &v.stated_facts(), &v.cite, "this section");
     }
 
     fn response(&mut self, r: &Response, options: &BTreeSet<String>) {
@@ -708,6 +683,24 @@ impl<'a> Validator<'a> {
                 );
             }
         }
+    }
+
+    /// Every fact `stated` has a source in `cites`, every source is of a fact
+    /// stated (`what` states them, in the error), and each citation is well formed.
+    fn stated_and_cited(&mut self, place: &Place, stated: &[&str], cites: &Cites, what: &str) {
+        for fact in stated {
+            self.require_cite(place, cites, fact);
+        }
+        for key in cites.keys() {
+            if !stated.contains(&key.as_str()) {
+                self.fail(
+                    place,
+                    &format!("cite.{key}"),
+                    format!("cites {key:?}, which {what} does not state"),
+                );
+            }
+        }
+        self.cites(place, cites);
     }
 
     fn require_cite(&mut self, place: &Place, cites: &Cites, fact: &str) {

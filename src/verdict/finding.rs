@@ -299,12 +299,7 @@ pub fn of_success_mismatch(spec: &Spec, a: &Acceptable, m: &Mismatch) -> Finding
         Mismatch::Constant { path, got, .. } => (
             "response.constants".to_string(),
             "the documented value".to_string(),
-            if got.is_some() {
-                "another value"
-            } else {
-                "missing"
-            }
-            .to_string(),
+            another_or_missing(got.is_some()),
             Some(path.clone()),
         ),
         Mismatch::NoOptions { path } => (
@@ -316,12 +311,7 @@ pub fn of_success_mismatch(spec: &Spec, a: &Acceptable, m: &Mismatch) -> Finding
         Mismatch::Field { field, got, .. } => (
             "response.fields".to_string(),
             "the instance's value".to_string(),
-            if got.is_some() {
-                "another value"
-            } else {
-                "missing"
-            }
-            .to_string(),
+            another_or_missing(got.is_some()),
             Some(field.clone()),
         ),
         Mismatch::State {
@@ -351,6 +341,11 @@ pub fn of_success_mismatch(spec: &Spec, a: &Acceptable, m: &Mismatch) -> Finding
         detail,
         cite,
     }
+}
+
+/// What an answer showed in place of a documented value: another one, or none.
+fn another_or_missing(present: bool) -> String {
+    if present { "another value" } else { "missing" }.to_string()
 }
 
 /// What an answer whose body is not the protocol's looks like: `HTML page`,

@@ -97,13 +97,7 @@ pub fn encode_params(params: &[(String, String)]) -> String {
 /// `+` is a space (form encoding; our encoder never emits a bare `+`). A segment
 /// without `=` is a parameter with an empty value; empty segments are skipped.
 pub fn parse_params(s: &str) -> Result<Vec<(String, String)>, DecodeError> {
-    s.split('&')
-        .filter(|seg| !seg.is_empty())
-        .map(|seg| {
-            let (k, v) = seg.split_once('=').unwrap_or((seg, ""));
-            Ok((percent_decode(k)?, percent_decode(v)?))
-        })
-        .collect()
+    super::split_pairs(s, percent_decode)
 }
 
 fn percent_decode(s: &str) -> Result<String, DecodeError> {

@@ -173,10 +173,7 @@ pub fn sign_v1(
 fn verify_v1(
     req: &HttpRequest,
     params: &[(String, String)],
-    secret_for: &dyn Fn(&str) -> Option<Secret>,
-    now: SystemTime,
-    max_skew: Duration,
-    nonce_is_fresh: &mut dyn FnMut(&str) -> bool,
+    checks: Checks<'_>,
 ) -> Result<VerifiedAuth, AuthError> {
     let signature = single(params, "Signature")?;
     let access_key_id = single(params, "AccessKeyId")?;
@@ -191,23 +188,47 @@ fn verify_v1(
     let nonce = single(params, "SignatureNonce")?;
     let signed_at = parse_time(single(params, "Timestamp")?)
         .ok_or_else(|| AuthError::Malformed(format!("Timestamp is not {TIME_FORMAT}")))?;
-    let secret = secret_for(access_key_id).ok_or(AuthError::UnknownAccessKey)?;
-    check_skew(signed_at, now, max_skew)?;
+    let secret = checks.secret(access_key_id, signed_at)?;
     let expected = v1_signature(secret.expose(), &v1_string_to_sign(&req.method, params));
-    if !constant_time_eq(&expected, signature) {
-        return Err(AuthError::SignatureMismatch);
-    }
-    if !nonce_is_fresh(nonce) {
-        return Err(AuthError::NonceReused);
-    }
-    Ok(verified(access_key_id))
+    checks.accept(constant_time_eq(&expected, signature), nonce, access_key_id)
 }
 
-fn verified(access_key_id: &str) -> VerifiedAuth {
-    VerifiedAuth {
-        access_key_id: access_key_id.to_string(),
-        region: String::new(),
-        service: String::new(),
+/// What a request's signature is checked against: the keys' secrets, the clock
+/// and the nonces seen; shared by both signature versions.
+struct Checks<'a> {
+    secret_for: &'a dyn Fn(&str) -> Option<Secret>,
+    now: SystemTime,
+    max_skew: Duration,
+    nonce_is_fresh: &'a mut dyn FnMut(&str) -> bool,
+}
+
+impl Checks<'_> {
+    /// The secret of `access_key_id`, once the request's time is within the skew.
+    fn secret(&self, access_key_id: &str, signed_at: SystemTime) -> Result<Secret, AuthError> {
+        let secret = (self.secret_for)(access_key_id).ok_or(AuthError::UnknownAccessKey)?;
+        check_skew(signed_at, self.now, self.max_skew)?;
+        Ok(secret)
+    }
+
+    /// Accepted when the signature `matches` and only then, so that a forged
+    /// request cannot burn a legitimate client's nonce, when the nonce is fresh.
+    fn accept(
+        self,
+        matches: bool,
+        nonce: &str,
+        access_key_id: &str,
+    ) -> Result<VerifiedAuth, AuthError> {
+        if !matches {
+            return Err(AuthError::SignatureMismatch);
+        }
+        if !(self.nonce_is_fresh)(nonce) {
+            return Err(AuthError::NonceReused);
+        }
+        Ok(VerifiedAuth {
+            access_key_id: access_key_id.to_string(),
+            region: String::new(),
+            service: String::new(),
+        })
     }
 }
 
@@ -350,19 +371,7 @@ pub fn sign_v3(
         req.set_header("x-acs-security-token", token.expose());
     }
     let query = parse_params(req.query()).map_err(|e| EncodeError::Invalid(e.to_string()))?;
-    let headers: Vec<_> = req
-        .headers
-        .iter()
-        .filter(|(n, _)| is_v3_signed_header(n))
-        .cloned()
-        .collect();
-    let canonical = v3_canonical_request(
-        &req.method,
-        canonical_path(req),
-        &query,
-        &headers,
-        &payload_hash,
-    );
+    let canonical = v3_canonical_of(req, &query, is_v3_signed_header, &payload_hash);
     let signature = v3_signature(
         creds.secret.expose(),
         &v3_string_to_sign(&canonical.request),
@@ -428,13 +437,32 @@ fn single_header<'a>(req: &'a HttpRequest, name: &str) -> Result<&'a str, AuthEr
     }
 }
 
+/// The V3 canonical request of `req`, over its headers whose names `signed` keeps.
+fn v3_canonical_of(
+    req: &HttpRequest,
+    query: &[(String, String)],
+    signed: impl Fn(&str) -> bool,
+    payload_hash: &str,
+) -> V3Canonical {
+    let headers: Vec<_> = req
+        .headers
+        .iter()
+        .filter(|(n, _)| signed(n))
+        .cloned()
+        .collect();
+    v3_canonical_request(
+        &req.method,
+        canonical_path(req),
+        query,
+        &headers,
+        payload_hash,
+    )
+}
+
 fn verify_v3(
     req: &HttpRequest,
     authorization: &str,
-    secret_for: &dyn Fn(&str) -> Option<Secret>,
-    now: SystemTime,
-    max_skew: Duration,
-    nonce_is_fresh: &mut dyn FnMut(&str) -> bool,
+    checks: Checks<'_>,
 ) -> Result<VerifiedAuth, AuthError> {
     let auth = parse_v3_authorization(authorization)?;
     let signed: Vec<&str> = auth.signed_headers.split(';').collect();
@@ -449,33 +477,19 @@ fn verify_v3(
     let signed_at = parse_time(single_header(req, "x-acs-date")?)
         .ok_or_else(|| AuthError::Malformed(format!("x-acs-date is not {TIME_FORMAT}")))?;
     let nonce = single_header(req, "x-acs-signature-nonce")?;
-    let secret = secret_for(auth.access_key_id).ok_or(AuthError::UnknownAccessKey)?;
-    check_skew(signed_at, now, max_skew)?;
+    let secret = checks.secret(auth.access_key_id, signed_at)?;
     let query = parse_params(req.query()).map_err(|e| AuthError::Malformed(e.to_string()))?;
-    let headers: Vec<_> = req
-        .headers
-        .iter()
-        .filter(|(n, _)| signed.contains(&n.to_ascii_lowercase().as_str()))
-        .cloned()
-        .collect();
-    let payload_hash = hex_sha256(&req.body);
-    let canonical = v3_canonical_request(
-        &req.method,
-        canonical_path(req),
+    let canonical = v3_canonical_of(
+        req,
         &query,
-        &headers,
-        &payload_hash,
+        |n| signed.contains(&n.to_ascii_lowercase().as_str()),
+        &hex_sha256(&req.body),
     );
     // A header listed as signed but absent makes the lists differ: no match.
     let expected = v3_signature(secret.expose(), &v3_string_to_sign(&canonical.request));
     let lists_match = canonical.signed_headers == auth.signed_headers;
-    if !(constant_time_eq(&expected, auth.signature) && lists_match) {
-        return Err(AuthError::SignatureMismatch);
-    }
-    if !nonce_is_fresh(nonce) {
-        return Err(AuthError::NonceReused);
-    }
-    Ok(verified(auth.access_key_id))
+    let matches = constant_time_eq(&expected, auth.signature) && lists_match;
+    checks.accept(matches, nonce, auth.access_key_id)
 }
 
 // ---------------------------------------------------------------------------
@@ -494,13 +508,19 @@ pub fn verify(
     max_skew: Duration,
     nonce_is_fresh: &mut dyn FnMut(&str) -> bool,
 ) -> Result<VerifiedAuth, AuthError> {
+    let checks = Checks {
+        secret_for,
+        now,
+        max_skew,
+        nonce_is_fresh,
+    };
     let authorization = req.header("authorization");
     if let Some(value) = authorization.filter(|v| v.starts_with(V3_ALGORITHM)) {
-        return verify_v3(req, value, secret_for, now, max_skew, nonce_is_fresh);
+        return verify_v3(req, value, checks);
     }
     let params = request_params(req).map_err(|e| AuthError::Malformed(e.to_string()))?;
     if params.iter().any(|(k, _)| k == "Signature") {
-        return verify_v1(req, &params, secret_for, now, max_skew, nonce_is_fresh);
+        return verify_v1(req, &params, checks);
     }
     match authorization {
         Some(_) => Err(AuthError::Malformed(

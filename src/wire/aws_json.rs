@@ -21,19 +21,16 @@ pub fn encode_request(ep: &Endpoint, call: &Call) -> Result<HttpRequest, EncodeE
     if call.operation.is_empty() {
         return Err(EncodeError::Invalid("empty operation name".into()));
     }
-    Ok(HttpRequest {
-        method: "POST".into(),
-        path_and_query: "/".into(),
-        headers: vec![
-            ("Host".into(), ep.host().to_string()),
-            ("Content-Type".into(), JSON_CONTENT_TYPE.into()),
-            (
-                "X-Amz-Target".into(),
-                format!("{}.{}", ep.target_prefix, call.operation),
-            ),
-        ],
-        body: write_object(&call.params).into_bytes(),
-    })
+    let mut req = HttpRequest::post_root(
+        ep,
+        JSON_CONTENT_TYPE,
+        write_object(&call.params).into_bytes(),
+    );
+    req.headers.push((
+        "X-Amz-Target".into(),
+        format!("{}.{}", ep.target_prefix, call.operation),
+    ));
+    Ok(req)
 }
 
 /// The call's parameters as one JSON object, members in order, duplicates kept.
@@ -260,33 +257,25 @@ pub fn sanitize_error_code(raw: &str) -> String {
 
 /// Server side: the exact answer a JSON 1.1 service would send for `answer`.
 pub fn encode_answer(answer: &Answer) -> HttpResponse {
-    match answer {
-        Answer::Success { request_id, body } => HttpResponse {
-            status: 200,
-            headers: vec![
-                ("Content-Type".into(), JSON_CONTENT_TYPE.into()),
-                ("x-amzn-RequestId".into(), request_id.clone()),
-            ],
-            body: body.to_string().into_bytes(),
-        },
-        Answer::Error {
-            status,
-            code,
-            message,
-            request_id,
-        } => {
-            // Lightsail errors carry a `code` member as well as `__type`.
-            let body = serde_json::json!({"__type": code, "code": code, "message": message});
-            HttpResponse {
-                status: *status,
-                headers: vec![
-                    ("Content-Type".into(), JSON_CONTENT_TYPE.into()),
-                    ("x-amzn-RequestId".into(), request_id.clone()),
-                    ("X-Amzn-Errortype".into(), code.clone()),
-                ],
-                body: body.to_string().into_bytes(),
-            }
-        }
+    let (body, error_type) = match answer {
+        Answer::Success { body, .. } => (body.to_string(), None),
+        // Lightsail errors carry a `code` member as well as `__type`.
+        Answer::Error { code, message, .. } => (
+            serde_json::json!({"__type": code, "code": code, "message": message}).to_string(),
+            Some(code),
+        ),
+    };
+    let mut headers = vec![
+        ("Content-Type".into(), JSON_CONTENT_TYPE.into()),
+        ("x-amzn-RequestId".into(), answer.request_id().to_string()),
+    ];
+    if let Some(code) = error_type {
+        headers.push(("X-Amzn-Errortype".into(), code.clone()));
+    }
+    HttpResponse {
+        status: answer.status(),
+        headers,
+        body: body.into_bytes(),
     }
 }
 

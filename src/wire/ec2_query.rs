@@ -55,15 +55,11 @@ pub fn encode_request(ep: &Endpoint, call: &Call) -> Result<HttpRequest, EncodeE
         body.push('=');
         body.push_str(&encode_component(p.value.as_query_text()));
     }
-    Ok(HttpRequest {
-        method: "POST".into(),
-        path_and_query: "/".into(),
-        headers: vec![
-            ("Host".into(), ep.host().to_string()),
-            ("Content-Type".into(), FORM_CONTENT_TYPE.into()),
-        ],
-        body: body.into_bytes(),
-    })
+    Ok(HttpRequest::post_root(
+        ep,
+        FORM_CONTENT_TYPE,
+        body.into_bytes(),
+    ))
 }
 
 /// Split a form body or query string into decoded `(name, value)` pairs, in order.
@@ -71,13 +67,7 @@ pub fn encode_request(ep: &Endpoint, call: &Call) -> Result<HttpRequest, EncodeE
 /// Written by hand instead of `form_urlencoded::parse` because that one replaces
 /// invalid UTF-8 silently; a conformance tool must refuse it instead.
 pub fn parse_form(s: &str) -> Result<Vec<(String, String)>, DecodeError> {
-    s.split('&')
-        .filter(|seg| !seg.is_empty())
-        .map(|seg| {
-            let (k, v) = seg.split_once('=').unwrap_or((seg, ""));
-            Ok((decode_component(k)?, decode_component(v)?))
-        })
-        .collect()
+    super::split_pairs(s, decode_component)
 }
 
 fn decode_component(s: &str) -> Result<String, DecodeError> {
@@ -260,14 +250,12 @@ fn escape(s: &str) -> String {
 mod tests {
     use super::*;
 
+    /// What encoding an EC2 request reads of its endpoint: the host and the version.
     fn ep() -> Endpoint {
         Endpoint {
             url: "https://ec2.us-east-1.amazonaws.com".into(),
-            region: "us-east-1".into(),
             api_version: "2016-11-15".into(),
-            signing_name: "ec2".into(),
-            target_prefix: String::new(),
-            format: String::new(),
+            ..Endpoint::default()
         }
     }
 

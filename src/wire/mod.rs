@@ -179,7 +179,7 @@ impl Call {
 
 /// Where and how to reach one API: everything a protocol module needs that is not
 /// in the call. Built from the spec table's `[api]` section.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoint {
     /// `http://127.0.0.1:8080` or `https://ec2.us-east-1.amazonaws.com`, no trailing `/`.
     pub url: String,
@@ -222,6 +222,20 @@ pub struct HttpRequest {
 }
 
 impl HttpRequest {
+    /// A `POST /` to `ep`'s host carrying `body` as `content_type`, as the AWS
+    /// protocols send every call.
+    pub fn post_root(ep: &Endpoint, content_type: &str, body: Vec<u8>) -> Self {
+        HttpRequest {
+            method: "POST".into(),
+            path_and_query: "/".into(),
+            headers: vec![
+                ("Host".into(), ep.host().to_string()),
+                ("Content-Type".into(), content_type.into()),
+            ],
+            body,
+        }
+    }
+
     /// The request of an `http` library (axum, hyper) with this body: method,
     /// path and query as sent (`/` when the URI has none), headers in order.
     pub fn from_parts(parts: &http::request::Parts, body: Vec<u8>) -> Self {
@@ -403,6 +417,23 @@ pub enum Answer {
     },
 }
 
+impl Answer {
+    /// The HTTP status the answer is sent with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Answer::Success { .. } => 200,
+            Answer::Error { status, .. } => *status,
+        }
+    }
+
+    /// The request id the answer carries.
+    pub fn request_id(&self) -> &str {
+        match self {
+            Answer::Success { request_id, .. } | Answer::Error { request_id, .. } => request_id,
+        }
+    }
+}
+
 /// A request decoded on the server side: the call, plus the protocol-level
 /// parameters that are not part of it (`Action`, `Version`, `Format`, `AccessKeyId`,
 /// `Signature`, `X-Amz-*`…), in the order they came.
@@ -498,4 +529,20 @@ pub fn check_size(body: &[u8]) -> Result<(), DecodeError> {
     } else {
         Ok(())
     }
+}
+
+/// `s` (a form body or query string) split at `&` into `(name, value)` pairs, each
+/// side decoded with the protocol's `decode`, in order: a segment without `=` is a
+/// name with an empty value; empty segments are skipped.
+fn split_pairs(
+    s: &str,
+    decode: fn(&str) -> Result<String, DecodeError>,
+) -> Result<Vec<(String, String)>, DecodeError> {
+    s.split('&')
+        .filter(|seg| !seg.is_empty())
+        .map(|seg| {
+            let (k, v) = seg.split_once('=').unwrap_or((seg, ""));
+            Ok((decode(k)?, decode(v)?))
+        })
+        .collect()
 }

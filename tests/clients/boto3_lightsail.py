@@ -2,28 +2,13 @@
 errors, and a wrong secret rejected."""
 import time
 
-import boto3
-import botocore.exceptions
-from botocore.config import Config
-
-from common import AWS_KEY, AWS_SECRET, check, endpoint
+from common import AWS_SECRET, boto3_client, check, endpoint, error_code
 
 URL = endpoint()
-cfg = Config(retries={"max_attempts": 1, "mode": "standard"})
 
 
 def client(secret=AWS_SECRET, region="us-east-1"):
-    return boto3.session.Session(
-        aws_access_key_id=AWS_KEY, aws_secret_access_key=secret, region_name=region
-    ).client("lightsail", endpoint_url=URL, config=cfg)
-
-
-def error_code(fn, **kw):
-    try:
-        fn(**kw)
-    except botocore.exceptions.ClientError as e:
-        return e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"]
-    return None
+    return boto3_client("lightsail", URL, secret, region)
 
 
 ls = client()

@@ -159,7 +159,5 @@ fn get(r: &Request<'_>, tokens_required: bool, tags: &str) -> Reply {
 }
 
 fn rfc3339(t: SystemTime) -> String {
-    chrono::DateTime::<chrono::Utc>::from(t)
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    crate::emulator::utc(t, "%Y-%m-%dT%H:%M:%SZ")
 }

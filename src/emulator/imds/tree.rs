@@ -109,11 +109,21 @@ fn tags(f: &Facts<'_>, path: &str) -> Option<String> {
     }
 }
 
+/// The `meta-data/` listing: `entries`, then `tags/` while the instance's tags
+/// are served.
+fn root_listing(f: &Facts<'_>, entries: &[&str]) -> String {
+    let mut all = entries.to_vec();
+    if f.tags_enabled {
+        all.push("tags/");
+    }
+    listing(&all)
+}
+
 fn aws(f: &Facts<'_>, rest: &str) -> Option<String> {
     let id = inner_id(f.flavor, f.id);
     let ip = private_ipv4(f.id);
     let hostname = format!("ip-{}.ec2.internal", ip.replace('.', "-"));
-    let mut root = vec![
+    let root = [
         "ami-id",
         "hostname",
         "iam/",
@@ -123,11 +133,8 @@ fn aws(f: &Facts<'_>, rest: &str) -> Option<String> {
         "local-ipv4",
         "placement/",
     ];
-    if f.tags_enabled {
-        root.push("tags/");
-    }
     Some(match rest.trim_end_matches('/') {
-        "meta-data" => listing(&root),
+        "meta-data" => root_listing(f, &root),
         "meta-data/ami-id" => format!("ami-{}", &hex::encode(digest(f.region))[..17]),
         "meta-data/instance-id" => id,
         "meta-data/instance-type" => f.instance_type.to_string(),
@@ -180,7 +187,7 @@ fn aws_credentials(f: &Facts<'_>) -> String {
 }
 
 fn aliyun(f: &Facts<'_>, rest: &str) -> Option<String> {
-    let mut root = vec![
+    let root = [
         "hostname",
         "image-id",
         "instance/",
@@ -190,11 +197,8 @@ fn aliyun(f: &Facts<'_>, rest: &str) -> Option<String> {
         "region-id",
         "zone-id",
     ];
-    if f.tags_enabled {
-        root.push("tags/");
-    }
     Some(match rest.trim_end_matches('/') {
-        "meta-data" => listing(&root),
+        "meta-data" => root_listing(f, &root),
         "meta-data/instance-id" => f.id.to_string(),
         "meta-data/image-id" => "aliyun_3_x64_20G_alibase_20240101.vhd".to_string(),
         "meta-data/hostname" => format!("iZ{}Z", f.id.trim_start_matches("i-")),

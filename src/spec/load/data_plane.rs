@@ -62,19 +62,7 @@ impl Validator<'_> {
                 );
             }
         }
-        for fact in dp.stated_facts() {
-            self.require_cite(&place, &dp.cite, fact);
-        }
-        for key in dp.cite.keys() {
-            if !dp.stated_facts().contains(&key.as_str()) {
-                self.fail(
-                    &place,
-                    &format!("cite.{key}"),
-                    format!("cites {key:?}, which the section does not state"),
-                );
-            }
-        }
-        self.cites(&place, &dp.cite);
+        self.stated_and_cited(&place, &dp.stated_facts(), &dp.cite, "the section");
         let mut ids = HashSet::new();
         for rule in &dp.rules {
             if !ids.insert(rule.get_ref().id.clone()) {

@@ -1,0 +1,140 @@
+//! Shared by the integration tests (`mod common;`): the binary as a user runs it,
+//! what a command printed when an assertion about it fails, and a fresh embedded
+//! emulator with a run aimed at it.
+// Each test crate compiles its own copy of this module and uses only some of it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::time::Duration;
+
+use imds_conform::emulator::{self, EmulatorConfig, RunningEmulator};
+use imds_conform::generate::Phase;
+use imds_conform::runner::{self, RunConfig};
+use imds_conform::spec::{self, check};
+use imds_conform::target::{Target, TargetConfig};
+use imds_conform::wire::Credentials;
+
+/// The `imds-conform` binary this test crate was built with.
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_imds-conform"))
+}
+
+/// The `../shared` folder beside the project when it holds every one of `needs`
+/// (paths in it); otherwise none, and the test says it is skipped.
+pub fn shared(needs: &[&str]) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    if needs.iter().all(|n| p.join(n).exists()) {
+        Some(p)
+    } else {
+        println!("skipped: ../shared ({}) absent", needs.join(", "));
+        None
+    }
+}
+
+/// The sources `spec check` reads (`seeds/`, `reference/`) in `../shared`, when
+/// it holds every one of `needs`.
+pub fn shared_sources(needs: &[&str]) -> Option<check::Sources> {
+    let shared = shared(needs)?;
+    Some(check::Sources::new(
+        &shared.join("seeds"),
+        &shared.join("reference"),
+    ))
+}
+
+/// The binary run with `args`, its output once it has finished.
+pub fn cli(args: &[&str]) -> Output {
+    bin().args(args).output().expect("runs")
+}
+
+/// A command's exit status and what it printed, for an assertion's message.
+pub fn show(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Assert the exit code, showing what the command printed when it differs.
+#[track_caller]
+pub fn exits_with(out: &Output, code: i32) {
+    assert_eq!(out.status.code(), Some(code), "{}", show(out));
+}
+
+/// Sets the emulator's default AWS key pair (and no session token) on `cmd`.
+pub fn with_default_aws_keys(cmd: &mut Command) -> &mut Command {
+    cmd.env(
+        "AWS_ACCESS_KEY_ID",
+        emulator::fixtures::DEFAULT_AWS_ACCESS_KEY_ID,
+    )
+    .env(
+        "AWS_SECRET_ACCESS_KEY",
+        emulator::fixtures::DEFAULT_AWS_SECRET,
+    )
+    .env_remove("AWS_SESSION_TOKEN")
+}
+
+/// A fresh emulator (default fixtures) serving on a port of its own, applying a
+/// change `apply_delay` after it is asked for.
+pub async fn start_emulator(apply_delay: Duration) -> RunningEmulator {
+    emulator::start(EmulatorConfig {
+        apply_delay,
+        ..EmulatorConfig::default()
+    })
+    .await
+    .expect("emulator starts")
+}
+
+/// A fresh emulator and a run configuration aimed at it.
+pub struct EmulatorRun {
+    pub server: RunningEmulator,
+    pub cfg: RunConfig,
+}
+
+/// A fresh emulator and a coverage run of `api` against it: up to `instances`
+/// running instances of the table's default region (in fixture order, at least
+/// one), the fixtures' first key, seed 0, no random cases. Callers change what
+/// their run needs with `RunConfig { .., ..run.cfg }`.
+pub async fn emulator_run(api: &str, apply_delay: Duration, instances: usize) -> EmulatorRun {
+    let spec = Arc::new(spec::builtin_api(api).expect("tables load").expect("table"));
+    let server = start_emulator(apply_delay).await;
+    let fixtures = emulator::default_fixtures();
+    let (all, keys) = fixtures.for_api(api).expect("fixtures");
+    let region = spec.api.default_region.clone();
+    let chosen: Vec<String> = all
+        .iter()
+        .filter(|i| i.is_running() && i.region == region)
+        .take(instances)
+        .map(|i| i.id.clone())
+        .collect();
+    assert!(!chosen.is_empty(), "{api}: a running instance");
+    let creds = Credentials::new(keys[0].access_key_id.clone(), keys[0].secret.clone());
+    let target = Target::new(TargetConfig::for_spec(
+        &spec,
+        &server.url(),
+        &region,
+        Some(creds),
+    ))
+    .expect("client");
+    let cfg = RunConfig {
+        spec,
+        target: Arc::new(target),
+        instances: chosen,
+        region,
+        known_ids: all.iter().map(|i| i.id.clone()).collect(),
+        seed: 0,
+        random_cases: 0,
+        only: None,
+        shard: None,
+        settle_timeout: Duration::from_secs(10),
+        settle_poll: Duration::from_millis(10),
+        dry_run_first: false,
+        phases: vec![Phase::Coverage],
+        cancel: runner::cancel_flag(),
+        keep_passing: true,
+    };
+    EmulatorRun { server, cfg }
+}
