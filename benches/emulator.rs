@@ -14,10 +14,8 @@ use imds_conform::emulator::{Emulator, EmulatorConfig};
 use imds_conform::target::Signing;
 
 fn bench(c: &mut Criterion) {
-    let mut g = c.benchmark_group("emulator");
-    g.throughput(Throughput::Elements(1));
-    for api in common::APIS {
-        let s = common::setup(api);
+    common::per_api(c, "emulator", |g, api, s| {
+        g.throughput(Throughput::Elements(1));
         let emulator = Emulator::new(EmulatorConfig::default());
         let modify = {
             let b = imds_conform::generate::Builder::new(&s.spec, &s.subject);
@@ -40,8 +38,7 @@ fn bench(c: &mut Criterion) {
                 );
             });
         }
-    }
-    g.finish();
+    });
 }
 
 common::bench_main!(bench);

@@ -12,9 +12,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 const RANDOM_BATCH: u64 = 1000;
 
 fn bench(c: &mut Criterion) {
-    let mut g = c.benchmark_group("generate");
-    for api in common::APIS {
-        let s = common::setup(api);
+    common::per_api(c, "generate", |g, api, s| {
         let n = generate::coverage(&s.spec, &s.subject).len() as u64;
         g.throughput(Throughput::Elements(n));
         g.bench_function(format!("coverage/{api}"), |b| {
@@ -34,8 +32,7 @@ fn bench(c: &mut Criterion) {
                 }
             });
         });
-    }
-    g.finish();
+    });
 }
 
 common::bench_main!(bench);

@@ -20,9 +20,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 const RANDOM_STREAM: usize = 1000;
 
 fn bench(c: &mut Criterion) {
-    let mut g = c.benchmark_group("oracle");
-    for api in common::APIS {
-        let s = common::setup(api);
+    common::per_api(c, "oracle", |g, api, s| {
         let world = common::world(&s);
         let protocol = s.target.config().protocol;
         let judged: Vec<_> = common::answered_cases(&s)
@@ -77,8 +75,7 @@ fn bench(c: &mut Criterion) {
                 }
             });
         });
-    }
-    g.finish();
+    });
 }
 
 /// `RANDOM_STREAM` calls of the random phase (fixed seed), each with the world it

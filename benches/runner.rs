@@ -49,15 +49,15 @@ fn bench(c: &mut Criterion) {
     );
     let mut g = c.benchmark_group("runner");
     g.throughput(Throughput::Elements(u64::from(CASES)));
-    for workers in [2usize, 8] {
+    for workers in [2u32, 8] {
         let cfg = RunConfig {
             spec: spec.clone(),
             target: target.clone(),
-            instances: names[..workers].to_vec(),
+            instances: names[..workers as usize].to_vec(),
             region: "us-east-1".into(),
             known_ids: names.clone(),
             seed: 1,
-            random_cases: CASES / workers as u32,
+            random_cases: CASES / workers,
             only: None,
             shard: None,
             settle_timeout: Duration::from_secs(10),

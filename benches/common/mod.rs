@@ -4,7 +4,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use criterion::Criterion;
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion};
 use imds_conform::emulator::{default_fixtures, Emulator, EmulatorConfig};
 use imds_conform::generate::{self, Case, Subject};
 use imds_conform::oracle::{Instance, Options, World};
@@ -37,6 +38,20 @@ macro_rules! bench_main {
     };
 }
 pub(crate) use bench_main;
+
+/// The criterion group `name` with `bench` run once per API, given the API's
+/// [`Setup`].
+pub fn per_api(
+    c: &mut Criterion,
+    name: &str,
+    mut bench: impl FnMut(&mut BenchmarkGroup<'_, WallTime>, &str, Setup),
+) {
+    let mut g = c.benchmark_group(name);
+    for api in APIS {
+        bench(&mut g, api, setup(api));
+    }
+    g.finish();
+}
 
 /// One API ready to bench: its table, subject and target (for signing).
 pub struct Setup {

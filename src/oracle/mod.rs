@@ -176,6 +176,33 @@ impl Expectation {
 /// tables, whose calls touch at most a handful).
 pub const MAX_READING_COMBINATIONS: usize = 512;
 
+/// Every way to pick one of `sizes[i]` choices for each position `i`, in order (the
+/// last position varies fastest), as long as there are at most `cap` of them: a
+/// position that would take the count past `cap` is left unpicked (`None`) in
+/// every combination. A size of 0 counts as 1 (the position stays unpicked).
+/// The combinations of ambiguity readings, for the oracle and for the readings a
+/// target implements.
+pub fn capped_product(sizes: &[usize], cap: usize) -> Vec<Vec<Option<usize>>> {
+    let mut combos: Vec<Vec<Option<usize>>> = vec![Vec::with_capacity(sizes.len())];
+    for &n in sizes {
+        if n == 0 || combos.len() * n > cap {
+            combos.iter_mut().for_each(|c| c.push(None));
+            continue;
+        }
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                (0..n).map(move |r| {
+                    let mut c = c.clone();
+                    c.push(Some(r));
+                    c
+                })
+            })
+            .collect();
+    }
+    combos
+}
+
 /// Every acceptable outcome of `call` against `world`. [`Oracle`] gives the same
 /// with a memory across calls.
 pub fn expect(spec: &Spec, world: &World, call: &Call, auth: Auth) -> Expectation {
@@ -199,5 +226,25 @@ pub(crate) fn auth_rule(condition: Condition) -> String {
     match serde_json::to_value(condition) {
         Ok(serde_json::Value::String(s)) => format!("auth.{s}"),
         _ => format!("auth.{condition:?}").to_lowercase(),
+    }
+}
+
+#[cfg(test)]
+mod capped_product_tests {
+    use super::capped_product;
+
+    #[test]
+    fn every_pick_in_order_until_the_cap() {
+        let all = capped_product(&[2, 3], 6);
+        assert_eq!(all.len(), 6);
+        assert_eq!(all[0], [Some(0), Some(0)]);
+        assert_eq!(all[1], [Some(0), Some(1)]);
+        assert_eq!(all[5], [Some(1), Some(2)]);
+        // The third position would make 12 > 10: unpicked everywhere, the fourth
+        // still fits.
+        let capped = capped_product(&[2, 3, 2, 1], 10);
+        assert_eq!(capped.len(), 6);
+        assert!(capped.iter().all(|c| c[2].is_none() && c[3] == Some(0)));
+        assert_eq!(capped_product(&[], 4), vec![Vec::<Option<usize>>::new()]);
     }
 }

@@ -203,23 +203,18 @@ impl<'a> Evaluations<'a> {
 /// Every combination of the readings of the `touched` ambiguities (past
 /// [`MAX_READING_COMBINATIONS`], the remaining ones keep their first reading).
 pub fn reading_combinations(spec: &Spec, touched: &[usize]) -> Vec<Combination> {
-    let mut combos: Vec<Combination> = vec![Vec::new()];
-    for &amb in touched {
-        let n = spec.ambiguities[amb].get_ref().readings.len();
-        if combos.len() * n > MAX_READING_COMBINATIONS {
-            combos.iter_mut().for_each(|c| c.push((amb, 0)));
-            continue;
-        }
-        combos = combos
-            .into_iter()
-            .flat_map(|c| {
-                (0..n).map(move |r| {
-                    let mut c = c.clone();
-                    c.push((amb, r));
-                    c
-                })
-            })
-            .collect();
-    }
-    combos
+    let sizes: Vec<usize> = touched
+        .iter()
+        .map(|&amb| spec.ambiguities[amb].get_ref().readings.len())
+        .collect();
+    super::capped_product(&sizes, MAX_READING_COMBINATIONS)
+        .into_iter()
+        .map(|picks| {
+            touched
+                .iter()
+                .zip(picks)
+                .map(|(&amb, r)| (amb, r.unwrap_or(0)))
+                .collect()
+        })
+        .collect()
 }

@@ -151,25 +151,15 @@ impl ReadingTracker {
     }
 
     fn all_worlds(&self) -> Vec<Vec<usize>> {
-        let mut worlds: Vec<Vec<usize>> = vec![Vec::new()];
-        for (_, readings) in &self.ambiguities {
-            let n = readings.len().max(1);
-            if worlds.len() * n > MAX_WORLDS {
-                worlds.iter_mut().for_each(|w| w.push(usize::MAX));
-                continue;
-            }
-            worlds = worlds
-                .into_iter()
-                .flat_map(|w| {
-                    (0..n).map(move |r| {
-                        let mut w = w.clone();
-                        w.push(r);
-                        w
-                    })
-                })
-                .collect();
-        }
-        worlds
+        let sizes: Vec<usize> = self
+            .ambiguities
+            .iter()
+            .map(|(_, readings)| readings.len().max(1))
+            .collect();
+        crate::oracle::capped_product(&sizes, MAX_WORLDS)
+            .into_iter()
+            .map(|w| w.into_iter().map(|r| r.unwrap_or(usize::MAX)).collect())
+            .collect()
     }
 
     fn index(&self, label: &ReadingLabel) -> Option<(usize, usize)> {
