@@ -21,6 +21,7 @@ pub mod limits;
 pub mod route;
 pub mod server;
 pub mod store;
+pub mod threads;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -28,6 +28,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 use super::conn::WriteDeadline;
+use super::threads::ConnectionThreads;
 use super::{limits, plain, route, Emulator, EmulatorConfig};
 use crate::wire::{HttpRequest, HttpResponse, MAX_BODY_BYTES};
 
@@ -39,6 +40,8 @@ pub enum EmulatorError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot start the threads that serve connections: {0}")]
+    Threads(std::io::Error),
 }
 
 /// A running emulator. Dropping it without [`shutdown`](Self::shutdown) stops the
@@ -100,9 +103,10 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
             addr: listen,
             source,
         })?;
+    let threads = ConnectionThreads::per_core().map_err(EmulatorError::Threads)?;
     let emulator = Emulator::new(config);
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(accept_loop(listener, emulator.clone(), stopped));
+    let task = tokio::spawn(accept_loop(listener, emulator.clone(), stopped, threads));
     tracing::info!(%addr, "emulator listening");
     Ok(RunningEmulator {
         addr,
@@ -116,6 +120,7 @@ async fn accept_loop(
     listener: TcpListener,
     emulator: Emulator,
     mut stopped: watch::Receiver<bool>,
+    mut threads: ConnectionThreads,
 ) {
     let config = emulator.config();
     let (header_timeout, write_timeout) = (config.header_timeout, config.write_timeout);
@@ -139,10 +144,17 @@ async fn accept_loop(
             continue;
         };
         let _ = stream.set_nodelay(true);
+        // Handed to a connection thread, whose runtime watches it from then on.
+        let Ok(stream) = stream.into_std() else {
+            continue;
+        };
         let service = TowerToHyperService::new(app.clone());
         let mut stop = stopped.clone();
-        connections.spawn(async move {
+        let serve = async move {
             let _permit = permit;
+            let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
+                return;
+            };
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
@@ -157,7 +169,8 @@ async fn accept_loop(
                     let _ = conn.await;
                 }
             }
-        });
+        };
+        connections.spawn_on(serve, threads.next_handle());
         // Reap finished connections so the set does not grow without bound.
         while connections.try_join_next().is_some() {}
     }

@@ -148,6 +148,8 @@ pub struct Sent {
 pub struct Target {
     cfg: TargetConfig,
     client: reqwest::Client,
+    /// The endpoint's `/`, parsed once: most requests go there.
+    root: Option<reqwest::Url>,
     next_slot: Arc<Mutex<Instant>>,
 }
 
@@ -156,6 +158,7 @@ impl Target {
     pub fn new(cfg: TargetConfig) -> Result<Self, TargetError> {
         Ok(Target {
             client: http_client(&cfg)?,
+            root: reqwest::Url::parse(&format!("{}/", cfg.endpoint.url)).ok(),
             cfg,
             next_slot: Arc::new(Mutex::new(Instant::now())),
         })
@@ -168,6 +171,7 @@ impl Target {
     pub fn for_worker(&self) -> Result<Self, TargetError> {
         Ok(Target {
             client: http_client(&self.cfg)?,
+            root: self.root.clone(),
             cfg: self.cfg.clone(),
             next_slot: Arc::clone(&self.next_slot),
         })
@@ -249,7 +253,6 @@ impl Target {
     /// Send a prepared request as is (replays, nonce reuse), paced.
     pub async fn send_raw(&self, req: &HttpRequest) -> Result<HttpResponse, TargetError> {
         self.pace().await;
-        let url = format!("{}{}", self.cfg.endpoint.url, req.path_and_query);
         // The URL can carry signatures and tokens (Alibaba GET): keep it out of errors.
         let unreachable = |e: reqwest::Error| TargetError::Unreachable {
             url: self.cfg.endpoint.url.clone(),
@@ -257,7 +260,13 @@ impl Target {
         };
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|e| TargetError::Client(e.to_string()))?;
-        let mut builder = self.client.request(method, &url);
+        let mut builder = match &self.root {
+            Some(root) if req.path_and_query == "/" => self.client.request(method, root.clone()),
+            _ => {
+                let url = format!("{}{}", self.cfg.endpoint.url, req.path_and_query);
+                self.client.request(method, &url)
+            }
+        };
         for (k, v) in &req.headers {
             if !k.eq_ignore_ascii_case("content-length") {
                 builder = builder.header(k.as_str(), v.as_str());
