@@ -5,12 +5,6 @@ mod cli;
 use clap::Parser;
 use std::process::ExitCode;
 
-/// Runs and the served emulator make many small allocations that live for one
-/// case or one request, often freed on another thread: mimalloc does that in a
-/// fraction of glibc malloc's time (benches/compare.sh, README "Performance").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let args = match cli::Cli::try_parse() {
         Ok(args) => args,
