@@ -5,6 +5,13 @@ mod cli;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// A run and the served emulator make many small allocations that live for one
+/// case or one request: mimalloc does them in a fraction of glibc malloc's time
+/// (benches/compare.sh; the README's "Performance"). Version 2, for its prompt
+/// return of freed memory (Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args = match cli::Cli::try_parse() {
         Ok(args) => args,

@@ -349,20 +349,36 @@ fn huge_nonces_are_refused_and_memory_stays_flat() {
         .set_read_timeout(Some(Duration::from_secs(60)))
         .unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
-    for (i, req) in requests.iter().enumerate() {
-        (&stream).write_all(&wire_bytes(req, "h")).unwrap();
-        let (status, body) = read_response(&mut reader);
-        assert_eq!(
-            (status, code_of(&body).as_str()),
-            (400, "InvalidParameter"),
-            "request {i}"
-        );
-    }
+    let mut send = |requests: &[HttpRequest], first: usize| {
+        for (i, req) in requests.iter().enumerate() {
+            (&stream).write_all(&wire_bytes(req, "h")).unwrap();
+            let (status, body) = read_response(&mut reader);
+            assert_eq!(
+                (status, code_of(&body).as_str()),
+                (400, "InvalidParameter"),
+                "request {}",
+                first + i
+            );
+        }
+    };
+    // The baseline is taken after a first round of the same requests: the
+    // allocator keeps some of what the refused requests used (freed, ready for
+    // the next one), and that is not what this test is about. What it is about
+    // is growth with the number of huge nonces: kept, the other 270 would add
+    // 237 MB.
+    let (warm_up, rest) = requests.split_at(30);
+    send(warm_up, 0);
+    let warm = settled_rss(&served);
+    send(rest, warm_up.len());
     let after = settled_rss(&served);
-    println!("300 × 900 KB nonces: RSS idle {idle} kB, after {after} kB");
+    println!("300 × 900 KB nonces: RSS idle {idle} kB, after 30 {warm} kB, after 300 {after} kB");
     assert!(
-        after < idle + 16 * 1024,
-        "RSS grew from {idle} kB to {after} kB"
+        after < warm + 16 * 1024,
+        "RSS grew from {warm} kB to {after} kB over 270 more huge nonces"
+    );
+    assert!(
+        after < idle + 64 * 1024,
+        "RSS at {after} kB (idle {idle} kB)"
     );
 }
 

@@ -258,17 +258,34 @@ pub async fn run_api(
     for (i, c) in planned {
         by_worker[i].push(c);
     }
-    // Workers run concurrently, each serially on its own instance and each on a
-    // thread of its own with a runtime and an HTTP client of its own (the random
-    // phase's value trees are not `Send`, so a worker's future is made and driven
-    // there; its connections live there too, so an answer wakes no other thread):
-    // a run uses every core. Results are gathered in worker order, so the report
-    // does not depend on scheduling.
-    let threads: Vec<_> = workers
+    let all = run_workers(&cfg, &events, workers, by_worker, random).await?;
+    shared.send_readings(api, &events);
+    Ok(all)
+}
+
+/// Run the workers, each serially on its own instance, concurrently. They are
+/// spread over one thread per core, each with a runtime and an HTTP client of its
+/// own (the random phase's value trees are not `Send`, so a worker's future is made
+/// and driven there; its connections live there too, so an answer wakes no other
+/// thread, and while one worker waits for its answer another on the same thread
+/// goes on: no thread switch per request). Results are gathered in worker order,
+/// so the report does not depend on scheduling.
+async fn run_workers(
+    cfg: &RunConfig,
+    events: &UnboundedSender<Event>,
+    workers: Vec<Worker>,
+    by_worker: Vec<Vec<Case>>,
+    random: bool,
+) -> Result<Vec<CaseResult>, RunError> {
+    let threads = worker_threads(workers.len());
+    let mut groups: Vec<Vec<(usize, Worker, Vec<Case>)>> =
+        (0..threads).map(|_| Vec::new()).collect();
+    for (i, (w, cases)) in workers.into_iter().zip(by_worker).enumerate() {
+        groups[i % threads].push((i, w, cases));
+    }
+    let handles: Vec<_> = groups
         .into_iter()
-        .zip(by_worker)
-        .enumerate()
-        .map(|(i, (w, cases))| {
+        .map(|group| {
             let (mut cfg, events) = (cfg.clone(), events.clone());
             tokio::task::spawn_blocking(move || {
                 cfg.target = Arc::new(cfg.target.for_worker()?);
@@ -276,29 +293,59 @@ pub async fn run_api(
                     .enable_all()
                     .build()
                     .map_err(|e| TargetError::Client(e.to_string()))?;
-                runtime.block_on(async move {
+                let local = tokio::task::LocalSet::new();
+                local.block_on(&runtime, async move {
                     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
                     let forward = tokio::spawn(forward_in_batches(rx, events));
-                    let done = work(cfg, tx, w, cases, i, random).await;
-                    // `work` dropped its sender: the forwarder sends the rest and ends.
+                    let tasks: Vec<_> = group
+                        .into_iter()
+                        .map(|(i, w, cases)| {
+                            let (cfg, tx) = (cfg.clone(), tx.clone());
+                            (
+                                i,
+                                tokio::task::spawn_local(work(cfg, tx, w, cases, i, random)),
+                            )
+                        })
+                        .collect();
+                    drop(tx);
+                    let mut done = Vec::new();
+                    for (i, task) in tasks {
+                        done.push((i, task.await));
+                    }
+                    // Every `work` dropped its sender: the forwarder sends the rest
+                    // and ends.
                     let _ = forward.await;
-                    done
+                    Ok::<_, RunError>(done)
                 })
             })
         })
         .collect();
-    let mut all = Vec::new();
-    for thread in threads {
-        match thread.await {
-            Ok(r) => all.extend(r?),
-            // A worker that panicked: the panic goes on, as within one task.
+    let mut by_index = Vec::new();
+    for handle in handles {
+        match handle.await {
+            Ok(r) => by_index.extend(r?),
+            // A thread that panicked: the panic goes on, as within one task.
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             // Cancelled only when the runtime shuts down under the run.
             Err(e) => return Err(RunError::Target(TargetError::Client(e.to_string()))),
         }
     }
-    shared.send_readings(api, &events);
+    by_index.sort_by_key(|(i, _)| *i);
+    let mut all = Vec::new();
+    for (_, done) in by_index {
+        match done {
+            Ok(r) => all.extend(r?),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => return Err(RunError::Target(TargetError::Client(e.to_string()))),
+        }
+    }
     Ok(all)
+}
+
+/// How many threads `n` workers run on: one per core, never more than workers.
+fn worker_threads(n: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    n.clamp(1, cores)
 }
 
 /// How often a worker hands its events on to the reporters.
