@@ -649,7 +649,7 @@ fn any_client_error(rule: &str, why: &str) -> Acceptable {
             quote: None,
             reference: None,
             key: None,
-            note: Some(why.to_string()),
+            note: Some(why.into()),
             strength: Strength::Inferred,
         }],
         readings: Vec::new(),

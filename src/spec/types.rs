@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use toml::Spanned;
 
 use crate::wire::credentials::EnvNames;
@@ -47,7 +48,8 @@ impl Strength {
     }
 }
 
-/// Where a fact comes from. `doc` + `quote` for a document (a seed file name, or
+/// Where a fact comes from (its texts shared: a citation is cloned into every
+/// outcome it backs). `doc` + `quote` for a document (a seed file name, or
 /// `SPEC-FACTS.md`); `reference` + `key` for a machine model in ../shared/reference
 /// (the key is a dotted path into its JSON, `*` matching any member); `reference` +
 /// `quote` for a text extract there (`imds-data-plane.md`); `note` says
@@ -57,19 +59,19 @@ impl Strength {
 pub struct Citation {
     /// A seed file name, or `SPEC-FACTS.md`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub doc: Option<String>,
+    pub doc: Option<Arc<str>>,
     /// The exact phrase in `doc` (checked by `spec check`, whitespace-normalized).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quote: Option<String>,
+    pub quote: Option<Arc<str>>,
     /// A machine model in ../shared/reference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reference: Option<String>,
+    pub reference: Option<Arc<str>>,
     /// A dotted key into `reference`'s JSON (`*` matches any member).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
+    pub key: Option<Arc<str>>,
     /// What an inferred or observed fact rests on, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub note: Option<Arc<str>>,
     /// How strongly the source establishes the fact.
     pub strength: Strength,
 }
@@ -81,17 +83,17 @@ impl Citation {
         if let (Some(doc), Some(quote)) = (&self.doc, &self.quote) {
             parts.push(format!("{doc}: \"{quote}\""));
         } else if let Some(doc) = &self.doc {
-            parts.push(doc.clone());
+            parts.push(doc.to_string());
         }
         if let Some(reference) = &self.reference {
             match (&self.key, &self.quote) {
                 (Some(key), _) => parts.push(format!("{reference}#{key}")),
                 (None, Some(quote)) => parts.push(format!("{reference}: \"{quote}\"")),
-                (None, None) => parts.push(reference.clone()),
+                (None, None) => parts.push(reference.to_string()),
             }
         }
         if let Some(note) = &self.note {
-            parts.push(note.clone());
+            parts.push(note.to_string());
         }
         format!("[{}] {}", self.strength, parts.join("; "))
     }
