@@ -10,7 +10,9 @@
 #      moto_server under the same load (one pre-signed request replayed), and vs
 #      LocalStack (started as scripts/localstack-peer starts it: scripts/lib/localstack.sh);
 #   3. the end-to-end rate (in requests: two per case) vs wrk's rate on the same
-#      emulator (Lightsail), the suite at CONCURRENCY instances and at the defaults;
+#      emulator (Lightsail), the suite at CONCURRENCY instances and at the defaults,
+#      with the CPU the suite spent per case and the emulator per request in that
+#      run, and the suite's CPU per case the target leaves on this machine's cores;
 #   4. peak RSS of long random runs (MEM_CASES) — it must stay flat;
 #   5. the emulator's requests/s vs a static nginx under the same wrk load (a file of
 #      the emulator answer's size; nginx on loopback with its own config in the
@@ -82,6 +84,8 @@ trap cleanup EXIT
 say() { printf '== %s\n' "$*" >&2; }
 now() { date +%s.%N; }
 calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
+# cpu_secs PID -> the CPU time (user + system) process PID has used so far, in seconds
+cpu_secs() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 
 wait_port() {
     for _ in $(seq 1 100); do
@@ -125,6 +129,7 @@ for i in $(seq 1 "$CONCURRENCY"); do
     printf '[[lightsail]]\nid = "web-%s"\nregion = "us-east-1"\n\n' "$i"
 done >"$WORK/fixtures.toml"
 "$BIN" serve --listen "127.0.0.1:$PORT" --fixtures "$WORK/fixtures.toml" >"$WORK/serve.log" 2>&1 &
+SERVE_PID=$!
 PIDS+=($!)
 wait_port "$PORT"
 
@@ -181,21 +186,30 @@ suite_run() { # tag instances... -> sets suite_cases_$tag, suite_secs_$tag, suit
     for i in "$@"; do args+=(--instance "$i"); done
     local per=$(( E2E_CASES * 2 / $# ))
     say "imds-conform run: aws-lightsail coverage + random on $# instances ($per random cases each) against $URL"
+    local emu0 emu1
+    emu0=$(cpu_secs "$SERVE_PID")
     t0=$(now)
     set +e
-    "$BIN" run --api aws-lightsail --endpoint "$URL" "${args[@]}" \
+    /usr/bin/time -f '%U %S' -o "$WORK/suite-$tag.time" \
+        "$BIN" run --api aws-lightsail --endpoint "$URL" "${args[@]}" \
         --phase coverage --phase random --cases "$per" --seed 1 --rate 1000000 \
         >"$WORK/suite-$tag.out" 2>&1
     rc=$?
     set -e
     t1=$(now)
+    emu1=$(cpu_secs "$SERVE_PID")
     if (( rc > 1 )); then cat "$WORK/suite-$tag.out" >&2; exit 1; fi
-    local cases secs
+    local cases secs user sys
     cases=$(awk '$1 == "TOTAL" { print $2 }' "$WORK/suite-$tag.out")
     secs=$(calc "$t1 - $t0" 2)
+    read -r user sys <"$WORK/suite-$tag.time"
     printf -v "suite_cases_$tag" '%s' "$cases"
     printf -v "suite_secs_$tag" '%s' "$secs"
     printf -v "suite_rate_$tag" '%s' "$(calc "$cases / $secs" 0)"
+    # Where the time went: the suite's CPU per case, the emulator's per request
+    # (two per case).
+    printf -v "suite_cpu_$tag" '%s' "$(calc "1000000 * ($user + $sys) / $cases" 0)"
+    printf -v "emu_cpu_$tag" '%s' "$(calc "1000000 * ($emu1 - $emu0) / (2 * $cases)" 0)"
 }
 
 st_run() { # tag workers -> sets st_cases_$tag, st_secs_$tag, st_rate_$tag, st_findings
@@ -332,6 +346,11 @@ r2ng=$(calc "100 * $emu_ec2 / $nginx_rate" 1)
 r3=$(calc "100 * $suite_rate_conc / $emu_ls" 1)
 r3req=$(calc "200 * $suite_rate_conc / $emu_ls" 1)
 r3def=$(calc "200 * $suite_rate_def / $emu_ls" 1)
+# Target 3 as CPU: the two cores give 50 % of wrk's rate only if a request costs the
+# emulator and the suite together at most cores / (wrk's rate / 2); what is left
+# after the emulator's part is what the suite may spend per case (two requests).
+cores=$(nproc)
+budget3=$(calc "2 * (2 * 1000000 * $cores / $emu_ls - $emu_cpu_conc)" 0)
 mem_first=${mem_peaks[0]}
 mem_last=${mem_peaks[${#mem_peaks[@]}-1]}
 growth=$(calc "100 * ($mem_last - $mem_first) / $mem_first" 1)
@@ -379,6 +398,8 @@ $(printf '     %-44s %-10s %s' "emulator vs LocalStack $ls_version (wrk)" "${r2l
 $(printf '     %-44s %-10s %-10s %s' "suite on $CONCURRENCY instances, wrk -c$WRK_CONNECTIONS" "${r3req}%" ">= 50%" "$v3")
 $(printf '     %-44s %s' "(cases/s vs requests/s" "${r3}%)")
 $(printf '     %-44s %s' "(at the defaults, 2 instances" "${r3def}%)")
+$(printf '     %-44s %s' "CPU: the suite per case (2 requests)" "${suite_cpu_conc} us; the emulator ${emu_cpu_conc} us per request")
+$(printf '     %-44s %s' "50% of wrk on $cores cores leaves the suite" "${budget3} us per case")
   4. peak RSS growth ${MEM_CASES// /→} cases     ${growth}%, max $(calc "$mem_max / 1024" 1) MB   flat, < 64 MB   $v4
 TABLE
 
@@ -420,6 +441,7 @@ knobs="E2E_CASES=$E2E_CASES CONCURRENCY=$CONCURRENCY ST_EXAMPLES=$ST_EXAMPLES WR
     echo "| emulator vs LocalStack $ls_version, requests/s | ${r2ls}× | none | |"
     echo "| 3. suite on $CONCURRENCY instances vs wrk -c$WRK_CONNECTIONS on the emulator, requests (2 per case) | ${r3req} % (${r3} % as cases) | ≥ 50 % | $v3 |"
     echo "| the same with the suite at the defaults (2 instances) | ${r3def} % | | |"
+    echo "| CPU in the run on $CONCURRENCY instances: the suite per case (2 requests); the emulator per request | ${suite_cpu_conc} µs; ${emu_cpu_conc} µs | the suite ≤ ${budget3} µs per case for target 3 on $cores cores | |"
     echo "| 4. memory, ${MEM_CASES// / → } cases | ${growth} %, max $(calc "$mem_max / 1024" 1) MB | flat, < 64 MB | $v4 |"
     echo "<!-- perf:end -->"
 } >"$WORK/figures.md"
