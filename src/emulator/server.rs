@@ -1,12 +1,13 @@
-//! Serving the emulator over HTTP/1.1: an axum router whose one handler turns the
-//! request into an [`HttpRequest`] and calls [`Emulator::handle`].
+//! Serving the emulator over HTTP/1.1: hyper's connections, whose one service turns
+//! each request into an [`HttpRequest`] and calls [`Emulator::handle`]. (Every
+//! request goes to that one service, so there is nothing to route: no router
+//! framework sits between hyper and the emulator.)
 //!
 //! Robustness: the body is read with a size limit ([`MAX_BODY_BYTES`], over it → a
 //! 413 in the protocol's error shape; a malformed chunked body → 400) and a time
 //! limit (`request_timeout`, a slow client gets a 408); headers must arrive within
 //! `header_timeout` (hyper's header-read timeout, which also closes idle keep-alive
-//! connections, and why connections are served with hyper-util directly instead of
-//! `axum::serve`); a write blocked for `write_timeout` closes the connection
+//! connections); a write blocked for `write_timeout` closes the connection
 //! ([`WriteDeadline`]); at most `max_connections` are served at once.
 //! [`RunningEmulator::shutdown`] stops accepting, lets in-flight requests finish
 //! (up to 5 s), then returns.
@@ -15,13 +16,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::response::Response;
-use axum::Router;
-use futures::StreamExt;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::sync::Semaphore;
@@ -31,6 +29,9 @@ use super::conn::WriteDeadline;
 use super::threads::ConnectionThreads;
 use super::{limits, plain, route, Emulator, EmulatorConfig};
 use crate::wire::{HttpRequest, HttpResponse, MAX_BODY_BYTES};
+
+type Request = http::Request<Incoming>;
+type Response = http::Response<Full<Bytes>>;
 
 /// Why the emulator could not start.
 #[derive(Debug, thiserror::Error)]
@@ -125,7 +126,6 @@ async fn accept_loop(
     let config = emulator.config();
     let (header_timeout, write_timeout) = (config.header_timeout, config.write_timeout);
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
-    let app = Router::new().fallback(serve_one).with_state(emulator);
     let mut connections = tokio::task::JoinSet::new();
     loop {
         // Past `max_connections`, stop accepting: clients wait in the backlog.
@@ -148,7 +148,11 @@ async fn accept_loop(
         let Ok(stream) = stream.into_std() else {
             continue;
         };
-        let service = TowerToHyperService::new(app.clone());
+        let em = emulator.clone();
+        let service = hyper::service::service_fn(move |req: Request| {
+            let em = em.clone();
+            async move { Ok::<_, std::convert::Infallible>(serve_one(&em, req).await) }
+        });
         let mut stop = stopped.clone();
         let serve = async move {
             let _permit = permit;
@@ -199,7 +203,7 @@ enum BodyError {
 /// carry too many parameters (counted as it arrives, with the `query_params` of
 /// the query string): a hostile body is never held whole.
 async fn read_body(
-    body: Body,
+    body: &mut Incoming,
     announced: Option<usize>,
     mut params: limits::ParamCounter,
     query_params: usize,
@@ -209,9 +213,12 @@ async fn read_body(
     }
     let mut buf = Vec::with_capacity(announced.unwrap_or(0).min(INLINE_BODY_BYTES));
     let (mut total, mut refused) = (0usize, false);
-    let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| BodyError::Malformed)?;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| BodyError::Malformed)?;
+        // Trailers carry nothing the emulator reads.
+        let Ok(chunk) = frame.into_data() else {
+            continue;
+        };
         total += chunk.len();
         if total > MAX_BODY_BYTES {
             return Err(BodyError::TooLarge);
@@ -231,11 +238,29 @@ async fn read_body(
     Ok(buf)
 }
 
-async fn serve_one(State(emulator): State<Emulator>, req: Request) -> Response {
+/// How much of a body refused as too large is still read (and dropped) before the
+/// 413 goes out. A connection closed with unread bytes is reset, and the reset can
+/// destroy the answer before the client has read it, so a client that sends a
+/// little over the limit would see a broken connection instead of the 413. Past
+/// this (announced or sent), and past `request_timeout`, it is closed unread.
+const DRAIN_BYTES: usize = 4 * MAX_BODY_BYTES;
+
+/// Read and drop the rest of a refused body, up to [`DRAIN_BYTES`] more.
+async fn drain(body: &mut Incoming) {
+    let mut total = 0usize;
+    while let Some(Ok(frame)) = body.frame().await {
+        total += frame.data_ref().map_or(0, Bytes::len);
+        if total > DRAIN_BYTES {
+            break;
+        }
+    }
+}
+
+async fn serve_one(emulator: &Emulator, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let announced = parts
         .headers
-        .get(axum::http::header::CONTENT_LENGTH)
+        .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.trim().parse::<usize>().ok());
     let mut request = HttpRequest {
         method: parts.method.as_str().to_string(),
@@ -264,13 +289,19 @@ async fn serve_one(State(emulator): State<Emulator>, req: Request) -> Response {
     } else {
         limits::ParamCounter::form()
     };
-    let read = read_body(body, announced, body_params, query_params.count());
+    let mut body = body;
+    let read = read_body(&mut body, announced, body_params, query_params.count());
     let answer = match tokio::time::timeout(timeout, read).await {
         Err(_) => plain(
             408,
             "Request Timeout: the request body did not arrive in time\n",
         ),
-        Ok(Err(BodyError::TooLarge)) => emulator.too_large(route::route(&request), &request),
+        Ok(Err(BodyError::TooLarge)) => {
+            if announced.is_none_or(|n| n <= DRAIN_BYTES) {
+                let _ = tokio::time::timeout(timeout, drain(&mut body)).await;
+            }
+            emulator.too_large(route::route(&request), &request)
+        }
         Ok(Err(BodyError::TooManyParameters(read))) => {
             request.body = read;
             emulator.too_many_params(route::route(&request), &request)
@@ -281,7 +312,7 @@ async fn serve_one(State(emulator): State<Emulator>, req: Request) -> Response {
         ),
         Ok(Ok(bytes)) => {
             request.body = bytes;
-            answer(&emulator, request).await
+            answer(emulator, request).await
         }
     };
     into_response(answer)
@@ -308,13 +339,16 @@ async fn answer(emulator: &Emulator, request: HttpRequest) -> HttpResponse {
 }
 
 fn into_response(r: HttpResponse) -> Response {
-    let mut builder = Response::builder().status(r.status);
+    let mut builder = http::Response::builder().status(r.status);
     for (k, v) in &r.headers {
         builder = builder.header(k, v);
     }
-    builder.body(Body::from(r.body)).unwrap_or_else(|_| {
-        let mut resp = Response::new(Body::from("Internal Server Error\n"));
-        *resp.status_mut() = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
-        resp
-    })
+    builder
+        .body(Full::new(Bytes::from(r.body)))
+        .unwrap_or_else(|_| {
+            let mut resp =
+                http::Response::new(Full::new(Bytes::from_static(b"Internal Server Error\n")));
+            *resp.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+            resp
+        })
 }
