@@ -1019,3 +1019,80 @@ fn a_refusal_is_named_after_the_parameter_its_cases_omit_or_send_empty() {
         found[0].title
     );
 }
+
+/// A departure's reproducer shows it alone: of three cases whose read-back lacks
+/// the same field, the smallest was also accepted unsigned, so the next smallest
+/// is the reproducer (the unsigned one is the other departure's). When every case
+/// shows something else too, the smallest is.
+#[test]
+fn a_departures_reproducer_is_the_smallest_case_that_shows_it_alone() {
+    let lacks = |c: CaseResult| {
+        let mut c = failing(
+            c,
+            FindingKind::Readback,
+            "httpTokens",
+            "the read-back lacks httpTokens",
+        );
+        // A read-back finding's rule is the read-back's, whatever the call's.
+        c.findings[0].rule = "readback.fields".into();
+        c
+    };
+    let mut unsigned = lacks(case(EC2, 1, "auth.unsigned", &[], Verdict::Pass));
+    unsigned.findings.push(Finding {
+        kind: FindingKind::AcceptedInvalid,
+        rule: "auth.unsigned".into(),
+        expected: "403 (any code)".into(),
+        got: "200 success".into(),
+        field: None,
+        detail: "accepted (200 success) where the docs say 403".into(),
+        cite: Vec::new(),
+    });
+    let cases = vec![
+        lacks(case(
+            EC2,
+            3,
+            "c",
+            &[("HttpTokens", "required"), ("HttpEndpoint", "enabled")],
+            Verdict::Pass,
+        )),
+        unsigned.clone(),
+        lacks(case(
+            EC2,
+            2,
+            "b",
+            &[("HttpTokens", "optional")],
+            Verdict::Pass,
+        )),
+    ];
+    let found = imds_conform::verdict::departures(&cases);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    let readback = found
+        .iter()
+        .find(|d| d.kind == FindingKind::Readback)
+        .expect("the read-back departure");
+    assert_eq!(readback.count, 3);
+    assert_eq!(
+        readback.reproducer, "aws-ec2/coverage/0002",
+        "{readback:#?}"
+    );
+    assert!(
+        readback.example.starts_with("b case 2:"),
+        "{}",
+        readback.example
+    );
+    let accepted = found
+        .iter()
+        .find(|d| d.kind == FindingKind::AcceptedInvalid)
+        .expect("the unsigned departure");
+    assert_eq!(accepted.reproducer, "aws-ec2/coverage/0001");
+    // Only cases that show something else too: the smallest of them.
+    let mut other = unsigned;
+    other.id = "aws-ec2/coverage/0009".into();
+    other.request.push(RawParam::text("HttpTokens", "required"));
+    let found = imds_conform::verdict::departures(&[other, cases[1].clone()]);
+    let readback = found
+        .iter()
+        .find(|d| d.kind == FindingKind::Readback)
+        .expect("the read-back departure");
+    assert_eq!(readback.reproducer, "aws-ec2/coverage/0001");
+}

@@ -5,8 +5,8 @@
 //! [`Finding::key`]) are one departure; a case can show several. A refused valid
 //! call is grouped by its answer alone, and its rule is named after what the cases
 //! have in common: a parameter every one of them omits (`500 when
-//! HttpPutResponseHopLimit is omitted`). Each departure keeps its smallest case as
-//! the reproducer.
+//! HttpPutResponseHopLimit is omitted`). Each departure keeps as its reproducer the
+//! smallest case that shows it alone (failing that, the smallest).
 
 use std::collections::BTreeMap;
 
@@ -34,7 +34,8 @@ pub struct Departure {
     /// How many cases show it, and which (in run order).
     pub count: usize,
     pub cases: Vec<String>,
-    /// The smallest case that shows it: its reproducer.
+    /// Its reproducer: the smallest case that shows it alone (failing that, the
+    /// smallest that shows it).
     pub reproducer: String,
     /// Its title and difference in words.
     pub example: String,
@@ -126,11 +127,7 @@ pub fn departures(cases: &[CaseResult]) -> Vec<Departure> {
 
 fn build(cases: &[CaseResult], key: &str, mut f: Finding, members: &[usize]) -> Departure {
     let group: Vec<&CaseResult> = members.iter().map(|i| &cases[*i]).collect();
-    let smallest = group
-        .iter()
-        .min_by_key(|c| size(c))
-        .copied()
-        .unwrap_or(group[0]);
+    let smallest = reproducer(&group, key);
     let mut readings: Vec<String> = group
         .iter()
         .flat_map(|c| c.ambiguities.iter().cloned())
@@ -174,6 +171,25 @@ fn build(cases: &[CaseResult], key: &str, mut f: Finding, members: &[usize]) -> 
         readings,
         fingerprint: fingerprint(key),
     }
+}
+
+/// The case a departure is shown by: the smallest that shows it alone (a case that
+/// also shows another departure would send its reader after two things at once;
+/// an unsigned call that is accepted shows that before anything its read-back
+/// lacks), and the smallest of all when every case shows something else too.
+fn reproducer<'a>(group: &[&'a CaseResult], key: &str) -> &'a CaseResult {
+    let alone = |c: &&&CaseResult| {
+        findings_of(c)
+            .iter()
+            .all(|g| format!("{}|{}", c.api, g.key()) == key)
+    };
+    group
+        .iter()
+        .filter(alone)
+        .min_by_key(|c| size(c))
+        .or_else(|| group.iter().min_by_key(|c| size(c)))
+        .copied()
+        .unwrap_or(group[0])
 }
 
 /// A parameter that every case of the group omits while other failing cases of the
