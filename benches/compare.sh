@@ -202,7 +202,9 @@ suite_run() { # tag instances... -> sets suite_cases_$tag, suite_secs_$tag, suit
     local cases secs user sys
     cases=$(awk '$1 == "TOTAL" { print $2 }' "$WORK/suite-$tag.out")
     secs=$(calc "$t1 - $t0" 2)
-    read -r user sys <"$WORK/suite-$tag.time"
+    # (GNU time puts "Command exited with non-zero status N" first when the run
+    # exits 1, i.e. found departures: the figures are its last line.)
+    read -r user sys < <(tail -n1 "$WORK/suite-$tag.time")
     printf -v "suite_cases_$tag" '%s' "$cases"
     printf -v "suite_secs_$tag" '%s' "$secs"
     printf -v "suite_rate_$tag" '%s' "$(calc "$cases / $secs" 0)"
@@ -328,7 +330,7 @@ for n in $MEM_CASES; do
     /usr/bin/time -f '%M %e' -o "$WORK/time.out" \
         "$BIN" run --api aws-lightsail --phase random --cases "$n" --seed 1 --concurrency 1 \
         >"$WORK/mem.out" 2>&1 || true
-    read -r kb secs <"$WORK/time.out"
+    read -r kb secs < <(tail -n1 "$WORK/time.out")
     mem_peaks+=("$kb")
     mem_md+=("$(calc "$kb / 1024" 1) MB ($(calc "$n / $secs" 0) cases/s)")
     mem_rows+=("$(printf '%-34s %12s' "peak RSS, $n random cases" "$(calc "$kb / 1024" 1) MB ($(calc "$n / $secs" 0) cases/s)")")

@@ -242,7 +242,9 @@ async fn read_body(
 /// 413 goes out. A connection closed with unread bytes is reset, and the reset can
 /// destroy the answer before the client has read it, so a client that sends a
 /// little over the limit would see a broken connection instead of the 413. Past
-/// this (announced or sent), and past `request_timeout`, it is closed unread.
+/// this (announced or sent), and past `request_timeout` (counted from the start of
+/// the body), it is closed unread; so is the body of a client that waits for
+/// `100 Continue` (it has sent nothing).
 const DRAIN_BYTES: usize = 4 * MAX_BODY_BYTES;
 
 /// Read and drop the rest of a refused body, up to [`DRAIN_BYTES`] more.
@@ -290,15 +292,22 @@ async fn serve_one(emulator: &Emulator, req: Request) -> Response {
         limits::ParamCounter::form()
     };
     let mut body = body;
+    // One deadline for the body, drained or not.
+    let deadline = tokio::time::Instant::now() + timeout;
     let read = read_body(&mut body, announced, body_params, query_params.count());
-    let answer = match tokio::time::timeout(timeout, read).await {
+    let answer = match tokio::time::timeout_at(deadline, read).await {
         Err(_) => plain(
             408,
             "Request Timeout: the request body did not arrive in time\n",
         ),
         Ok(Err(BodyError::TooLarge)) => {
-            if announced.is_none_or(|n| n <= DRAIN_BYTES) {
-                let _ = tokio::time::timeout(timeout, drain(&mut body)).await;
+            // A client that waits for `100 Continue` has sent nothing yet: reading
+            // now would ask it for the body the 413 refuses.
+            let waiting = request
+                .header("Expect")
+                .is_some_and(|e| e.trim().eq_ignore_ascii_case("100-continue"));
+            if announced.is_none_or(|n| n <= DRAIN_BYTES) && !waiting {
+                let _ = tokio::time::timeout_at(deadline, drain(&mut body)).await;
             }
             emulator.too_large(route::route(&request), &request)
         }

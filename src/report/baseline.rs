@@ -140,7 +140,7 @@ pub fn from_departures(report: &RunReport, specs: &[Spec]) -> Vec<Entry> {
                 title: text::one_line(head),
                 fingerprint: d.fingerprint.clone(),
                 summary: text::cut(
-                    &text::one_line(&format!("{} case(s), smallest {}", d.count, d.reproducer)),
+                    &text::one_line(&format!("{} case(s), reproducer {}", d.count, d.reproducer)),
                     300,
                 ),
             }

@@ -1,7 +1,7 @@
 //! The console: a reporter that follows a run as it goes ([`Progress`], nextest
 //! style: it consumes the runner's events), and the text printed at the end — a
 //! fixed-width summary table over one or more runs, the departures (one line each,
-//! with their smallest case), the readings a target implements, and one line per
+//! with their reproducer), the readings a target implements, and one line per
 //! failure. Text is returned as strings; the reporter draws on, and writes to, what
 //! the CLI hands it.
 

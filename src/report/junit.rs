@@ -92,7 +92,7 @@ fn departures(out: &mut String, report: &RunReport) {
             for c in &d.cite {
                 body.push_str(&format!("source: {c}\n"));
             }
-            body.push_str(&format!("smallest case: {}\n", d.example));
+            body.push_str(&format!("reproducer: {}\n", d.example));
             let stem = repro::file_stem(&d.reproducer);
             body.push_str(&format!("reproduce: repro/{stem}.sh, repro/{stem}.http\n"));
             body.push_str(&format!("cases ({}):\n", d.count));

@@ -22,7 +22,7 @@ pub fn to_markdown(report: &RunReport) -> String {
 }
 
 /// The departures of a report as one Markdown table (no heading): id, title, rule,
-/// what the docs say (the first source), case count and the smallest case's
+/// what the docs say (the first source), case count and the
 /// reproducer under `repro_prefix` (`{api}` in it becomes the departure's API).
 /// The README's peer tables are this output.
 pub fn departure_table(r: &RunReport, repro_prefix: &str) -> String {
@@ -73,7 +73,7 @@ fn departures(out: &mut String, r: &RunReport, repro_prefix: &str) {
         for c in &d.cite {
             out.push_str(&format!("- **Source:** {}\n", esc(c)));
         }
-        out.push_str(&format!("- **Smallest case:** {}\n", esc(&d.example)));
+        out.push_str(&format!("- **Reproducer:** {}\n", esc(&d.example)));
         if !d.readings.is_empty() {
             out.push_str(&format!(
                 "- **Ambiguities touched:** {}\n",

@@ -3,7 +3,7 @@
 //! Per target (a report's `meta.target`, e.g. `moto 5.2.5`, `emulator`): its name,
 //! its version where the name carries one, and per API a score (cases passed /
 //! run, departures found); its **departures** (title, rule, count, a link to the
-//! smallest case's reproducer); the **readings** it implements of each ambiguity
+//! reproducer); the **readings** it implements of each ambiguity
 //! (ambiguity × target: the reading, `a | b` while no case told them apart,
 //! `inconsistent` with its witnesses, or `—`); and the **rules grid**, rules down
 //! and targets across, each cell `pass`, `fail (n)` (linked to the first failing
@@ -84,7 +84,8 @@ pub struct DepartureLine {
     pub cite: Vec<String>,
     /// How many cases show it.
     pub count: usize,
-    /// The smallest case showing it.
+    /// Its reproducer: the smallest case that shows it alone (failing that, the
+    /// smallest that shows it).
     pub reproducer: String,
     /// Link to its reproducer script, relative to the page.
     pub repro: Option<String>,

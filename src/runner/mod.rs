@@ -283,10 +283,16 @@ async fn run_workers(
     for (i, (w, cases)) in workers.into_iter().zip(by_worker).enumerate() {
         groups[i % threads].push((i, w, cases));
     }
+    // The workers stop on `stop`: set when a worker fails (so the error is told
+    // without waiting for the others' cases; each still restores its instance) and
+    // when the run is cancelled (copied from `cancel` by each thread's forwarder).
+    let (cancel, stop) = (cfg.cancel.clone(), cancel_flag());
     let handles: Vec<_> = groups
         .into_iter()
         .map(|group| {
             let (mut cfg, events) = (cfg.clone(), events.clone());
+            let cancel = cancel.clone();
+            cfg.cancel = stop.clone();
             tokio::task::spawn_blocking(move || {
                 cfg.target = Arc::new(cfg.target.for_worker()?);
                 let runtime = tokio::runtime::Builder::new_current_thread()
@@ -296,7 +302,8 @@ async fn run_workers(
                 let local = tokio::task::LocalSet::new();
                 local.block_on(&runtime, async move {
                     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-                    let forward = tokio::spawn(forward_in_batches(rx, events));
+                    let forward =
+                        tokio::spawn(forward_in_batches(rx, events, cancel, cfg.cancel.clone()));
                     let tasks: Vec<_> = group
                         .into_iter()
                         .map(|(i, w, cases)| {
@@ -351,17 +358,23 @@ fn worker_threads(n: usize) -> usize {
 /// How often a worker hands its events on to the reporters.
 const EVENT_BATCH_INTERVAL: Duration = Duration::from_millis(20);
 
-/// Hand a worker's events on to the reporters in batches, every
-/// [`EVENT_BATCH_INTERVAL`] and once more when the worker is done (its sender
+/// Hand a thread's events on to the reporters in batches, every
+/// [`EVENT_BATCH_INTERVAL`] and once more when its workers are done (their senders
 /// dropped), in the order they came. Sent one by one, every case would wake the
-/// reporters' thread; a batch wakes it once.
+/// reporters' thread; a batch wakes it once. On the same beat, a cancelled run
+/// (`cancel`) stops the workers (`stop`).
 async fn forward_in_batches(
     mut from: tokio::sync::mpsc::UnboundedReceiver<Event>,
     to: UnboundedSender<Event>,
+    cancel: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
 ) {
     use tokio::sync::mpsc::error::TryRecvError;
     loop {
         tokio::time::sleep(EVENT_BATCH_INTERVAL).await;
+        if cancel.load(Ordering::SeqCst) {
+            stop.store(true, Ordering::SeqCst);
+        }
         loop {
             match from.try_recv() {
                 Ok(event) => {
@@ -401,6 +414,10 @@ async fn work(
         Ok::<(), RunError>(())
     }
     .await;
+    if run.is_err() {
+        // The other workers stop too: the run has failed.
+        cfg.cancel.store(true, Ordering::SeqCst);
+    }
     let restored = restore(&cfg, &mut w).await;
     match (&run, restored) {
         (Ok(()), Err(e)) => {

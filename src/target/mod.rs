@@ -164,10 +164,10 @@ impl Target {
         })
     }
 
-    /// The same target with an HTTP client (and connection pool) of its own, for a
-    /// worker that drives its requests on a runtime of its own thread: its
-    /// connections then live on that thread, and no answer has to wake another.
-    /// The pacing stays shared: the rate is the target's, not the worker's.
+    /// The same target with an HTTP client (and connection pool) of its own, for
+    /// the workers of one thread, which drive their requests on that thread's
+    /// runtime: their connections then live there, and no answer has to wake
+    /// another thread. The pacing stays shared: the rate is the target's.
     pub fn for_worker(&self) -> Result<Self, TargetError> {
         Ok(Target {
             client: http_client(&self.cfg)?,
@@ -316,12 +316,12 @@ impl Target {
 
 /// The HTTP client for `cfg`. It never follows a redirect: a 3xx is the target's
 /// answer, to be judged like any other, and an Alibaba GET would carry its signed
-/// query to the new place.
+/// query to the new place. Its pool keeps what it needs: at most one idle
+/// connection per worker on the thread, as each has one request in flight.
 fn http_client(cfg: &TargetConfig) -> Result<reqwest::Client, TargetError> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(cfg.timeout)
-        .pool_max_idle_per_host(8)
         .build()
         .map_err(|e| TargetError::Client(e.to_string()))
 }
