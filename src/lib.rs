@@ -70,8 +70,8 @@
 //! # Reading a report
 //!
 //! - [`Report::departures`]: each [`Departure`] has a one-line `title`, the `rule`
-//!   and its citations (`cite`), `count` cases and the smallest one as
-//!   `reproducer`. Its `Display` explains them all, with curl commands.
+//!   and its citations (`cite`), `count` cases and as `reproducer` the smallest
+//!   case that shows it alone (failing that, the smallest). Its `Display` explains them all, with curl commands.
 //! - [`Report::readings`]: for each ambiguity the run touched, the reading(s) the
 //!   target implements ([`AmbiguityReading`]), or `inconsistent` with two witness
 //!   cases.

@@ -329,24 +329,25 @@ async fn run_workers(
         .collect();
     let mut by_index = Vec::new();
     for handle in handles {
-        match handle.await {
-            Ok(r) => by_index.extend(r?),
-            // A thread that panicked: the panic goes on, as within one task.
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            // Cancelled only when the runtime shuts down under the run.
-            Err(e) => return Err(RunError::Target(TargetError::Client(e.to_string()))),
-        }
+        by_index.extend(joined(handle.await)??);
     }
     by_index.sort_by_key(|(i, _)| *i);
     let mut all = Vec::new();
     for (_, done) in by_index {
-        match done {
-            Ok(r) => all.extend(r?),
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => return Err(RunError::Target(TargetError::Client(e.to_string()))),
-        }
+        all.extend(joined(done)??);
     }
     Ok(all)
+}
+
+/// What a joined thread or task gave. One that panicked: the panic goes on, as
+/// within one task. One cancelled (only when the runtime shuts down under the
+/// run): an error.
+fn joined<T>(r: Result<T, tokio::task::JoinError>) -> Result<T, RunError> {
+    match r {
+        Ok(v) => Ok(v),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(RunError::Target(TargetError::Client(e.to_string()))),
+    }
 }
 
 /// How many threads `n` workers run on: one per core, never more than workers.

@@ -76,7 +76,7 @@ pub fn departures(cases: &[CaseResult]) -> Vec<Departure> {
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for (i, case) in cases.iter().enumerate() {
         for f in findings_of(case) {
-            let key = format!("{}|{}", case.api, f.key());
+            let key = group_key(case, &f);
             let g = match index.get(&key) {
                 Some(&g) => g,
                 None => {
@@ -173,16 +173,18 @@ fn build(cases: &[CaseResult], key: &str, mut f: Finding, members: &[usize]) -> 
     }
 }
 
+/// What groups a case's finding with others into one departure: its API and its
+/// [`Finding::key`].
+fn group_key(case: &CaseResult, f: &Finding) -> String {
+    format!("{}|{}", case.api, f.key())
+}
+
 /// The case a departure is shown by: the smallest that shows it alone (a case that
 /// also shows another departure would send its reader after two things at once;
 /// an unsigned call that is accepted shows that before anything its read-back
 /// lacks), and the smallest of all when every case shows something else too.
 fn reproducer<'a>(group: &[&'a CaseResult], key: &str) -> &'a CaseResult {
-    let alone = |c: &&&CaseResult| {
-        findings_of(c)
-            .iter()
-            .all(|g| format!("{}|{}", c.api, g.key()) == key)
-    };
+    let alone = |c: &&&CaseResult| findings_of(c).iter().all(|g| group_key(c, g) == key);
     group
         .iter()
         .filter(alone)

@@ -151,7 +151,8 @@ fn departures(out: &mut String, m: &Matrix) {
     out.push_str(
         "<h2 id=\"h-departures\">Departures</h2>\n<p class=\"legend\">The failing cases of \
          each target grouped by cause, largest first: the rule broken (hover for the \
-         docs), how many cases show it, and the smallest one's reproducer script.</p>\n",
+         docs), how many cases show it, and the reproducer script of the smallest case \
+         that shows it alone.</p>\n",
     );
     for (i, t) in m.targets.iter().enumerate() {
         out.push_str(&format!(
