@@ -1,12 +1,19 @@
 //! The runner's workers on threads of their own: a run over several instances on a
 //! multi-threaded runtime gives the same cases, requests, expectations, verdicts
 //! and readings, in the same order, for a seed on every run, whatever the
-//! scheduling.
-use std::time::Duration;
+//! scheduling; and a worker that fails stops the others.
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
+use hyper::body::Incoming;
+use imds_conform::emulator::{Emulator, EmulatorConfig};
 use imds_conform::generate::Phase;
-use imds_conform::runner::{self, Event, RunConfig};
+use imds_conform::runner::{self, Event, RunConfig, RunError};
+use imds_conform::target::{Signing, Target};
 use imds_conform::verdict::{AmbiguityReading, CaseResult};
+use imds_conform::wire::{HttpRequest, HttpResponse, Outcome};
 
 mod common;
 
@@ -69,4 +76,154 @@ async fn a_seed_gives_the_same_run_on_several_threads() {
         let (other, _) = run(api, 12).await;
         assert_ne!(first, other, "{api}: another seed, the same calls");
     }
+}
+
+/// The emulator behind a proxy that, once `fail_after` requests about `doomed`
+/// have passed, drops the connection of every further one about it (the client
+/// sees a transport failure: a run error, not a verdict). It counts the requests
+/// about any other instance that come after the first drop.
+struct Failing {
+    emulator: Emulator,
+    doomed: String,
+    fail_after: usize,
+    doomed_seen: AtomicUsize,
+    failed: AtomicBool,
+    others_after: AtomicUsize,
+}
+
+impl Failing {
+    /// The emulator's answer, or `None` to drop the connection.
+    fn answer(&self, req: &HttpRequest) -> Option<HttpResponse> {
+        let about_doomed = String::from_utf8_lossy(&req.body).contains(self.doomed.as_str());
+        if about_doomed && self.doomed_seen.fetch_add(1, SeqCst) >= self.fail_after {
+            self.failed.store(true, SeqCst);
+            return None;
+        }
+        if !about_doomed && self.failed.load(SeqCst) {
+            self.others_after.fetch_add(1, SeqCst);
+        }
+        Some(self.emulator.handle(req, SystemTime::now()))
+    }
+}
+
+/// Serve `failing` on a port of its own; its URL.
+async fn serve_failing(failing: Arc<Failing>) -> String {
+    use http_body_util::{BodyExt, Full};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let failing = failing.clone();
+            let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                let failing = failing.clone();
+                async move {
+                    let (parts, body) = req.into_parts();
+                    let body = body.collect().await.map_err(std::io::Error::other)?;
+                    let req = HttpRequest::from_parts(&parts, body.to_bytes().to_vec());
+                    // An error from the service: hyper closes the connection
+                    // without an answer.
+                    let resp = failing
+                        .answer(&req)
+                        .ok_or_else(|| std::io::Error::other("dropped"))?;
+                    let mut out = hyper::Response::builder().status(resp.status);
+                    for (k, v) in &resp.headers {
+                        out = out.header(k, v);
+                    }
+                    out.body(Full::new(bytes::Bytes::from(resp.body)))
+                        .map_err(std::io::Error::other)
+                }
+            });
+            tokio::spawn(async move {
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(io, service)
+                    .await;
+            });
+        }
+    });
+    url
+}
+
+/// The options the read-back shows for `instance`.
+async fn options_of(cfg: &RunConfig, instance: &str) -> imds_conform::oracle::Options {
+    let call = runner::readback_call(&cfg.spec, &cfg.region, instance);
+    let sent = cfg.target.send(&call, Signing::Valid).await.expect("sent");
+    match sent.outcome {
+        Ok(Outcome::Success { body, .. }) => {
+            runner::observe_in(&cfg.spec, instance, &body)
+                .expect("the instance is in the answer")
+                .options
+        }
+        other => panic!("read-back of {instance}: {other:?}"),
+    }
+}
+
+/// A worker whose target fails mid-run fails the run, and the others stop soon
+/// after (each restoring its instance) instead of playing all their cases first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_worker_stops_the_others_which_restore_their_instances() {
+    let api = "aws-ec2";
+    // Two instances, so two workers; the second one's requests fail after its 30th.
+    let common::EmulatorRun { server, cfg } =
+        common::emulator_run(api, Duration::from_millis(5), 2).await;
+    server.shutdown().await;
+    assert_eq!(cfg.instances.len(), 2, "two running instances");
+    let (kept, doomed) = (cfg.instances[0].clone(), cfg.instances[1].clone());
+    let failing = Arc::new(Failing {
+        emulator: Emulator::new(EmulatorConfig {
+            apply_delay: Duration::from_millis(5),
+            ..EmulatorConfig::default()
+        }),
+        doomed: doomed.clone(),
+        fail_after: 30,
+        doomed_seen: AtomicUsize::new(0),
+        failed: AtomicBool::new(false),
+        others_after: AtomicUsize::new(0),
+    });
+    let url = serve_failing(failing.clone()).await;
+    let mut tcfg = cfg.target.config().clone();
+    tcfg.endpoint.url = url.clone();
+    // Far more cases than the test waits for: a worker that plays them all before
+    // the run fails makes tens of thousands of requests.
+    let cfg = RunConfig {
+        target: Arc::new(Target::new(tcfg).expect("client")),
+        random_cases: 50_000,
+        settle_poll: Duration::from_millis(5),
+        phases: vec![Phase::Coverage, Phase::Random],
+        keep_passing: false,
+        ..cfg
+    };
+    let before = options_of(&cfg, &kept).await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let drain = tokio::spawn(async move {
+        let mut cases = 0usize;
+        while let Some(ev) = rx.recv().await {
+            if let Event::CaseFinished(_) = ev {
+                cases += 1;
+            }
+        }
+        cases
+    });
+    let run = runner::run_api(cfg.clone(), tx).await;
+    let cases = drain.await.expect("drain");
+    match run {
+        Err(RunError::Target(e)) => assert!(e.to_string().contains(&url), "{e}"),
+        other => panic!("the run must fail with the transport error: {other:?}"),
+    }
+    assert!(
+        failing.failed.load(SeqCst),
+        "the doomed instance's requests failed"
+    );
+    // The other worker stops within a few of its cases (the stop is checked between
+    // cases) plus its restore: not 50 000 cases.
+    let others_after = failing.others_after.load(SeqCst);
+    assert!(
+        others_after < 500,
+        "{others_after} requests about {kept} after the failure ({cases} cases in all)"
+    );
+    assert!(cases < 5_000, "{cases} cases judged before the run ended");
+    // …and it put its instance back as it was.
+    assert_eq!(options_of(&cfg, &kept).await, before, "{kept} restored");
 }
