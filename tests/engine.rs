@@ -230,6 +230,20 @@ async fn run_broken_with(
     rewrite: fn(&mut Call) -> Option<Answer>,
     answer: fn(&Call, HttpResponse) -> HttpResponse,
 ) -> (Vec<CaseResult>, Vec<AmbiguityReading>) {
+    let (mut cfg, server) = broken_config(random, phases, rewrite, answer).await;
+    cfg.settle_timeout = settle_timeout;
+    let out = run_with_readings(cfg).await;
+    server.abort();
+    out
+}
+
+/// A broken EC2 served on a port of its own, and a run aimed at it.
+async fn broken_config(
+    random: u32,
+    phases: Vec<Phase>,
+    rewrite: fn(&mut Call) -> Option<Answer>,
+    answer: fn(&Call, HttpResponse) -> HttpResponse,
+) -> (RunConfig, tokio::task::JoinHandle<()>) {
     let fixtures = emulator::default_fixtures();
     let (instances, keys) = fixtures.for_api("aws-ec2").expect("fixtures");
     let creds = Credentials::new(keys[0].access_key_id.clone(), keys[0].secret.clone());
@@ -251,11 +265,7 @@ async fn run_broken_with(
         known,
         creds,
     };
-    let mut cfg = config(spec("aws-ec2"), aim, phases, random);
-    cfg.settle_timeout = settle_timeout;
-    let out = run_with_readings(cfg).await;
-    server.abort();
-    out
+    (config(spec("aws-ec2"), aim, phases, random), server)
 }
 
 /// A target whose answers `answer` rewrites (the calls pass unchanged): no random
@@ -354,6 +364,68 @@ async fn a_range_check_off_by_one_is_caught() {
         "{:#?}",
         f.iter().map(|r| (&r.id, &r.title)).collect::<Vec<_>>()
     );
+}
+
+/// A run that keeps only its failures (`run` without `--report`) still records
+/// each failure in full, exchanges and citations, in the list and in its event;
+/// a passing case is announced without them (it is only counted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_keeping_only_failures_records_them_in_full() {
+    let (cfg, server) = broken_config(
+        40,
+        vec![Phase::Coverage, Phase::Random],
+        hop_limit_65_as_64,
+        |_, r| r,
+    )
+    .await;
+    let cfg = RunConfig {
+        keep_passing: false,
+        ..cfg
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let drain = tokio::spawn(async move {
+        let mut announced = Vec::new();
+        while let Some(ev) = rx.recv().await {
+            if let Event::CaseFinished(r) = ev {
+                announced.push(*r);
+            }
+        }
+        announced
+    });
+    let kept = runner::run_api(cfg, tx).await.expect("the run completes");
+    let announced = drain.await.expect("drain");
+    server.abort();
+    let (passed, failed): (Vec<_>, Vec<_>) = announced.iter().partition(|r| r.verdict.is_pass());
+    assert!(
+        !failed.is_empty() && passed.len() > 50,
+        "{} passed, {} failed",
+        passed.len(),
+        failed.len()
+    );
+    assert_eq!(
+        kept.iter().map(|r| &r.id).collect::<Vec<_>>(),
+        failed.iter().map(|r| &r.id).collect::<Vec<_>>(),
+        "the failures, and only they, are kept"
+    );
+    for r in kept.iter().chain(failed.iter().copied()) {
+        assert!(
+            !r.exchanges.is_empty() && r.exchanges.iter().all(|e| e.response.is_some()),
+            "{}: a failure without its exchanges",
+            r.id
+        );
+        assert!(
+            !r.citation.is_empty(),
+            "{}: a failure without its citations",
+            r.id
+        );
+    }
+    for r in passed {
+        assert!(
+            r.exchanges.is_empty() && r.citation.is_empty(),
+            "{}: a passing case recorded in full",
+            r.id
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -53,7 +53,8 @@ pub struct RunConfig {
     pub cancel: Arc<AtomicBool>,
     /// Keep the records of passing cases in the returned list. `false`: every case is
     /// still sent as an event, but only failures and errors are kept, so a long run's
-    /// memory stays flat (the caller counts verdicts from the events).
+    /// memory stays flat (the caller counts verdicts from the events); and a passing
+    /// case is recorded without its exchanges and citations, which nothing reads.
     pub keep_passing: bool,
 }
 
@@ -64,6 +65,8 @@ pub enum Event {
         api: String,
         planned: usize,
     },
+    /// A case was judged. Without `keep_passing`, a passing case's record has no
+    /// exchanges and no citations.
     CaseFinished(Box<CaseResult>),
     Note {
         api: String,
@@ -903,9 +906,18 @@ fn record(
     notes: Vec<String>,
     elapsed: Duration,
 ) -> CaseResult {
+    // A passing case the run does not keep is only counted: its exchanges and
+    // citations (most of a record's making) would be dropped unread.
+    let kept = cfg.keep_passing || !verdict.is_pass();
+    let exchanges = if kept { exchanges } else { Vec::new() };
     // The outcomes share most citations: format each distinct one once.
     let mut cites: Vec<&crate::spec::Citation> = Vec::new();
-    for c in expectation.outcomes.iter().flat_map(|a| &a.cite) {
+    for c in expectation
+        .outcomes
+        .iter()
+        .filter(|_| kept)
+        .flat_map(|a| &a.cite)
+    {
         if !cites.contains(&c) {
             cites.push(c);
         }
