@@ -80,8 +80,8 @@ async fn a_seed_gives_the_same_run_on_several_threads() {
 
 /// The emulator behind a proxy that, once `fail_after` requests about `doomed`
 /// have passed, drops the connection of every further one about it (the client
-/// sees a transport failure: a run error, not a verdict). It counts the requests
-/// about any other instance that come after the first drop.
+/// sees a transport failure: a run error, not a verdict). It counts the changes
+/// made to any other instance, and the requests about it after the first drop.
 struct Failing {
     emulator: Emulator,
     doomed: String,
@@ -89,6 +89,7 @@ struct Failing {
     doomed_seen: AtomicUsize,
     failed: AtomicBool,
     others_after: AtomicUsize,
+    others_changed: AtomicUsize,
 }
 
 impl Failing {
@@ -102,7 +103,15 @@ impl Failing {
         if !about_doomed && self.failed.load(SeqCst) {
             self.others_after.fetch_add(1, SeqCst);
         }
-        Some(self.emulator.handle(req, SystemTime::now()))
+        let resp = self.emulator.handle(req, SystemTime::now());
+        let body = String::from_utf8_lossy(&req.body);
+        if !about_doomed
+            && resp.status == 200
+            && body.contains("Action=ModifyInstanceMetadataOptions")
+        {
+            self.others_changed.fetch_add(1, SeqCst);
+        }
+        Some(resp)
     }
 }
 
@@ -181,6 +190,7 @@ async fn a_failing_worker_stops_the_others_which_restore_their_instances() {
         doomed_seen: AtomicUsize::new(0),
         failed: AtomicBool::new(false),
         others_after: AtomicUsize::new(0),
+        others_changed: AtomicUsize::new(0),
     });
     let url = serve_failing(failing.clone()).await;
     let mut tcfg = cfg.target.config().clone();
@@ -224,6 +234,10 @@ async fn a_failing_worker_stops_the_others_which_restore_their_instances() {
         "{others_after} requests about {kept} after the failure ({cases} cases in all)"
     );
     assert!(cases < 5_000, "{cases} cases judged before the run ended");
-    // …and it put its instance back as it was.
+    // …and it put its instance back as it was (having changed it).
+    assert!(
+        failing.others_changed.load(SeqCst) > 0,
+        "{kept} was never changed"
+    );
     assert_eq!(options_of(&cfg, &kept).await, before, "{kept} restored");
 }

@@ -340,6 +340,7 @@ fn record(
         },
         Err(reason) => Verdict::Fail { reason },
     };
+    let full = super::in_full(cfg, &verdict);
     let mut ambiguities: Vec<String> = exp
         .answers
         .iter()
@@ -411,8 +412,12 @@ fn record(
         actual: Actual::Outcome { outcome },
         verdict,
         findings,
-        citation: exp.cite.iter().map(|c| c.short()).collect(),
-        exchanges: sent.exchanges,
+        citation: if full {
+            exp.cite.iter().map(|c| c.short()).collect()
+        } else {
+            Vec::new()
+        },
+        exchanges: if full { sent.exchanges } else { Vec::new() },
         notes: vec![format!(
             "applied: {}",
             applied

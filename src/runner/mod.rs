@@ -895,6 +895,13 @@ pub fn readback_agrees(
     Ok(())
 }
 
+/// Whether a case with `verdict` is recorded in full, exchanges and citations. A
+/// passing case the run does not keep is only counted: they would be dropped
+/// unread, and making them is most of a record's cost.
+fn in_full(cfg: &RunConfig, verdict: &Verdict) -> bool {
+    cfg.keep_passing || !verdict.is_pass()
+}
+
 #[allow(clippy::too_many_arguments)]
 fn record(
     cfg: &RunConfig,
@@ -906,20 +913,15 @@ fn record(
     notes: Vec<String>,
     elapsed: Duration,
 ) -> CaseResult {
-    // A passing case the run does not keep is only counted: its exchanges and
-    // citations (most of a record's making) would be dropped unread.
-    let kept = cfg.keep_passing || !verdict.is_pass();
-    let exchanges = if kept { exchanges } else { Vec::new() };
+    let full = in_full(cfg, &verdict);
+    let exchanges = if full { exchanges } else { Vec::new() };
     // The outcomes share most citations: format each distinct one once.
     let mut cites: Vec<&crate::spec::Citation> = Vec::new();
-    for c in expectation
-        .outcomes
-        .iter()
-        .filter(|_| kept)
-        .flat_map(|a| &a.cite)
-    {
-        if !cites.contains(&c) {
-            cites.push(c);
+    if full {
+        for c in expectation.outcomes.iter().flat_map(|a| &a.cite) {
+            if !cites.contains(&c) {
+                cites.push(c);
+            }
         }
     }
     let mut citation: Vec<String> = Vec::with_capacity(cites.len());
