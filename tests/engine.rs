@@ -428,6 +428,63 @@ async fn a_run_keeping_only_failures_records_them_in_full() {
     }
 }
 
+/// A target that fails a call only the first time it sees it: a random case's
+/// shrunk form, already seen during the shrink, passes when sent again. The
+/// departure is still reported, as first sent, not turned into a pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_that_does_not_repeat_is_still_a_failure() {
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let results = run_broken_with(
+        20,
+        vec![Phase::Random],
+        Duration::from_secs(10),
+        |call| {
+            let key = format!("{:?}", call.params);
+            let mut seen = SEEN.lock().expect("lock");
+            if call.operation != "ModifyInstanceMetadataOptions" || seen.contains(&key) {
+                return None;
+            }
+            seen.push(key);
+            Some(Answer::Error {
+                status: 500,
+                code: "InternalError".into(),
+                message: "first time".into(),
+                request_id: "broken".into(),
+            })
+        },
+        |_, r| r,
+    )
+    .await
+    .0;
+    let random: Vec<_> = results.iter().filter(|r| r.phase == "random").collect();
+    // Every random call is new to the target, so each fails when first sent…
+    assert!(random.len() >= 20, "{} random cases", random.len());
+    for r in &random {
+        assert!(
+            matches!(r.verdict, Verdict::Fail { .. }),
+            "{}: {:?}\n{:#?}",
+            r.id,
+            r.verdict,
+            r.notes
+        );
+    }
+    // …and those whose shrunk form was sent during the shrink passed when sent
+    // again: they are reported as first sent, and say so.
+    let flaky: Vec<_> = random
+        .iter()
+        .filter(|r| r.notes.iter().any(|n| n.starts_with("not reproducible")))
+        .collect();
+    assert!(!flaky.is_empty(), "no case whose shrunk form passed");
+    for r in flaky {
+        assert!(
+            r.notes.iter().all(|n| !n.starts_with("shrunk in")),
+            "{}: reported as first sent, not as shrunk: {:#?}",
+            r.id,
+            r.notes
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_drops_omitted_fields_is_caught() {
     // An omitted HttpEndpoint is reset to disabled instead of kept.

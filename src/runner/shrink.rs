@@ -82,7 +82,8 @@ pub(super) fn draw(
 }
 
 /// Send one drawn call and judge it; a failure is shrunk (each step from the
-/// state the failing case met) and the minimal case is sent once more.
+/// state the failing case met) and the minimal case is sent once more. When that
+/// send does not fail, the failure is reported as first sent, with a note.
 pub(super) async fn judge_drawn(
     cfg: &RunConfig,
     w: &mut Worker,
@@ -134,9 +135,16 @@ pub(super) async fn judge_drawn(
         serde_json::to_string(&original.params).unwrap_or_default()
     ));
     if !matches!(shrunk.verdict, Verdict::Fail { .. }) {
-        shrunk
-            .notes
-            .push("the shrunk case passed when sent again: the failure is not reproducible".into());
+        // The target departed once: that is what is reported, as first sent. A pass
+        // here would hide a flaky departure.
+        let mut first = first;
+        first.notes.push(format!(
+            "not reproducible: the shrunk case ({} parameters, after {steps} steps) {} when \
+             sent again; this is the case as first sent",
+            minimal.params.len(),
+            shrunk.verdict.name()
+        ));
+        return Ok(first);
     }
     Ok(shrunk)
 }
