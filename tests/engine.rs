@@ -485,6 +485,112 @@ async fn a_failure_that_does_not_repeat_is_still_a_failure() {
     }
 }
 
+/// A target that answers 500 to a call it has not seen, and sets another hop limit
+/// than asked on a call it has: a random case's shrunk form fails otherwise when
+/// sent again. The first departure is reported, not swapped for the other one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shrunk_case_failing_otherwise_does_not_replace_the_failure() {
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let results = run_broken_with(
+        20,
+        vec![Phase::Random],
+        Duration::from_secs(10),
+        |call| {
+            if call.operation != "ModifyInstanceMetadataOptions" {
+                return None;
+            }
+            let key = format!("{:?}", call.params);
+            let mut seen = SEEN.lock().expect("lock");
+            if seen.contains(&key) {
+                let other = match call.get("HttpPutResponseHopLimit") {
+                    Some(v) if v.as_query_text() == "7" => "8",
+                    _ => "7",
+                };
+                set(call, "HttpPutResponseHopLimit", other);
+                return None;
+            }
+            seen.push(key);
+            Some(Answer::Error {
+                status: 500,
+                code: "InternalError".into(),
+                message: "first time".into(),
+                request_id: "broken".into(),
+            })
+        },
+        |_, r| r,
+    )
+    .await
+    .0;
+    let failed: Vec<_> = results
+        .iter()
+        .filter(|r| r.phase == "random" && matches!(r.verdict, Verdict::Fail { .. }))
+        .collect();
+    assert!(failed.len() >= 10, "{} random failures", failed.len());
+    // Each failure reported is the 500 its call met when first sent.
+    for r in &failed {
+        let status = r.exchanges[0].response.as_ref().map(|a| a.status);
+        assert_eq!(
+            status,
+            Some(500),
+            "{}: {:?}\n{:#?}",
+            r.id,
+            r.verdict,
+            r.notes
+        );
+    }
+    assert!(
+        failed
+            .iter()
+            .any(|r| r.notes.iter().any(|n| n.contains("failed otherwise"))),
+        "no shrunk case failed otherwise when sent again"
+    );
+}
+
+/// A read-back that fails leaves the change unverified: the case is an error,
+/// never a pass, however well the call was answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_whose_read_back_fails_is_not_a_pass() {
+    static DESCRIBES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let (results, _) = run_broken_with(
+        0,
+        vec![Phase::Coverage],
+        Duration::from_secs(10),
+        |_| None,
+        |call, resp| {
+            use std::sync::atomic::Ordering::SeqCst;
+            // The run's first read-backs (the instance as found) go through.
+            if call.operation == "DescribeInstances" && DESCRIBES.fetch_add(1, SeqCst) >= 5 {
+                return HttpResponse {
+                    status: 503,
+                    headers: vec![("Content-Type".into(), "text/plain".into())],
+                    body: b"describe is down".to_vec(),
+                };
+            }
+            resp
+        },
+    )
+    .await;
+    let unverified: Vec<_> = results
+        .iter()
+        .filter(|r| r.notes.iter().any(|n| n.starts_with("read-back failed")))
+        .collect();
+    assert!(unverified.len() > 20, "{} cases", unverified.len());
+    for r in &unverified {
+        assert!(!r.verdict.is_pass(), "{}: {:?}", r.id, r.verdict);
+    }
+    // A call answered as documented is an error (unjudged), not a failure of the
+    // target's answer.
+    assert!(
+        unverified.iter().any(|r| matches!(&r.verdict,
+            Verdict::Error { reason } if reason.contains("read-back failed"))),
+        "{:#?}",
+        unverified
+            .iter()
+            .map(|r| (&r.id, &r.verdict))
+            .collect::<Vec<_>>()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_drops_omitted_fields_is_caught() {
     // An omitted HttpEndpoint is reset to disabled instead of kept.

@@ -574,6 +574,7 @@ fn junit_has_one_suite_per_rule_with_right_counts() {
         names_of,
         [
             "aws-ec2: departures",
+            "aws-ec2: readings",
             "aws-ec2: HttpTokens.values",
             "aws-ec2: HttpEndpoint.disabled_with_tokens",
             "aws-ec2: HttpPutResponseHopLimit.range"
@@ -583,7 +584,13 @@ fn junit_has_one_suite_per_rule_with_right_counts() {
     let departures = &suites[0];
     assert_eq!((departures.tests, departures.failures), (1, 1));
     assert!(xml.contains("aws-ec2/coverage/0003"), "{xml}");
-    let suites = &suites[1..];
+    // One testcase per ambiguity touched, passing: read consistently.
+    let readings = &suites[1];
+    assert_eq!(
+        (readings.tests, readings.failures, readings.system_out),
+        (1, 0, 1)
+    );
+    let suites = &suites[2..];
     let tokens = &suites[0];
     assert_eq!(
         (tokens.tests, tokens.failures, tokens.errors, tokens.cases),
@@ -616,10 +623,75 @@ fn junit_top_level_counts() {
     loop {
         match reader.read_event().unwrap() {
             Event::Start(e) if e.name().as_ref() == b"testsuites" => {
-                // Four cases and one departure testcase.
-                assert_eq!(attr(&e, "tests").as_deref(), Some("5"));
+                // Four cases, one departure and one reading testcase.
+                assert_eq!(attr(&e, "tests").as_deref(), Some("6"));
                 assert_eq!(attr(&e, "failures").as_deref(), Some("2"));
                 assert_eq!(attr(&e, "errors").as_deref(), Some("1"));
+                return;
+            }
+            Event::Eof => panic!("no testsuites"),
+            _ => {}
+        }
+    }
+}
+
+/// An ambiguity read inconsistently fails the run (exit 1): JUnit says so too, as a
+/// failing testcase beside the consistent readings' passing ones.
+#[test]
+fn junit_fails_an_inconsistent_reading() {
+    use imds_conform::verdict::readings::{AmbiguityReading, Witness};
+    let reading = |ambiguity: &str, status: &str, witnesses: Vec<Witness>| AmbiguityReading {
+        api: "aws-ec2".into(),
+        ambiguity: ambiguity.into(),
+        status: status.into(),
+        readings: vec!["keep".into()],
+        witnesses,
+    };
+    let witness = |case: &str, under: &str| Witness {
+        case: case.into(),
+        title: "HttpTokens missing".into(),
+        passes_under: vec![under.into()],
+    };
+    let report = ec2_report().with_readings(vec![
+        reading("ec2-http-tokens-omitted", "consistent", Vec::new()),
+        reading(
+            "ec2-metadata-tags-omitted",
+            "inconsistent",
+            vec![
+                witness("aws-ec2/coverage/0010", "ec2-metadata-tags-omitted=keep"),
+                witness(
+                    "aws-ec2/random/0003",
+                    "ec2-metadata-tags-omitted=reset-disabled",
+                ),
+            ],
+        ),
+    ]);
+    assert!(!report.conforms());
+    let xml = to_junit(&report);
+    let (suites, names) = parse_junit(&xml);
+    let readings = suites
+        .iter()
+        .find(|s| s.name == "aws-ec2: readings")
+        .expect("a readings suite");
+    assert_eq!(
+        (readings.tests, readings.failures, readings.cases),
+        (2, 1, 2)
+    );
+    assert_eq!((readings.failure_elems, readings.system_out), (1, 1));
+    assert!(names.contains(&"ec2-metadata-tags-omitted".to_string()));
+    assert!(
+        xml.contains("aws-ec2/random/0003 passes only under"),
+        "{xml}"
+    );
+    assert!(xml.contains("implements: keep"), "{xml}");
+    // The top level counts them: four cases, one departure and these two readings;
+    // two failures as before and the inconsistent reading.
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    loop {
+        match reader.read_event().unwrap() {
+            Event::Start(e) if e.name().as_ref() == b"testsuites" => {
+                assert_eq!(attr(&e, "tests").as_deref(), Some("7"));
+                assert_eq!(attr(&e, "failures").as_deref(), Some("3"));
                 return;
             }
             Event::Eof => panic!("no testsuites"),

@@ -153,3 +153,50 @@ fn the_main_job_reports_one_reading_per_touched_ambiguity() {
         assert_eq!(report["departures"].as_array().map(Vec::len), Some(0));
     }
 }
+
+/// Ctrl-C stops a run that has found nothing wrong so far: the instances are put
+/// back and what was judged is summarized, but the exit is 130, never 0 (a partial
+/// run is no verdict).
+#[test]
+fn an_interrupted_run_never_exits_0() {
+    use std::io::{BufRead, BufReader};
+    // The embedded emulator conforms: run to the end, this exits 0.
+    let mut child = bin()
+        .args(["run", "--api", "aws-lightsail", "--phase", "random"])
+        .args(["--cases", "1000000", "--seed", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    // The first line is printed once the run has started.
+    let mut first = String::new();
+    BufReader::new(child.stdout.as_mut().expect("stdout"))
+        .read_line(&mut first)
+        .expect("reads");
+    assert!(first.contains("seed 1"), "{first}");
+    std::thread::sleep(Duration::from_millis(500));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success(), "SIGINT sent");
+    // A run that ignored the interrupt would go on for many minutes: kill it.
+    let pid = child.id().to_string();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(120));
+        let _ = Command::new("kill").args(["-KILL", &pid]).status();
+    });
+    let out = child.wait_with_output().expect("ends");
+    exits_with(&out, 130);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("interrupted: the summary and reports cover only"),
+        "{stderr}"
+    );
+    // The summary of what was judged is still printed.
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("TOTAL"),
+        "{}",
+        common::show(&out)
+    );
+}

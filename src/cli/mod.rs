@@ -27,6 +27,9 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// Target unreachable.
     pub const UNREACHABLE: u8 = 3;
+    /// Interrupted (Ctrl-C): what was judged is reported, but it is not a verdict
+    /// on the whole run (128 + SIGINT, as a shell reports it).
+    pub const INTERRUPTED: u8 = 130;
 }
 
 #[derive(Debug, Parser)]

@@ -149,7 +149,8 @@ async fn run(args: RunArgs) -> u8 {
         env!("CARGO_PKG_VERSION")
     );
     let started_at = Utc::now();
-    let results = plan.execute(&args, cancel_on_ctrl_c()).await;
+    let cancel = cancel_on_ctrl_c();
+    let results = plan.execute(&args, cancel.clone()).await;
     for l in std::mem::take(&mut plan.listeners) {
         l.shutdown().await;
     }
@@ -161,7 +162,13 @@ async fn run(args: RunArgs) -> u8 {
         Err(code) => return code,
     };
     let (reports, code) = plan.reports(results, counted, started_at, Utc::now());
-    finish(&args, &reports, code)
+    let code = finish(&args, &reports, code);
+    if cancel.load(Ordering::SeqCst) {
+        // A partial run that found nothing wrong has not shown the target conforms.
+        eprintln!("interrupted: the summary and reports cover only the cases judged before it");
+        return exit::INTERRUPTED;
+    }
+    code
 }
 
 impl Plan {

@@ -1,12 +1,17 @@
 //! JUnit XML: first a `departures` suite (one failing `<testcase>` per departure,
-//! its cases listed), then one `<testsuite>` per rule (per API), one `<testcase>`
-//! per case.
+//! its cases listed), then a `readings` suite (one `<testcase>` per ambiguity the
+//! run touched, failing when the target reads it inconsistently), then one
+//! `<testsuite>` per rule (per API), one `<testcase>` per case.
 //!
 //! ```text
 //! <testsuites name="imds-conform {api} @ {target}" tests failures errors time>
 //!   <testsuite name="{api}: departures" tests failures errors="0">
 //!     <testcase classname="{api}.departures" name="{D01} {title}">
 //!       <failure message="{title}" type="departure">rule, sources, cases</failure>
+//!   <testsuite name="{api}: readings" tests failures errors="0">
+//!     <testcase classname="{api}.readings" name="{ambiguity}">
+//!       <system-out>implements: {reading}</system-out>   (or, when inconsistent:)
+//!       <failure message="{ambiguity}: inconsistent" type="inconsistent-reading">witnesses</failure>
 //!   <testsuite name="{api}: {rule}" tests failures errors skipped="0" time>
 //!     <testcase classname="{api}.{rule}" name="{id} {title}" time="0.012">
 //!       <failure message="{reason}" type="fail">expected / actual / citations</failure>
@@ -35,12 +40,13 @@ pub fn to_junit(report: &RunReport) -> String {
             "imds-conform {} @ {}",
             report.meta.api, report.meta.target
         )),
-        s.total + report.departures.len(),
-        s.fail + report.departures.len(),
+        s.total + report.departures.len() + report.readings.len(),
+        s.fail + report.departures.len() + inconsistent(&report),
         s.error,
         secs(total_ms)
     ));
     departures(&mut out, &report);
+    readings(&mut out, &report);
     for group in text::by_rule(&report.cases) {
         let g: &Summary = &group.summary;
         let ms: f64 = group
@@ -109,6 +115,56 @@ fn departures(out: &mut String, report: &RunReport) {
         }
         out.push_str("  </testsuite>\n");
     }
+}
+
+/// How many ambiguities the target reads inconsistently.
+fn inconsistent(report: &RunReport) -> usize {
+    report
+        .readings
+        .iter()
+        .filter(|r| !r.is_consistent())
+        .count()
+}
+
+/// One testcase per ambiguity the run touched: passing with the reading(s) the
+/// target implements, failing when its answers need two (a nonconformance, as the
+/// exit code says).
+fn readings(out: &mut String, report: &RunReport) {
+    if report.readings.is_empty() {
+        return;
+    }
+    let api = &report.meta.api;
+    out.push_str(&format!(
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\" time=\"0.000\">\n",
+        attr(&format!("{api}: readings")),
+        report.readings.len(),
+        inconsistent(report)
+    ));
+    for r in &report.readings {
+        out.push_str(&format!(
+            "    <testcase classname=\"{}\" name=\"{}\" time=\"0.000\">\n",
+            attr(&format!("{api}.readings")),
+            attr(&r.ambiguity)
+        ));
+        if r.is_consistent() {
+            out.push_str(&format!(
+                "      <system-out>{}</system-out>\n",
+                body_text(&format!("implements: {}\n", r.cell()))
+            ));
+        } else {
+            let mut body = String::from("the answers need two readings:\n");
+            for w in &r.witnesses {
+                body.push_str(&format!("  {}\n", w.short()));
+            }
+            out.push_str(&format!(
+                "      <failure message=\"{}\" type=\"inconsistent-reading\">{}</failure>\n",
+                attr(&format!("{}: inconsistent", r.ambiguity)),
+                body_text(&body)
+            ));
+        }
+        out.push_str("    </testcase>\n");
+    }
+    out.push_str("  </testsuite>\n");
 }
 
 fn testcase(out: &mut String, case: &CaseResult, stem: &str) {

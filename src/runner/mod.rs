@@ -608,7 +608,7 @@ async fn judge_answer(
         ),
     });
     let fields: Vec<&String> = spec.readback.fields.keys().collect();
-    // Without a read-back, only the answer is judged.
+    // Without a read-back, only the answer is judged, and at best it is unverified.
     let mut judgement = verdict::judge_full(
         spec,
         expectation,
@@ -620,6 +620,15 @@ async fn judge_answer(
             Ok(obs) => readback_agrees(a, &before, &obs.options, &fields),
         },
     );
+    if let Err(e) = &observed {
+        // An answer as documented proves nothing about the change: unverified is
+        // not a pass.
+        if judgement.verdict.is_pass() {
+            judgement.verdict = Verdict::Error {
+                reason: format!("the answer is as documented, but the read-back failed: {e}"),
+            };
+        }
+    }
     if let Ok(obs) = observed {
         complete_readback(spec, &obs, &mut judgement);
         w.first_state = obs.state;

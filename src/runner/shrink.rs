@@ -83,7 +83,8 @@ pub(super) fn draw(
 
 /// Send one drawn call and judge it; a failure is shrunk (each step from the
 /// state the failing case met) and the minimal case is sent once more. When that
-/// send does not fail, the failure is reported as first sent, with a note.
+/// send does not fail the same way, the failure is reported as first sent, with a
+/// note.
 pub(super) async fn judge_drawn(
     cfg: &RunConfig,
     w: &mut Worker,
@@ -134,15 +135,23 @@ pub(super) async fn judge_drawn(
         minimal.params.len(),
         serde_json::to_string(&original.params).unwrap_or_default()
     ));
-    if !matches!(shrunk.verdict, Verdict::Fail { .. }) {
+    if !same_failure(&shrunk) {
         // The target departed once: that is what is reported, as first sent. A pass
-        // here would hide a flaky departure.
+        // here would hide a flaky departure, another failure would swap it for
+        // another one.
         let mut first = first;
         first.notes.push(format!(
             "not reproducible: the shrunk case ({} parameters, after {steps} steps) {} when \
-             sent again; this is the case as first sent",
+             sent again{}; this is the case as first sent",
             minimal.params.len(),
-            shrunk.verdict.name()
+            match &shrunk.verdict {
+                Verdict::Fail { .. } => "failed otherwise".to_string(),
+                v => v.name().to_string(),
+            },
+            match &shrunk.verdict {
+                Verdict::Fail { reason } | Verdict::Error { reason } => format!(" ({reason})"),
+                _ => String::new(),
+            }
         ));
         return Ok(first);
     }
