@@ -591,6 +591,63 @@ async fn a_case_whose_read_back_fails_is_not_a_pass() {
     );
 }
 
+/// A change shown right after the answer but gone once it settles (the applied
+/// read-back shows another hop limit) fails its settle case: a pass must survive
+/// the whole read-back, not only its first look.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_that_reverts_once_settled_is_caught() {
+    let (results, _) = run_broken_with(
+        0,
+        vec![Phase::Sequence],
+        Duration::from_secs(10),
+        |_| None,
+        |call, resp| {
+            let body = String::from_utf8_lossy(&resp.body).into_owned();
+            if call.operation != "DescribeInstances" || !body.contains("<state>applied</state>") {
+                return resp;
+            }
+            // Once applied, the hop limit shown is one more than the one stored.
+            let tag = "<httpPutResponseHopLimit>";
+            let Some(at) = body.find(tag).map(|i| i + tag.len()) else {
+                return resp;
+            };
+            let end = at + body[at..].find('<').expect("closing tag");
+            let n: u32 = body[at..end].parse().expect("a number");
+            let body = format!("{}{}{}", &body[..at], n + 1, &body[end..]);
+            HttpResponse {
+                body: body.into_bytes(),
+                ..resp
+            }
+        },
+    )
+    .await;
+    let settles: Vec<_> = results
+        .iter()
+        .filter(|r| r.rule == "state.settles")
+        .collect();
+    assert!(settles.len() >= 5, "{} settle cases", settles.len());
+    for r in &settles {
+        assert!(
+            matches!(r.verdict, Verdict::Fail { .. }),
+            "{}: {:?}\n{:#?}",
+            r.id,
+            r.verdict,
+            r.notes
+        );
+    }
+    assert!(
+        settles.iter().any(|r| r
+            .findings
+            .iter()
+            .any(|f| f.rule == "state_machine.settles_to" && f.detail.starts_with("once settled"))),
+        "{:#?}",
+        settles
+            .iter()
+            .map(|r| (&r.id, &r.verdict))
+            .collect::<Vec<_>>()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_drops_omitted_fields_is_caught() {
     // An omitted HttpEndpoint is reset to disabled instead of kept.

@@ -740,10 +740,7 @@ async fn settle_check(
 ) -> verdict::Judgement {
     let mut judgement = judgement;
     if let Some(f) = never_pending(cfg, w) {
-        judgement.verdict = Verdict::Fail {
-            reason: f.detail.clone(),
-        };
-        judgement.findings.push(f);
+        add_failure(&mut judgement, f);
     }
     let gave_up = w.shared.never_settles.load(Ordering::SeqCst);
     let waited = if gave_up {
@@ -759,6 +756,32 @@ async fn settle_check(
                 "settled: {}",
                 show_options(&obs.options, obs.state.as_deref())
             ));
+            // Right after the answer the read-back showed the change (the case
+            // passed): once settled, it must still show it.
+            let moved = cfg.spec.readback.fields.keys().find_map(|f| {
+                match (w.world.instance.options.get(f), obs.options.get(f)) {
+                    (Some(was), Some(now)) if was != now => Some((f, was.clone(), now.clone())),
+                    _ => None,
+                }
+            });
+            if let Some((f, was, now)) = moved {
+                let detail = format!(
+                    "once settled, the read-back shows {f} = {now:?}, where right after the \
+                     change it showed {was:?}"
+                );
+                add_failure(
+                    &mut judgement,
+                    Finding {
+                        kind: FindingKind::Readback,
+                        rule: "state_machine.settles_to".into(),
+                        expected: "the change, kept once settled".into(),
+                        got: "another value once settled".into(),
+                        field: Some(f.clone()),
+                        detail,
+                        cite: settle_cites(cfg),
+                    },
+                );
+            }
             w.world.instance.options = obs.options;
             judgement
         }
@@ -785,26 +808,25 @@ async fn settle_check(
                     cfg.settle_timeout
                 )
             };
-            let cite = cfg
-                .spec
-                .state_machine
-                .as_ref()
-                .map(|sm| sm.cite.values().flatten().map(|c| c.short()).collect())
-                .unwrap_or_default();
-            verdict::Judgement {
-                verdict: Verdict::Fail {
-                    reason: detail.clone(),
-                },
-                findings: vec![Finding {
+            add_failure(
+                &mut judgement,
+                Finding {
                     kind: FindingKind::NeverSettles,
                     rule: "state_machine.settles_to".into(),
                     expected: settles_to,
                     got: last,
                     field: None,
                     detail,
-                    cite,
-                }],
-            }
+                    cite: settle_cites(cfg),
+                },
+            );
+            judgement
+        }
+        // A failure found already stays one; a change not seen to settle is
+        // otherwise unverified.
+        Err(e) if matches!(judgement.verdict, Verdict::Fail { .. }) => {
+            notes.push(format!("settle read-back failed: {e}"));
+            judgement
         }
         Err(e) => verdict::Judgement {
             verdict: Verdict::Error {
@@ -813,6 +835,29 @@ async fn settle_check(
             findings: Vec::new(),
         },
     }
+}
+
+/// Fail `judgement` with `f` too: its reason joins any earlier failure's, and
+/// every earlier finding stays (each is a departure of its own).
+fn add_failure(judgement: &mut verdict::Judgement, f: Finding) {
+    judgement.verdict = match std::mem::replace(&mut judgement.verdict, Verdict::Pass) {
+        Verdict::Fail { reason } => Verdict::Fail {
+            reason: format!("{reason}; {}", f.detail),
+        },
+        _ => Verdict::Fail {
+            reason: f.detail.clone(),
+        },
+    };
+    judgement.findings.push(f);
+}
+
+/// The citations of the table's state machine, one line each.
+fn settle_cites(cfg: &RunConfig) -> Vec<String> {
+    cfg.spec
+        .state_machine
+        .as_ref()
+        .map(|sm| sm.cite.values().flatten().map(|c| c.short()).collect())
+        .unwrap_or_default()
 }
 
 /// After how many changes, each read back already settled and none ever
