@@ -208,16 +208,18 @@ async fn a_failing_worker_stops_the_others_which_restore_their_instances() {
     let before = options_of(&cfg, &kept).await;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let drain = tokio::spawn(async move {
-        let mut cases = 0usize;
+        let (mut cases, mut not_restored) = (0usize, Vec::new());
         while let Some(ev) = rx.recv().await {
-            if let Event::CaseFinished(_) = ev {
-                cases += 1;
+            match ev {
+                Event::CaseFinished(_) => cases += 1,
+                Event::NotRestored { instance, .. } => not_restored.push(instance),
+                _ => {}
             }
         }
-        cases
+        (cases, not_restored)
     });
     let run = runner::run_api(cfg.clone(), tx).await;
-    let cases = drain.await.expect("drain");
+    let (cases, not_restored) = drain.await.expect("drain");
     match run {
         Err(RunError::Target(e)) => assert!(e.to_string().contains(&url), "{e}"),
         other => panic!("the run must fail with the transport error: {other:?}"),
@@ -234,7 +236,10 @@ async fn a_failing_worker_stops_the_others_which_restore_their_instances() {
         "{others_after} requests about {kept} after the failure ({cases} cases in all)"
     );
     assert!(cases < 5_000, "{cases} cases judged before the run ended");
-    // …and it put its instance back as it was (having changed it).
+    // The failed worker could not put its instance back, and says so (the CLI
+    // exits 4 on it); the other one could…
+    assert_eq!(not_restored, std::slice::from_ref(&doomed));
+    // …and did, having changed it.
     assert!(
         failing.others_changed.load(SeqCst) > 0,
         "{kept} was never changed"

@@ -200,3 +200,38 @@ fn an_interrupted_run_never_exits_0() {
         common::show(&out)
     );
 }
+
+/// A target that goes away mid-run leaves the instance changed: the run exits 4
+/// (not 3, unreachable: the user's instance is not as it was) and says so after the
+/// summary, with the options to put back by hand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_cannot_restore_the_instance_exits_4() {
+    use std::io::{BufRead, BufReader};
+    let server = common::start_emulator(Duration::from_millis(1)).await;
+    let mut child = endpoint_run(&server.url(), "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+        .args(["--phase", "random", "--cases", "1000000", "--seed", "1"])
+        .env_remove("AWS_SESSION_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut first = String::new();
+    BufReader::new(child.stdout.as_mut().expect("stdout"))
+        .read_line(&mut first)
+        .expect("reads");
+    assert!(first.contains("seed 1"), "{first}");
+    // Cases are changing the instance; then the target goes away.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    server.shutdown().await;
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("ends"))
+        .await
+        .expect("join");
+    exits_with(&out, 4);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error: aws-ec2: i-0123456789abcdef0 was NOT put back as it was")
+            && stderr.contains("its options before the run: "),
+        "{}",
+        common::show(&out)
+    );
+}

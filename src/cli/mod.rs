@@ -27,6 +27,8 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// Target unreachable.
     pub const UNREACHABLE: u8 = 3;
+    /// The run changed an instance and could not put it back as it was.
+    pub const NOT_RESTORED: u8 = 4;
     /// Interrupted (Ctrl-C): what was judged is reported, but it is not a verdict
     /// on the whole run (128 + SIGINT, as a shell reports it).
     pub const INTERRUPTED: u8 = 130;

@@ -34,6 +34,8 @@ pub struct Counted {
     /// Which reading of each ambiguity the target implements (the control plane's
     /// and the data plane's, each its own ambiguities).
     pub readings: BTreeMap<String, Vec<AmbiguityReading>>,
+    /// The instances the run changed and could not put back, one line each.
+    pub not_restored: Vec<String>,
 }
 
 impl<W: Write> Progress<W> {
@@ -66,14 +68,19 @@ impl<W: Write> Progress<W> {
                     self.bar.set_message(format!("last failure: {}", r.id));
                 }
             }
-            Event::Note { api, message } => {
-                let line = format!("{api}: {message}");
-                if self.bar.is_hidden() {
-                    // A note that cannot be written is not worth failing the run.
-                    let _ = writeln!(self.notes, "{line}");
-                } else {
-                    self.bar.println(line);
-                }
+            Event::Note { api, message } => self.note(&format!("{api}: {message}")),
+            Event::NotRestored {
+                api,
+                instance,
+                reason,
+                original,
+            } => {
+                let line = format!(
+                    "{api}: {instance} was NOT put back as it was ({reason}); its options \
+                     before the run: {original}"
+                );
+                self.note(&line);
+                self.counted.not_restored.push(line);
             }
             Event::ApiFinished { api, readings } => {
                 self.counted
@@ -82,6 +89,16 @@ impl<W: Write> Progress<W> {
                     .or_default()
                     .extend(readings);
             }
+        }
+    }
+
+    /// A line above the bar, or to `notes` when the bar is hidden.
+    fn note(&mut self, line: &str) {
+        if self.bar.is_hidden() {
+            // A note that cannot be written is not worth failing the run.
+            let _ = writeln!(self.notes, "{line}");
+        } else {
+            self.bar.println(line);
         }
     }
 

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{readback, restore, set_options, Event, RunConfig, RunError, Worker};
+use super::{readback, set_options, Event, RunConfig, RunError, Worker};
 use crate::generate::data_plane::{self as plan, DataProbe, DataState};
 use crate::generate::Subject;
 use crate::oracle::data_plane::{self as dpo, DataActual, DataExpectation};
@@ -173,17 +173,7 @@ async fn run_instance(
     let mut results = Vec::new();
     let run = states_loop(cfg, dp, &mut w, &urls, events, &seq, &mut results).await;
     // Restore also after a failure or a cancellation.
-    let message = match restore(cfg, &mut w).await {
-        Ok(Some(msg)) => Some(msg),
-        Ok(None) => None,
-        Err(e) => Some(format!("could not restore {instance}: {e}")),
-    };
-    if let Some(message) = message {
-        let _ = events.send(Event::Note {
-            api: cfg.spec.api.id.clone(),
-            message: format!("data-plane: {message}"),
-        });
-    }
+    super::put_back(cfg, &mut w, events, "data-plane: ").await;
     run.map(|()| results)
 }
 

@@ -72,6 +72,14 @@ pub enum Event {
         api: String,
         message: String,
     },
+    /// An instance the run changed could not be put back as it was: the user's
+    /// instance is left changed (`original`: its options before the run).
+    NotRestored {
+        api: String,
+        instance: String,
+        reason: String,
+        original: String,
+    },
     /// The API's cases are done; `readings` says which reading of each ambiguity
     /// the target implements (from every case, kept or not).
     ApiFinished {
@@ -422,22 +430,7 @@ async fn work(
         // The other workers stop too: the run has failed.
         cfg.cancel.store(true, Ordering::SeqCst);
     }
-    let restored = restore(&cfg, &mut w).await;
-    match (&run, restored) {
-        (Ok(()), Err(e)) => {
-            let _ = events.send(Event::Note {
-                api: cfg.spec.api.id.clone(),
-                message: format!("could not restore {}: {e}", w.world.instance.id),
-            });
-        }
-        (_, Ok(Some(msg))) => {
-            let _ = events.send(Event::Note {
-                api: cfg.spec.api.id.clone(),
-                message: msg,
-            });
-        }
-        _ => {}
-    }
+    put_back(&cfg, &mut w, &events, "").await;
     run.map(|()| results)
 }
 
@@ -1020,22 +1013,60 @@ fn redacted_params(params: &[RawParam]) -> Vec<RawParam> {
 
 /// Put back the options the instance had before the run (only those that changed).
 /// `Ok(Some(note))` says what was restored.
-async fn restore(cfg: &RunConfig, w: &mut Worker) -> Result<Option<String>, RunError> {
+async fn restore(cfg: &RunConfig, w: &mut Worker) -> Result<Option<Restored>, RunError> {
     let original = w.original.clone();
     let changed = set_options(cfg, w, &original).await?;
     if changed.is_empty() {
         return Ok(None);
     }
-    let still: Vec<&String> = original
+    let still: Vec<String> = original
         .iter()
         .filter(|(k, v)| w.world.instance.options.get(*k) != Some(*v))
-        .map(|(k, _)| k)
+        .map(|(k, _)| k.clone())
         .collect();
     Ok(Some(if still.is_empty() {
-        format!("restored {} on {}", changed.join(", "), w.world.instance.id)
+        Restored::Done(format!(
+            "restored {} on {}",
+            changed.join(", "),
+            w.world.instance.id
+        ))
     } else {
-        format!("could not restore {still:?} on {}", w.world.instance.id)
+        Restored::Not(still)
     }))
+}
+
+/// Put the worker's instance back as it was and tell what came of it: a note
+/// (prefixed with `what`) when something was restored, [`Event::NotRestored`] when
+/// it could not be.
+async fn put_back(cfg: &RunConfig, w: &mut Worker, events: &UnboundedSender<Event>, what: &str) {
+    let restored = restore(cfg, w).await;
+    let not_restored = |reason: String| Event::NotRestored {
+        api: cfg.spec.api.id.clone(),
+        instance: w.world.instance.id.clone(),
+        reason,
+        original: show_options(&w.original, None),
+    };
+    let event = match restored {
+        Err(e) => not_restored(e.to_string()),
+        Ok(Some(Restored::Not(still))) => not_restored(format!(
+            "the read-back after restoring still shows other values for {}",
+            still.join(", ")
+        )),
+        Ok(Some(Restored::Done(msg))) => Event::Note {
+            api: cfg.spec.api.id.clone(),
+            message: format!("{what}{msg}"),
+        },
+        Ok(None) => return,
+    };
+    let _ = events.send(event);
+}
+
+/// What putting an instance back did, when it had to change something.
+pub enum Restored {
+    /// Back as it was (what was changed, in words).
+    Done(String),
+    /// The options the read-back still shows otherwise.
+    Not(Vec<String>),
 }
 
 /// Bring the instance's options to `wanted` (where they differ) with one valid
@@ -1176,9 +1207,9 @@ impl Session {
         Ok(Some(r))
     }
 
-    /// Put back the options the instance had when the session was opened.
-    /// `Ok(Some(note))` says what was restored.
-    pub async fn restore(&mut self, cfg: &RunConfig) -> Result<Option<String>, RunError> {
+    /// Put back the options the instance had when the session was opened: `None`
+    /// when nothing had to change, else what was done or what could not be.
+    pub async fn restore(&mut self, cfg: &RunConfig) -> Result<Option<Restored>, RunError> {
         restore(cfg, &mut self.worker).await
     }
 

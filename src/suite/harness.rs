@@ -23,7 +23,7 @@ use crate::emulator::default_fixtures;
 use crate::generate::{self, Builder, Case, Phase, Subject};
 use crate::oracle::Options;
 use crate::report::{repro, RunMeta};
-use crate::runner::{RunConfig, Session};
+use crate::runner::{Restored, RunConfig, Session};
 use crate::spec::{Role, Spec};
 use crate::verdict::{departures, CaseResult, Verdict};
 use crate::wire::{Call, Credentials};
@@ -268,7 +268,12 @@ impl Harness {
                 }
                 for session in sessions.iter_mut().filter(|_| restore) {
                     match session.restore(&live.cfg).await {
-                        Ok(Some(note)) => out.notes.push(format!("{api}: {note}")),
+                        Ok(Some(Restored::Done(note))) => out.notes.push(format!("{api}: {note}")),
+                        Ok(Some(Restored::Not(still))) => out.problems.push(format!(
+                            "{api}: could not restore {} ({} still otherwise)",
+                            session.instance(),
+                            still.join(", ")
+                        )),
                         Ok(None) => {}
                         Err(e) => out.problems.push(format!(
                             "{api}: could not restore {}: {e}",
