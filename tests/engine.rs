@@ -648,6 +648,48 @@ async fn a_change_that_reverts_once_settled_is_caught() {
     );
 }
 
+/// Refusing 65 with the wrong error while storing it (as 64) is two departures: the
+/// error, and a change made by an error. The wrong error must not hide the change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_error_that_changes_the_instance_shows_both() {
+    let results = run_broken(0, |call| {
+        if call.operation != "ModifyInstanceMetadataOptions"
+            || call
+                .get("HttpPutResponseHopLimit")
+                .map(|v| v.as_query_text())
+                != Some("65".into())
+        {
+            return None;
+        }
+        set(call, "HttpPutResponseHopLimit", "64");
+        // A server error where the docs want a client error (any 400 code would do).
+        Some(Answer::Error {
+            status: 500,
+            code: "InternalError".into(),
+            message: "wrong status".into(),
+            request_id: "broken".into(),
+        })
+    })
+    .await;
+    let case = results
+        .iter()
+        .find(|r| {
+            r.phase == "coverage"
+                && r.rule == "HttpPutResponseHopLimit.range"
+                && r.title.contains("65")
+        })
+        .expect("the hop limit 65 case");
+    let kinds: Vec<&str> = case.findings.iter().map(|f| f.kind.name()).collect();
+    assert!(
+        matches!(case.verdict, Verdict::Fail { .. })
+            && kinds.len() == 2
+            && kinds.contains(&"read-back"),
+        "{:?}\n{:#?}",
+        case.verdict,
+        case.findings
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_drops_omitted_fields_is_caught() {
     // An omitted HttpEndpoint is reset to disabled instead of kept.

@@ -146,11 +146,23 @@ pub fn judge_full(
         };
     }
     if matched.is_empty() {
+        let mut reason = explain_mismatch(spec, expectation, actual, instance);
+        let mut findings = answer_findings(spec, expectation, actual, instance, case_rule);
+        // A wrong error is still an error, and an error changes nothing: a read-back
+        // that shows a change is a departure of its own (often the graver one).
+        let due_error = expectation
+            .outcomes
+            .iter()
+            .find(|a| matches!(a.expected, Expected::Error { .. }));
+        if let (Outcome::Error { .. }, Some(a)) = (actual, due_error) {
+            if let Err(f) = also(a) {
+                reason = format!("{reason}; {}", f.detail);
+                findings.push(*f);
+            }
+        }
         return Judgement {
-            verdict: Verdict::Fail {
-                reason: explain_mismatch(spec, expectation, actual, instance),
-            },
-            findings: answer_findings(spec, expectation, actual, instance, case_rule),
+            verdict: Verdict::Fail { reason },
+            findings,
         };
     }
     Judgement {
