@@ -657,7 +657,7 @@ async fn a_wrong_error_that_changes_the_instance_shows_both() {
             || call
                 .get("HttpPutResponseHopLimit")
                 .map(|v| v.as_query_text())
-                != Some("65".into())
+                != Some("65")
         {
             return None;
         }
