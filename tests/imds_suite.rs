@@ -344,3 +344,47 @@ fn run_without_arguments_includes_the_data_plane_and_conforms() {
         }
     }
 }
+
+/// A control plane whose changes never settle within the run's patience: the data
+/// plane cannot bring the instance to its states, and each such state is an error
+/// in the report (its probes unjudged), never a silent skip that conforms.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_state_the_instance_cannot_reach_is_an_error_not_a_skip() {
+    // Changes take a minute to apply; the run waits one second for each.
+    let running = common::start_emulator(Duration::from_secs(60)).await;
+    let real = imds_of(&running, ID).await;
+    let other = imds_of(&running, OTHER).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = common::bin();
+    cmd.args(["run", "--api", "aws-ec2", "--phase", "data-plane"])
+        .args(["--settle-timeout-secs", "1", "--endpoint", &running.url()])
+        .args(["--instance", ID])
+        .args(["--imds", &format!("{ID}={}", real.urls()[0])])
+        .args(["--imds", &format!("{OTHER}={}", other.urls()[0])])
+        .arg("--report")
+        .arg(dir.path());
+    common::with_default_aws_keys(&mut cmd);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    let unreached: Vec<&serde_json::Value> = report["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .filter(|c| c["rule"] == "data-plane.state")
+        .collect();
+    assert!(!unreached.is_empty(), "{}", show(&out));
+    for c in &unreached {
+        assert_eq!(c["verdict"]["verdict"], "error", "{c}");
+        let reason = c["verdict"]["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("could not bring the instance to")
+                && reason.contains("did not settle within 1s"),
+            "{reason}"
+        );
+    }
+}

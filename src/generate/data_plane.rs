@@ -27,16 +27,19 @@ pub struct DataProbe {
 }
 
 /// The state the instance is in, then one state per option value that a rule's
-/// `when` names and the instance does not already have.
-pub fn states(dp: &DataPlane, spec: &Spec, base: &Options) -> Vec<DataState> {
+/// `when` names and the instance does not already have, where a parameter can set
+/// it in `region` (the docs restrict some to named regions: elsewhere the change
+/// is refused, so the state cannot be reached).
+pub fn states(dp: &DataPlane, spec: &Spec, base: &Options, region: &str) -> Vec<DataState> {
     let mut out = vec![DataState {
         title: "as found".into(),
         options: base.clone(),
     }];
     let settable = |o: &str| {
-        spec.params
-            .iter()
-            .any(|p| p.get_ref().option.as_deref() == Some(o))
+        spec.params.iter().map(|p| p.get_ref()).any(|p| {
+            p.option.as_deref() == Some(o)
+                && (p.regions.is_empty() || p.regions.iter().any(|r| r == region))
+        })
     };
     for rule in dp.rules.iter().map(|r| r.get_ref()) {
         for (option, value) in &rule.when {
@@ -119,5 +122,42 @@ fn title(dp: &DataPlane, probe: Probe, item: &str, tags: &str) -> String {
             dp.address_v6.as_deref().unwrap_or("")
         ),
         Probe::Any | Probe::PutTokenBadTtl => format!("{} probe", probe.name()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::states;
+    use crate::oracle::Options;
+
+    /// Lightsail's httpProtocolIpv6 is documented for eu-north-1 only: elsewhere
+    /// the data plane does not plan the state it would set (the change is refused).
+    #[test]
+    fn a_state_only_some_regions_can_set_is_planned_there_only() {
+        let spec = crate::spec::builtin_api("aws-lightsail")
+            .expect("tables load")
+            .expect("the table");
+        let dp = spec.data_plane.as_ref().expect("a data plane");
+        let base: Options = [
+            ("http_tokens", "optional"),
+            ("http_endpoint", "enabled"),
+            ("hop_limit", "1"),
+            ("http_protocol_ipv6", "disabled"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let ipv6 = |region: &str| {
+            states(dp, &spec, &base, region)
+                .iter()
+                .any(|s| s.options.get("http_protocol_ipv6").map(String::as_str) == Some("enabled"))
+        };
+        assert!(ipv6("eu-north-1"));
+        assert!(!ipv6("us-east-1"));
+        // The other states are planned in both.
+        assert_eq!(
+            states(dp, &spec, &base, "eu-north-1").len(),
+            states(dp, &spec, &base, "us-east-1").len() + 1
+        );
     }
 }

@@ -203,16 +203,19 @@ async fn states_loop(
             }
         })?;
     let mut expired_done = false;
-    for state in plan::states(dp, &cfg.spec, &w.original) {
+    for state in plan::states(dp, &cfg.spec, &w.original, &cfg.region) {
         if super::cancelled(cfg) {
             break;
         }
-        let Some(applied) = reach(cfg, dp, w, &state, &client, &urls.main).await? else {
-            note(format!(
-                "could not bring the instance to {}; its probes skipped",
-                state.title
-            ));
-            continue;
+        let applied = match reach(cfg, dp, w, &state, &client, &urls.main).await? {
+            Ok(applied) => applied,
+            Err(why) => {
+                // Its probes cannot be judged: an error of the run, not silence.
+                let n = seq.fetch_add(1, Ordering::SeqCst) + 1;
+                let r = unreached(cfg, n, &state, why);
+                super::finished(cfg, events, results, r, &w.shared);
+                continue;
+            }
         };
         for p in plan::probes(dp, &applied, !expired_done) {
             if super::cancelled(cfg) {
@@ -242,8 +245,9 @@ async fn states_loop(
     Ok(())
 }
 
-/// Bring the instance to the state and wait until it is applied. `None` when the
-/// state cannot be reached (the modify was refused or the change did not settle).
+/// Bring the instance to the state and wait until it is applied. `Err` says why
+/// the state cannot be reached (the change did not settle, or the read-back shows
+/// other values).
 async fn reach(
     cfg: &RunConfig,
     dp: &DataPlane,
@@ -251,24 +255,64 @@ async fn reach(
     state: &DataState,
     client: &ProbeClient,
     url: &str,
-) -> Result<Option<Options>, RunError> {
+) -> Result<Result<Options, String>, RunError> {
     set_options(cfg, w, &state.options).await?;
     let Some(obs) = readback::settle(cfg, &w.world.instance.id).await? else {
-        return Ok(None);
+        return Ok(Err(format!(
+            "the change did not settle within {:?}",
+            cfg.settle_timeout
+        )));
     };
     w.world.instance.options = obs.options.clone();
-    let reached = state
+    let off: Vec<String> = state
         .options
         .iter()
-        .all(|(k, v)| obs.options.get(k).is_none_or(|got| got == v));
-    if !reached {
-        return Ok(None);
+        .filter(|(k, v)| obs.options.get(*k).is_some_and(|got| got != *v))
+        .map(|(k, v)| format!("{k} = {:?}, not {v:?}", obs.options[k]))
+        .collect();
+    if !off.is_empty() {
+        return Ok(Err(format!(
+            "after the change the read-back shows {}",
+            off.join(", ")
+        )));
     }
     if cfg.spec.state_machine.is_none() {
         // No change state to watch: wait until the service shows the change.
         wait_for_effect(cfg, dp, &obs.options, client, url).await;
     }
-    Ok(Some(obs.options))
+    Ok(Ok(obs.options))
+}
+
+/// The record of a state the instance could not be brought to: an error (its
+/// probes were not judged), counted like any case.
+fn unreached(cfg: &RunConfig, n: usize, state: &DataState, why: String) -> CaseResult {
+    let reason = format!(
+        "could not bring the instance to {}: {why}; its probes were not judged",
+        state.title
+    );
+    CaseResult {
+        id: format!("{}/data-plane/{n:04}", cfg.spec.api.id),
+        api: cfg.spec.api.id.clone(),
+        phase: "data-plane".into(),
+        rule: "data-plane.state".into(),
+        title: format!("{}: reach the state", state.title),
+        operation: cfg.spec.api.operation.clone(),
+        request: state
+            .options
+            .iter()
+            .map(|(k, v)| RawParam::text(k.clone(), v.clone()))
+            .collect(),
+        auth: Auth::Valid,
+        expected: Vec::new(),
+        ambiguities: Vec::new(),
+        actual: Actual::Unjudgeable { reason: why },
+        verdict: Verdict::Error { reason },
+        findings: Vec::new(),
+        citation: Vec::new(),
+        exchanges: Vec::new(),
+        notes: Vec::new(),
+        duration_ms: 0.0,
+    }
 }
 
 async fn wait_for_effect(
