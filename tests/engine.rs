@@ -428,38 +428,15 @@ async fn a_run_keeping_only_failures_records_them_in_full() {
     }
 }
 
-/// A target that fails a call only the first time it sees it: a random case's
-/// shrunk form, already seen during the shrink, passes when sent again. The
-/// departure is still reported, as first sent, not turned into a pass.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failure_that_does_not_repeat_is_still_a_failure() {
-    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let results = run_broken_with(
-        20,
-        vec![Phase::Random],
-        Duration::from_secs(10),
-        |call| {
-            let key = format!("{:?}", call.params);
-            let mut seen = SEEN.lock().expect("lock");
-            if call.operation != "ModifyInstanceMetadataOptions" || seen.contains(&key) {
-                return None;
-            }
-            seen.push(key);
-            Some(Answer::Error {
-                status: 500,
-                code: "InternalError".into(),
-                message: "first time".into(),
-                request_id: "broken".into(),
-            })
-        },
-        |_, r| r,
-    )
-    .await
-    .0;
-    let random: Vec<_> = results.iter().filter(|r| r.phase == "random").collect();
-    // Every random call is new to the target, so each fails when first sent…
-    assert!(random.len() >= 20, "{} random cases", random.len());
-    for r in &random {
+/// Each case's id and verdict, for an assertion's message.
+fn verdicts<'a>(cases: &[&'a CaseResult]) -> Vec<(&'a str, &'a Verdict)> {
+    cases.iter().map(|r| (r.id.as_str(), &r.verdict)).collect()
+}
+
+/// Assert every one of `cases` failed.
+#[track_caller]
+fn all_fail(cases: &[&CaseResult]) {
+    for r in cases {
         assert!(
             matches!(r.verdict, Verdict::Fail { .. }),
             "{}: {:?}\n{:#?}",
@@ -468,6 +445,62 @@ async fn a_failure_that_does_not_repeat_is_still_a_failure() {
             r.notes
         );
     }
+}
+
+/// The calls a broken target has seen (one static per test: tests run at once).
+type Seen = std::sync::Mutex<Vec<String>>;
+
+/// Whether `call` is new to `seen` (it is remembered from now on).
+fn first_time(seen: &Seen, call: &Call) -> bool {
+    let key = format!("{:?}", call.params);
+    let mut seen = seen.lock().expect("lock");
+    let new = !seen.contains(&key);
+    if new {
+        seen.push(key);
+    }
+    new
+}
+
+/// The answer a broken target gives a call the first time it sees it.
+fn first_time_500() -> Answer {
+    Answer::Error {
+        status: 500,
+        code: "InternalError".into(),
+        message: "first time".into(),
+        request_id: "broken".into(),
+    }
+}
+
+/// Twenty random cases against a broken EC2 that rewrites calls only.
+async fn run_random(rewrite: fn(&mut Call) -> Option<Answer>) -> Vec<CaseResult> {
+    run_broken_with(
+        20,
+        vec![Phase::Random],
+        Duration::from_secs(10),
+        rewrite,
+        |_, r| r,
+    )
+    .await
+    .0
+}
+
+/// A target that fails a call only the first time it sees it: a random case's
+/// shrunk form, already seen during the shrink, passes when sent again. The
+/// departure is still reported, as first sent, not turned into a pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_that_does_not_repeat_is_still_a_failure() {
+    static SEEN: Seen = Seen::new(Vec::new());
+    let results = run_random(|call| {
+        if call.operation != "ModifyInstanceMetadataOptions" || !first_time(&SEEN, call) {
+            return None;
+        }
+        Some(first_time_500())
+    })
+    .await;
+    let random: Vec<_> = results.iter().filter(|r| r.phase == "random").collect();
+    // Every random call is new to the target, so each fails when first sent…
+    assert!(random.len() >= 20, "{} random cases", random.len());
+    all_fail(&random);
     // …and those whose shrunk form was sent during the shrink passed when sent
     // again: they are reported as first sent, and say so.
     let flaky: Vec<_> = random
@@ -490,37 +523,22 @@ async fn a_failure_that_does_not_repeat_is_still_a_failure() {
 /// sent again. The first departure is reported, not swapped for the other one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shrunk_case_failing_otherwise_does_not_replace_the_failure() {
-    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let results = run_broken_with(
-        20,
-        vec![Phase::Random],
-        Duration::from_secs(10),
-        |call| {
-            if call.operation != "ModifyInstanceMetadataOptions" {
-                return None;
-            }
-            let key = format!("{:?}", call.params);
-            let mut seen = SEEN.lock().expect("lock");
-            if seen.contains(&key) {
-                let other = match call.get("HttpPutResponseHopLimit") {
-                    Some(v) if v.as_query_text() == "7" => "8",
-                    _ => "7",
-                };
-                set(call, "HttpPutResponseHopLimit", other);
-                return None;
-            }
-            seen.push(key);
-            Some(Answer::Error {
-                status: 500,
-                code: "InternalError".into(),
-                message: "first time".into(),
-                request_id: "broken".into(),
-            })
-        },
-        |_, r| r,
-    )
-    .await
-    .0;
+    static SEEN: Seen = Seen::new(Vec::new());
+    let results = run_random(|call| {
+        if call.operation != "ModifyInstanceMetadataOptions" {
+            return None;
+        }
+        if first_time(&SEEN, call) {
+            return Some(first_time_500());
+        }
+        let other = match call.get("HttpPutResponseHopLimit") {
+            Some(v) if v.as_query_text() == "7" => "8",
+            _ => "7",
+        };
+        set(call, "HttpPutResponseHopLimit", other);
+        None
+    })
+    .await;
     let failed: Vec<_> = results
         .iter()
         .filter(|r| r.phase == "random" && matches!(r.verdict, Verdict::Fail { .. }))
@@ -551,11 +569,9 @@ async fn a_shrunk_case_failing_otherwise_does_not_replace_the_failure() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_case_whose_read_back_fails_is_not_a_pass() {
     static DESCRIBES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let (results, _) = run_broken_with(
-        0,
+    let results = run_rewriting_answers(
         vec![Phase::Coverage],
         Duration::from_secs(10),
-        |_| None,
         |call, resp| {
             use std::sync::atomic::Ordering::SeqCst;
             // The run's first read-backs (the instance as found) go through.
@@ -584,10 +600,7 @@ async fn a_case_whose_read_back_fails_is_not_a_pass() {
         unverified.iter().any(|r| matches!(&r.verdict,
             Verdict::Error { reason } if reason.contains("read-back failed"))),
         "{:#?}",
-        unverified
-            .iter()
-            .map(|r| (&r.id, &r.verdict))
-            .collect::<Vec<_>>()
+        verdicts(&unverified)
     );
 }
 
@@ -596,11 +609,9 @@ async fn a_case_whose_read_back_fails_is_not_a_pass() {
 /// the whole read-back, not only its first look.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_that_reverts_once_settled_is_caught() {
-    let (results, _) = run_broken_with(
-        0,
+    let results = run_rewriting_answers(
         vec![Phase::Sequence],
         Duration::from_secs(10),
-        |_| None,
         |call, resp| {
             let body = String::from_utf8_lossy(&resp.body).into_owned();
             if call.operation != "DescribeInstances" || !body.contains("<state>applied</state>") {
@@ -626,25 +637,14 @@ async fn a_change_that_reverts_once_settled_is_caught() {
         .filter(|r| r.rule == "state.settles")
         .collect();
     assert!(settles.len() >= 5, "{} settle cases", settles.len());
-    for r in &settles {
-        assert!(
-            matches!(r.verdict, Verdict::Fail { .. }),
-            "{}: {:?}\n{:#?}",
-            r.id,
-            r.verdict,
-            r.notes
-        );
-    }
+    all_fail(&settles);
     assert!(
         settles.iter().any(|r| r
             .findings
             .iter()
             .any(|f| f.rule == "state_machine.settles_to" && f.detail.starts_with("once settled"))),
         "{:#?}",
-        settles
-            .iter()
-            .map(|r| (&r.id, &r.verdict))
-            .collect::<Vec<_>>()
+        verdicts(&settles)
     );
 }
 

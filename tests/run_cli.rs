@@ -159,21 +159,12 @@ fn the_main_job_reports_one_reading_per_touched_ambiguity() {
 /// run is no verdict).
 #[test]
 fn an_interrupted_run_never_exits_0() {
-    use std::io::{BufRead, BufReader};
     // The embedded emulator conforms: run to the end, this exits 0.
-    let mut child = bin()
-        .args(["run", "--api", "aws-lightsail", "--phase", "random"])
-        .args(["--cases", "1000000", "--seed", "1"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("starts");
-    // The first line is printed once the run has started.
-    let mut first = String::new();
-    BufReader::new(child.stdout.as_mut().expect("stdout"))
-        .read_line(&mut first)
-        .expect("reads");
-    assert!(first.contains("seed 1"), "{first}");
+    let child = started(
+        bin()
+            .args(["run", "--api", "aws-lightsail", "--phase", "random"])
+            .args(["--cases", "1000000", "--seed", "1"]),
+    );
     std::thread::sleep(Duration::from_millis(500));
     let sent = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -206,20 +197,12 @@ fn an_interrupted_run_never_exits_0() {
 /// summary, with the options to put back by hand.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_that_cannot_restore_the_instance_exits_4() {
-    use std::io::{BufRead, BufReader};
     let server = common::start_emulator(Duration::from_millis(1)).await;
-    let mut child = endpoint_run(&server.url(), "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
-        .args(["--phase", "random", "--cases", "1000000", "--seed", "1"])
-        .env_remove("AWS_SESSION_TOKEN")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let mut first = String::new();
-    BufReader::new(child.stdout.as_mut().expect("stdout"))
-        .read_line(&mut first)
-        .expect("reads");
-    assert!(first.contains("seed 1"), "{first}");
+    let child = started(
+        endpoint_run(&server.url(), "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+            .args(["--phase", "random", "--cases", "1000000", "--seed", "1"])
+            .env_remove("AWS_SESSION_TOKEN"),
+    );
     // Cases are changing the instance; then the target goes away.
     tokio::time::sleep(Duration::from_millis(500)).await;
     server.shutdown().await;
@@ -234,4 +217,21 @@ async fn a_run_that_cannot_restore_the_instance_exits_4() {
         "{}",
         common::show(&out)
     );
+}
+
+/// `cmd` (a run with `--seed 1`) started, once it has printed its first line: its
+/// cases are under way.
+fn started(cmd: &mut Command) -> std::process::Child {
+    use std::io::{BufRead, BufReader};
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut first = String::new();
+    BufReader::new(child.stdout.as_mut().expect("stdout"))
+        .read_line(&mut first)
+        .expect("reads");
+    assert!(first.contains("seed 1"), "{first}");
+    child
 }
