@@ -9,14 +9,15 @@ use axum::extract::Request;
 use axum::response::Response;
 use imds_conform::emulator::{self, Emulator, EmulatorConfig};
 use imds_conform::generate::Phase;
-use imds_conform::runner::{self, Event, RunConfig};
+use imds_conform::runner::{self, Event, Restored, RunConfig, Session};
 use imds_conform::spec::{self, Spec};
-use imds_conform::target::{Target, TargetConfig};
+use imds_conform::target::{Signing, Target, TargetConfig};
 use imds_conform::verdict::{
     departures, Actual, AmbiguityReading, CaseResult, FindingKind, Summary, Verdict,
 };
 use imds_conform::wire::{
-    ec2_query, sigv4, Answer, Call, Credentials, Endpoint, HttpRequest, HttpResponse,
+    ec2_query, sigv4, Answer, Call, Credentials, Endpoint, HttpRequest, HttpResponse, Outcome,
+    RawParam,
 };
 
 mod common;
@@ -688,6 +689,74 @@ async fn a_wrong_error_that_changes_the_instance_shows_both() {
         case.verdict,
         case.findings
     );
+}
+
+/// A target that resets an omitted HttpTokens (a reading the EC2 table keeps open):
+/// putting back an instance whose tokens were required, after only its hop limit
+/// changed, must send HttpTokens too, or the restore itself changes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restoring_sends_the_options_an_omission_may_reset() {
+    let (cfg, server) = broken_config(
+        0,
+        vec![Phase::Coverage],
+        |call| {
+            if call.operation == "ModifyInstanceMetadataOptions" && call.get("HttpTokens").is_none()
+            {
+                set(call, "HttpTokens", "optional");
+            }
+            None
+        },
+        |_, r| r,
+    )
+    .await;
+    let id = cfg.instances[0].clone();
+    let modify = |params: &[(&str, &str)]| Call {
+        operation: "ModifyInstanceMetadataOptions".into(),
+        params: std::iter::once(("InstanceId", id.as_str()))
+            .chain(params.iter().copied())
+            .map(|(k, v)| RawParam::text(k, v))
+            .collect(),
+    };
+    let send = |call: Call| {
+        let target = cfg.target.clone();
+        async move {
+            let sent = target.send(&call, Signing::Valid).await.expect("sent");
+            assert!(
+                matches!(sent.outcome, Ok(Outcome::Success { .. })),
+                "{:?}",
+                sent.outcome
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    // As found: tokens required.
+    send(modify(&[
+        ("HttpTokens", "required"),
+        ("HttpPutResponseHopLimit", "1"),
+    ]))
+    .await;
+    let mut sessions = Session::open(&cfg).await.expect("opens");
+    let session = &mut sessions[0];
+    assert_eq!(
+        session.original().get("http_tokens").map(String::as_str),
+        Some("required")
+    );
+    // Only the hop limit changes (the tokens sent as they are).
+    send(modify(&[
+        ("HttpTokens", "required"),
+        ("HttpPutResponseHopLimit", "5"),
+    ]))
+    .await;
+    let restored = session.restore(&cfg).await.expect("restores");
+    assert!(
+        matches!(&restored, Some(Restored::Done(_))),
+        "{:?}",
+        restored.as_ref().map(|r| match r {
+            Restored::Done(m) => m.clone(),
+            Restored::Not(still) => format!("not restored: {still:?}"),
+        })
+    );
+    server.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -375,7 +375,7 @@ async fn a_state_the_instance_cannot_reach_is_an_error_not_a_skip() {
         .as_array()
         .expect("cases")
         .iter()
-        .filter(|c| c["rule"] == "data-plane.state")
+        .filter(|c| c["rule"] == "data_plane.state")
         .collect();
     assert!(!unreached.is_empty(), "{}", show(&out));
     for c in &unreached {

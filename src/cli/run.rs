@@ -163,18 +163,20 @@ async fn run(args: RunArgs) -> u8 {
     };
     let not_restored = std::mem::take(&mut counted.not_restored);
     let (reports, code) = plan.reports(results, counted, started_at, Utc::now());
-    let mut code = finish(&args, &reports, code);
-    if !not_restored.is_empty() {
-        // Said again after the summary, where it cannot scroll away: the user's
-        // instances are left changed.
-        for line in &not_restored {
-            eprintln!("error: {line}");
-        }
-        code = exit::NOT_RESTORED;
-    }
+    let code = finish(&args, &reports, code);
     if cancel.load(Ordering::SeqCst) {
         // A partial run that found nothing wrong has not shown the target conforms.
         eprintln!("interrupted: the summary and reports cover only the cases judged before it");
+    }
+    if !not_restored.is_empty() {
+        // Said again after the summary, where it cannot scroll away: the user's
+        // instances are left changed. That outranks every other outcome.
+        for line in &not_restored {
+            eprintln!("error: {line}");
+        }
+        return exit::NOT_RESTORED;
+    }
+    if cancel.load(Ordering::SeqCst) {
         return exit::INTERRUPTED;
     }
     code

@@ -7,8 +7,11 @@
 //! until the service shows it, bounded), and send every probe a rule decides under
 //! the applied options. Each probe becomes a [`CaseResult`] (phase `data-plane`,
 //! rule `data_plane.<id>`) with its exchanges — tokens redacted — so failures get
-//! reproducers and take part in departures like any case. At the end the instance
-//! gets its options back (also after a failure or a cancellation).
+//! reproducers and take part in departures like any case. A state the instance
+//! cannot be brought to is an error case (rule `data_plane.state`: its probes are
+//! not judged); a state none of whose probes `--only` keeps is not reached. At the
+//! end the instance gets its options back (also after a failure or a
+//! cancellation).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -169,6 +172,7 @@ async fn run_instance(
         shared,
         oracle: Arc::new(crate::oracle::Oracle::new(cfg.spec.clone())),
         first_state: None,
+        touched: false,
     };
     let mut results = Vec::new();
     let run = states_loop(cfg, dp, &mut w, &urls, events, &seq, &mut results).await;
@@ -206,6 +210,16 @@ async fn states_loop(
     for state in plan::states(dp, &cfg.spec, &w.original, &cfg.region) {
         if super::cancelled(cfg) {
             break;
+        }
+        // A state none of whose probes `--only` keeps is not worth reaching.
+        if let Some(only) = &cfg.only {
+            let kept = plan::probes(dp, &state.options, !expired_done)
+                .iter()
+                .filter_map(|p| dpo::expect(dp, &state.options, p.probe))
+                .any(|exp| only.is_match(&exp.rule));
+            if !kept {
+                continue;
+            }
         }
         let applied = match reach(cfg, dp, w, &state, &client, &urls.main).await? {
             Ok(applied) => applied,
@@ -294,7 +308,7 @@ fn unreached(cfg: &RunConfig, n: usize, state: &DataState, why: String) -> CaseR
         id: format!("{}/data-plane/{n:04}", cfg.spec.api.id),
         api: cfg.spec.api.id.clone(),
         phase: "data-plane".into(),
-        rule: "data-plane.state".into(),
+        rule: "data_plane.state".into(),
         title: format!("{}: reach the state", state.title),
         operation: cfg.spec.api.operation.clone(),
         request: state

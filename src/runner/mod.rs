@@ -119,6 +119,8 @@ struct Worker {
     oracle: Arc<Oracle>,
     /// The change state the read-back right after the last answer showed.
     first_state: Option<String>,
+    /// Whether the run has sent the instance a call that may have changed it.
+    touched: bool,
 }
 
 /// What one API's workers share: the readings so far, and whether a change has
@@ -188,6 +190,7 @@ impl Worker {
             shared,
             oracle: Arc::new(Oracle::new(cfg.spec.clone())),
             first_state: None,
+            touched: false,
         })
     }
 }
@@ -488,6 +491,7 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
     let mut exchanges = Vec::new();
     let mut notes = Vec::new();
     let url = cfg.target.config().endpoint.url.clone();
+    w.touched = true;
     let (expectation, sent) = match case.check {
         Check::ReplayNonce => {
             // The first send is a valid call; the second, byte for byte the same,
@@ -1047,6 +1051,14 @@ async fn put_back(cfg: &RunConfig, w: &mut Worker, events: &UnboundedSender<Even
         original: show_options(&w.original, None),
     };
     let event = match restored {
+        // Nothing was sent that could have changed it: only unverified.
+        Err(e) if !w.touched => Event::Note {
+            api: cfg.spec.api.id.clone(),
+            message: format!(
+                "{what}could not check that {} is as found (nothing was changed): {e}",
+                w.world.instance.id
+            ),
+        },
         Err(e) => not_restored(e.to_string()),
         Ok(Some(Restored::Not(still))) => not_restored(format!(
             "the read-back after restoring still shows other values for {}",
@@ -1090,10 +1102,13 @@ async fn set_options(
     let mut params = b.base();
     for p in cfg.spec.params.iter().map(|p| p.get_ref()) {
         let Some(opt) = &p.option else { continue };
-        // Required options are re-sent as they are, so nothing else changes.
+        // Required options, and those an omission may reset (under the table or
+        // any reading), are sent as they are, so nothing else changes.
         let value = wanted.get(opt).or_else(|| now.options.get(opt));
         if let Some(v) = value {
-            if now.options.get(opt) != Some(v) || p.required {
+            let settable_here = p.regions.is_empty() || p.regions.contains(&cfg.region);
+            let resend = p.required || settable_here && may_reset(&cfg.spec, p);
+            if now.options.get(opt) != Some(v) || resend {
                 params.retain(|q| q.name != p.name);
                 params.push(RawParam {
                     name: p.name.clone(),
@@ -1102,9 +1117,25 @@ async fn set_options(
             }
         }
     }
+    w.touched = true;
     cfg.target.send(&b.call(params), Signing::Valid).await?;
     w.world.instance.options = readback::read(cfg, &w.world.instance.id).await?.options;
     Ok(changed)
+}
+
+/// Whether leaving `p` out may change its option: the table or one of the
+/// ambiguities' readings says an omission resets it (or is an error).
+fn may_reset(spec: &Spec, p: &crate::spec::Param) -> bool {
+    let resets = |a: &crate::spec::Absent| !matches!(a, crate::spec::Absent::Keep);
+    resets(&p.absent)
+        || spec.ambiguities.iter().any(|a| {
+            a.get_ref().readings.iter().any(|r| {
+                r.set.iter().any(|patch| {
+                    patch.param.as_deref() == Some(p.name.as_str())
+                        && patch.absent.as_ref().is_some_and(resets)
+                })
+            })
+        })
 }
 
 pub fn short_outcome(o: &Outcome) -> String {

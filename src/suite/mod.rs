@@ -88,6 +88,11 @@ pub enum SuiteError {
     /// The run stopped (an instance could not be read back, a DryRun check refused…).
     #[error("{0}")]
     Run(String),
+    /// The run changed instances it could not put back as they were (one line
+    /// each, with their options before the run): whatever the verdict, they are
+    /// left changed.
+    #[error("not put back as found: {}", .0.join("; "))]
+    NotRestored(Vec<String>),
 }
 
 impl From<RunError> for SuiteError {
@@ -406,15 +411,25 @@ impl Suite {
         );
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let drain = async {
-            let mut readings = Vec::new();
+            let (mut readings, mut not_restored) = (Vec::new(), Vec::new());
             while let Some(ev) = rx.recv().await {
-                if let Event::ApiFinished { readings: r, .. } = ev {
-                    readings.extend(r);
+                match ev {
+                    Event::ApiFinished { readings: r, .. } => readings.extend(r),
+                    Event::NotRestored {
+                        instance,
+                        reason,
+                        original,
+                        ..
+                    } => not_restored.push(format!("{instance} ({reason}; it had {original})")),
+                    _ => {}
                 }
             }
-            readings
+            (readings, not_restored)
         };
-        let (cases, readings) = tokio::join!(runner::run_api(cfg, tx), drain);
+        let (cases, (readings, not_restored)) = tokio::join!(runner::run_api(cfg, tx), drain);
+        if !not_restored.is_empty() {
+            return Err(SuiteError::NotRestored(not_restored));
+        }
         let mut meta = meta;
         meta.finished_at = chrono::Utc::now().to_rfc3339();
         Ok(Report::new(
