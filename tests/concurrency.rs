@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use hyper::body::Incoming;
 use imds_conform::emulator::{Emulator, EmulatorConfig};
 use imds_conform::generate::Phase;
 use imds_conform::runner::{self, Event, RunConfig, RunError};
@@ -115,46 +114,6 @@ impl Failing {
     }
 }
 
-/// Serve `failing` on a port of its own; its URL.
-async fn serve_failing(failing: Arc<Failing>) -> String {
-    use http_body_util::{BodyExt, Full};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let failing = failing.clone();
-            let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-                let failing = failing.clone();
-                async move {
-                    let (parts, body) = req.into_parts();
-                    let body = body.collect().await.map_err(std::io::Error::other)?;
-                    let req = HttpRequest::from_parts(&parts, body.to_bytes().to_vec());
-                    // An error from the service: hyper closes the connection
-                    // without an answer.
-                    let resp = failing
-                        .answer(&req)
-                        .ok_or_else(|| std::io::Error::other("dropped"))?;
-                    let mut out = hyper::Response::builder().status(resp.status);
-                    for (k, v) in &resp.headers {
-                        out = out.header(k, v);
-                    }
-                    out.body(Full::new(bytes::Bytes::from(resp.body)))
-                        .map_err(std::io::Error::other)
-                }
-            });
-            tokio::spawn(async move {
-                let io = hyper_util::rt::TokioIo::new(stream);
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(io, service)
-                    .await;
-            });
-        }
-    });
-    url
-}
-
 /// The options the read-back shows for `instance`.
 async fn options_of(cfg: &RunConfig, instance: &str) -> imds_conform::oracle::Options {
     let call = runner::readback_call(&cfg.spec, &cfg.region, instance);
@@ -192,7 +151,10 @@ async fn a_failing_worker_stops_the_others_which_restore_their_instances() {
         others_after: AtomicUsize::new(0),
         others_changed: AtomicUsize::new(0),
     });
-    let url = serve_failing(failing.clone()).await;
+    let url = {
+        let failing = failing.clone();
+        common::serve_answering(Arc::new(move |req: &HttpRequest| failing.answer(req))).await
+    };
     let mut tcfg = cfg.target.config().clone();
     tcfg.endpoint.url = url.clone();
     // Far more cases than the test waits for: a worker that plays them all before

@@ -759,6 +759,55 @@ async fn restoring_sends_the_options_an_omission_may_reset() {
     server.abort();
 }
 
+/// Alibaba's replay check sends one signed call twice and wants the second refused.
+/// A target that answers the first with a 500 (while storing its nonce, so the
+/// replay is refused) has not passed it: the case is judged on its first send.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_check_whose_first_send_fails_is_not_a_pass() {
+    let common::EmulatorRun { server, cfg } =
+        common::emulator_run("aliyun-ecs", Duration::from_millis(5), 1).await;
+    server.shutdown().await;
+    let emulator = Emulator::new(EmulatorConfig {
+        apply_delay: Duration::from_millis(5),
+        ..EmulatorConfig::default()
+    });
+    let seen = std::sync::Mutex::new(Vec::<String>::new());
+    let url = common::serve_answering(Arc::new(move |req: &HttpRequest| {
+        let resp = emulator.handle(req, SystemTime::now());
+        let key = format!("{req:?}");
+        let mut seen = seen.lock().expect("lock");
+        if key.contains("ModifyInstanceMetadataOptions") && !seen.contains(&key) {
+            seen.push(key);
+            return Some(HttpResponse {
+                status: 500,
+                headers: vec![("Content-Type".into(), "text/plain".into())],
+                body: b"try again".to_vec(),
+            });
+        }
+        Some(resp)
+    }))
+    .await;
+    let mut tcfg = cfg.target.config().clone();
+    tcfg.endpoint.url = url;
+    let cfg = RunConfig {
+        target: Arc::new(Target::new(tcfg).expect("client")),
+        phases: vec![Phase::Auth],
+        ..cfg
+    };
+    let results = run(cfg).await;
+    let replay = results
+        .iter()
+        .find(|r| r.title == "the same signed request sent twice")
+        .expect("the replay case");
+    assert!(
+        matches!(replay.verdict, Verdict::Fail { .. })
+            && replay.notes.iter().any(|n| n.contains("judged on it")),
+        "{:?}\n{:#?}",
+        replay.verdict,
+        replay.notes
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_drops_omitted_fields_is_caught() {
     // An omitted HttpEndpoint is reset to disabled instead of kept.

@@ -499,20 +499,45 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
             let req = cfg.target.prepare(&case.call, Signing::Valid)?;
             let first = cfg.target.send_raw(&req).await?;
             exchanges.push(Exchange::record(&url, &req, Some(&first)));
-            if let Ok(o) = crate::wire::client::decode(cfg.target.config().protocol, &first) {
-                notes.push(format!("first send: {}", short_outcome(&o)));
+            let protocol = cfg.target.config().protocol;
+            let first_exp = w.oracle.expect(&w.world, &case.call, Signing::Valid.auth());
+            let decoded = crate::wire::client::decode(protocol, &first);
+            let accepted = decoded.as_ref().is_ok_and(|o| {
+                verdict::judge_full(
+                    spec,
+                    &first_exp,
+                    o,
+                    &w.world.instance.id,
+                    &case.rule,
+                    |_| Ok(()),
+                )
+                .verdict
+                .is_pass()
+            });
+            if !accepted {
+                // Refusing the replay proves nothing when the call itself was not
+                // answered as documented: the case is judged on its first send.
+                notes.push(
+                    "the first send was not answered as documented: judged on it (not replayed)"
+                        .into(),
+                );
+                (first_exp, (decoded, first.status, first.body))
+            } else {
+                if let Ok(o) = &decoded {
+                    notes.push(format!("first send: {}", short_outcome(o)));
+                }
+                // The first send may have changed the instance; learn it before judging.
+                let observed = readback::read(cfg, &w.world.instance.id).await?;
+                w.world.instance.options = observed.options;
+                let second = cfg.target.send_raw(&req).await?;
+                exchanges.push(Exchange::record(&url, &req, Some(&second)));
+                let exp = Expectation {
+                    outcomes: oracle::expect_condition(spec, &w.world, Condition::NonceReused),
+                    ambiguities: Vec::new(),
+                };
+                let decoded = crate::wire::client::decode(protocol, &second);
+                (exp, (decoded, second.status, second.body))
             }
-            // The first send may have changed the instance; learn it before judging.
-            let observed = readback::read(cfg, &w.world.instance.id).await?;
-            w.world.instance.options = observed.options;
-            let second = cfg.target.send_raw(&req).await?;
-            exchanges.push(Exchange::record(&url, &req, Some(&second)));
-            let exp = Expectation {
-                outcomes: oracle::expect_condition(spec, &w.world, Condition::NonceReused),
-                ambiguities: Vec::new(),
-            };
-            let decoded = crate::wire::client::decode(cfg.target.config().protocol, &second);
-            (exp, (decoded, second.status, second.body))
         }
         _ => {
             let exp = w.oracle.expect(&w.world, &case.call, auth);

@@ -138,3 +138,54 @@ pub async fn emulator_run(api: &str, apply_delay: Duration, instances: usize) ->
     };
     EmulatorRun { server, cfg }
 }
+
+/// What a hand-made target answers a request: `None` drops the connection
+/// without an answer (the client sees a transport failure).
+pub type Answering = Arc<
+    dyn Fn(&imds_conform::wire::HttpRequest) -> Option<imds_conform::wire::HttpResponse>
+        + Send
+        + Sync,
+>;
+
+/// Serve `answer` over HTTP/1.1 on a port of its own (usually an in-process
+/// emulator's `handle`, bent somewhere); its URL.
+pub async fn serve_answering(answer: Answering) -> String {
+    use http_body_util::{BodyExt, Full};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let answer = answer.clone();
+            let service =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let answer = answer.clone();
+                    async move {
+                        let (parts, body) = req.into_parts();
+                        let body = body.collect().await.map_err(std::io::Error::other)?;
+                        let req = imds_conform::wire::HttpRequest::from_parts(
+                            &parts,
+                            body.to_bytes().to_vec(),
+                        );
+                        // An error from the service: hyper closes the connection
+                        // without an answer.
+                        let resp = answer(&req).ok_or_else(|| std::io::Error::other("dropped"))?;
+                        let mut out = hyper::Response::builder().status(resp.status);
+                        for (k, v) in &resp.headers {
+                            out = out.header(k, v);
+                        }
+                        out.body(Full::new(bytes::Bytes::from(resp.body)))
+                            .map_err(std::io::Error::other)
+                    }
+                });
+            tokio::spawn(async move {
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(io, service)
+                    .await;
+            });
+        }
+    });
+    url
+}
