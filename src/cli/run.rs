@@ -164,7 +164,8 @@ async fn run(args: RunArgs) -> u8 {
     let not_restored = std::mem::take(&mut counted.not_restored);
     let (reports, code) = plan.reports(results, counted, started_at, Utc::now());
     let code = finish(&args, &reports, code);
-    if cancel.load(Ordering::SeqCst) {
+    let interrupted = cancel.load(Ordering::SeqCst);
+    if interrupted {
         // A partial run that found nothing wrong has not shown the target conforms.
         eprintln!("interrupted: the summary and reports cover only the cases judged before it");
     }
@@ -176,7 +177,7 @@ async fn run(args: RunArgs) -> u8 {
         }
         return exit::NOT_RESTORED;
     }
-    if cancel.load(Ordering::SeqCst) {
+    if interrupted {
         return exit::INTERRUPTED;
     }
     code

@@ -297,6 +297,15 @@ async fn reach(
     Ok(Ok(obs.options))
 }
 
+/// A state's options as a record's parameters.
+fn state_params(state: &DataState) -> Vec<RawParam> {
+    state
+        .options
+        .iter()
+        .map(|(k, v)| RawParam::text(k.clone(), v.clone()))
+        .collect()
+}
+
 /// The record of a state the instance could not be brought to: an error (its
 /// probes were not judged), counted like any case.
 fn unreached(cfg: &RunConfig, n: usize, state: &DataState, why: String) -> CaseResult {
@@ -311,11 +320,7 @@ fn unreached(cfg: &RunConfig, n: usize, state: &DataState, why: String) -> CaseR
         rule: "data_plane.state".into(),
         title: format!("{}: reach the state", state.title),
         operation: cfg.spec.api.operation.clone(),
-        request: state
-            .options
-            .iter()
-            .map(|(k, v)| RawParam::text(k.clone(), v.clone()))
-            .collect(),
+        request: state_params(state),
         auth: Auth::Valid,
         expected: Vec::new(),
         ambiguities: Vec::new(),
@@ -414,11 +419,7 @@ fn record(
             request_id: None,
         },
     };
-    let mut request: Vec<RawParam> = state
-        .options
-        .iter()
-        .map(|(k, v)| RawParam::text(k.clone(), v.clone()))
-        .collect();
+    let mut request = state_params(state);
     request.push(RawParam::text("probe", p.probe.name()));
     if let Some(ttl) = &p.ttl {
         request.push(RawParam::text("ttl", ttl.clone()));

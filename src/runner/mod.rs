@@ -502,18 +502,9 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
             let protocol = cfg.target.config().protocol;
             let first_exp = w.oracle.expect(&w.world, &case.call, Signing::Valid.auth());
             let decoded = crate::wire::client::decode(protocol, &first);
-            let accepted = decoded.as_ref().is_ok_and(|o| {
-                verdict::judge_full(
-                    spec,
-                    &first_exp,
-                    o,
-                    &w.world.instance.id,
-                    &case.rule,
-                    |_| Ok(()),
-                )
-                .verdict
-                .is_pass()
-            });
+            let accepted = decoded
+                .as_ref()
+                .is_ok_and(|o| verdict::judge(spec, &first_exp, o, &w.world.instance.id).is_pass());
             if !accepted {
                 // Refusing the replay proves nothing when the call itself was not
                 // answered as documented: the case is judged on its first send.
@@ -727,28 +718,20 @@ fn complete_readback(spec: &Spec, obs: &Observed, judgement: &mut verdict::Judge
         .flatten()
         .map(|c| c.short())
         .collect();
-    let mut details = Vec::new();
-    for (option, field) in missing {
-        let detail = format!("the read-back ({}) has no {field}", spec.readback.operation);
-        details.push(detail.clone());
-        judgement.findings.push(Finding {
-            kind: FindingKind::Readback,
-            rule: "readback.fields".into(),
-            expected: "present".into(),
-            got: "missing".into(),
-            field: Some(field.clone()),
-            detail,
-            cite: cite.clone(),
-        });
-        let _ = option;
+    for (_, field) in missing {
+        add_failure(
+            judgement,
+            Finding {
+                kind: FindingKind::Readback,
+                rule: "readback.fields".into(),
+                expected: "present".into(),
+                got: "missing".into(),
+                field: Some(field.clone()),
+                detail: format!("the read-back ({}) has no {field}", spec.readback.operation),
+                cite: cite.clone(),
+            },
+        );
     }
-    let more = details.join("; ");
-    judgement.verdict = match std::mem::replace(&mut judgement.verdict, Verdict::Pass) {
-        Verdict::Fail { reason } => Verdict::Fail {
-            reason: format!("{reason}; {more}"),
-        },
-        _ => Verdict::Fail { reason: more },
-    };
 }
 
 /// After a passing change, read back until it settles. A target whose change never

@@ -140,18 +140,15 @@ pub(super) async fn judge_drawn(
         // here would hide a flaky departure, another failure would swap it for
         // another one.
         let mut first = first;
+        let how = match &shrunk.verdict {
+            Verdict::Fail { reason } => format!("failed otherwise ({reason})"),
+            Verdict::Error { reason } => format!("error ({reason})"),
+            v => v.name().to_string(),
+        };
         first.notes.push(format!(
-            "not reproducible: the shrunk case ({} parameters, after {steps} steps) {} when \
-             sent again{}; this is the case as first sent",
+            "not reproducible: the shrunk case ({} parameters, after {steps} steps) {how} when \
+             sent again; this is the case as first sent",
             minimal.params.len(),
-            match &shrunk.verdict {
-                Verdict::Fail { .. } => "failed otherwise".to_string(),
-                v => v.name().to_string(),
-            },
-            match &shrunk.verdict {
-                Verdict::Fail { reason } | Verdict::Error { reason } => format!(" ({reason})"),
-                _ => String::new(),
-            }
         ));
         return Ok(first);
     }
