@@ -1,7 +1,8 @@
 //! The runner end to end: the random phase of one API against the emulator served
 //! on loopback (generation, signing, HTTP, the oracle, verdicts, the read-back and
 //! the events), in cases per second, with 2 instances (the defaults) and with 8
-//! (one worker each, on threads of their own). The hot paths of a run that the
+//! (one worker each, on threads of their own), and at 8 over each transport (a
+//! worker's own connection, reqwest's pool). The hot paths of a run that the
 //! per-function benches do not cover: worker threads, their HTTP clients, event
 //! batching and the case records.
 // criterion_group! makes an undocumented `pub fn`; a bench has no API.
@@ -16,7 +17,7 @@ use imds_conform::emulator::{self, EmulatorConfig, InstanceFixture};
 use imds_conform::generate::Phase;
 use imds_conform::runner::{self, RunConfig};
 use imds_conform::spec::builtin_api;
-use imds_conform::target::{Target, TargetConfig};
+use imds_conform::target::{Target, TargetConfig, Transport};
 use imds_conform::wire::Credentials;
 
 const API: &str = "aws-lightsail";
@@ -38,18 +39,27 @@ fn bench(c: &mut Criterion) {
         .expect("emulator starts");
     let spec = Arc::new(builtin_api(API).expect("tables load").expect("table"));
     let creds = Credentials::new(keys[0].access_key_id.clone(), keys[0].secret.clone());
-    let target = Arc::new(
-        Target::new(TargetConfig::for_spec(
-            &spec,
-            &server.url(),
-            "us-east-1",
-            Some(creds),
-        ))
-        .expect("client"),
-    );
+    let target_cfg = TargetConfig::for_spec(&spec, &server.url(), "us-east-1", Some(creds));
     let mut g = c.benchmark_group("runner");
     g.throughput(Throughput::Elements(u64::from(CASES)));
-    for workers in [2u32, 8] {
+    // The two transports at 8 instances: a worker's own connection (the default for
+    // a local endpoint) and reqwest's pool (what TLS and proxies take).
+    for (workers, transport) in [
+        (2u32, Transport::Auto),
+        (8, Transport::Auto),
+        (8, Transport::Pooled),
+    ] {
+        let target = Arc::new(
+            Target::new(TargetConfig {
+                transport,
+                ..target_cfg.clone()
+            })
+            .expect("client"),
+        );
+        let via = match transport {
+            Transport::Auto => "own-connection",
+            Transport::Pooled => "reqwest",
+        };
         let cfg = RunConfig {
             spec: spec.clone(),
             target: target.clone(),
@@ -67,7 +77,7 @@ fn bench(c: &mut Criterion) {
             cancel: runner::cancel_flag(),
             keep_passing: false,
         };
-        g.bench_function(format!("random/{API}/{workers}-instances"), |b| {
+        g.bench_function(format!("random/{API}/{workers}-instances/{via}"), |b| {
             b.iter(|| {
                 runtime.block_on(async {
                     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
