@@ -347,6 +347,7 @@ fn score(
         total,
         departures,
         inconsistent,
+        incomplete: false,
     })
 }
 

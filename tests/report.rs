@@ -1232,3 +1232,79 @@ async fn the_progress_reporter_counts_verdicts_and_writes_notes() {
         "aws-ec2: instance restored\n"
     );
 }
+
+/// A run that stopped early (an error, or Ctrl-C) is no verdict on the target,
+/// whatever its cases show: every rendering says INCOMPLETE and why, the JSON
+/// keeps the reason, JUnit has an errored `run` testcase, the matrix marks the
+/// score, and combining keeps it. A finished run's JSON has no such key.
+#[test]
+fn an_incomplete_run_says_so_everywhere_and_never_conforms() {
+    use imds_conform::report::matrix::{self, MatrixInput};
+    let why = "stopped by an error: cannot reach http://127.0.0.1:9: connection refused";
+    let finished = ec2_report();
+    assert!(!to_json(&finished).contains("incomplete"));
+
+    // Even a report of passing cases only does not conform once incomplete.
+    let mut passing = ec2_report();
+    passing.cases.retain(|c| c.verdict == Verdict::Pass);
+    passing.departures.clear();
+    passing.readings.clear();
+    passing.summary = imds_conform::verdict::Summary::of(&passing.cases);
+    assert!(passing.conforms(), "the passing cases alone conform");
+    let passing = passing.stopped_early("interrupted");
+    assert!(!passing.conforms());
+    assert!(to_markdown(&passing).contains("**Verdict: INCOMPLETE**"));
+
+    let r = ec2_report().stopped_early(why);
+    assert!(!r.conforms());
+    let md = to_markdown(&r);
+    has_all(
+        &md,
+        &[
+            "**Verdict: 1 DEPARTURE, 1 ERROR, INCOMPLETE**",
+            "**Incomplete:** stopped by an error: cannot reach",
+            "covers only the cases judged before it",
+        ],
+    );
+    let back: RunReport = serde_json::from_str(&to_json(&r)).expect("round trip");
+    assert_eq!(back.incomplete.as_deref(), Some(why));
+    assert!(summary_table(std::slice::from_ref(&r)).contains("INCOMPLETE"));
+
+    let xml = to_junit(&r);
+    has_all(
+        &xml,
+        &[
+            "<testsuite name=\"aws-ec2: run\" tests=\"1\" failures=\"0\" errors=\"1\"",
+            "name=\"the run finished\"",
+            "type=\"incomplete\"",
+        ],
+    );
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    loop {
+        match reader.read_event().unwrap() {
+            Event::Start(e) if e.name().as_ref() == b"testsuites" => {
+                // As in junit_top_level_counts, plus the errored run testcase.
+                assert_eq!(attr(&e, "tests").as_deref(), Some("7"));
+                assert_eq!(attr(&e, "errors").as_deref(), Some("2"));
+                break;
+            }
+            Event::Eof => panic!("no testsuites"),
+            _ => {}
+        }
+    }
+
+    let both = combine(&[r.clone(), aliyun_report()]);
+    assert!(!both.conforms());
+    assert_eq!(
+        both.incomplete.as_deref(),
+        Some(&*format!("aws-ec2: {why}"))
+    );
+
+    let m = matrix::build(&[MatrixInput {
+        report: r,
+        repro_dirs: Vec::new(),
+    }]);
+    let score = m.targets[0].scores[0].expect("an aws-ec2 score");
+    assert!(score.incomplete && !score.clean());
+    assert!(matrix::scores_markdown(&m).contains("INCOMPLETE (the run stopped early)"));
+}

@@ -159,11 +159,13 @@ fn the_main_job_reports_one_reading_per_touched_ambiguity() {
 /// run is no verdict).
 #[test]
 fn an_interrupted_run_never_exits_0() {
+    let dir = tempfile::tempdir().expect("tempdir");
     // The embedded emulator conforms: run to the end, this exits 0.
     let child = started(
         bin()
             .args(["run", "--api", "aws-lightsail", "--phase", "random"])
-            .args(["--cases", "1000000", "--seed", "1"]),
+            .args(["--cases", "1000000", "--seed", "1", "--report"])
+            .arg(dir.path()),
     );
     std::thread::sleep(Duration::from_millis(500));
     let sent = Command::new("kill")
@@ -184,12 +186,24 @@ fn an_interrupted_run_never_exits_0() {
         stderr.contains("interrupted: the summary and reports cover only"),
         "{stderr}"
     );
-    // The summary of what was judged is still printed.
+    // The summary of what was judged is still printed, and written, both marked
+    // incomplete: no verdict on the target.
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("TOTAL"),
+        String::from_utf8_lossy(&out.stdout).contains("INCOMPLETE"),
         "{}",
         common::show(&out)
     );
+    let report = report_json(&dir.path().join("aws-lightsail"));
+    assert_eq!(report["incomplete"], "interrupted");
+    assert!(report["cases"].as_array().is_some_and(|c| !c.is_empty()));
+    let md = std::fs::read_to_string(dir.path().join("aws-lightsail/report.md")).expect("md");
+    assert!(md.contains("**Verdict: INCOMPLETE**"), "{md}");
+}
+
+/// The report.json in `dir`.
+fn report_json(dir: &std::path::Path) -> serde_json::Value {
+    let bytes = std::fs::read(dir.join("report.json")).expect("report.json written");
+    serde_json::from_slice(&bytes).expect("json")
 }
 
 /// A target that goes away mid-run leaves the instance changed: the run exits 4
@@ -197,10 +211,13 @@ fn an_interrupted_run_never_exits_0() {
 /// summary, with the options to put back by hand.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_that_cannot_restore_the_instance_exits_4() {
+    let dir = tempfile::tempdir().expect("tempdir");
     let server = common::start_emulator(Duration::from_millis(1)).await;
     let child = started(
         endpoint_run(&server.url(), "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
             .args(["--phase", "random", "--cases", "1000000", "--seed", "1"])
+            .arg("--report")
+            .arg(dir.path())
             .env_remove("AWS_SESSION_TOKEN"),
     );
     // Cases are changing the instance; then the target goes away.
@@ -217,6 +234,12 @@ async fn a_run_that_cannot_restore_the_instance_exits_4() {
         "{}",
         common::show(&out)
     );
+    // The cases judged before the target went away are reported, marked incomplete
+    // with the error that stopped the run.
+    let report = report_json(&dir.path().join("aws-ec2"));
+    let why = report["incomplete"].as_str().unwrap_or_default();
+    assert!(why.starts_with("stopped by an error: "), "{report}");
+    assert!(report["cases"].as_array().is_some_and(|c| !c.is_empty()));
 }
 
 /// `cmd` (a run with `--seed 1`) started, once it has printed its first line: its

@@ -16,10 +16,10 @@ use imds_conform::generate::Phase;
 use imds_conform::report::console::{self, Counted, Progress};
 use imds_conform::report::{RunMeta, RunReport, SigningMeta};
 use imds_conform::runner::data_plane::ImdsEndpoints;
-use imds_conform::runner::{self, RunConfig, RunError};
+use imds_conform::runner::{self, ApiRun, RunConfig};
 use imds_conform::spec::Spec;
 use imds_conform::target;
-use imds_conform::verdict::{CaseResult, Summary};
+use imds_conform::verdict::Summary;
 use indicatif::ProgressDrawTarget;
 
 use super::setup::{self, Embedded, Job};
@@ -162,9 +162,9 @@ async fn run(args: RunArgs) -> u8 {
         Err(code) => return code,
     };
     let not_restored = std::mem::take(&mut counted.not_restored);
-    let (reports, code) = plan.reports(results, counted, started_at, Utc::now());
-    let code = finish(&args, &reports, code);
     let interrupted = cancel.load(Ordering::SeqCst);
+    let (reports, code) = plan.reports(results, counted, started_at, Utc::now(), interrupted);
+    let code = finish(&args, &reports, code);
     if interrupted {
         // A partial run that found nothing wrong has not shown the target conforms.
         eprintln!("interrupted: the summary and reports cover only the cases judged before it");
@@ -318,7 +318,7 @@ impl Plan {
         &self,
         args: &RunArgs,
         cancel: Arc<AtomicBool>,
-    ) -> Result<(Vec<Result<Vec<CaseResult>, RunError>>, Counted), u8> {
+    ) -> Result<(Vec<ApiRun>, Counted), u8> {
         let mut configs = Vec::new();
         for job in &self.jobs {
             // The emulator and loopback endpoints settle in moments.
@@ -354,11 +354,16 @@ impl Plan {
         let runs = futures::future::join_all(configs.into_iter().map(|c| {
             let tx = tx.clone();
             async move {
-                let mut cases = runner::run_api(c.clone(), tx.clone()).await?;
-                if data_plane && !runner::cancelled(&c) {
-                    cases.extend(runner::data_plane::run(&c, imds, &tx).await?);
+                // The cases judged before an error are kept: the report shows them,
+                // marked incomplete.
+                let mut run = runner::run_api_partial(c.clone(), tx.clone()).await;
+                if data_plane && run.stopped_by.is_none() && !runner::cancelled(&c) {
+                    match runner::data_plane::run(&c, imds, &tx).await {
+                        Ok(cases) => run.cases.extend(cases),
+                        Err(e) => run.stopped_by = Some(e),
+                    }
                 }
-                Ok::<_, RunError>(cases)
+                run
             }
         }));
         drop(tx);
@@ -367,38 +372,41 @@ impl Plan {
         Ok((results, progress.finish()))
     }
 
-    /// A report per job that ran; the exit code of the jobs that could not.
+    /// A report per job, marked incomplete when its run stopped early (an error, or
+    /// `interrupted`); the exit code of the errors.
     fn reports(
         &self,
-        results: Vec<Result<Vec<CaseResult>, RunError>>,
+        results: Vec<ApiRun>,
         mut counted: Counted,
         started_at: DateTime<Utc>,
         finished_at: DateTime<Utc>,
+        interrupted: bool,
     ) -> (Vec<RunReport>, u8) {
         let mut reports = Vec::new();
         let mut code = exit::OK;
-        for (job, result) in self.jobs.iter().zip(results) {
-            match result {
-                Ok(cases) => {
-                    let meta = RunMeta {
-                        tool_version: env!("CARGO_PKG_VERSION").into(),
-                        api: job.spec.api.id.clone(),
-                        target: self.target_name.clone(),
-                        endpoint: job.url.clone(),
-                        region: job.region.clone(),
-                        instance: job.instances.join(","),
-                        seed: self.seed,
-                        started_at: started_at.to_rfc3339(),
-                        finished_at: finished_at.to_rfc3339(),
-                        signing: Some(SigningMeta::of(&job.spec.api)),
-                    };
-                    let api = &job.spec.api.id;
-                    let report = RunReport::new(meta, cases)
-                        .with_readings(counted.readings.remove(api).unwrap_or_default());
-                    reports.push(with_summary(report, counted.summaries.remove(api)));
-                }
-                Err(e) => code = code.max(setup::run_error(&e)),
+        for (job, run) in self.jobs.iter().zip(results) {
+            let meta = RunMeta {
+                tool_version: env!("CARGO_PKG_VERSION").into(),
+                api: job.spec.api.id.clone(),
+                target: self.target_name.clone(),
+                endpoint: job.url.clone(),
+                region: job.region.clone(),
+                instance: job.instances.join(","),
+                seed: self.seed,
+                started_at: started_at.to_rfc3339(),
+                finished_at: finished_at.to_rfc3339(),
+                signing: Some(SigningMeta::of(&job.spec.api)),
+            };
+            let api = &job.spec.api.id;
+            let mut report = RunReport::new(meta, run.cases)
+                .with_readings(counted.readings.remove(api).unwrap_or_default());
+            if let Some(e) = &run.stopped_by {
+                code = code.max(setup::run_error(e));
+                report = report.stopped_early(format!("stopped by an error: {e}"));
+            } else if interrupted {
+                report = report.stopped_early("interrupted");
             }
+            reports.push(with_summary(report, counted.summaries.remove(api)));
         }
         (reports, code)
     }

@@ -133,7 +133,7 @@ pub fn summary_table(reports: &[RunReport]) -> String {
         "ERROR",
         "VERDICT",
     ];
-    let row = |api: &str, target: &str, s: &Summary| -> Vec<String> {
+    let row = |api: &str, target: &str, s: &Summary, incomplete: bool| -> Vec<String> {
         vec![
             api.to_string(),
             target.to_string(),
@@ -142,7 +142,7 @@ pub fn summary_table(reports: &[RunReport]) -> String {
             s.pass_under_reading.to_string(),
             s.fail.to_string(),
             s.error.to_string(),
-            text::verdict_word(s),
+            text::verdict_of(s, incomplete),
         ]
     };
     let mut rows: Vec<Vec<String>> = Vec::new();
@@ -162,9 +162,11 @@ pub fn summary_table(reports: &[RunReport]) -> String {
             &text::one_line(&r.meta.api),
             &text::one_line(&r.meta.target),
             &s,
+            r.incomplete.is_some(),
         ));
     }
-    let total_row = row("TOTAL", "", &total);
+    let incomplete = reports.iter().any(|r| r.incomplete.is_some());
+    let total_row = row("TOTAL", "", &total, incomplete);
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for r in rows.iter().chain(std::iter::once(&total_row)) {
         for (w, cell) in widths.iter_mut().zip(r) {

@@ -1,10 +1,15 @@
-//! JUnit XML: first a `departures` suite (one failing `<testcase>` per departure,
-//! its cases listed), then a `readings` suite (one `<testcase>` per ambiguity the
-//! run touched, failing when the target reads it inconsistently), then one
-//! `<testsuite>` per rule (per API), one `<testcase>` per case.
+//! JUnit XML: first, for a run that stopped early, a `run` suite whose one
+//! `<testcase>` is in error (why it stopped); a `departures` suite (one failing
+//! `<testcase>` per departure, its cases listed), then a `readings` suite (one
+//! `<testcase>` per ambiguity the run touched, failing when the target reads it
+//! inconsistently), then one `<testsuite>` per rule (per API), one `<testcase>`
+//! per case.
 //!
 //! ```text
 //! <testsuites name="imds-conform {api} @ {target}" tests failures errors time>
+//!   <testsuite name="{api}: run" tests="1" failures="0" errors="1">   (only when incomplete)
+//!     <testcase classname="{api}.run" name="the run finished">
+//!       <error message="{why it stopped}" type="incomplete">…</error>
 //!   <testsuite name="{api}: departures" tests failures errors="0">
 //!     <testcase classname="{api}.departures" name="{D01} {title}">
 //!       <failure message="{title}" type="departure">rule, sources, cases</failure>
@@ -33,6 +38,7 @@ pub fn to_junit(report: &RunReport) -> String {
     let stems = repro::case_stems(&report.cases);
     let total_ms: f64 = report.cases.iter().map(|c| c.duration_ms).sum();
     let s = &report.summary;
+    let incomplete = report.incomplete.is_some();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out.push_str(&format!(
         "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{}\">\n",
@@ -40,11 +46,26 @@ pub fn to_junit(report: &RunReport) -> String {
             "imds-conform {} @ {}",
             report.meta.api, report.meta.target
         )),
-        s.total + report.departures.len() + report.readings.len(),
+        s.total + report.departures.len() + report.readings.len() + usize::from(incomplete),
         s.fail + report.departures.len() + inconsistent(&report),
-        s.error,
+        s.error + usize::from(incomplete),
         secs(total_ms)
     ));
+    if let Some(why) = &report.incomplete {
+        let api = &report.meta.api;
+        out.push_str(&format!(
+            "  <testsuite name=\"{}\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"0.000\">\n",
+            attr(&format!("{api}: run"))
+        ));
+        out.push_str(&format!(
+            "    <testcase classname=\"{}\" name=\"the run finished\" time=\"0.000\">\n      <error message=\"{}\" type=\"incomplete\">{}</error>\n    </testcase>\n  </testsuite>\n",
+            attr(&format!("{api}.run")),
+            attr(why),
+            body_text(&format!(
+                "{why}\nthis report covers only the cases judged before it\n"
+            ))
+        ));
+    }
     departures(&mut out, &report);
     readings(&mut out, &report);
     for group in text::by_rule(&report.cases) {

@@ -139,7 +139,7 @@ pub fn run_index(reports: &[RunReport], subdirs: &[String]) -> String {
     let all = super::combine(reports);
     out.push_str(&format!(
         "**Verdict: {}** — {} cases over {} report(s). Combined data: [`report.json`](report.json), [`junit.xml`](junit.xml).\n\n",
-        text::verdict_word(&all.summary),
+        text::report_verdict(&all),
         all.summary.total,
         reports.len()
     ));
@@ -158,7 +158,7 @@ pub fn run_index(reports: &[RunReport], subdirs: &[String]) -> String {
             s.pass_under_reading,
             s.fail,
             s.error,
-            text::verdict_word(&s),
+            text::verdict_of(&s, r.incomplete.is_some()),
         ));
     }
     let s = &all.summary;
@@ -169,7 +169,7 @@ pub fn run_index(reports: &[RunReport], subdirs: &[String]) -> String {
         s.pass_under_reading,
         s.fail,
         s.error,
-        text::verdict_word(s)
+        text::report_verdict(&all)
     ));
     out
 }
@@ -181,10 +181,13 @@ fn header(out: &mut String, r: &RunReport) {
         esc(&m.api),
         esc(&m.target)
     ));
-    out.push_str(&format!(
-        "**Verdict: {}**\n\n",
-        text::verdict_word(&r.summary)
-    ));
+    out.push_str(&format!("**Verdict: {}**\n\n", text::report_verdict(r)));
+    if let Some(why) = &r.incomplete {
+        out.push_str(&format!(
+            "**Incomplete:** {} This report covers only the cases judged before it.\n\n",
+            esc(&format!("{why}.").replace("..", "."))
+        ));
+    }
     out.push_str("| | |\n|---|---|\n");
     let rows: [(&str, String); 11] = [
         ("Tool version", cell(&m.tool_version)),

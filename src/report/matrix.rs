@@ -63,12 +63,19 @@ pub struct Score {
     pub departures: usize,
     /// Ambiguities whose readings the target's answers contradict.
     pub inconsistent: usize,
+    /// The run stopped early (interrupted, or an error): the cases are those
+    /// judged before it.
+    pub incomplete: bool,
 }
 
 impl Score {
-    /// Every case passed, nothing departs, every reading is consistent.
+    /// The run finished, every case passed, nothing departs, every reading is
+    /// consistent.
     pub fn clean(&self) -> bool {
-        self.passed == self.total && self.departures == 0 && self.inconsistent == 0
+        !self.incomplete
+            && self.passed == self.total
+            && self.departures == 0
+            && self.inconsistent == 0
     }
 }
 
@@ -194,6 +201,8 @@ struct Column {
     departures: Vec<DepartureLine>,
     /// `(api, ambiguity)` → cell, in order of first appearance.
     readings: Vec<((String, String), ReadingCell)>,
+    /// The APIs of its reports that stopped early.
+    incomplete: BTreeSet<String>,
 }
 
 /// The layout being built: row keys and per row, per target, the cases.
@@ -220,6 +229,17 @@ pub fn build(inputs: &[MatrixInput]) -> Matrix {
         b.add_cases(t, i, &links);
         b.add_departures(t, i, &links);
         b.add_readings(t, &i.report);
+        if i.report.incomplete.is_some() {
+            let incomplete = &mut b.columns[t].incomplete;
+            incomplete.extend(i.report.cases.iter().map(|c| c.api.clone()));
+            // A run that stopped before its first case still has its API's
+            // column (a combined report's `all` is none).
+            let api = &i.report.meta.api;
+            if api != "all" {
+                incomplete.insert(api.clone());
+                push_new(&mut b.apis, api.clone());
+            }
+        }
     }
     b.finish(inputs)
 }
@@ -394,7 +414,8 @@ fn target(t: usize, label: String, column: Column, apis: &[String], rows: &[Row]
                 .iter()
                 .filter(|((a, _), c)| a == api && matches!(c, ReadingCell::Inconsistent { .. }))
                 .count();
-            (s.total > 0 || s.departures > 0).then_some(s)
+            s.incomplete = column.incomplete.contains(api);
+            (s.total > 0 || s.departures > 0 || s.incomplete).then_some(s)
         })
         .collect();
     let (name, version) = split_version(&label);
@@ -554,6 +575,9 @@ fn score_text(s: &Score) -> String {
     );
     if s.inconsistent > 0 {
         out.push_str(&format!(" · {} inconsistent reading(s)", s.inconsistent));
+    }
+    if s.incomplete {
+        out.push_str(" · INCOMPLETE (the run stopped early)");
     }
     out
 }

@@ -60,6 +60,11 @@ pub struct RunReport {
     pub readings: Vec<AmbiguityReading>,
     /// The cases in order (a run without `--report` keeps only the failing ones).
     pub cases: Vec<CaseResult>,
+    /// Why the run stopped before its last case (interrupted, or an error): the
+    /// report covers only the cases judged before it, and does not conform
+    /// whatever they show. Absent when the run finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
 }
 
 /// What was run, where and when.
@@ -140,9 +145,17 @@ impl RunReport {
             readings: Vec::new(),
             meta,
             cases,
+            incomplete: None,
         };
         r = r.with_readings(readings);
         r
+    }
+
+    /// The same report, of a run that stopped early for `why`.
+    #[must_use]
+    pub fn stopped_early(mut self, why: impl Into<String>) -> Self {
+        self.incomplete = Some(why.into());
+        self
     }
 
     /// The readings the runner folded from every case (kept or not).
@@ -153,9 +166,10 @@ impl RunReport {
         self
     }
 
-    /// Every case conforms and the target implements one reading of each ambiguity.
+    /// The run finished, every case conforms and the target implements one reading
+    /// of each ambiguity.
     pub fn conforms(&self) -> bool {
-        self.summary.conforms()
+        self.incomplete.is_none() && self.summary.conforms()
     }
 }
 
@@ -311,6 +325,13 @@ pub fn combine(reports: &[RunReport]) -> RunReport {
         .flat_map(|r| r.readings.iter().cloned())
         .collect();
     let mut out = RunReport::new(meta, cases).with_readings(readings);
+    let incomplete: Vec<String> = reports
+        .iter()
+        .filter_map(|r| Some(format!("{}: {}", r.meta.api, r.incomplete.as_ref()?)))
+        .collect();
+    if !incomplete.is_empty() {
+        out.incomplete = Some(incomplete.join("; "));
+    }
     // Counted from events, a run's summary can exceed its kept cases.
     let mut s = Summary::default();
     for r in reports {

@@ -226,6 +226,21 @@ pub fn by_rule(cases: &[CaseResult]) -> Vec<RuleGroup<'_>> {
     groups
 }
 
+/// A report's verdict: its summary's, and `INCOMPLETE` when the run stopped
+/// early (a partial run that found nothing has not shown the target conforms).
+pub fn report_verdict(r: &super::RunReport) -> String {
+    verdict_of(&r.summary, r.incomplete.is_some())
+}
+
+/// The verdict of a summary, of a run that stopped early when `incomplete`.
+pub fn verdict_of(s: &Summary, incomplete: bool) -> String {
+    match (incomplete, s.conforms()) {
+        (false, _) => verdict_word(s),
+        (true, true) => "INCOMPLETE".to_string(),
+        (true, false) => format!("{}, INCOMPLETE", verdict_word(s)),
+    }
+}
+
 /// `N FAILURES`-style verdict for a summary.
 pub fn verdict_word(s: &Summary) -> String {
     let plural =

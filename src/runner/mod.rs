@@ -216,20 +216,55 @@ fn finished(
 }
 
 /// Run every phase for one API. Returns the judged cases in order (without the
-/// passing ones unless `keep_passing`).
+/// passing ones unless `keep_passing`), or the error that stopped the run (see
+/// [`run_api_partial`] to keep the cases judged before it).
 pub async fn run_api(
     cfg: RunConfig,
     events: UnboundedSender<Event>,
 ) -> Result<Vec<CaseResult>, RunError> {
+    let run = run_api_partial(cfg, events).await;
+    match run.stopped_by {
+        Some(e) => Err(e),
+        None => Ok(run.cases),
+    }
+}
+
+/// What a run of one API gave: the judged cases, in order, and the error that
+/// stopped it early, if one did. The cases are then those judged before it: a
+/// departure found before a late transport failure is still a departure.
+#[derive(Debug)]
+pub struct ApiRun {
+    /// The judged cases (without the passing ones unless `keep_passing`).
+    pub cases: Vec<CaseResult>,
+    /// Why the run stopped before its last case.
+    pub stopped_by: Option<RunError>,
+}
+
+impl ApiRun {
+    fn stopped(e: RunError) -> Self {
+        ApiRun {
+            cases: Vec::new(),
+            stopped_by: Some(e),
+        }
+    }
+}
+
+/// [`run_api`], keeping the cases judged before an error stopped the run.
+pub async fn run_api_partial(cfg: RunConfig, events: UnboundedSender<Event>) -> ApiRun {
     let api = cfg.spec.api.id.clone();
     let shared = Shared::new(&cfg.spec);
     let mut workers = Vec::new();
     for instance in &cfg.instances {
-        workers.push(Worker::open(&cfg, instance, shared.clone()).await?);
+        match Worker::open(&cfg, instance, shared.clone()).await {
+            Ok(w) => workers.push(w),
+            Err(e) => return ApiRun::stopped(e),
+        }
     }
     if cfg.dry_run_first {
         for w in &workers {
-            dry_run_check(&cfg, w, &events).await?;
+            if let Err(e) = dry_run_check(&cfg, w, &events).await {
+                return ApiRun::stopped(e);
+            }
         }
     }
     let mut planned: Vec<(usize, Case)> = Vec::new();
@@ -272,9 +307,9 @@ pub async fn run_api(
     for (i, c) in planned {
         by_worker[i].push(c);
     }
-    let all = run_workers(&cfg, &events, workers, by_worker, random).await?;
+    let run = run_workers(&cfg, &events, workers, by_worker, random).await;
     shared.send_readings(api, &events);
-    Ok(all)
+    run
 }
 
 /// Run the workers, each serially on its own instance, concurrently. They are
@@ -283,14 +318,15 @@ pub async fn run_api(
 /// and driven there; its connections live there too, so an answer wakes no other
 /// thread, and while one worker waits for its answer another on the same thread
 /// goes on: no thread switch per request). Results are gathered in worker order,
-/// so the report does not depend on scheduling.
+/// so the report does not depend on scheduling; so is the error told when more
+/// than one worker failed.
 async fn run_workers(
     cfg: &RunConfig,
     events: &UnboundedSender<Event>,
     workers: Vec<Worker>,
     by_worker: Vec<Vec<Case>>,
     random: bool,
-) -> Result<Vec<CaseResult>, RunError> {
+) -> ApiRun {
     let threads = worker_threads(workers.len());
     let mut groups: Vec<Vec<(usize, Worker, Vec<Case>)>> =
         (0..threads).map(|_| Vec::new()).collect();
@@ -342,15 +378,29 @@ async fn run_workers(
         })
         .collect();
     let mut by_index = Vec::new();
+    let mut thread_error = None;
     for handle in handles {
-        by_index.extend(joined(handle.await)??);
+        match joined(handle.await).and_then(|r| r) {
+            Ok(done) => by_index.extend(done),
+            Err(e) => thread_error = thread_error.or(Some(e)),
+        }
     }
     by_index.sort_by_key(|(i, _)| *i);
-    let mut all = Vec::new();
+    let mut run = ApiRun {
+        cases: Vec::new(),
+        stopped_by: None,
+    };
     for (_, done) in by_index {
-        all.extend(joined(done)??);
+        match joined(done) {
+            Ok((cases, error)) => {
+                run.cases.extend(cases);
+                run.stopped_by = run.stopped_by.or(error);
+            }
+            Err(e) => run.stopped_by = run.stopped_by.or(Some(e)),
+        }
     }
-    Ok(all)
+    run.stopped_by = run.stopped_by.or(thread_error);
+    run
 }
 
 /// What a joined thread or task gave. One that panicked: the panic goes on, as
@@ -404,7 +454,7 @@ async fn forward_in_batches(
 
 /// One worker's cases, then its random phase (its seed is the run's plus its
 /// index), then its instance's original options back (also after a failure or a
-/// cancellation).
+/// cancellation). The cases judged, and the error that stopped it early.
 async fn work(
     cfg: RunConfig,
     events: UnboundedSender<Event>,
@@ -412,7 +462,7 @@ async fn work(
     cases: Vec<Case>,
     i: usize,
     random: bool,
-) -> Result<Vec<CaseResult>, RunError> {
+) -> (Vec<CaseResult>, Option<RunError>) {
     let mut results = Vec::new();
     let run = async {
         for case in &cases {
@@ -424,7 +474,7 @@ async fn work(
         }
         if random && !cfg.cancel.load(Ordering::SeqCst) {
             let seed = cfg.seed.wrapping_add(i as u64);
-            results.extend(shrink::random_phase(&cfg, &mut w, seed, &events).await?);
+            shrink::random_phase(&cfg, &mut w, seed, &events, &mut results).await?;
         }
         Ok::<(), RunError>(())
     }
@@ -434,7 +484,7 @@ async fn work(
         cfg.cancel.store(true, Ordering::SeqCst);
     }
     put_back(&cfg, &mut w, &events, "").await;
-    run.map(|()| results)
+    (results, run.err())
 }
 
 fn keep(cfg: &RunConfig, index: usize, case: &Case) -> bool {

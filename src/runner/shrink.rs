@@ -47,10 +47,10 @@ pub async fn random_phase(
     w: &mut Worker,
     seed: u64,
     events: &UnboundedSender<Event>,
-) -> Result<Vec<CaseResult>, RunError> {
+    results: &mut Vec<CaseResult>,
+) -> Result<(), RunError> {
     let strategy = random::calls(&cfg.spec, &w.subject);
     let mut runner = TestRunner::new_with_rng(Config::default(), rng(seed));
-    let mut results = Vec::new();
     for seq in 1..=cfg.random_cases as usize {
         if super::cancelled(cfg) {
             break;
@@ -59,9 +59,9 @@ pub async fn random_phase(
             break;
         };
         let r = judge_drawn(cfg, w, seq, tree).await?;
-        finished(cfg, events, &mut results, r, &w.shared);
+        finished(cfg, events, results, r, &w.shared);
     }
-    Ok(results)
+    Ok(())
 }
 
 /// The `index`-th call (1-based) the random phase draws for `seed` against this
