@@ -605,6 +605,41 @@ async fn a_case_whose_read_back_fails_is_not_a_pass() {
     );
 }
 
+/// After a failed read-back the worker does not know the instance's options: the
+/// next case reads them again before it is judged. Against a conforming target
+/// whose read-back fails now and then, no case fails; judged from the options
+/// before the unread change, later cases found departures that are not there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_read_back_is_read_again_before_the_next_case() {
+    static DESCRIBES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let results = run_rewriting_answers(
+        vec![Phase::Coverage],
+        Duration::from_secs(10),
+        |call, resp| {
+            use std::sync::atomic::Ordering::SeqCst;
+            // Every fifth read-back fails, after the run's first (the instance as
+            // found); the one after it goes through.
+            let n = DESCRIBES.fetch_add(1, SeqCst);
+            if call.operation == "DescribeInstances" && n > 3 && n % 5 == 0 {
+                return HttpResponse {
+                    status: 503,
+                    headers: vec![("Content-Type".into(), "text/plain".into())],
+                    body: b"describe is down for a moment".to_vec(),
+                };
+            }
+            resp
+        },
+    )
+    .await;
+    let unverified = results
+        .iter()
+        .filter(|r| r.notes.iter().any(|n| n.starts_with("read-back failed")))
+        .count();
+    assert!(unverified > 5, "{unverified} cases with a failed read-back");
+    let failed = failures(&results);
+    assert!(failed.is_empty(), "{:#?}", verdicts(&failed));
+}
+
 /// A change shown right after the answer but gone once it settles (the applied
 /// read-back shows another hop limit) fails its settle case: a pass must survive
 /// the whole read-back, not only its first look.

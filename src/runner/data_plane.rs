@@ -22,9 +22,8 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::{readback, set_options, Event, RunConfig, RunError, Worker};
 use crate::generate::data_plane::{self as plan, DataProbe, DataState};
-use crate::generate::Subject;
 use crate::oracle::data_plane::{self as dpo, DataActual, DataExpectation};
-use crate::oracle::{Auth, Instance, Options, World};
+use crate::oracle::{Auth, Options};
 use crate::spec::{DataPlane, Probe};
 use crate::verdict::record::{RecordedRequest, RecordedResponse};
 use crate::verdict::redact::REDACTED;
@@ -154,26 +153,7 @@ async fn run_instance(
     seq: Arc<AtomicUsize>,
     shared: super::Shared,
 ) -> Result<Vec<CaseResult>, RunError> {
-    let observed = readback::read(cfg, &instance).await?;
-    let mut w = Worker {
-        world: World {
-            region: cfg.region.clone(),
-            instance: Instance {
-                id: instance.clone(),
-                state: observed
-                    .run_state
-                    .clone()
-                    .unwrap_or_else(|| "running".into()),
-                options: observed.options.clone(),
-            },
-        },
-        original: observed.options.clone(),
-        subject: Subject::new(&cfg.spec, &instance, &cfg.region, &cfg.known_ids),
-        shared,
-        oracle: Arc::new(crate::oracle::Oracle::new(cfg.spec.clone())),
-        first_state: None,
-        touched: false,
-    };
+    let mut w = Worker::open(cfg, &instance, shared).await?;
     let mut results = Vec::new();
     let run = states_loop(cfg, dp, &mut w, &urls, events, &seq, &mut results).await;
     // Restore also after a failure or a cancellation.
@@ -277,7 +257,7 @@ async fn reach(
             cfg.settle_timeout
         )));
     };
-    w.world.instance.options = obs.options.clone();
+    w.saw(obs.options.clone());
     let off: Vec<String> = state
         .options
         .iter()

@@ -121,6 +121,10 @@ struct Worker {
     first_state: Option<String>,
     /// Whether the run has sent the instance a call that may have changed it.
     touched: bool,
+    /// The last read-back failed, so `world`'s options may not be the instance's:
+    /// the next case reads them first (and the run stops if it cannot), rather
+    /// than be judged against options the instance may no longer have.
+    stale: bool,
 }
 
 /// What one API's workers share: the readings so far, and whether a change has
@@ -170,6 +174,12 @@ impl Shared {
 }
 
 impl Worker {
+    /// The instance's options, as a read-back just showed them.
+    fn saw(&mut self, options: Options) {
+        self.world.instance.options = options;
+        self.stale = false;
+    }
+
     /// Read `instance` and remember its options, to restore them at the end.
     async fn open(cfg: &RunConfig, instance: &str, shared: Shared) -> Result<Self, RunError> {
         let observed = readback::read(cfg, instance).await?;
@@ -191,6 +201,7 @@ impl Worker {
             oracle: Arc::new(Oracle::new(cfg.spec.clone())),
             first_state: None,
             touched: false,
+            stale: false,
         })
     }
 }
@@ -535,6 +546,10 @@ async fn dry_run_check(
 
 /// Send one case, judge it, read back, and return the record.
 async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseResult, RunError> {
+    // After a failed read-back, the options this case starts from are read first;
+    // when they cannot be, the case is sent (its exchange is worth having) but not
+    // judged: its expectation would come from options the instance may not have.
+    let unknown_start = refresh(cfg, w).await.err();
     let started = Instant::now();
     let spec = &cfg.spec;
     let auth = case.signing.auth();
@@ -569,7 +584,7 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
                 }
                 // The first send may have changed the instance; learn it before judging.
                 let observed = readback::read(cfg, &w.world.instance.id).await?;
-                w.world.instance.options = observed.options;
+                w.saw(observed.options);
                 let second = cfg.target.send_raw(&req).await?;
                 exchanges.push(Exchange::record(&url, &req, Some(&second)));
                 let exp = Expectation {
@@ -596,6 +611,17 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
     let (actual, mut judgement) = judge_answer(cfg, w, case, &expectation, sent, &mut notes).await;
     if case.check == Check::Settle && judgement.verdict.is_pass() {
         judgement = settle_check(cfg, w, judgement, &mut notes).await;
+    }
+    if let Some(e) = unknown_start {
+        judgement = verdict::Judgement {
+            verdict: Verdict::Error {
+                reason: format!(
+                    "not judged: the options it started from are unknown (the read-back \
+                     before it failed: {e})"
+                ),
+            },
+            findings: Vec::new(),
+        };
     }
     let mut result = record(
         cfg,
@@ -643,12 +669,15 @@ async fn judge_answer(
                 .map(|f| f.detail.as_str())
                 .collect::<Vec<_>>()
                 .join("; ");
-            if let Ok(obs) = readback::read(cfg, &w.world.instance.id).await {
-                notes.push(format!(
-                    "read-back: {}",
-                    show_options(&obs.options, obs.state.as_deref())
-                ));
-                w.world.instance.options = obs.options;
+            match readback::read(cfg, &w.world.instance.id).await {
+                Ok(obs) => {
+                    notes.push(format!(
+                        "read-back: {}",
+                        show_options(&obs.options, obs.state.as_deref())
+                    ));
+                    w.saw(obs.options);
+                }
+                Err(_) => w.stale = true,
             }
             return (
                 Actual::Undecodable {
@@ -684,6 +713,7 @@ async fn judge_answer(
         },
     );
     if let Err(e) = &observed {
+        w.stale = true;
         // An answer as documented proves nothing about the change: unverified is
         // not a pass.
         if judgement.verdict.is_pass() {
@@ -695,7 +725,7 @@ async fn judge_answer(
     if let Ok(obs) = observed {
         complete_readback(spec, &obs, &mut judgement);
         w.first_state = obs.state;
-        w.world.instance.options = obs.options;
+        w.saw(obs.options);
     }
     name_omissions(spec, &case.call, &mut judgement.findings);
     (Actual::Outcome { outcome }, judgement)
@@ -837,7 +867,7 @@ async fn settle_check(
                     },
                 );
             }
-            w.world.instance.options = obs.options;
+            w.saw(obs.options);
             judgement
         }
         Ok(None) => {
@@ -880,16 +910,32 @@ async fn settle_check(
         // A failure found already stays one; a change not seen to settle is
         // otherwise unverified.
         Err(e) if matches!(judgement.verdict, Verdict::Fail { .. }) => {
+            w.stale = true;
             notes.push(format!("settle read-back failed: {e}"));
             judgement
         }
-        Err(e) => verdict::Judgement {
-            verdict: Verdict::Error {
-                reason: e.to_string(),
-            },
-            findings: Vec::new(),
-        },
+        Err(e) => {
+            w.stale = true;
+            verdict::Judgement {
+                verdict: Verdict::Error {
+                    reason: e.to_string(),
+                },
+                findings: Vec::new(),
+            }
+        }
     }
+}
+
+/// After a failed read-back, read the instance again before the next case: its
+/// expectation is computed from the options it starts from. Still stale when
+/// this read fails too.
+async fn refresh(cfg: &RunConfig, w: &mut Worker) -> Result<(), RunError> {
+    if w.stale {
+        let obs = readback::read(cfg, &w.world.instance.id).await?;
+        w.saw(obs.options);
+        w.first_state = obs.state;
+    }
+    Ok(())
 }
 
 /// Fail `judgement` with `f` too: its reason joins any earlier failure's, and
@@ -1147,7 +1193,7 @@ async fn set_options(
     wanted: &Options,
 ) -> Result<Vec<String>, RunError> {
     let now = readback::read(cfg, &w.world.instance.id).await?;
-    w.world.instance.options = now.options.clone();
+    w.saw(now.options.clone());
     let changed: Vec<String> = wanted
         .iter()
         .filter(|(k, v)| now.options.get(*k) != Some(*v))
@@ -1177,7 +1223,7 @@ async fn set_options(
     }
     w.touched = true;
     cfg.target.send(&b.call(params), Signing::Valid).await?;
-    w.world.instance.options = readback::read(cfg, &w.world.instance.id).await?.options;
+    w.saw(readback::read(cfg, &w.world.instance.id).await?.options);
     Ok(changed)
 }
 
