@@ -640,6 +640,64 @@ async fn a_failed_read_back_is_read_again_before_the_next_case() {
     assert!(failed.is_empty(), "{:#?}", verdicts(&failed));
 }
 
+/// A failure found just before the run stops (here the read-back goes down while
+/// the failing case is being shrunk) is still reported, as first sent: the run's
+/// partial result keeps it beside the error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_whose_shrinking_is_cut_short_is_kept() {
+    static BROKEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let (cfg, server) = broken_config(
+        20,
+        vec![Phase::Random],
+        |call| {
+            // Every change of HttpTokens is refused: a departure.
+            (call.operation == "ModifyInstanceMetadataOptions" && call.get("HttpTokens").is_some())
+                .then(first_time_500)
+        },
+        |call, resp| {
+            use std::sync::atomic::Ordering::SeqCst;
+            if call.operation == "ModifyInstanceMetadataOptions" && call.get("HttpTokens").is_some()
+            {
+                BROKEN.store(true, SeqCst);
+            }
+            if call.operation == "DescribeInstances" && BROKEN.load(SeqCst) {
+                return HttpResponse {
+                    status: 503,
+                    headers: vec![("Content-Type".into(), "text/plain".into())],
+                    body: b"describe is down".to_vec(),
+                };
+            }
+            resp
+        },
+    )
+    .await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let run = runner::run_api_partial(cfg, tx).await;
+    drain.await.expect("drain");
+    server.abort();
+    assert!(
+        matches!(run.stopped_by, Some(runner::RunError::Readback { .. })),
+        "{:?}",
+        run.stopped_by
+    );
+    let failed = failures(&run.cases);
+    assert_eq!(
+        failed.len(),
+        1,
+        "{:#?}",
+        verdicts(&run.cases.iter().collect::<Vec<_>>())
+    );
+    assert!(
+        failed[0]
+            .notes
+            .iter()
+            .any(|n| n.starts_with("not shrunk: the run stopped")),
+        "{:#?}",
+        failed[0].notes
+    );
+}
+
 /// A change shown right after the answer but gone once it settles (the applied
 /// read-back shows another hop limit) fails its settle case: a pass must survive
 /// the whole read-back, not only its first look.

@@ -1307,4 +1307,26 @@ fn an_incomplete_run_says_so_everywhere_and_never_conforms() {
     let score = m.targets[0].scores[0].expect("an aws-ec2 score");
     assert!(score.incomplete && !score.clean());
     assert!(matrix::scores_markdown(&m).contains("INCOMPLETE (the run stopped early)"));
+    assert!(matrix::to_html(&m).contains("<b>INCOMPLETE</b>"));
+}
+
+/// The index page of a run names an incomplete API's verdict, and the total's.
+#[test]
+fn the_run_index_says_which_api_is_incomplete() {
+    let r = ec2_report().stopped_early("interrupted");
+    let index = imds_conform::report::markdown::run_index(
+        &[r, aliyun_report()],
+        &["aws-ec2".into(), "aliyun-ecs".into()],
+    );
+    let row = |start: &str| {
+        index
+            .lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line starting {start} in\n{index}"))
+            .to_string()
+    };
+    assert!(row("| `aws-ec2`").contains("INCOMPLETE"), "{index}");
+    assert!(!row("| `aliyun-ecs`").contains("INCOMPLETE"), "{index}");
+    assert!(row("| **Total**").contains("INCOMPLETE"), "{index}");
+    assert!(row("**Verdict:").contains("INCOMPLETE"), "{index}");
 }

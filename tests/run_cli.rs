@@ -99,11 +99,24 @@ async fn an_endpoint_run_restores_the_instance_and_exit_codes_say_what_happened(
     );
     server.shutdown().await;
 
-    // Nobody listening: unreachable.
+    // Nobody listening: unreachable, and the report says the run stopped before
+    // its first case (it holds none, and reads INCOMPLETE, not CONFORMS).
+    let dir = tempfile::tempdir().expect("tempdir");
     let gone = endpoint_run("http://127.0.0.1:9", "x")
+        .arg("--report")
+        .arg(dir.path())
         .output()
         .expect("runs");
     exits_with(&gone, 3);
+    let report = report_json(&dir.path().join("aws-ec2"));
+    let why = report["incomplete"].as_str().unwrap_or_default();
+    assert!(
+        why.starts_with("stopped by an error: cannot reach"),
+        "{report}"
+    );
+    assert_eq!(report["cases"].as_array().map(Vec::len), Some(0));
+    let md = std::fs::read_to_string(dir.path().join("aws-ec2/report.md")).expect("md");
+    assert!(md.contains("**Verdict: INCOMPLETE**"), "{md}");
 }
 
 #[test]
@@ -198,6 +211,28 @@ fn an_interrupted_run_never_exits_0() {
     assert!(report["cases"].as_array().is_some_and(|c| !c.is_empty()));
     let md = std::fs::read_to_string(dir.path().join("aws-lightsail/report.md")).expect("md");
     assert!(md.contains("**Verdict: INCOMPLETE**"), "{md}");
+    // Nor is it checked against a baseline, or written as one: its departures are
+    // only those found before it stopped.
+    let baseline = dir.path().join("baseline.json");
+    for write in [false, true] {
+        let mut verify = bin();
+        verify
+            .args(["verify", "--report"])
+            .arg(dir.path().join("aws-lightsail"))
+            .arg("--baseline")
+            .arg(&baseline);
+        if write {
+            verify.arg("--write-baseline");
+        }
+        let out = verify.output().expect("runs");
+        exits_with(&out, 1);
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("INCOMPLETE"),
+            "{}",
+            common::show(&out)
+        );
+        assert!(!baseline.exists(), "no baseline written from it");
+    }
 }
 
 /// The report.json in `dir`.

@@ -228,6 +228,47 @@ fn a_close_that_comes_while_the_worker_computes_is_seen_before_the_next_request(
     four_requests_to_a_closing_peer(Transport::Auto, true);
 }
 
+/// A request written to a connection that the peer then closes without an
+/// answer may have been acted on: it is never sent again (a second send would
+/// replay its nonce, or change the instance twice). Only a request the
+/// connection never took goes again, on a new one.
+#[test]
+fn a_written_request_is_never_sent_twice() {
+    static RECEIVED: AtomicUsize = AtomicUsize::new(0);
+    fn answers_then_drops(mut stream: TcpStream) {
+        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+        if !read_request(&mut reader) {
+            return;
+        }
+        RECEIVED.fetch_add(1, Ordering::SeqCst);
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        // The second request on the connection is read in full, then dropped.
+        if read_request(&mut reader) {
+            RECEIVED.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let (url, _) = peer(answers_then_drops);
+    for transport in BOTH {
+        RECEIVED.store(0, Ordering::SeqCst);
+        let target = target(&url, transport, Duration::from_secs(5));
+        runtime().block_on(async {
+            let first = target.send_raw(&request(&url)).await;
+            assert_eq!(first.expect("first answered").body, b"ok", "{transport:?}");
+            let second = target.send_raw(&request(&url)).await;
+            assert!(
+                matches!(second, Err(TargetError::Unreachable { .. })),
+                "{transport:?}: {second:?}"
+            );
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(
+            RECEIVED.load(Ordering::SeqCst),
+            2,
+            "{transport:?}: requests received"
+        );
+    }
+}
+
 #[test]
 fn keep_alive_answers_share_one_connection() {
     fn keep_alive(mut stream: TcpStream) {

@@ -163,7 +163,7 @@ async fn run(args: RunArgs) -> u8 {
     };
     let not_restored = std::mem::take(&mut counted.not_restored);
     let interrupted = cancel.load(Ordering::SeqCst);
-    let (reports, code) = plan.reports(results, counted, started_at, Utc::now(), interrupted);
+    let (reports, code) = plan.reports(results, counted, started_at, Utc::now());
     let code = finish(&args, &reports, code);
     if interrupted {
         // A partial run that found nothing wrong has not shown the target conforms.
@@ -357,11 +357,12 @@ impl Plan {
                 // The cases judged before an error are kept: the report shows them,
                 // marked incomplete.
                 let mut run = runner::run_api_partial(c.clone(), tx.clone()).await;
-                if data_plane && run.stopped_by.is_none() && !runner::cancelled(&c) {
+                if data_plane && run.stopped_by.is_none() && !run.interrupted {
                     match runner::data_plane::run(&c, imds, &tx).await {
                         Ok(cases) => run.cases.extend(cases),
                         Err(e) => run.stopped_by = Some(e),
                     }
+                    run.interrupted = runner::cancelled(&c);
                 }
                 run
             }
@@ -373,14 +374,13 @@ impl Plan {
     }
 
     /// A report per job, marked incomplete when its run stopped early (an error, or
-    /// `interrupted`); the exit code of the errors.
+    /// Ctrl-C before its last case); the exit code of the errors.
     fn reports(
         &self,
         results: Vec<ApiRun>,
         mut counted: Counted,
         started_at: DateTime<Utc>,
         finished_at: DateTime<Utc>,
-        interrupted: bool,
     ) -> (Vec<RunReport>, u8) {
         let mut reports = Vec::new();
         let mut code = exit::OK;
@@ -402,8 +402,10 @@ impl Plan {
                 .with_readings(counted.readings.remove(api).unwrap_or_default());
             if let Some(e) = &run.stopped_by {
                 code = code.max(setup::run_error(e));
+                // The error can echo the target's message (a string-to-sign…).
+                let e = imds_conform::verdict::redact::text(&e.to_string());
                 report = report.stopped_early(format!("stopped by an error: {e}"));
-            } else if interrupted {
+            } else if run.interrupted {
                 report = report.stopped_early("interrupted");
             }
             reports.push(with_summary(report, counted.summaries.remove(api)));

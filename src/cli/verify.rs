@@ -132,6 +132,18 @@ fn from_report(
         eprintln!("error: {e}");
         exit::USAGE
     })?;
+    if let Some(why) = &r.incomplete {
+        // Its departures are those found before it stopped: compared with a
+        // baseline, the missing ones would read as gone; written as one, they
+        // would be forgotten.
+        eprintln!(
+            "error: {}: INCOMPLETE, the run stopped early ({}); it is neither checked \
+             against a baseline nor written as one",
+            file.display(),
+            text::one_line(why)
+        );
+        return Err(exit::NONCONFORMANCE);
+    }
     let specs = super::spec::load_specs(specs)?;
     let failing = r.cases.iter().filter(|c| !c.verdict.is_pass()).count();
     let (kind, entries, what) = if r.departures.is_empty() && failing > 0 {

@@ -184,8 +184,8 @@ fn header(out: &mut String, r: &RunReport) {
     out.push_str(&format!("**Verdict: {}**\n\n", text::report_verdict(r)));
     if let Some(why) = &r.incomplete {
         out.push_str(&format!(
-            "**Incomplete:** {} This report covers only the cases judged before it.\n\n",
-            esc(&format!("{why}.").replace("..", "."))
+            "**Incomplete:** {}. This report covers only the cases judged before it.\n\n",
+            esc(why.trim_end_matches('.'))
         ));
     }
     out.push_str("| | |\n|---|---|\n");

@@ -249,6 +249,8 @@ pub struct ApiRun {
     pub cases: Vec<CaseResult>,
     /// Why the run stopped before its last case.
     pub stopped_by: Option<RunError>,
+    /// The run was cancelled (`RunConfig::cancel`) before its last case.
+    pub interrupted: bool,
 }
 
 impl ApiRun {
@@ -256,6 +258,7 @@ impl ApiRun {
         ApiRun {
             cases: Vec::new(),
             stopped_by: Some(e),
+            interrupted: false,
         }
     }
 }
@@ -318,7 +321,8 @@ pub async fn run_api_partial(cfg: RunConfig, events: UnboundedSender<Event>) -> 
     for (i, c) in planned {
         by_worker[i].push(c);
     }
-    let run = run_workers(&cfg, &events, workers, by_worker, random).await;
+    let mut run = run_workers(&cfg, &events, workers, by_worker, random).await;
+    run.interrupted = cancelled(&cfg);
     shared.send_readings(api, &events);
     run
 }
@@ -400,6 +404,7 @@ async fn run_workers(
     let mut run = ApiRun {
         cases: Vec::new(),
         stopped_by: None,
+        interrupted: false,
     };
     for (_, done) in by_index {
         match joined(done) {
@@ -1337,7 +1342,9 @@ impl Session {
         };
         let state = state(&proptest::strategy::ValueTree::current(&tree));
         let missed = self.set_state(cfg, &state).await?;
-        let mut r = shrink::judge_drawn(cfg, &mut self.worker, index, tree).await?;
+        let mut r = shrink::judge_drawn(cfg, &mut self.worker, index, tree)
+            .await
+            .map_err(|stopped| stopped.error)?;
         self.fold(&mut r, missed);
         Ok(Some(r))
     }

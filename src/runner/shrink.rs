@@ -58,8 +58,16 @@ pub async fn random_phase(
         let Ok(tree) = strategy.new_tree(&mut runner) else {
             break;
         };
-        let r = judge_drawn(cfg, w, seq, tree).await?;
-        finished(cfg, events, results, r, &w.shared);
+        match judge_drawn(cfg, w, seq, tree).await {
+            Ok(r) => finished(cfg, events, results, r, &w.shared),
+            Err(stopped) => {
+                // A failure found before the error is still a departure.
+                if let Some(r) = stopped.failure {
+                    finished(cfg, events, results, r, &w.shared);
+                }
+                return Err(stopped.error);
+            }
+        }
     }
     Ok(())
 }
@@ -81,6 +89,13 @@ pub(super) fn draw(
     tree
 }
 
+/// An error that stopped a drawn case, and the failure it had already shown (the
+/// error came while shrinking it), as first sent.
+pub(super) struct Stopped {
+    pub error: RunError,
+    pub failure: Option<CaseResult>,
+}
+
 /// Send one drawn call and judge it; a failure is shrunk (each step from the
 /// state the failing case met) and the minimal case is sent once more. When that
 /// send does not fail the same way, the failure is reported as first sent, with a
@@ -89,15 +104,47 @@ pub(super) async fn judge_drawn(
     cfg: &RunConfig,
     w: &mut Worker,
     seq: usize,
-    mut tree: impl ValueTree<Value = crate::wire::Call>,
-) -> Result<CaseResult, RunError> {
+    tree: impl ValueTree<Value = crate::wire::Call>,
+) -> Result<CaseResult, Stopped> {
     // The failure may depend on the instance's state: every shrink step and the
     // final re-judgement start from the state the failing case met.
     let before = w.world.instance.options.clone();
-    let first = execute(cfg, w, &case(seq, tree.current(), "random call")).await?;
+    let first = execute(cfg, w, &case(seq, tree.current(), "random call"))
+        .await
+        .map_err(|error| Stopped {
+            error,
+            failure: None,
+        })?;
     if !matches!(first.verdict, Verdict::Fail { .. }) {
         return Ok(first);
     }
+    let mut first = first;
+    match shrink(cfg, w, seq, tree, &mut first, &before).await {
+        Ok(Some(shrunk)) => Ok(shrunk),
+        Ok(None) => Ok(first),
+        Err(error) => {
+            first.notes.push(format!(
+                "not shrunk: the run stopped while shrinking it ({error})"
+            ));
+            Err(Stopped {
+                error,
+                failure: Some(first),
+            })
+        }
+    }
+}
+
+/// Shrink the failing case `first` drawn from `tree`: its minimal form, failing
+/// the same way when sent again, or `None` when it does not (then `first` gets a
+/// note, and is what is reported).
+async fn shrink(
+    cfg: &RunConfig,
+    w: &mut Worker,
+    seq: usize,
+    mut tree: impl ValueTree<Value = crate::wire::Call>,
+    first: &mut CaseResult,
+    before: &crate::oracle::Options,
+) -> Result<Option<CaseResult>, RunError> {
     // Shrink: simplify while it still fails the same way (a finding of the same
     // departure), complicate back when it does not.
     let keys: Vec<String> = first.findings.iter().map(|f| f.key()).collect();
@@ -119,7 +166,7 @@ pub(super) async fn judge_drawn(
             break;
         }
         steps += 1;
-        set_options(cfg, w, &before).await?;
+        set_options(cfg, w, before).await?;
         let attempt = execute(cfg, w, &case(seq, tree.current(), "shrink step")).await?;
         last_failed = same_failure(&attempt);
         if last_failed {
@@ -127,7 +174,7 @@ pub(super) async fn judge_drawn(
         }
     }
     // Re-judge the minimal case on a fresh send before reporting it.
-    set_options(cfg, w, &before).await?;
+    set_options(cfg, w, before).await?;
     let mut shrunk = execute(cfg, w, &case(seq, minimal.clone(), "random call, shrunk")).await?;
     shrunk.notes.push(format!(
         "shrunk in {steps} steps from {} to {} parameters; original: {}",
@@ -139,7 +186,6 @@ pub(super) async fn judge_drawn(
         // The target departed once: that is what is reported, as first sent. A pass
         // here would hide a flaky departure, another failure would swap it for
         // another one.
-        let mut first = first;
         let how = match &shrunk.verdict {
             Verdict::Fail { reason } => format!("failed otherwise ({reason})"),
             Verdict::Error { reason } => format!("error ({reason})"),
@@ -150,7 +196,7 @@ pub(super) async fn judge_drawn(
              sent again; this is the case as first sent",
             minimal.params.len(),
         ));
-        return Ok(first);
+        return Ok(None);
     }
-    Ok(shrunk)
+    Ok(Some(shrunk))
 }

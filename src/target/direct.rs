@@ -18,7 +18,7 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 
 use super::error_chain as chain;
-use crate::wire::{HttpRequest, HttpResponse, MAX_BODY_BYTES};
+use crate::wire::{HttpRequest, HttpResponse};
 
 /// An endpoint reached over a connection of the handle's own.
 pub(super) struct Direct {
@@ -65,25 +65,26 @@ impl Direct {
         Direct::plain(url)
     }
 
-    /// A direct connection for `url` when it is `http://` on this machine.
+    /// A direct connection for `url` when it is `http://` on this machine and is
+    /// nothing but a host and port: a base path (which reqwest joins to every
+    /// request's) or credentials in the URL (which reqwest sends as Basic auth)
+    /// take reqwest.
     fn plain(url: &str) -> Option<Direct> {
-        let rest = url.strip_prefix("http://")?;
-        if !super::is_loopback(url) {
+        let uri: http::Uri = url.parse().ok()?;
+        let authority = uri.authority()?;
+        let bare = uri.scheme_str() == Some("http")
+            && !authority.as_str().contains('@')
+            && matches!(uri.path(), "" | "/")
+            && uri.query().is_none();
+        if !bare || !super::is_loopback(url) {
             return None;
         }
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-        let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-        let has_port = match authority.rsplit_once(':') {
-            Some((host, port)) => !host.ends_with(':') && port.parse::<u16>().is_ok(),
-            None => false,
-        };
-        let authority = if has_port && !authority.ends_with(']') {
-            authority.to_string()
-        } else {
-            format!("{authority}:80")
-        };
         Some(Direct {
-            authority,
+            authority: format!(
+                "{}:{}",
+                authority.host(),
+                authority.port_u16().unwrap_or(80)
+            ),
             idle: Mutex::new(None),
         })
     }
@@ -127,12 +128,9 @@ impl Direct {
         while let Some(frame) = body_stream.frame().await {
             let frame = frame.map_err(|e| chain(&e))?;
             if let Some(chunk) = frame.data_ref() {
-                body.extend_from_slice(chunk);
-                if body.len() > MAX_BODY_BYTES {
-                    // The decoder refuses it; a hostile peer cannot make us buffer
-                    // more. The rest of the answer is unread: the connection goes
-                    // (hyper would close it too; this does not wait to see it).
-                    body.truncate(MAX_BODY_BYTES + 1);
+                if !super::take_bounded(&mut body, chunk) {
+                    // The rest of the answer is unread: the connection goes (hyper
+                    // would not reuse it either; this does not wait to see it).
                     whole = false;
                     break;
                 }
@@ -186,7 +184,8 @@ impl Direct {
 }
 
 /// The request as hyper takes it: origin-form target, the headers as sent (they
-/// carry `Host`), and the length from the body.
+/// carry `Host`), the length from the body, and reqwest's `Accept: */*` when the
+/// request has none, so both transports send the same headers.
 fn build(req: &HttpRequest) -> Result<http::Request<Full<Bytes>>, Reason> {
     let mut builder = http::Request::builder()
         .method(req.method.as_str())
@@ -195,6 +194,9 @@ fn build(req: &HttpRequest) -> Result<http::Request<Full<Bytes>>, Reason> {
         if !k.eq_ignore_ascii_case("content-length") {
             builder = builder.header(k.as_str(), v.as_str());
         }
+    }
+    if req.header("accept").is_none() {
+        builder = builder.header("accept", "*/*");
     }
     builder
         .body(Full::new(Bytes::from(req.body.clone())))
@@ -220,9 +222,10 @@ mod tests {
             Some("127.0.0.1:5000")
         );
         assert_eq!(
-            authority("http://localhost/x").as_deref(),
+            authority("http://localhost").as_deref(),
             Some("localhost:80")
         );
+        assert_eq!(authority("http://localhost/x"), None);
         assert_eq!(
             authority("http://[::1]:8080").as_deref(),
             Some("[::1]:8080")
@@ -230,6 +233,14 @@ mod tests {
         assert_eq!(authority("http://[::1]").as_deref(), Some("[::1]:80"));
         assert_eq!(authority("https://127.0.0.1:5000"), None);
         assert_eq!(authority("http://10.0.0.1:5000"), None);
-        assert_eq!(authority("http://ec2.us-east-1.amazonaws.com"), None);
+        assert_eq!(authority("http://cloud.example.com"), None);
+        // What reqwest does more with a URL: joining a base path, Basic auth.
+        assert_eq!(authority("http://127.0.0.1:5000/ec2"), None);
+        assert_eq!(authority("http://127.0.0.1:5000/?x=1"), None);
+        assert_eq!(authority("http://user:pw@127.0.0.1:5000"), None);
+        assert_eq!(
+            authority("http://127.0.0.1:5000/").as_deref(),
+            Some("127.0.0.1:5000")
+        );
     }
 }

@@ -74,8 +74,9 @@ pub struct TargetConfig {
     pub transport: Transport,
 }
 
-/// How requests reach a target. Both ways send the same bytes and hand back the
-/// same answer, bounded the same way, and neither follows a redirect.
+/// How requests reach a target. Both ways send the same request line, headers and
+/// body, hand back the same answer, bounded the same way, and neither follows a
+/// redirect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Transport {
     /// A keep-alive connection of each worker's own for `http://` endpoints on this
@@ -308,13 +309,9 @@ impl Target {
             .map_err(unreachable)?;
         let status = resp.status().as_u16();
         let headers = crate::wire::header_pairs(resp.headers());
-        // Read at most one byte past the limit: the decoder refuses it, and a hostile
-        // peer cannot make us buffer more.
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(unreachable)? {
-            body.extend_from_slice(&chunk);
-            if body.len() > MAX_BODY_BYTES {
-                body.truncate(MAX_BODY_BYTES + 1);
+            if !take_bounded(&mut body, &chunk) {
                 break;
             }
         }
@@ -361,6 +358,15 @@ fn http_client(cfg: &TargetConfig) -> Result<reqwest::Client, TargetError> {
         .timeout(cfg.timeout)
         .build()
         .map_err(|e| TargetError::Client(e.to_string()))
+}
+
+/// Add `chunk` to an answer's `body`, keeping at most one byte past
+/// [`MAX_BODY_BYTES`] (the decoder refuses such a body; a hostile peer cannot make
+/// us buffer more). False once the limit is passed: read no further.
+fn take_bounded(body: &mut Vec<u8>, chunk: &[u8]) -> bool {
+    let room = (MAX_BODY_BYTES + 1).saturating_sub(body.len());
+    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    body.len() <= MAX_BODY_BYTES
 }
 
 fn jitter() -> Duration {

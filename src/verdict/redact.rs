@@ -62,6 +62,30 @@ fn pairs(q: &str) -> String {
     credentials::mask_secret_params(q, REDACTED)
 }
 
+/// Redact the values of secret parameters (`Name=value`) anywhere in free text, such
+/// as an error message that echoes a query or a string-to-sign; text that is
+/// percent-encoded once (`SecurityToken%3D…`) is decoded first.
+pub fn text(s: &str) -> String {
+    static PAIR: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let pair = PAIR.get_or_init(|| {
+        regex::Regex::new(r#"([A-Za-z0-9_.%-]+)=([^&\s,;"'<>]*)"#).expect("a valid pattern")
+    });
+    let encoded = s.contains("%3D") || s.contains("%3d");
+    let decoded = if encoded {
+        percent_encoding::percent_decode_str(s).decode_utf8_lossy()
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    };
+    pair.replace_all(&decoded, |c: &regex::Captures<'_>| {
+        if is_secret_param(&c[1]) {
+            format!("{}={REDACTED}", &c[1])
+        } else {
+            c[0].to_string()
+        }
+    })
+    .into_owned()
+}
+
 /// Is `name` a parameter whose value must never be shown? Case-insensitive and
 /// percent-decoded (`signature`, `%53ignature`).
 pub fn is_secret_param(name: &str) -> bool {
@@ -86,6 +110,21 @@ mod tests {
         assert!(shown.contains("SignedHeaders=host;x-amz-date"), "{shown}");
         let q = query("/?Action=X&AccessKeyId=testid&Signature=s%3D&SecurityToken=t&RegionId=cn");
         assert_eq!(q, "/?Action=X&AccessKeyId=<redacted>&Signature=<redacted>&SecurityToken=<redacted>&RegionId=cn");
+    }
+
+    #[test]
+    fn secrets_in_free_text_are_removed_also_percent_encoded() {
+        // An error message echoing the server's string-to-sign (encoded once).
+        let msg = "SignatureDoesNotMatch: server string to sign is:POST&%2F&AccessKeyId%3DLTAIkey%26SecurityToken%3Dsts-tok%26SignatureNonce%3Dn1";
+        let shown = text(msg);
+        assert!(!shown.contains("sts-tok"), "{shown}");
+        assert!(shown.contains("SignatureNonce=n1"), "{shown}");
+        let plain = text(
+            "cannot read i-1 back: 403 x-amz-security-token=tok Signature=abc, Action=Describe",
+        );
+        assert!(!plain.contains("tok ") && !plain.contains("abc"), "{plain}");
+        assert!(plain.contains("Action=Describe"), "{plain}");
+        assert_eq!(text("nothing to hide here"), "nothing to hide here");
     }
 
     #[test]

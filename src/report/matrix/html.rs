@@ -130,11 +130,15 @@ fn scores(out: &mut String, m: &Matrix) {
                     s.total,
                     s.departures,
                     if s.departures == 1 { "" } else { "s" },
-                    if s.inconsistent > 0 {
-                        format!("<br>{} inconsistent reading(s)", s.inconsistent)
-                    } else {
-                        String::new()
-                    }
+                    [
+                        (s.inconsistent > 0)
+                            .then(|| format!("<br>{} inconsistent reading(s)", s.inconsistent)),
+                        s.incomplete
+                            .then(|| "<br><b>INCOMPLETE</b>: the run stopped early".to_string()),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect::<String>()
                 )),
                 None => out.push_str(&format!(
                     "<td class=\"score none\" data-api=\"{}\">not run</td>",
