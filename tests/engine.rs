@@ -565,6 +565,23 @@ async fn a_shrunk_case_failing_otherwise_does_not_replace_the_failure() {
     );
 }
 
+/// What a target whose read-back (describe) is down answers it.
+fn describe_down() -> HttpResponse {
+    HttpResponse {
+        status: 503,
+        headers: vec![("Content-Type".into(), "text/plain".into())],
+        body: b"describe is down".to_vec(),
+    }
+}
+
+/// The cases whose read-back failed.
+fn read_back_failed(results: &[CaseResult]) -> Vec<&CaseResult> {
+    results
+        .iter()
+        .filter(|r| r.notes.iter().any(|n| n.starts_with("read-back failed")))
+        .collect()
+}
+
 /// A read-back that fails leaves the change unverified: the case is an error,
 /// never a pass, however well the call was answered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -577,20 +594,13 @@ async fn a_case_whose_read_back_fails_is_not_a_pass() {
             use std::sync::atomic::Ordering::SeqCst;
             // The run's first read-backs (the instance as found) go through.
             if call.operation == "DescribeInstances" && DESCRIBES.fetch_add(1, SeqCst) >= 5 {
-                return HttpResponse {
-                    status: 503,
-                    headers: vec![("Content-Type".into(), "text/plain".into())],
-                    body: b"describe is down".to_vec(),
-                };
+                return describe_down();
             }
             resp
         },
     )
     .await;
-    let unverified: Vec<_> = results
-        .iter()
-        .filter(|r| r.notes.iter().any(|n| n.starts_with("read-back failed")))
-        .collect();
+    let unverified = read_back_failed(&results);
     assert!(unverified.len() > 20, "{} cases", unverified.len());
     for r in &unverified {
         assert!(!r.verdict.is_pass(), "{}: {:?}", r.id, r.verdict);
@@ -621,20 +631,13 @@ async fn a_failed_read_back_is_read_again_before_the_next_case() {
             // found); the one after it goes through.
             let n = DESCRIBES.fetch_add(1, SeqCst);
             if call.operation == "DescribeInstances" && n > 3 && n % 5 == 0 {
-                return HttpResponse {
-                    status: 503,
-                    headers: vec![("Content-Type".into(), "text/plain".into())],
-                    body: b"describe is down for a moment".to_vec(),
-                };
+                return describe_down();
             }
             resp
         },
     )
     .await;
-    let unverified = results
-        .iter()
-        .filter(|r| r.notes.iter().any(|n| n.starts_with("read-back failed")))
-        .count();
+    let unverified = read_back_failed(&results).len();
     assert!(unverified > 5, "{unverified} cases with a failed read-back");
     let failed = failures(&results);
     assert!(failed.is_empty(), "{:#?}", verdicts(&failed));
@@ -661,11 +664,7 @@ async fn a_failure_whose_shrinking_is_cut_short_is_kept() {
                 BROKEN.store(true, SeqCst);
             }
             if call.operation == "DescribeInstances" && BROKEN.load(SeqCst) {
-                return HttpResponse {
-                    status: 503,
-                    headers: vec![("Content-Type".into(), "text/plain".into())],
-                    body: b"describe is down".to_vec(),
-                };
+                return describe_down();
             }
             resp
         },
