@@ -606,12 +606,25 @@ async fn a_case_whose_read_back_fails_is_not_a_pass() {
         assert!(!r.verdict.is_pass(), "{}: {:?}", r.id, r.verdict);
     }
     // A call answered as documented is an error (unjudged), not a failure of the
-    // target's answer.
+    // target's answer; so is every case after it, whose starting options the run
+    // could not read: none fails, none passes.
     assert!(
         unverified.iter().any(|r| matches!(&r.verdict,
             Verdict::Error { reason } if reason.contains("read-back failed"))),
         "{:#?}",
         verdicts(&unverified)
+    );
+    let not_judged = results
+        .iter()
+        .filter(
+            |r| matches!(&r.verdict, Verdict::Error { reason } if reason.starts_with("not judged")),
+        )
+        .count();
+    assert!(not_judged > 20, "{not_judged} cases not judged");
+    assert!(
+        failures(&results).is_empty(),
+        "{:#?}",
+        verdicts(&failures(&results))
     );
 }
 
@@ -627,8 +640,9 @@ async fn a_failed_read_back_is_read_again_before_the_next_case() {
         Duration::from_secs(10),
         |call, resp| {
             use std::sync::atomic::Ordering::SeqCst;
-            // Every fifth read-back fails, after the run's first (the instance as
-            // found); the one after it goes through.
+            // Every fifth request fails when it is a read-back (after the run's
+            // first ones, the instance as found); the request after it, the
+            // worker's read-back before its next case, goes through.
             let n = DESCRIBES.fetch_add(1, SeqCst);
             if call.operation == "DescribeInstances" && n > 3 && n % 5 == 0 {
                 return describe_down();

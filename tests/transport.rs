@@ -247,9 +247,10 @@ fn a_written_request_is_never_sent_twice() {
             RECEIVED.fetch_add(1, Ordering::SeqCst);
         }
     }
-    let (url, _) = peer(answers_then_drops);
+    let (url, accepted) = peer(answers_then_drops);
     for transport in BOTH {
         RECEIVED.store(0, Ordering::SeqCst);
+        let before = accepted.load(Ordering::SeqCst);
         let target = target(&url, transport, Duration::from_secs(5));
         runtime().block_on(async {
             let first = target.send_raw(&request(&url)).await;
@@ -266,6 +267,8 @@ fn a_written_request_is_never_sent_twice() {
             2,
             "{transport:?}: requests received"
         );
+        // Both went on one connection: the second was written, then dropped.
+        assert_eq!(accepted.load(Ordering::SeqCst) - before, 1, "{transport:?}");
     }
 }
 

@@ -206,7 +206,11 @@ pub fn running_in(instances: &[InstanceFixture], region: &str, n: usize) -> Vec<
 
 /// Print why a run stopped; its exit code (an unreachable target has its own).
 pub fn run_error(e: &RunError) -> u8 {
-    eprintln!("error: {e}");
+    // The error can echo the target's message (a string-to-sign, a header…).
+    eprintln!(
+        "error: {}",
+        imds_conform::verdict::redact::text(&e.to_string())
+    );
     match e {
         RunError::Target(TargetError::Unreachable { .. }) => exit::UNREACHABLE,
         _ => exit::USAGE,

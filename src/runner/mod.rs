@@ -122,8 +122,8 @@ struct Worker {
     /// Whether the run has sent the instance a call that may have changed it.
     touched: bool,
     /// The last read-back failed, so `world`'s options may not be the instance's:
-    /// the next case reads them first (and the run stops if it cannot), rather
-    /// than be judged against options the instance may no longer have.
+    /// the next case reads them first, rather than be judged against options the
+    /// instance may no longer have (when it cannot, the case is not judged).
     stale: bool,
 }
 
@@ -322,7 +322,8 @@ pub async fn run_api_partial(cfg: RunConfig, events: UnboundedSender<Event>) -> 
         by_worker[i].push(c);
     }
     let mut run = run_workers(&cfg, &events, workers, by_worker, random).await;
-    run.interrupted = cancelled(&cfg);
+    // Cut short by a cancel, not by another worker's error (`stopped_by` says so).
+    run.interrupted = run.interrupted && cancelled(&cfg);
     shared.send_readings(api, &events);
     run
 }
@@ -408,9 +409,10 @@ async fn run_workers(
     };
     for (_, done) in by_index {
         match joined(done) {
-            Ok((cases, error)) => {
+            Ok((cases, error, cut)) => {
                 run.cases.extend(cases);
                 run.stopped_by = run.stopped_by.or(error);
+                run.interrupted |= cut;
             }
             Err(e) => run.stopped_by = run.stopped_by.or(Some(e)),
         }
@@ -470,7 +472,8 @@ async fn forward_in_batches(
 
 /// One worker's cases, then its random phase (its seed is the run's plus its
 /// index), then its instance's original options back (also after a failure or a
-/// cancellation). The cases judged, and the error that stopped it early.
+/// cancellation). The cases judged, the error that stopped it early, and whether
+/// a stop (a cancel, another worker's error) cut it short.
 async fn work(
     cfg: RunConfig,
     events: UnboundedSender<Event>,
@@ -478,7 +481,7 @@ async fn work(
     cases: Vec<Case>,
     i: usize,
     random: bool,
-) -> (Vec<CaseResult>, Option<RunError>) {
+) -> (Vec<CaseResult>, Option<RunError>, bool) {
     let mut results = Vec::new();
     let run = async {
         for case in &cases {
@@ -495,12 +498,15 @@ async fn work(
         Ok::<(), RunError>(())
     }
     .await;
+    // Stopped before its last case (read before the restore: a stop that comes
+    // while it restores cuts nothing).
+    let cut = cfg.cancel.load(Ordering::SeqCst);
     if run.is_err() {
         // The other workers stop too: the run has failed.
         cfg.cancel.store(true, Ordering::SeqCst);
     }
     put_back(&cfg, &mut w, &events, "").await;
-    (results, run.err())
+    (results, run.err(), cut)
 }
 
 fn keep(cfg: &RunConfig, index: usize, case: &Case) -> bool {
@@ -614,19 +620,12 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
         }
     };
     let (actual, mut judgement) = judge_answer(cfg, w, case, &expectation, sent, &mut notes).await;
-    if case.check == Check::Settle && judgement.verdict.is_pass() {
-        judgement = settle_check(cfg, w, judgement, &mut notes).await;
-    }
-    if let Some(e) = unknown_start {
-        judgement = verdict::Judgement {
-            verdict: Verdict::Error {
-                reason: format!(
-                    "not judged: the options it started from are unknown (the read-back \
-                     before it failed: {e})"
-                ),
-            },
-            findings: Vec::new(),
-        };
+    match unknown_start {
+        Some(e) => judgement = from_unknown_start(judgement, case, &e),
+        None if case.check == Check::Settle && judgement.verdict.is_pass() => {
+            judgement = settle_check(cfg, w, judgement, &mut notes).await;
+        }
+        None => {}
     }
     let mut result = record(
         cfg,
@@ -698,7 +697,10 @@ async fn judge_answer(
     };
     let observed = readback::read(cfg, &w.world.instance.id).await;
     notes.push(match &observed {
-        Err(e) => format!("read-back failed: {e}"),
+        Err(e) => format!(
+            "read-back failed: {}",
+            crate::verdict::redact::text(&e.to_string())
+        ),
         Ok(obs) => format!(
             "read-back: {}",
             show_options(&obs.options, obs.state.as_deref())
@@ -914,17 +916,15 @@ async fn settle_check(
         }
         // A failure found already stays one; a change not seen to settle is
         // otherwise unverified.
-        Err(e) if matches!(judgement.verdict, Verdict::Fail { .. }) => {
-            w.stale = true;
-            notes.push(format!("settle read-back failed: {e}"));
-            judgement
-        }
         Err(e) => {
             w.stale = true;
+            let e = crate::verdict::redact::text(&e.to_string());
+            if matches!(judgement.verdict, Verdict::Fail { .. }) {
+                notes.push(format!("settle read-back failed: {e}"));
+                return judgement;
+            }
             verdict::Judgement {
-                verdict: Verdict::Error {
-                    reason: e.to_string(),
-                },
+                verdict: Verdict::Error { reason: e },
                 findings: Vec::new(),
             }
         }
@@ -938,9 +938,57 @@ async fn refresh(cfg: &RunConfig, w: &mut Worker) -> Result<(), RunError> {
     if w.stale {
         let obs = readback::read(cfg, &w.world.instance.id).await?;
         w.saw(obs.options);
-        w.first_state = obs.state;
     }
     Ok(())
+}
+
+/// The judgement of a case whose starting options could not be read: only what
+/// does not depend on them stands — a badly signed call's answer (it must be
+/// refused, whatever the options: accepted, or refused with another error, or not
+/// in the protocol's format). The rest is not judged: its expectation came from
+/// options the instance may no longer have.
+fn from_unknown_start(
+    judgement: verdict::Judgement,
+    case: &Case,
+    e: &RunError,
+) -> verdict::Judgement {
+    let standing: Vec<Finding> = if case.signing == Signing::Valid {
+        Vec::new()
+    } else {
+        judgement
+            .findings
+            .into_iter()
+            .filter(|f| {
+                matches!(
+                    f.kind,
+                    FindingKind::AcceptedInvalid
+                        | FindingKind::WrongError
+                        | FindingKind::NotProtocol
+                )
+            })
+            .collect()
+    };
+    if standing.is_empty() {
+        let e = crate::verdict::redact::text(&e.to_string());
+        return verdict::Judgement {
+            verdict: Verdict::Error {
+                reason: format!(
+                    "not judged: the options it started from are unknown (the read-back \
+                     before it failed: {e})"
+                ),
+            },
+            findings: Vec::new(),
+        };
+    }
+    let reason = standing
+        .iter()
+        .map(|f| f.detail.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    verdict::Judgement {
+        verdict: Verdict::Fail { reason },
+        findings: standing,
+    }
 }
 
 /// Fail `judgement` with `f` too: its reason joins any earlier failure's, and
@@ -1342,9 +1390,12 @@ impl Session {
         };
         let state = state(&proptest::strategy::ValueTree::current(&tree));
         let missed = self.set_state(cfg, &state).await?;
-        let mut r = shrink::judge_drawn(cfg, &mut self.worker, index, tree)
-            .await
-            .map_err(|stopped| stopped.error)?;
+        // A failure cut short by an error is still the departure to report; the
+        // error comes back at the next case if it lasts.
+        let mut r = match shrink::judge_drawn(cfg, &mut self.worker, index, tree).await {
+            Ok(r) => r,
+            Err(stopped) => stopped.failure.ok_or(stopped.error)?,
+        };
         self.fold(&mut r, missed);
         Ok(Some(r))
     }
@@ -1420,4 +1471,99 @@ pub fn cancelled(cfg: &RunConfig) -> bool {
 /// A fresh cancel flag.
 pub fn cancel_flag() -> Arc<AtomicBool> {
     Arc::new(AtomicBool::new(false))
+}
+
+#[cfg(test)]
+mod unknown_start_tests {
+    use super::{
+        from_unknown_start, Case, Check, Finding, FindingKind, RunError, Signing, Verdict,
+    };
+    use crate::generate::Phase;
+    use crate::verdict::Judgement;
+    use crate::wire::Call;
+
+    fn case(signing: Signing) -> Case {
+        Case {
+            seq: 1,
+            phase: Phase::Auth,
+            rule: "auth.bad-signature".into(),
+            title: "a case".into(),
+            call: Call::new("Modify"),
+            signing,
+            check: Check::Single,
+        }
+    }
+
+    fn finding(kind: FindingKind, detail: &str) -> Finding {
+        Finding {
+            kind,
+            rule: "r".into(),
+            expected: "e".into(),
+            got: "g".into(),
+            field: None,
+            detail: detail.into(),
+            cite: Vec::new(),
+        }
+    }
+
+    fn failed(findings: Vec<Finding>) -> Judgement {
+        Judgement {
+            verdict: Verdict::Fail {
+                reason: "all of it".into(),
+            },
+            findings,
+        }
+    }
+
+    fn readback_error() -> RunError {
+        RunError::Readback {
+            api: "api".into(),
+            instance: "i-1".into(),
+            reason: "503 SecurityToken=tok".into(),
+        }
+    }
+
+    /// A badly signed call accepted is a departure whatever the options were; what
+    /// the read-back shows next to stale options is not judged, nor is anything of
+    /// a validly signed call.
+    #[test]
+    fn only_what_does_not_depend_on_the_options_stands() {
+        let j = from_unknown_start(
+            failed(vec![
+                finding(
+                    FindingKind::AcceptedInvalid,
+                    "a corrupt signature was accepted",
+                ),
+                finding(FindingKind::Readback, "the read-back shows another value"),
+            ]),
+            &case(Signing::CorruptSignature),
+            &readback_error(),
+        );
+        assert_eq!(
+            j.verdict,
+            Verdict::Fail {
+                reason: "a corrupt signature was accepted".into()
+            }
+        );
+        assert_eq!(j.findings.len(), 1);
+
+        for (signing, findings) in [
+            (
+                Signing::Valid,
+                vec![finding(FindingKind::AcceptedInvalid, "accepted")],
+            ),
+            (
+                Signing::CorruptSignature,
+                vec![finding(FindingKind::Readback, "changed")],
+            ),
+        ] {
+            let j = from_unknown_start(failed(findings), &case(signing), &readback_error());
+            let Verdict::Error { reason } = &j.verdict else {
+                panic!("{signing:?}: {:?}", j.verdict);
+            };
+            assert!(reason.starts_with("not judged"), "{reason}");
+            assert!(!reason.contains("tok"), "redacted: {reason}");
+            assert!(j.findings.is_empty());
+        }
+    }
 }

@@ -107,7 +107,9 @@ pub(super) async fn judge_drawn(
     tree: impl ValueTree<Value = crate::wire::Call>,
 ) -> Result<CaseResult, Stopped> {
     // The failure may depend on the instance's state: every shrink step and the
-    // final re-judgement start from the state the failing case met.
+    // final re-judgement start from the state the failing case met, read again
+    // first if the last read-back failed (`execute` would, after `before` is taken).
+    let _unknown = super::refresh(cfg, w).await;
     let before = w.world.instance.options.clone();
     let first = execute(cfg, w, &case(seq, tree.current(), "random call"))
         .await

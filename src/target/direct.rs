@@ -79,12 +79,16 @@ impl Direct {
         if !bare || !super::is_loopback(url) {
             return None;
         }
+        // The port as written (http::Uri drops one that is not a number): none or
+        // empty is the scheme's 80; one that is not a u16 (`:65536`) is reqwest's to
+        // refuse.
+        let text = authority.as_str();
+        let port = match text.rsplit_once(':').filter(|_| !text.ends_with(']')) {
+            None | Some((_, "")) => 80,
+            Some((_, p)) => p.parse::<u16>().ok()?,
+        };
         Some(Direct {
-            authority: format!(
-                "{}:{}",
-                authority.host(),
-                authority.port_u16().unwrap_or(80)
-            ),
+            authority: format!("{}:{port}", authority.host()),
             idle: Mutex::new(None),
         })
     }
@@ -238,6 +242,12 @@ mod tests {
         assert_eq!(authority("http://127.0.0.1:5000/ec2"), None);
         assert_eq!(authority("http://127.0.0.1:5000/?x=1"), None);
         assert_eq!(authority("http://user:pw@127.0.0.1:5000"), None);
+        assert_eq!(authority("http://127.0.0.1:65536"), None);
+        // An empty port is the scheme's, as the url crate (reqwest) reads it.
+        assert_eq!(
+            authority("http://127.0.0.1:").as_deref(),
+            Some("127.0.0.1:80")
+        );
         assert_eq!(
             authority("http://127.0.0.1:5000/").as_deref(),
             Some("127.0.0.1:5000")

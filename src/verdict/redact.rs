@@ -62,13 +62,15 @@ fn pairs(q: &str) -> String {
     credentials::mask_secret_params(q, REDACTED)
 }
 
-/// Redact the values of secret parameters (`Name=value`) anywhere in free text, such
-/// as an error message that echoes a query or a string-to-sign; text that is
-/// percent-encoded once (`SecurityToken%3D…`) is decoded first.
+/// Redact the values of secret parameters (`Name=value`, or a header's
+/// `name: value`) anywhere in free text, such as an error message that echoes a
+/// query, a header or a string-to-sign; text that is percent-encoded once
+/// (`SecurityToken%3D…`) is decoded first.
 pub fn text(s: &str) -> String {
-    static PAIR: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let pair = PAIR.get_or_init(|| {
-        regex::Regex::new(r#"([A-Za-z0-9_.%-]+)=([^&\s,;"'<>]*)"#).expect("a valid pattern")
+    static NAME: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    // A name and its separator; the value is what follows, up to a delimiter.
+    let name = NAME.get_or_init(|| {
+        regex::Regex::new(r"([A-Za-z0-9_.%-]+)(?:=|: ?)").expect("a valid pattern")
     });
     let encoded = s.contains("%3D") || s.contains("%3d");
     let decoded = if encoded {
@@ -76,14 +78,22 @@ pub fn text(s: &str) -> String {
     } else {
         std::borrow::Cow::Borrowed(s)
     };
-    pair.replace_all(&decoded, |c: &regex::Captures<'_>| {
-        if is_secret_param(&c[1]) {
-            format!("{}={REDACTED}", &c[1])
-        } else {
-            c[0].to_string()
+    let mut out = String::with_capacity(decoded.len());
+    let mut done = 0;
+    for c in name.captures_iter(&decoded) {
+        let whole = c.get(0).expect("group 0");
+        if whole.start() < done || !is_secret_param(&c[1]) {
+            continue;
         }
-    })
-    .into_owned()
+        let value_end = decoded[whole.end()..]
+            .find(|ch: char| ch.is_whitespace() || "&,;\"'<>".contains(ch))
+            .map_or(decoded.len(), |i| whole.end() + i);
+        out.push_str(&decoded[done..whole.end()]);
+        out.push_str(REDACTED);
+        done = value_end;
+    }
+    out.push_str(&decoded[done..]);
+    out
 }
 
 /// Is `name` a parameter whose value must never be shown? Case-insensitive and
@@ -124,6 +134,11 @@ mod tests {
         );
         assert!(!plain.contains("tok ") && !plain.contains("abc"), "{plain}");
         assert!(plain.contains("Action=Describe"), "{plain}");
+        let header = text(
+            "403: x-amz-security-token: tok2 was refused; cannot reach http://127.0.0.1:9: refused",
+        );
+        assert!(!header.contains("tok2"), "{header}");
+        assert!(header.contains("http://127.0.0.1:9: refused"), "{header}");
         assert_eq!(text("nothing to hide here"), "nothing to hide here");
     }
 
