@@ -711,6 +711,63 @@ async fn a_failure_whose_shrinking_is_cut_short_is_kept() {
     );
 }
 
+/// A random modify that sends a hop limit other than the instance's own (1): the
+/// restoring calls of a session never do.
+fn sets_another_hop_limit(call: &Call) -> bool {
+    call.operation == "ModifyInstanceMetadataOptions"
+        && call
+            .get("HttpPutResponseHopLimit")
+            .is_some_and(|v| *v != imds_conform::wire::RawValue::text("1"))
+}
+
+/// The library's one-case-at-a-time sessions (the `cargo test` harness) keep a
+/// failure cut short the same way: the departure comes back, with the note (the
+/// error comes at the next case if it lasts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_keeps_a_failure_whose_shrinking_is_cut_short() {
+    static BROKEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let (cfg, server) = broken_config(
+        20,
+        vec![Phase::Random],
+        |call| sets_another_hop_limit(call).then(first_time_500),
+        |call, resp| {
+            use std::sync::atomic::Ordering::SeqCst;
+            if sets_another_hop_limit(call) {
+                BROKEN.store(true, SeqCst);
+            }
+            if call.operation == "DescribeInstances" && BROKEN.load(SeqCst) {
+                return describe_down();
+            }
+            resp
+        },
+    )
+    .await;
+    let mut sessions = Session::open(&cfg).await.expect("opens");
+    let session = &mut sessions[0];
+    let original = session.original().clone();
+    let mut kept = None;
+    for index in 1..=40 {
+        let state = original.clone();
+        match session.run_random(&cfg, |_| state, 1, index).await {
+            Ok(Some(r)) if matches!(r.verdict, Verdict::Fail { .. }) => {
+                kept = Some(r);
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => panic!("case {index}: the error, not the failure: {e}"),
+        }
+    }
+    server.abort();
+    let kept = kept.expect("a random call with another hop limit in 40");
+    assert!(
+        kept.notes
+            .iter()
+            .any(|n| n.starts_with("not shrunk: the run stopped")),
+        "{:#?}",
+        kept.notes
+    );
+}
+
 /// A change shown right after the answer but gone once it settles (the applied
 /// read-back shows another hop limit) fails its settle case: a pass must survive
 /// the whole read-back, not only its first look.
