@@ -157,7 +157,7 @@ fn find_case(args: &ReplayArgs) -> Result<(RunMeta, CaseResult), u8> {
     })?;
     found
         .iter()
-        .filter(|r| r.meta.api != "all")
+        .filter(|r| r.meta.api != imds_conform::report::ALL_APIS)
         .find_map(|r| {
             r.cases
                 .iter()

@@ -235,7 +235,7 @@ pub fn build(inputs: &[MatrixInput]) -> Matrix {
             // A run that stopped before its first case still has its API's
             // column (a combined report's `all` is none).
             let api = &i.report.meta.api;
-            if api != "all" {
+            if api != super::ALL_APIS {
                 incomplete.insert(api.clone());
                 push_new(&mut b.apis, api.clone());
             }

@@ -42,6 +42,9 @@ pub use write::{write_all, write_run, Written};
 /// The `format` field of report.json; bumped on any incompatible change.
 pub const REPORT_FORMAT: &str = "imds-conform.report/1";
 
+/// `meta.api` of a combined report over several APIs.
+pub const ALL_APIS: &str = "all";
+
 /// One run against one target and API.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunReport {
@@ -299,7 +302,7 @@ pub fn combine(reports: &[RunReport]) -> RunReport {
         if apis.len() == 1 {
             apis[0].to_string()
         } else {
-            "all".to_string()
+            ALL_APIS.to_string()
         }
     };
     let started_at = extreme(reports.iter().map(|r| r.meta.started_at.as_str()), false);
