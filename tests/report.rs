@@ -1330,3 +1330,104 @@ fn the_run_index_says_which_api_is_incomplete() {
     assert!(row("| **Total**").contains("INCOMPLETE"), "{index}");
     assert!(row("**Verdict:").contains("INCOMPLETE"), "{index}");
 }
+
+/// Answers that echo what was signed, the way real services do in their
+/// signature errors, or a credential document: none of it may reach a report,
+/// whether the exchange was recorded by this run or read from an older report.
+fn echoing_answers() -> Vec<(u16, &'static str)> {
+    vec![
+        // AWS: the canonical request, a header line per signed header, in XML.
+        (403, "<Response><Errors><Error><Code>SignatureDoesNotMatch</Code><Message>The canonical string for this request should have been 'POST\n/\n\ncontent-type:application/x-www-form-urlencoded\nhost:127.0.0.1\nx-amz-security-token:SECRET-TOKEN-123\n' and Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20250102/us-east-1/ec2/aws4_request, Signature=deadbeef01</Message></Error></Errors></Response>"),
+        // Alibaba: the string to sign, percent-encoded once, in JSON.
+        (400, r#"{"RequestId":"R-9","Code":"IncompleteSignature","Message":"Specified signature is not matched with our calculation. server string to sign is:POST&%2F&AccessKeyId%3DLTAI5tVeryPrivateKeyId%26SecurityToken%3DALI-SEC-TOKEN-9%26SignatureNonce%3Dn-7"}"#),
+        // Twice encoded.
+        (400, "bad request: SecurityToken%253DALI-SEC-TOKEN-9%2526Action%253DX"),
+        // A credential document, as JSON and as XML.
+        (200, r#"{"Code":"Success","AccessKeyId":"AKIDEXAMPLE","SecretAccessKey":"deadbeef02","Token":"SECRET-TOKEN-123"}"#),
+        (200, "<Credentials><AccessKeyId>AKIDEXAMPLE</AccessKeyId><SessionToken>x</SessionToken><Token>SECRET-TOKEN-123</Token></Credentials>"),
+    ]
+}
+
+#[test]
+fn secrets_an_answer_echoes_never_reach_a_report() {
+    let req = HttpRequest {
+        method: "POST".into(),
+        path_and_query: "/".into(),
+        headers: vec![("Host".into(), "127.0.0.1:8080".into())],
+        body: b"Action=ModifyInstanceMetadataOptions".to_vec(),
+    };
+    let mut recorded = Vec::new();
+    let mut as_read = Vec::new();
+    for (status, body) in echoing_answers() {
+        let resp = HttpResponse {
+            status,
+            headers: vec![("x-amz-security-token".into(), "SECRET-TOKEN-123".into())],
+            body: body.as_bytes().to_vec(),
+        };
+        let ex = Exchange::record("http://127.0.0.1:8080", &req, Some(&resp));
+        let shown = ex.response.as_ref().unwrap();
+        assert_no_secret("a recorded answer", &format!("{:?}", shown));
+        recorded.push(ex.clone());
+        // As an older report holds it: unredacted.
+        let mut raw = ex;
+        let r = raw.response.as_mut().unwrap();
+        r.body = body.into();
+        r.headers = resp.headers.clone();
+        as_read.push(raw);
+    }
+    // What is not secret stays, decoded only where a secret was found.
+    let kept: Vec<String> = recorded
+        .iter()
+        .map(|e| e.response.as_ref().unwrap().body.clone())
+        .collect();
+    assert!(
+        kept[0].contains("<Code>SignatureDoesNotMatch</Code>"),
+        "{}",
+        kept[0]
+    );
+    assert!(kept[0].contains("host:127.0.0.1\n"), "{}", kept[0]);
+    assert!(kept[1].contains("SignatureNonce=n-7"), "{}", kept[1]);
+    assert!(kept[3].contains(r#""Code":"Success""#), "{}", kept[3]);
+    let plain = "<Response><RequestId>r-1</RequestId><Token-Count>3%</Token-Count></Response>";
+    let untouched = Exchange::record(
+        "http://127.0.0.1:8080",
+        &req,
+        Some(&HttpResponse {
+            status: 200,
+            headers: vec![],
+            body: plain.as_bytes().to_vec(),
+        }),
+    );
+    assert_eq!(untouched.response.unwrap().body, plain);
+
+    for exchanges in [recorded, as_read] {
+        let fail = case(
+            "aws-ec2/coverage/0009",
+            "aws-ec2",
+            "HttpTokens.values",
+            "echoed secrets",
+            vec![],
+            vec![error_outcome("InvalidParameterValue", 400, vec![])],
+            Actual::Outcome {
+                outcome: Outcome::Error {
+                    status: 403,
+                    code: "SignatureDoesNotMatch".into(),
+                    message: "see the exchange".into(),
+                    request_id: None,
+                },
+            },
+            Verdict::Fail {
+                reason: "code SignatureDoesNotMatch, expected InvalidParameterValue".into(),
+            },
+            exchanges,
+        );
+        let dir = tempfile::tempdir().unwrap();
+        write_all(dir.path(), &RunReport::new(meta("aws-ec2"), vec![fail])).unwrap();
+        let files = all_files(dir.path());
+        assert!(files.len() >= 4, "{files:?}");
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            assert_no_secret(&f.display().to_string(), &text);
+        }
+    }
+}

@@ -404,6 +404,7 @@ pub(crate) fn scrub_case(case: &mut CaseResult) {
         ex.request.body = redact::form_or_text(&ex.request.body);
         if let Some(resp) = &mut ex.response {
             resp.headers = redact::headers(&resp.headers);
+            resp.body = redact::text(&resp.body);
         }
     }
     if !case.duration_ms.is_finite() {

@@ -501,7 +501,7 @@ fn exchange(
             body: if a.token && a.status == 200 {
                 REDACTED.to_string()
             } else {
-                a.body
+                crate::verdict::redact::text(&a.body)
             },
         }),
     }

@@ -103,9 +103,9 @@ pub struct RecordedRequest {
 pub struct RecordedResponse {
     /// The HTTP status.
     pub status: u16,
-    /// Headers as received.
+    /// Headers as received (secrets redacted).
     pub headers: Vec<(String, String)>,
-    /// The body as text.
+    /// The body as text (secrets it echoes redacted: [`redact::text`]).
     pub body: String,
 }
 
@@ -122,8 +122,8 @@ impl Exchange {
             },
             response: resp.map(|r| RecordedResponse {
                 status: r.status,
-                headers: r.headers.clone(),
-                body: String::from_utf8_lossy(&r.body).into_owned(),
+                headers: redact::headers(&r.headers),
+                body: redact::text(&String::from_utf8_lossy(&r.body)),
             }),
         }
     }

@@ -49,12 +49,12 @@ pub fn query(path_and_query: &str) -> String {
     }
 }
 
-/// Redact a form body; any other body is returned as is.
+/// Redact a form body's secret parameters; any other body goes through [`text`].
 pub fn form_or_text(body: &str) -> String {
     if body.contains('=') && !body.trim_start().starts_with(['{', '<']) {
         pairs(body)
     } else {
-        body.to_string()
+        text(body)
     }
 }
 
@@ -62,38 +62,81 @@ fn pairs(q: &str) -> String {
     credentials::mask_secret_params(q, REDACTED)
 }
 
-/// Redact the values of secret parameters (`Name=value`, or a header's
-/// `name: value`) anywhere in free text, such as an error message that echoes a
-/// query, a header or a string-to-sign; text that is percent-encoded once
-/// (`SecurityToken%3D…`) is decoded first.
+/// Redact the values of secrets anywhere in free text, such as an error message or
+/// an answer's body that echoes a query, a header or a string-to-sign: a secret
+/// parameter's `Name=value`, a secret header's `name: value` (an `Authorization`
+/// header to the end of its line), a JSON `"Name": "value"` and an XML
+/// `<Name>value</Name>`. Text percent-encoded once or twice (`SecurityToken%3D…`,
+/// `SecurityToken%253D…`) is decoded first. Text with no secret in it comes back
+/// exactly as it was, encoded or not.
 pub fn text(s: &str) -> String {
     static NAME: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    static MAYBE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    // Every secret's name holds one of these words: text without one (and without
+    // a percent sign that could hide one) needs no closer look. Answers' bodies go
+    // through here case after case.
+    let maybe = MAYBE.get_or_init(|| {
+        regex::Regex::new(r"(?i)signature|token|accesskeyid|credential|authorization|%")
+            .expect("a valid pattern")
+    });
+    if !maybe.is_match(s) {
+        return s.to_string();
+    }
     // A name and its separator; the value is what follows, up to a delimiter.
     let name = NAME.get_or_init(|| {
-        regex::Regex::new(r"([A-Za-z0-9_.%-]+)(?:=|: ?)").expect("a valid pattern")
+        regex::Regex::new(r#"<([A-Za-z0-9_.:-]+)>|"?([A-Za-z0-9_.%-]+)"?(?:=|[ \t]*:[ \t]*)"?"#)
+            .expect("a valid pattern")
     });
-    let encoded = s.contains("%3D") || s.contains("%3d");
-    let decoded = if encoded {
-        percent_encoding::percent_decode_str(s).decode_utf8_lossy()
-    } else {
-        std::borrow::Cow::Borrowed(s)
-    };
+    let mut decoded = std::borrow::Cow::Borrowed(s);
+    for _ in 0..2 {
+        let encoded = ["%3D", "%3d", "%3A", "%3a", "%25"]
+            .iter()
+            .any(|m| decoded.contains(m));
+        if !encoded {
+            break;
+        }
+        let once = percent_encoding::percent_decode_str(&decoded)
+            .decode_utf8_lossy()
+            .into_owned();
+        decoded = std::borrow::Cow::Owned(once);
+    }
     let mut out = String::with_capacity(decoded.len());
     let mut done = 0;
+    let mut found = false;
     for c in name.captures_iter(&decoded) {
         let whole = c.get(0).expect("group 0");
-        if whole.start() < done || !is_secret_param(&c[1]) {
+        let (xml, named) = match (c.get(1), c.get(2)) {
+            (Some(n), _) => (true, n.as_str()),
+            (None, Some(n)) => (false, n.as_str()),
+            (None, None) => continue,
+        };
+        if whole.start() < done || !is_secret_name(named) {
             continue;
         }
-        let value_end = decoded[whole.end()..]
-            .find(|ch: char| ch.is_whitespace() || "&,;\"'<>".contains(ch))
-            .map_or(decoded.len(), |i| whole.end() + i);
+        let rest = &decoded[whole.end()..];
+        let end = if xml {
+            rest.find('<')
+        } else if named.eq_ignore_ascii_case("authorization") {
+            // Scheme, credential, signed headers and signature: the whole line.
+            rest.find(['\r', '\n', '"', '<'])
+        } else {
+            rest.find(|ch: char| ch.is_whitespace() || "&,;\"'<>\\".contains(ch))
+        };
         out.push_str(&decoded[done..whole.end()]);
         out.push_str(REDACTED);
-        done = value_end;
+        done = end.map_or(decoded.len(), |i| whole.end() + i);
+        found = true;
+    }
+    if !found {
+        return s.to_string();
     }
     out.push_str(&decoded[done..]);
     out
+}
+
+/// A secret parameter's or a secret header's name.
+fn is_secret_name(name: &str) -> bool {
+    is_secret_param(name) || SECRET_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
 }
 
 /// Is `name` a parameter whose value must never be shown? Case-insensitive and
@@ -140,6 +183,14 @@ mod tests {
         assert!(!header.contains("tok2"), "{header}");
         assert!(header.contains("http://127.0.0.1:9: refused"), "{header}");
         assert_eq!(text("nothing to hide here"), "nothing to hide here");
+        // Alibaba's headers; text with no secret stays as it was, encoded or not.
+        let acs = text("x-acs-security-token:t3\nx-acs-signature: s3\nx-acs-date:d");
+        assert_eq!(
+            acs,
+            "x-acs-security-token:<redacted>\nx-acs-signature: <redacted>\nx-acs-date:d"
+        );
+        let encoded = "POST&%2F&Action%3DDescribe%26Token-Count%3D3";
+        assert_eq!(text(encoded), encoded);
     }
 
     #[test]
