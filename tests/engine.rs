@@ -1186,3 +1186,51 @@ async fn omission_read_two_ways_is_an_inconsistent_reading() {
         "{r:#?}"
     );
 }
+
+/// A target that echoes secrets in its answers (a signature error quoting the
+/// canonical request, a success carrying a credential document): the run's case
+/// records, exchanges and all, hold none of them, whatever they fail on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_a_target_echoes_stay_out_of_the_case_records() {
+    let results = run_rewriting_answers(
+        vec![Phase::Coverage],
+        Duration::from_secs(10),
+        |call, resp| {
+            if call.operation != "ModifyInstanceMetadataOptions" {
+                return resp;
+            }
+            let body = if call.get("HttpTokens").is_some() {
+                "<Response><Errors><Error><Code>SignatureDoesNotMatch</Code><Message>The canonical string should have been 'POST\n/\n\nhost:127.0.0.1\nx-amz-security-token:TOKEN-ECHOED-1\n' (Authorization: AWS4-HMAC-SHA256 Credential=AKID-ECHOED-1/20250102/us-east-1/ec2/aws4_request, Signature=SIG-ECHOED-1)</Message></Error></Errors><RequestID>r-1</RequestID></Response>".to_string()
+            } else {
+                let ok = String::from_utf8_lossy(&resp.body).into_owned();
+                ok.replace(
+                    "</requestId>",
+                    "</requestId><credentials><Token>TOKEN-ECHOED-2</Token><SecretAccessKey>KEY-ECHOED-2</SecretAccessKey></credentials>",
+                )
+            };
+            let status = if body.contains("<Errors>") { 403 } else { resp.status };
+            HttpResponse {
+                status,
+                headers: resp.headers,
+                body: body.into_bytes(),
+            }
+        },
+    )
+    .await;
+    assert!(
+        results.iter().any(|r| r.exchanges.iter().any(|e| e
+            .response
+            .as_ref()
+            .is_some_and(|a| a.body.contains("SignatureDoesNotMatch")))),
+        "no echoing answer was recorded"
+    );
+    assert!(
+        results.iter().any(|r| matches!(&r.actual,
+            Actual::Outcome { outcome: Outcome::Success { body, .. } } if body.get("credentials").is_some())),
+        "no success carrying credentials was recorded"
+    );
+    for r in &results {
+        let shown = serde_json::to_string(r).expect("serializes");
+        assert!(!shown.contains("ECHOED"), "{}: {shown}", r.id);
+    }
+}

@@ -35,7 +35,7 @@ use crate::verdict::{
     departures, AmbiguityReading, CaseResult, Departure, ReadingTracker, Summary,
 };
 use crate::wire::credentials::EnvNames;
-use crate::wire::{RawValue, SigningScheme};
+use crate::wire::SigningScheme;
 
 pub use write::{write_all, write_run, Written};
 
@@ -393,20 +393,7 @@ pub fn scrubbed(report: &RunReport) -> RunReport {
 }
 
 pub(crate) fn scrub_case(case: &mut CaseResult) {
-    for p in &mut case.request {
-        if redact::is_secret_param(&p.name) {
-            p.value = RawValue::Text(redact::REDACTED.to_string());
-        }
-    }
-    for ex in &mut case.exchanges {
-        ex.request.path_and_query = redact::query(&ex.request.path_and_query);
-        ex.request.headers = redact::headers(&ex.request.headers);
-        ex.request.body = redact::form_or_text(&ex.request.body);
-        if let Some(resp) = &mut ex.response {
-            resp.headers = redact::headers(&resp.headers);
-            resp.body = redact::text(&resp.body);
-        }
-    }
+    redact::case(case);
     if !case.duration_ms.is_finite() {
         case.duration_ms = 0.0;
     }

@@ -293,7 +293,7 @@ fn unreached(cfg: &RunConfig, n: usize, state: &DataState, why: String) -> CaseR
         "could not bring the instance to {}: {why}; its probes were not judged",
         state.title
     );
-    CaseResult {
+    let mut r = CaseResult {
         id: format!("{}/data-plane/{n:04}", cfg.spec.api.id),
         api: cfg.spec.api.id.clone(),
         phase: "data-plane".into(),
@@ -311,7 +311,9 @@ fn unreached(cfg: &RunConfig, n: usize, state: &DataState, why: String) -> CaseR
         exchanges: Vec::new(),
         notes: Vec::new(),
         duration_ms: 0.0,
-    }
+    };
+    crate::verdict::redact::case(&mut r);
+    r
 }
 
 async fn wait_for_effect(
@@ -427,7 +429,7 @@ fn record(
         }
         _ => Vec::new(),
     };
-    CaseResult {
+    let mut r = CaseResult {
         id: format!("{}/data-plane/{n:04}", cfg.spec.api.id),
         api: cfg.spec.api.id.clone(),
         phase: "data-plane".into(),
@@ -456,7 +458,9 @@ fn record(
                 .join(", ")
         )],
         duration_ms: sent.elapsed.as_secs_f64() * 1000.0,
-    }
+    };
+    crate::verdict::redact::case(&mut r);
+    r
 }
 
 /// An answer as the recorder takes it.

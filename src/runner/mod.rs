@@ -638,6 +638,7 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
         started.elapsed(),
     );
     result.findings = judgement.findings;
+    verdict::redact::case(&mut result);
     Ok(result)
 }
 

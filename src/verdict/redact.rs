@@ -134,6 +134,71 @@ pub fn text(s: &str) -> String {
     out
 }
 
+/// A case's record with every secret it could carry redacted: its request's secret
+/// parameters, its exchanges (query, headers, bodies both ways), and the target's
+/// words wherever the record repeats them (the answer's message and members, the
+/// reasons, notes and findings). What a case shows is built from the target's
+/// answers, and a target may echo what it was sent.
+pub fn case(case: &mut super::CaseResult) {
+    for p in &mut case.request {
+        if is_secret_param(&p.name) {
+            p.value = crate::wire::RawValue::Text(REDACTED.to_string());
+        }
+    }
+    for ex in &mut case.exchanges {
+        ex.request.path_and_query = query(&ex.request.path_and_query);
+        ex.request.headers = headers(&ex.request.headers);
+        ex.request.body = form_or_text(&ex.request.body);
+        if let Some(resp) = &mut ex.response {
+            resp.headers = headers(&resp.headers);
+            resp.body = text(&resp.body);
+        }
+    }
+    match &mut case.actual {
+        super::Actual::Outcome { outcome } => match outcome {
+            crate::wire::Outcome::Error { message, .. } => in_place(message),
+            crate::wire::Outcome::Success { body, .. } => tree(body),
+        },
+        super::Actual::Undecodable { reason, .. } | super::Actual::Unjudgeable { reason } => {
+            in_place(reason);
+        }
+    }
+    match &mut case.verdict {
+        super::Verdict::Fail { reason } | super::Verdict::Error { reason } => in_place(reason),
+        super::Verdict::Pass | super::Verdict::PassUnderReading { .. } => {}
+    }
+    case.notes.iter_mut().for_each(in_place);
+    for f in &mut case.findings {
+        in_place(&mut f.got);
+        in_place(&mut f.detail);
+    }
+}
+
+fn in_place(s: &mut String) {
+    let shown = text(s);
+    if shown != *s {
+        *s = shown;
+    }
+}
+
+/// A decoded answer's members: a secret's member is replaced, text is redacted.
+fn tree(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(members) => {
+            for (k, v) in members.iter_mut() {
+                if is_secret_name(k) && !v.is_null() {
+                    *v = serde_json::Value::String(REDACTED.to_string());
+                } else {
+                    tree(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(tree),
+        serde_json::Value::String(s) => in_place(s),
+        _ => {}
+    }
+}
+
 /// A secret parameter's or a secret header's name.
 fn is_secret_name(name: &str) -> bool {
     is_secret_param(name) || SECRET_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
