@@ -1229,8 +1229,17 @@ async fn secrets_a_target_echoes_stay_out_of_the_case_records() {
             Actual::Outcome { outcome: Outcome::Success { body, .. } } if body.get("credentials").is_some())),
         "no success carrying credentials was recorded"
     );
+    let mut signed = 0;
     for r in &results {
         let shown = serde_json::to_string(r).expect("serializes");
         assert!(!shown.contains("ECHOED"), "{}: {shown}", r.id);
+        // The run's own signatures are redacted too.
+        for (_, v) in r.exchanges.iter().flat_map(|e| &e.request.headers) {
+            if v.starts_with("AWS4-HMAC-SHA256") {
+                signed += 1;
+                assert!(v.ends_with("Signature=<redacted>"), "{}: {v}", r.id);
+            }
+        }
     }
+    assert!(signed > 0, "no signed request was recorded");
 }

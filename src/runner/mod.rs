@@ -574,7 +574,7 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
             // must be refused.
             let req = cfg.target.prepare(&case.call, Signing::Valid)?;
             let first = cfg.target.send_raw(&req).await?;
-            exchanges.push(Exchange::record(&url, &req, Some(&first)));
+            exchanges.push(Exchange::unredacted(&url, &req, Some(&first)));
             let protocol = cfg.target.config().protocol;
             let first_exp = w.oracle.expect(&w.world, &case.call, Signing::Valid.auth());
             let decoded = crate::wire::client::decode(protocol, &first);
@@ -597,7 +597,7 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
                 let observed = readback::read(cfg, &w.world.instance.id).await?;
                 w.saw(observed.options);
                 let second = cfg.target.send_raw(&req).await?;
-                exchanges.push(Exchange::record(&url, &req, Some(&second)));
+                exchanges.push(Exchange::unredacted(&url, &req, Some(&second)));
                 let exp = Expectation {
                     outcomes: oracle::expect_condition(spec, &w.world, Condition::NonceReused),
                     ambiguities: Vec::new(),
@@ -612,7 +612,11 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
             if sent.attempts > 1 {
                 notes.push(format!("throttled: sent {} times", sent.attempts));
             }
-            exchanges.push(Exchange::record(&url, &sent.request, Some(&sent.response)));
+            exchanges.push(Exchange::unredacted(
+                &url,
+                &sent.request,
+                Some(&sent.response),
+            ));
             (
                 exp,
                 (sent.outcome, sent.response.status, sent.response.body),

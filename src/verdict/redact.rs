@@ -71,15 +71,7 @@ fn pairs(q: &str) -> String {
 /// exactly as it was, encoded or not.
 pub fn text(s: &str) -> String {
     static NAME: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    static MAYBE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    // Every secret's name holds one of these words: text without one (and without
-    // a percent sign that could hide one) needs no closer look. Answers' bodies go
-    // through here case after case.
-    let maybe = MAYBE.get_or_init(|| {
-        regex::Regex::new(r"(?i)signature|token|accesskeyid|credential|authorization|%")
-            .expect("a valid pattern")
-    });
-    if !maybe.is_match(s) {
+    if !may_hold_secret(s) {
         return s.to_string();
     }
     // A name and its separator; the value is what follows, up to a delimiter.
@@ -175,10 +167,24 @@ pub fn case(case: &mut super::CaseResult) {
 }
 
 fn in_place(s: &mut String) {
-    let shown = text(s);
-    if shown != *s {
-        *s = shown;
+    if may_hold_secret(s) {
+        *s = text(s);
     }
+}
+
+/// Whether `s` could hold a secret: every secret's name holds one of these words,
+/// and a percent sign could hide one. Answers' bodies and members go through here
+/// case after case; most have none (`httpTokens` is not `Token`).
+fn may_hold_secret(s: &str) -> bool {
+    static MAYBE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    MAYBE
+        .get_or_init(|| {
+            regex::Regex::new(
+                r"(?i)signature|security.?token|\btoken\b|access.?key|credential|authorization|%",
+            )
+            .expect("a valid pattern")
+        })
+        .is_match(s)
 }
 
 /// A decoded answer's members: a secret's member is replaced, text is redacted.
