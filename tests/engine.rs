@@ -1243,3 +1243,76 @@ async fn secrets_a_target_echoes_stay_out_of_the_case_records() {
     }
     assert!(signed > 0, "no signed request was recorded");
 }
+
+/// The nonce-replay check reads the instance between its two sends. When that
+/// read fails, the replay is sent but not judged and the run goes on, as after
+/// any failed read-back (it stopped the whole run).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_read_back_inside_the_replay_check_does_not_stop_the_run() {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    let api = "aliyun-ecs";
+    let spec = spec(api);
+    let fixtures = emulator::default_fixtures();
+    let (instances, keys) = fixtures.for_api(api).expect("fixtures");
+    let region = spec.api.default_region.clone();
+    let instance = instances
+        .iter()
+        .find(|i| i.is_running() && i.region == region)
+        .expect("a running instance")
+        .id
+        .clone();
+    let emulator = Emulator::new(EmulatorConfig {
+        apply_delay: Duration::from_millis(10),
+        ..EmulatorConfig::default()
+    });
+    // The run's first read (the instance as found) goes through; every later
+    // DescribeInstances is answered 503.
+    let describes = Arc::new(AtomicUsize::new(0));
+    let answer: common::Answering = Arc::new(move |req: &HttpRequest| {
+        let describe = req.path_and_query.contains("Action=DescribeInstances")
+            || String::from_utf8_lossy(&req.body).contains("Action=DescribeInstances");
+        if describe && describes.fetch_add(1, SeqCst) >= 1 {
+            return Some(describe_down());
+        }
+        Some(emulator.handle(req, SystemTime::now()))
+    });
+    let url = common::serve_answering(answer).await;
+    let aim = Aim {
+        url: &url,
+        region: &region,
+        instances: &[instance.as_str()],
+        known: instances.iter().map(|i| i.id.clone()).collect(),
+        creds: Credentials::new(keys[0].access_key_id.clone(), keys[0].secret.clone()),
+    };
+    let cfg = config(spec, aim, vec![Phase::Auth], 0);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let run = runner::run_api_partial(cfg, tx).await;
+    drain.await.expect("drain");
+    assert!(
+        run.stopped_by.is_none(),
+        "the run stopped: {:?}",
+        run.stopped_by
+    );
+    let replay: Vec<&CaseResult> = run
+        .cases
+        .iter()
+        .filter(|c| {
+            c.notes
+                .iter()
+                .any(|n| n.starts_with("read-back after the first send failed"))
+        })
+        .collect();
+    assert!(
+        !replay.is_empty(),
+        "no replay case read back between its sends"
+    );
+    for c in replay {
+        assert!(
+            matches!(&c.verdict, Verdict::Error { reason } if reason.starts_with("not judged")),
+            "{}: {:?}",
+            c.id,
+            c.verdict
+        );
+    }
+}

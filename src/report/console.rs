@@ -151,11 +151,8 @@ pub fn summary_table(reports: &[RunReport]) -> String {
         // The report's summary, not a recount of its cases: a streaming run keeps
         // only the failing cases but counts every verdict.
         let s = r.summary.clone();
-        total.total += s.total;
-        total.pass += s.pass;
-        total.pass_under_reading += s.pass_under_reading;
-        total.fail += s.fail;
-        total.error += s.error;
+        total.merge(&s);
+        // Distinct within each API, so distinct across them.
         total.departures += s.departures;
         total.inconsistent_readings += s.inconsistent_readings;
         rows.push(row(

@@ -360,11 +360,26 @@ async fn run_workers(
             let cancel = cancel.clone();
             cfg.cancel = stop.clone();
             tokio::task::spawn_blocking(move || {
-                cfg.target = Arc::new(cfg.target.for_worker()?);
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| TargetError::Client(e.to_string()))?;
+                let setup = || -> Result<_, RunError> {
+                    let target = cfg.target.for_worker()?;
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| TargetError::Client(e.to_string()))?;
+                    Ok((target, runtime))
+                };
+                let runtime = match setup() {
+                    Ok((target, runtime)) => {
+                        cfg.target = Arc::new(target);
+                        runtime
+                    }
+                    Err(e) => {
+                        // This thread's workers never start (their instances are
+                        // untouched); the others stop, as after a worker's error.
+                        cfg.cancel.store(true, Ordering::SeqCst);
+                        return Err(e);
+                    }
+                };
                 let local = tokio::task::LocalSet::new();
                 local.block_on(&runtime, async move {
                     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -560,7 +575,7 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
     // After a failed read-back, the options this case starts from are read first;
     // when they cannot be, the case is sent (its exchange is worth having) but not
     // judged: its expectation would come from options the instance may not have.
-    let unknown_start = refresh(cfg, w).await.err();
+    let mut unknown_start = refresh(cfg, w).await.err();
     let started = Instant::now();
     let spec = &cfg.spec;
     let auth = case.signing.auth();
@@ -594,8 +609,18 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
                     notes.push(format!("first send: {}", short_outcome(o)));
                 }
                 // The first send may have changed the instance; learn it before judging.
-                let observed = readback::read(cfg, &w.world.instance.id).await?;
-                w.saw(observed.options);
+                // Unread, the replay is sent but not judged, and the run goes on.
+                match readback::read(cfg, &w.world.instance.id).await {
+                    Ok(observed) => w.saw(observed.options),
+                    Err(e) => {
+                        w.stale = true;
+                        notes.push(format!(
+                            "read-back after the first send failed: {}",
+                            crate::verdict::redact::text(&e.to_string())
+                        ));
+                        unknown_start = unknown_start.or(Some(e));
+                    }
+                }
                 let second = cfg.target.send_raw(&req).await?;
                 exchanges.push(Exchange::unredacted(&url, &req, Some(&second)));
                 let exp = Expectation {
