@@ -93,6 +93,17 @@ pub enum SuiteError {
     /// left changed.
     #[error("not put back as found: {}", .0.join("; "))]
     NotRestored(Vec<String>),
+    /// The run stopped early on `error`, after judging some cases: `report` holds
+    /// them (departures found before the error included) and reads incomplete, so
+    /// it never conforms. (When the run also left an instance changed,
+    /// [`SuiteError::NotRestored`] comes back instead: that needs seeing to first.)
+    #[error("{error} (the run stopped after {} cases; the report holds them)", .report.cases())]
+    Stopped {
+        /// Why it stopped: [`SuiteError::Unreachable`] or [`SuiteError::Run`].
+        error: Box<SuiteError>,
+        /// The cases judged before it.
+        report: Box<Report>,
+    },
 }
 
 impl From<RunError> for SuiteError {
@@ -426,15 +437,29 @@ impl Suite {
             }
             (readings, not_restored)
         };
-        let (cases, (readings, not_restored)) = tokio::join!(runner::run_api(cfg, tx), drain);
+        let (run, (readings, not_restored)) = tokio::join!(runner::run_api_partial(cfg, tx), drain);
         if !not_restored.is_empty() {
             return Err(SuiteError::NotRestored(not_restored));
         }
         let mut meta = meta;
         meta.finished_at = chrono::Utc::now().to_rfc3339();
-        Ok(Report::new(
-            RunReport::new(meta, cases?).with_readings(readings),
-        ))
+        let judged = !run.cases.is_empty();
+        let report = RunReport::new(meta, run.cases).with_readings(readings);
+        match run.stopped_by {
+            None => Ok(Report::new(report)),
+            Some(e) if !judged => Err(e.into()),
+            Some(e) => {
+                let error = SuiteError::from(e);
+                // The error can echo the target's message (a string-to-sign…).
+                let why = crate::verdict::redact::text(&error.to_string());
+                Err(SuiteError::Stopped {
+                    error: Box::new(error),
+                    report: Box::new(Report::new(
+                        report.stopped_early(format!("stopped by an error: {why}")),
+                    )),
+                })
+            }
+        }
     }
 }
 

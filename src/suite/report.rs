@@ -90,6 +90,13 @@ impl Report {
         self.run.summary.total
     }
 
+    /// Why the run stopped before its last case (`stopped by an error: …`), if it
+    /// did: see [`SuiteError::Stopped`](crate::SuiteError::Stopped). An incomplete
+    /// report never conforms.
+    pub fn incomplete(&self) -> Option<&str> {
+        self.run.incomplete.as_deref()
+    }
+
     /// Panic unless the target [conforms](Report::conforms); the message lists
     /// every departure with its rule, the docs it cites and a curl reproducer,
     /// and every inconsistent reading with its witnesses.
@@ -153,10 +160,10 @@ impl fmt::Display for Report {
             r.summary.fail,
             r.summary.error,
             r.departures.len(),
-            if self.conforms() {
-                " — CONFORMS"
-            } else {
-                " — DOES NOT CONFORM"
+            match &r.incomplete {
+                Some(why) => format!(" — INCOMPLETE ({why})"),
+                None if self.conforms() => " — CONFORMS".into(),
+                None => " — DOES NOT CONFORM".into(),
             }
         )?;
         f.write_str(&explain(&r.departures, &r.cases, &r.meta, true))?;

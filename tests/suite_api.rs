@@ -1,0 +1,147 @@
+//! The library's `Suite` against targets that fail partway: a run cut short by a
+//! transport failure hands back what it judged, and instances it could not put
+//! back are named.
+
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use imds_conform::emulator::{self, EmulatorConfig};
+use imds_conform::wire::{HttpRequest, HttpResponse};
+use imds_conform::{Phase, Suite, SuiteError};
+
+mod common;
+
+/// An EC2 instance of the default fixtures, the first key, and an emulator.
+fn ec2() -> (String, String, String, emulator::Emulator) {
+    let fixtures = emulator::default_fixtures();
+    let (instances, keys) = fixtures.for_api("aws-ec2").expect("fixtures");
+    let instance = instances
+        .iter()
+        .find(|i| i.is_running() && i.region == "us-east-1")
+        .expect("a running instance")
+        .id
+        .clone();
+    let emulator = emulator::Emulator::new(EmulatorConfig {
+        apply_delay: Duration::from_millis(5),
+        ..EmulatorConfig::default()
+    });
+    (
+        instance,
+        keys[0].access_key_id.clone(),
+        keys[0].secret.clone(),
+        emulator,
+    )
+}
+
+fn is_modify(req: &HttpRequest) -> bool {
+    String::from_utf8_lossy(&req.body).contains("Action=ModifyInstanceMetadataOptions")
+}
+
+fn internal_error() -> HttpResponse {
+    HttpResponse {
+        status: 500,
+        headers: vec![("Content-Type".into(), "text/xml".into())],
+        body: b"<Response><Errors><Error><Code>InternalError</Code><Message>boom</Message></Error></Errors><RequestID>r-1</RequestID></Response>".to_vec(),
+    }
+}
+
+fn coverage(url: &str, instance: &str, key: &str, secret: &str) -> Suite {
+    Suite::new("aws-ec2")
+        .endpoint(url)
+        .region("us-east-1")
+        .instance(instance)
+        .credentials(key, secret)
+        .phases([Phase::Coverage])
+        .random_cases(0)
+}
+
+/// Modify calls 20–39 are answered 500 (a departure), the 46th loses its
+/// connection (the run stops there), and the target is back for the restore: the
+/// error comes with a report of the cases judged before it, departure included,
+/// reading incomplete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_cut_short_hands_back_what_it_judged() {
+    let (instance, key, secret, emulator) = ec2();
+    let modifies = Arc::new(AtomicUsize::new(0));
+    let answer: common::Answering = Arc::new(move |req: &HttpRequest| {
+        if is_modify(req) {
+            match modifies.fetch_add(1, SeqCst) {
+                20..40 => return Some(internal_error()),
+                45 => return None,
+                _ => {}
+            }
+        }
+        Some(emulator.handle(req, SystemTime::now()))
+    });
+    let url = common::serve_answering(answer).await;
+    let err = coverage(&url, &instance, &key, &secret)
+        .run()
+        .await
+        .expect_err("the run stops at the lost connection");
+    let shown = err.to_string();
+    let SuiteError::Stopped { error, report } = err else {
+        panic!("not Stopped: {shown}");
+    };
+    assert!(
+        matches!(*error, SuiteError::Unreachable(_) | SuiteError::Run(_)),
+        "{error:?}"
+    );
+    assert!(report.cases() >= 10, "{} cases", report.cases());
+    assert!(
+        shown.contains(&format!("after {} cases", report.cases())),
+        "{shown}"
+    );
+    assert!(!report.conforms());
+    let why = report.incomplete().expect("marked incomplete");
+    assert!(why.starts_with("stopped by an error"), "{why}");
+    assert!(
+        !report.departures().is_empty(),
+        "the 500s judged before the error are lost"
+    );
+    assert!(report.to_string().contains("INCOMPLETE"), "{report}");
+}
+
+/// A target down from the start: the error alone, as before (no cases, no report).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_judged_nothing_is_only_an_error() {
+    let (instance, key, secret, _) = ec2();
+    let answer: common::Answering = Arc::new(|_: &HttpRequest| None);
+    let url = common::serve_answering(answer).await;
+    let err = coverage(&url, &instance, &key, &secret)
+        .run()
+        .await
+        .expect_err("nothing answers");
+    assert!(
+        matches!(err, SuiteError::Unreachable(_) | SuiteError::Run(_)),
+        "{err:?}"
+    );
+}
+
+/// After its first three modify calls the target answers every modify as done
+/// but changes nothing (they go to a shadow emulator): the instance, changed by
+/// the first ones, cannot be put back, and the run says so, naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_left_changed_is_named() {
+    let (instance, key, secret, emulator) = ec2();
+    let (.., shadow) = ec2();
+    let modifies = Arc::new(AtomicUsize::new(0));
+    let answer: common::Answering = Arc::new(move |req: &HttpRequest| {
+        if is_modify(req) && modifies.fetch_add(1, SeqCst) >= 3 {
+            return Some(shadow.handle(req, SystemTime::now()));
+        }
+        Some(emulator.handle(req, SystemTime::now()))
+    });
+    let url = common::serve_answering(answer).await;
+    let err = coverage(&url, &instance, &key, &secret)
+        .only("HttpTokens.*")
+        .run()
+        .await
+        .expect_err("the instance stays changed");
+    let SuiteError::NotRestored(lines) = &err else {
+        panic!("not NotRestored: {err:?}");
+    };
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with(&instance), "{lines:?}");
+    assert!(err.to_string().contains("not put back as found"), "{err}");
+}
