@@ -1316,3 +1316,68 @@ async fn a_failed_read_back_inside_the_replay_check_does_not_stop_the_run() {
         );
     }
 }
+
+/// A target whose read-back always shows the hop limit and the tokens setting as
+/// they were: a case that changes both names both in one finding, and the
+/// departure names each field once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_back_wrong_in_two_fields_names_both() {
+    let results = run_rewriting_answers(vec![Phase::Coverage], Duration::from_secs(10), |c, r| {
+        if_describe(c, r, |r| {
+            let body = String::from_utf8_lossy(&r.body).into_owned();
+            let hop = regex::Regex::new(r"<httpPutResponseHopLimit>\d+</httpPutResponseHopLimit>")
+                .unwrap();
+            let tokens = regex::Regex::new(r"<httpTokens>\w+</httpTokens>").unwrap();
+            let body = hop.replace_all(
+                &body,
+                "<httpPutResponseHopLimit>1</httpPutResponseHopLimit>",
+            );
+            let body = tokens.replace_all(&body, "<httpTokens>optional</httpTokens>");
+            HttpResponse {
+                body: body.into_owned().into_bytes(),
+                ..r
+            }
+        })
+    })
+    .await;
+    let both: Vec<&CaseResult> = results
+        .iter()
+        .filter(|r| {
+            r.findings.iter().any(|f| {
+                f.kind == FindingKind::Readback
+                    && f.field.as_deref() == Some("hop_limit, http_tokens")
+                    && f.detail.contains("hop_limit = \"1\"")
+                    && f.detail.contains("http_tokens = \"optional\"")
+            })
+        })
+        .collect();
+    assert!(
+        !both.is_empty(),
+        "{:#?}",
+        results
+            .iter()
+            .flat_map(|r| &r.findings)
+            .filter(|f| f.kind == FindingKind::Readback)
+            .map(|f| (&f.field, &f.detail))
+            .collect::<Vec<_>>()
+    );
+    let d = departures(&results);
+    let readback: Vec<Vec<&str>> = d
+        .iter()
+        .filter(|d| d.kind == FindingKind::Readback)
+        .map(|d| d.field.as_deref().unwrap_or("").split(", ").collect())
+        .collect();
+    // Each departure names each of its fields once; one names both.
+    for fields in &readback {
+        let mut unique = fields.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), fields.len(), "{readback:?}");
+    }
+    assert!(
+        readback
+            .iter()
+            .any(|f| f.contains(&"hop_limit") && f.contains(&"http_tokens")),
+        "{readback:?}"
+    );
+}

@@ -1103,34 +1103,48 @@ pub fn readback_agrees(
         } => options,
         _ => before,
     };
-    for f in fields {
-        if let (Some(want), Some(got)) = (expected.get(*f), after.get(*f)) {
-            if want != got {
-                let (what, expected, shown) = match a.expected {
-                    Expected::Success { .. } => (
-                        "after a success",
-                        "the value the call set or kept",
-                        "another value",
-                    ),
-                    Expected::Error { .. } => (
-                        "after an error (it must change nothing)",
-                        "unchanged",
-                        "changed",
-                    ),
-                };
-                return Err(Box::new(Finding {
-                    kind: FindingKind::Readback,
-                    rule: a.rule.clone(),
-                    expected: expected.into(),
-                    got: shown.into(),
-                    field: Some((*f).clone()),
-                    detail: format!("read-back {what} shows {f} = {got:?}, expected {want:?}"),
-                    cite: a.cite.iter().map(|c| c.short()).collect(),
-                }));
-            }
-        }
+    // Every field that disagrees, in the table's order.
+    let off: Vec<(&String, &String, &String)> = fields
+        .iter()
+        .filter_map(|f| match (expected.get(*f), after.get(*f)) {
+            (Some(want), Some(got)) if want != got => Some((*f, want, got)),
+            _ => None,
+        })
+        .collect();
+    if off.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let (what, expected, shown) = match a.expected {
+        Expected::Success { .. } => (
+            "after a success",
+            "the value the call set or kept",
+            "another value",
+        ),
+        Expected::Error { .. } => (
+            "after an error (it must change nothing)",
+            "unchanged",
+            "changed",
+        ),
+    };
+    let values = off
+        .iter()
+        .map(|(f, want, got)| format!("{f} = {got:?}, expected {want:?}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Err(Box::new(Finding {
+        kind: FindingKind::Readback,
+        rule: a.rule.clone(),
+        expected: expected.into(),
+        got: shown.into(),
+        field: Some(
+            off.iter()
+                .map(|(f, ..)| f.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        detail: format!("read-back {what} shows {values}"),
+        cite: a.cite.iter().map(|c| c.short()).collect(),
+    }))
 }
 
 /// Whether a case with `verdict` is recorded in full, exchanges and citations. A
