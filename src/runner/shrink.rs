@@ -148,11 +148,13 @@ async fn shrink(
     before: &crate::oracle::Options,
 ) -> Result<Option<CaseResult>, RunError> {
     // Shrink: simplify while it still fails the same way (a finding of the same
-    // departure), complicate back when it does not.
-    let keys: Vec<String> = first.findings.iter().map(|f| f.key()).collect();
+    // departure), complicate back when it does not. A failure without findings is
+    // keyed by its reason, as departures group it: never "any failure".
+    use crate::verdict::departure::findings_of;
+    let keys: Vec<String> = findings_of(first).iter().map(|f| f.key()).collect();
     let same_failure = |r: &crate::verdict::CaseResult| {
         matches!(r.verdict, Verdict::Fail { .. })
-            && (keys.is_empty() || r.findings.iter().any(|f| keys.contains(&f.key())))
+            && findings_of(r).iter().any(|f| keys.contains(&f.key()))
     };
     let original = tree.current();
     let mut minimal = original.clone();
