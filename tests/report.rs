@@ -1340,6 +1340,9 @@ fn echoing_answers() -> Vec<(u16, &'static str)> {
         (403, "<Response><Errors><Error><Code>SignatureDoesNotMatch</Code><Message>The canonical string for this request should have been 'POST\n/\n\ncontent-type:application/x-www-form-urlencoded\nhost:127.0.0.1\nx-amz-security-token:SECRET-TOKEN-123\n' and Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20250102/us-east-1/ec2/aws4_request, Signature=deadbeef01</Message></Error></Errors></Response>"),
         // Alibaba: the string to sign, percent-encoded once, in JSON.
         (400, r#"{"RequestId":"R-9","Code":"IncompleteSignature","Message":"Specified signature is not matched with our calculation. server string to sign is:POST&%2F&AccessKeyId%3DLTAI5tVeryPrivateKeyId%26SecurityToken%3DALI-SEC-TOKEN-9%26SignatureNonce%3Dn-7"}"#),
+        // A JSON protocol: the canonical request inside a JSON string, its newlines
+        // escaped.
+        (400, r#"{"__type":"InvalidSignatureException","message":"The canonical string for this request should have been 'POST\n/\n\nhost:127.0.0.1\nx-amz-security-token:SECRET-TOKEN-123\n'"}"#),
         // Twice encoded.
         (400, "bad request: SecurityToken%253DALI-SEC-TOKEN-9%2526Action%253DX"),
         // A credential document, as JSON and as XML.
@@ -1387,7 +1390,8 @@ fn secrets_an_answer_echoes_never_reach_a_report() {
     );
     assert!(kept[0].contains("host:127.0.0.1\n"), "{}", kept[0]);
     assert!(kept[1].contains("SignatureNonce=n-7"), "{}", kept[1]);
-    assert!(kept[3].contains(r#""Code":"Success""#), "{}", kept[3]);
+    assert!(kept[2].contains(r#"\nhost:127.0.0.1\n"#), "{}", kept[2]);
+    assert!(kept[4].contains(r#""Code":"Success""#), "{}", kept[4]);
     let plain = "<Response><RequestId>r-1</RequestId><Token-Count>3%</Token-Count></Response>";
     let untouched = Exchange::record(
         "http://127.0.0.1:8080",
@@ -1430,4 +1434,56 @@ fn secrets_an_answer_echoes_never_reach_a_report() {
             assert_no_secret(&f.display().to_string(), &text);
         }
     }
+}
+
+/// A report written by an older version, secrets and all (the target's message
+/// quoting a string to sign, in the case, its departure and the reason the run
+/// stopped): every command reads it through `read`, which hands it back redacted.
+#[test]
+fn an_older_report_is_read_back_redacted() {
+    let echo = "Specified signature is not matched. server string to sign is:POST&%2F&AccessKeyId%3DLTAI5tVeryPrivateKeyId%26SecurityToken%3DALI-SEC-TOKEN-9";
+    let fail = case(
+        "aliyun-ecs/coverage/0001",
+        "aliyun-ecs",
+        "HttpTokens.values",
+        "HttpTokens = required",
+        vec![],
+        vec![error_outcome("InvalidParameter", 400, vec![])],
+        Actual::Outcome {
+            outcome: Outcome::Error {
+                status: 400,
+                code: "SignatureDoesNotMatch".into(),
+                message: echo.into(),
+                request_id: None,
+            },
+        },
+        Verdict::Fail {
+            reason: format!("code SignatureDoesNotMatch ({echo}), expected a success"),
+        },
+        vec![],
+    );
+    let report = RunReport::new(meta("aliyun-ecs"), vec![fail])
+        .stopped_early(format!("stopped by an error: 403 {echo}"));
+    let raw = serde_json::to_string_pretty(&report).unwrap();
+    assert!(
+        raw.contains("ALI-SEC-TOKEN-9"),
+        "the test's report holds the secret"
+    );
+    assert!(!report.departures.is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    std::fs::write(&path, raw).unwrap();
+    let back = read(&path).unwrap();
+    let shown = serde_json::to_string_pretty(&back).unwrap();
+    assert_no_secret("the report as read", &shown);
+    assert!(back
+        .incomplete
+        .as_deref()
+        .unwrap()
+        .starts_with("stopped by an error: 403"));
+    assert_eq!(back.departures.len(), report.departures.len());
+    assert_eq!(
+        back.departures[0].fingerprint,
+        report.departures[0].fingerprint
+    );
 }

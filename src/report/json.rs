@@ -22,7 +22,9 @@ pub fn read(path: &Path) -> Result<RunReport, ReportError> {
     from_str(path, &super::read_text(path)?)
 }
 
-/// Parse report text; `path` is only used to name the source in errors.
+/// Parse report text; `path` is only used to name the source in errors. What it
+/// holds is redacted again (see [`scrubbed`]): a report written by an older
+/// version may quote a target's secrets, and every command that reads one shows it.
 pub fn from_str(path: &Path, text: &str) -> Result<RunReport, ReportError> {
-    super::parse_format(path, text, REPORT_FORMAT)
+    super::parse_format(path, text, REPORT_FORMAT).map(|r: RunReport| scrubbed(&r))
 }

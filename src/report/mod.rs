@@ -371,14 +371,23 @@ fn extreme<'a>(times: impl Iterator<Item = &'a str> + Clone, latest: bool) -> St
     }
 }
 
-/// A copy of `report` with the recorder's redaction applied again (idempotent on
-/// recorded data): secret-bearing parameters, query/form values and headers, in the
-/// parameters as sent and in every exchange. Non-finite durations become 0 (JSON
-/// has no NaN). The summary is recomputed from the cases.
+/// A copy of `report` with the recorder's redaction applied again (idempotent):
+/// every case as [`redact::case`] leaves it, and what the departures and the
+/// reason of an incomplete run quote. Non-finite durations become 0 (JSON has no
+/// NaN). The summary is recomputed from the cases.
 pub fn scrubbed(report: &RunReport) -> RunReport {
     let mut out = report.clone();
     for case in &mut out.cases {
         scrub_case(case);
+    }
+    // What a departure or the reason of an incomplete run quotes of the target.
+    for d in &mut out.departures {
+        redact::in_place(&mut d.title);
+        redact::in_place(&mut d.got);
+        redact::in_place(&mut d.example);
+    }
+    if let Some(why) = &mut out.incomplete {
+        redact::in_place(why);
     }
     let (departures, inconsistent) = (out.summary.departures, out.summary.inconsistent_readings);
     let counted = out.summary.clone();

@@ -65,65 +65,88 @@ fn pairs(q: &str) -> String {
 /// Redact the values of secrets anywhere in free text, such as an error message or
 /// an answer's body that echoes a query, a header or a string-to-sign: a secret
 /// parameter's `Name=value`, a secret header's `name: value` (an `Authorization`
-/// header to the end of its line), a JSON `"Name": "value"` and an XML
-/// `<Name>value</Name>`. Text percent-encoded once or twice (`SecurityToken%3D…`,
-/// `SecurityToken%253D…`) is decoded first. Text with no secret in it comes back
-/// exactly as it was, encoded or not.
+/// header to the end of its line), also after an escaped newline (`\nx-amz-…` in a
+/// JSON string), a JSON `"Name": "value"` and an XML `<Name>value</Name>`, where a
+/// credential document's members count too (`Token`, `SecretAccessKey`…). Text that
+/// shows a secret only percent-encoded, once or twice (`SecurityToken%3D…`,
+/// `SecurityToken%253D…`), comes back decoded and redacted; text with no secret
+/// comes back exactly as it was. Redacting redacted text changes nothing.
 pub fn text(s: &str) -> String {
-    static NAME: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     if !may_hold_secret(s) {
         return s.to_string();
     }
-    // A name and its separator; the value is what follows, up to a delimiter.
-    let name = NAME.get_or_init(|| {
-        regex::Regex::new(r#"<([A-Za-z0-9_.:-]+)>|"?([A-Za-z0-9_.%-]+)"?(?:=|[ \t]*:[ \t]*)"?"#)
-            .expect("a valid pattern")
-    });
-    let mut decoded = std::borrow::Cow::Borrowed(s);
+    // As written, then percent-decoded once and twice: each view that shows a
+    // secret the earlier ones did not is redacted, and shown from then on.
+    let mut shown = one_pass(s);
+    let mut view = shown.clone().unwrap_or_else(|| s.to_string());
     for _ in 0..2 {
         let encoded = ["%3D", "%3d", "%3A", "%3a", "%25"]
             .iter()
-            .any(|m| decoded.contains(m));
+            .any(|m| view.contains(m));
         if !encoded {
             break;
         }
-        let once = percent_encoding::percent_decode_str(&decoded)
+        view = percent_encoding::percent_decode_str(&view)
             .decode_utf8_lossy()
             .into_owned();
-        decoded = std::borrow::Cow::Owned(once);
+        if let Some(out) = one_pass(&view) {
+            view = out.clone();
+            shown = Some(out);
+        }
     }
-    let mut out = String::with_capacity(decoded.len());
+    shown.unwrap_or_else(|| s.to_string())
+}
+
+/// `s` with the value of every secret it shows redacted; `None` when it shows none.
+fn one_pass(s: &str) -> Option<String> {
+    static NAME: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    // A name and its separator; the value is what follows, up to a delimiter.
+    // Groups: 1 an XML element's name; 2 a JSON name's opening quote, 3 the name.
+    let name = NAME.get_or_init(|| {
+        regex::Regex::new(
+            r#"<([A-Za-z0-9_.:-]+)(?:\s[^<>]*)?>|(?:\\[nrt])?("?)([A-Za-z0-9_.%-]+)"?(?:=|\s*:\s*)["']?"#,
+        )
+        .expect("a valid pattern")
+    });
+    let mut out = String::with_capacity(s.len());
     let mut done = 0;
     let mut found = false;
-    for c in name.captures_iter(&decoded) {
+    // Each search starts where the last secret's value ended, or right after the
+    // last name that was no secret (its separator may open the next name).
+    let mut at = 0;
+    while let Some(c) = name.captures_at(s, at) {
         let whole = c.get(0).expect("group 0");
-        let (xml, named) = match (c.get(1), c.get(2)) {
-            (Some(n), _) => (true, n.as_str()),
-            (None, Some(n)) => (false, n.as_str()),
-            (None, None) => continue,
+        let (xml, quoted, named) = match (c.get(1), c.get(3)) {
+            (Some(n), _) => (true, false, n),
+            (None, Some(n)) => (false, c.get(2).is_some_and(|q| !q.is_empty()), n),
+            (None, None) => break,
         };
-        if whole.start() < done || !is_secret_name(named) {
+        let secret =
+            is_secret_name(named.as_str()) || (xml || quoted) && is_document_secret(named.as_str());
+        let rest = &s[whole.end()..];
+        if !secret || rest.starts_with(REDACTED) {
+            at = named.end();
             continue;
         }
-        let rest = &decoded[whole.end()..];
         let end = if xml {
             rest.find('<')
-        } else if named.eq_ignore_ascii_case("authorization") {
+        } else if named.as_str().eq_ignore_ascii_case("authorization") {
             // Scheme, credential, signed headers and signature: the whole line.
             rest.find(['\r', '\n', '"', '<'])
         } else {
             rest.find(|ch: char| ch.is_whitespace() || "&,;\"'<>\\".contains(ch))
         };
-        out.push_str(&decoded[done..whole.end()]);
+        out.push_str(&s[done..whole.end()]);
         out.push_str(REDACTED);
-        done = end.map_or(decoded.len(), |i| whole.end() + i);
+        done = end.map_or(s.len(), |i| whole.end() + i);
+        at = done;
         found = true;
     }
     if !found {
-        return s.to_string();
+        return None;
     }
-    out.push_str(&decoded[done..]);
-    out
+    out.push_str(&s[done..]);
+    Some(out)
 }
 
 /// A case's record with every secret it could carry redacted: its request's secret
@@ -166,7 +189,8 @@ pub fn case(case: &mut super::CaseResult) {
     }
 }
 
-fn in_place(s: &mut String) {
+/// [`text`] in place (and nothing allocated when there is nothing to look at).
+pub fn in_place(s: &mut String) {
     if may_hold_secret(s) {
         *s = text(s);
     }
@@ -180,7 +204,7 @@ fn may_hold_secret(s: &str) -> bool {
     MAYBE
         .get_or_init(|| {
             regex::Regex::new(
-                r"(?i)signature|security.?token|\btoken\b|access.?key|credential|authorization|%",
+                r"(?i)signature|security.?token|session.?token|\btoken\b|access.?key|credential|authorization|%",
             )
             .expect("a valid pattern")
         })
@@ -192,7 +216,7 @@ fn tree(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::Object(members) => {
             for (k, v) in members.iter_mut() {
-                if is_secret_name(k) && !v.is_null() {
+                if (is_secret_name(k) || is_document_secret(k)) && !v.is_null() {
                     *v = serde_json::Value::String(REDACTED.to_string());
                 } else {
                     tree(v);
@@ -208,6 +232,22 @@ fn tree(v: &mut serde_json::Value) {
 /// A secret parameter's or a secret header's name.
 fn is_secret_name(name: &str) -> bool {
     is_secret_param(name) || SECRET_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// What a credential document holds (an instance role's credentials, an STS
+/// answer): secret as a JSON member or an XML element, not as a word in free text
+/// ("invalid token: …").
+const DOCUMENT_SECRETS: &[&str] = &[
+    "Token",
+    "SessionToken",
+    "SecretAccessKey",
+    "AccessKeySecret",
+];
+
+fn is_document_secret(name: &str) -> bool {
+    DOCUMENT_SECRETS
+        .iter()
+        .any(|d| d.eq_ignore_ascii_case(name))
 }
 
 /// Is `name` a parameter whose value must never be shown? Case-insensitive and
@@ -277,5 +317,48 @@ mod tests {
             "RegionId=cn&%53ecurity%54oken=<redacted>&Signature=<redacted>"
         );
         assert!(is_secret_param("x-amz-credential"));
+    }
+
+    #[test]
+    fn secrets_in_answers_bodies_are_removed() {
+        // A JSON-protocol signature error quoting the canonical request: the
+        // newlines are escapes inside a JSON string.
+        let json = r#"{"__type":"InvalidSignatureException","message":"The canonical string for this request should have been 'POST\n/\n\ncontent-type:application/x-amz-json-1.1\nhost:127.0.0.1\nx-amz-security-token:IQoJb3JpZ2luX2VjEX\n'"}"#;
+        let shown = text(json);
+        assert!(!shown.contains("IQoJ"), "{shown}");
+        assert!(shown.contains("\\nhost:127.0.0.1\\n"), "{shown}");
+        // Quoted values, XML with attributes, a credential document.
+        for (raw, secret) in [
+            ("x-amz-security-token='TOK1' was refused", "TOK1"),
+            (r#"<Token xmlns="urn:x">TOK2</Token>"#, "TOK2"),
+            ("{\"Token\":\n  \"TOK3\"}", "TOK3"),
+            (r#"{"SessionToken": "TOK4", "Expiration": "soon"}"#, "TOK4"),
+        ] {
+            let shown = text(raw);
+            assert!(!shown.contains(secret), "{raw} -> {shown}");
+        }
+        // A credential document's names are words too: only their JSON and XML
+        // forms are secrets.
+        let words = "invalid token: the TTL is out of range";
+        assert_eq!(text(words), words);
+        // A secret shown as written is redacted where it is; the rest stays encoded.
+        let mixed = "Signature=abc&Path=%2Fa%3Db";
+        assert_eq!(text(mixed), "Signature=<redacted>&Path=%2Fa%3Db");
+    }
+
+    proptest::proptest! {
+        /// Redacting redacted text changes nothing (records are scrubbed again
+        /// each time a report is written).
+        #[test]
+        fn redaction_is_idempotent(parts in proptest::collection::vec(proptest::sample::select(vec![
+            "Signature=", "SecurityToken%3D", "SecurityToken%253D", "x-amz-security-token:",
+            "Authorization: AWS4 Credential=a/b, Signature=c", "\"Token\": \"", "<Token>", "</Token>",
+            "\\n", "\n", " ", "&", "=", ":", "%", "%25", "abc", "<redacted>", "'", "\"", "token",
+            "é", "httpTokens",
+        ]), 0..12)) {
+            let s: String = parts.concat();
+            let once = text(&s);
+            proptest::prop_assert_eq!(text(&once), once.clone(), "from {:?}", s);
+        }
     }
 }

@@ -21,12 +21,6 @@ pub const SECRET_PARAMS: &[&str] = &[
     "X-Amz-Security-Token",
     "X-Amz-Credential",
     "AccessKeyId",
-    // What an echoed credential document holds (an instance's role credentials,
-    // an STS answer): never a request parameter of these APIs, redacted wherever
-    // free text shows one.
-    "SecretAccessKey",
-    "AccessKeySecret",
-    "Token",
 ];
 
 /// Whether a query or form parameter name is one of [`SECRET_PARAMS`], compared the
