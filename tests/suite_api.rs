@@ -80,9 +80,15 @@ async fn a_run_cut_short_hands_back_what_it_judged() {
         .await
         .expect_err("the run stops at the lost connection");
     let shown = err.to_string();
-    let SuiteError::Stopped { error, report } = err else {
+    let SuiteError::Stopped {
+        error,
+        report,
+        not_restored,
+    } = err
+    else {
         panic!("not Stopped: {shown}");
     };
+    assert!(not_restored.is_empty(), "{not_restored:?}");
     assert!(
         matches!(*error, SuiteError::Unreachable(_) | SuiteError::Run(_)),
         "{error:?}"
@@ -100,6 +106,40 @@ async fn a_run_cut_short_hands_back_what_it_judged() {
         "the 500s judged before the error are lost"
     );
     assert!(report.to_string().contains("INCOMPLETE"), "{report}");
+}
+
+/// A target that goes down for good mid-run: the cases judged come back, and the
+/// instance it could not put back is named beside them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_stays_down_is_stopped_and_not_restored() {
+    let (instance, key, secret, emulator) = ec2();
+    let modifies = Arc::new(AtomicUsize::new(0));
+    let answer: common::Answering = Arc::new(move |req: &HttpRequest| {
+        if modifies.load(SeqCst) >= 30 {
+            return None;
+        }
+        if is_modify(req) {
+            modifies.fetch_add(1, SeqCst);
+        }
+        Some(emulator.handle(req, SystemTime::now()))
+    });
+    let url = common::serve_answering(answer).await;
+    let err = coverage(&url, &instance, &key, &secret)
+        .run()
+        .await
+        .expect_err("the target went down");
+    let SuiteError::Stopped {
+        report,
+        not_restored,
+        ..
+    } = &err
+    else {
+        panic!("not Stopped: {err}");
+    };
+    assert!(report.cases() >= 10, "{} cases", report.cases());
+    assert_eq!(not_restored.len(), 1, "{not_restored:?}");
+    assert!(not_restored[0].starts_with(&instance), "{not_restored:?}");
+    assert!(err.to_string().contains("not put back as found"), "{err}");
 }
 
 /// A target down from the start: the error alone, as before (no cases, no report).

@@ -1003,8 +1003,8 @@ fn from_unknown_start(
         return verdict::Judgement {
             verdict: Verdict::Error {
                 reason: format!(
-                    "not judged: the options it started from are unknown (the read-back \
-                     before it failed: {e})"
+                    "not judged: the options it started from are unknown (a read-back it \
+                     needed failed: {e})"
                 ),
             },
             findings: Vec::new(),
@@ -1136,12 +1136,9 @@ pub fn readback_agrees(
         rule: a.rule.clone(),
         expected: expected.into(),
         got: shown.into(),
-        field: Some(
-            off.iter()
-                .map(|(f, ..)| f.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        ),
+        // The first field names the finding (and its rule, when it is an omitted
+        // option's: see `name_omissions`); the detail shows every one.
+        field: Some(off[0].0.clone()),
         detail: format!("read-back {what} shows {values}"),
         cite: a.cite.iter().map(|c| c.short()).collect(),
     }))
@@ -1203,7 +1200,7 @@ fn record(
     }
 }
 
-fn redacted_params(params: &[RawParam]) -> Vec<RawParam> {
+pub(crate) fn redacted_params(params: &[RawParam]) -> Vec<RawParam> {
     params
         .iter()
         .map(|p| {
@@ -1256,11 +1253,12 @@ async fn put_back(cfg: &RunConfig, w: &mut Worker, events: &UnboundedSender<Even
         Err(e) if !w.touched => Event::Note {
             api: cfg.spec.api.id.clone(),
             message: format!(
-                "{what}could not check that {} is as found (nothing was changed): {e}",
-                w.world.instance.id
+                "{what}could not check that {} is as found (nothing was changed): {}",
+                w.world.instance.id,
+                crate::verdict::redact::text(&e.to_string())
             ),
         },
-        Err(e) => not_restored(e.to_string()),
+        Err(e) => not_restored(crate::verdict::redact::text(&e.to_string())),
         Ok(Some(Restored::Not(still))) => not_restored(format!(
             "the read-back after restoring still shows other values for {}",
             still.join(", ")

@@ -125,9 +125,10 @@ pub(super) async fn judge_drawn(
         Ok(Some(shrunk)) => Ok(shrunk),
         Ok(None) => Ok(first),
         Err(error) => {
-            first.notes.push(format!(
+            // Pushed after the case was redacted: the error may quote the target.
+            first.notes.push(crate::verdict::redact::text(&format!(
                 "not shrunk: the run stopped while shrinking it ({error})"
-            ));
+            )));
             Err(Stopped {
                 error,
                 failure: Some(first),
@@ -184,7 +185,7 @@ async fn shrink(
         "shrunk in {steps} steps from {} to {} parameters; original: {}",
         original.params.len(),
         minimal.params.len(),
-        serde_json::to_string(&original.params).unwrap_or_default()
+        serde_json::to_string(&super::redacted_params(&original.params)).unwrap_or_default()
     ));
     if !same_failure(&shrunk) {
         // The target departed once: that is what is reported, as first sent. A pass

@@ -95,24 +95,40 @@ pub enum SuiteError {
     NotRestored(Vec<String>),
     /// The run stopped early on `error`, after judging some cases: `report` holds
     /// them (departures found before the error included) and reads incomplete, so
-    /// it never conforms. (When the run also left an instance changed,
-    /// [`SuiteError::NotRestored`] comes back instead: that needs seeing to first.)
-    #[error("{error} (the run stopped after {} cases; the report holds them)", .report.cases())]
+    /// it never conforms. A target that stays down cannot have its instances put
+    /// back either: `not_restored` names them as [`SuiteError::NotRestored`] does.
+    #[error(
+        "{error} (the run stopped after {} cases; the report holds them){}",
+        .report.cases(),
+        not_restored_suffix(.not_restored)
+    )]
     Stopped {
         /// Why it stopped: [`SuiteError::Unreachable`] or [`SuiteError::Run`].
         error: Box<SuiteError>,
         /// The cases judged before it.
         report: Box<Report>,
+        /// The instances left changed, one line each (empty when all were put back).
+        not_restored: Vec<String>,
     },
 }
 
+fn not_restored_suffix(lines: &[String]) -> String {
+    if lines.is_empty() {
+        String::new()
+    } else {
+        format!("; not put back as found: {}", lines.join("; "))
+    }
+}
+
+/// The error's words are redacted: a target's message can quote a string to sign.
 impl From<RunError> for SuiteError {
     fn from(e: RunError) -> Self {
+        let shown = |e: &dyn std::fmt::Display| crate::verdict::redact::text(&e.to_string());
         match e {
             RunError::Target(t @ TargetError::Unreachable { .. }) => {
-                SuiteError::Unreachable(t.to_string())
+                SuiteError::Unreachable(shown(&t))
             }
-            other => SuiteError::Run(other.to_string()),
+            other => SuiteError::Run(shown(&other)),
         }
     }
 }
@@ -431,34 +447,33 @@ impl Suite {
                         reason,
                         original,
                         ..
-                    } => not_restored.push(format!("{instance} ({reason}; it had {original})")),
+                    } => not_restored.push(crate::verdict::redact::text(&format!(
+                        "{instance} ({reason}; it had {original})"
+                    ))),
                     _ => {}
                 }
             }
             (readings, not_restored)
         };
         let (run, (readings, not_restored)) = tokio::join!(runner::run_api_partial(cfg, tx), drain);
-        if !not_restored.is_empty() {
-            return Err(SuiteError::NotRestored(not_restored));
-        }
         let mut meta = meta;
         meta.finished_at = chrono::Utc::now().to_rfc3339();
         let judged = !run.cases.is_empty();
         let report = RunReport::new(meta, run.cases).with_readings(readings);
         match run.stopped_by {
-            None => Ok(Report::new(report)),
-            Some(e) if !judged => Err(e.into()),
-            Some(e) => {
+            Some(e) if judged => {
                 let error = SuiteError::from(e);
-                // The error can echo the target's message (a string-to-sign…).
-                let why = crate::verdict::redact::text(&error.to_string());
                 Err(SuiteError::Stopped {
-                    error: Box::new(error),
                     report: Box::new(Report::new(
-                        report.stopped_early(format!("stopped by an error: {why}")),
+                        report.stopped_early(format!("stopped by an error: {error}")),
                     )),
+                    error: Box::new(error),
+                    not_restored,
                 })
             }
+            _ if !not_restored.is_empty() => Err(SuiteError::NotRestored(not_restored)),
+            Some(e) => Err(e.into()),
+            None => Ok(Report::new(report)),
         }
     }
 }

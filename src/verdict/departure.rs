@@ -88,10 +88,9 @@ pub fn departures(cases: &[CaseResult]) -> Vec<Departure> {
             if !groups[g].2.contains(&i) {
                 groups[g].2.push(i);
             }
-            // A finding may name several fields ("hop_limit, http_tokens").
-            for field in f.field.iter().flat_map(|x| x.split(", ")) {
-                if !groups[g].3.iter().any(|known| known == field) {
-                    groups[g].3.push(field.to_string());
+            if let Some(field) = f.field {
+                if !groups[g].3.contains(&field) {
+                    groups[g].3.push(field);
                 }
             }
         }
