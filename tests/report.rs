@@ -1481,9 +1481,4 @@ fn an_older_report_is_read_back_redacted() {
         .as_deref()
         .unwrap()
         .starts_with("stopped by an error: 403"));
-    assert_eq!(back.departures.len(), report.departures.len());
-    assert_eq!(
-        back.departures[0].fingerprint,
-        report.departures[0].fingerprint
-    );
 }

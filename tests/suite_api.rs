@@ -142,6 +142,42 @@ async fn a_target_that_stays_down_is_stopped_and_not_restored() {
     assert!(err.to_string().contains("not put back as found"), "{err}");
 }
 
+/// A target that dies after the instance was read, before any case was judged:
+/// the error still comes back (it was lost behind NotRestored), with the instance
+/// the run may have changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_dies_before_the_first_answer_keeps_its_error() {
+    let (instance, key, secret, emulator) = ec2();
+    let requests = Arc::new(AtomicUsize::new(0));
+    let answer: common::Answering = Arc::new(move |req: &HttpRequest| {
+        if requests.fetch_add(1, SeqCst) >= 1 {
+            return None;
+        }
+        Some(emulator.handle(req, SystemTime::now()))
+    });
+    let url = common::serve_answering(answer).await;
+    let err = coverage(&url, &instance, &key, &secret)
+        .run()
+        .await
+        .expect_err("the target died");
+    let SuiteError::Stopped {
+        error,
+        report,
+        not_restored,
+    } = &err
+    else {
+        panic!("not Stopped: {err}");
+    };
+    assert!(
+        matches!(**error, SuiteError::Unreachable(_) | SuiteError::Run(_)),
+        "{error:?}"
+    );
+    assert_eq!(report.cases(), 0);
+    assert_eq!(not_restored.len(), 1, "{not_restored:?}");
+    let why = report.incomplete().expect("incomplete");
+    assert!(why.contains("not put back as found"), "{why}");
+}
+
 /// A target down from the start: the error alone, as before (no cases, no report).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_that_judged_nothing_is_only_an_error() {

@@ -93,10 +93,11 @@ pub enum SuiteError {
     /// left changed.
     #[error("not put back as found: {}", .0.join("; "))]
     NotRestored(Vec<String>),
-    /// The run stopped early on `error`, after judging some cases: `report` holds
-    /// them (departures found before the error included) and reads incomplete, so
-    /// it never conforms. A target that stays down cannot have its instances put
-    /// back either: `not_restored` names them as [`SuiteError::NotRestored`] does.
+    /// The run stopped early on `error`, after judging some cases or changing an
+    /// instance: `report` holds the cases (departures found before the error
+    /// included) and reads incomplete, so it never conforms. A target that stays
+    /// down cannot have its instances put back either: `not_restored` names them as
+    /// [`SuiteError::NotRestored`] does (and the report's incomplete reason too).
     #[error(
         "{error} (the run stopped after {} cases; the report holds them){}",
         .report.cases(),
@@ -461,12 +462,16 @@ impl Suite {
         let judged = !run.cases.is_empty();
         let report = RunReport::new(meta, run.cases).with_readings(readings);
         match run.stopped_by {
-            Some(e) if judged => {
+            // The error is told with what it leaves: the cases judged before it and
+            // the instances it left changed.
+            Some(e) if judged || !not_restored.is_empty() => {
                 let error = SuiteError::from(e);
+                let why = format!(
+                    "stopped by an error: {error}{}",
+                    not_restored_suffix(&not_restored)
+                );
                 Err(SuiteError::Stopped {
-                    report: Box::new(Report::new(
-                        report.stopped_early(format!("stopped by an error: {error}")),
-                    )),
+                    report: Box::new(Report::new(report.stopped_early(why))),
                     error: Box::new(error),
                     not_restored,
                 })

@@ -65,30 +65,30 @@ fn pairs(q: &str) -> String {
 /// Redact the values of secrets anywhere in free text, such as an error message or
 /// an answer's body that echoes a query, a header or a string-to-sign: a secret
 /// parameter's `Name=value`, a secret header's `name: value` (an `Authorization`
-/// header to the end of its line), also after an escaped newline (`\nx-amz-…` in a
-/// JSON string), a JSON `"Name": "value"` and an XML `<Name>value</Name>`, where a
-/// credential document's members count too (`Token`, `SecretAccessKey`…). Text that
-/// shows a secret only percent-encoded, once or twice (`SecurityToken%3D…`,
-/// `SecurityToken%253D…`), comes back decoded and redacted; text with no secret
+/// header to the end of its line), an AWS credential scope (`Credential=…`), also
+/// after a JSON escape (`\nx-amz-…`, `\u0026X-Amz-…`) or inside escaped quotes, a
+/// JSON `"Name": "value"` and an XML `<Name>value</Name>`, where a credential
+/// document's members count too (`Token`, `SecretAccessKey`…). Text that shows a
+/// secret only percent-encoded (`SecurityToken%3D…`, `SecurityToken%253D…`) comes
+/// back decoded as far as the secret showed, and redacted; text with no secret
 /// comes back exactly as it was. Redacting redacted text changes nothing.
 pub fn text(s: &str) -> String {
     if !may_hold_secret(s) {
         return s.to_string();
     }
-    // As written, then percent-decoded once and twice: each view that shows a
-    // secret the earlier ones did not is redacted, and shown from then on.
+    // As written, then percent-decoded again and again until nothing changes: each
+    // view that shows a secret the earlier ones did not is redacted, and shown from
+    // then on. (Each decoding that changes something shortens the text.)
     let mut shown = one_pass(s);
     let mut view = shown.clone().unwrap_or_else(|| s.to_string());
-    for _ in 0..2 {
-        let encoded = ["%3D", "%3d", "%3A", "%3a", "%25"]
-            .iter()
-            .any(|m| view.contains(m));
-        if !encoded {
-            break;
-        }
-        view = percent_encoding::percent_decode_str(&view)
+    while view.contains('%') {
+        let next = percent_encoding::percent_decode_str(&view)
             .decode_utf8_lossy()
             .into_owned();
+        if next == view {
+            break;
+        }
+        view = next;
         if let Some(out) = one_pass(&view) {
             view = out.clone();
             shown = Some(out);
@@ -101,10 +101,11 @@ pub fn text(s: &str) -> String {
 fn one_pass(s: &str) -> Option<String> {
     static NAME: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     // A name and its separator; the value is what follows, up to a delimiter.
-    // Groups: 1 an XML element's name; 2 a JSON name's opening quote, 3 the name.
+    // Groups: 1 an XML element's name (its namespace prefix dropped), 2 its
+    // attributes; 3 a name's opening quote (JSON), 4 the name.
     let name = NAME.get_or_init(|| {
         regex::Regex::new(
-            r#"<([A-Za-z0-9_.:-]+)(?:\s[^<>]*)?>|(?:\\[nrt])?("?)([A-Za-z0-9_.%-]+)"?(?:=|\s*:\s*)["']?"#,
+            r#"<(?:[A-Za-z0-9_.-]+:)?([A-Za-z0-9_.-]+)(\s[^<>]*)?>|(?:\\[nrt]|\\u[0-9a-fA-F]{4})?(\\?"?)([A-Za-z0-9_.%-]+)\\?"?(?:\s*=\s*|\s*:\s*)\[?\\?["']?"#,
         )
         .expect("a valid pattern")
     });
@@ -116,9 +117,9 @@ fn one_pass(s: &str) -> Option<String> {
     let mut at = 0;
     while let Some(c) = name.captures_at(s, at) {
         let whole = c.get(0).expect("group 0");
-        let (xml, quoted, named) = match (c.get(1), c.get(3)) {
+        let (xml, quoted, named) = match (c.get(1), c.get(4)) {
             (Some(n), _) => (true, false, n),
-            (None, Some(n)) => (false, c.get(2).is_some_and(|q| !q.is_empty()), n),
+            (None, Some(n)) => (false, c.get(3).is_some_and(|q| q.as_str().contains('"')), n),
             (None, None) => break,
         };
         let secret =
@@ -129,14 +130,25 @@ fn one_pass(s: &str) -> Option<String> {
             continue;
         }
         let end = if xml {
-            rest.find('<')
+            match rest.strip_prefix("<![CDATA[") {
+                Some(data) => data.find("]]>").map(|i| i + "<![CDATA[]]>".len()),
+                None => rest.find('<'),
+            }
         } else if named.as_str().eq_ignore_ascii_case("authorization") {
             // Scheme, credential, signed headers and signature: the whole line.
-            rest.find(['\r', '\n', '"', '<'])
+            value_end(rest, |ch| "\r\n\"<".contains(ch))
         } else {
-            rest.find(|ch: char| ch.is_whitespace() || "&,;\"'<>\\".contains(ch))
+            value_end(rest, |ch| ch.is_whitespace() || "&,;\"'<>".contains(ch))
         };
-        out.push_str(&s[done..whole.end()]);
+        match c.get(2) {
+            // An element's attributes are text too (the search goes on past them).
+            Some(attrs) => {
+                out.push_str(&s[done..attrs.start()]);
+                out.push_str(&one_pass(attrs.as_str()).unwrap_or_else(|| attrs.as_str().into()));
+                out.push_str(&s[attrs.end()..whole.end()]);
+            }
+            None => out.push_str(&s[done..whole.end()]),
+        }
         out.push_str(REDACTED);
         done = end.map_or(s.len(), |i| whole.end() + i);
         at = done;
@@ -147,6 +159,26 @@ fn one_pass(s: &str) -> Option<String> {
     }
     out.push_str(&s[done..]);
     Some(out)
+}
+
+/// Where a value that starts `rest` ends: at a delimiter, or at a backslash (a JSON
+/// escape: `\n`, `\"`) other than an escaped slash (`\/`, as some encoders write
+/// one inside a token).
+fn value_end(rest: &str, delimiter: impl Fn(char) -> bool) -> Option<usize> {
+    let mut chars = rest.char_indices().peekable();
+    while let Some((i, ch)) = chars.next() {
+        if ch == '\\' {
+            if chars.peek().is_some_and(|(_, next)| *next == '/') {
+                chars.next();
+                continue;
+            }
+            return Some(i);
+        }
+        if delimiter(ch) {
+            return Some(i);
+        }
+    }
+    None
 }
 
 /// A case's record with every secret it could carry redacted: its request's secret
@@ -229,9 +261,12 @@ fn tree(v: &mut serde_json::Value) {
     }
 }
 
-/// A secret parameter's or a secret header's name.
+/// A secret parameter's or a secret header's name, or an AWS credential scope
+/// (`Credential=AKID…/20250102/…`, in an `Authorization` header a message quotes).
 fn is_secret_name(name: &str) -> bool {
-    is_secret_param(name) || SECRET_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
+    is_secret_param(name)
+        || SECRET_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
+        || name.eq_ignore_ascii_case("Credential")
 }
 
 /// What a credential document holds (an instance role's credentials, an STS
@@ -333,6 +368,21 @@ mod tests {
             (r#"<Token xmlns="urn:x">TOK2</Token>"#, "TOK2"),
             ("{\"Token\":\n  \"TOK3\"}", "TOK3"),
             (r#"{"SessionToken": "TOK4", "Expiration": "soon"}"#, "TOK4"),
+            // JSON escapes before a name, JSON inside a JSON string, a list of
+            // values, an escaped slash inside the value.
+            (r#"{"message":"query: a=1\u0026X-Amz-Security-Token=TOK5"}"#, "TOK5"),
+            (r#"{"message":"{\"Token\":\"TOK6\"}"}"#, "TOK6"),
+            (r#"{"Token":["TOK7"]}"#, "TOK7"),
+            (r#"{"Token":"IQo\/TOK8"}"#, "TOK8"),
+            // An Authorization header quoted without its name; a namespaced
+            // element, CDATA, attributes; spaces around `=`; an encoded space.
+            ("in Authorization header: 'AWS4-HMAC-SHA256 Credential=AKIDTOK9/20250102/us-east-1/ec2/aws4_request, Signature=x'", "AKIDTOK9"),
+            ("<sts:SessionToken>TOK10</sts:SessionToken>", "TOK10"),
+            ("<Token><![CDATA[TOK11]]></Token>", "TOK11"),
+            (r#"<Token note="Signature=TOK12">x</Token>"#, "TOK12"),
+            ("Signature = TOK13", "TOK13"),
+            ("a%20Signature=TOK14", "TOK14"),
+            ("SecurityToken%3Da SecurityToken%25253DTOK15", "TOK15"),
         ] {
             let shown = text(raw);
             assert!(!shown.contains(secret), "{raw} -> {shown}");
@@ -354,7 +404,8 @@ mod tests {
             "Signature=", "SecurityToken%3D", "SecurityToken%253D", "x-amz-security-token:",
             "Authorization: AWS4 Credential=a/b, Signature=c", "\"Token\": \"", "<Token>", "</Token>",
             "\\n", "\n", " ", "&", "=", ":", "%", "%25", "abc", "<redacted>", "'", "\"", "token",
-            "é", "httpTokens",
+            "é", "httpTokens", "<Token a=\"Signature=x\">", "<ns:Token>", "<![CDATA[", "]]>",
+            "\\u0026", "\\\"", "[", "\\/", "%20", "%2525", "Credential=", " = ",
         ]), 0..12)) {
             let s: String = parts.concat();
             let once = text(&s);
