@@ -282,3 +282,36 @@ fn failure_fingerprints_ignore_ids() {
     assert_eq!(a, b);
     assert_eq!(normalize::fingerprint(&1), normalize::fingerprint(&1));
 }
+
+/// A recording made by an older version may hold what a target echoed of its
+/// secrets: read back, it is redacted, and lines up with a fresh recording of the
+/// same answers (which is redacted when made).
+#[test]
+fn an_older_recording_is_read_back_redacted() {
+    let a = "i-0123456789abcdef0";
+    let echo =
+        "The canonical string should have been 'POST\n/\n\nx-amz-security-token:SECRET-TOKEN-77\n'";
+    let answer = Outcome::Error {
+        status: 403,
+        code: "SignatureDoesNotMatch".into(),
+        message: echo.into(),
+        request_id: None,
+    };
+    let cases = [case(1, a, answer, Verdict::Pass)];
+    let fresh = Recording::from_cases(&table("aws-ec2"), "aws", a, &cases);
+    assert!(!recording::to_json(&fresh).contains("SECRET-TOKEN-77"));
+    // As an older version wrote it: the message as sent.
+    let mut old = fresh.clone();
+    if let Normalized::Error { message, .. } = &mut old.cases[0].outcome {
+        *message = echo.into();
+    } else {
+        panic!("{:?}", old.cases[0].outcome);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let raw = serde_json::to_string_pretty(&old).unwrap();
+    assert!(raw.contains("SECRET-TOKEN-77"));
+    std::fs::write(dir.path().join("aws-ec2.json"), raw).unwrap();
+    let back = recording::read_dir(dir.path()).unwrap();
+    assert!(!format!("{back:?}").contains("SECRET-TOKEN-77"), "{back:?}");
+    assert!(recording::compare(&back[0], &fresh).is_empty());
+}

@@ -27,6 +27,7 @@ use super::diff::unified;
 use super::ReportError;
 use crate::spec::Spec;
 use crate::verdict::normalize::{self, Normalized};
+use crate::verdict::redact;
 use crate::verdict::CaseResult;
 use crate::wire::RawParam;
 
@@ -78,8 +79,10 @@ impl Recording {
                 .iter()
                 .filter(|c| c.api == api)
                 .map(|c| {
-                    let (request, outcome) =
+                    let (mut request, mut outcome) =
                         normalize::case(rules, instance, &c.request, &c.actual);
+                    redact::params(&mut request);
+                    redact::normalized(&mut outcome);
                     RecordedCase {
                         id: c.id.clone(),
                         rule: c.rule.clone(),
@@ -115,8 +118,15 @@ pub fn write(dir: &Path, r: &Recording) -> Result<PathBuf, ReportError> {
 }
 
 /// Read one recording file.
+/// What it holds is redacted again: a recording made by an older version may quote
+/// a target's secrets (and would differ from a fresh one only there).
 pub fn read(path: &Path) -> Result<Recording, ReportError> {
-    super::parse_format(path, &super::read_text(path)?, RECORDING_FORMAT)
+    let mut r: Recording = super::parse_format(path, &super::read_text(path)?, RECORDING_FORMAT)?;
+    for c in &mut r.cases {
+        redact::params(&mut c.request);
+        redact::normalized(&mut c.outcome);
+    }
+    Ok(r)
 }
 
 /// Every recording in `dir` (`*.json` with the recording format), sorted by API.

@@ -187,11 +187,7 @@ fn value_end(rest: &str, delimiter: impl Fn(char) -> bool) -> Option<usize> {
 /// reasons, notes and findings). What a case shows is built from the target's
 /// answers, and a target may echo what it was sent.
 pub fn case(case: &mut super::CaseResult) {
-    for p in &mut case.request {
-        if is_secret_param(&p.name) {
-            p.value = crate::wire::RawValue::Text(REDACTED.to_string());
-        }
-    }
+    params(&mut case.request);
     for ex in &mut case.exchanges {
         ex.request.path_and_query = query(&ex.request.path_and_query);
         ex.request.headers = headers(&ex.request.headers);
@@ -218,6 +214,28 @@ pub fn case(case: &mut super::CaseResult) {
     for f in &mut case.findings {
         in_place(&mut f.got);
         in_place(&mut f.detail);
+    }
+}
+
+/// A call's parameters with every secret parameter's value redacted.
+pub fn params(ps: &mut [crate::wire::RawParam]) {
+    for p in ps {
+        if is_secret_param(&p.name) {
+            p.value = crate::wire::RawValue::Text(REDACTED.to_string());
+        }
+    }
+}
+
+/// A normalized outcome (a recording's) with what the target echoed redacted, as
+/// [`case`] redacts the outcome it comes from.
+pub fn normalized(n: &mut super::normalize::Normalized) {
+    use super::normalize::Normalized;
+    match n {
+        Normalized::Success { body, .. } => tree(body),
+        Normalized::Error { message, .. } => in_place(message),
+        Normalized::Undecodable { reason, .. } | Normalized::Unjudgeable { reason } => {
+            in_place(reason);
+        }
     }
 }
 
