@@ -12,7 +12,8 @@
 //! [`Finding`] in one of the two.
 //!
 //! The room: `framing` (bytes ↔ HTTP messages), `decode` (the decoder targets),
-//! `verify` (the signature verifiers), `handle` (the whole emulator), `scenario`
+//! `verify` (the signature verifiers), `handle` (the whole emulator), `redaction`
+//! (what reports show of a target's text), `scenario`
 //! (the differential's input), `harness` (one API's in-process emulator, signed as
 //! the runner signs), `differential` (emulator vs oracle), `seeds` (seed corpora).
 //! Compiled only with the `fuzzing` feature (the fuzz crate; tests and examples
@@ -23,6 +24,7 @@ mod differential;
 mod framing;
 mod handle;
 mod harness;
+mod redaction;
 mod scenario;
 mod seeds;
 mod verify;
@@ -35,6 +37,7 @@ pub use decode::{
 pub use differential::{differential, Finding};
 pub use framing::{request_from_bytes, request_to_bytes, response_from_bytes, response_to_bytes};
 pub use handle::emulator_handle;
+pub use redaction::redact_text;
 pub use scenario::{Edit, Op, Scenario, Val, MAX_EDITS, MAX_OPS};
 pub use seeds::{doc_seeds, seeds};
 pub use verify::{aliyun_verify, sigv4_verify};
@@ -52,6 +55,7 @@ pub const TARGETS: &[&str] = &[
     "aliyun_verify",
     "emulator_handle",
     "differential",
+    "redact_text",
 ];
 
 /// The API ids the differential target picks from.
@@ -76,6 +80,7 @@ pub fn run_target(name: &str, data: &[u8]) -> bool {
         "sigv4_verify" => sigv4_verify(data),
         "aliyun_verify" => aliyun_verify(data),
         "emulator_handle" => emulator_handle(data),
+        "redact_text" => redact_text(data),
         "differential" => {
             if let Err(f) = differential(&Scenario::from_bytes(data)) {
                 panic!("{f}");

@@ -88,6 +88,13 @@ pub fn seeds(target: &str, shared: Option<&std::path::Path>) -> Vec<Vec<u8>> {
             }
         }
     }
+    if target == "redact_text" {
+        out.extend(
+            super::redaction::SEEDS
+                .iter()
+                .map(|s| s.as_bytes().to_vec()),
+        );
+    }
     if target == "differential" {
         use rand::{Rng, SeedableRng};
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);

@@ -102,11 +102,15 @@ fn one_pass(s: &str) -> Option<String> {
     static NAME: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     // A name and its separator; the value is what follows, up to a delimiter.
     // Groups: 1 an XML element's name (its namespace prefix dropped), 2 its
-    // attributes; 3 a name's opening quote (JSON), 4 the name.
+    // attributes; 3 a JSON member's name (quoted; a quoted value may start on the
+    // next line, another one may not); 4 a name in text (`Name=value`, `name: value`, on one line). Either
+    // name may follow a JSON escape (`\n`, `\u0026`).
     let name = NAME.get_or_init(|| {
-        regex::Regex::new(
-            r#"<(?:[A-Za-z0-9_.-]+:)?([A-Za-z0-9_.-]+)(\s[^<>]*)?>|(?:\\[nrt]|\\u[0-9a-fA-F]{4})?(\\?"?)([A-Za-z0-9_.%-]+)\\?"?(?:\s*=\s*|\s*:\s*)\[?\\?["']?"#,
-        )
+        regex::Regex::new(concat!(
+            r#"<(?:[A-Za-z0-9_.-]+:)?([A-Za-z0-9_.-]+)(\s[^<>]*)?>"#,
+            r#"|(?:\\[nrt]|\\u[0-9a-fA-F]{4})?\\?"([A-Za-z0-9_.%-]+)\\?"\s*:(?:\s*\[?\s*\\?["']|[ \t]*)"#,
+            r#"|(?:\\[nrt]|\\u[0-9a-fA-F]{4})?([A-Za-z0-9_.%-]+)[ \t]*[=:][ \t]*["']?"#,
+        ))
         .expect("a valid pattern")
     });
     let mut out = String::with_capacity(s.len());
@@ -117,16 +121,20 @@ fn one_pass(s: &str) -> Option<String> {
     let mut at = 0;
     while let Some(c) = name.captures_at(s, at) {
         let whole = c.get(0).expect("group 0");
-        let (xml, quoted, named) = match (c.get(1), c.get(4)) {
-            (Some(n), _) => (true, false, n),
-            (None, Some(n)) => (false, c.get(3).is_some_and(|q| q.as_str().contains('"')), n),
-            (None, None) => break,
+        let (xml, quoted, named) = match (c.get(1), c.get(3), c.get(4)) {
+            (Some(n), ..) => (true, false, n),
+            (None, Some(n), _) => (false, true, n),
+            (None, None, Some(n)) => (false, false, n),
+            (None, None, None) => break,
         };
         let secret =
             is_secret_name(named.as_str()) || (xml || quoted) && is_document_secret(named.as_str());
         let rest = &s[whole.end()..];
         if !secret || rest.starts_with(REDACTED) {
-            at = named.end();
+            // Past this name; an element that is no secret is read again as text
+            // from its `<` on (`<x-amz-security-token:Error …>` reads as a
+            // namespaced element, and as a header).
+            at = if xml { whole.start() + 1 } else { named.end() };
             continue;
         }
         let end = if xml {
@@ -140,6 +148,11 @@ fn one_pass(s: &str) -> Option<String> {
         } else {
             value_end(rest, |ch| ch.is_whitespace() || "&,;\"'<>".contains(ch))
         };
+        if end == Some(0) || rest.is_empty() {
+            // Nothing to hide (`x-amz-security-token:` and the line ends).
+            at = named.end();
+            continue;
+        }
         match c.get(2) {
             // An element's attributes are text too (the search goes on past them).
             Some(attrs) => {
@@ -401,6 +414,10 @@ mod tests {
             ("Signature = TOK13", "TOK13"),
             ("a%20Signature=TOK14", "TOK14"),
             ("SecurityToken%3Da SecurityToken%25253DTOK15", "TOK15"),
+            // An empty value does not swallow the next line's name.
+            ("x-amz-security-token:\nx-amz-security-token: TOK16", "TOK16"),
+            ("{\"Token\":\nx-amz-security-token: TOK17", "TOK17"),
+            ("<x-amz-security-token:TOK18 a>", "TOK18"),
         ] {
             let shown = text(raw);
             assert!(!shown.contains(secret), "{raw} -> {shown}");
@@ -409,6 +426,8 @@ mod tests {
         // forms are secrets.
         let words = "invalid token: the TTL is out of range";
         assert_eq!(text(words), words);
+        // Nothing to hide: an empty value stays empty.
+        assert_eq!(text("Signature=&Action=X"), "Signature=&Action=X");
         // A secret shown as written is redacted where it is; the rest stays encoded.
         let mixed = "Signature=abc&Path=%2Fa%3Db";
         assert_eq!(text(mixed), "Signature=<redacted>&Path=%2Fa%3Db");
