@@ -114,13 +114,7 @@ impl Exchange {
     /// and every secret the answer echoes.
     pub fn record(endpoint: &str, req: &HttpRequest, resp: Option<&HttpResponse>) -> Self {
         let mut ex = Self::unredacted(endpoint, req, resp);
-        ex.request.path_and_query = redact::query(&ex.request.path_and_query);
-        ex.request.headers = redact::headers(&ex.request.headers);
-        ex.request.body = redact::form_or_text(&ex.request.body);
-        if let Some(r) = &mut ex.response {
-            r.headers = redact::headers(&r.headers);
-            r.body = redact::text(&r.body);
-        }
+        redact::exchange(&mut ex);
         ex
     }
 

@@ -2,7 +2,9 @@
 //! and session tokens are replaced; access key ids keep only a short prefix.
 #![warn(missing_docs)]
 
-use crate::wire::credentials::{self, SECRET_HEADERS};
+use crate::wire::credentials::{
+    self, DOCUMENT_SECRETS, SECRET_HEADERS, SECRET_PARAMS, SECRET_WORDS, WHOLE_LINE_SECRETS,
+};
 
 /// What a secret is replaced with.
 pub const REDACTED: &str = "<redacted>";
@@ -142,7 +144,10 @@ fn one_pass(s: &str) -> Option<String> {
                 Some(data) => data.find("]]>").map(|i| i + "<![CDATA[]]>".len()),
                 None => rest.find('<'),
             }
-        } else if named.as_str().eq_ignore_ascii_case("authorization") {
+        } else if WHOLE_LINE_SECRETS
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(named.as_str()))
+        {
             // Scheme, credential, signed headers and signature: the whole line.
             value_end(rest, |ch| "\r\n\"<".contains(ch))
         } else {
@@ -201,15 +206,7 @@ fn value_end(rest: &str, delimiter: impl Fn(char) -> bool) -> Option<usize> {
 /// answers, and a target may echo what it was sent.
 pub fn case(case: &mut super::CaseResult) {
     params(&mut case.request);
-    for ex in &mut case.exchanges {
-        ex.request.path_and_query = query(&ex.request.path_and_query);
-        ex.request.headers = headers(&ex.request.headers);
-        ex.request.body = form_or_text(&ex.request.body);
-        if let Some(resp) = &mut ex.response {
-            resp.headers = headers(&resp.headers);
-            resp.body = text(&resp.body);
-        }
-    }
+    case.exchanges.iter_mut().for_each(exchange);
     match &mut case.actual {
         super::Actual::Outcome { outcome } => match outcome {
             crate::wire::Outcome::Error { message, .. } => in_place(message),
@@ -227,6 +224,18 @@ pub fn case(case: &mut super::CaseResult) {
     for f in &mut case.findings {
         in_place(&mut f.got);
         in_place(&mut f.detail);
+    }
+}
+
+/// An exchange with its secrets redacted: the request's query, headers and body,
+/// the answer's headers and whatever its body echoes.
+pub fn exchange(ex: &mut super::Exchange) {
+    ex.request.path_and_query = query(&ex.request.path_and_query);
+    ex.request.headers = headers(&ex.request.headers);
+    ex.request.body = form_or_text(&ex.request.body);
+    if let Some(resp) = &mut ex.response {
+        resp.headers = headers(&resp.headers);
+        resp.body = text(&resp.body);
     }
 }
 
@@ -259,17 +268,24 @@ pub fn in_place(s: &mut String) {
     }
 }
 
-/// Whether `s` could hold a secret: every secret's name holds one of these words,
-/// and a percent sign could hide one. Answers' bodies and members go through here
-/// case after case; most have none (`httpTokens` is not `Token`).
+/// Whether `s` could hold a secret: it shows one of the secret names (a credential
+/// document's as a whole word: `httpTokens` is not `Token`), or a percent sign that
+/// could hide one. Answers' bodies and members go through here case after case;
+/// most have none.
 fn may_hold_secret(s: &str) -> bool {
     static MAYBE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     MAYBE
         .get_or_init(|| {
-            regex::Regex::new(
-                r"(?i)signature|security.?token|session.?token|\btoken\b|access.?key|credential|authorization|%",
-            )
-            .expect("a valid pattern")
+            let names = SECRET_PARAMS
+                .iter()
+                .chain(SECRET_HEADERS)
+                .chain(SECRET_WORDS)
+                .map(|n| regex::escape(n));
+            let words = DOCUMENT_SECRETS
+                .iter()
+                .map(|n| format!(r"\b{}\b", regex::escape(n)));
+            let all: Vec<String> = names.chain(words).chain(["%".to_string()]).collect();
+            regex::Regex::new(&format!("(?i){}", all.join("|"))).expect("a valid pattern")
         })
         .is_match(s)
 }
@@ -292,23 +308,14 @@ fn tree(v: &mut serde_json::Value) {
     }
 }
 
-/// A secret parameter's or a secret header's name, or an AWS credential scope
-/// (`Credential=AKID…/20250102/…`, in an `Authorization` header a message quotes).
+/// A secret parameter's or a secret header's name, or a secret word.
 fn is_secret_name(name: &str) -> bool {
     is_secret_param(name)
-        || SECRET_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
-        || name.eq_ignore_ascii_case("Credential")
+        || SECRET_HEADERS
+            .iter()
+            .chain(SECRET_WORDS)
+            .any(|h| h.eq_ignore_ascii_case(name))
 }
-
-/// What a credential document holds (an instance role's credentials, an STS
-/// answer): secret as a JSON member or an XML element, not as a word in free text
-/// ("invalid token: …").
-const DOCUMENT_SECRETS: &[&str] = &[
-    "Token",
-    "SessionToken",
-    "SecretAccessKey",
-    "AccessKeySecret",
-];
 
 fn is_document_secret(name: &str) -> bool {
     DOCUMENT_SECRETS

@@ -23,6 +23,25 @@ pub const SECRET_PARAMS: &[&str] = &[
     "AccessKeyId",
 ];
 
+/// Names whose value is secret wherever text shows them (`Name=value`), though no
+/// request carries them as a parameter: an AWS credential scope (`Credential=AKID…`,
+/// quoted from an `Authorization` header).
+pub const SECRET_WORDS: &[&str] = &["Credential"];
+
+/// What a credential document holds (an instance role's credentials, an STS or
+/// Alibaba answer): secret as a JSON member or an XML element, not as a word in
+/// free text ("invalid token: …").
+pub const DOCUMENT_SECRETS: &[&str] = &[
+    "Token",
+    "SessionToken",
+    "SecretAccessKey",
+    "AccessKeySecret",
+];
+
+/// Secret headers whose value runs to the end of their line (scheme, credential,
+/// signed headers, signature).
+pub const WHOLE_LINE_SECRETS: &[&str] = &["authorization"];
+
 /// Whether a query or form parameter name is one of [`SECRET_PARAMS`], compared the
 /// way a server could read it: percent-decoded (`%53ignature`) and ignoring ASCII
 /// case (`signature`). A name whose encoding is broken is compared as written.
