@@ -1363,3 +1363,84 @@ async fn a_read_back_wrong_in_two_fields_shows_both() {
             .collect::<Vec<_>>()
     );
 }
+
+/// A read-back that, once the hop limit is above 1, shows it one less and the
+/// tokens setting as `required`: a case that raises the hop limit and omits
+/// HttpTokens sees its value not kept and the omitted option not kept either.
+fn lower_hop_limit_and_require_tokens(call: &Call, resp: HttpResponse) -> HttpResponse {
+    if_describe(call, resp, |r| {
+        let body = String::from_utf8_lossy(&r.body).into_owned();
+        let hop =
+            regex::Regex::new(r"<httpPutResponseHopLimit>(\d+)</httpPutResponseHopLimit>").unwrap();
+        let Some(n) = hop
+            .captures(&body)
+            .and_then(|c| c[1].parse::<u32>().ok())
+            .filter(|n| *n >= 2)
+        else {
+            return r;
+        };
+        let body = hop.replace_all(
+            &body,
+            format!(
+                "<httpPutResponseHopLimit>{}</httpPutResponseHopLimit>",
+                n - 1
+            )
+            .as_str(),
+        );
+        let tokens = regex::Regex::new(r"<httpTokens>\w+</httpTokens>").unwrap();
+        let body = tokens.replace_all(&body, "<httpTokens>required</httpTokens>");
+        HttpResponse {
+            body: body.into_owned().into_bytes(),
+            ..r
+        }
+    })
+}
+
+/// A case that sets a hop limit and omits HttpTokens, against a target wrong on
+/// both, shows both causes: the value it set (its own rule) and the omitted
+/// option's rule (`HttpTokens.absent`), each a finding of its own, so the case
+/// counts in both departures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_back_wrong_under_two_rules_shows_both_rules() {
+    let results = run_rewriting_answers(
+        vec![Phase::Coverage],
+        Duration::from_secs(10),
+        lower_hop_limit_and_require_tokens,
+    )
+    .await;
+    let rules = |r: &CaseResult| -> Vec<(String, Option<String>)> {
+        r.findings
+            .iter()
+            .filter(|f| f.kind == FindingKind::Readback)
+            .map(|f| (f.rule.clone(), f.field.clone()))
+            .collect()
+    };
+    let both: Vec<&CaseResult> = results
+        .iter()
+        .filter(|r| {
+            let rules = rules(r);
+            rules.iter().any(|(rule, field)| {
+                rule == "HttpTokens.absent" && field.as_deref() == Some("http_tokens")
+            }) && rules.iter().any(|(rule, field)| {
+                rule != "HttpTokens.absent" && field.as_deref() == Some("hop_limit")
+            })
+        })
+        .collect();
+    assert!(
+        !both.is_empty(),
+        "{:#?}",
+        results
+            .iter()
+            .filter(|r| !r.findings.is_empty())
+            .map(|r| (&r.title, rules(r)))
+            .collect::<Vec<_>>()
+    );
+    // The case counts in the omitted option's departure as well as its own.
+    let d = departures(&results);
+    let absent = d
+        .iter()
+        .find(|d| d.kind == FindingKind::Readback && d.rule == "HttpTokens.absent")
+        .expect("an HttpTokens.absent departure");
+    assert!(absent.cases.contains(&both[0].id), "{absent:#?}");
+    assert_eq!(absent.field.as_deref(), Some("http_tokens"), "{absent:#?}");
+}

@@ -746,7 +746,9 @@ async fn judge_answer(
         &case.rule,
         |a| match &observed {
             Err(_) => Ok(()),
-            Ok(obs) => readback_agrees(a, &before, &obs.options, &fields),
+            Ok(obs) => readback_agrees(a, &before, &obs.options, &fields, |field| {
+                param_of_field(spec, field).is_some_and(|p| case.call.get(&p.name).is_none())
+            }),
         },
     );
     if let Err(e) = &observed {
@@ -1089,19 +1091,39 @@ fn never_pending(cfg: &RunConfig, w: &Worker) -> Option<Finding> {
 
 /// A matching outcome must also agree with the read-back: a success shows its
 /// options (on the fields the read-back carries), an error changed nothing.
+///
+/// After a success, the fields the call set and those of options it omitted
+/// (`omitted`) answer to different rules (the value sent; the table's rule for an
+/// omitted parameter, see `name_omissions`): the ones it set are one finding,
+/// named by the first in the table's order with every value in its detail; each
+/// omitted one is a finding of its own. After an error, every field answers to
+/// "changes nothing": one finding.
 pub fn readback_agrees(
     a: &Acceptable,
     before: &Options,
     after: &Options,
     fields: &[&String],
-) -> Result<(), Box<Finding>> {
-    let expected = match &a.expected {
+    omitted: impl Fn(&str) -> bool,
+) -> Result<(), Vec<Finding>> {
+    let (expected, what, want, shown, split) = match &a.expected {
         Expected::Success {
             options,
-            targets_instance: true,
+            targets_instance,
             ..
-        } => options,
-        _ => before,
+        } => (
+            if *targets_instance { options } else { before },
+            "after a success",
+            "the value the call set or kept",
+            "another value",
+            true,
+        ),
+        Expected::Error { .. } => (
+            before,
+            "after an error (it must change nothing)",
+            "unchanged",
+            "changed",
+            false,
+        ),
     };
     // Every field that disagrees, in the table's order.
     let off: Vec<(&String, &String, &String)> = fields
@@ -1111,37 +1133,33 @@ pub fn readback_agrees(
             _ => None,
         })
         .collect();
-    if off.is_empty() {
-        return Ok(());
-    }
-    let (what, expected, shown) = match a.expected {
-        Expected::Success { .. } => (
-            "after a success",
-            "the value the call set or kept",
-            "another value",
-        ),
-        Expected::Error { .. } => (
-            "after an error (it must change nothing)",
-            "unchanged",
-            "changed",
-        ),
+    let finding = |off: &[(&String, &String, &String)]| {
+        let values = off
+            .iter()
+            .map(|(f, want, got)| format!("{f} = {got:?}, expected {want:?}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Finding {
+            kind: FindingKind::Readback,
+            rule: a.rule.clone(),
+            expected: want.into(),
+            got: shown.into(),
+            field: Some(off[0].0.clone()),
+            detail: format!("read-back {what} shows {values}"),
+            cite: a.cite.iter().map(|c| c.short()).collect(),
+        }
     };
-    let values = off
-        .iter()
-        .map(|(f, want, got)| format!("{f} = {got:?}, expected {want:?}"))
-        .collect::<Vec<_>>()
-        .join("; ");
-    Err(Box::new(Finding {
-        kind: FindingKind::Readback,
-        rule: a.rule.clone(),
-        expected: expected.into(),
-        got: shown.into(),
-        // The first field names the finding (and its rule, when it is an omitted
-        // option's: see `name_omissions`); the detail shows every one.
-        field: Some(off[0].0.clone()),
-        detail: format!("read-back {what} shows {values}"),
-        cite: a.cite.iter().map(|c| c.short()).collect(),
-    }))
+    let (set, left): (Vec<_>, Vec<_>) = off.into_iter().partition(|(f, ..)| !split || !omitted(f));
+    let mut findings: Vec<Finding> = Vec::new();
+    if !set.is_empty() {
+        findings.push(finding(&set));
+    }
+    findings.extend(left.iter().map(|one| finding(std::slice::from_ref(one))));
+    if findings.is_empty() {
+        Ok(())
+    } else {
+        Err(findings)
+    }
 }
 
 /// Whether a case with `verdict` is recorded in full, exchanges and citations. A

@@ -74,50 +74,53 @@ pub fn judge_with(
     expectation: &Expectation,
     actual: &Outcome,
     instance: &str,
-    also: impl Fn(&Acceptable) -> Result<(), Box<Finding>>,
+    also: impl Fn(&Acceptable) -> Result<(), Vec<Finding>>,
 ) -> Verdict {
     judge_full(spec, expectation, actual, instance, "", also).verdict
 }
 
 /// [`judge_with`], also saying why a failure fails ([`Finding`]s, which group
-/// into departures). `case_rule` is the case's own rule.
+/// into departures). `case_rule` is the case's own rule. `also` refutes an
+/// acceptable outcome with one or more findings (a read-back wrong under two
+/// rules: a value the call set, and an option it omitted).
 pub fn judge_full(
     spec: &Spec,
     expectation: &Expectation,
     actual: &Outcome,
     instance: &str,
     case_rule: &str,
-    also: impl Fn(&Acceptable) -> Result<(), Box<Finding>>,
+    also: impl Fn(&Acceptable) -> Result<(), Vec<Finding>>,
 ) -> Judgement {
     let answer_matches: Vec<&Acceptable> = expectation
         .outcomes
         .iter()
         .filter(|a| matches(spec, &a.expected, actual, instance).is_ok())
         .collect();
-    let mut also_findings: Vec<Finding> = Vec::new();
+    // Each refuted outcome's findings, once per way of disagreeing.
+    let mut refutations: Vec<Vec<Finding>> = Vec::new();
     let matched: Vec<&Acceptable> = answer_matches
         .iter()
         .copied()
         .filter(|a| match also(a) {
             Ok(()) => true,
-            Err(f) => {
-                if !also_findings.iter().any(|g| g.detail == f.detail) {
-                    also_findings.push(*f);
+            Err(found) => {
+                if !refutations.iter().any(|r| details(r) == details(&found)) {
+                    refutations.push(found);
                 }
                 false
             }
         })
         .collect();
     if matched.is_empty() && !answer_matches.is_empty() {
-        also_findings.truncate(3);
-        let reason = also_findings
+        refutations.truncate(3);
+        let reason = refutations
             .iter()
-            .map(|f| f.detail.as_str())
+            .map(|r| details(r))
             .collect::<Vec<_>>()
             .join("; ");
         // Under several readings the read-back may disagree in several ways: the
         // first is the departure (the others are the same call seen otherwise).
-        also_findings.truncate(1);
+        let mut also_findings = refutations.into_iter().next().unwrap_or_default();
         // The answer fits only readings its read-back refutes (a value accepted
         // under "ignored" shows as applied): where every other reading wants an
         // error, the answer is wrong under those too, and that is the departure.
@@ -155,9 +158,9 @@ pub fn judge_full(
             .iter()
             .find(|a| matches!(a.expected, Expected::Error { .. }));
         if let (Outcome::Error { .. }, Some(a)) = (actual, due_error) {
-            if let Err(f) = also(a) {
-                reason = format!("{reason}; {}", f.detail);
-                findings.push(*f);
+            if let Err(mut found) = also(a) {
+                reason = format!("{reason}; {}", details(&found));
+                findings.append(&mut found);
             }
         }
         return Judgement {
@@ -169,6 +172,15 @@ pub fn judge_full(
         verdict: passing_verdict(expectation, &matched),
         findings: Vec::new(),
     }
+}
+
+/// Findings' details, as one reason.
+fn details(findings: &[Finding]) -> String {
+    findings
+        .iter()
+        .map(|f| f.detail.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The findings of an answer no acceptable outcome matches.
