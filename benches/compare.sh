@@ -13,6 +13,8 @@
 #      emulator (Lightsail), the suite at CONCURRENCY instances and at the defaults,
 #      with the CPU the suite spent per case and the emulator per request in that
 #      run, and the suite's CPU per case the target leaves on this machine's cores;
+#      beside it (no target), the suite vs wrk replaying the suite's own mix: the
+#      modify and its read-back (GetInstance) in turn, as each case sends them;
 #   4. peak RSS of long random runs (MEM_CASES) — it must stay flat;
 #   5. the emulator's requests/s vs a static nginx under the same wrk load (a file of
 #      the emulator answer's size; nginx on loopback with its own config in the
@@ -253,6 +255,9 @@ say "wrk: emulator, EC2 ModifyInstanceMetadataOptions (${WRK_SECONDS}s, -t$WRK_T
 emu_ec2=$(wrk_rate aws-ec2 "$URL")
 say "wrk: emulator, Lightsail UpdateInstanceMetadataOptions"
 emu_ls=$(wrk_rate aws-lightsail "$URL")
+say "wrk: emulator, Lightsail UpdateInstanceMetadataOptions and GetInstance in turn (the suite's mix)"
+"$PRESIGN" --api aws-lightsail --url "$URL" --with-readback >"$WORK/lightsail-mix.lua"
+emu_ls_mix=$(wrk_lua "$WORK/lightsail-mix.lua" "$URL")
 
 # A static nginx under the same load: one file of the size of the emulator's EC2
 # answer (as it answers the replayed request), fetched with GET (nginx serves no POST).
@@ -350,6 +355,7 @@ r2ng=$(calc "100 * $emu_ec2 / $nginx_rate" 1)
 r3=$(calc "100 * $suite_rate_conc / $emu_ls" 1)
 r3req=$(calc "200 * $suite_rate_conc / $emu_ls" 1)
 r3def=$(calc "200 * $suite_rate_def / $emu_ls" 1)
+r3mix=$(calc "200 * $suite_rate_conc / $emu_ls_mix" 1)
 # Target 3 as CPU: the two cores give 50 % of wrk's rate only if a request costs the
 # emulator and the suite together at most cores / (wrk's rate / 2); what is left
 # after the emulator's part is what the suite may spend per case (two requests).
@@ -385,6 +391,7 @@ $(printf '    %-45s %s' "on $CONCURRENCY instances" "$suite_cases_conc cases in 
 $(printf '    %-45s %s' "$CONCURRENCY workers" "$st_cases_conc cases in ${st_secs_conc}s = $st_rate_conc cases/s")
   wrk -> emulator, EC2 Modify                     $emu_ec2 requests/s
   wrk -> emulator, Lightsail Update               $emu_ls requests/s
+  wrk -> emulator, Lightsail Update + GetInstance $emu_ls_mix requests/s (in turn: the suite's mix)
 $(printf '  %-47s %s requests/s' "wrk -> nginx $nginx_version, static ${answer_bytes} B (GET)" "$nginx_rate")
   wrk -> moto_server 5.2.5, EC2 Modify            $moto_ec2 requests/s
 $(printf '  %-47s %s requests/s' "wrk -> emulator, EC2 Modify + hop limit" "$emu_ec2_hop")
@@ -402,6 +409,7 @@ $(printf '     %-44s %-10s %s' "emulator vs LocalStack $ls_version (wrk)" "${r2l
 $(printf '     %-44s %-10s %-10s %s' "suite on $CONCURRENCY instances, wrk -c$WRK_CONNECTIONS" "${r3req}%" ">= 50%" "$v3")
 $(printf '     %-44s %s' "(cases/s vs requests/s" "${r3}%)")
 $(printf '     %-44s %s' "(at the defaults, 2 instances" "${r3def}%)")
+$(printf '     %-44s %-10s %s' "vs wrk sending the suite's mix (modify, read-back)" "${r3mix}%" "(no target; like for like)")
 $(printf '     %-44s %s' "CPU: the suite per case (2 requests)" "${suite_cpu_conc} us; the emulator ${emu_cpu_conc} us per request")
 $(printf '     %-44s %s' "50% of wrk on $cores cores leaves the suite" "${budget3} us per case")
   4. peak RSS growth ${MEM_CASES// /→} cases     ${growth}%, max $(calc "$mem_max / 1024" 1) MB   flat, < 64 MB   $v4
@@ -426,6 +434,7 @@ knobs="E2E_CASES=$E2E_CASES CONCURRENCY=$CONCURRENCY ST_EXAMPLES=$ST_EXAMPLES WR
     echo "| the same with \`--workers $CONCURRENCY\` | $st_cases_conc cases in $st_secs_conc s = **$st_rate_conc cases/s** |"
     echo "| wrk → emulator, EC2 Modify | **$emu_ec2 requests/s** |"
     echo "| wrk → emulator, Lightsail Update | **$emu_ls requests/s** |"
+    echo "| wrk → emulator, Lightsail Update and GetInstance in turn (the suite's mix of requests) | **$emu_ls_mix requests/s** |"
     echo "| wrk → nginx $nginx_version, static file of the answer's size ($answer_bytes B) | **$nginx_rate requests/s** |"
     echo "| wrk → moto_server 5.2.5, EC2 Modify | **$moto_ec2 requests/s** |"
     echo "| wrk → emulator, EC2 Modify with the hop limit | **$emu_ec2_hop requests/s** |"
@@ -445,6 +454,7 @@ knobs="E2E_CASES=$E2E_CASES CONCURRENCY=$CONCURRENCY ST_EXAMPLES=$ST_EXAMPLES WR
     echo "| emulator vs LocalStack $ls_version, requests/s | ${r2ls}× | none | |"
     echo "| 3. suite on $CONCURRENCY instances vs wrk -c$WRK_CONNECTIONS on the emulator, requests (2 per case) | ${r3req} % (${r3} % as cases) | ≥ 50 % | $v3 |"
     echo "| the same with the suite at the defaults (2 instances) | ${r3def} % | | |"
+    echo "| the suite on $CONCURRENCY instances vs wrk sending the suite's mix (a modify, then its read-back) | ${r3mix} % | none (like for like) | |"
     echo "| CPU in the run on $CONCURRENCY instances: the suite per case (2 requests); the emulator per request | ${suite_cpu_conc} µs; ${emu_cpu_conc} µs | the suite ≤ ${budget3} µs per case for target 3 on $cores cores | |"
     echo "| 4. memory, ${MEM_CASES// / → } cases | ${growth} %, max $(calc "$mem_max / 1024" 1) MB | flat, < 64 MB | $v4 |"
     echo "<!-- perf:end -->"
