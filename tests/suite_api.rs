@@ -221,3 +221,53 @@ async fn an_instance_left_changed_is_named() {
     assert!(lines[0].starts_with(&instance), "{lines:?}");
     assert!(err.to_string().contains("not put back as found"), "{err}");
 }
+
+/// After its third modify the target refuses everything (read-backs too) with a
+/// signature error that quotes a session token: the run cannot read the instance
+/// back nor put it back, and what it says of that — the error, the instances
+/// left changed, the report — shows the error without the token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_echoing_a_token_while_the_run_fails_keeps_it_out_of_what_the_run_says() {
+    let (instance, key, secret, emulator) = ec2();
+    let modifies = Arc::new(AtomicUsize::new(0));
+    let answer: common::Answering = Arc::new(move |req: &HttpRequest| {
+        if modifies.load(SeqCst) >= 3 {
+            return Some(common::signature_error_echoing_a_token());
+        }
+        if is_modify(req) {
+            modifies.fetch_add(1, SeqCst);
+        }
+        Some(emulator.handle(req, SystemTime::now()))
+    });
+    let url = common::serve_answering(answer).await;
+    let err = coverage(&url, &instance, &key, &secret)
+        .only("HttpTokens.*")
+        .run()
+        .await
+        .expect_err("the instance cannot be put back");
+    let mut said = vec![err.to_string(), format!("{err:?}")];
+    match &err {
+        SuiteError::NotRestored(lines) => said.extend(lines.iter().cloned()),
+        SuiteError::Stopped {
+            error,
+            report,
+            not_restored,
+        } => {
+            said.push(error.to_string());
+            said.extend(not_restored.iter().cloned());
+            said.push(report.to_string());
+            said.push(report.to_json());
+            said.extend(report.incomplete().map(str::to_string));
+        }
+        other => panic!("neither NotRestored nor Stopped: {other:?}"),
+    }
+    // The target's error is told…
+    assert!(
+        said.iter().any(|s| s.contains("SignatureDoesNotMatch")),
+        "{said:#?}"
+    );
+    // …without what it quoted.
+    for s in &said {
+        assert!(!s.contains(common::ECHOED_TOKEN), "the token leaked: {s}");
+    }
+}

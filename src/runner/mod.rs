@@ -747,7 +747,7 @@ async fn judge_answer(
         |a| match &observed {
             Err(_) => Ok(()),
             Ok(obs) => readback_agrees(a, &before, &obs.options, &fields, |field| {
-                param_of_field(spec, field).is_some_and(|p| case.call.get(&p.name).is_none())
+                param_of_field(spec, field).is_some_and(|p| omits(&case.call, &p.name))
             }),
         },
     );
@@ -785,7 +785,7 @@ fn name_omissions(spec: &Spec, call: &crate::wire::Call, findings: &mut [Finding
         let Some(p) = param_of_field(spec, field) else {
             continue;
         };
-        if call.get(&p.name).is_none() {
+        if omits(call, &p.name) {
             f.rule = format!("{}.absent", p.name);
             f.cite = p
                 .cite
@@ -794,6 +794,17 @@ fn name_omissions(spec: &Spec, call: &crate::wire::Call, findings: &mut [Finding
                 .unwrap_or_default();
         }
     }
+}
+
+/// Whether `call` leaves parameter `name` out: not sent, or sent only empty (or
+/// JSON null), which a success takes as left out (the conventions' "as absent";
+/// where they say "error" there is no success to judge). Departures count an empty
+/// value as an omission too.
+fn omits(call: &crate::wire::Call, name: &str) -> bool {
+    call.values(name).all(|v| match v {
+        crate::wire::RawValue::Text(t) => t.is_empty(),
+        crate::wire::RawValue::Json(j) => j == "null",
+    })
 }
 
 /// The option parameter a finding's field names: an option name (read-back
@@ -1115,7 +1126,9 @@ pub fn readback_agrees(
             "after a success",
             "the value the call set or kept",
             "another value",
-            true,
+            // A success on another instance changes nothing here: no option's
+            // omission rule is at stake.
+            *targets_instance,
         ),
         Expected::Error { .. } => (
             before,
@@ -1625,5 +1638,104 @@ mod unknown_start_tests {
             assert!(!reason.contains("tok"), "redacted: {reason}");
             assert!(j.findings.is_empty());
         }
+    }
+}
+
+#[cfg(test)]
+mod readback_agrees_tests {
+    use super::{readback_agrees, Acceptable, Expected, Options};
+    use crate::oracle::AnswerShape;
+    use crate::spec::Strength;
+
+    fn options(pairs: &[(&str, &str)]) -> Options {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn success(options: Options, targets_instance: bool) -> Acceptable {
+        Acceptable {
+            expected: Expected::Success {
+                options,
+                states: Vec::new(),
+                shape: AnswerShape {
+                    options_path: None,
+                    state_field: None,
+                    fields: Default::default(),
+                },
+                targets_instance,
+            },
+            rule: "modify.success".into(),
+            strength: Strength::Documented,
+            cite: Vec::new(),
+            readings: Vec::new(),
+        }
+    }
+
+    fn fields() -> Vec<String> {
+        ["hop_limit", "http_endpoint", "http_tokens"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    /// The call set the hop limit and the tokens setting and left the endpoint out;
+    /// the read-back shows all three otherwise.
+    fn all_three_wrong(targets_instance: bool) -> Vec<(Option<String>, String)> {
+        let before = options(&[
+            ("hop_limit", "1"),
+            ("http_endpoint", "enabled"),
+            ("http_tokens", "optional"),
+        ]);
+        let set = options(&[
+            ("hop_limit", "3"),
+            ("http_endpoint", "enabled"),
+            ("http_tokens", "required"),
+        ]);
+        let after = options(&[
+            ("hop_limit", "2"),
+            ("http_endpoint", "disabled"),
+            ("http_tokens", "optional"),
+        ]);
+        // Against "changes nothing" (another instance), the hop limit and the
+        // endpoint differ from before; against the call, all three differ.
+        let a = success(set, targets_instance);
+        let fields = fields();
+        let fields: Vec<&String> = fields.iter().collect();
+        readback_agrees(&a, &before, &after, &fields, |f| f == "http_endpoint")
+            .expect_err("the read-back disagrees")
+            .into_iter()
+            .map(|f| (f.field, f.detail))
+            .collect()
+    }
+
+    /// The fields the call set are one finding, named by the first and showing
+    /// each; the omitted option's field is one of its own.
+    #[test]
+    fn set_fields_are_one_finding_and_each_omitted_one_its_own() {
+        let found = all_three_wrong(true);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[0].0.as_deref(), Some("hop_limit"));
+        assert!(found[0].1.contains("hop_limit = \"2\""), "{found:?}");
+        assert!(
+            found[0].1.contains("http_tokens = \"optional\""),
+            "{found:?}"
+        );
+        assert!(!found[0].1.contains("http_endpoint"), "{found:?}");
+        assert_eq!(found[1].0.as_deref(), Some("http_endpoint"));
+        assert!(
+            found[1].1.contains("http_endpoint = \"disabled\""),
+            "{found:?}"
+        );
+    }
+
+    /// A success on another instance must change nothing here: one finding, no
+    /// omission rule at stake.
+    #[test]
+    fn a_success_elsewhere_is_one_finding() {
+        let found = all_three_wrong(false);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0.as_deref(), Some("hop_limit"));
+        assert!(found[0].1.contains("http_endpoint"), "{found:?}");
     }
 }

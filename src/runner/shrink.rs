@@ -137,6 +137,17 @@ pub(super) async fn judge_drawn(
     }
 }
 
+/// Does `attempt` fail as `first` did: a failure showing every departure `first`
+/// showed (a finding of each; one that shows two causes does not shrink into
+/// showing one of them)? A failure without findings is keyed by its reason, as
+/// departures group it: never "any failure".
+fn fails_as(first: &CaseResult, attempt: &CaseResult) -> bool {
+    use crate::verdict::departure::findings_of;
+    let shown: Vec<String> = findings_of(attempt).iter().map(|f| f.key()).collect();
+    matches!(attempt.verdict, Verdict::Fail { .. })
+        && findings_of(first).iter().all(|f| shown.contains(&f.key()))
+}
+
 /// Shrink the failing case `first` drawn from `tree`: its minimal form, failing
 /// the same way when sent again, or `None` when it does not (then `first` gets a
 /// note, and is what is reported).
@@ -148,15 +159,9 @@ async fn shrink(
     first: &mut CaseResult,
     before: &crate::oracle::Options,
 ) -> Result<Option<CaseResult>, RunError> {
-    // Shrink: simplify while it still fails the same way (a finding of the same
-    // departure), complicate back when it does not. A failure without findings is
-    // keyed by its reason, as departures group it: never "any failure".
-    use crate::verdict::departure::findings_of;
-    let keys: Vec<String> = findings_of(first).iter().map(|f| f.key()).collect();
-    let same_failure = |r: &crate::verdict::CaseResult| {
-        matches!(r.verdict, Verdict::Fail { .. })
-            && findings_of(r).iter().any(|f| keys.contains(&f.key()))
-    };
+    // Shrink: simplify while it still fails the same way, complicate back when it
+    // does not.
+    let same_failure = |r: &CaseResult| fails_as(first, r);
     let original = tree.current();
     let mut minimal = original.clone();
     let mut steps = 0;
@@ -204,4 +209,50 @@ async fn shrink(
         return Ok(None);
     }
     Ok(Some(shrunk))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fails_as;
+    use crate::verdict::CaseResult;
+
+    /// A failing case with findings on `fields` (read-back, each its rule).
+    fn failing(fields: &[&str]) -> CaseResult {
+        let findings: Vec<serde_json::Value> = fields
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "kind": "readback", "rule": format!("{f}.rule"), "expected": "kept",
+                    "got": "changed", "field": f, "detail": format!("{f} differs"), "cite": [],
+                })
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "id": "api/random/0001", "api": "api", "phase": "random", "rule": "r",
+            "title": "t", "operation": "Modify", "request": [], "auth": "valid",
+            "expected": [], "ambiguities": [],
+            "actual": {"kind": "unjudgeable", "reason": "x"},
+            "verdict": {"verdict": "fail", "reason": "differs"},
+            "findings": findings,
+            "citation": [], "notes": [], "duration_ms": 1.0, "exchanges": [],
+        }))
+        .expect("a case")
+    }
+
+    /// Shrinking keeps every departure the case showed: losing one is failing
+    /// otherwise; showing one more is still the same failure.
+    #[test]
+    fn a_case_showing_two_departures_shrinks_only_into_one_showing_both() {
+        let first = failing(&["hop_limit", "http_endpoint"]);
+        assert!(fails_as(&first, &failing(&["hop_limit", "http_endpoint"])));
+        assert!(fails_as(
+            &first,
+            &failing(&["http_endpoint", "hop_limit", "x"])
+        ));
+        assert!(!fails_as(&first, &failing(&["http_endpoint"])));
+        assert!(!fails_as(&first, &failing(&["hop_limit"])));
+        let mut passed = failing(&["hop_limit", "http_endpoint"]);
+        passed.verdict = crate::verdict::Verdict::Pass;
+        assert!(!fails_as(&first, &passed));
+    }
 }

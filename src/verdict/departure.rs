@@ -148,10 +148,15 @@ fn build(cases: &[CaseResult], key: &str, mut f: Finding, members: &[usize]) -> 
             f.rule = "valid calls succeed".into();
         }
     }
-    let detail = findings_of(smallest)
-        .into_iter()
-        .find(|g| g.key() == f.key() || g.kind == f.kind)
-        .map(|g| g.detail)
+    // The reproducer's own finding of this departure (failing that, one of its
+    // kind): a case may show two of a kind (a value not kept, an omitted option
+    // not kept).
+    let mine = findings_of(smallest);
+    let detail = mine
+        .iter()
+        .find(|g| g.key() == f.key())
+        .or_else(|| mine.iter().find(|g| g.kind == f.kind))
+        .map(|g| g.detail.clone())
         .unwrap_or_else(|| f.detail.clone());
     let title = title(&f, &when, group.len(), &smallest.title);
     Departure {

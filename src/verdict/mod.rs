@@ -118,9 +118,11 @@ pub fn judge_full(
             .map(|r| details(r))
             .collect::<Vec<_>>()
             .join("; ");
-        // Under several readings the read-back may disagree in several ways: the
-        // first is the departure (the others are the same call seen otherwise).
-        let mut also_findings = refutations.into_iter().next().unwrap_or_default();
+        // Under several readings the read-back may disagree in several ways (the
+        // same call seen otherwise). A field is a departure where every reading's
+        // refutation names it (one reading's "kept" may be another's "reset"); when
+        // none is named by all, the first reading's first finding is the departure.
+        let mut also_findings = agreed(&refutations);
         // The answer fits only readings its read-back refutes (a value accepted
         // under "ignored" shows as applied): where every other reading wants an
         // error, the answer is wrong under those too, and that is the departure.
@@ -171,6 +173,25 @@ pub fn judge_full(
     Judgement {
         verdict: passing_verdict(expectation, &matched),
         findings: Vec::new(),
+    }
+}
+
+/// The first refutation's findings whose field (and kind) every refutation
+/// names; failing that, its first finding.
+fn agreed(refutations: &[Vec<Finding>]) -> Vec<Finding> {
+    let Some(first) = refutations.first() else {
+        return Vec::new();
+    };
+    let in_all = |f: &Finding| {
+        refutations
+            .iter()
+            .all(|r| r.iter().any(|g| g.kind == f.kind && g.field == f.field))
+    };
+    let kept: Vec<Finding> = first.iter().filter(|f| in_all(f)).cloned().collect();
+    if kept.is_empty() {
+        first.iter().take(1).cloned().collect()
+    } else {
+        kept
     }
 }
 
@@ -421,5 +442,103 @@ pub fn scalar(v: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Status, Strength};
+
+    /// An error outcome (any code, status 400) under reading `reading`.
+    fn under(reading: &str) -> Acceptable {
+        Acceptable {
+            expected: Expected::Error {
+                code: None,
+                likely: None,
+                status: Status::Exact(400),
+                message: None,
+            },
+            rule: "rule".into(),
+            strength: Strength::Documented,
+            cite: Vec::new(),
+            readings: vec![ReadingLabel {
+                ambiguity: "a".into(),
+                reading: reading.into(),
+            }],
+        }
+    }
+
+    fn on(field: &str) -> Finding {
+        Finding {
+            kind: FindingKind::Readback,
+            rule: format!("{field}.rule"),
+            expected: "kept".into(),
+            got: "changed".into(),
+            field: Some(field.into()),
+            detail: format!("{field} differs"),
+            cite: Vec::new(),
+        }
+    }
+
+    fn judged(refute: impl Fn(&str) -> Vec<Finding>) -> Judgement {
+        let spec = crate::spec::builtin_api("aws-ec2")
+            .expect("the table loads")
+            .expect("aws-ec2 is built in");
+        let expectation = Expectation {
+            outcomes: vec![under("first"), under("second")],
+            ambiguities: vec!["a".into()],
+        };
+        let actual = Outcome::Error {
+            status: 400,
+            code: "Whatever".into(),
+            message: String::new(),
+            request_id: None,
+        };
+        judge_full(&spec, &expectation, &actual, "i-1", "rule", |a| {
+            Err(refute(&a.readings[0].reading))
+        })
+    }
+
+    fn fields(j: &Judgement) -> Vec<&str> {
+        j.findings
+            .iter()
+            .filter_map(|f| f.field.as_deref())
+            .collect()
+    }
+
+    /// A field one reading's read-back accepts is no departure: only what every
+    /// refuted reading names is.
+    #[test]
+    fn a_field_is_a_departure_only_where_every_reading_names_it() {
+        let j = judged(|reading| match reading {
+            "first" => vec![on("hop_limit"), on("http_tokens")],
+            _ => vec![on("hop_limit")],
+        });
+        assert!(!j.verdict.is_pass());
+        assert_eq!(fields(&j), ["hop_limit"]);
+    }
+
+    /// Readings refuted each in their own way: the first reading's first finding
+    /// stands for them (the case fails, and names something).
+    #[test]
+    fn readings_refuted_each_otherwise_keep_the_first_finding() {
+        let j = judged(|reading| match reading {
+            "first" => vec![on("http_endpoint"), on("http_tokens")],
+            _ => vec![on("hop_limit")],
+        });
+        assert_eq!(fields(&j), ["http_endpoint"]);
+        // The reason tells each way.
+        let Verdict::Fail { reason } = &j.verdict else {
+            panic!("{:?}", j.verdict);
+        };
+        assert!(reason.contains("hop_limit differs"), "{reason}");
+    }
+
+    /// Both findings named under every reading both stand.
+    #[test]
+    fn fields_every_reading_names_all_stand() {
+        let j = judged(|_| vec![on("hop_limit"), on("http_endpoint")]);
+        assert_eq!(fields(&j), ["hop_limit", "http_endpoint"]);
     }
 }

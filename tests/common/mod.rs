@@ -189,3 +189,24 @@ pub async fn serve_answering(answer: Answering) -> String {
     });
     url
 }
+
+/// What a target says when it refuses a signature, as AWS says it: the canonical
+/// request it computed, session token header included.
+pub const ECHOED_TOKEN: &str = "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKENFORTHETEST";
+
+pub fn signature_error_echoing_a_token() -> imds_conform::wire::HttpResponse {
+    let message = format!(
+        "The request signature we calculated does not match the signature you provided. \
+         The Canonical String for this request should have been\n'POST\n/\n\n\
+         host:127.0.0.1\nx-amz-date:20261130T000000Z\nx-amz-security-token:{ECHOED_TOKEN}\n\n\
+         host;x-amz-date;x-amz-security-token\n'"
+    );
+    imds_conform::wire::HttpResponse {
+        status: 403,
+        headers: vec![("Content-Type".into(), "text/xml".into())],
+        body: format!(
+            "<Response><Errors><Error><Code>SignatureDoesNotMatch</Code><Message>{message}</Message></Error></Errors><RequestID>r-1</RequestID></Response>"
+        )
+        .into_bytes(),
+    }
+}
