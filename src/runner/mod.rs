@@ -1643,7 +1643,36 @@ mod unknown_start_tests {
 
 #[cfg(test)]
 mod readback_agrees_tests {
-    use super::{readback_agrees, Acceptable, Expected, Options};
+    use super::{omits, readback_agrees, Acceptable, Expected, Options};
+    use crate::wire::{Call, RawParam, RawValue};
+
+    /// Left out: not sent, or sent only empty or null (a success takes those as
+    /// left out); a value, even after an empty one, is sent.
+    #[test]
+    fn an_empty_or_null_value_is_an_omission() {
+        let call = |values: Vec<RawValue>| Call {
+            operation: "Modify".into(),
+            params: values
+                .into_iter()
+                .map(|value| RawParam {
+                    name: "P".into(),
+                    value,
+                })
+                .collect(),
+        };
+        assert!(omits(&call(vec![]), "P"));
+        assert!(omits(&call(vec![RawValue::Text(String::new())]), "P"));
+        assert!(omits(&call(vec![RawValue::Json("null".into())]), "P"));
+        assert!(!omits(&call(vec![RawValue::Text("x".into())]), "P"));
+        assert!(!omits(&call(vec![RawValue::Json("3".into())]), "P"));
+        assert!(!omits(
+            &call(vec![
+                RawValue::Text(String::new()),
+                RawValue::Text("x".into())
+            ]),
+            "P"
+        ));
+    }
     use crate::oracle::AnswerShape;
     use crate::spec::Strength;
 
