@@ -306,6 +306,40 @@ fn keep_alive_answers_share_one_connection() {
     }
 }
 
+/// The workers of a thread share one target handle, each with a request in
+/// flight: their connections are all kept, so rounds of concurrent requests open
+/// as many connections as there are workers, once (not one per round, as when the
+/// handle kept a single idle connection and dropped the others').
+#[test]
+fn concurrent_requests_on_one_handle_keep_their_connections() {
+    fn keep_alive_slowly(mut stream: TcpStream) {
+        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+        while read_request(&mut reader) {
+            // Slow enough that the workers' requests overlap.
+            std::thread::sleep(Duration::from_millis(5));
+            if stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+    const WORKERS: usize = 4;
+    let (url, accepted) = peer(keep_alive_slowly);
+    let target = target(&url, Transport::Auto, Duration::from_secs(5));
+    let req = request(&url);
+    runtime().block_on(async {
+        for _ in 0..10 {
+            let round = (0..WORKERS).map(|_| target.send_raw(&req));
+            for answer in futures::future::join_all(round).await {
+                assert_eq!(answer.expect("answered").body, b"ok");
+            }
+        }
+    });
+    assert_eq!(accepted.load(Ordering::SeqCst), WORKERS);
+}
+
 /// What a run found, case by case: its id and verdict.
 async fn verdicts(cfg: RunConfig) -> Vec<(String, String)> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();

@@ -1,9 +1,10 @@
-//! A connection of one's own to an `http://` endpoint on this machine (the emulator,
-//! moto, LocalStack, a user's fake): one HTTP/1.1 keep-alive connection per target
-//! handle, driven through hyper's connection API. A run's workers each hold a handle
-//! (`Target::for_worker`) and have one request in flight, so a connection each is
-//! all they need; reqwest's per-request work (its URL, header map, pool checkout
-//! and middleware) was about a tenth of a run's CPU against a local emulator.
+//! Connections of one's own to an `http://` endpoint on this machine (the emulator,
+//! moto, LocalStack, a user's fake): HTTP/1.1 keep-alive connections kept by a
+//! target handle, driven through hyper's connection API. The workers of a thread
+//! share a handle (`Target::for_worker`) and have one request in flight each, so the
+//! handle keeps one idle connection per worker (up to `MAX_IDLE`); reqwest's
+//! per-request work (its URL, header map, pool checkout and middleware) was about
+//! a tenth of a run's CPU against a local emulator.
 //!
 //! Everything else (TLS, other hosts, proxies from the environment) goes through
 //! reqwest: see [`super::Transport`]. Both paths hand back the same
@@ -24,11 +25,15 @@ use crate::wire::{HttpRequest, HttpResponse};
 pub(super) struct Direct {
     /// `host:port` to connect to.
     authority: String,
-    /// The idle connection, if one is open. Taken out for a request and put back
-    /// once its answer is read in full, so a request cut short (a timeout drops
-    /// its future) never leaves a half-used connection behind.
-    idle: Mutex<Option<Open>>,
+    /// The idle connections. One is taken out for a request and put back once its
+    /// answer is read in full, so a request cut short (a timeout drops its future)
+    /// never leaves a half-used connection behind.
+    idle: Mutex<Vec<Open>>,
 }
+
+/// Idle connections a handle keeps: more than a thread's workers (each has one
+/// request in flight). One more is closed when its answer is read.
+const MAX_IDLE: usize = 64;
 
 /// An open connection: hyper's handle, and the socket itself (a second descriptor
 /// of it) to look at before the connection is used again.
@@ -89,7 +94,7 @@ impl Direct {
         };
         Some(Direct {
             authority: format!("{}:{port}", authority.host()),
-            idle: Mutex::new(None),
+            idle: Mutex::new(Vec::new()),
         })
     }
 
@@ -97,7 +102,7 @@ impl Direct {
     pub(super) fn fresh(&self) -> Direct {
         Direct {
             authority: self.authority.clone(),
-            idle: Mutex::new(None),
+            idle: Mutex::new(Vec::new()),
         }
     }
 
@@ -141,10 +146,13 @@ impl Direct {
             }
         }
         if whole && !open.sender.is_closed() {
-            *self
+            let mut idle = self
                 .idle
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(open);
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if idle.len() < MAX_IDLE {
+                idle.push(open);
+            }
         }
         Ok(HttpResponse {
             status,
@@ -153,14 +161,19 @@ impl Direct {
         })
     }
 
+    /// The most recently used idle connection that can still take a request; those
+    /// closed while idle (the peer's keep-alive ran out) are dropped on the way.
     fn take_idle(&self) -> Option<Open> {
-        let open = self
+        let mut idle = self
             .idle
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()?;
-        // Closed while idle (the peer's keep-alive ran out): a new one instead.
-        open.usable().then_some(open)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while let Some(open) = idle.pop() {
+            if open.usable() {
+                return Some(open);
+            }
+        }
+        None
     }
 
     /// A new connection; its driver runs as a task on the current runtime, which is
