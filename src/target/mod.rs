@@ -350,8 +350,8 @@ impl Target {
 
 /// The HTTP client for `cfg`. It never follows a redirect: a 3xx is the target's
 /// answer, to be judged like any other, and an Alibaba GET would carry its signed
-/// query to the new place. Its pool keeps what it needs: at most one idle
-/// connection per worker on the thread, as each has one request in flight.
+/// query to the new place. Its pool keeps what it needs: an idle connection per
+/// worker on the thread, as each has one request in flight.
 fn http_client(cfg: &TargetConfig) -> Result<reqwest::Client, TargetError> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
