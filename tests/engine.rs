@@ -927,33 +927,25 @@ async fn restoring_sends_the_options_an_omission_may_reset() {
 /// replay is refused) has not passed it: the case is judged on its first send.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replay_check_whose_first_send_fails_is_not_a_pass() {
-    let common::EmulatorRun { server, cfg } =
-        common::emulator_run("aliyun-ecs", Duration::from_millis(5), 1).await;
-    server.shutdown().await;
-    let emulator = Emulator::new(EmulatorConfig {
-        apply_delay: Duration::from_millis(5),
-        ..EmulatorConfig::default()
-    });
-    let seen = std::sync::Mutex::new(Vec::<String>::new());
-    let url = common::serve_answering(Arc::new(move |req: &HttpRequest| {
-        let resp = emulator.handle(req, SystemTime::now());
-        let key = format!("{req:?}");
-        let mut seen = seen.lock().expect("lock");
-        if key.contains("ModifyInstanceMetadataOptions") && !seen.contains(&key) {
-            seen.push(key);
-            return Some(HttpResponse {
-                status: 500,
-                headers: vec![("Content-Type".into(), "text/plain".into())],
-                body: b"try again".to_vec(),
-            });
-        }
-        Some(resp)
-    }))
+    let cfg = common::run_answering("aliyun-ecs", |emulator| {
+        let seen = std::sync::Mutex::new(Vec::<String>::new());
+        Arc::new(move |req: &HttpRequest| {
+            let resp = emulator.handle(req, SystemTime::now());
+            let key = format!("{req:?}");
+            let mut seen = seen.lock().expect("lock");
+            if key.contains("ModifyInstanceMetadataOptions") && !seen.contains(&key) {
+                seen.push(key);
+                return Some(HttpResponse {
+                    status: 500,
+                    headers: vec![("Content-Type".into(), "text/plain".into())],
+                    body: b"try again".to_vec(),
+                });
+            }
+            Some(resp)
+        })
+    })
     .await;
-    let mut tcfg = cfg.target.config().clone();
-    tcfg.endpoint.url = url;
     let cfg = RunConfig {
-        target: Arc::new(Target::new(tcfg).expect("client")),
         phases: vec![Phase::Auth],
         ..cfg
     };
@@ -1520,29 +1512,8 @@ fn readback_rules(r: &CaseResult) -> Vec<(String, Option<String>)> {
 /// events as they come).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_echoing_a_token_while_the_run_fails_keeps_it_out_of_the_events() {
-    let common::EmulatorRun { server, cfg } =
-        common::emulator_run("aws-ec2", Duration::from_millis(5), 1).await;
-    server.shutdown().await;
-    let emulator = Emulator::new(EmulatorConfig {
-        apply_delay: Duration::from_millis(5),
-        ..EmulatorConfig::default()
-    });
-    let modifies = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let url = common::serve_answering(Arc::new(move |req: &HttpRequest| {
-        use std::sync::atomic::Ordering::SeqCst;
-        if modifies.load(SeqCst) >= 3 {
-            return Some(common::signature_error_echoing_a_token());
-        }
-        if String::from_utf8_lossy(&req.body).contains("Action=ModifyInstanceMetadataOptions") {
-            modifies.fetch_add(1, SeqCst);
-        }
-        Some(emulator.handle(req, SystemTime::now()))
-    }))
-    .await;
-    let mut tcfg = cfg.target.config().clone();
-    tcfg.endpoint.url = url;
+    let cfg = common::run_answering("aws-ec2", common::echoing_a_token_after_three_modifies).await;
     let cfg = RunConfig {
-        target: Arc::new(Target::new(tcfg).expect("client")),
         only: Some(
             globset::GlobSetBuilder::new()
                 .add(globset::Glob::new("HttpTokens.*").expect("glob"))

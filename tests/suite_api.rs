@@ -229,17 +229,7 @@ async fn an_instance_left_changed_is_named() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_echoing_a_token_while_the_run_fails_keeps_it_out_of_what_the_run_says() {
     let (instance, key, secret, emulator) = ec2();
-    let modifies = Arc::new(AtomicUsize::new(0));
-    let answer: common::Answering = Arc::new(move |req: &HttpRequest| {
-        if modifies.load(SeqCst) >= 3 {
-            return Some(common::signature_error_echoing_a_token());
-        }
-        if is_modify(req) {
-            modifies.fetch_add(1, SeqCst);
-        }
-        Some(emulator.handle(req, SystemTime::now()))
-    });
-    let url = common::serve_answering(answer).await;
+    let url = common::serve_answering(common::echoing_a_token_after_three_modifies(emulator)).await;
     let err = coverage(&url, &instance, &key, &secret)
         .only("HttpTokens.*")
         .run()

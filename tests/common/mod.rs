@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::Duration;
 
-use imds_conform::emulator::{self, EmulatorConfig, RunningEmulator};
+use imds_conform::emulator::{self, Emulator, EmulatorConfig, RunningEmulator};
 use imds_conform::generate::Phase;
 use imds_conform::runner::{self, RunConfig};
 use imds_conform::spec::{self, check};
@@ -209,4 +209,39 @@ pub fn signature_error_echoing_a_token() -> imds_conform::wire::HttpResponse {
         )
         .into_bytes(),
     }
+}
+
+/// A coverage run of `api` (as [`emulator_run`]) aimed at a hand-made target:
+/// `answering` gets a fresh emulator (changes apply after 5 ms) and returns what
+/// the target answers.
+pub async fn run_answering(api: &str, answering: impl FnOnce(Emulator) -> Answering) -> RunConfig {
+    let EmulatorRun { server, cfg } = emulator_run(api, Duration::from_millis(5), 1).await;
+    server.shutdown().await;
+    let emulator = Emulator::new(EmulatorConfig {
+        apply_delay: Duration::from_millis(5),
+        ..EmulatorConfig::default()
+    });
+    let url = serve_answering(answering(emulator)).await;
+    let mut tcfg = cfg.target.config().clone();
+    tcfg.endpoint.url = url;
+    RunConfig {
+        target: Arc::new(Target::new(tcfg).expect("client")),
+        ..cfg
+    }
+}
+
+/// An EC2 target that is the emulator until its third modify, then answers every
+/// request (read-backs too) with [`signature_error_echoing_a_token`].
+pub fn echoing_a_token_after_three_modifies(emulator: Emulator) -> Answering {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    let modifies = AtomicUsize::new(0);
+    Arc::new(move |req: &imds_conform::wire::HttpRequest| {
+        if modifies.load(SeqCst) >= 3 {
+            return Some(signature_error_echoing_a_token());
+        }
+        if String::from_utf8_lossy(&req.body).contains("Action=ModifyInstanceMetadataOptions") {
+            modifies.fetch_add(1, SeqCst);
+        }
+        Some(emulator.handle(req, std::time::SystemTime::now()))
+    })
 }
