@@ -149,7 +149,7 @@ pub fn differential(scenario: &Scenario) -> Result<(), Box<Finding>> {
         let instance = run.world.instance.id.clone();
         let verdict = verdict::judge_with(&run.spec, &expectation, &outcome, &instance, |a| {
             // Only whether it agrees counts here, not which rule names a finding.
-            readback_agrees(a, &before, &observed.options, &fields, |_| false)
+            readback_agrees(a, &before, &observed.options, &fields, |_| None)
         });
         if !verdict.is_pass() {
             f.reason = format!("{verdict:?}");

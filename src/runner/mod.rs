@@ -747,7 +747,7 @@ async fn judge_answer(
         |a| match &observed {
             Err(_) => Ok(()),
             Ok(obs) => readback_agrees(a, &before, &obs.options, &fields, |field| {
-                param_of_field(spec, field).is_some_and(|p| case.call.get(&p.name).is_none())
+                omission(spec, &case.call, field)
             }),
         },
     );
@@ -784,18 +784,33 @@ fn name_omissions(spec: &Spec, call: &crate::wire::Call, findings: &mut [Finding
         let Some(field) = f.field.as_deref().filter(|_| of_success) else {
             continue;
         };
-        let Some(p) = param_of_field(spec, field) else {
-            continue;
-        };
-        if call.get(&p.name).is_none() {
-            f.rule = format!("{}.absent", p.name);
-            f.cite = p
-                .cite
-                .get("absent")
-                .map(|c| c.iter().map(|c| c.short()).collect())
-                .unwrap_or_default();
+        if let Some(Omission { rule, cite }) = omission(spec, call, field) {
+            f.rule = rule;
+            f.cite = cite;
         }
     }
+}
+
+/// The rule an omitted option answers to, and its citations.
+pub struct Omission {
+    /// `<param>.absent`.
+    pub rule: String,
+    pub cite: Vec<String>,
+}
+
+/// The omission rule at stake for `field` (an option, or a member naming one)
+/// when `call` did not send its parameter; `None` when it did, or the field names
+/// no option.
+fn omission(spec: &Spec, call: &crate::wire::Call, field: &str) -> Option<Omission> {
+    let p = param_of_field(spec, field)?;
+    call.get(&p.name).is_none().then(|| Omission {
+        rule: format!("{}.absent", p.name),
+        cite: p
+            .cite
+            .get("absent")
+            .map(|c| c.iter().map(|c| c.short()).collect())
+            .unwrap_or_default(),
+    })
 }
 
 /// The option parameter a finding's field names: an option name (read-back
@@ -1094,18 +1109,19 @@ fn never_pending(cfg: &RunConfig, w: &Worker) -> Option<Finding> {
 /// A matching outcome must also agree with the read-back: a success shows its
 /// options (on the fields the read-back carries), an error changed nothing.
 ///
-/// After a success, the fields the call set and those of options it omitted
-/// (`omitted`) answer to different rules (the value sent; the table's rule for an
-/// omitted parameter, see `name_omissions`): the ones it set are one finding,
-/// named by the first in the table's order with every value in its detail; each
-/// omitted one is a finding of its own. After an error, every field answers to
-/// "changes nothing": one finding.
+/// After a success on our instance, the fields the call set and those of options
+/// it omitted answer to different rules (the value sent; the table's rule for an
+/// omitted parameter, which `omitted` gives for a field): the ones it set are one
+/// finding under the outcome's rule, named by the first in the table's order with
+/// every value in its detail; each omitted one is a finding of its own, under its
+/// omission rule. After an error, or a success elsewhere, every field answers to
+/// "changes nothing" (or to the call): one finding.
 pub fn readback_agrees(
     a: &Acceptable,
     before: &Options,
     after: &Options,
     fields: &[&String],
-    omitted: impl Fn(&str) -> bool,
+    omitted: impl Fn(&str) -> Option<Omission>,
 ) -> Result<(), Vec<Finding>> {
     let (expected, what, want, shown, split) = match &a.expected {
         Expected::Success {
@@ -1153,12 +1169,26 @@ pub fn readback_agrees(
             cite: a.cite.iter().map(|c| c.short()).collect(),
         }
     };
-    let (set, left): (Vec<_>, Vec<_>) = off.into_iter().partition(|(f, ..)| !split || !omitted(f));
+    let mut set = Vec::new();
+    let mut left = Vec::new();
+    for one in off {
+        match omitted(one.0).filter(|_| split) {
+            Some(rule) => left.push((one, rule)),
+            None => set.push(one),
+        }
+    }
     let mut findings: Vec<Finding> = Vec::new();
     if !set.is_empty() {
         findings.push(finding(&set));
     }
-    findings.extend(left.iter().map(|one| finding(std::slice::from_ref(one))));
+    findings.extend(
+        left.into_iter()
+            .map(|(one, Omission { rule, cite })| Finding {
+                rule,
+                cite,
+                ..finding(std::slice::from_ref(&one))
+            }),
+    );
     if findings.is_empty() {
         Ok(())
     } else {
@@ -1634,7 +1664,7 @@ mod unknown_start_tests {
 
 #[cfg(test)]
 mod readback_agrees_tests {
-    use super::{readback_agrees, Acceptable, Expected, Options};
+    use super::{readback_agrees, Acceptable, Expected, Omission, Options};
     use crate::oracle::AnswerShape;
     use crate::spec::Strength;
 
@@ -1672,7 +1702,7 @@ mod readback_agrees_tests {
 
     /// The call set the hop limit and the tokens setting and left the endpoint out;
     /// the read-back shows all three otherwise.
-    fn all_three_wrong(targets_instance: bool) -> Vec<(Option<String>, String)> {
+    fn all_three_wrong(targets_instance: bool) -> Vec<(Option<String>, String, String)> {
         let before = options(&[
             ("hop_limit", "1"),
             ("http_endpoint", "enabled"),
@@ -1693,11 +1723,16 @@ mod readback_agrees_tests {
         let a = success(set, targets_instance);
         let fields = fields();
         let fields: Vec<&String> = fields.iter().collect();
-        readback_agrees(&a, &before, &after, &fields, |f| f == "http_endpoint")
-            .expect_err("the read-back disagrees")
-            .into_iter()
-            .map(|f| (f.field, f.detail))
-            .collect()
+        readback_agrees(&a, &before, &after, &fields, |f| {
+            (f == "http_endpoint").then(|| Omission {
+                rule: "HttpEndpoint.absent".into(),
+                cite: vec!["[documented] kept".into()],
+            })
+        })
+        .expect_err("the read-back disagrees")
+        .into_iter()
+        .map(|f| (f.field, f.detail, f.rule))
+        .collect()
     }
 
     /// The fields the call set are one finding, named by the first and showing
@@ -1718,6 +1753,8 @@ mod readback_agrees_tests {
             found[1].1.contains("http_endpoint = \"disabled\""),
             "{found:?}"
         );
+        assert_eq!(found[0].2, "modify.success");
+        assert_eq!(found[1].2, "HttpEndpoint.absent");
     }
 
     /// A success on another instance must change nothing here: one finding, no
@@ -1728,5 +1765,6 @@ mod readback_agrees_tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].0.as_deref(), Some("hop_limit"));
         assert!(found[0].1.contains("http_endpoint"), "{found:?}");
+        assert_eq!(found[0].2, "modify.success");
     }
 }

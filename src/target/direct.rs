@@ -31,8 +31,10 @@ pub(super) struct Direct {
     idle: Mutex<Vec<Open>>,
 }
 
-/// Idle connections a handle keeps: more than a thread's workers (each has one
-/// request in flight). One more is closed when its answer is read.
+/// Idle connections a handle keeps: as many as a thread's workers at the CLI's
+/// largest `--concurrency` (each worker has one request in flight). A handle with
+/// more workers closes the connections past this many as their answers are read
+/// (more connects, nothing worse).
 const MAX_IDLE: usize = 64;
 
 /// An open connection: hyper's handle, and the socket itself (a second descriptor

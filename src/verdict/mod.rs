@@ -112,17 +112,17 @@ pub fn judge_full(
         })
         .collect();
     if matched.is_empty() && !answer_matches.is_empty() {
-        refutations.truncate(3);
+        // Under several readings the read-back may disagree in several ways (the
+        // same call seen otherwise). A finding is a departure where every reading's
+        // refutation has one under the same rule (one reading's "kept" may be
+        // another's "reset"); when none is, the first reading's first finding is.
+        let mut also_findings = agreed(&refutations);
         let reason = refutations
             .iter()
+            .take(3)
             .map(|r| details(r))
             .collect::<Vec<_>>()
             .join("; ");
-        // Under several readings the read-back may disagree in several ways (the
-        // same call seen otherwise). A field is a departure where every reading's
-        // refutation names it (one reading's "kept" may be another's "reset"); when
-        // none is named by all, the first reading's first finding is the departure.
-        let mut also_findings = agreed(&refutations);
         // The answer fits only readings its read-back refutes (a value accepted
         // under "ignored" shows as applied): where every other reading wants an
         // error, the answer is wrong under those too, and that is the departure.
@@ -176,8 +176,10 @@ pub fn judge_full(
     }
 }
 
-/// The first refutation's findings whose field (and kind) every refutation
-/// names; failing that, its first finding.
+/// The first refutation's findings whose rule (and kind) every refutation has;
+/// failing that, its first finding. By rule, not by field: the fields a call set
+/// are one finding named by the first that differs, which may be another under
+/// another reading; an omitted option's finding is under its own rule.
 fn agreed(refutations: &[Vec<Finding>]) -> Vec<Finding> {
     let Some(first) = refutations.first() else {
         return Vec::new();
@@ -185,7 +187,7 @@ fn agreed(refutations: &[Vec<Finding>]) -> Vec<Finding> {
     let in_all = |f: &Finding| {
         refutations
             .iter()
-            .all(|r| r.iter().any(|g| g.kind == f.kind && g.field == f.field))
+            .all(|r| r.iter().any(|g| g.kind == f.kind && g.rule == f.rule))
     };
     let kept: Vec<Finding> = first.iter().filter(|f| in_all(f)).cloned().collect();
     if kept.is_empty() {
@@ -481,12 +483,24 @@ mod tests {
         }
     }
 
+    /// The fields a call set, as one finding named by `first`.
+    fn set(first: &str) -> Finding {
+        Finding {
+            rule: "modify.success".into(),
+            ..on(first)
+        }
+    }
+
     fn judged(refute: impl Fn(&str) -> Vec<Finding>) -> Judgement {
+        judged_under(&["first", "second"], refute)
+    }
+
+    fn judged_under(readings: &[&str], refute: impl Fn(&str) -> Vec<Finding>) -> Judgement {
         let spec = crate::spec::builtin_api("aws-ec2")
             .expect("the table loads")
             .expect("aws-ec2 is built in");
         let expectation = Expectation {
-            outcomes: vec![under("first"), under("second")],
+            outcomes: readings.iter().map(|r| under(r)).collect(),
             ambiguities: vec!["a".into()],
         };
         let actual = Outcome::Error {
@@ -540,5 +554,30 @@ mod tests {
     fn fields_every_reading_names_all_stand() {
         let j = judged(|_| vec![on("hop_limit"), on("http_endpoint")]);
         assert_eq!(fields(&j), ["hop_limit", "http_endpoint"]);
+    }
+
+    /// The fields a call set are one finding named by the first that differs,
+    /// which may be another under another reading: it stands by its rule, beside
+    /// an omitted option every reading names.
+    #[test]
+    fn the_set_fields_stand_however_each_reading_names_them() {
+        let j = judged(|reading| match reading {
+            "first" => vec![set("hop_limit"), on("http_tokens")],
+            _ => vec![set("http_endpoint"), on("http_tokens")],
+        });
+        assert_eq!(fields(&j), ["hop_limit", "http_tokens"]);
+    }
+
+    /// Every refuted reading counts, not only the three the reason shows: a
+    /// fourth whose read-back has the tokens setting right withdraws it.
+    #[test]
+    fn a_fourth_reading_that_accepts_a_field_withdraws_it() {
+        let j = judged_under(&["r1", "r2", "r3", "r4"], |reading| match reading {
+            "r1" => vec![set("hop_limit"), on("http_tokens")],
+            "r2" => vec![set("http_endpoint"), on("http_tokens")],
+            "r3" => vec![set("http_protocol_ipv6"), on("http_tokens")],
+            _ => vec![set("instance_metadata_tags")],
+        });
+        assert_eq!(fields(&j), ["hop_limit"]);
     }
 }

@@ -236,11 +236,16 @@ pub fn echoing_a_token_after_three_modifies(emulator: Emulator) -> Answering {
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
     let modifies = AtomicUsize::new(0);
     Arc::new(move |req: &imds_conform::wire::HttpRequest| {
-        if modifies.load(SeqCst) >= 3 {
+        let modify =
+            String::from_utf8_lossy(&req.body).contains("Action=ModifyInstanceMetadataOptions");
+        // One count per modify, taken and checked at once: never a fourth let through.
+        let earlier = if modify {
+            modifies.fetch_add(1, SeqCst)
+        } else {
+            modifies.load(SeqCst)
+        };
+        if earlier >= 3 {
             return Some(signature_error_echoing_a_token());
-        }
-        if String::from_utf8_lossy(&req.body).contains("Action=ModifyInstanceMetadataOptions") {
-            modifies.fetch_add(1, SeqCst);
         }
         Some(emulator.handle(req, std::time::SystemTime::now()))
     })
