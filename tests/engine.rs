@@ -1465,7 +1465,7 @@ async fn a_read_back_wrong_under_two_rules_shows_both_rules() {
 /// less fails on the hop limit alone. (Its answers show the reset too, so the
 /// readings it departs from are told apart by the answer already; where an answer
 /// does not show the options, the read-back's findings must agree across readings:
-/// unit tests in src/verdict/mod.rs.)
+/// the Alibaba test below, and unit tests in src/verdict/mod.rs.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_omitted_option_some_reading_allows_is_no_departure() {
     let results = run_broken_with(
@@ -1544,4 +1544,50 @@ async fn a_target_echoing_a_token_while_the_run_fails_keeps_it_out_of_the_events
     for t in told.iter().chain(&not_restored) {
         assert!(!t.contains(common::ECHOED_TOKEN), "the token leaked: {t}");
     }
+}
+
+/// Alibaba's modify answer carries no options, so every reading of an omitted
+/// HttpTokens matches it and only the read-back tells them apart. The emulator
+/// keeps an omitted HttpTokens (one of the two readings the docs allow; the other
+/// resets it to optional); with a read-back that shows a raised hop limit one
+/// less, a case that raises it and omits HttpTokens fails on the hop limit alone:
+/// the reading "reset to optional" sees the tokens setting wrong as well, "keep"
+/// does not, so it is no departure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_omitted_option_one_reading_explains_is_no_departure_where_answers_show_nothing() {
+    let cfg = common::run_answering("aliyun-ecs", |emulator| {
+        Arc::new(move |req: &HttpRequest| {
+            let mut resp = emulator.handle(req, SystemTime::now());
+            if req.path_and_query.contains("Action=DescribeInstances") {
+                let body = String::from_utf8_lossy(&resp.body).into_owned();
+                let hop = regex::Regex::new(r#""HttpPutResponseHopLimit":(\d+)"#).unwrap();
+                let lowered = hop.replace_all(&body, |c: &regex::Captures| {
+                    let n: u32 = c[1].parse().unwrap_or(1);
+                    format!(
+                        "\"HttpPutResponseHopLimit\":{}",
+                        if n >= 2 { n - 1 } else { n }
+                    )
+                });
+                resp.body = lowered.into_owned().into_bytes();
+            }
+            Some(resp)
+        })
+    })
+    .await;
+    let results = run(cfg).await;
+    let hop_failures = results
+        .iter()
+        .filter(|r| {
+            readback_rules(r)
+                .iter()
+                .any(|(_, f)| f.as_deref() == Some("hop_limit"))
+        })
+        .count();
+    assert!(hop_failures > 0, "the hop limit departure was not found");
+    let tokens: Vec<_> = results
+        .iter()
+        .flat_map(|r| r.findings.iter().map(move |f| (&r.title, f)))
+        .filter(|(_, f)| f.rule == "HttpTokens.absent")
+        .collect();
+    assert!(tokens.is_empty(), "{tokens:#?}");
 }
