@@ -1278,12 +1278,7 @@ async fn a_failed_read_back_inside_the_replay_check_does_not_stop_the_run() {
         creds: Credentials::new(keys[0].access_key_id.clone(), keys[0].secret.clone()),
     };
     let mut cfg = config(spec, aim, vec![Phase::Auth], 0);
-    cfg.only = Some(
-        globset::GlobSetBuilder::new()
-            .add(globset::Glob::new("auth.nonce-reused").expect("glob"))
-            .build()
-            .expect("globs"),
-    );
+    cfg.only = Some(only("auth.nonce-reused"));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
     let run = runner::run_api_partial(cfg, tx).await;
@@ -1477,15 +1472,10 @@ async fn an_omitted_option_some_reading_allows_is_no_departure() {
     )
     .await
     .0;
-    let hop_failures = results
-        .iter()
-        .filter(|r| {
-            readback_rules(r)
-                .iter()
-                .any(|(_, f)| f.as_deref() == Some("hop_limit"))
-        })
-        .count();
-    assert!(hop_failures > 0, "the hop limit departure was not found");
+    assert!(
+        read_back_wrong_on(&results, "hop_limit") > 0,
+        "the hop limit departure was not found"
+    );
     // Cases that send HttpTokens may fail on it (a value not kept); those that
     // omit it may not.
     let tokens: Vec<_> = results
@@ -1495,6 +1485,18 @@ async fn an_omitted_option_some_reading_allows_is_no_departure() {
         .filter(|(_, f)| f.rule == "HttpTokens.absent" || f.field.as_deref() == Some("http_tokens"))
         .collect();
     assert!(tokens.is_empty(), "{tokens:#?}");
+}
+
+/// How many cases have a read-back finding named by `field`.
+fn read_back_wrong_on(results: &[CaseResult], field: &str) -> usize {
+    results
+        .iter()
+        .filter(|r| {
+            readback_rules(r)
+                .iter()
+                .any(|(_, f)| f.as_deref() == Some(field))
+        })
+        .count()
 }
 
 fn readback_rules(r: &CaseResult) -> Vec<(String, Option<String>)> {
@@ -1514,12 +1516,7 @@ fn readback_rules(r: &CaseResult) -> Vec<(String, Option<String>)> {
 async fn a_target_echoing_a_token_while_the_run_fails_keeps_it_out_of_the_events() {
     let cfg = common::run_answering("aws-ec2", common::echoing_a_token_after_three_modifies).await;
     let cfg = RunConfig {
-        only: Some(
-            globset::GlobSetBuilder::new()
-                .add(globset::Glob::new("HttpTokens.*").expect("glob"))
-                .build()
-                .expect("globs"),
-        ),
+        only: Some(only("HttpTokens.*")),
         ..cfg
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -1575,19 +1572,22 @@ async fn an_omitted_option_one_reading_explains_is_no_departure_where_answers_sh
     })
     .await;
     let results = run(cfg).await;
-    let hop_failures = results
-        .iter()
-        .filter(|r| {
-            readback_rules(r)
-                .iter()
-                .any(|(_, f)| f.as_deref() == Some("hop_limit"))
-        })
-        .count();
-    assert!(hop_failures > 0, "the hop limit departure was not found");
+    assert!(
+        read_back_wrong_on(&results, "hop_limit") > 0,
+        "the hop limit departure was not found"
+    );
     let tokens: Vec<_> = results
         .iter()
         .flat_map(|r| r.findings.iter().map(move |f| (&r.title, f)))
         .filter(|(_, f)| f.rule == "HttpTokens.absent")
         .collect();
     assert!(tokens.is_empty(), "{tokens:#?}");
+}
+
+/// The cases whose rule matches `glob`, as `--only` takes them.
+fn only(glob: &str) -> globset::GlobSet {
+    globset::GlobSetBuilder::new()
+        .add(globset::Glob::new(glob).expect("glob"))
+        .build()
+        .expect("globs")
 }

@@ -774,7 +774,7 @@ async fn judge_answer(
 /// the table's rule for an omitted parameter (`<param>.absent`: keep or reset), not
 /// the answer's shape or the call's own change. A parameter sent empty counts as
 /// sent: a target that keeps the empty value shows one departure whatever the
-/// parameter, not one per parameter's omission rule (moto does this).
+/// parameter, not one per parameter's omission rule.
 fn name_omissions(spec: &Spec, call: &crate::wire::Call, findings: &mut [Finding]) {
     for f in findings.iter_mut() {
         let of_success = matches!(
@@ -795,6 +795,7 @@ fn name_omissions(spec: &Spec, call: &crate::wire::Call, findings: &mut [Finding
 pub struct Omission {
     /// `<param>.absent`.
     pub rule: String,
+    /// The parameter's citations for an omission, short form.
     pub cite: Vec<String>,
 }
 

@@ -137,15 +137,21 @@ pub(super) async fn judge_drawn(
     }
 }
 
-/// Does `attempt` fail as `first` did: a failure showing every departure `first`
-/// showed (a finding of each; one that shows two causes does not shrink into
-/// showing one of them)? A failure without findings is keyed by its reason, as
-/// departures group it: never "any failure".
-fn fails_as(first: &CaseResult, attempt: &CaseResult) -> bool {
-    use crate::verdict::departure::findings_of;
-    let shown: Vec<String> = findings_of(attempt).iter().map(|f| f.key()).collect();
-    matches!(attempt.verdict, Verdict::Fail { .. })
-        && findings_of(first).iter().all(|f| shown.contains(&f.key()))
+/// The departures a case shows, by their keys. A failure without findings is
+/// keyed by its reason, as departures group it: never "any failure".
+fn departure_keys(case: &CaseResult) -> Vec<String> {
+    crate::verdict::departure::findings_of(case)
+        .iter()
+        .map(|f| f.key())
+        .collect()
+}
+
+/// Does `attempt` fail as a case showing the departures `keys` did: a failure
+/// showing every one of them (a case that shows two causes does not shrink into
+/// showing one of them)?
+fn fails_as(keys: &[String], attempt: &CaseResult) -> bool {
+    let shown = departure_keys(attempt);
+    matches!(attempt.verdict, Verdict::Fail { .. }) && keys.iter().all(|k| shown.contains(k))
 }
 
 /// Shrink the failing case `first` drawn from `tree`: its minimal form, failing
@@ -161,7 +167,8 @@ async fn shrink(
 ) -> Result<Option<CaseResult>, RunError> {
     // Shrink: simplify while it still fails the same way, complicate back when it
     // does not.
-    let same_failure = |r: &CaseResult| fails_as(first, r);
+    let keys = departure_keys(first);
+    let same_failure = |r: &CaseResult| fails_as(&keys, r);
     let original = tree.current();
     let mut minimal = original.clone();
     let mut steps = 0;
@@ -213,7 +220,7 @@ async fn shrink(
 
 #[cfg(test)]
 mod tests {
-    use super::fails_as;
+    use super::{departure_keys, fails_as};
     use crate::verdict::CaseResult;
 
     /// A failing case with findings on `fields` (read-back, each its rule).
@@ -243,7 +250,7 @@ mod tests {
     /// otherwise; showing one more is still the same failure.
     #[test]
     fn a_case_showing_two_departures_shrinks_only_into_one_showing_both() {
-        let first = failing(&["hop_limit", "http_endpoint"]);
+        let first = departure_keys(&failing(&["hop_limit", "http_endpoint"]));
         assert!(fails_as(&first, &failing(&["hop_limit", "http_endpoint"])));
         assert!(fails_as(
             &first,
