@@ -135,6 +135,24 @@ fn a_bad_rate_exits_2_with_a_message() {
 }
 
 #[test]
+fn a_concurrency_past_the_transports_cap_exits_2_with_a_message() {
+    // The cap is the idle connections a target handle keeps (MAX_CONCURRENCY):
+    // past it a run would reconnect between requests.
+    for bad in ["0", "65", "-1", "many"] {
+        let out = bin()
+            .args(["run", &format!("--concurrency={bad}")])
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--concurrency {bad}: {stderr}");
+        assert!(
+            stderr.contains("--concurrency"),
+            "--concurrency {bad}: {stderr}"
+        );
+    }
+}
+
+#[test]
 fn the_main_job_reports_one_reading_per_touched_ambiguity() {
     let dir = tempfile::tempdir().expect("tempdir");
     exits_with(&main_job("3", "20", dir.path()), 0);

@@ -52,7 +52,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 100)]
     cases: u32,
     /// Instances worked on at once, per API (embedded emulator: running fixtures).
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=i64::from(imds_conform::target::MAX_CONCURRENCY)))]
     concurrency: u32,
     /// Requests per second (default: unpaced against the emulator and loopback
     /// endpoints, 5 against any other endpoint). At least 0.01.

@@ -777,10 +777,9 @@ async fn judge_answer(
 /// parameter, not one per parameter's omission rule.
 fn name_omissions(spec: &Spec, call: &crate::wire::Call, findings: &mut [Finding]) {
     for f in findings.iter_mut() {
-        let of_success = matches!(
-            (f.kind, f.rule.as_str()),
-            (FindingKind::Answer, "response.fields") | (FindingKind::Readback, "modify.success")
-        );
+        // (A read-back's findings come named: `readback_agrees` gives an omitted
+        // option's its omission rule where one is at stake, and only there.)
+        let of_success = f.kind == FindingKind::Answer && f.rule == "response.fields";
         let Some(field) = f.field.as_deref().filter(|_| of_success) else {
             continue;
         };
@@ -1767,5 +1766,58 @@ mod readback_agrees_tests {
         assert_eq!(found[0].0.as_deref(), Some("hop_limit"));
         assert!(found[0].1.contains("http_endpoint"), "{found:?}");
         assert_eq!(found[0].2, "modify.success");
+    }
+}
+
+#[cfg(test)]
+mod name_omissions_tests {
+    use super::{name_omissions, Finding, FindingKind};
+    use crate::wire::Call;
+
+    fn finding(kind: FindingKind, rule: &str, field: &str) -> Finding {
+        Finding {
+            kind,
+            rule: rule.into(),
+            expected: "e".into(),
+            got: "g".into(),
+            field: Some(field.into()),
+            detail: String::new(),
+            cite: Vec::new(),
+        }
+    }
+
+    /// An answer's field for an option the call left out is named by the option's
+    /// omission rule; a read-back's finding keeps the rule `readback_agrees` gave it
+    /// (there, `modify.success` on an omitted option's field is a success elsewhere,
+    /// where no omission rule is at stake).
+    #[test]
+    fn only_an_answers_finding_is_renamed_for_an_omitted_option() {
+        for spec in crate::spec::builtin().expect("built-in tables") {
+            let p = spec
+                .params
+                .iter()
+                .map(|p| p.get_ref())
+                .find(|p| p.option.is_some())
+                .expect("an option parameter");
+            let option = p.option.clone().expect("option");
+            let call = Call::new("Modify");
+            let mut findings = vec![
+                finding(FindingKind::Answer, "response.fields", &option),
+                finding(FindingKind::Readback, "modify.success", &option),
+            ];
+            name_omissions(&spec, &call, &mut findings);
+            assert_eq!(
+                findings[0].rule,
+                format!("{}.absent", p.name),
+                "{}",
+                spec.api.id
+            );
+            assert_eq!(findings[1].rule, "modify.success", "{}", spec.api.id);
+            // Sent, the option's finding is the call's own.
+            let sent = Call::new("Modify").with(p.name.clone(), "x");
+            let mut findings = vec![finding(FindingKind::Answer, "response.fields", &option)];
+            name_omissions(&spec, &sent, &mut findings);
+            assert_eq!(findings[0].rule, "response.fields", "{}", spec.api.id);
+        }
     }
 }

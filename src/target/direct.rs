@@ -31,11 +31,11 @@ pub(super) struct Direct {
     idle: Mutex<Vec<Open>>,
 }
 
-/// Idle connections a handle keeps: as many as a thread's workers at the CLI's
-/// largest `--concurrency` (each worker has one request in flight). A handle with
+/// Idle connections a handle keeps: as many as a thread's workers at the largest
+/// concurrency a run allows (each worker has one request in flight). A handle with
 /// more workers closes the connections past this many as their answers are read
 /// (more connects, nothing worse).
-const MAX_IDLE: usize = 64;
+const MAX_IDLE: usize = super::MAX_CONCURRENCY as usize;
 
 /// An open connection: hyper's handle, and the socket itself (a second descriptor
 /// of it) to look at before the connection is used again.

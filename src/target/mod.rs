@@ -17,6 +17,11 @@ use crate::wire::{
     Outcome, Protocol, SigningScheme, MAX_BODY_BYTES,
 };
 
+/// The most workers a run may put on one API (the CLI's `--concurrency` cap). A
+/// target handle keeps as many idle connections, one per worker with a request in
+/// flight, so no run at or under this cap reconnects between requests.
+pub const MAX_CONCURRENCY: u32 = 64;
+
 /// How a request is signed. All but `Valid` must be refused by a conforming target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
