@@ -15,6 +15,10 @@
 #      run, and the suite's CPU per case the target leaves on this machine's cores;
 #      beside it (no target), the suite vs wrk replaying the suite's own mix: the
 #      modify and its read-back (GetInstance) in turn, as each case sends them;
+#   3b. beside 3 (no target): the same comparison with the cores split, the emulator
+#      on one CPU and the client (wrk, or the suite) on the others (taskset), so
+#      client and server never compete for a core: what the suite costs as a client,
+#      free of the scheduler's hand-offs that sharing the cores adds to both sides.
 #   4. peak RSS of long random runs (MEM_CASES) — it must stay flat;
 #   5. the emulator's requests/s vs a static nginx under the same wrk load (a file of
 #      the emulator answer's size; nginx on loopback with its own config in the
@@ -37,7 +41,7 @@
 #   ST_EXAMPLES=500     Schemathesis --max-examples
 #   WRK_SECONDS=10 WRK_THREADS=2 WRK_CONNECTIONS=8
 #   MEM_CASES="10000 100000 1000000"   random-run sizes for the memory figure
-#   PORT=18480 MOTO_PORT=18481 LOCALSTACK_PORT=18482 NGINX_PORT=18483
+#   PORT=18480 MOTO_PORT=18481 LOCALSTACK_PORT=18482 NGINX_PORT=18483 PINNED_PORT=18484
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,6 +69,7 @@ PORT=${PORT:-18480}
 MOTO_PORT=${MOTO_PORT:-18481}
 LOCALSTACK_PORT=${LOCALSTACK_PORT:-18482}
 NGINX_PORT=${NGINX_PORT:-18483}
+PINNED_PORT=${PINNED_PORT:-18484}
 PYTHON=${PYTHON:-python3}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/imds-bench.XXXXXX")
 PIDS=()
@@ -143,9 +148,10 @@ wrk_rate() { # api url [instance] -> requests/s; fails on non-2xx answers
     wrk_lua "$WORK/$api.lua" "$url"
 }
 
-wrk_lua() { # script url -> requests/s of wrk replaying the script; fails on non-2xx answers
-    local out
-    out=$(wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" -s "$1" "$2/")
+wrk_lua() { # script url -> requests/s of wrk replaying the script (under WRK_PIN, a
+    # command such as taskset, when set); fails on non-2xx answers
+    local out pin=(${WRK_PIN:-})
+    out=$("${pin[@]}" wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" -s "$1" "$2/")
     if grep -q "Non-2xx" <<<"$out"; then
         echo "compare.sh: wrk got error answers from $2 ($1):" >&2
         echo "$out" >&2
@@ -184,24 +190,26 @@ PY
 # Schemathesis with one worker), once at wrk's concurrency (the suite on
 # $CONCURRENCY instances, Schemathesis with --workers $CONCURRENCY). The suite runs
 # the same number of random cases both times.
+# (RUN_URL, RUN_PID and RUN_PIN aim a run elsewhere: the emulator's URL and process,
+# and a command the suite runs under, such as taskset.)
 suite_run() { # tag instances... -> sets suite_cases_$tag, suite_secs_$tag, suite_rate_$tag
-    local tag=$1 args=() rc t0 t1
+    local tag=$1 args=() rc t0 t1 url=${RUN_URL:-$URL} pid=${RUN_PID:-$SERVE_PID} pin=(${RUN_PIN:-})
     shift
     for i in "$@"; do args+=(--instance "$i"); done
     local per=$(( E2E_CASES * 2 / $# ))
-    say "imds-conform run: aws-lightsail coverage + random on $# instances ($per random cases each) against $URL"
+    say "imds-conform run: aws-lightsail coverage + random on $# instances ($per random cases each) against $url${RUN_PIN:+ ($RUN_PIN)}"
     local emu0 emu1
-    emu0=$(cpu_secs "$SERVE_PID")
+    emu0=$(cpu_secs "$pid")
     t0=$(now)
     set +e
-    /usr/bin/time -f '%U %S' -o "$WORK/suite-$tag.time" \
-        "$BIN" run --api aws-lightsail --endpoint "$URL" "${args[@]}" \
+    "${pin[@]}" /usr/bin/time -f '%U %S' -o "$WORK/suite-$tag.time" \
+        "$BIN" run --api aws-lightsail --endpoint "$url" "${args[@]}" \
         --phase coverage --phase random --cases "$per" --seed 1 --rate 1000000 \
         >"$WORK/suite-$tag.out" 2>&1
     rc=$?
     set -e
     t1=$(now)
-    emu1=$(cpu_secs "$SERVE_PID")
+    emu1=$(cpu_secs "$pid")
     if (( rc > 1 )); then cat "$WORK/suite-$tag.out" >&2; exit 1; fi
     local cases secs user sys
     cases=$(awk '$1 == "TOTAL" { print $2 }' "$WORK/suite-$tag.out")
@@ -258,6 +266,45 @@ emu_ls=$(wrk_rate aws-lightsail "$URL")
 say "wrk: emulator, Lightsail UpdateInstanceMetadataOptions and GetInstance in turn (the suite's mix)"
 "$PRESIGN" --api aws-lightsail --url "$URL" --with-readback >"$WORK/lightsail-mix.lua"
 emu_ls_mix=$(wrk_lua "$WORK/lightsail-mix.lua" "$URL")
+
+# 3b. The cores split: a second emulator on the first CPU this script may use, the
+# client (wrk, then the suite) on the others. Beside target 3, no target of its own.
+# cpus_allowed -> the CPUs this process may run on, one per line
+cpus_allowed() {
+    awk '/^Cpus_allowed_list:/ {
+        n = split($2, parts, ",")
+        for (i = 1; i <= n; i++) {
+            if (split(parts[i], r, "-") == 2) { for (c = r[1]; c <= r[2]; c++) print c }
+            else print parts[i]
+        }
+    }' /proc/self/status
+}
+mapfile -t allowed < <(cpus_allowed)
+if ((${#allowed[@]} >= 2)) && command -v taskset >/dev/null; then
+    emu_cpu=${allowed[0]}
+    client_cpus=$(IFS=,; echo "${allowed[*]:1}")
+    say "the cores split: the emulator on CPU $emu_cpu, wrk and the suite on CPU $client_cpus"
+    PINNED_URL="http://127.0.0.1:$PINNED_PORT"
+    taskset -c "$emu_cpu" "$BIN" serve --listen "127.0.0.1:$PINNED_PORT" --fixtures "$WORK/fixtures.toml" \
+        >"$WORK/serve-pinned.log" 2>&1 &
+    PINNED_PID=$!
+    PIDS+=($!)
+    wait_port "$PINNED_PORT"
+    "$PRESIGN" --api aws-lightsail --url "$PINNED_URL" >"$WORK/pinned.lua"
+    emu_ls_pin=$(WRK_PIN="taskset -c $client_cpus" wrk_lua "$WORK/pinned.lua" "$PINNED_URL")
+    "$PRESIGN" --api aws-lightsail --url "$PINNED_URL" --with-readback >"$WORK/pinned-mix.lua"
+    emu_mix_pin=$(WRK_PIN="taskset -c $client_cpus" wrk_lua "$WORK/pinned-mix.lua" "$PINNED_URL")
+    RUN_URL=$PINNED_URL RUN_PID=$PINNED_PID RUN_PIN="taskset -c $client_cpus" suite_run pin "${many[@]}"
+    kill "$PINNED_PID" 2>/dev/null || true
+    r3pin=$(calc "200 * $suite_rate_pin / $emu_ls_pin" 1)
+    r3pinmix=$(calc "200 * $suite_rate_pin / $emu_mix_pin" 1)
+    split_text="emulator on CPU $emu_cpu, client on CPU $client_cpus"
+else
+    say "the cores split: skipped (one CPU, or no taskset)"
+    emu_ls_pin="n/a" emu_mix_pin="n/a" suite_rate_pin="n/a" suite_cpu_pin="n/a" emu_cpu_pin="n/a"
+    suite_cases_pin="n/a" suite_secs_pin="n/a" r3pin="n/a" r3pinmix="n/a"
+    split_text="not measured: one CPU, or no taskset"
+fi
 
 # A static nginx under the same load: one file of the size of the emulator's EC2
 # answer (as it answers the replayed request), fetched with GET (nginx serves no POST).
@@ -412,6 +459,12 @@ $(printf '     %-44s %s' "(at the defaults, 2 instances" "${r3def}%)")
 $(printf '     %-44s %-10s %s' "vs wrk sending the suite's mix (modify, read-back)" "${r3mix}%" "(no target; like for like)")
 $(printf '     %-44s %s' "CPU: the suite per case (2 requests)" "${suite_cpu_conc} us; the emulator ${emu_cpu_conc} us per request")
 $(printf '     %-44s %s' "50% of wrk on $cores cores leaves the suite" "${budget3} us per case")
+  3b. the cores split ($split_text; no target):
+$(printf '     %-44s %s' "wrk -> emulator, Lightsail Update" "$emu_ls_pin requests/s")
+$(printf '     %-44s %s' "wrk -> emulator, Update + GetInstance" "$emu_mix_pin requests/s")
+$(printf '     %-44s %s' "suite on $CONCURRENCY instances" "$suite_cases_pin cases in ${suite_secs_pin}s = $suite_rate_pin cases/s")
+$(printf '     %-44s %s' "suite vs wrk, requests (2 per case)" "${r3pin}% (vs the mix: ${r3pinmix}%)")
+$(printf '     %-44s %s' "CPU: the suite per case (2 requests)" "${suite_cpu_pin} us; the emulator ${emu_cpu_pin} us per request")
   4. peak RSS growth ${MEM_CASES// /→} cases     ${growth}%, max $(calc "$mem_max / 1024" 1) MB   flat, < 64 MB   $v4
 TABLE
 
@@ -435,6 +488,9 @@ knobs="E2E_CASES=$E2E_CASES CONCURRENCY=$CONCURRENCY ST_EXAMPLES=$ST_EXAMPLES WR
     echo "| wrk → emulator, EC2 Modify | **$emu_ec2 requests/s** |"
     echo "| wrk → emulator, Lightsail Update | **$emu_ls requests/s** |"
     echo "| wrk → emulator, Lightsail Update and GetInstance in turn (the suite's mix of requests) | **$emu_ls_mix requests/s** |"
+    echo "| the cores split ($split_text): wrk → emulator, Lightsail Update | **$emu_ls_pin requests/s** |"
+    echo "| the same, Update and GetInstance in turn | **$emu_mix_pin requests/s** |"
+    echo "| the same, \`imds-conform run\` on $CONCURRENCY instances | $suite_cases_pin cases in $suite_secs_pin s = **$suite_rate_pin cases/s** |"
     echo "| wrk → nginx $nginx_version, static file of the answer's size ($answer_bytes B) | **$nginx_rate requests/s** |"
     echo "| wrk → moto_server 5.2.5, EC2 Modify | **$moto_ec2 requests/s** |"
     echo "| wrk → emulator, EC2 Modify with the hop limit | **$emu_ec2_hop requests/s** |"
@@ -456,6 +512,8 @@ knobs="E2E_CASES=$E2E_CASES CONCURRENCY=$CONCURRENCY ST_EXAMPLES=$ST_EXAMPLES WR
     echo "| the same with the suite at the defaults (2 instances) | ${r3def} % | | |"
     echo "| the suite on $CONCURRENCY instances vs wrk sending the suite's mix (a modify, then its read-back) | ${r3mix} % | none (like for like) | |"
     echo "| CPU in the run on $CONCURRENCY instances: the suite per case (2 requests); the emulator per request | ${suite_cpu_conc} µs; ${emu_cpu_conc} µs | the suite ≤ ${budget3} µs per case for target 3 on $cores cores | |"
+    echo "| the cores split: the suite vs wrk, requests (2 per case); vs wrk sending the suite's mix | ${r3pin} %; ${r3pinmix} % | none (client and server on a core each) | |"
+    echo "| CPU with the cores split: the suite per case; the emulator per request | ${suite_cpu_pin} µs; ${emu_cpu_pin} µs | | |"
     echo "| 4. memory, ${MEM_CASES// / → } cases | ${growth} %, max $(calc "$mem_max / 1024" 1) MB | flat, < 64 MB | $v4 |"
     echo "<!-- perf:end -->"
 } >"$WORK/figures.md"
