@@ -1,5 +1,8 @@
 //! Signing and verification, in operations per second: SigV4 (EC2 Query and
-//! Lightsail JSON requests), Alibaba V1 (HMAC-SHA1) and V3 (ACS3-HMAC-SHA256).
+//! Lightsail JSON requests), Alibaba V1 (HMAC-SHA1) and V3 (ACS3-HMAC-SHA256); and a
+//! target handle preparing a request (encode and sign) the first time and again
+//! within the second, as a worker's read-backs repeat (SigV4 signs it alike then,
+//! and the handle keeps what it signed).
 // criterion_group! makes an undocumented `pub fn`; a bench has no API.
 #![allow(missing_docs)]
 mod common;
@@ -7,6 +10,7 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use criterion::{black_box, BatchSize, Criterion, Throughput};
+use imds_conform::target::Signing;
 use imds_conform::wire::{aliyun_sign, sigv4, Secret};
 
 fn bench(c: &mut Criterion) {
@@ -24,6 +28,33 @@ fn bench(c: &mut Criterion) {
                 |req| sigv4::sign(req, &ep, &s.creds, now).expect("signs"),
                 BatchSize::SmallInput,
             );
+        });
+        // A request new to the handle each time (the read-back with a parameter of
+        // its own)…
+        let fresh = s.target.for_worker().expect("handle");
+        let mut n = 0u64;
+        g.bench_function(format!("prepare/new/{api}"), |b| {
+            b.iter_batched(
+                || {
+                    n += 1;
+                    let mut call = common::readback_call(&s);
+                    call.params
+                        .push(imds_conform::wire::RawParam::text("Noise", n.to_string()));
+                    call
+                },
+                |call| fresh.prepare(&call, Signing::Valid).expect("signs"),
+                BatchSize::SmallInput,
+            );
+        });
+        // …and the read-back again, alike within the second.
+        let again = s.target.for_worker().expect("handle");
+        let readback = common::readback_call(&s);
+        g.bench_function(format!("prepare/again/{api}"), |b| {
+            b.iter(|| {
+                again
+                    .prepare(black_box(&readback), Signing::Valid)
+                    .expect("signs")
+            });
         });
         let mut signed = unsigned.clone();
         sigv4::sign(&mut signed, &ep, &s.creds, now).expect("signs");

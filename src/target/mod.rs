@@ -3,6 +3,7 @@
 //! `wire::client`; knows nothing of any API's parameters.
 
 mod direct;
+mod signed;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -177,6 +178,9 @@ pub struct Target {
     /// The endpoint's `/`, parsed once: most requests go there.
     root: Option<reqwest::Url>,
     next_slot: Arc<Mutex<Instant>>,
+    /// What this handle signed this second, where a scheme signs alike requests
+    /// alike within a second.
+    signed: signed::Signed,
 }
 
 impl Target {
@@ -191,6 +195,7 @@ impl Target {
             root: reqwest::Url::parse(&format!("{}/", cfg.endpoint.url)).ok(),
             cfg,
             next_slot: Arc::new(Mutex::new(Instant::now())),
+            signed: signed::Signed::default(),
         })
     }
 
@@ -205,6 +210,7 @@ impl Target {
             root: self.root.clone(),
             cfg: self.cfg.clone(),
             next_slot: Arc::clone(&self.next_slot),
+            signed: signed::Signed::default(),
         })
     }
 
@@ -219,6 +225,24 @@ impl Target {
         if signing == Signing::Unsigned {
             return Ok(req);
         }
+        let time = match signing {
+            Signing::Expired => SystemTime::now() - Duration::from_secs(3600),
+            _ => SystemTime::now(),
+        };
+        // Signed with the handle's own credentials and the time as it is, a request
+        // alike to one signed this second carries the same signature.
+        let second = (matches!(signing, Signing::Valid | Signing::CorruptSignature)
+            && client::signs_alike_within_a_second(self.cfg.signing))
+        .then(|| time.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .flatten()
+        .map(|d| d.as_secs());
+        let unsigned = match second {
+            Some(second) => match self.signed.get(&req, second) {
+                Some(signed) => return Ok(self.spoil(signed, signing)),
+                None => Some(req.clone()),
+            },
+            None => None,
+        };
         let creds = self
             .cfg
             .credentials
@@ -236,10 +260,6 @@ impl Target {
             }
             _ => creds,
         };
-        let time = match signing {
-            Signing::Expired => SystemTime::now() - Duration::from_secs(3600),
-            _ => SystemTime::now(),
-        };
         let nonce = uuid::Uuid::new_v4().to_string();
         client::sign(
             self.cfg.signing,
@@ -249,10 +269,19 @@ impl Target {
             time,
             &nonce,
         )?;
+        if let (Some(unsigned), Some(second)) = (unsigned, second) {
+            self.signed.put(unsigned, &req, second);
+        }
+        Ok(self.spoil(req, signing))
+    }
+
+    /// `req` as `signing` sends it once signed: with one character of its
+    /// signature changed for [`Signing::CorruptSignature`].
+    fn spoil(&self, mut req: HttpRequest, signing: Signing) -> HttpRequest {
         if signing == Signing::CorruptSignature {
             client::corrupt_signature(self.cfg.signing, &mut req);
         }
-        Ok(req)
+        req
     }
 
     /// Send `call`, retrying throttling answers with exponential back-off (each

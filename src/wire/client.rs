@@ -33,6 +33,17 @@ pub fn sign(
     }
 }
 
+/// Whether `scheme`'s signature depends on the request and the second it is made
+/// in, and on nothing else (no nonce): two alike requests signed in the same second
+/// by the same credentials carry the same signature. SigV4's time is `X-Amz-Date`, to
+/// the second; the Alibaba schemes sign a fresh nonce each time.
+pub fn signs_alike_within_a_second(scheme: SigningScheme) -> bool {
+    match scheme {
+        SigningScheme::Sigv4 => true,
+        SigningScheme::AliyunV1 | SigningScheme::AliyunV3 => false,
+    }
+}
+
 /// Decode an answer of `protocol`.
 pub fn decode(protocol: Protocol, resp: &HttpResponse) -> Result<Outcome, DecodeError> {
     match protocol {

@@ -209,7 +209,7 @@ impl Endpoint {
 
 /// An HTTP request as bytes and strings, independent of any HTTP library. Its
 /// `Debug` hides signatures, tokens and key ids, so a request can be logged.
-#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct HttpRequest {
     /// `GET`, `POST`…
     pub method: String,

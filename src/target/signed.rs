@@ -1,0 +1,138 @@
+//! The requests a target handle signed this second, by what they signed: where a
+//! scheme's signature depends on nothing but the request and the second
+//! ([`client::signs_alike_within_a_second`](crate::wire::client::signs_alike_within_a_second)),
+//! a request alike to one signed this second gets the same signed form without
+//! signing again. A worker's read-backs repeat so (the same request for the same
+//! instance, case after case); signing is a tenth of a case's cost against a
+//! local emulator. Nothing changes on the wire: the signature is the one signing
+//! would have made.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Mutex;
+
+use crate::wire::HttpRequest;
+
+/// Signed requests a handle keeps: its workers' read-backs (one each), with room
+/// for the calls between them, which rarely repeat and so pass through.
+const KEPT: usize = 16;
+
+/// The handle's signed requests of the current second, most recently used first.
+#[derive(Default)]
+pub(super) struct Signed {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// The second (since the epoch) the entries were signed in.
+    second: u64,
+    /// (a hash of the unsigned request, the unsigned request, its signed form).
+    entries: Vec<(u64, HttpRequest, HttpRequest)>,
+}
+
+impl Signed {
+    /// The signed form of a request alike to `unsigned`, signed in `second`.
+    pub(super) fn get(&self, unsigned: &HttpRequest, second: u64) -> Option<HttpRequest> {
+        let hash = hash(unsigned);
+        let mut inner = self.lock();
+        if inner.second != second {
+            inner.entries.clear();
+            inner.second = second;
+            return None;
+        }
+        let at = inner
+            .entries
+            .iter()
+            .position(|(h, u, _)| *h == hash && u == unsigned)?;
+        let entry = inner.entries.remove(at);
+        let signed = entry.2.clone();
+        inner.entries.insert(0, entry);
+        Some(signed)
+    }
+
+    /// Keep `signed`, the form of `unsigned` signed in `second`.
+    pub(super) fn put(&self, unsigned: HttpRequest, signed: &HttpRequest, second: u64) {
+        let hash = hash(&unsigned);
+        let mut inner = self.lock();
+        if inner.second != second {
+            inner.entries.clear();
+            inner.second = second;
+        }
+        inner.entries.truncate(KEPT - 1);
+        inner.entries.insert(0, (hash, unsigned, signed.clone()));
+    }
+
+    /// Each step leaves the entries whole, so a poisoned lock is taken as it is.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn hash(req: &HttpRequest) -> u64 {
+    let mut h = DefaultHasher::new();
+    req.hash(&mut h);
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Signed, KEPT};
+    use crate::wire::HttpRequest;
+
+    fn request(body: &str) -> HttpRequest {
+        HttpRequest {
+            method: "POST".into(),
+            path_and_query: "/".into(),
+            headers: vec![("Host".into(), "h".into())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn signed(body: &str, sig: &str) -> HttpRequest {
+        let mut r = request(body);
+        r.headers.push(("Authorization".into(), sig.into()));
+        r
+    }
+
+    #[test]
+    fn an_alike_request_in_the_same_second_gets_the_kept_form_and_no_other() {
+        let memo = Signed::default();
+        assert_eq!(memo.get(&request("a"), 10), None);
+        memo.put(request("a"), &signed("a", "s1"), 10);
+        assert_eq!(memo.get(&request("a"), 10), Some(signed("a", "s1")));
+        // Another body, another header, another path: not alike.
+        assert_eq!(memo.get(&request("b"), 10), None);
+        let mut other = request("a");
+        other
+            .headers
+            .push(("X-Amz-Security-Token".into(), "t".into()));
+        assert_eq!(memo.get(&other, 10), None);
+        let mut other = request("a");
+        other.path_and_query = "/?x".into();
+        assert_eq!(memo.get(&other, 10), None);
+        // Another second: signed anew (X-Amz-Date has moved on).
+        assert_eq!(memo.get(&request("a"), 11), None);
+        // …and the old second's entries are gone for good.
+        assert_eq!(memo.get(&request("a"), 10), None);
+    }
+
+    #[test]
+    fn a_request_used_again_outlives_calls_that_pass_through() {
+        let memo = Signed::default();
+        memo.put(request("read"), &signed("read", "r"), 5);
+        for i in 0..10 * KEPT {
+            let body = format!("call {i}");
+            memo.put(request(&body), &signed(&body, "c"), 5);
+            if i % (KEPT / 2) == 0 {
+                assert_eq!(
+                    memo.get(&request("read"), 5),
+                    Some(signed("read", "r")),
+                    "{i}"
+                );
+            }
+        }
+        // Never more than KEPT, the oldest dropped first.
+        assert_eq!(memo.get(&request("call 0"), 5), None);
+        assert_eq!(memo.lock().entries.len(), KEPT);
+    }
+}
