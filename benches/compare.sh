@@ -17,8 +17,8 @@
 #      modify and its read-back (GetInstance) in turn, as each case sends them;
 #   3b. beside 3 (no target): the same comparison with the cores split, the emulator
 #      on one CPU and the client (wrk, or the suite) on the others (taskset), so
-#      client and server never compete for a core: what the suite costs as a client,
-#      free of the scheduler's hand-offs that sharing the cores adds to both sides.
+#      client and server never share a CPU: what the suite costs as a client, free
+#      of the scheduler's hand-offs that sharing the CPUs adds to both sides.
 #   4. peak RSS of long random runs (MEM_CASES) — it must stay flat;
 #   5. the emulator's requests/s vs a static nginx under the same wrk load (a file of
 #      the emulator answer's size; nginx on loopback with its own config in the
@@ -151,7 +151,7 @@ wrk_rate() { # api url [instance] -> requests/s; fails on non-2xx answers
 wrk_lua() { # script url -> requests/s of wrk replaying the script (under WRK_PIN, a
     # command such as taskset, when set); fails on non-2xx answers
     local out pin=(${WRK_PIN:-})
-    out=$("${pin[@]}" wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" -s "$1" "$2/")
+    out=$(${pin[@]+"${pin[@]}"} wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" -s "$1" "$2/")
     if grep -q "Non-2xx" <<<"$out"; then
         echo "compare.sh: wrk got error answers from $2 ($1):" >&2
         echo "$out" >&2
@@ -193,7 +193,8 @@ PY
 # (RUN_URL, RUN_PID and RUN_PIN aim a run elsewhere: the emulator's URL and process,
 # and a command the suite runs under, such as taskset.)
 suite_run() { # tag instances... -> sets suite_cases_$tag, suite_secs_$tag, suite_rate_$tag
-    local tag=$1 args=() rc t0 t1 url=${RUN_URL:-$URL} pid=${RUN_PID:-$SERVE_PID} pin=(${RUN_PIN:-})
+    local tag=$1 args=() rc t0 t1 url=${RUN_URL:-$URL} pid=${RUN_PID:-$SERVE_PID}
+    local pin=(${RUN_PIN:-})
     shift
     for i in "$@"; do args+=(--instance "$i"); done
     local per=$(( E2E_CASES * 2 / $# ))
@@ -202,7 +203,7 @@ suite_run() { # tag instances... -> sets suite_cases_$tag, suite_secs_$tag, suit
     emu0=$(cpu_secs "$pid")
     t0=$(now)
     set +e
-    "${pin[@]}" /usr/bin/time -f '%U %S' -o "$WORK/suite-$tag.time" \
+    ${pin[@]+"${pin[@]}"} /usr/bin/time -f '%U %S' -o "$WORK/suite-$tag.time" \
         "$BIN" run --api aws-lightsail --endpoint "$url" "${args[@]}" \
         --phase coverage --phase random --cases "$per" --seed 1 --rate 1000000 \
         >"$WORK/suite-$tag.out" 2>&1
@@ -296,6 +297,7 @@ if ((${#allowed[@]} >= 2)) && command -v taskset >/dev/null; then
     emu_mix_pin=$(WRK_PIN="taskset -c $client_cpus" wrk_lua "$WORK/pinned-mix.lua" "$PINNED_URL")
     RUN_URL=$PINNED_URL RUN_PID=$PINNED_PID RUN_PIN="taskset -c $client_cpus" suite_run pin "${many[@]}"
     kill "$PINNED_PID" 2>/dev/null || true
+    wait "$PINNED_PID" 2>/dev/null || true
     r3pin=$(calc "200 * $suite_rate_pin / $emu_ls_pin" 1)
     r3pinmix=$(calc "200 * $suite_rate_pin / $emu_mix_pin" 1)
     split_text="emulator on CPU $emu_cpu, client on CPU $client_cpus"

@@ -135,10 +135,14 @@ fn a_bad_rate_exits_2_with_a_message() {
 }
 
 #[test]
-fn a_concurrency_past_the_transports_cap_exits_2_with_a_message() {
-    // The cap is the idle connections a target handle keeps (MAX_CONCURRENCY):
-    // past it a run would reconnect between requests.
-    for bad in ["0", "65", "-1", "many"] {
+fn a_concurrency_past_the_cap_exits_2_with_a_message() {
+    let cap = imds_conform::target::MAX_CONCURRENCY;
+    for bad in [
+        "0".to_string(),
+        (cap + 1).to_string(),
+        "-1".into(),
+        "many".into(),
+    ] {
         let out = bin()
             .args(["run", &format!("--concurrency={bad}")])
             .output()
@@ -150,6 +154,17 @@ fn a_concurrency_past_the_transports_cap_exits_2_with_a_message() {
             "--concurrency {bad}: {stderr}"
         );
     }
+    // The cap itself is taken: the flag that fails next is another.
+    let out = bin()
+        .args(["run", &format!("--concurrency={cap}"), "--cases=many"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--cases") && !stderr.contains("--concurrency"),
+        "{stderr}"
+    );
 }
 
 #[test]

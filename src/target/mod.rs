@@ -18,9 +18,11 @@ use crate::wire::{
     Outcome, Protocol, SigningScheme, MAX_BODY_BYTES,
 };
 
-/// The most workers a run may put on one API (the CLI's `--concurrency` cap). A
-/// target handle keeps as many idle connections, one per worker with a request in
-/// flight, so no run at or under this cap reconnects between requests.
+/// The CLI's largest `--concurrency` (how many of the embedded emulator's running
+/// instances a run works on at once). A target handle, shared by the workers of one
+/// thread (one per instance), keeps as many idle connections: a run with up to this
+/// many instances per thread never reconnects between requests; one with more
+/// (`--instance` is not capped) reconnects for the excess, slower and nothing worse.
 pub const MAX_CONCURRENCY: u32 = 64;
 
 /// How a request is signed. All but `Valid` must be refused by a conforming target.
@@ -462,6 +464,70 @@ mod loopback_tests {
             "http://127.0.0.1.nip.io",
         ] {
             assert!(!is_loopback(url), "{url}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod signing_memo_tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::{Signing, Target, TargetConfig};
+    use crate::wire::{sigv4, AuthError, Call, Credentials, Secret, SigningScheme};
+
+    const KEY: &str = "AKIDMEMOTEST";
+    const SECRET: &str = "memo-test-secret";
+
+    fn verify(req: &crate::wire::HttpRequest) -> Result<(), AuthError> {
+        let secret_for = |k: &str| (k == KEY).then(|| Secret::new(SECRET));
+        sigv4::verify(
+            req,
+            &secret_for,
+            SystemTime::now(),
+            Duration::from_secs(300),
+        )
+        .map(|_| ())
+    }
+
+    /// Each signing, in turns within a second or two: the kept signature stands for
+    /// a valid one only (a spoiled or differently signed request is never kept, nor
+    /// handed out for another signing).
+    #[test]
+    fn only_a_valid_signature_is_kept_and_each_signing_gets_its_own() {
+        let spec = crate::spec::builtin()
+            .expect("built-in tables")
+            .into_iter()
+            .find(|s| s.api.signing == SigningScheme::Sigv4)
+            .expect("a SigV4 table");
+        let cfg = TargetConfig::for_spec(
+            &spec,
+            "http://127.0.0.1:9",
+            "us-east-1",
+            Some(Credentials::new(KEY, SECRET)),
+        );
+        let target = Target::new(cfg).expect("target");
+        let call = Call::new(spec.api.operation.clone()).with("Some", "value");
+        let prepare = |signing| target.prepare(&call, signing).expect("prepares");
+        for _ in 0..2 {
+            assert_eq!(
+                verify(&prepare(Signing::CorruptSignature)),
+                Err(AuthError::SignatureMismatch)
+            );
+            assert_eq!(verify(&prepare(Signing::Valid)), Ok(()));
+            assert_eq!(verify(&prepare(Signing::Valid)), Ok(()));
+            assert_eq!(
+                verify(&prepare(Signing::CorruptSignature)),
+                Err(AuthError::SignatureMismatch)
+            );
+            assert_eq!(
+                verify(&prepare(Signing::WrongSecret)),
+                Err(AuthError::SignatureMismatch)
+            );
+            assert_eq!(
+                verify(&prepare(Signing::UnknownKey)),
+                Err(AuthError::UnknownAccessKey)
+            );
+            assert!(verify(&prepare(Signing::Expired)).is_err());
         }
     }
 }

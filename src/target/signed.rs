@@ -8,26 +8,42 @@
 //! would have made.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::num::NonZeroUsize;
 use std::sync::Mutex;
+
+use lru::LruCache;
 
 use crate::wire::HttpRequest;
 
-/// Signed requests a handle keeps: its workers' read-backs (one each), with room
-/// for the calls between them, which rarely repeat and so pass through.
-const KEPT: usize = 16;
+/// Signed requests a handle keeps: between two read-backs of one worker, each other
+/// worker of the handle signs a call (which rarely repeats) and its own read-back,
+/// so at the largest concurrency twice as many as the handle's workers keep every
+/// read-back. (A handle with more workers than that signs the excess anew.)
+const KEPT: usize = 2 * super::MAX_CONCURRENCY as usize;
 
-/// The handle's signed requests of the current second, most recently used first.
-#[derive(Default)]
+/// The handle's signed requests of the current second, least recently used
+/// dropped first.
 pub(super) struct Signed {
     inner: Mutex<Inner>,
 }
 
-#[derive(Default)]
 struct Inner {
     /// The second (since the epoch) the entries were signed in.
     second: u64,
-    /// (a hash of the unsigned request, the unsigned request, its signed form).
-    entries: Vec<(u64, HttpRequest, HttpRequest)>,
+    /// By a hash of the unsigned request: (the unsigned request, its signed
+    /// form). A hash alike for unlike requests is a miss, never a wrong answer.
+    entries: LruCache<u64, (HttpRequest, HttpRequest)>,
+}
+
+impl Default for Signed {
+    fn default() -> Self {
+        Signed {
+            inner: Mutex::new(Inner {
+                second: 0,
+                entries: LruCache::new(NonZeroUsize::new(KEPT).unwrap_or(NonZeroUsize::MIN)),
+            }),
+        }
+    }
 }
 
 impl Signed {
@@ -35,36 +51,34 @@ impl Signed {
     pub(super) fn get(&self, unsigned: &HttpRequest, second: u64) -> Option<HttpRequest> {
         let hash = hash(unsigned);
         let mut inner = self.lock();
-        if inner.second != second {
-            inner.entries.clear();
-            inner.second = second;
-            return None;
+        inner.at(second);
+        match inner.entries.get(&hash) {
+            Some((kept, signed)) if kept == unsigned => Some(signed.clone()),
+            _ => None,
         }
-        let at = inner
-            .entries
-            .iter()
-            .position(|(h, u, _)| *h == hash && u == unsigned)?;
-        let entry = inner.entries.remove(at);
-        let signed = entry.2.clone();
-        inner.entries.insert(0, entry);
-        Some(signed)
     }
 
     /// Keep `signed`, the form of `unsigned` signed in `second`.
     pub(super) fn put(&self, unsigned: HttpRequest, signed: &HttpRequest, second: u64) {
         let hash = hash(&unsigned);
         let mut inner = self.lock();
-        if inner.second != second {
-            inner.entries.clear();
-            inner.second = second;
-        }
-        inner.entries.truncate(KEPT - 1);
-        inner.entries.insert(0, (hash, unsigned, signed.clone()));
+        inner.at(second);
+        inner.entries.put(hash, (unsigned, signed.clone()));
     }
 
     /// Each step leaves the entries whole, so a poisoned lock is taken as it is.
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Inner {
+    /// Forget the entries of any second but `second`.
+    fn at(&mut self, second: u64) {
+        if self.second != second {
+            self.entries.clear();
+            self.second = second;
+        }
     }
 }
 
@@ -110,7 +124,7 @@ mod tests {
         let mut other = request("a");
         other.path_and_query = "/?x".into();
         assert_eq!(memo.get(&other, 10), None);
-        // Another second: signed anew (X-Amz-Date has moved on).
+        // Another second: signed anew (the signed time has moved on).
         assert_eq!(memo.get(&request("a"), 11), None);
         // …and the old second's entries are gone for good.
         assert_eq!(memo.get(&request("a"), 10), None);
@@ -134,5 +148,8 @@ mod tests {
         // Never more than KEPT, the oldest dropped first.
         assert_eq!(memo.get(&request("call 0"), 5), None);
         assert_eq!(memo.lock().entries.len(), KEPT);
+        assert!(memo
+            .get(&request(&format!("call {}", 10 * KEPT - 1)), 5)
+            .is_some());
     }
 }
