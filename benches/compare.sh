@@ -148,6 +148,12 @@ wrk_rate() { # api url [instance] -> requests/s; fails on non-2xx answers
     wrk_lua "$WORK/$api.lua" "$url"
 }
 
+wrk_mix() { # url -> requests/s of wrk sending the suite's mix (Lightsail modify, then
+    # its read-back, in turn); fails on non-2xx answers
+    "$PRESIGN" --api aws-lightsail --url "$1" --with-readback >"$WORK/lightsail-mix.lua"
+    wrk_lua "$WORK/lightsail-mix.lua" "$1"
+}
+
 wrk_lua() { # script url -> requests/s of wrk replaying the script (under WRK_PIN, a
     # command such as taskset, when set); fails on non-2xx answers
     local out pin=(${WRK_PIN:-})
@@ -265,8 +271,7 @@ emu_ec2=$(wrk_rate aws-ec2 "$URL")
 say "wrk: emulator, Lightsail UpdateInstanceMetadataOptions"
 emu_ls=$(wrk_rate aws-lightsail "$URL")
 say "wrk: emulator, Lightsail UpdateInstanceMetadataOptions and GetInstance in turn (the suite's mix)"
-"$PRESIGN" --api aws-lightsail --url "$URL" --with-readback >"$WORK/lightsail-mix.lua"
-emu_ls_mix=$(wrk_lua "$WORK/lightsail-mix.lua" "$URL")
+emu_ls_mix=$(wrk_mix "$URL")
 
 # 3b. The cores split: a second emulator on the first CPU this script may use, the
 # client (wrk, then the suite) on the others. Beside target 3, no target of its own.
@@ -291,10 +296,8 @@ if ((${#allowed[@]} >= 2)) && command -v taskset >/dev/null; then
     PINNED_PID=$!
     PIDS+=($!)
     wait_port "$PINNED_PORT"
-    "$PRESIGN" --api aws-lightsail --url "$PINNED_URL" >"$WORK/pinned.lua"
-    emu_ls_pin=$(WRK_PIN="taskset -c $client_cpus" wrk_lua "$WORK/pinned.lua" "$PINNED_URL")
-    "$PRESIGN" --api aws-lightsail --url "$PINNED_URL" --with-readback >"$WORK/pinned-mix.lua"
-    emu_mix_pin=$(WRK_PIN="taskset -c $client_cpus" wrk_lua "$WORK/pinned-mix.lua" "$PINNED_URL")
+    emu_ls_pin=$(WRK_PIN="taskset -c $client_cpus" wrk_rate aws-lightsail "$PINNED_URL")
+    emu_mix_pin=$(WRK_PIN="taskset -c $client_cpus" wrk_mix "$PINNED_URL")
     RUN_URL=$PINNED_URL RUN_PID=$PINNED_PID RUN_PIN="taskset -c $client_cpus" suite_run pin "${many[@]}"
     kill "$PINNED_PID" 2>/dev/null || true
     wait "$PINNED_PID" 2>/dev/null || true

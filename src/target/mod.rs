@@ -223,7 +223,7 @@ impl Target {
 
     /// Encode and sign `call` as `signing` says, without sending it.
     pub fn prepare(&self, call: &Call, signing: Signing) -> Result<HttpRequest, TargetError> {
-        let mut req = client::encode(self.cfg.protocol, &self.cfg.endpoint, call)?;
+        let req = client::encode(self.cfg.protocol, &self.cfg.endpoint, call)?;
         if signing == Signing::Unsigned {
             return Ok(req);
         }
@@ -238,13 +238,22 @@ impl Target {
         .then(|| time.duration_since(SystemTime::UNIX_EPOCH).ok())
         .flatten()
         .map(|d| d.as_secs());
-        let unsigned = match second {
-            Some(second) => match self.signed.get(&req, second) {
-                Some(signed) => return Ok(self.spoil(signed, signing)),
-                None => Some(req.clone()),
-            },
-            None => None,
+        let signed = match second {
+            Some(second) => self
+                .signed
+                .get_or_sign(req, second, |req| self.sign(req, signing, time))?,
+            None => self.sign(req, signing, time)?,
         };
+        Ok(self.spoil(signed, signing))
+    }
+
+    /// `req` signed as `signing` says (its credentials), at `time`.
+    fn sign(
+        &self,
+        mut req: HttpRequest,
+        signing: Signing,
+        time: SystemTime,
+    ) -> Result<HttpRequest, TargetError> {
         let creds = self
             .cfg
             .credentials
@@ -271,10 +280,7 @@ impl Target {
             time,
             &nonce,
         )?;
-        if let (Some(unsigned), Some(second)) = (unsigned, second) {
-            self.signed.put(unsigned, &req, second);
-        }
-        Ok(self.spoil(req, signing))
+        Ok(req)
     }
 
     /// `req` as `signing` sends it once signed: with one character of its

@@ -47,9 +47,36 @@ impl Default for Signed {
 }
 
 impl Signed {
+    /// `unsigned` signed in `second`: the form kept for an alike request, or
+    /// `sign`'s, which is then kept. The lock is not held while signing.
+    pub(super) fn get_or_sign<E>(
+        &self,
+        unsigned: HttpRequest,
+        second: u64,
+        sign: impl FnOnce(HttpRequest) -> Result<HttpRequest, E>,
+    ) -> Result<HttpRequest, E> {
+        let hash = hash(&unsigned);
+        if let Some(signed) = self.found(hash, &unsigned, second) {
+            return Ok(signed);
+        }
+        let signed = sign(unsigned.clone())?;
+        self.keep(hash, unsigned, &signed, second);
+        Ok(signed)
+    }
+
     /// The signed form of a request alike to `unsigned`, signed in `second`.
-    pub(super) fn get(&self, unsigned: &HttpRequest, second: u64) -> Option<HttpRequest> {
-        let hash = hash(unsigned);
+    #[cfg(test)]
+    fn get(&self, unsigned: &HttpRequest, second: u64) -> Option<HttpRequest> {
+        self.found(hash(unsigned), unsigned, second)
+    }
+
+    /// Keep `signed`, the form of `unsigned` signed in `second`.
+    #[cfg(test)]
+    fn put(&self, unsigned: HttpRequest, signed: &HttpRequest, second: u64) {
+        self.keep(hash(&unsigned), unsigned, signed, second);
+    }
+
+    fn found(&self, hash: u64, unsigned: &HttpRequest, second: u64) -> Option<HttpRequest> {
         let mut inner = self.lock();
         inner.at(second);
         match inner.entries.get(&hash) {
@@ -58,9 +85,7 @@ impl Signed {
         }
     }
 
-    /// Keep `signed`, the form of `unsigned` signed in `second`.
-    pub(super) fn put(&self, unsigned: HttpRequest, signed: &HttpRequest, second: u64) {
-        let hash = hash(&unsigned);
+    fn keep(&self, hash: u64, unsigned: HttpRequest, signed: &HttpRequest, second: u64) {
         let mut inner = self.lock();
         inner.at(second);
         inner.entries.put(hash, (unsigned, signed.clone()));
