@@ -184,8 +184,11 @@ fn or_error(list: &[Handling]) -> Vec<Handling> {
     }
 }
 
-fn combinations(alternatives: &[Vec<Resolution>]) -> Vec<Vec<Resolution>> {
-    let mut combos: Vec<Vec<Resolution>> = vec![Vec::new()];
+/// Every way of taking the parameters: one resolution of each (past [`MAX_FORKS`]
+/// forks, the first). Borrowed, not cloned: a resolution that is an error carries
+/// its acceptable outcomes, citations and all.
+fn combinations(alternatives: &[Vec<Resolution>]) -> Vec<Vec<&Resolution>> {
+    let mut combos: Vec<Vec<&Resolution>> = vec![Vec::with_capacity(alternatives.len())];
     let mut forks = 0;
     for alts in alternatives {
         let take = if alts.len() > 1 && forks < MAX_FORKS {
@@ -194,12 +197,19 @@ fn combinations(alternatives: &[Vec<Resolution>]) -> Vec<Vec<Resolution>> {
         } else {
             1
         };
+        if take == 1 {
+            // The common case: every combination takes the one resolution.
+            for c in &mut combos {
+                c.push(&alts[0]);
+            }
+            continue;
+        }
         combos = combos
             .into_iter()
             .flat_map(|c| {
                 alts[..take].iter().map(move |a| {
                     let mut c = c.clone();
-                    c.push(a.clone());
+                    c.push(a);
                     c
                 })
             })
@@ -214,7 +224,7 @@ fn judge<'a>(
     eff: &Effective<'a>,
     world: &World,
     names: &[&str],
-    combo: &[Resolution],
+    combo: &[&Resolution],
 ) -> Vec<Raw> {
     let json = spec.api.protocol.typed_values();
     let mut errors: Vec<Raw> = Vec::new();
@@ -276,7 +286,7 @@ fn success(
     world: &World,
     values: &[(&EffParam, String)],
     names: &[&str],
-    combo: &[Resolution],
+    combo: &[&Resolution],
 ) -> Acceptable {
     let targets_instance = values.iter().any(|(p, _)| p.row.role == Role::Target);
     let mut options: Options = world.instance.options.clone();
