@@ -711,6 +711,100 @@ async fn a_failure_whose_shrinking_is_cut_short_is_kept() {
     );
 }
 
+/// A failure that depends on the instance's state, met right after a read-back
+/// that failed, shrinks from the state it met: the worker reads the options again
+/// before it takes them as the shrink's starting point. The target loses the
+/// read-back right after a change to HttpTokens=required, and from then on, while
+/// HttpTokens stays required, refuses any call with a DryRun (a 500). Shrunk from
+/// the options known before that change (optional), the shrink steps would pass
+/// and the failure would be reported as not reproducible.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_after_a_failed_read_back_shrinks_from_the_state_it_met() {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    /// The instance's HttpTokens is required (as of the last answer that tells).
+    static REQUIRED: AtomicBool = AtomicBool::new(false);
+    /// A change to required was answered: the next read-back is lost.
+    static LOSE_NEXT_READ: AtomicBool = AtomicBool::new(false);
+    /// A read-back was lost since HttpTokens last became required.
+    static REFUSING: AtomicBool = AtomicBool::new(false);
+    let (cfg, server) = broken_config(
+        300,
+        vec![Phase::Random],
+        |call| {
+            let modify = call.operation == "ModifyInstanceMetadataOptions";
+            let refusing = REFUSING.load(SeqCst) && REQUIRED.load(SeqCst);
+            (modify && call.get("DryRun").is_some() && refusing).then(first_time_500)
+        },
+        |call, resp| {
+            if call.operation == "DescribeInstances" {
+                let body = String::from_utf8_lossy(&resp.body);
+                let required = body.contains("<httpTokens>required</httpTokens>");
+                REQUIRED.store(required, SeqCst);
+                REFUSING.fetch_and(required, SeqCst);
+                if LOSE_NEXT_READ.swap(false, SeqCst) {
+                    REFUSING.store(true, SeqCst);
+                    return describe_down();
+                }
+            } else if call.operation == "ModifyInstanceMetadataOptions" && resp.status == 200 {
+                if let Some(tokens) = call.get("HttpTokens") {
+                    let required = tokens.as_query_text() == "required";
+                    let was = REQUIRED.swap(required, SeqCst);
+                    REFUSING.fetch_and(required, SeqCst);
+                    // Not after the runner's own restoring calls: their read-back is
+                    // not a case's, and losing it stops the run.
+                    if required && !was && !restoring(call) {
+                        LOSE_NEXT_READ.store(true, SeqCst);
+                    }
+                }
+            }
+            resp
+        },
+    )
+    .await;
+    let results = run(cfg).await;
+    server.abort();
+    // The cases right after a lost read-back that failed (a DryRun refused).
+    let after_lost: Vec<&CaseResult> = results
+        .windows(2)
+        .filter(|w| w[0].notes.iter().any(|n| n.starts_with("read-back failed")))
+        .map(|w| &w[1])
+        .filter(|r| matches!(r.verdict, Verdict::Fail { .. }))
+        .collect();
+    assert!(
+        !after_lost.is_empty(),
+        "no failure right after a lost read-back: {} cases, {} lost read-backs",
+        results.len(),
+        read_back_failed(&results).len()
+    );
+    for r in &after_lost {
+        assert!(
+            r.notes.iter().any(|n| n.starts_with("shrunk in")),
+            "{}: not shrunk from the state it met: {:#?}",
+            r.id,
+            r.notes
+        );
+    }
+}
+
+/// Could `call` be one of the runner's restoring calls: the instance and options
+/// only, each once (random calls add a DryRun, unknown or repeated parameters)?
+fn restoring(call: &Call) -> bool {
+    const OPTIONS: [&str; 6] = [
+        "InstanceId",
+        "HttpTokens",
+        "HttpPutResponseHopLimit",
+        "HttpEndpoint",
+        "HttpProtocolIpv6",
+        "InstanceMetadataTags",
+    ];
+    let names: Vec<&str> = call.params.iter().map(|p| p.name.as_str()).collect();
+    let once = names
+        .iter()
+        .enumerate()
+        .all(|(i, n)| !names[..i].contains(n));
+    once && names.iter().all(|n| OPTIONS.contains(n))
+}
+
 /// A random modify that sends a hop limit other than the instance's own (1): the
 /// restoring calls of a session never do.
 fn sets_another_hop_limit(call: &Call) -> bool {
