@@ -310,6 +310,97 @@ async fn a_run_that_cannot_restore_the_instance_exits_4() {
     assert!(report["cases"].as_array().is_some_and(|c| !c.is_empty()));
 }
 
+/// A target that stops answering holds the run: the case waits for its answer
+/// (30 s) and the restore after it would wait again. The first Ctrl-C asks for the
+/// restore; a second one stops the process at once, exits 4 (the instance may be
+/// left changed) and names the instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_ctrl_c_stops_at_once_and_names_the_instance() {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    use std::sync::Arc;
+    let server = common::start_emulator(Duration::from_millis(1)).await;
+    let hold = Arc::new(AtomicBool::new(false));
+    let url = relay(server.url(), hold.clone()).await;
+    let child = started(
+        endpoint_run(&url, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+            .args(["--phase", "random", "--cases", "1000000", "--seed", "1"])
+            .env_remove("AWS_SESSION_TOKEN"),
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    hold.store(true, SeqCst);
+    let pid = child.id().to_string();
+    let interrupt = || {
+        let sent = Command::new("kill").args(["-INT", &pid]).status();
+        assert!(sent.expect("kill runs").success(), "SIGINT sent");
+    };
+    interrupt();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let asked = std::time::Instant::now();
+    interrupt();
+    // Without the second Ctrl-C heard, the run ends only when its requests time out.
+    let watchdog = pid.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(120));
+        let _ = Command::new("kill").args(["-KILL", &watchdog]).status();
+    });
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("ends"))
+        .await
+        .expect("join");
+    let took = asked.elapsed();
+    server.shutdown().await;
+    exits_with(&out, 4);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Ctrl-C again stops at once")
+            && stderr.contains("interrupted again: stopped at once, without restoring")
+            && stderr.contains("aws-ec2 i-0123456789abcdef0"),
+        "{}",
+        common::show(&out)
+    );
+    assert!(took < Duration::from_secs(10), "stopped after {took:?}");
+}
+
+/// A TCP relay to `upstream` (a URL) that stops passing requests on once `hold`
+/// is set, keeping every connection open: a target that no longer answers.
+async fn relay(upstream: String, hold: std::sync::Arc<std::sync::atomic::AtomicBool>) -> String {
+    use std::sync::atomic::Ordering::SeqCst;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let to = upstream.trim_start_matches("http://").to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let (to, hold) = (to.clone(), hold.clone());
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(&to).await else {
+                    return;
+                };
+                let (mut from_client, mut to_client) = client.into_split();
+                let (mut from_server, mut to_server) = server.into_split();
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut from_server, &mut to_client).await;
+                });
+                let mut buf = vec![0u8; 16 * 1024];
+                while let Ok(n) = from_client.read(&mut buf).await {
+                    if n == 0 {
+                        return;
+                    }
+                    while hold.load(SeqCst) {
+                        // Held: the request is never passed on (the connection stays open).
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    if to_server.write_all(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
 /// `cmd` (a run with `--seed 1`) started, once it has printed its first line: its
 /// cases are under way.
 fn started(cmd: &mut Command) -> std::process::Child {

@@ -149,7 +149,7 @@ async fn run(args: RunArgs) -> u8 {
         env!("CARGO_PKG_VERSION")
     );
     let started_at = Utc::now();
-    let cancel = cancel_on_ctrl_c();
+    let cancel = cancel_on_ctrl_c(plan.at_risk());
     let results = plan.execute(&args, cancel.clone()).await;
     for l in std::mem::take(&mut plan.listeners) {
         l.shutdown().await;
@@ -184,6 +184,16 @@ async fn run(args: RunArgs) -> u8 {
 }
 
 impl Plan {
+    /// The instances a run may leave changed if it stopped without restoring
+    /// them (`aws-ec2 i-0abc…`): those of every job but the embedded emulator's.
+    fn at_risk(&self) -> Vec<String> {
+        self.jobs
+            .iter()
+            .filter(|j| !j.embedded)
+            .flat_map(|j| j.instances.iter().map(|i| format!("{} {i}", j.spec.api.id)))
+            .collect()
+    }
+
     async fn build(args: &RunArgs) -> Result<Plan, u8> {
         let selected = setup::select(args.specs.as_ref(), &args.apis)?;
         let only = build_globs(&args.only).map_err(|e| {
@@ -477,17 +487,70 @@ fn phases(args: &[PhaseArg], self_instance: bool) -> Vec<Phase> {
 }
 
 /// A cancel flag raised by Ctrl-C: the runners finish the current case and
-/// restore the instances.
-fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
+/// restore the instances. A second Ctrl-C (a restore waiting on a target that no
+/// longer answers) stops the process at once, naming the instances `at_risk`
+/// that may then keep options the run set.
+fn cancel_on_ctrl_c(at_risk: Vec<String>) -> Arc<AtomicBool> {
     let cancel = runner::cancel_flag();
     let flag = cancel.clone();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\ninterrupted: finishing the current case and restoring the instances…");
-            flag.store(true, Ordering::SeqCst);
+        let mut interrupts = Interrupts::listen();
+        if !interrupts.next().await {
+            return;
         }
+        eprintln!(
+            "\ninterrupted: finishing the current case and restoring the instances… \
+             (Ctrl-C again stops at once, without restoring)"
+        );
+        flag.store(true, Ordering::SeqCst);
+        if !interrupts.next().await {
+            return;
+        }
+        if at_risk.is_empty() {
+            eprintln!(
+                "interrupted again: stopped at once (the embedded emulator's instances go with it)"
+            );
+            std::process::exit(exit::INTERRUPTED.into());
+        }
+        eprintln!(
+            "interrupted again: stopped at once, without restoring; these instances may keep \
+             options the run set: {}",
+            at_risk.join(", ")
+        );
+        std::process::exit(exit::NOT_RESTORED.into());
     });
     cancel
+}
+
+/// Ctrl-C, as often as it comes. On Unix one SIGINT stream, so a second Ctrl-C
+/// right after the first is not lost between two listeners.
+struct Interrupts {
+    #[cfg(unix)]
+    stream: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupts {
+    fn listen() -> Self {
+        Interrupts {
+            #[cfg(unix)]
+            stream: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok(),
+        }
+    }
+
+    /// Wait for the next Ctrl-C; `false` when none can be heard.
+    async fn next(&mut self) -> bool {
+        #[cfg(unix)]
+        {
+            match &mut self.stream {
+                Some(s) => s.recv().await.is_some(),
+                None => false,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.is_ok()
+        }
+    }
 }
 
 /// The report with the verdicts counted from the events: without `--report` the
