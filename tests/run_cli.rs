@@ -417,3 +417,30 @@ fn started(cmd: &mut Command) -> std::process::Child {
     assert!(first.contains("seed 1"), "{first}");
     child
 }
+
+/// A negative number given to a numeric flag as its own word (`--cases -1`)
+/// reaches the flag's value parser, which names the flag; clap would otherwise
+/// take `-1` for an unknown flag.
+#[test]
+fn a_negative_number_is_an_invalid_value_of_its_flag() {
+    for (cmd, flag) in [
+        ("run", "--cases"),
+        ("run", "--seed"),
+        ("run", "--concurrency"),
+        ("run", "--rate"),
+        ("run", "--settle-timeout-secs"),
+        ("record", "--rate"),
+        ("verify", "--max-diffs"),
+        ("serve", "--apply-delay"),
+        ("selftest", "--seed"),
+        ("selftest", "--concurrency"),
+    ] {
+        let out = bin().args([cmd, flag, "-1"]).output().expect("runs");
+        exits_with(&out, 2);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("invalid value '-1' for '{flag}")),
+            "{cmd} {flag} -1: {stderr}"
+        );
+    }
+}

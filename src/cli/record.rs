@@ -38,7 +38,7 @@ pub struct TargetArgs {
     pub region: Option<String>,
     /// Requests per second (default: unpaced against the emulator and loopback
     /// endpoints, 5 against any other endpoint). At least 0.01.
-    #[arg(long, value_parser = super::parse_rate)]
+    #[arg(long, allow_negative_numbers = true, value_parser = super::parse_rate)]
     pub rate: Option<f64>,
     /// Read the spec tables from this folder instead of the built-in ones.
     #[arg(long)]

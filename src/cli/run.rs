@@ -46,17 +46,17 @@ pub struct RunArgs {
     #[arg(long = "instance", value_name = "ID")]
     instances: Vec<String>,
     /// Seed of the random phase (default: random; always printed).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     seed: Option<u64>,
     /// Size of the random phase, per instance.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, allow_negative_numbers = true)]
     cases: u32,
     /// Instances worked on at once, per API (embedded emulator: running fixtures).
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=i64::from(imds_conform::target::MAX_CONCURRENCY)))]
+    #[arg(long, default_value_t = 2, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=i64::from(imds_conform::target::MAX_CONCURRENCY)))]
     concurrency: u32,
     /// Requests per second (default: unpaced against the emulator and loopback
     /// endpoints, 5 against any other endpoint). At least 0.01.
-    #[arg(long, value_parser = super::parse_rate)]
+    #[arg(long, allow_negative_numbers = true, value_parser = super::parse_rate)]
     rate: Option<f64>,
     /// Keep only cases whose rule matches this glob (`HttpTokens.*`). Repeatable.
     #[arg(long = "only", value_name = "GLOB")]
@@ -80,7 +80,7 @@ pub struct RunArgs {
     /// How long a change may stay pending before a settle sequence fails (default:
     /// 5 s on the emulator and loopback endpoints, 60 s elsewhere). A target whose
     /// changes never settle costs one timeout per API, not one per case.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     settle_timeout_secs: Option<u64>,
     /// Read the spec tables from this folder instead of the built-in ones.
     #[arg(long)]

@@ -25,10 +25,10 @@ pub struct SelftestArgs {
     #[arg(long)]
     list: bool,
     /// Seed of the random phases.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     seed: u64,
     /// Runs at once.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=32))]
+    #[arg(long, default_value_t = 4, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=32))]
     concurrency: u32,
     /// Also write the full result (every run's departures and readings) as JSON.
     #[arg(long, value_name = "FILE")]

@@ -20,7 +20,12 @@ pub struct ServeArgs {
     #[arg(long)]
     pub fixtures: Option<PathBuf>,
     /// Milliseconds a change on a running instance stays `pending`.
-    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 2000,
+        allow_negative_numbers = true
+    )]
     pub apply_delay: u64,
     /// Serve INSTANCE's metadata service (IMDS) on HOST:PORT; an IPv6 address is its
     /// IPv6 endpoint. INSTANCE is an id (or API:ID). Repeatable. Default: every

@@ -43,7 +43,7 @@ pub struct VerifyArgs {
     #[arg(long, requires = "baseline")]
     write_baseline: bool,
     /// Print at most this many diffs (0: none; every difference is still listed).
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, allow_negative_numbers = true)]
     max_diffs: usize,
 }
 
