@@ -444,3 +444,48 @@ fn a_negative_number_is_an_invalid_value_of_its_flag() {
         );
     }
 }
+
+/// `--endpoint` is checked before anything is sent: an http or https URL with a
+/// host. Anything else is a usage error naming the flag (exit 2), for every
+/// command that takes one; not "cannot sign request" nor an unreachable target.
+#[test]
+fn an_endpoint_that_is_not_an_http_url_is_a_usage_error() {
+    let commands: [&[&str]; 4] = [
+        &[
+            "run",
+            "--api",
+            "aws-ec2",
+            "--instance",
+            "i-0123456789abcdef0",
+        ],
+        &[
+            "record",
+            "--api",
+            "aws-ec2",
+            "--instance",
+            "i-0123456789abcdef0",
+        ],
+        &["verify", "--against", "/nonexistent", "--api", "aws-ec2"],
+        &["replay", "/nonexistent", "aws-ec2/coverage/0001"],
+    ];
+    for args in commands {
+        for bad in ["notaurl", "ftp://127.0.0.1:1", "http://"] {
+            let out = bin()
+                .args(args)
+                .args(["--endpoint", bad])
+                .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+                .env("AWS_SECRET_ACCESS_KEY", "secret")
+                .output()
+                .expect("runs");
+            exits_with(&out, 2);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains(&format!("invalid value '{bad}' for '--endpoint"))
+                    && !stderr.contains("cannot sign")
+                    && !stderr.contains("cannot reach"),
+                "{} --endpoint {bad}: {stderr}",
+                args[0]
+            );
+        }
+    }
+}

@@ -97,3 +97,50 @@ pub(crate) fn parse_rate(s: &str) -> Result<f64, String> {
     }
     Ok(r)
 }
+
+/// `--endpoint`: an http or https URL with a host (`http://127.0.0.1:5000`), kept
+/// as written. Anything else is a usage error naming the flag, not a request that
+/// fails to sign or a target "unreachable" through a scheme it cannot speak.
+pub(crate) fn parse_endpoint(s: &str) -> Result<String, String> {
+    const EXAMPLE: &str = "e.g. http://127.0.0.1:5000";
+    let url = reqwest::Url::parse(s.trim())
+        .map_err(|e| format!("not an http(s) URL: {e} ({EXAMPLE})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "the scheme must be http or https, not {:?} ({EXAMPLE})",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("no host in the URL ({EXAMPLE})"));
+    }
+    Ok(s.trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_endpoint;
+
+    #[test]
+    fn an_endpoint_is_an_http_or_https_url_with_a_host() {
+        for good in [
+            "http://127.0.0.1:5000",
+            "https://ec2.us-east-1.amazonaws.com",
+            "http://[::1]:8080/",
+            "http://localhost:4566",
+        ] {
+            assert_eq!(parse_endpoint(good).as_deref(), Ok(good));
+        }
+        for bad in [
+            "notaurl",
+            "127.0.0.1:5000",
+            "localhost:5000",
+            "ftp://127.0.0.1:1",
+            "file:///tmp/x",
+            "http://",
+            "",
+        ] {
+            assert!(parse_endpoint(bad).is_err(), "{bad:?} taken");
+        }
+    }
+}

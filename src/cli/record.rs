@@ -25,7 +25,7 @@ pub struct TargetArgs {
     #[arg(long = "target", value_name = "NAME", default_value = "emulator")]
     pub target: String,
     /// The target's endpoint (needs exactly one --api and --instance).
-    #[arg(long)]
+    #[arg(long, value_parser = super::parse_endpoint)]
     pub endpoint: Option<String>,
     /// APIs (default: all, or the recording's). Repeatable.
     #[arg(long = "api", value_name = "API")]

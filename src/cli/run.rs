@@ -31,8 +31,8 @@ pub struct RunArgs {
     #[arg(long = "api", value_name = "API")]
     apis: Vec<String>,
     /// An endpoint to test instead of the embedded emulator (moto, LocalStack, a
-    /// real cloud). Needs exactly one --api and at least one --instance.
-    #[arg(long, conflicts_with = "cloud")]
+    /// real cloud): an http(s) URL. Needs exactly one --api and at least one --instance.
+    #[arg(long, conflicts_with = "cloud", value_parser = super::parse_endpoint)]
     endpoint: Option<String>,
     /// Test the real cloud: the endpoint the spec table gives for --region
     /// (needs one --api, --instance and credentials in the environment).
