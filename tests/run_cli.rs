@@ -489,3 +489,60 @@ fn an_endpoint_that_is_not_an_http_url_is_a_usage_error() {
         }
     }
 }
+
+/// A region where the embedded emulator runs no instance of an API leaves that
+/// API nothing to run: a usage error naming the regions that have some, never
+/// an empty run that reads CONFORMS.
+#[test]
+fn a_region_without_running_instances_is_a_usage_error() {
+    let ec2 = "no running aws-ec2 instance in mars-1; it has some in eu-west-1, us-east-1";
+    for (args, says) in [
+        (&["run", "--api", "aws-ec2", "--region", "mars-1"][..], ec2),
+        // Every API: Lightsail has instances in eu-north-1, the others none.
+        (
+            &["run", "--region", "eu-north-1", "--phase", "coverage"],
+            "no running aliyun-ecs instance in eu-north-1; it has some in cn-hangzhou",
+        ),
+        (
+            &[
+                "record",
+                "--api",
+                "aws-ec2",
+                "--region",
+                "mars-1",
+                "--out",
+                "/nonexistent",
+            ],
+            ec2,
+        ),
+    ] {
+        let out = bin().args(args).output().expect("runs");
+        exits_with(&out, 2);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says) && !stdout.contains("CONFORMS"),
+            "{args:?}: {}",
+            common::show(&out)
+        );
+    }
+    // Tables of APIs the embedded emulator does not serve: nothing at all to run.
+    let specs = tempfile::tempdir().expect("tempdir");
+    let acme = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/specs/acme-vm.toml"
+    );
+    std::fs::copy(acme, specs.path().join("acme-vm.toml")).expect("copy");
+    let out = bin()
+        .arg("run")
+        .arg("--specs")
+        .arg(specs.path())
+        .output()
+        .expect("runs");
+    exits_with(&out, 2);
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("the embedded emulator serves none of the APIs to run (acme-vm)"),
+        "{}",
+        common::show(&out)
+    );
+}

@@ -107,14 +107,21 @@ pub async fn run_coverage(args: &TargetArgs, apis: &[String]) -> Result<Vec<Cove
 fn emulator_jobs(args: &TargetArgs, selected: &[Spec], server: &Embedded) -> Result<Vec<Job>, u8> {
     let mut jobs = Vec::new();
     for spec in selected {
-        let job = server.job(
-            spec,
-            args.region.as_ref(),
-            |instances, region| match &args.instance {
+        let mut none_running = None;
+        let job = server.job(spec, args.region.as_ref(), |instances, region| {
+            let chosen = match &args.instance {
                 Some(i) => vec![i.clone()],
                 None => setup::running_in(instances, region, 1),
-            },
-        );
+            };
+            if chosen.is_empty() {
+                none_running = Some(setup::no_running_instance(&spec.api.id, region, instances));
+            }
+            chosen
+        });
+        if let Some(why) = none_running {
+            eprintln!("error: {why}");
+            return Err(exit::USAGE);
+        }
         let Some(job) = job else {
             eprintln!(
                 "note: the embedded emulator does not serve {}; skipped",
@@ -122,13 +129,6 @@ fn emulator_jobs(args: &TargetArgs, selected: &[Spec], server: &Embedded) -> Res
             );
             continue;
         };
-        if job.instances.is_empty() {
-            eprintln!(
-                "error: the emulator has no running {} instance in {}",
-                spec.api.id, job.region
-            );
-            return Err(exit::USAGE);
-        }
         jobs.push(job);
     }
     Ok(jobs)

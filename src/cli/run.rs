@@ -287,13 +287,24 @@ impl Plan {
     async fn on_emulator(&mut self, args: &RunArgs, selected: &[Spec]) -> Result<(), u8> {
         let server = Embedded::start().await?;
         for spec in selected {
+            let mut none_running = None;
             let job = server.job(spec, args.region.as_ref(), |instances, region| {
-                if args.instances.is_empty() {
+                let chosen = if args.instances.is_empty() {
                     setup::running_in(instances, region, args.concurrency as usize)
                 } else {
                     args.instances.clone()
+                };
+                if chosen.is_empty() {
+                    none_running =
+                        Some(setup::no_running_instance(&spec.api.id, region, instances));
                 }
+                chosen
             });
+            if let Some(why) = none_running {
+                // No case would run: an empty run must not read CONFORMS.
+                eprintln!("error: {why}");
+                return Err(exit::USAGE);
+            }
             match job {
                 Some(job) => self.jobs.push(job),
                 None => eprintln!(
@@ -301,6 +312,15 @@ impl Plan {
                     spec.api.id
                 ),
             }
+        }
+        if self.jobs.is_empty() {
+            let asked: Vec<&str> = selected.iter().map(|s| s.api.id.as_str()).collect();
+            eprintln!(
+                "error: the embedded emulator serves none of the APIs to run ({}); \
+                 test them with --endpoint",
+                asked.join(", ")
+            );
+            return Err(exit::USAGE);
         }
         if self.imds.0.is_empty() && self.phases.contains(&Phase::DataPlane) {
             let apis: Vec<&str> = self.jobs.iter().map(|j| j.spec.api.id.as_str()).collect();

@@ -204,6 +204,27 @@ pub fn running_in(instances: &[InstanceFixture], region: &str, n: usize) -> Vec<
         .collect()
 }
 
+/// Why the embedded emulator has no instance of `api` to work on in `region`,
+/// naming the regions that have running ones (from its fixtures `instances`).
+pub fn no_running_instance(api: &str, region: &str, instances: &[InstanceFixture]) -> String {
+    let mut regions: Vec<&str> = instances
+        .iter()
+        .filter(|i| i.is_running())
+        .map(|i| i.region.as_str())
+        .collect();
+    regions.sort_unstable();
+    regions.dedup();
+    let elsewhere = if regions.is_empty() {
+        "nor in any other region".to_string()
+    } else {
+        format!(
+            "it has some in {}: pass one with --region",
+            regions.join(", ")
+        )
+    };
+    format!("the embedded emulator has no running {api} instance in {region}; {elsewhere}")
+}
+
 /// Print why a run stopped; its exit code (an unreachable target has its own).
 pub fn run_error(e: &RunError) -> u8 {
     // The error can echo the target's message (a string-to-sign, a header…).
