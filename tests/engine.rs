@@ -1008,10 +1008,7 @@ async fn restoring_sends_the_options_an_omission_may_reset() {
     assert!(
         matches!(&restored, Some(Restored::Done(_))),
         "{:?}",
-        restored.as_ref().map(|r| match r {
-            Restored::Done(m) => m.clone(),
-            Restored::Not(still) => format!("not restored: {still:?}"),
-        })
+        restored.as_ref().map(|r| r.not_back())
     );
     server.abort();
 }
@@ -1599,6 +1596,58 @@ fn readback_rules(r: &CaseResult) -> Vec<(String, Option<String>)> {
         .filter(|f| f.kind == FindingKind::Readback)
         .map(|f| (f.rule.clone(), f.field.clone()))
         .collect()
+}
+
+/// A target whose read-back never shows one option (httpProtocolIpv6) although
+/// its answers do: one departure, the read-back's; the answers are not judged on a
+/// value the run cannot know (they showed the instance's own value, and were
+/// reported as "not the instance's value"). Cases set the option, so the run
+/// cannot tell the instance is back as it was: it must say so, not "restored".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_back_lacking_an_option_is_one_departure_and_no_restore_is_claimed() {
+    let (cfg, server) = broken_config(
+        0,
+        vec![Phase::Coverage],
+        |_| None,
+        |call, resp| {
+            if_describe(call, resp, |r| {
+                let body = String::from_utf8_lossy(&r.body).into_owned();
+                let start = body.find("<httpProtocolIpv6>").expect("the field");
+                let end = body.find("</httpProtocolIpv6>").expect("its end");
+                let cut = format!("{}{}", &body[..start], &body[end + 19..]);
+                HttpResponse {
+                    body: cut.into_bytes(),
+                    ..r
+                }
+            })
+        },
+    )
+    .await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let results = runner::run_api(cfg, tx).await.expect("the run completes");
+    server.abort();
+    let mut not_restored = Vec::new();
+    while let Some(ev) = rx.recv().await {
+        if let Event::NotRestored { reason, .. } = ev {
+            not_restored.push(reason);
+        }
+    }
+    let d = departures(&results);
+    let about_ipv6: Vec<_> = d
+        .iter()
+        .filter(|d| format!("{d:?}").contains("httpProtocolIpv6"))
+        .map(|d| (d.rule.as_str(), d.title.as_str()))
+        .collect();
+    assert_eq!(
+        about_ipv6,
+        vec![("readback.fields", about_ipv6.first().map_or("", |t| t.1))],
+        "{d:#?}"
+    );
+    assert_eq!(not_restored.len(), 1, "{not_restored:?}");
+    assert!(
+        not_restored[0].contains("no read-back shows http_protocol_ipv6"),
+        "{not_restored:?}"
+    );
 }
 
 /// After its third modify the target refuses everything (read-backs too) with a

@@ -24,7 +24,7 @@ use crate::verdict::{
     self, Actual, AmbiguityReading, CaseResult, Exchange, Finding, FindingKind, ReadingTracker,
     Verdict,
 };
-use crate::wire::{Outcome, RawParam};
+use crate::wire::{Call, Outcome, RawParam};
 
 pub use readback::{call_for as readback_call, observe_in, Observed, ReadbackError};
 
@@ -125,6 +125,10 @@ struct Worker {
     /// the next case reads them first, rather than be judged against options the
     /// instance may no longer have (when it cannot, the case is not judged).
     stale: bool,
+    /// Options the first read-back did not show (so the restore cannot put them
+    /// back, nor tell whether they are as before) that a call answered with a
+    /// success named: the run may have changed them.
+    set_unseen: Vec<String>,
 }
 
 /// What one API's workers share: the readings so far, and whether a change has
@@ -174,6 +178,19 @@ impl Shared {
 }
 
 impl Worker {
+    /// Remember the options `call` (answered with a success) names that the first
+    /// read-back did not show.
+    fn accepted(&mut self, spec: &Spec, call: &Call) {
+        for p in &call.params {
+            let Some(option) = spec.param(&p.name).and_then(|row| row.option.as_ref()) else {
+                continue;
+            };
+            if !self.original.contains_key(option) && !self.set_unseen.contains(option) {
+                self.set_unseen.push(option.clone());
+            }
+        }
+    }
+
     /// The instance's options, as a read-back just showed them.
     fn saw(&mut self, options: Options) {
         self.world.instance.options = options;
@@ -202,6 +219,7 @@ impl Worker {
             first_state: None,
             touched: false,
             stale: false,
+            set_unseen: Vec::new(),
         })
     }
 }
@@ -684,6 +702,9 @@ async fn judge_answer(
     let (decoded, status, body) = sent;
     let before = w.world.instance.options.clone();
     w.first_state = None;
+    if let Ok(Outcome::Success { .. }) = &decoded {
+        w.accepted(spec, &case.call);
+    }
     let outcome = match decoded {
         Ok(o) => o,
         Err(e) => {
@@ -1270,6 +1291,11 @@ pub(crate) fn redacted_params(params: &[RawParam]) -> Vec<RawParam> {
 async fn restore(cfg: &RunConfig, w: &mut Worker) -> Result<Option<Restored>, RunError> {
     let original = w.original.clone();
     let changed = set_options(cfg, w, &original).await?;
+    if !w.set_unseen.is_empty() {
+        // Put back as far as the read-back shows, but not as it was: no read-back
+        // shows these, and calls that set them were answered with a success.
+        return Ok(Some(Restored::Unseen(w.set_unseen.clone())));
+    }
     if changed.is_empty() {
         return Ok(None);
     }
@@ -1311,14 +1337,11 @@ async fn put_back(cfg: &RunConfig, w: &mut Worker, events: &UnboundedSender<Even
             ),
         },
         Err(e) => not_restored(crate::verdict::redact::text(&e.to_string())),
-        Ok(Some(Restored::Not(still))) => not_restored(format!(
-            "the read-back after restoring still shows other values for {}",
-            still.join(", ")
-        )),
         Ok(Some(Restored::Done(msg))) => Event::Note {
             api: cfg.spec.api.id.clone(),
             message: format!("{what}{msg}"),
         },
+        Ok(Some(not_back)) => not_restored(not_back.not_back().unwrap_or_default()),
         Ok(None) => return,
     };
     let _ = events.send(event);
@@ -1330,6 +1353,27 @@ pub enum Restored {
     Done(String),
     /// The options the read-back still shows otherwise.
     Not(Vec<String>),
+    /// Options the run set (calls naming them were answered with a success) that
+    /// no read-back shows: whether they are as before cannot be told.
+    Unseen(Vec<String>),
+}
+
+impl Restored {
+    /// Why the instance is not back as it was, in words; `None` when it is.
+    pub fn not_back(&self) -> Option<String> {
+        match self {
+            Restored::Done(_) => None,
+            Restored::Not(still) => Some(format!(
+                "the read-back after restoring still shows other values for {}",
+                still.join(", ")
+            )),
+            Restored::Unseen(options) => Some(format!(
+                "no read-back shows {}, which calls answered with a success set: whether \
+                 the instance is as before the run cannot be told",
+                options.join(", ")
+            )),
+        }
+    }
 }
 
 /// Bring the instance's options to `wanted` (where they differ) with one valid

@@ -269,10 +269,10 @@ impl Harness {
                 for session in sessions.iter_mut().filter(|_| restore) {
                     match session.restore(&live.cfg).await {
                         Ok(Some(Restored::Done(note))) => out.notes.push(format!("{api}: {note}")),
-                        Ok(Some(Restored::Not(still))) => out.problems.push(format!(
-                            "{api}: could not restore {} ({} still otherwise)",
+                        Ok(Some(not_back)) => out.problems.push(format!(
+                            "{api}: could not restore {}: {}",
                             session.instance(),
-                            still.join(", ")
+                            not_back.not_back().unwrap_or_default()
                         )),
                         Ok(None) => {}
                         Err(e) => out.problems.push(format!(

@@ -138,7 +138,7 @@ pub enum Mismatch {
     Field {
         path: String,
         field: String,
-        expected: Option<String>,
+        expected: String,
         got: Option<String>,
     },
     /// The answer's change state is not one of the acceptable ones.
@@ -167,21 +167,41 @@ impl std::fmt::Display for Mismatch {
                 path,
                 expected,
                 got,
-            } => write!(f, "{path} is {got:?}, expected {expected:?}"),
+            } => write!(f, "{path} is {}, expected \"{expected}\"", shown(got)),
             Mismatch::NoOptions { path } => write!(f, "the answer has no {path}"),
             Mismatch::Field {
                 path,
                 field,
                 expected,
                 got,
-            } => write!(f, "{path}.{field} is {got:?}, expected {expected:?}"),
+            } => write!(
+                f,
+                "{path}.{field} is {}, expected \"{expected}\"",
+                shown(got)
+            ),
             Mismatch::State {
                 path,
                 field,
                 expected,
                 got,
-            } => write!(f, "{path}.{field} is {got:?}, expected one of {expected:?}"),
+            } => {
+                let one_of: Vec<String> = expected.iter().map(|e| format!("\"{e}\"")).collect();
+                write!(
+                    f,
+                    "{path}.{field} is {}, expected one of {}",
+                    shown(got),
+                    one_of.join(", ")
+                )
+            }
         }
+    }
+}
+
+/// A value of an answer as the reports show it: quoted, or `missing`.
+fn shown(v: &Option<String>) -> String {
+    match v {
+        Some(v) => format!("\"{v}\""),
+        None => "missing".into(),
     }
 }
 
