@@ -546,3 +546,51 @@ fn a_region_without_running_instances_is_a_usage_error() {
         common::show(&out)
     );
 }
+
+/// `--specs DIR` with no table in it has nothing to run: exit 2 saying so, not
+/// the seed line alone and exit 0. A folder that cannot be read says so plainly
+/// (no line number, no field).
+#[test]
+fn a_specs_folder_without_tables_is_a_usage_error() {
+    let empty = tempfile::tempdir().expect("tempdir");
+    std::fs::write(empty.path().join("README.md"), "not a table").expect("write");
+    let missing = empty.path().join("nonexistent");
+    for cmd in [
+        &["run"][..],
+        &["selftest", "--list"],
+        &["spec", "ambiguities"],
+    ] {
+        let out = bin()
+            .args(cmd)
+            .arg("--specs")
+            .arg(empty.path())
+            .output()
+            .expect("runs");
+        exits_with(&out, 2);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "error: no spec tables (*.toml) in {}",
+                empty.path().display()
+            )),
+            "{cmd:?}: {}",
+            common::show(&out)
+        );
+        let out = bin()
+            .args(cmd)
+            .arg("--specs")
+            .arg(&missing)
+            .output()
+            .expect("runs");
+        exits_with(&out, 2);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.starts_with(&format!(
+                "error: {}: cannot read the spec folder: ",
+                missing.display()
+            )),
+            "{cmd:?}: {}",
+            common::show(&out)
+        );
+    }
+}

@@ -46,16 +46,28 @@ pub enum SpecCommand {
     },
 }
 
-/// The tables: built in, or from `--specs DIR`. Errors are printed here.
+/// The tables: built in, or from `--specs DIR` (at least one there). Errors are
+/// printed here.
 pub fn load_specs(dir: Option<&PathBuf>) -> Result<Vec<Spec>, u8> {
     let loaded = match dir {
         Some(d) => spec::load_dir(d),
         None => spec::builtin(),
     };
-    loaded.map_err(|e| {
-        eprintln!("error: invalid spec table\n{e}");
-        exit::USAGE
-    })
+    match (loaded, dir) {
+        (Ok(specs), Some(d)) if specs.is_empty() => {
+            eprintln!("error: no spec tables (*.toml) in {}", d.display());
+            Err(exit::USAGE)
+        }
+        (Ok(specs), _) => Ok(specs),
+        (Err(e), _) if e.0.iter().all(spec::SpecError::is_unreadable) => {
+            eprintln!("error: {e}");
+            Err(exit::USAGE)
+        }
+        (Err(e), _) => {
+            eprintln!("error: invalid spec table\n{e}");
+            Err(exit::USAGE)
+        }
+    }
 }
 
 pub fn execute(cmd: SpecCommand) -> u8 {

@@ -30,6 +30,10 @@ pub struct SpecError {
 
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_unreadable() {
+            // A file or folder that could not be read: no line, no field to name.
+            return write!(f, "{}: {}", self.file, self.message);
+        }
         write!(
             f,
             "{}:{}: field `{}`: {}",
@@ -39,6 +43,14 @@ impl fmt::Display for SpecError {
 }
 
 impl std::error::Error for SpecError {}
+
+impl SpecError {
+    /// A file or folder that could not be read ([`SpecErrors::unreadable`]), not
+    /// a table found invalid.
+    pub fn is_unreadable(&self) -> bool {
+        self.line == 0 && self.field == "-" && self.file != "-"
+    }
+}
 
 /// Several rejections of one or more tables.
 #[derive(Debug, Clone)]
