@@ -594,3 +594,34 @@ fn a_specs_folder_without_tables_is_a_usage_error() {
         );
     }
 }
+
+/// A reader that has gone (`imds-conform selftest --list | head -1`) ends the
+/// printing quietly: no "failed printing to stdout: Broken pipe" panic. A run
+/// still does its work and exits with its own code.
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    for args in [
+        &["selftest", "--list"][..],
+        &["spec", "show", "aws-ec2"],
+        &["spec", "show", "aws-ec2", "--json"],
+        &["spec", "ambiguities"],
+        &[
+            "run", "--api", "aws-ec2", "--phase", "coverage", "--seed", "1",
+        ],
+    ] {
+        // The reader (`true`) is gone before the command starts, so its first
+        // write finds the pipe closed; the command's status goes to stderr.
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(r#"{ sleep 0.3; "$0" "$@"; echo "exit=$?" >&2; } | true"#)
+            .arg(env!("CARGO_BIN_EXE_imds-conform"))
+            .args(args)
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.ends_with("exit=0\n") && !stderr.contains("panicked"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

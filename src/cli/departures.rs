@@ -39,7 +39,7 @@ pub fn execute(args: DeparturesArgs) -> u8 {
             format!("{d}/{{api}}/repro/")
         }
     });
-    println!(
+    outln!(
         "{} departure(s) of {} @ {} ({} cases, imds-conform {}):\n",
         r.departures.len(),
         r.meta.api,
@@ -47,6 +47,6 @@ pub fn execute(args: DeparturesArgs) -> u8 {
         r.summary.total,
         r.meta.tool_version
     );
-    print!("{}", markdown::departure_table(&r, &prefix));
+    out!("{}", markdown::departure_table(&r, &prefix));
     exit::OK
 }

@@ -69,7 +69,7 @@ pub fn execute(args: MatrixArgs) -> u8 {
     }
     let m = matrix::build(&inputs);
     if args.summary {
-        print!("{}", matrix::summary_markdown(&m));
+        out!("{}", matrix::summary_markdown(&m));
         return exit::OK;
     }
     for (name, body) in [
@@ -81,10 +81,10 @@ pub fn execute(args: MatrixArgs) -> u8 {
             eprintln!("error: cannot write {}: {e}", path.display());
             return exit::USAGE;
         }
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
     }
     let names: Vec<&str> = m.targets.iter().map(|t| t.label.as_str()).collect();
-    println!(
+    outln!(
         "{} rules × {} targets ({}); {} departures, {} ambiguities",
         m.rows.len(),
         m.targets.len(),

@@ -3,6 +3,24 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// `print!` to standard output through [`stdout::write`]: a closed stdout (a
+/// reader such as `head` that has gone) is not a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::stdout::write(format_args!($($arg)*))
+    };
+}
+
+/// `println!` to standard output through [`stdout::write`].
+macro_rules! outln {
+    () => {
+        $crate::cli::stdout::write(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::stdout::write(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 pub mod departures;
 pub mod matrix;
 pub mod record;
@@ -16,6 +34,35 @@ pub mod spec;
 pub mod verify;
 // `spec show`'s data-plane section.
 pub mod data_plane_view;
+
+/// Standard output for every subcommand. `print!` panics when stdout is closed
+/// (`imds-conform selftest --list | head -1`: "failed printing to stdout: Broken
+/// pipe"). Here the first failed write marks stdout gone and later output is
+/// dropped: the command finishes what it was doing (a run still restores its
+/// instances and writes its reports) and exits with its own code, quietly for a
+/// reader that went away.
+///
+/// Chosen over restoring SIGPIPE's default action at start-up, which would end the
+/// process at that write: in the middle of a run, before its reports are written,
+/// and with a signal instead of the run's exit code.
+pub(crate) mod stdout {
+    use std::io::{ErrorKind, Write};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static GONE: AtomicBool = AtomicBool::new(false);
+
+    /// Write `args` to stdout, unless an earlier write found it gone.
+    pub fn write(args: std::fmt::Arguments) {
+        if GONE.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+            if !GONE.swap(true, Ordering::Relaxed) && e.kind() != ErrorKind::BrokenPipe {
+                eprintln!("error: cannot write to standard output: {e}");
+            }
+        }
+    }
+}
 
 /// Exit codes shared by every subcommand.
 pub mod exit {

@@ -169,7 +169,7 @@ pub fn execute(args: RecordArgs) -> u8 {
     for run in &runs {
         let rec = run.recording(&args.target.target);
         match recording::write(&args.out, &rec) {
-            Ok(path) => println!(
+            Ok(path) => outln!(
                 "{}: {} coverage cases of {} recorded to {}",
                 run.api(),
                 rec.cases.len(),

@@ -214,18 +214,18 @@ async fn send_again(job: &Job, meta: &RunMeta, recorded: &CaseResult) -> Result<
     let now = runner::replay(&cfg, &instance, &case_of(recorded))
         .await
         .map_err(|e| setup::run_error(&e))?;
-    println!("{} {} [{}]", now.id, now.title, now.rule);
-    println!(
+    outln!("{} {} [{}]", now.id, now.title, now.rule);
+    outln!(
         "  was: {} {}",
         recorded.verdict.name(),
         report::text::reason(&recorded.verdict).unwrap_or("")
     );
-    println!("  now: {}", report::text::actual(&now.actual));
+    outln!("  now: {}", report::text::actual(&now.actual));
     if now.verdict.is_pass() {
-        println!("FIXED");
+        outln!("FIXED");
         Ok(exit::OK)
     } else {
-        println!(
+        outln!(
             "STILL FAILING: {}",
             report::text::reason(&now.verdict).unwrap_or("could not be judged")
         );

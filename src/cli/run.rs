@@ -144,7 +144,7 @@ async fn run(args: RunArgs) -> u8 {
         Err(code) => return code,
     };
     let seed = plan.seed;
-    println!(
+    outln!(
         "imds-conform {} — seed {seed} (rerun with --seed {seed})",
         env!("CARGO_PKG_VERSION")
     );
@@ -250,7 +250,7 @@ impl Plan {
                 eprintln!("error: --self: cannot find this instance's id: {e}");
                 exit::USAGE
             })?;
-        println!("--self: this is instance {id}");
+        outln!("--self: this is instance {id}");
         self.imds = endpoints;
         Ok(vec![id])
     }
@@ -448,11 +448,11 @@ impl Plan {
 /// nonconformance when a report does not conform.
 fn finish(args: &RunArgs, reports: &[RunReport], mut code: u8) -> u8 {
     if !reports.is_empty() {
-        print!("{}", summary(reports));
+        out!("{}", summary(reports));
     }
     if let Some(dir) = &args.report {
         match imds_conform::report::write::write_run(dir, reports) {
-            Ok(_) => println!("reports written to {}", dir.display()),
+            Ok(_) => outln!("reports written to {}", dir.display()),
             Err(e) => {
                 eprintln!("error: cannot write the report: {e}");
                 code = code.max(exit::USAGE);

@@ -50,14 +50,14 @@ pub fn execute(args: SelftestArgs) -> u8 {
         .collect();
     if args.list {
         for d in &deviations {
-            println!(
+            outln!(
                 "{:<60} {}  [{}]",
                 d.id,
                 d.fault.describe(),
                 expect(&d.expect)
             );
         }
-        println!("{} deviations", deviations.len());
+        outln!("{} deviations", deviations.len());
         return exit::OK;
     }
     let opts = Options {
@@ -75,8 +75,8 @@ pub fn execute(args: SelftestArgs) -> u8 {
             return exit::USAGE;
         }
     };
-    print!("{}", render(&report));
-    println!("({:.1} s)", started.elapsed().as_secs_f64());
+    out!("{}", render(&report));
+    outln!("({:.1} s)", started.elapsed().as_secs_f64());
     if let Some(path) = &args.json {
         let written = serde_json::to_string_pretty(&report)
             .map_err(|e| e.to_string())

@@ -35,11 +35,16 @@ pub struct ServeArgs {
 }
 
 fn print_instances(api: &str, list: &[InstanceFixture]) {
-    println!("  {api}:");
+    outln!("  {api}:");
     for i in list {
-        println!(
+        outln!(
             "    {:<24} {:<14} {:<8} tokens={} endpoint={} hop-limit={}",
-            i.id, i.region, i.state, i.http_tokens, i.http_endpoint, i.http_put_response_hop_limit
+            i.id,
+            i.region,
+            i.state,
+            i.http_tokens,
+            i.http_endpoint,
+            i.http_put_response_hop_limit
         );
     }
 }
@@ -111,22 +116,24 @@ pub fn execute(args: ServeArgs) -> u8 {
                 return super::exit::USAGE;
             }
         };
-        println!("imds-conform emulator listening on {}", running.url());
-        println!("  EC2 Query, Lightsail JSON 1.1 and Alibaba ECS RPC on this one endpoint");
-        println!("credentials accepted (local fakes):");
+        outln!("imds-conform emulator listening on {}", running.url());
+        outln!("  EC2 Query, Lightsail JSON 1.1 and Alibaba ECS RPC on this one endpoint");
+        outln!("credentials accepted (local fakes):");
         for k in &fixtures.credentials.aws {
-            println!(
+            outln!(
                 "  AWS     access key id {}  secret {}",
-                k.access_key_id, k.secret
+                k.access_key_id,
+                k.secret
             );
         }
         for k in &fixtures.credentials.aliyun {
-            println!(
+            outln!(
                 "  Alibaba access key id {}  secret {}",
-                k.access_key_id, k.secret
+                k.access_key_id,
+                k.secret
             );
         }
-        println!("instances:");
+        outln!("instances:");
         print_instances("ec2", &fixtures.ec2);
         print_instances("lightsail", &fixtures.lightsail);
         print_instances("aliyun", &fixtures.aliyun);
@@ -137,13 +144,13 @@ pub fn execute(args: ServeArgs) -> u8 {
                 return super::exit::USAGE;
             }
         };
-        println!("instance metadata services (IMDS):");
+        outln!("instance metadata services (IMDS):");
         for l in &listeners {
-            println!("  {:<36} {}", l.instance().to_string(), l.urls().join("  "));
+            outln!("  {:<36} {}", l.instance().to_string(), l.urls().join("  "));
         }
-        println!("apply delay {} ms; press Ctrl-C to stop", args.apply_delay);
+        outln!("apply delay {} ms; press Ctrl-C to stop", args.apply_delay);
         stop.await;
-        println!("shutting down");
+        outln!("shutting down");
         for l in listeners {
             l.shutdown().await;
         }

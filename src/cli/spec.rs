@@ -81,7 +81,7 @@ pub fn execute(cmd: SpecCommand) -> u8 {
         SpecCommand::Show { api, json, specs } => run_show(&api, json, specs),
         SpecCommand::Ambiguities { specs } => match load_specs(specs.as_ref()) {
             Ok(specs) => {
-                print!("{}", ambiguity_table(&specs));
+                out!("{}", ambiguity_table(&specs));
                 exit::OK
             }
             Err(code) => code,
@@ -144,12 +144,12 @@ fn run_check(docs: PathBuf, reference: PathBuf, specs: Option<PathBuf>, verbose:
             check::FindingKind::Ambiguity(id) => format!("ambiguity {id}:"),
             check::FindingKind::Failure => "FAIL".to_string(),
         };
-        println!("{tag} {} {}: {}", f.api, f.subject, f.detail);
+        outln!("{tag} {} {}: {}", f.api, f.subject, f.detail);
     }
     let failures = report.count(|k| *k == check::FindingKind::Failure);
     let ambiguous = report.count(|k| matches!(k, check::FindingKind::Ambiguity(_)));
     let ok = report.count(|k| *k == check::FindingKind::Ok);
-    println!(
+    outln!(
         "spec check: {} tables, {ok} checks passed, {ambiguous} disagreements carried by ambiguities, {failures} failures",
         specs.len()
     );
@@ -176,14 +176,14 @@ fn run_show(api: &str, json: bool, specs: Option<PathBuf>) -> u8 {
     if json {
         let doc = serde_json::json!({ "format": "imds-conform.spec/1", "spec": spec });
         match serde_json::to_string_pretty(&doc) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => outln!("{s}"),
             Err(e) => {
                 eprintln!("error: {e}");
                 return exit::USAGE;
             }
         }
     } else {
-        print!("{}", render(spec));
+        out!("{}", render(spec));
     }
     exit::OK
 }

@@ -60,10 +60,10 @@ pub fn execute(args: VerifyArgs) -> u8 {
     };
     let Some(path) = &args.baseline else {
         return if entries.is_empty() {
-            println!("no differences");
+            outln!("no differences");
             exit::OK
         } else {
-            println!("{} difference(s)", entries.len());
+            outln!("{} difference(s)", entries.len());
             exit::NONCONFORMANCE
         };
     };
@@ -71,7 +71,7 @@ pub fn execute(args: VerifyArgs) -> u8 {
         let b = Baseline::new(&target, kind, entries);
         return match baseline::write(path, &b) {
             Ok(()) => {
-                println!(
+                outln!(
                     "baseline written to {} ({} entries)",
                     path.display(),
                     b.entries.len()
@@ -100,15 +100,15 @@ pub fn execute(args: VerifyArgs) -> u8 {
         return exit::USAGE;
     }
     let check = baseline::check(&known, &entries);
-    print!("{}", baseline::describe(&check));
+    out!("{}", baseline::describe(&check));
     if check.unchanged() {
-        println!(
+        outln!(
             "UNCHANGED: the differences are the known ones ({})",
             path.display()
         );
         exit::OK
     } else {
-        println!(
+        outln!(
             "CHANGED: {} new, {} gone; if intended, rerun with --write-baseline",
             check.new.len(),
             check.gone.len()
@@ -161,7 +161,7 @@ fn from_report(
         );
         ("departure", entries, what)
     };
-    println!(
+    outln!(
         "{}: {} cases of {} @ {}, {what}",
         file.display(),
         r.cases.len(),
@@ -205,7 +205,7 @@ fn against(args: &VerifyArgs) -> Result<(String, &'static str, Vec<Entry>), u8> 
         };
         let now = run.recording(&args.target.target);
         let divergences = recording::compare(reference, &now);
-        println!(
+        outln!(
             "{}: {} cases, {} differ from {} ({})",
             run.api(),
             now.cases.len(),
@@ -228,7 +228,7 @@ fn against(args: &VerifyArgs) -> Result<(String, &'static str, Vec<Entry>), u8> 
 }
 
 fn print_divergence(d: &Divergence, reference: &str, target: &str, with_diff: bool) {
-    println!(
+    outln!(
         "\nDIFFERS  {}  {}  [{}]  {}",
         d.id,
         text::one_line(&d.title),
@@ -236,9 +236,9 @@ fn print_divergence(d: &Divergence, reference: &str, target: &str, with_diff: bo
         d.short()
     );
     if with_diff {
-        println!("  request: {}", text::one_line(&text::params(&d.request)));
+        outln!("  request: {}", text::one_line(&text::params(&d.request)));
         for line in d.diff(&format!("{reference} (recorded)"), target).lines() {
-            println!("  {line}");
+            outln!("  {line}");
         }
     }
 }
