@@ -1734,3 +1734,34 @@ fn only(glob: &str) -> globset::GlobSet {
         .build()
         .expect("globs")
 }
+
+/// `--only` keeps cases by their rule, the random phase's (`random`) too: a
+/// glob for one option's rules runs none of its cases, `random` runs only them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_keeps_the_random_phase_by_its_rule() {
+    for (glob, want_random, want_other) in [("HttpTokens.*", false, true), ("random", true, false)]
+    {
+        let common::EmulatorRun { server, cfg } =
+            common::emulator_run("aws-ec2", Duration::from_millis(1), 1).await;
+        let cfg = RunConfig {
+            only: Some(only(glob)),
+            phases: vec![Phase::Coverage, Phase::Random],
+            random_cases: 10,
+            ..cfg
+        };
+        let results = run(cfg).await;
+        server.shutdown().await;
+        let random = results.iter().filter(|r| r.phase == "random").count();
+        let other: Vec<&str> = results
+            .iter()
+            .filter(|r| r.phase != "random")
+            .map(|r| r.rule.as_str())
+            .collect();
+        assert_eq!(random > 0, want_random, "{glob}: {random} random cases");
+        assert_eq!(!other.is_empty(), want_other, "{glob}: {other:?}");
+        assert!(
+            other.iter().all(|r| r.starts_with("HttpTokens.")),
+            "{glob}: {other:?}"
+        );
+    }
+}

@@ -325,7 +325,9 @@ pub async fn run_api_partial(cfg: RunConfig, events: UnboundedSender<Event>) -> 
         .filter(|(n, (_, c))| keep(&cfg, *n, c))
         .map(|(_, wc)| wc)
         .collect();
-    let random = cfg.phases.contains(&Phase::Random);
+    // The random phase's cases have the rule `random`: `--only` keeps them when
+    // it matches that, as it keeps any other case by its rule.
+    let random = cfg.phases.contains(&Phase::Random) && keeps_rule(&cfg, RANDOM_RULE);
     let random_total = if random {
         cfg.random_cases as usize * workers.len()
     } else {
@@ -542,11 +544,17 @@ async fn work(
     (results, run.err(), cut)
 }
 
+/// The rule of every random case: what `--only` matches to keep the random phase.
+pub const RANDOM_RULE: &str = "random";
+
+/// Whether `--only` (when given) keeps cases of `rule`.
+fn keeps_rule(cfg: &RunConfig, rule: &str) -> bool {
+    cfg.only.as_ref().is_none_or(|only| only.is_match(rule))
+}
+
 fn keep(cfg: &RunConfig, index: usize, case: &Case) -> bool {
-    if let Some(only) = &cfg.only {
-        if !only.is_match(&case.rule) {
-            return false;
-        }
+    if !keeps_rule(cfg, &case.rule) {
+        return false;
     }
     match cfg.shard {
         Some((k, n)) if n > 0 => index % n == k.saturating_sub(1),

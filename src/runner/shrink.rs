@@ -34,7 +34,7 @@ fn case(seq: usize, call: crate::wire::Call, title: &str) -> Case {
     Case {
         seq,
         phase: Phase::Random,
-        rule: "random".into(),
+        rule: super::RANDOM_RULE.into(),
         title: title.into(),
         call,
         signing: Signing::Valid,
