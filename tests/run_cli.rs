@@ -625,3 +625,58 @@ fn a_closed_stdout_is_not_a_panic() {
         );
     }
 }
+
+/// Two endpoints on one host are two targets: a run names its target by the
+/// endpoint's host and port (unless --target-name), so a matrix of their reports
+/// has a column each instead of one `127.0.0.1` column merging both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_endpoints_on_one_host_are_two_targets_of_a_matrix() {
+    let dirs = [
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    ];
+    let mut names = Vec::new();
+    for dir in &dirs {
+        let server = common::start_emulator(Duration::from_millis(1)).await;
+        let url = server.url();
+        let port = url
+            .rsplit(':')
+            .next()
+            .expect("port")
+            .trim_end_matches('/')
+            .to_string();
+        names.push(format!("127.0.0.1:{port}"));
+        let report = dir.path().to_path_buf();
+        let out = tokio::task::spawn_blocking(move || {
+            endpoint_run(&url, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+                .args(["--phase", "coverage", "--only", "HttpTokens.*", "--report"])
+                .arg(report)
+                .env_remove("AWS_SESSION_TOKEN")
+                .output()
+                .expect("runs")
+        })
+        .await
+        .expect("join");
+        server.shutdown().await;
+        exits_with(&out, 0);
+    }
+    for (dir, name) in dirs.iter().zip(&names) {
+        assert_eq!(
+            report_json(&dir.path().join("aws-ec2"))["meta"]["target"],
+            *name
+        );
+    }
+    let out = bin()
+        .args(["matrix", "--summary"])
+        .arg(dirs[0].path())
+        .arg(dirs[1].path())
+        .output()
+        .expect("runs");
+    exits_with(&out, 0);
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        summary.contains("2 target(s)")
+            && names.iter().all(|n| summary.contains(&format!("| {n} |"))),
+        "{summary}"
+    );
+}

@@ -74,7 +74,7 @@ pub struct RunArgs {
     #[arg(long = "phase", value_enum)]
     phases: Vec<PhaseArg>,
     /// A short name for the target in reports and matrices (default: emulator,
-    /// or the endpoint's host).
+    /// or the endpoint's host and port, `127.0.0.1:5000`).
     #[arg(long)]
     target_name: Option<String>,
     /// How long a change may stay pending before a settle sequence fails (default:
@@ -278,7 +278,10 @@ impl Plan {
         // Instances with a metadata endpoint exist at the target too.
         job.known.extend(self.imds.0.keys().cloned());
         self.jobs.push(job);
-        self.target_name = args.target_name.clone().unwrap_or_else(|| host_of(url));
+        self.target_name = args
+            .target_name
+            .clone()
+            .unwrap_or_else(|| target::default_name(url));
         self.rate = setup::endpoint_rate(args.rate, url);
         Ok(())
     }
@@ -595,16 +598,6 @@ fn build_globs(patterns: &[String]) -> Result<Option<globset::GlobSet>, globset:
         b.add(Glob::new(p)?);
     }
     b.build().map(Some)
-}
-
-fn host_of(url: &str) -> String {
-    url.split("://")
-        .nth(1)
-        .unwrap_or(url)
-        .split(['/', ':'])
-        .next()
-        .unwrap_or(url)
-        .to_string()
 }
 
 fn summary(reports: &[RunReport]) -> String {

@@ -315,7 +315,7 @@ impl Harness {
                 (None, Some(url)) => (
                     url.clone(),
                     plan.credentials.clone().ok_or("no credentials")?,
-                    super::host_of(url).to_string(),
+                    crate::target::default_name(url),
                 ),
                 (None, None) => return Err("no target".into()),
             };

@@ -352,7 +352,8 @@ impl Suite {
         self
     }
 
-    /// The target's name in the report (default: `emulator`, or the endpoint's host).
+    /// The target's name in the report (default: `emulator`, or the endpoint's host
+    /// and port, `127.0.0.1:5000`).
     ///
     /// ```
     /// let suite = imds_conform::Suite::new("aws-ec2").target_name("my-emulator");
@@ -434,7 +435,7 @@ impl Suite {
         let meta = aim.meta(
             self.target_name
                 .clone()
-                .unwrap_or_else(|| host_of(&aim.url).to_string()),
+                .unwrap_or_else(|| target::default_name(&aim.url)),
             self.seed,
         );
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -525,12 +526,6 @@ pub(crate) fn globs(patterns: &[String]) -> Result<Option<globset::GlobSet>, Sui
     b.build()
         .map(Some)
         .map_err(|e| SuiteError::Config(e.to_string()))
-}
-
-/// The host of a URL, for a target's default name.
-pub(crate) fn host_of(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    rest.split(['/', ':', '?', '#']).next().unwrap_or(rest)
 }
 
 /// Where one API's cases go, with the same safety as `imds-conform run`.

@@ -445,6 +445,47 @@ pub fn is_loopback(url: &str) -> bool {
         .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// A target's default name in reports and matrices: the endpoint's host, with its
+/// port when the URL gives one (`127.0.0.1:18080`), so that two targets on one
+/// host (two emulators on loopback) are two columns of a matrix, not one. A URL
+/// without a host is its own name.
+pub fn default_name(url: &str) -> String {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return url.to_string();
+    };
+    match (parsed.host_str(), parsed.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) if !host.is_empty() => host.to_string(),
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod default_name_tests {
+    use super::default_name;
+
+    #[test]
+    fn the_host_and_the_port_when_there_is_one() {
+        for (url, name) in [
+            ("http://127.0.0.1:18080", "127.0.0.1:18080"),
+            ("http://127.0.0.1:18110/", "127.0.0.1:18110"),
+            (
+                "https://ec2.us-east-1.amazonaws.com",
+                "ec2.us-east-1.amazonaws.com",
+            ),
+            (
+                "https://ecs.cn-hangzhou.aliyuncs.com:443/",
+                "ecs.cn-hangzhou.aliyuncs.com",
+            ),
+            ("http://localhost:80", "localhost"),
+            ("http://[::1]:8080/x", "[::1]:8080"),
+            ("http://user@moto:5000", "moto:5000"),
+        ] {
+            assert_eq!(default_name(url), name, "{url}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod loopback_tests {
     use super::is_loopback;
