@@ -246,13 +246,23 @@ pub fn of_answer(expectation: &Expectation, actual: &Outcome, case_rule: &str) -
         .iter()
         .filter(|a| matches!(a.expected, Expected::Error { .. }))
         .collect();
+    // An error with a code some reading's error gives (a documented refusal with the
+    // wrong status) is that wrong error, though another reading (a value ignored,
+    // unbounded, or empty read as omitted) would take the call: the case's rule is
+    // the refusal's, not a success's.
+    let refuses_so = |got: &str| {
+        errors.iter().any(|a| {
+            matches!(&a.expected, Expected::Error { code, likely, .. }
+                if code.as_deref().or(likely.as_deref()) == Some(got))
+        })
+    };
     match actual {
         Outcome::Error {
             status,
             code,
             message,
             ..
-        } if !successes.is_empty() => vec![Finding {
+        } if !successes.is_empty() && !refuses_so(code) => vec![Finding {
             kind: FindingKind::RefusedValid,
             rule: successes[0].rule.clone(),
             expected: "success".into(),
@@ -439,4 +449,88 @@ pub fn of_undecodable(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{of_answer, FindingKind};
+    use crate::generate::{coverage, Subject};
+    use crate::oracle::{expect, Auth, Instance, World};
+    use crate::wire::Outcome;
+
+    fn error(code: &str) -> Outcome {
+        Outcome::Error {
+            status: 500,
+            code: code.into(),
+            message: String::new(),
+            request_id: None,
+        }
+    }
+
+    /// A documented refusal with a 500 is a wrong error under the rule the case
+    /// checks, though another reading (a preview parameter ignored, an unbounded hop
+    /// limit, an empty value read as omitted) takes the call; an error no reading
+    /// gives stays a refused valid call. (Before: `modify.success`, renamed by
+    /// `departure::build` to `ImdsConformUnknown.absent`, `HttpTokens.absent`…)
+    #[test]
+    fn a_documented_refusal_with_a_500_is_a_wrong_error_under_the_case_s_rule() {
+        let specs = crate::spec::builtin().expect("built-in tables");
+        for (api, id, title, code, rule) in [
+            (
+                "aliyun-ecs",
+                "i-bp67acfmxaz1234abcd",
+                "HttpPutResponseHopLimit = integer 0",
+                "InvalidHttpPutResponseHopLimit.NotSupported",
+                "HttpPutResponseHopLimit.range",
+            ),
+            (
+                "aliyun-ecs",
+                "i-bp67acfmxaz1234abcd",
+                "HttpPutResponseHopLimit = wrong type \"\"",
+                "InvalidParameter",
+                "HttpPutResponseHopLimit.type",
+            ),
+            (
+                "aws-lightsail",
+                "web-1",
+                "httpPutResponseHopLimit = integer 0",
+                "InvalidInputException",
+                "httpPutResponseHopLimit.range",
+            ),
+            (
+                "aws-ec2",
+                "i-0123456789abcdef0",
+                "HttpTokens = wrong type \"\"",
+                "InvalidParameterValue",
+                "HttpTokens.values",
+            ),
+        ] {
+            let spec = specs.iter().find(|s| s.api.id == api).expect("table");
+            let region = spec.api.default_region.clone();
+            let subject = Subject::new(spec, id, &region, &[]);
+            let case = coverage(spec, &subject)
+                .into_iter()
+                .find(|c| c.title == title)
+                .expect("the case");
+            let instance = Instance {
+                id: id.into(),
+                state: "running".into(),
+                options: Default::default(),
+            };
+            let world = World { region, instance };
+            let expectation = expect(spec, &world, &case.call, Auth::Valid);
+            assert!(
+                expectation.allows_success(),
+                "{title}: some reading takes it"
+            );
+            let found = of_answer(&expectation, &error(code), &case.rule);
+            assert_eq!(
+                (found[0].kind, found[0].rule.as_str()),
+                (FindingKind::WrongError, rule),
+                "{api} {title}: {found:?}"
+            );
+            let found = of_answer(&expectation, &error("InternalError"), &case.rule);
+            assert_eq!(found[0].kind, FindingKind::RefusedValid, "{api} {title}");
+        }
+    }
 }
