@@ -346,59 +346,72 @@ pub fn matches(
             },
             Outcome::Success { body, .. },
         ) => {
-            for (path, value) in &spec.response.constants {
-                let want = value.replace("{instance}", instance);
-                let got = lookup(body, path).first().map(|v| scalar(v));
-                if got.as_deref() != Some(want.as_str()) {
-                    return Err(Mismatch::Constant {
-                        path: path.clone(),
-                        expected: want,
-                        got,
-                    });
-                }
-            }
-            let Some(options_path) = &shape.options_path else {
-                return Ok(());
-            };
-            if !targets_instance {
-                return Ok(());
-            }
-            let Some(found) = lookup(body, options_path).into_iter().next() else {
-                return Err(Mismatch::NoOptions {
-                    path: options_path.clone(),
-                });
-            };
-            for (option, field) in &shape.fields {
-                // An option whose value the run does not know (no read-back has
-                // shown it, no call has set it) has nothing to be compared with: a
-                // read-back that lacks it is a departure of its own.
-                let Some(want) = options.get(option) else {
-                    continue;
-                };
-                let got = found.get(field).map(scalar);
-                if got.as_ref() != Some(want) {
-                    return Err(Mismatch::Field {
-                        path: options_path.clone(),
-                        field: field.clone(),
-                        expected: want.clone(),
-                        got,
-                    });
-                }
-            }
-            if let (Some(state_field), false) = (&shape.state_field, states.is_empty()) {
-                let got = found.get(state_field).map(scalar);
-                if !got.as_ref().is_some_and(|g| states.contains(g)) {
-                    return Err(Mismatch::State {
-                        path: options_path.clone(),
-                        field: state_field.clone(),
-                        expected: states.clone(),
-                        got,
-                    });
-                }
-            }
-            Ok(())
+            let instance_options = (*targets_instance).then_some((options, states));
+            success_matches(spec, shape, instance_options, body, instance)
         }
     }
+}
+
+/// Does a success's `body` match an acceptable success of this `shape`: the
+/// documented constants, and (when the call targets the instance) the instance's
+/// `options` and one of the change `states`?
+fn success_matches(
+    spec: &Spec,
+    shape: &crate::oracle::AnswerShape,
+    instance_options: Option<(&crate::oracle::Options, &Vec<String>)>,
+    body: &serde_json::Value,
+    instance: &str,
+) -> Result<(), Mismatch> {
+    for (path, value) in &spec.response.constants {
+        let want = value.replace("{instance}", instance);
+        let got = lookup(body, path).first().map(|v| scalar(v));
+        if got.as_deref() != Some(want.as_str()) {
+            return Err(Mismatch::Constant {
+                path: path.clone(),
+                expected: want,
+                got,
+            });
+        }
+    }
+    let (Some(options_path), Some((options, states))) =
+        (shape.options_path.as_ref(), instance_options)
+    else {
+        return Ok(());
+    };
+    let Some(found) = lookup(body, options_path).into_iter().next() else {
+        return Err(Mismatch::NoOptions {
+            path: options_path.clone(),
+        });
+    };
+    for (option, field) in &shape.fields {
+        // An option whose value the run does not know (no read-back has
+        // shown it, no call has set it) has nothing to be compared with: a
+        // read-back that lacks it is a departure of its own.
+        let Some(want) = options.get(option) else {
+            continue;
+        };
+        let got = found.get(field).map(scalar);
+        if got.as_ref() != Some(want) {
+            return Err(Mismatch::Field {
+                path: options_path.clone(),
+                field: field.clone(),
+                expected: want.clone(),
+                got,
+            });
+        }
+    }
+    if let (Some(state_field), false) = (&shape.state_field, states.is_empty()) {
+        let got = found.get(state_field).map(scalar);
+        if !got.as_ref().is_some_and(|g| states.contains(g)) {
+            return Err(Mismatch::State {
+                path: options_path.clone(),
+                field: state_field.clone(),
+                expected: states.clone(),
+                got,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn explain_mismatch(
