@@ -1765,3 +1765,27 @@ async fn only_keeps_the_random_phase_by_its_rule() {
         );
     }
 }
+
+/// Every case of a run has an id of its own: the random cases of the second
+/// instance are numbered after the first's (both were `random/0001`…, so
+/// `matrix` counted cases by id short and `replay` picked one of two).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_case_of_a_run_on_two_instances_has_its_own_id() {
+    let common::EmulatorRun { server, cfg } =
+        common::emulator_run("aws-ec2", Duration::from_millis(1), 2).await;
+    assert_eq!(cfg.instances.len(), 2);
+    let cfg = RunConfig {
+        phases: vec![Phase::Coverage, Phase::Random],
+        random_cases: 5,
+        ..cfg
+    };
+    let results = run(cfg).await;
+    server.shutdown().await;
+    let mut ids: Vec<&str> = results.iter().map(|r| r.id.as_str()).collect();
+    let random = ids.iter().filter(|id| id.contains("/random/")).count();
+    assert_eq!(random, 10, "{ids:?}");
+    ids.sort_unstable();
+    let before = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), before, "ids repeat");
+}

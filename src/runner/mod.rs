@@ -125,9 +125,9 @@ struct Worker {
     /// the next case reads them first, rather than be judged against options the
     /// instance may no longer have (when it cannot, the case is not judged).
     stale: bool,
-    /// Options the first read-back did not show (so the restore cannot put them
-    /// back, nor tell whether they are as before) that a call answered with a
-    /// success named: the run may have changed them.
+    /// Options the table's read-back shows but the first read-back did not (so
+    /// the restore cannot put them back, nor tell whether they are as before) that
+    /// a call answered with a success named: the run may have changed them.
     set_unseen: Vec<String>,
 }
 
@@ -178,14 +178,17 @@ impl Shared {
 }
 
 impl Worker {
-    /// Remember the options `call` (answered with a success) names that the first
-    /// read-back did not show.
+    /// Remember the options `call` (answered with a success) names that the
+    /// table's read-back shows but the first read-back did not. (An option the
+    /// table's read-back has no field for, the API cannot show: that is the
+    /// table's limit, said in its citations, not the target's.)
     fn accepted(&mut self, spec: &Spec, call: &Call) {
         for p in &call.params {
             let Some(option) = spec.param(&p.name).and_then(|row| row.option.as_ref()) else {
                 continue;
             };
-            if !self.original.contains_key(option) && !self.set_unseen.contains(option) {
+            let shown = spec.readback.fields.contains_key(option);
+            if shown && !self.original.contains_key(option) && !self.set_unseen.contains(option) {
                 self.set_unseen.push(option.clone());
             }
         }
@@ -528,7 +531,10 @@ async fn work(
         }
         if random && !cfg.cancel.load(Ordering::SeqCst) {
             let seed = cfg.seed.wrapping_add(i as u64);
-            shrink::random_phase(&cfg, &mut w, seed, &events, &mut results).await?;
+            // Numbered after the earlier workers' random cases, so every case of
+            // the run has an id of its own.
+            let first = i * cfg.random_cases as usize + 1;
+            shrink::random_phase(&cfg, &mut w, (seed, first), &events, &mut results).await?;
         }
         Ok::<(), RunError>(())
     }

@@ -42,16 +42,18 @@ fn case(seq: usize, call: crate::wire::Call, title: &str) -> Case {
     }
 }
 
+/// A worker's random phase: `cfg.random_cases` calls drawn with `seed`, numbered
+/// from `first` on.
 pub async fn random_phase(
     cfg: &RunConfig,
     w: &mut Worker,
-    seed: u64,
+    (seed, first): (u64, usize),
     events: &UnboundedSender<Event>,
     results: &mut Vec<CaseResult>,
 ) -> Result<(), RunError> {
     let strategy = random::calls(&cfg.spec, &w.subject);
     let mut runner = TestRunner::new_with_rng(Config::default(), rng(seed));
-    for seq in 1..=cfg.random_cases as usize {
+    for seq in first..first + cfg.random_cases as usize {
         if super::cancelled(cfg) {
             break;
         }
