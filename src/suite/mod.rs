@@ -427,7 +427,10 @@ impl Suite {
         };
         let only = globs(&self.only)?;
         let mut phases = self.phases.clone();
-        if only.as_ref().is_some_and(|g| !g.is_match(crate::runner::RANDOM_RULE)) {
+        if only
+            .as_ref()
+            .is_some_and(|g| !g.is_match(crate::runner::RANDOM_RULE))
+        {
             phases.retain(|p| *p != Phase::Random);
         }
         let mut cfg = aim.config(self.seed, self.random_cases, phases)?;
