@@ -680,3 +680,26 @@ async fn two_endpoints_on_one_host_are_two_targets_of_a_matrix() {
         "{summary}"
     );
 }
+
+/// A run that judges no case is no verdict: `--only` matching no rule exits 2,
+/// says why, and its report is incomplete, never "conforms".
+#[test]
+fn a_run_that_judges_no_case_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = bin()
+        .args(["run", "--api", "aws-ec2", "--only", "nomatch*", "--report"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    exits_with(&out, 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("aws-ec2: no case was judged"),
+        "{}",
+        common::show(&out)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("CONFORMS"), "{stdout}");
+    let report = report_json(&dir.path().join("aws-ec2"));
+    assert_eq!(report["incomplete"], "no case was judged");
+}

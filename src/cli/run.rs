@@ -441,7 +441,17 @@ impl Plan {
             } else if run.interrupted {
                 report = report.stopped_early("interrupted");
             }
-            reports.push(with_summary(report, counted.summaries.remove(api)));
+            let mut report = with_summary(report, counted.summaries.remove(api));
+            if report.summary.total == 0 && report.incomplete.is_none() {
+                // Nothing judged is no verdict: never "conforms".
+                eprintln!(
+                    "error: {api}: no case was judged: the phases and --only chose none that \
+                     could run"
+                );
+                report = report.stopped_early("no case was judged");
+                code = code.max(exit::USAGE);
+            }
+            reports.push(report);
         }
         (reports, code)
     }
