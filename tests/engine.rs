@@ -1643,6 +1643,13 @@ async fn a_read_back_lacking_an_option_is_one_departure_and_no_restore_is_claime
         vec![("readback.fields", about_ipv6.first().map_or("", |t| t.1))],
         "{d:#?}"
     );
+    // Its sources, each once (two of the table's read-back facts share one).
+    let readback = d.iter().find(|d| d.rule == "readback.fields").expect("one");
+    let mut cites = readback.cite.clone();
+    cites.dedup();
+    cites.sort_unstable();
+    cites.dedup();
+    assert_eq!(cites.len(), readback.cite.len(), "{:#?}", readback.cite);
     assert_eq!(not_restored.len(), 1, "{not_restored:?}");
     assert!(
         not_restored[0].contains("no read-back shows http_protocol_ipv6"),

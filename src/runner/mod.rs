@@ -882,13 +882,13 @@ fn complete_readback(spec: &Spec, obs: &Observed, judgement: &mut verdict::Judge
     if missing.is_empty() {
         return;
     }
-    let cite: Vec<String> = spec
-        .readback
-        .cite
-        .values()
-        .flatten()
-        .map(|c| c.short())
-        .collect();
+    // The read-back's citations, each once (its facts may share a source).
+    let mut cite: Vec<String> = Vec::new();
+    for line in spec.readback.cite.values().flatten().map(|c| c.short()) {
+        if !cite.contains(&line) {
+            cite.push(line);
+        }
+    }
     for (_, field) in missing {
         add_failure(
             judgement,
