@@ -99,7 +99,8 @@ pub enum Command {
     Spec(spec::SpecCommand),
     /// Run the conformance suite (against the embedded emulator by default).
     Run(Box<run::RunArgs>),
-    /// Send a recorded case again and say FIXED or STILL FAILING.
+    /// Send a recorded case again and say FIXED or STILL FAILING (STILL PASSES or NOW
+    /// FAILING for a case that passed when recorded).
     Replay(replay::ReplayArgs),
     /// Run the reference emulator (EC2, Lightsail, Alibaba ECS) until Ctrl-C.
     Serve(serve::ServeArgs),

@@ -203,7 +203,9 @@ fn instance_of(spec: &Spec, meta: &RunMeta, recorded: &CaseResult) -> String {
     })
 }
 
-/// Send the recorded case through `job`'s target and print the verdict then and now.
+/// Send the recorded case through `job`'s target and print the verdict then and
+/// now: FIXED, STILL FAILING, or for a case that passed when recorded, STILL
+/// PASSES or NOW FAILING (the exit code says how it went now).
 async fn send_again(job: &Job, meta: &RunMeta, recorded: &CaseResult) -> Result<u8, u8> {
     let cfg = RunConfig {
         seed: meta.seed,
@@ -221,14 +223,16 @@ async fn send_again(job: &Job, meta: &RunMeta, recorded: &CaseResult) -> Result<
         report::text::reason(&recorded.verdict).unwrap_or("")
     );
     outln!("  now: {}", report::text::actual(&now.actual));
-    if now.verdict.is_pass() {
-        outln!("FIXED");
-        Ok(exit::OK)
-    } else {
-        outln!(
-            "STILL FAILING: {}",
-            report::text::reason(&now.verdict).unwrap_or("could not be judged")
-        );
-        Ok(exit::NONCONFORMANCE)
+    let reason = || report::text::reason(&now.verdict).unwrap_or("could not be judged");
+    match (recorded.verdict.is_pass(), now.verdict.is_pass()) {
+        (false, true) => outln!("FIXED"),
+        (true, true) => outln!("STILL PASSES (it passed when recorded: nothing to fix)"),
+        (false, false) => outln!("STILL FAILING: {}", reason()),
+        (true, false) => outln!("NOW FAILING (it passed when recorded): {}", reason()),
     }
+    Ok(if now.verdict.is_pass() {
+        exit::OK
+    } else {
+        exit::NONCONFORMANCE
+    })
 }
