@@ -178,17 +178,30 @@ impl Shared {
 }
 
 impl Worker {
-    /// Remember the options `call` (answered with a success) names that the
-    /// table's read-back shows but the first read-back did not. (An option the
-    /// table's read-back has no field for, the API cannot show: that is the
-    /// table's limit, said in its citations, not the target's.)
+    /// Remember the options a `call` answered with a success may have changed
+    /// that the table's read-back shows but the first read-back did not: those it
+    /// names, and those it leaves out that an omission may reset (under the table or
+    /// a reading), when settable in this region. A success for another instance
+    /// changed nothing here. (An option the table's read-back has no field for, the
+    /// API cannot show: that is the table's limit, said in its citations, not the
+    /// target's.)
     fn accepted(&mut self, spec: &Spec, call: &Call) {
-        for p in &call.params {
-            let Some(option) = spec.param(&p.name).and_then(|row| row.option.as_ref()) else {
+        let elsewhere = spec
+            .param_with_role(Role::Target)
+            .and_then(|t| call.get(&t.name))
+            .is_some_and(|v| v.as_query_text() != self.world.instance.id);
+        if elsewhere {
+            return;
+        }
+        for p in spec.params.iter().map(|p| p.get_ref()) {
+            let Some(option) = &p.option else { continue };
+            let unseen = spec.readback.fields.contains_key(option)
+                && !self.original.contains_key(option)
+                && !self.set_unseen.contains(option);
+            if !unseen || !settable_in(p, &self.world.region) {
                 continue;
-            };
-            let shown = spec.readback.fields.contains_key(option);
-            if shown && !self.original.contains_key(option) && !self.set_unseen.contains(option) {
+            }
+            if call.get(&p.name).is_some() || may_reset(spec, p) {
                 self.set_unseen.push(option.clone());
             }
         }
@@ -1305,19 +1318,22 @@ pub(crate) fn redacted_params(params: &[RawParam]) -> Vec<RawParam> {
 async fn restore(cfg: &RunConfig, w: &mut Worker) -> Result<Option<Restored>, RunError> {
     let original = w.original.clone();
     let changed = set_options(cfg, w, &original).await?;
-    if !w.set_unseen.is_empty() {
-        // Put back as far as the read-back shows, but not as it was: no read-back
-        // shows these, and calls that set them were answered with a success.
-        return Ok(Some(Restored::Unseen(w.set_unseen.clone())));
-    }
-    if changed.is_empty() {
-        return Ok(None);
-    }
     let still: Vec<String> = original
         .iter()
         .filter(|(k, v)| w.world.instance.options.get(*k) != Some(*v))
         .map(|(k, _)| k.clone())
         .collect();
+    if !w.set_unseen.is_empty() {
+        // Not as it was, as far as can be told: no read-back shows these, and calls
+        // that set them were answered with a success.
+        return Ok(Some(Restored::Unseen {
+            unseen: w.set_unseen.clone(),
+            still,
+        }));
+    }
+    if changed.is_empty() {
+        return Ok(None);
+    }
     Ok(Some(if still.is_empty() {
         Restored::Done(format!(
             "restored {} on {}",
@@ -1362,14 +1378,26 @@ async fn put_back(cfg: &RunConfig, w: &mut Worker, events: &UnboundedSender<Even
 }
 
 /// What putting an instance back did, when it had to change something.
+#[non_exhaustive]
 pub enum Restored {
     /// Back as it was (what was changed, in words).
     Done(String),
     /// The options the read-back still shows otherwise.
     Not(Vec<String>),
     /// Options the run set (calls naming them were answered with a success) that
-    /// no read-back shows: whether they are as before cannot be told.
-    Unseen(Vec<String>),
+    /// no read-back shows, so whether they are as before cannot be told; and any
+    /// the read-back still shows otherwise.
+    Unseen {
+        unseen: Vec<String>,
+        still: Vec<String>,
+    },
+}
+
+fn still_otherwise(still: &[String]) -> String {
+    format!(
+        "the read-back after restoring still shows other values for {}",
+        still.join(", ")
+    )
 }
 
 impl Restored {
@@ -1377,15 +1405,18 @@ impl Restored {
     pub fn not_back(&self) -> Option<String> {
         match self {
             Restored::Done(_) => None,
-            Restored::Not(still) => Some(format!(
-                "the read-back after restoring still shows other values for {}",
-                still.join(", ")
-            )),
-            Restored::Unseen(options) => Some(format!(
-                "no read-back shows {}, which calls answered with a success set: whether \
-                 the instance is as before the run cannot be told",
-                options.join(", ")
-            )),
+            Restored::Not(still) => Some(still_otherwise(still)),
+            Restored::Unseen { unseen, still } => {
+                let mut why = format!(
+                    "no read-back shows {}, which calls answered with a success set: whether \
+                     the instance is as before the run cannot be told",
+                    unseen.join(", ")
+                );
+                if !still.is_empty() {
+                    why = format!("{why}; {}", still_otherwise(still));
+                }
+                Some(why)
+            }
         }
     }
 }
@@ -1415,7 +1446,7 @@ async fn set_options(
         // any reading), are sent as they are, so nothing else changes.
         let value = wanted.get(opt).or_else(|| now.options.get(opt));
         if let Some(v) = value {
-            let settable_here = p.regions.is_empty() || p.regions.contains(&cfg.region);
+            let settable_here = settable_in(p, &cfg.region);
             let resend = p.required || settable_here && may_reset(&cfg.spec, p);
             if now.options.get(opt) != Some(v) || resend {
                 params.retain(|q| q.name != p.name);
@@ -1430,6 +1461,11 @@ async fn set_options(
     cfg.target.send(&b.call(params), Signing::Valid).await?;
     w.saw(readback::read(cfg, &w.world.instance.id).await?.options);
     Ok(changed)
+}
+
+/// Whether `p` can be set in `region` (a row without regions: anywhere).
+fn settable_in(p: &crate::spec::Param, region: &str) -> bool {
+    p.regions.is_empty() || p.regions.iter().any(|r| r == region)
 }
 
 /// Whether leaving `p` out may change its option: the table or one of the
