@@ -250,12 +250,13 @@ pub fn of_answer(expectation: &Expectation, actual: &Outcome, case_rule: &str) -
     // wrong status) is that wrong error, though another reading (a value ignored,
     // unbounded, or empty read as omitted) would take the call: the case's rule is
     // the refusal's, not a success's.
-    let refuses_so = |got: &str| {
-        errors.iter().any(|a| {
-            matches!(&a.expected, Expected::Error { code, likely, .. }
-                if code.as_deref().or(likely.as_deref()) == Some(got))
-        })
+    // Whether an error outcome gives `got`: as its code, or (when `likely`) as the
+    // code it most likely has.
+    let gives = |a: &Acceptable, got: &str, likely_too: bool| {
+        matches!(&a.expected, Expected::Error { code, likely, .. }
+            if code.as_deref() == Some(got) || likely_too && code.is_none() && likely.as_deref() == Some(got))
     };
+    let refuses_so = |got: &str| errors.iter().any(|a| gives(a, got, true));
     match actual {
         Outcome::Error {
             status,
@@ -272,9 +273,14 @@ pub fn of_answer(expectation: &Expectation, actual: &Outcome, case_rule: &str) -
             cite: cites(successes[0]),
         }],
         Outcome::Error { status, code, .. } => {
+            // The error due with this status (another code), else the one with this
+            // exact code (another status), else the case's own rule's, else the
+            // first. (A likely code is too weak a sign to name another rule by.)
             let rule_of = errors
                 .iter()
                 .find(|a| matches!(&a.expected, Expected::Error { status: s, .. } if s.matches(*status)))
+                .or_else(|| errors.iter().find(|a| gives(a, code, false)))
+                .or_else(|| errors.iter().find(|a| a.rule == case_rule))
                 .or(errors.first())
                 .copied();
             let expected = expected_errors(&errors);
@@ -532,5 +538,34 @@ mod tests {
             let found = of_answer(&expectation, &error("InternalError"), &case.rule);
             assert_eq!(found[0].kind, FindingKind::RefusedValid, "{api} {title}");
         }
+    }
+
+    /// A call with two invalid values has two errors due; a 500 with the second's
+    /// code is the second's wrong error, under its rule (not the first's).
+    #[test]
+    fn a_wrong_status_is_named_by_the_error_whose_code_it_has() {
+        use crate::oracle::{Acceptable, Expectation, Expected};
+        use crate::spec::{Status, Strength};
+        let due = |rule: &str, code: &str| Acceptable {
+            expected: Expected::Error {
+                code: Some(code.into()),
+                likely: None,
+                status: Status::Exact(400),
+                message: None,
+            },
+            rule: rule.into(),
+            strength: Strength::Documented,
+            cite: Vec::new(),
+            readings: Vec::new(),
+        };
+        let expectation = Expectation {
+            outcomes: vec![due("A.range", "CodeA"), due("B.values", "CodeB")],
+            ambiguities: Vec::new(),
+        };
+        let found = of_answer(&expectation, &error("CodeB"), "A.range");
+        assert_eq!(
+            (found[0].kind, found[0].rule.as_str()),
+            (FindingKind::WrongError, "B.values")
+        );
     }
 }
