@@ -707,4 +707,40 @@ fn a_run_that_judges_no_case_is_a_usage_error() {
     assert!(!stdout.contains("CONFORMS"), "{stdout}");
     let report = report_json(&dir.path().join("aws-ec2"));
     assert_eq!(report["incomplete"], "no case was judged");
+    // Over every API a glob may name one API's rules only (Lightsail's are
+    // lower camel case): that API is left out, the others judged as usual.
+    let out = bin()
+        .args(["run", "--only", "HttpTokens.*", "--seed", "1"])
+        .output()
+        .expect("runs");
+    exits_with(&out, 0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "aws-lightsail: no case was judged (the phases and --only chose none): left out"
+        ),
+        "{}",
+        common::show(&out)
+    );
+}
+
+/// Output lost to a failed write (a full disk: /dev/full), unlike a reader that
+/// went away, is an error: said, and never exit 0.
+#[test]
+fn output_lost_to_a_full_disk_is_not_exit_0() {
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full");
+    let Ok(full) = full else {
+        panic!("this test needs /dev/full (Linux)");
+    };
+    let out = bin()
+        .args(["spec", "show", "aws-ec2", "--json"])
+        .stdout(full)
+        .output()
+        .expect("runs");
+    exits_with(&out, 2);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot write to standard output"),
+        "{}",
+        common::show(&out)
+    );
 }

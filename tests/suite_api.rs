@@ -261,3 +261,20 @@ async fn a_target_echoing_a_token_while_the_run_fails_keeps_it_out_of_what_the_r
         assert!(!s.contains(common::ECHOED_TOKEN), "the token leaked: {s}");
     }
 }
+
+/// A run whose --only matches no rule judged nothing: no verdict, so it does not
+/// conform (a run of no case said CONFORMS).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_of_no_case_does_not_conform() {
+    let (instance, key, secret, emulator) = ec2();
+    let answer: common::Answering =
+        Arc::new(move |req: &HttpRequest| Some(emulator.handle(req, std::time::SystemTime::now())));
+    let url = common::serve_answering(answer).await;
+    let report = coverage(&url, &instance, &key, &secret)
+        .only("nomatch*")
+        .run()
+        .await
+        .expect("runs");
+    assert!(!report.conforms(), "{report}");
+    assert!(!report.to_string().contains("CONFORMS"), "{report}");
+}

@@ -50,6 +50,8 @@ pub(crate) mod stdout {
     use std::sync::atomic::{AtomicBool, Ordering};
 
     static GONE: AtomicBool = AtomicBool::new(false);
+    /// A write failed otherwise than for a reader that went away (a full disk).
+    static FAILED: AtomicBool = AtomicBool::new(false);
 
     /// Write `args` to stdout, unless an earlier write found it gone.
     pub fn write(args: std::fmt::Arguments) {
@@ -58,9 +60,16 @@ pub(crate) mod stdout {
         }
         if let Err(e) = std::io::stdout().lock().write_fmt(args) {
             if !GONE.swap(true, Ordering::Relaxed) && e.kind() != ErrorKind::BrokenPipe {
+                FAILED.store(true, Ordering::Relaxed);
                 eprintln!("error: cannot write to standard output: {e}");
             }
         }
+    }
+
+    /// Whether output was lost otherwise than to a reader that went away: the
+    /// command's output is incomplete, so it must not exit 0.
+    pub fn failed() -> bool {
+        FAILED.load(Ordering::Relaxed)
     }
 }
 
@@ -127,6 +136,13 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Matrix(args) => matrix::execute(args),
         Command::Departures(args) => departures::execute(args),
         Command::Selftest(args) => selftest::execute(args),
+    };
+    // Output lost to a failed write (not to a closed pipe): at least a usage-class
+    // error, so `spec show --json > file` on a full disk does not exit 0.
+    let code = if stdout::failed() {
+        code.max(exit::USAGE)
+    } else {
+        code
     };
     ExitCode::from(code)
 }

@@ -149,8 +149,11 @@ async fn run(args: RunArgs) -> u8 {
         env!("CARGO_PKG_VERSION")
     );
     let started_at = Utc::now();
-    let cancel = cancel_on_ctrl_c(plan.at_risk());
+    let put_back = Arc::new(AtomicBool::new(false));
+    let cancel = cancel_on_ctrl_c(plan.at_risk(), put_back.clone());
     let results = plan.execute(&args, cancel.clone()).await;
+    // Every worker has restored its instance (or said it could not).
+    put_back.store(true, Ordering::SeqCst);
     for l in std::mem::take(&mut plan.listeners) {
         l.shutdown().await;
     }
@@ -441,17 +444,32 @@ impl Plan {
             } else if run.interrupted {
                 report = report.stopped_early("interrupted");
             }
-            let mut report = with_summary(report, counted.summaries.remove(api));
-            if report.summary.total == 0 && report.incomplete.is_none() {
-                // Nothing judged is no verdict: never "conforms".
+            reports.push(with_summary(report, counted.summaries.remove(api)));
+        }
+        // Nothing judged is no verdict. An API the phases and --only left no case
+        // of is left out (a glob names one API's rules); when none has a case, the
+        // run is a usage error.
+        let judged_nothing = |r: &RunReport| r.summary.total == 0 && r.incomplete.is_none();
+        if reports.iter().all(judged_nothing) {
+            for r in &mut reports {
                 eprintln!(
-                    "error: {api}: no case was judged: the phases and --only chose none that \
-                     could run"
+                    "error: {}: no case was judged: the phases and --only chose none that \
+                     could run",
+                    r.meta.api
                 );
-                report = report.stopped_early("no case was judged");
-                code = code.max(exit::USAGE);
+                r.incomplete = Some("no case was judged".into());
             }
-            reports.push(report);
+            code = code.max(exit::USAGE);
+        } else {
+            reports.retain(|r| {
+                if judged_nothing(r) {
+                    eprintln!(
+                        "{}: no case was judged (the phases and --only chose none): left out",
+                        r.meta.api
+                    );
+                }
+                !judged_nothing(r)
+            });
         }
         (reports, code)
     }
@@ -522,8 +540,9 @@ fn phases(args: &[PhaseArg], self_instance: bool) -> Vec<Phase> {
 /// A cancel flag raised by Ctrl-C: the runners finish the current case and
 /// restore the instances. A second Ctrl-C (a restore waiting on a target that no
 /// longer answers) stops the process at once, naming the instances `at_risk`
-/// that may then keep options the run set.
-fn cancel_on_ctrl_c(at_risk: Vec<String>) -> Arc<AtomicBool> {
+/// that may then keep options the run set — unless they were all `put_back`
+/// already (the reports were being written): then it exits 130.
+fn cancel_on_ctrl_c(at_risk: Vec<String>, put_back: Arc<AtomicBool>) -> Arc<AtomicBool> {
     let cancel = runner::cancel_flag();
     let flag = cancel.clone();
     tokio::spawn(async move {
@@ -538,6 +557,13 @@ fn cancel_on_ctrl_c(at_risk: Vec<String>) -> Arc<AtomicBool> {
         flag.store(true, Ordering::SeqCst);
         if !interrupts.next().await {
             return;
+        }
+        if put_back.load(Ordering::SeqCst) {
+            eprintln!(
+                "interrupted again: stopped at once (the instances were already put back; \
+                 the reports may be unwritten)"
+            );
+            std::process::exit(exit::INTERRUPTED.into());
         }
         if at_risk.is_empty() {
             eprintln!(

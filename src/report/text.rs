@@ -234,7 +234,7 @@ pub fn report_verdict(r: &super::RunReport) -> String {
 
 /// The verdict of a summary, of a run that stopped early when `incomplete`.
 pub fn verdict_of(s: &Summary, incomplete: bool) -> String {
-    match (incomplete, s.conforms()) {
+    match (incomplete, s.conforms() || s.total == 0) {
         (false, _) => verdict_word(s),
         (true, true) => "INCOMPLETE".to_string(),
         (true, false) => format!("{}, INCOMPLETE", verdict_word(s)),
@@ -264,7 +264,9 @@ pub fn verdict_word(s: &Summary) -> String {
     if s.error > 0 {
         parts.push(plural(s.error, "ERROR", "ERRORS"));
     }
-    if parts.is_empty() {
+    if parts.is_empty() && s.total == 0 {
+        "NO CASES".to_string()
+    } else if parts.is_empty() {
         "CONFORMS".to_string()
     } else {
         parts.join(", ")

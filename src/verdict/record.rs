@@ -183,9 +183,10 @@ impl Summary {
         }
         s
     }
-    /// No failure and no error.
+    /// Some case judged, no failure and no error (a summary of no case is no
+    /// verdict: it does not conform).
     pub fn conforms(&self) -> bool {
-        self.fail == 0 && self.error == 0 && self.inconsistent_readings == 0
+        self.total > 0 && self.fail == 0 && self.error == 0 && self.inconsistent_readings == 0
     }
 
     /// Add another run's counts (not its departures or readings).
