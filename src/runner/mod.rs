@@ -896,12 +896,7 @@ fn complete_readback(spec: &Spec, obs: &Observed, judgement: &mut verdict::Judge
         return;
     }
     // The read-back's citations, each once (its facts may share a source).
-    let mut cite: Vec<String> = Vec::new();
-    for line in spec.readback.cite.values().flatten().map(|c| c.short()) {
-        if !cite.contains(&line) {
-            cite.push(line);
-        }
-    }
+    let cite = verdict::unique(spec.readback.cite.values().flatten().map(|c| c.short()));
     for (_, field) in missing {
         add_failure(
             judgement,

@@ -223,14 +223,7 @@ pub fn expected_errors(outcomes: &[&Acceptable]) -> String {
 }
 
 fn cites(a: &Acceptable) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for c in &a.cite {
-        let line = c.short();
-        if !out.contains(&line) {
-            out.push(line);
-        }
-    }
-    out
+    super::unique(a.cite.iter().map(|c| c.short()))
 }
 
 /// The findings of an answer that matches none of the acceptable outcomes.

@@ -278,8 +278,9 @@ fn passing_verdict(expectation: &Expectation, matched: &[&Acceptable]) -> Verdic
     }
 }
 
-fn unique<'a, T: PartialEq + 'a>(items: impl Iterator<Item = &'a T>) -> Vec<&'a T> {
-    let mut out: Vec<&T> = Vec::new();
+/// The items, each once, in their first order.
+pub(crate) fn unique<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
     for i in items {
         if !out.contains(&i) {
             out.push(i);
@@ -421,15 +422,11 @@ fn explain_mismatch(
     instance: &str,
 ) -> String {
     // Outcomes under several readings often miss alike: each reason once.
-    let mut reasons: Vec<String> = Vec::new();
-    for a in &expectation.outcomes {
-        if let Err(m) = matches(spec, &a.expected, actual, instance) {
-            let reason = m.to_string();
-            if !reasons.contains(&reason) {
-                reasons.push(reason);
-            }
-        }
-    }
+    let mut reasons = unique(expectation.outcomes.iter().filter_map(|a| {
+        matches(spec, &a.expected, actual, instance)
+            .err()
+            .map(|m| m.to_string())
+    }));
     reasons.truncate(4);
     reasons.join("; ")
 }
