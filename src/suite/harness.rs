@@ -404,20 +404,36 @@ fn cases_of(spec: &Spec, phase: Phase, subject: &Subject) -> Vec<Case> {
 /// `api::phase::NNNN-slug-of-the-title`, the instance's id replaced by `instance`
 /// so that the name is the same whichever instance the list was made for.
 pub fn test_name(api: &str, case: &Case, instance: &str) -> String {
-    let title = case.title.replace(instance, "instance");
+    let slug = slug(&case.title.replace(instance, "instance"));
+    format!("{api}::{}::{:04}-{slug}", case.phase.name(), case.seq)
+}
+
+/// A title as lower-case words joined by `-` (at most about 60 characters),
+/// keeping what tells values apart: a sign before a number is a word of its own
+/// (`-1` → `minus1`, not read as 1; `+1` → `plus1`) and a decimal point between
+/// digits is `p` (`1.5` → `1p5`, not `1-5`). A hyphen inside a word
+/// (`i-0123…`, `cn-hangzhou`) separates words as before.
+fn slug(title: &str) -> String {
+    let chars: Vec<char> = title.chars().collect();
+    let digit = |c: Option<&char>| c.is_some_and(char::is_ascii_digit);
     let mut slug = String::new();
-    for c in title.chars() {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c.to_ascii_lowercase());
-        } else if !slug.is_empty() && !slug.ends_with('-') {
-            slug.push('-');
+    for (i, &c) in chars.iter().enumerate() {
+        let before = i.checked_sub(1).and_then(|j| chars.get(j));
+        let after = chars.get(i + 1);
+        let sign = !before.is_some_and(char::is_ascii_alphanumeric) && digit(after);
+        match c {
+            c if c.is_ascii_alphanumeric() => slug.push(c.to_ascii_lowercase()),
+            '-' if sign => slug.push_str("minus"),
+            '+' if sign => slug.push_str("plus"),
+            '.' if digit(before) && digit(after) => slug.push('p'),
+            _ if !slug.is_empty() && !slug.ends_with('-') => slug.push('-'),
+            _ => {}
         }
         if slug.len() >= 60 {
             break;
         }
     }
-    let slug = slug.trim_end_matches('-');
-    format!("{api}::{}::{:04}-{slug}", case.phase.name(), case.seq)
+    slug.trim_end_matches('-').to_string()
 }
 
 /// The state a case starts from (see the module's documentation).
@@ -669,6 +685,36 @@ mod tests {
         );
         let name = test_name("aws-ec2", &by_id, &subject.instance);
         assert!(name.ends_with("-instanceid-valid-instance"), "{name}");
+    }
+
+    #[test]
+    fn names_keep_a_value_s_sign_and_decimal_point() {
+        let (spec, subject, _) = ec2();
+        let name = |title: &str| {
+            let case = case_titled(&spec, &subject, title);
+            let name = test_name("aws-ec2", &case, &subject.instance);
+            let prefix = format!("aws-ec2::coverage::{:04}-", case.seq);
+            name.strip_prefix(&prefix).unwrap_or(&name).to_string()
+        };
+        // -1 is not the hop limit 1, and "1.5" is not "1-5".
+        assert_eq!(
+            name("HttpPutResponseHopLimit = integer -1"),
+            "httpputresponsehoplimit-integer-minus1"
+        );
+        assert_eq!(
+            name("HttpPutResponseHopLimit = wrong type \"1.5\""),
+            "httpputresponsehoplimit-wrong-type-1p5"
+        );
+        // A hyphen inside a word still separates words.
+        assert_eq!(
+            name("InstanceId = malformed id \"i-xyz!\""),
+            "instanceid-malformed-id-i-xyz"
+        );
+        assert_eq!(
+            slug("JSON float 1.5, x=+2, -0.25"),
+            "json-float-1p5-x-plus2-minus0p25"
+        );
+        assert_eq!(slug("ip-10-0-1-55, 3.x"), "ip-10-0-1-55-3-x");
     }
 
     #[test]
