@@ -174,11 +174,12 @@ fn from_report(
 /// Run the target and compare it with the recordings.
 fn against(args: &VerifyArgs) -> Result<(String, &'static str, Vec<Entry>), u8> {
     let dir = args.against.as_ref().ok_or(exit::USAGE)?;
-    let recorded = recording::read_dir(dir).map_err(|e| {
+    let folder = recording::read_folder(dir).map_err(|e| {
         eprintln!("error: {e}");
         exit::USAGE
     })?;
-    let recorded: Vec<_> = recorded
+    let recorded: Vec<_> = folder
+        .recordings
         .into_iter()
         .filter(|r| args.target.apis.is_empty() || args.target.apis.contains(&r.api))
         .collect();
@@ -192,6 +193,9 @@ fn against(args: &VerifyArgs) -> Result<(String, &'static str, Vec<Entry>), u8> 
             },
             dir.display()
         );
+        for why in &folder.skipped {
+            eprintln!("  passed over {why}");
+        }
         return Err(exit::USAGE);
     }
     let apis: Vec<String> = recorded.iter().map(|r| r.api.clone()).collect();

@@ -117,11 +117,98 @@ pub fn write(dir: &Path, r: &Recording) -> Result<PathBuf, ReportError> {
     Ok(path)
 }
 
+/// Why a recording cannot be read (or a folder of them used).
+#[derive(Debug, thiserror::Error)]
+pub enum RecordingError {
+    /// The file or folder cannot be read.
+    #[error("{}: cannot read the recording: {source}", .path.display())]
+    Read {
+        /// The file or folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not JSON (truncated, say).
+    #[error("{}: cannot read the recording: not JSON: {source}", .path.display())]
+    NotJson {
+        /// The file.
+        path: PathBuf,
+        /// Where (line and column) and why.
+        source: serde_json::Error,
+    },
+    /// JSON that is not a recording (another tool's file, a report…).
+    #[error(
+        "{}: not a recording: `format` is {}, a recording's is {RECORDING_FORMAT:?}",
+        .path.display(),
+        .found.as_deref().map(|f| format!("{f:?}")).unwrap_or_else(|| "missing".to_string())
+    )]
+    NotARecording {
+        /// The file.
+        path: PathBuf,
+        /// Its `format`, if any.
+        found: Option<String>,
+    },
+    /// A recording of a format this version does not read.
+    #[error(
+        "{}: a recording of an unknown format {found:?}: this version reads {RECORDING_FORMAT:?}; record it again with this version",
+        .path.display()
+    )]
+    UnknownFormat {
+        /// The file.
+        path: PathBuf,
+        /// Its `format`.
+        found: String,
+    },
+    /// The format is right but not the shape.
+    #[error("{}: malformed recording: {source}", .path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Where (line and column) and why.
+        source: serde_json::Error,
+    },
+}
+
+/// The `format` prefix of every version of recording files.
+const RECORDING_FAMILY: &str = "imds-conform.recording/";
+
 /// Read one recording file.
 /// What it holds is redacted again: a recording made by an older version may quote
 /// a target's secrets (and would differ from a fresh one only there).
-pub fn read(path: &Path) -> Result<Recording, ReportError> {
-    let mut r: Recording = super::parse_format(path, &super::read_text(path)?, RECORDING_FORMAT)?;
+pub fn read(path: &Path) -> Result<Recording, RecordingError> {
+    let text = std::fs::read_to_string(path).map_err(|source| RecordingError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|source| RecordingError::NotJson {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    match value.get("format") {
+        Some(serde_json::Value::String(f)) if f == RECORDING_FORMAT => {}
+        Some(serde_json::Value::String(f)) if f.starts_with(RECORDING_FAMILY) => {
+            return Err(RecordingError::UnknownFormat {
+                path: path.to_path_buf(),
+                found: f.clone(),
+            })
+        }
+        found => {
+            return Err(RecordingError::NotARecording {
+                path: path.to_path_buf(),
+                found: found.map(|f| match f {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                }),
+            })
+        }
+    }
+    // Parse the text again (not the value) so the error carries a line and column.
+    let mut r: Recording =
+        serde_json::from_str(&text).map_err(|source| RecordingError::Invalid {
+            path: path.to_path_buf(),
+            source,
+        })?;
     for c in &mut r.cases {
         redact::params(&mut c.request);
         redact::normalized(&mut c.outcome);
@@ -129,9 +216,24 @@ pub fn read(path: &Path) -> Result<Recording, ReportError> {
     Ok(r)
 }
 
+/// The recordings of a folder, and the JSON files in it that are not recordings.
+#[derive(Debug, Default)]
+pub struct Folder {
+    /// The recordings, sorted by API.
+    pub recordings: Vec<Recording>,
+    /// Why each other `*.json` file was passed over (not a recording).
+    pub skipped: Vec<String>,
+}
+
 /// Every recording in `dir` (`*.json` with the recording format), sorted by API.
-pub fn read_dir(dir: &Path) -> Result<Vec<Recording>, ReportError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| ReportError::Read {
+pub fn read_dir(dir: &Path) -> Result<Vec<Recording>, RecordingError> {
+    read_folder(dir).map(|f| f.recordings)
+}
+
+/// Every recording in `dir`, and the other JSON files passed over. A file of a
+/// recording format this version does not read is an error, not passed over.
+pub fn read_folder(dir: &Path) -> Result<Folder, RecordingError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| RecordingError::Read {
         path: dir.to_path_buf(),
         source,
     })?;
@@ -140,16 +242,16 @@ pub fn read_dir(dir: &Path) -> Result<Vec<Recording>, ReportError> {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     paths.sort();
-    let mut out = Vec::new();
+    let mut out = Folder::default();
     for p in paths {
         match read(&p) {
-            Ok(r) => out.push(r),
+            Ok(r) => out.recordings.push(r),
             // Other JSON files in the folder are not ours.
-            Err(ReportError::WrongFormat { .. }) => {}
+            Err(e @ RecordingError::NotARecording { .. }) => out.skipped.push(e.to_string()),
             Err(e) => return Err(e),
         }
     }
-    out.sort_by(|a, b| a.api.cmp(&b.api));
+    out.recordings.sort_by(|a, b| a.api.cmp(&b.api));
     Ok(out)
 }
 

@@ -1,0 +1,54 @@
+//! `record`, `verify --against` and `replay` with files a user edited, truncated
+//! or wrote with another version: each is a clear error (exit 2) naming the file,
+//! or a difference verify reports; never "no differences" nor a silent skip.
+use std::path::Path;
+
+mod common;
+use common::{bin, exits_with, show};
+
+fn save(path: &Path, v: &serde_json::Value) {
+    std::fs::write(path, serde_json::to_string_pretty(v).expect("json")).expect("write");
+}
+
+fn verify(dir: &Path) -> std::process::Output {
+    bin()
+        .args(["verify", "--target", "emu", "--against"])
+        .arg(dir)
+        .output()
+        .expect("runs")
+}
+
+/// A recording of a format this version does not read is an error saying so and
+/// naming the format it reads, not "no recording in DIR".
+#[test]
+fn a_recording_of_another_format_is_named_as_such() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("aws-ec2.json");
+    save(
+        &file,
+        &serde_json::json!({"format": "imds-conform.recording/2", "api": "aws-ec2",
+            "target": "emu", "tool_version": "9.0.0", "cases": []}),
+    );
+    let out = verify(dir.path());
+    exits_with(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&file.display().to_string())
+            && err.contains("unknown format \"imds-conform.recording/2\"")
+            && err.contains("this version reads \"imds-conform.recording/1\"")
+            && !err.contains("no recording"),
+        "{}",
+        show(&out)
+    );
+    // Another tool's JSON is passed over, and the "no recording" error says so.
+    save(&file, &serde_json::json!({"format": "someone-else/1"}));
+    let out = verify(dir.path());
+    exits_with(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no recording in")
+            && err.contains("aws-ec2.json: not a recording: `format` is \"someone-else/1\""),
+        "{}",
+        show(&out)
+    );
+}
