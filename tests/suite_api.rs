@@ -278,3 +278,23 @@ async fn a_run_of_no_case_does_not_conform() {
     assert!(!report.conforms(), "{report}");
     assert!(!report.to_string().contains("CONFORMS"), "{report}");
 }
+
+/// `.only()` matching no rule: the report reads NO CASES, as the command line
+/// says, with a hint that nothing matched (it read DOES NOT CONFORM).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_matching_nothing_reads_no_cases() {
+    let report = Suite::new("aws-ec2")
+        .only("NoSuchRule.*")
+        .run()
+        .await
+        .expect("runs");
+    assert_eq!(report.cases(), 0);
+    assert!(!report.conforms(), "{report}");
+    let shown = report.to_string();
+    assert!(shown.contains("— NO CASES"), "{shown}");
+    assert!(shown.contains("nothing matched"), "{shown}");
+    assert!(!shown.contains("CONFORM"), "{shown}");
+    let panic = std::panic::catch_unwind(|| report.assert_conforms()).expect_err("no verdict");
+    let said = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(said.contains("NO CASES"), "{said}");
+}

@@ -150,9 +150,19 @@ impl Report {
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let r = &self.run;
+        // The verdict word is the command line's (CONFORMS, 2 DEPARTURES, NO CASES,
+        // INCOMPLETE…), with why when the run stopped early or judged nothing.
+        let why = match &r.incomplete {
+            Some(why) => format!(" ({why})"),
+            None if r.summary.total == 0 => format!(
+                " (nothing matched: the phases and .only() globs chose no case of {})",
+                r.meta.api
+            ),
+            None => String::new(),
+        };
         writeln!(
             f,
-            "{} against {} ({}): {} cases, {} failed, {} errors; {} departures{}",
+            "{} against {} ({}): {} cases, {} failed, {} errors; {} departures — {}{why}",
             r.meta.api,
             r.meta.target,
             r.meta.endpoint,
@@ -160,11 +170,7 @@ impl fmt::Display for Report {
             r.summary.fail,
             r.summary.error,
             r.departures.len(),
-            match &r.incomplete {
-                Some(why) => format!(" — INCOMPLETE ({why})"),
-                None if self.conforms() => " — CONFORMS".into(),
-                None => " — DOES NOT CONFORM".into(),
-            }
+            report::text::report_verdict(r),
         )?;
         f.write_str(&explain(&r.departures, &r.cases, &r.meta, true))?;
         for c in r.cases.iter().filter(|c| c.verdict.name() == "error") {
