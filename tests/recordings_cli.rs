@@ -52,3 +52,41 @@ fn a_recording_of_another_format_is_named_as_such() {
         show(&out)
     );
 }
+
+/// `record --target emu --api aws-ec2 --out DIR` against the embedded emulator;
+/// the recording's path.
+fn record_ec2(dir: &Path) -> std::path::PathBuf {
+    let out = bin()
+        .args(["record", "--target", "emu", "--api", "aws-ec2", "--out"])
+        .arg(dir)
+        .output()
+        .expect("runs");
+    exits_with(&out, 0);
+    dir.join("aws-ec2.json")
+}
+
+fn load(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("json")
+}
+
+/// A case id twice in a recording: refused, naming the file and the id (which
+/// of the two would be compared is anyone's guess), not "no differences".
+#[test]
+fn a_recording_with_a_case_twice_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = record_ec2(dir.path());
+    let mut rec = load(&file);
+    let cases = rec["cases"].as_array_mut().expect("cases");
+    let twin = cases[12].clone();
+    cases.push(twin);
+    save(&file, &rec);
+    let out = verify(dir.path());
+    exits_with(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&file.display().to_string())
+            && err.contains("case aws-ec2/coverage/0013 is recorded more than once"),
+        "{}",
+        show(&out)
+    );
+}

@@ -167,6 +167,18 @@ pub enum RecordingError {
         /// Where (line and column) and why.
         source: serde_json::Error,
     },
+    /// A case id recorded more than once: which one would be compared is anyone's
+    /// guess.
+    #[error(
+        "{}: case {id} is recorded more than once; a recording holds each case once (record it again)",
+        .path.display()
+    )]
+    DuplicateCase {
+        /// The file.
+        path: PathBuf,
+        /// The case id.
+        id: String,
+    },
 }
 
 /// The `format` prefix of every version of recording files.
@@ -209,6 +221,13 @@ pub fn read(path: &Path) -> Result<Recording, RecordingError> {
             path: path.to_path_buf(),
             source,
         })?;
+    let mut seen = std::collections::HashSet::new();
+    if let Some(c) = r.cases.iter().find(|c| !seen.insert(c.id.as_str())) {
+        return Err(RecordingError::DuplicateCase {
+            path: path.to_path_buf(),
+            id: c.id.clone(),
+        });
+    }
     for c in &mut r.cases {
         redact::params(&mut c.request);
         redact::normalized(&mut c.outcome);
