@@ -90,3 +90,44 @@ fn a_recording_with_a_case_twice_is_refused() {
         show(&out)
     );
 }
+
+/// A recording whose `api` is not its cases' API, or not the API its file is
+/// named for, is refused (exit 2): never compared as that other API's run (it
+/// read "aws-lightsail: 171 cases, 364 differ" with `aws-ec2/…` ids).
+#[test]
+fn a_recording_of_another_api_than_it_says_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = record_ec2(dir.path());
+    let mut rec = load(&file);
+    rec["api"] = "aws-lightsail".into();
+    save(&file, &rec);
+    let out = verify(dir.path());
+    exits_with(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&file.display().to_string())
+            && err.contains("`api` is \"aws-lightsail\" but it holds case aws-ec2/coverage/0001")
+            && !String::from_utf8_lossy(&out.stdout).contains("differ"),
+        "{}",
+        show(&out)
+    );
+    // The cases renamed too: the file is still named for aws-ec2.
+    for c in rec["cases"].as_array_mut().expect("cases") {
+        let id = c["id"]
+            .as_str()
+            .expect("id")
+            .replace("aws-ec2/", "aws-lightsail/");
+        c["id"] = id.into();
+    }
+    save(&file, &rec);
+    let out = verify(dir.path());
+    exits_with(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&file.display().to_string())
+            && err.contains("`api` is \"aws-lightsail\" but the file is named for another API")
+            && err.contains("(aws-lightsail.json)"),
+        "{}",
+        show(&out)
+    );
+}

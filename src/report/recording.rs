@@ -179,12 +179,39 @@ pub enum RecordingError {
         /// The case id.
         id: String,
     },
+    /// A case of another API than the recording's `api`.
+    #[error(
+        "{}: `api` is {api:?} but it holds case {case}, not one of {api}'s (ids `{api}/…`): a recording holds the cases of its own API",
+        .path.display()
+    )]
+    ForeignCase {
+        /// The file.
+        path: PathBuf,
+        /// The recording's `api`.
+        api: String,
+        /// The first case id of another API.
+        case: String,
+    },
+    /// A file of a folder of recordings named for another API than its `api`.
+    #[error(
+        "{}: `api` is {api:?} but the file is named for another API; `record` writes each API's recording to <api>.json ({expected})",
+        .path.display()
+    )]
+    Misnamed {
+        /// The file.
+        path: PathBuf,
+        /// The recording's `api`.
+        api: String,
+        /// The name it should have.
+        expected: String,
+    },
 }
 
 /// The `format` prefix of every version of recording files.
 const RECORDING_FAMILY: &str = "imds-conform.recording/";
 
-/// Read one recording file.
+/// Read one recording file. Each case must be one of its API's (an id
+/// `<api>/…`) and recorded once.
 /// What it holds is redacted again: a recording made by an older version may quote
 /// a target's secrets (and would differ from a fresh one only there).
 pub fn read(path: &Path) -> Result<Recording, RecordingError> {
@@ -221,6 +248,14 @@ pub fn read(path: &Path) -> Result<Recording, RecordingError> {
             path: path.to_path_buf(),
             source,
         })?;
+    let prefix = format!("{}/", r.api);
+    if let Some(c) = r.cases.iter().find(|c| !c.id.starts_with(&prefix)) {
+        return Err(RecordingError::ForeignCase {
+            path: path.to_path_buf(),
+            api: r.api.clone(),
+            case: c.id.clone(),
+        });
+    }
     let mut seen = std::collections::HashSet::new();
     if let Some(c) = r.cases.iter().find(|c| !seen.insert(c.id.as_str())) {
         return Err(RecordingError::DuplicateCase {
@@ -250,7 +285,8 @@ pub fn read_dir(dir: &Path) -> Result<Vec<Recording>, RecordingError> {
 }
 
 /// Every recording in `dir`, and the other JSON files passed over. A file of a
-/// recording format this version does not read is an error, not passed over.
+/// recording format this version does not read is an error, not passed over, and
+/// so is a recording not named for its API (`<api>.json`, as `record` writes it).
 pub fn read_folder(dir: &Path) -> Result<Folder, RecordingError> {
     let entries = std::fs::read_dir(dir).map_err(|source| RecordingError::Read {
         path: dir.to_path_buf(),
@@ -264,7 +300,17 @@ pub fn read_folder(dir: &Path) -> Result<Folder, RecordingError> {
     let mut out = Folder::default();
     for p in paths {
         match read(&p) {
-            Ok(r) => out.recordings.push(r),
+            Ok(r) => {
+                let expected = format!("{}.json", super::repro::file_stem(&r.api));
+                if p.file_name().is_none_or(|n| *n != *expected) {
+                    return Err(RecordingError::Misnamed {
+                        path: p,
+                        api: r.api,
+                        expected,
+                    });
+                }
+                out.recordings.push(r);
+            }
             // Other JSON files in the folder are not ours.
             Err(e @ RecordingError::NotARecording { .. }) => out.skipped.push(e.to_string()),
             Err(e) => return Err(e),
