@@ -196,9 +196,11 @@ async fn a_run_that_judged_nothing_is_only_an_error() {
 
 /// After its first three modify calls the target answers every modify as done
 /// but changes nothing (they go to a shadow emulator): the instance, changed by
-/// the first ones, cannot be put back, and the run says so, naming it.
+/// the first ones, cannot be put back, and the run says so, naming it — beside
+/// the report of the run, whose departures (the changes that never show) are
+/// told too (the error held the restore lines alone).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_instance_left_changed_is_named() {
+async fn an_instance_left_changed_is_named_with_the_report() {
     let (instance, key, secret, emulator) = ec2();
     let (.., shadow) = ec2();
     let modifies = Arc::new(AtomicUsize::new(0));
@@ -214,12 +216,33 @@ async fn an_instance_left_changed_is_named() {
         .run()
         .await
         .expect_err("the instance stays changed");
-    let SuiteError::NotRestored(lines) = &err else {
+    let SuiteError::NotRestored {
+        report,
+        not_restored: lines,
+    } = &err
+    else {
         panic!("not NotRestored: {err:?}");
     };
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].starts_with(&instance), "{lines:?}");
-    assert!(err.to_string().contains("not put back as found"), "{err}");
+    // The run went to its end: its report is whole, and does not conform.
+    assert!(report.incomplete().is_none(), "{report}");
+    assert!(report.cases() > 3, "{} cases", report.cases());
+    assert!(!report.conforms(), "{report}");
+    let rule = &report
+        .departures()
+        .first()
+        .expect("the changes that never show are departures")
+        .rule;
+    // What a test prints of the error (`{err}`, or `{err:?}` from unwrap() and `?`)
+    // shows both: the instance left changed and the departures, with a reproducer.
+    let shown = err.to_string();
+    assert!(shown.contains("not put back as found"), "{shown}");
+    for shown in [shown, format!("{err:?}")] {
+        assert!(shown.contains(&format!("{instance} (")), "{shown}");
+        assert!(shown.contains(&format!("rule: {rule}")), "{shown}");
+        assert!(shown.contains("curl"), "{shown}");
+    }
 }
 
 /// After its third modify the target refuses everything (read-backs too) with a
@@ -237,7 +260,14 @@ async fn a_target_echoing_a_token_while_the_run_fails_keeps_it_out_of_what_the_r
         .expect_err("the instance cannot be put back");
     let mut said = vec![err.to_string(), format!("{err:?}")];
     match &err {
-        SuiteError::NotRestored(lines) => said.extend(lines.iter().cloned()),
+        SuiteError::NotRestored {
+            report,
+            not_restored,
+        } => {
+            said.extend(not_restored.iter().cloned());
+            said.push(report.to_string());
+            said.push(report.to_json());
+        }
         SuiteError::Stopped {
             error,
             report,

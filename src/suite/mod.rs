@@ -88,11 +88,18 @@ pub enum SuiteError {
     /// The run stopped (an instance could not be read back, a DryRun check refused…).
     #[error("{0}")]
     Run(String),
-    /// The run changed instances it could not put back as they were (one line
-    /// each, with their options before the run): whatever the verdict, they are
-    /// left changed.
-    #[error("not put back as found: {}", .0.join("; "))]
-    NotRestored(Vec<String>),
+    /// The run went to its end but changed instances it could not put back as
+    /// they were: whatever the verdict, they are left changed. `report` is the
+    /// run's, as [`Suite::run`] would have returned it (departures included); the
+    /// message shows both, the instances first.
+    #[error("not put back as found: {}\n{report}", .not_restored.join("; "))]
+    NotRestored {
+        /// The complete run's report.
+        report: Box<Report>,
+        /// The instances left changed, one line each, with their options before
+        /// the run.
+        not_restored: Vec<String>,
+    },
     /// The run stopped early on `error`, after judging some cases or changing an
     /// instance: `report` holds the cases (departures found before the error
     /// included) and reads incomplete, so it never conforms. A target that stays
@@ -480,7 +487,10 @@ impl Suite {
                     not_restored,
                 })
             }
-            _ if !not_restored.is_empty() => Err(SuiteError::NotRestored(not_restored)),
+            _ if !not_restored.is_empty() => Err(SuiteError::NotRestored {
+                report: Box::new(Report::new(report)),
+                not_restored,
+            }),
             Some(e) => Err(e.into()),
             None => Ok(Report::new(report)),
         }

@@ -22,7 +22,7 @@ use crate::verdict::{AmbiguityReading, CaseResult, Departure};
 /// assert!(report.cases() > 10);
 /// # });
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Report {
     run: RunReport,
 }
@@ -180,6 +180,15 @@ impl fmt::Display for Report {
             f.write_str(&inconsistent(reading))?;
         }
         Ok(())
+    }
+}
+
+/// The [`Display`](fmt::Display) text: what `unwrap()` or a test's `?` shows of a
+/// [`SuiteError`](crate::SuiteError) holding a report is its departures explained,
+/// not a dump of every case (that is [`to_json`](Report::to_json)).
+impl fmt::Debug for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
