@@ -17,10 +17,11 @@
 //! does. After the tests, the process also fails when the target implements two
 //! readings of one ambiguity across the cases it ran.
 use std::hash::{Hash, Hasher};
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use imds_conform::suite::harness::Harness;
+use imds_conform::suite::harness::{Ended, Harness};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn main() -> ExitCode {
@@ -65,23 +66,28 @@ fn main() -> ExitCode {
     if harness.endpoint().is_some() {
         harness.stop_on_interrupt();
     }
-    let conclusion = libtest_mimic::run(&args, trials);
-    let Some(harness) = Arc::into_inner(harness) else {
-        eprintln!("error: tests still hold the targets; the instances were not restored");
-        return ExitCode::from(101);
-    };
-    let finish = harness.finish();
+    // The instances are restored whatever becomes of the runner: its printer
+    // panics when stdout is a closed pipe (`… | head`).
+    let Ended { outcome, finish } =
+        Harness::run_then_finish(harness, || libtest_mimic::run(&args, trials));
+    if let Err(panic) = &outcome {
+        say(&format!("error: the test runner stopped: {panic}"));
+    }
     for note in &finish.notes {
-        eprintln!("{note}");
+        say(note);
     }
     for problem in &finish.problems {
-        eprintln!("error: {problem}");
+        say(&format!("error: {problem}"));
     }
-    if finish.problems.is_empty() {
-        conclusion.exit_code()
-    } else {
-        ExitCode::from(101)
+    match outcome {
+        Ok(conclusion) if finish.problems.is_empty() => conclusion.exit_code(),
+        _ => ExitCode::from(101),
     }
+}
+
+/// A line on stderr, lost quietly if stderr is gone too (the exit code still tells).
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// The lock file of an endpoint's tests, in the temporary folder.

@@ -13,6 +13,7 @@
 //!
 //! Nothing here prints: the test binary does.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
@@ -56,6 +57,17 @@ pub struct Finish {
     /// What fails the run beyond its tests: an instance not restored, a target
     /// implementing two readings of one ambiguity.
     pub problems: Vec<String>,
+}
+
+/// How a test process's run ended: what the test runner returned, or that it
+/// panicked, and what finishing said.
+#[derive(Debug)]
+pub struct Ended<T> {
+    /// The runner's result; `Err` with its panic's message when it panicked (its
+    /// printer writing to a closed pipe: `… | head`).
+    pub outcome: Result<T, String>,
+    /// What was restored, and what fails the run beyond its tests.
+    pub finish: Finish,
 }
 
 /// One API as planned from the environment (nothing contacted yet).
@@ -245,6 +257,33 @@ impl Harness {
             Ok(None) => Err(format!("{}: no such case was generated", test.name)),
             Err(e) => Err(format!("the suite could not run this case: {e}")),
         }
+    }
+
+    /// Run the tests with `run` (the test runner, holding the tests and their
+    /// clones of the harness), then [`finish`](Harness::finish) whatever became of
+    /// it: a panic in the runner (its printer on a closed pipe) is caught and
+    /// handed back in [`Ended::outcome`] after the instances were restored, instead
+    /// of ending the process with them left changed.
+    pub fn run_then_finish<T>(harness: Arc<Harness>, run: impl FnOnce() -> T) -> Ended<T> {
+        // `run` and the tests it holds are dropped here, panic or not, so their
+        // clones of the harness are gone.
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(run)).map_err(|panic| {
+            panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "a panic".into())
+        });
+        let finish = match Arc::into_inner(harness) {
+            Some(harness) => harness.finish(),
+            None => Finish {
+                notes: Vec::new(),
+                problems: vec![
+                    "tests still hold the targets; the instances were not restored".into(),
+                ],
+            },
+        };
+        Ended { outcome, finish }
     }
 
     /// After the tests: restore every instance, check that each API's target
@@ -842,6 +881,92 @@ mod tests {
         }
         let finish = h.finish();
         assert!(finish.problems.is_empty(), "{:?}", finish.problems);
+    }
+
+    /// The options the read-back shows for `instance` at an EC2 endpoint.
+    fn options_at(
+        rt: &tokio::runtime::Runtime,
+        url: &str,
+        instance: &str,
+        key: (&str, &str),
+    ) -> Options {
+        let spec = Arc::new(load_spec("aws-ec2").unwrap());
+        let aim = Aim {
+            spec: spec.clone(),
+            url: url.to_string(),
+            region: spec.api.default_region.clone(),
+            instances: vec![instance.to_string()],
+            known: vec![instance.to_string()],
+            credentials: Credentials::new(key.0, key.1),
+            rate: None,
+            settle_timeout: None,
+        };
+        let cfg = aim.config(1, 0, Vec::new()).unwrap();
+        let call = crate::runner::readback_call(&spec, &cfg.region, instance);
+        let sent = rt
+            .block_on(cfg.target.send(&call, crate::target::Signing::Valid))
+            .unwrap();
+        match sent.outcome {
+            Ok(crate::wire::Outcome::Success { body, .. }) => {
+                crate::runner::observe_in(&spec, instance, &body)
+                    .unwrap()
+                    .options
+            }
+            other => panic!("read-back of {instance}: {other:?}"),
+        }
+    }
+
+    /// `cargo test --test conformance … | head -3`: the test runner's printer
+    /// panics on the closed pipe. The instance a test changed is restored all the
+    /// same, and the panic comes back after (it ended the process first, leaving
+    /// the instance changed without a word).
+    #[test]
+    fn a_runner_that_panics_still_restores_the_instances() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let emulator = rt.block_on(Emulator::start()).unwrap();
+        let url = emulator.url();
+        let instance = emulator.instances("aws-ec2")[0].clone();
+        let (key, secret) = emulator.credentials("aws-ec2").unwrap();
+        let h = Harness::from_vars(vars(&[
+            ("IMDS_CONFORM_ENDPOINT", &url),
+            ("IMDS_CONFORM_API", "aws-ec2"),
+            ("IMDS_CONFORM_INSTANCE", &instance),
+            ("AWS_ACCESS_KEY_ID", &key),
+            ("AWS_SECRET_ACCESS_KEY", &secret),
+        ]))
+        .unwrap();
+        let found = options_at(&rt, &url, &instance, (&key, &secret));
+        let test = h
+            .tests()
+            .into_iter()
+            .find(|t| t.name.ends_with("-httpputresponsehoplimit-valid-32"))
+            .unwrap();
+        let h = Arc::new(h);
+        let in_test = Arc::clone(&h);
+        let ended = Harness::run_then_finish(h, || {
+            // The runner holds the tests' clones of the harness, and drops them.
+            let harness = in_test;
+            harness.run(&test).unwrap();
+            assert_ne!(options_at(&rt, &url, &instance, (&key, &secret)), found);
+            panic!("failed printing to stdout: Broken pipe (os error 32)");
+        });
+        let panic = ended.outcome.expect_err("the runner panicked");
+        assert!(panic.contains("Broken pipe"), "{panic}");
+        assert!(
+            ended.finish.problems.is_empty(),
+            "{:?}",
+            ended.finish.problems
+        );
+        assert!(
+            ended.finish.notes.iter().any(|n| n.contains("restored")),
+            "{:?}",
+            ended.finish.notes
+        );
+        assert_eq!(options_at(&rt, &url, &instance, (&key, &secret)), found);
     }
 
     #[test]
