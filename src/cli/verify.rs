@@ -239,10 +239,22 @@ fn print_divergence(d: &Divergence, reference: &str, target: &str, with_diff: bo
         d.rule,
         d.short()
     );
-    if with_diff {
-        outln!("  request: {}", text::one_line(&text::params(&d.request)));
-        for line in d.diff(&format!("{reference} (recorded)"), target).lines() {
-            outln!("  {line}");
+    if !with_diff {
+        return;
+    }
+    let recorded = format!("{reference} (recorded)");
+    match d.request_diff(&format!("{recorded} request"), "request sent now") {
+        Some(diff) => {
+            for line in diff.lines() {
+                outln!("  {line}");
+            }
+            if d.expected == d.actual {
+                return;
+            }
         }
+        None => outln!("  request: {}", text::one_line(&text::params(&d.request))),
+    }
+    for line in d.diff(&recorded, target).lines() {
+        outln!("  {line}");
     }
 }

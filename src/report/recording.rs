@@ -335,12 +335,50 @@ pub struct Divergence {
     pub expected: Option<Normalized>,
     /// The compared target's outcome; `None` when it has no such case.
     pub actual: Option<Normalized>,
+    /// The request sent now, when it is not the recorded one (`request`): the
+    /// recording was made by another version of the generator (or with another
+    /// `--region`), so the two outcomes answer different requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent: Option<Vec<RawParam>>,
 }
 
+/// What a divergence whose request differs says.
+pub const REQUEST_DIFFERS: &str =
+    "the recorded request differs from the one this version sends: regenerate the recording";
+
 impl Divergence {
-    /// A stable fingerprint of the pair of outcomes (for baselines).
+    /// A stable fingerprint of the pair of outcomes (for baselines), and of the
+    /// pair of requests when they differ.
     pub fn fingerprint(&self) -> String {
-        normalize::fingerprint(&(&self.expected, &self.actual))
+        match &self.sent {
+            None => normalize::fingerprint(&(&self.expected, &self.actual)),
+            Some(sent) => {
+                normalize::fingerprint(&(&self.expected, &self.actual, &self.request, sent))
+            }
+        }
+    }
+
+    /// Is the request sent now not the recorded one?
+    pub fn request_differs(&self) -> bool {
+        self.sent.is_some()
+    }
+
+    /// A readable diff of the two requests, one parameter a line, `-` the
+    /// recording, `+` this version; `None` when they are the same.
+    pub fn request_diff(&self, expected_name: &str, actual_name: &str) -> Option<String> {
+        let show = |ps: &[RawParam]| {
+            ps.iter()
+                .map(|p| super::text::param(p) + "\n")
+                .collect::<String>()
+        };
+        self.sent.as_ref().map(|sent| {
+            unified(
+                &show(&self.request),
+                &show(sent),
+                expected_name,
+                actual_name,
+            )
+        })
     }
 
     /// A readable diff of the two outcomes, `-` the recording, `+` the target.
@@ -366,12 +404,18 @@ impl Divergence {
             Some(Normalized::Unjudgeable { .. }) => "unjudgeable".to_string(),
             None => "no such case".to_string(),
         };
-        format!("{} vs {}", one(&self.expected), one(&self.actual))
+        let outcomes = format!("{} vs {}", one(&self.expected), one(&self.actual));
+        match &self.sent {
+            None => outcomes,
+            Some(_) if self.expected == self.actual => REQUEST_DIFFERS.to_string(),
+            Some(_) => format!("{REQUEST_DIFFERS} (and the answers differ: {outcomes})"),
+        }
     }
 }
 
 /// Compare `actual` with the reference recording `expected`, case by case (cases
-/// are matched by id; a case whose title differs counts as missing from both).
+/// are matched by id; a case whose title differs counts as missing from both). A
+/// case whose request is not the recorded one differs whatever its outcome.
 pub fn compare(expected: &Recording, actual: &Recording) -> Vec<Divergence> {
     let mut out = Vec::new();
     for e in &expected.cases {
@@ -380,7 +424,7 @@ pub fn compare(expected: &Recording, actual: &Recording) -> Vec<Divergence> {
             .iter()
             .find(|a| a.id == e.id && a.title == e.title);
         match a {
-            Some(a) if a.outcome == e.outcome => {}
+            Some(a) if a.outcome == e.outcome && a.request == e.request => {}
             _ => out.push(Divergence {
                 id: e.id.clone(),
                 rule: e.rule.clone(),
@@ -388,6 +432,9 @@ pub fn compare(expected: &Recording, actual: &Recording) -> Vec<Divergence> {
                 request: e.request.clone(),
                 expected: Some(e.outcome.clone()),
                 actual: a.map(|a| a.outcome.clone()),
+                sent: a
+                    .filter(|a| a.request != e.request)
+                    .map(|a| a.request.clone()),
             }),
         }
     }
@@ -404,6 +451,7 @@ pub fn compare(expected: &Recording, actual: &Recording) -> Vec<Divergence> {
                 request: a.request.clone(),
                 expected: None,
                 actual: Some(a.outcome.clone()),
+                sent: None,
             });
         }
     }
