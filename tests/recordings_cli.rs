@@ -164,3 +164,35 @@ fn a_recorded_request_unlike_the_one_sent_is_a_difference() {
         show(&out)
     );
 }
+
+/// `replay` with a truncated report.json says it cannot be read and why (file,
+/// line and column), exit 2; not "no report.json in DIR".
+#[test]
+fn replay_of_a_truncated_report_says_why_it_cannot_be_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("report.json");
+    std::fs::write(
+        &file,
+        "{\n  \"format\": \"imds-conform.report/1\",\n  \"meta\": {\n    \"api\": \"aws-",
+    )
+    .expect("write");
+    for path in [dir.path(), file.as_path()] {
+        let out = bin()
+            .arg("replay")
+            .arg(path)
+            .arg("aws-ec2/coverage/0013")
+            .output()
+            .expect("runs");
+        exits_with(&out, 2);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!(
+                "cannot read the report {}: not JSON: EOF",
+                file.display()
+            )) && err.contains("at line 4 column")
+                && !err.contains("no report.json"),
+            "{}",
+            show(&out)
+        );
+    }
+}

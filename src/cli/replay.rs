@@ -30,12 +30,13 @@ pub struct ReplayArgs {
     endpoint: Option<String>,
 }
 
-/// Every report.json under `dir` (the folder itself and one level down).
+/// Every report.json under `dir` (the folder itself and one level down). One
+/// that cannot be read (truncated, another format) is an error saying why: the
+/// case may be in it.
 fn reports(dir: &Path) -> Result<Vec<RunReport>, String> {
+    let read = |p: &Path| report::json::read(p).map_err(|e| format!("cannot read the report {e}"));
     if dir.is_file() {
-        return report::json::read(dir)
-            .map(|r| vec![r])
-            .map_err(|e| e.to_string());
+        return read(dir).map(|r| vec![r]);
     }
     let mut paths = vec![dir.join("report.json")];
     if let Ok(entries) = std::fs::read_dir(dir) {
@@ -49,8 +50,8 @@ fn reports(dir: &Path) -> Result<Vec<RunReport>, String> {
     let found: Vec<RunReport> = paths
         .iter()
         .filter(|p| p.is_file())
-        .filter_map(|p| report::json::read(p).ok())
-        .collect();
+        .map(|p| read(p))
+        .collect::<Result<_, _>>()?;
     if found.is_empty() {
         Err(format!("no report.json in {}", dir.display()))
     } else {
