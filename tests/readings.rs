@@ -67,6 +67,28 @@ fn cases_agreeing_on_a_reading_name_it() {
     assert!(r.iter().all(|r| r.ambiguity != "range"), "{r:?}");
 }
 
+/// Two cases that clash on one ambiguity while both also pass only under the
+/// same reading of another: only the first is inconsistent; the other keeps the
+/// reading both show. (Before, every ambiguity of the two clashing cases was.)
+#[test]
+fn only_the_ambiguity_two_cases_disagree_on_is_inconsistent() {
+    let mut t = tracker();
+    t.add(&case("k", &[&[("omit", "keep"), ("range", "1-64")]]));
+    t.add(&case("r", &[&[("omit", "reset"), ("range", "1-64")]]));
+    let r = t.finish();
+    let omit = r.iter().find(|r| r.ambiguity == "omit").expect("omit");
+    assert_eq!(omit.status, "inconsistent");
+    let range = r.iter().find(|r| r.ambiguity == "range").expect("range");
+    assert_eq!(range.status, "consistent", "{r:?}");
+    assert_eq!(range.readings, ["1-64"]);
+    // Disagreeing on both, neither alone explains it: both are.
+    let mut t = tracker();
+    t.add(&case("a", &[&[("omit", "keep"), ("range", "1-64")]]));
+    t.add(&case("b", &[&[("omit", "reset"), ("range", "2-63")]]));
+    let r = t.finish();
+    assert!(r.iter().all(|r| r.status == "inconsistent"), "{r:?}");
+}
+
 #[test]
 fn two_readings_of_one_ambiguity_are_inconsistent_with_both_witnesses() {
     let mut t = tracker();

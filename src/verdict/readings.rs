@@ -91,10 +91,84 @@ struct Constraint {
 
 impl Constraint {
     fn allows(&self, world: &[usize]) -> bool {
+        self.allows_on(world, |_| true)
+    }
+
+    /// The constraint on the ambiguities `keep` keeps alone; `None` when it says
+    /// nothing of them (some combination speaks of none of them).
+    fn keeping(self, keep: impl Fn(usize) -> bool) -> Option<Constraint> {
+        if self.ambiguities.iter().all(|a| keep(*a)) {
+            return Some(self);
+        }
+        let combinations: Vec<Vec<(usize, usize)>> = self
+            .combinations
+            .iter()
+            .map(|c| c.iter().copied().filter(|(a, _)| keep(*a)).collect())
+            .collect();
+        if combinations.iter().any(Vec::is_empty) {
+            return None;
+        }
+        Some(Constraint {
+            witness: self.witness,
+            ambiguities: self.ambiguities.into_iter().filter(|a| keep(*a)).collect(),
+            combinations,
+        })
+    }
+
+    /// Whether `world` is allowed looking only at the ambiguities `on` keeps.
+    fn allows_on(&self, world: &[usize], on: impl Fn(usize) -> bool) -> bool {
         self.combinations
             .iter()
-            .any(|c| c.iter().all(|(a, r)| world[*a] == *r))
+            .any(|c| c.iter().all(|(a, r)| !on(*a) || world[*a] == *r))
     }
+}
+
+/// Past this many ambiguities in two clashing cases, all of them are blamed (the
+/// subsets to try would be too many; the built-in tables have at most four).
+const MAX_BLAMED_SEARCH: usize = 10;
+
+/// The ambiguities two clashing cases disagree on: the smallest sets of
+/// `involved` on which, looking at those alone, no world allows both (every such
+/// set of that size, joined). Two cases that pass only under `tokens=keep,
+/// element=model` and `tokens=reset, element=model` disagree on `tokens` alone:
+/// `element` is read the same way by both and is not inconsistent. `None` when
+/// the two clash only with the other cases' help (then all are blamed).
+fn blamed(
+    c: &Constraint,
+    d: &Constraint,
+    involved: &[usize],
+    worlds: &[Vec<usize>],
+) -> Option<Vec<usize>> {
+    let n = involved.len();
+    if n == 0 || n > MAX_BLAMED_SEARCH {
+        return None;
+    }
+    for size in 1..=n {
+        let mut found: Vec<usize> = Vec::new();
+        for mask in 1u32..(1 << n) {
+            if mask.count_ones() as usize != size {
+                continue;
+            }
+            let on = |a: usize| {
+                involved
+                    .iter()
+                    .position(|x| *x == a)
+                    .is_some_and(|i| mask & (1 << i) != 0)
+            };
+            if !worlds
+                .iter()
+                .any(|w| c.allows_on(w, on) && d.allows_on(w, on))
+            {
+                found.extend((0..n).filter(|i| mask & (1 << i) != 0).map(|i| involved[i]));
+            }
+        }
+        if !found.is_empty() {
+            found.sort_unstable();
+            found.dedup();
+            return Some(found);
+        }
+    }
+    None
 }
 
 /// Folds cases into the readings a target implements.
@@ -234,12 +308,10 @@ impl ReadingTracker {
     }
 
     fn apply(&mut self, c: Constraint) {
-        if c.ambiguities
-            .iter()
-            .any(|a| self.inconsistent[*a].is_some())
-        {
+        // What the case says of the ambiguities not found inconsistent yet.
+        let Some(c) = c.keeping(|a| self.inconsistent[a].is_none()) else {
             return;
-        }
+        };
         // No two constraints replayed have the same combinations (`seen` keeps one
         // per distinct answer), so none is accepted twice.
         let kept: Vec<Vec<usize>> = self
@@ -269,27 +341,37 @@ impl ReadingTracker {
         let mut involved = c.ambiguities.clone();
         if let Some(d) = &partner {
             involved.extend(d.ambiguities.iter().copied());
+            involved.sort_unstable();
+            involved.dedup();
+            if let Some(blamed) = blamed(&c, d, &involved, &all) {
+                involved = blamed;
+            }
         }
         let witnesses: Vec<Witness> = partner
             .iter()
             .map(|d| d.witness.clone())
             .chain(std::iter::once(c.witness.clone()))
             .collect();
+        let mut marked = false;
         for a in involved {
             if self.inconsistent[a].is_none() {
                 self.inconsistent[a] = Some(witnesses.clone());
+                marked = true;
             }
         }
-        // Start again from the constraints that do not involve them.
-        self.accepted.retain(|d| {
-            d.ambiguities
-                .iter()
-                .all(|a| self.inconsistent[*a].is_none())
-        });
-        self.worlds = all
-            .into_iter()
-            .filter(|w| self.accepted.iter().all(|d| d.allows(w)))
-            .collect();
+        // Start again from what every case so far (this one too) says of the
+        // other ambiguities: a case that clashes on one still tells the reading of
+        // another. (Each round marks one more ambiguity, so this ends.)
+        if !marked {
+            // Nothing new to set aside (a case no world allows on its own): it is
+            // left out, the others stand.
+            return;
+        }
+        let earlier = std::mem::take(&mut self.accepted);
+        self.worlds = all;
+        for d in earlier.into_iter().chain(std::iter::once(c)) {
+            self.apply(d);
+        }
     }
 
     /// The readings, one entry per ambiguity some case touched.
