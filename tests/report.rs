@@ -1331,6 +1331,52 @@ fn the_run_index_says_which_api_is_incomplete() {
     assert!(row("**Verdict:").contains("INCOMPLETE"), "{index}");
 }
 
+/// Each row of the index page says what that report's own summary says: the
+/// passing cases a run does not keep still count, departures are named as such,
+/// and inconsistent readings keep a report whose cases all pass from conforming.
+/// (Rebuilt from the kept cases, a row read "CONFORMS" beside a total of
+/// "2 INCONSISTENT READINGS", and "173 FAILURES" for 15 departures.)
+#[test]
+fn the_run_index_rows_say_what_each_report_says() {
+    let mut kept_failing_only = aliyun_report();
+    kept_failing_only.summary.total += 5;
+    kept_failing_only.summary.pass += 5;
+    let inconsistent = ec2_report().with_readings(vec![imds_conform::verdict::AmbiguityReading {
+        api: "aws-ec2".into(),
+        ambiguity: "ec2-http-tokens-omitted".into(),
+        status: "inconsistent".into(),
+        readings: Vec::new(),
+        witnesses: Vec::new(),
+    }]);
+    let reports = [inconsistent, kept_failing_only];
+    let index = imds_conform::report::markdown::run_index(
+        &reports,
+        &["aws-ec2".into(), "aliyun-ecs".into()],
+    );
+    let row = |start: &str| {
+        index
+            .lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line starting {start} in\n{index}"))
+            .to_string()
+    };
+    for r in &reports {
+        let line = row(&format!("| `{}`", r.meta.api));
+        let verdict = imds_conform::report::text::report_verdict(r);
+        assert!(
+            line.contains(&format!("| {verdict} |")),
+            "{line}\n{verdict}"
+        );
+        assert!(
+            line.contains(&format!("| {} |", r.summary.total)),
+            "{line}: total {}",
+            r.summary.total
+        );
+    }
+    assert!(!row("| `aws-ec2`").contains("CONFORMS"), "{index}");
+    assert!(row("| `aliyun-ecs`").contains("DEPARTURE"), "{index}");
+}
+
 /// Answers that echo what was signed, the way real services do in their
 /// signature errors, or a credential document: none of it may reach a report,
 /// whether the exchange was recorded by this run or read from an older report.

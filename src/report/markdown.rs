@@ -8,7 +8,7 @@ use super::repro;
 use super::text;
 use super::text::markdown as esc;
 use super::{scrubbed, RunReport, REPORT_FORMAT};
-use crate::verdict::{CaseResult, Summary, Verdict};
+use crate::verdict::{CaseResult, Verdict};
 
 pub fn to_markdown(report: &RunReport) -> String {
     let report = scrubbed(report);
@@ -148,7 +148,9 @@ pub fn run_index(reports: &[RunReport], subdirs: &[String]) -> String {
     );
     out.push_str("|---|---|---:|---:|---:|---:|---:|---|---|\n");
     for (r, dir) in reports.iter().zip(subdirs) {
-        let s = Summary::of(&r.cases);
+        // The report's own summary: its cases may be only the failing ones, and
+        // only it counts departures and inconsistent readings.
+        let s = &r.summary;
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | [`{dir}/report.md`]({dir}/report.md) |\n",
             code(&r.meta.api, true),
@@ -158,7 +160,7 @@ pub fn run_index(reports: &[RunReport], subdirs: &[String]) -> String {
             s.pass_under_reading,
             s.fail,
             s.error,
-            text::verdict_of(&s, r.incomplete.is_some()),
+            text::report_verdict(r),
         ));
     }
     let s = &all.summary;
