@@ -139,6 +139,31 @@ fn a_bad_rate_exits_2_with_a_message() {
     }
 }
 
+/// `--imds` names a target's metadata services: without `--endpoint` the
+/// embedded emulator's instances would be changed while another server's were
+/// probed (the reference "failed"). A usage error.
+#[test]
+fn imds_without_an_endpoint_exits_2() {
+    let out = bin()
+        .args([
+            "run",
+            "--api",
+            "aws-ec2",
+            "--phase",
+            "data-plane",
+            "--imds",
+            "i-0123456789abcdef0=http://127.0.0.1:9",
+        ])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--imds") && stderr.contains("--endpoint"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_concurrency_past_the_cap_exits_2_with_a_message() {
     let cap = imds_conform::target::MAX_CONCURRENCY;

@@ -136,6 +136,18 @@ fn every_deviation_is_caught_and_no_faithful_target_is_flagged() {
         "missed deviations:\n{}",
         missed.join("\n")
     );
+    // Nothing but the fault is named: no departure it does not explain.
+    let misnamed: Vec<String> = report
+        .deviations
+        .iter()
+        .filter(|d| d.misnamed())
+        .map(|d| format!("{} ({}): {:?}", d.id, d.fault.describe(), d.extra))
+        .collect();
+    assert!(
+        misnamed.is_empty(),
+        "departures the faults do not explain:\n{}",
+        misnamed.join("\n")
+    );
     // Nothing else is at fault: each run judged every case.
     for d in &report.deviations {
         assert_eq!(d.observed.errors, 0, "{}: unjudged cases", d.id);

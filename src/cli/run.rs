@@ -227,6 +227,17 @@ impl Plan {
                 eprintln!("error: --self needs --cloud (or --endpoint) and exactly one --api");
                 return Err(exit::USAGE);
             }
+            // Probes sent to another server's metadata service while the embedded
+            // emulator's instances are changed would fail the reference itself.
+            None if !args.imds.is_empty() => {
+                eprintln!(
+                    "error: --imds names the metadata services of the instances at --endpoint \
+                     (or --cloud); the embedded emulator's instances have their own, used \
+                     automatically: drop --imds, or give the server those instances belong to \
+                     with --endpoint"
+                );
+                return Err(exit::USAGE);
+            }
             None => plan.on_emulator(args, &selected).await?,
         }
         Ok(plan)

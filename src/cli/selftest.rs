@@ -1,8 +1,10 @@
 //! `imds-conform selftest`: the engine's mutation score. Runs every deviation of the
 //! catalogue derived from the tables against its faulty model target, and a faithful
 //! model for every reading of every ambiguity; prints each deviation caught or
-//! missed (with what caught it), each faithful target flagged or not, then the score
-//! and the false-positive count. Exit 0 only with 100 % caught and no false positive.
+//! missed (with what caught it, and any departure its fault does not explain), each
+//! faithful target flagged or not, then the score, the misnamed count and the
+//! false-positive count. Exit 0 only with 100 % caught, none misnamed and no false
+//! positive.
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -125,11 +127,21 @@ fn render(report: &Report) -> String {
                 )
             }
         };
+        let mark = if d.caught() && d.misnamed() {
+            "EXTRA"
+        } else {
+            mark
+        };
         out.push_str(&format!(
             "  {mark:<6}  {}  ({})\n          {by}\n",
             d.id,
             d.fault.describe()
         ));
+        for x in &d.extra {
+            out.push_str(&format!(
+                "          and a departure the fault does not explain: {x}\n"
+            ));
+        }
     }
     out.push_str("\nFaithful targets (one reading of one ambiguity, in every call):\n");
     for r in &report.readings {
@@ -143,10 +155,11 @@ fn render(report: &Report) -> String {
         }
     }
     out.push_str(&format!(
-        "\nmutation score: {}/{} deviations caught ({:.1} %)\nfalse positives: {} of {} faithful targets flagged\n",
+        "\nmutation score: {}/{} deviations caught ({:.1} %)\nmisnamed: {} of them showed a departure their fault does not explain\nfalse positives: {} of {} faithful targets flagged\n",
         report.caught(),
         report.deviations.len(),
         report.score(),
+        report.misnamed(),
         report.false_positives(),
         report.readings.len()
     ));

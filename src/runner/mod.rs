@@ -785,6 +785,9 @@ async fn judge_answer(
         ),
     });
     let fields: Vec<&String> = spec.readback.fields.keys().collect();
+    let applied = observed
+        .as_ref()
+        .is_ok_and(|obs| shows_as_sent(spec, &case.call, &before, &obs.options, &fields));
     // Without a read-back, only the answer is judged, and at best it is unverified.
     let mut judgement = verdict::judge_full(
         spec,
@@ -792,6 +795,7 @@ async fn judge_answer(
         &outcome,
         &w.world.instance.id,
         &case.rule,
+        applied,
         |a| match &observed {
             Err(_) => Ok(()),
             Ok(obs) => readback_agrees(a, &before, &obs.options, &fields, |field| {
@@ -816,6 +820,40 @@ async fn judge_answer(
     }
     name_omissions(spec, &case.call, &mut judgement.findings);
     (Actual::Outcome { outcome }, judgement)
+}
+
+/// Whether the read-back shows the call's values taking effect as sent: some
+/// option the call sent changed, and every one that changed shows the value sent.
+/// That is a success that took the call, whichever reading it answered under; a
+/// read-back showing something else (a change not applied, a lagging read-back,
+/// another value) is no sign of what the target took the call for.
+fn shows_as_sent(
+    spec: &Spec,
+    call: &Call,
+    before: &Options,
+    after: &Options,
+    fields: &[&String],
+) -> bool {
+    let sent = |v: &crate::wire::RawValue| match v {
+        crate::wire::RawValue::Json(j) => {
+            serde_json::from_str::<String>(j).unwrap_or_else(|_| j.clone())
+        }
+        crate::wire::RawValue::Text(t) => t.clone(),
+    };
+    let mut changed = false;
+    for f in fields {
+        let Some(value) = param_of_field(spec, f).and_then(|p| call.get(&p.name)) else {
+            continue;
+        };
+        if before.get(*f) == after.get(*f) {
+            continue;
+        }
+        if after.get(*f) != Some(&sent(value)) {
+            return false;
+        }
+        changed = true;
+    }
+    changed
 }
 
 /// A success that shows another value for an option the call did not send breaks
@@ -1209,7 +1247,7 @@ pub fn readback_agrees(
             got: shown.into(),
             field: Some(off[0].0.clone()),
             detail: format!("read-back {what} shows {values}"),
-            cite: a.cite.iter().map(|c| c.short()).collect(),
+            cite: verdict::unique(a.cite.iter().map(|c| c.short())),
         }
     };
     let mut set = Vec::new();
@@ -1822,6 +1860,35 @@ mod readback_agrees_tests {
         .into_iter()
         .map(|f| (f.field, f.detail, f.rule))
         .collect()
+    }
+
+    /// A success's citations gather every parameter row's, so the same source
+    /// comes more than once: a read-back finding gives each once.
+    #[test]
+    fn a_read_back_finding_cites_each_source_once() {
+        let cite = crate::spec::Citation {
+            doc: Some("002.txt".into()),
+            quote: Some(
+                "If this parameter is not specified, the existing state is maintained.".into(),
+            ),
+            reference: None,
+            key: None,
+            note: None,
+            strength: Strength::Documented,
+        };
+        let mut a = success(options(&[("hop_limit", "3")]), true);
+        a.cite = vec![cite.clone(), cite.clone(), cite];
+        let fields = fields();
+        let fields: Vec<&String> = fields.iter().collect();
+        let found = readback_agrees(
+            &a,
+            &options(&[("hop_limit", "1")]),
+            &options(&[("hop_limit", "2")]),
+            &fields,
+            |_| None,
+        )
+        .expect_err("the read-back disagrees");
+        assert_eq!(found[0].cite.len(), 1, "{:?}", found[0].cite);
     }
 
     /// The fields the call set are one finding, named by the first and showing

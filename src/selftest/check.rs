@@ -99,6 +99,10 @@ pub struct DeviationResult {
     pub expect: Expect,
     /// What caught it: the departure's id and title, or the inconsistent ambiguity.
     pub caught_by: Option<String>,
+    /// Departures the fault does not account for (neither the one that must catch
+    /// it nor what [`Fault::may_also_show`] allows): each is the engine naming
+    /// something wrongly, as `[rule] title`.
+    pub extra: Vec<String>,
     /// What the run showed.
     pub observed: Observed,
 }
@@ -107,6 +111,11 @@ impl DeviationResult {
     /// Was it caught?
     pub fn caught(&self) -> bool {
         self.caught_by.is_some()
+    }
+
+    /// Did the run show a departure the fault does not account for?
+    pub fn misnamed(&self) -> bool {
+        !self.extra.is_empty()
     }
 }
 
@@ -160,9 +169,16 @@ impl Report {
     pub fn false_positives(&self) -> usize {
         self.readings.iter().filter(|r| r.false_positive()).count()
     }
-    /// Every deviation caught and no faithful target flagged.
+    /// Deviations whose run showed a departure their fault does not account for.
+    pub fn misnamed(&self) -> usize {
+        self.deviations.iter().filter(|d| d.misnamed()).count()
+    }
+    /// Every deviation caught, by what its fault accounts for alone, and no
+    /// faithful target flagged.
     pub fn passed(&self) -> bool {
-        self.caught() == self.deviations.len() && self.false_positives() == 0
+        self.caught() == self.deviations.len()
+            && self.misnamed() == 0
+            && self.false_positives() == 0
     }
 }
 
@@ -277,6 +293,21 @@ pub fn caught_by(expect: &Expect, observed: &Observed) -> Option<String> {
     }
 }
 
+/// The departures a run shows that neither must catch the deviation (`expect`)
+/// nor may follow from its fault, as `[rule] title`.
+pub fn extra(expect: &Expect, fault: &Fault, observed: &Observed) -> Vec<String> {
+    let mut allowed = fault.may_also_show();
+    if let Expect::Departure { rule } = expect {
+        allowed.push(rule.clone());
+    }
+    observed
+        .departures
+        .iter()
+        .filter(|d| !allowed.iter().any(|g| rule_matches(g, &d.rule)))
+        .map(|d| format!("[{}] {}", d.rule, d.title))
+        .collect()
+}
+
 /// Run one deviation.
 pub async fn run_deviation(
     spec: Arc<Spec>,
@@ -299,6 +330,7 @@ pub async fn run_deviation(
         fault: d.fault.clone(),
         expect: d.expect.clone(),
         caught_by: caught_by(&d.expect, &observed),
+        extra: extra(&d.expect, &d.fault, &observed),
         observed,
     })
 }
@@ -497,6 +529,50 @@ mod tests {
             caught_by(&want("Hop.range"), &seen(Vec::new(), Vec::new())),
             None
         );
+    }
+
+    /// Beside the departure that must catch it, a run may show only what its
+    /// fault explains: its parameter's other rules, the protocol for a 500 page,
+    /// anything after a lagging read-back. Anything else is named wrongly.
+    #[test]
+    fn a_departure_the_fault_does_not_explain_is_extra() {
+        let want = Expect::Departure {
+            rule: "DryRun".into(),
+        };
+        let ignores = Fault::IgnoreParam {
+            param: "DryRun".into(),
+        };
+        let obs = seen(
+            vec![departure("DryRun"), departure("DryRun.values")],
+            Vec::new(),
+        );
+        assert!(extra(&want, &ignores, &obs).is_empty());
+        let obs = seen(
+            vec![departure("DryRun"), departure("modify.success")],
+            Vec::new(),
+        );
+        assert_eq!(
+            extra(&want, &ignores, &obs),
+            ["[modify.success] modify.success: something"]
+        );
+        let html = Fault::ErrorHtml {
+            rule: "Hop.range".into(),
+        };
+        let want = Expect::Departure {
+            rule: "Hop.range".into(),
+        };
+        let obs = seen(
+            vec![departure("Hop.range"), departure("protocol.EC2 Query XML")],
+            Vec::new(),
+        );
+        assert!(extra(&want, &html, &obs).is_empty());
+        let obs = seen(
+            vec![departure("Hop.range"), departure("Hop.values")],
+            Vec::new(),
+        );
+        assert_eq!(extra(&want, &html, &obs).len(), 1, "not the fault's own");
+        let obs = seen(vec![departure("anything")], Vec::new());
+        assert!(extra(&want, &Fault::ReadbackStale, &obs).is_empty());
     }
 
     #[test]

@@ -131,6 +131,34 @@ impl Fault {
             Fault::AcceptAuth { auth } => format!("serves a request that is {}", auth_name(*auth)),
         }
     }
+
+    /// What else this fault may show, beside the departure that must catch it:
+    /// rule globs for what it breaks by its nature. A fault about a parameter may
+    /// break any of that parameter's rules (ignoring `DryRun` also accepts its
+    /// invalid values); a 500 page is not the protocol's answer. A read-back that
+    /// lags shows the suite options the instance no longer has, so every later
+    /// case is judged against the wrong start: anything may follow. Any other
+    /// departure is one the engine names wrongly (`selftest`'s third count).
+    pub fn may_also_show(&self) -> Vec<String> {
+        match self {
+            Fault::AcceptValue { param, .. }
+            | Fault::CaseInsensitive { param }
+            | Fault::ResetOnOmission { param, .. }
+            | Fault::KeepOnOmission { param }
+            | Fault::AlternateOmission { param, .. }
+            | Fault::AcceptMissing { param }
+            | Fault::IgnoreParam { param }
+            | Fault::DryRunApplies { param } => vec![param.clone(), format!("{param}.*")],
+            Fault::ErrorHtml { .. } => vec!["protocol.*".into()],
+            Fault::ReadbackStale => vec!["*".into()],
+            Fault::AlwaysSettled
+            | Fault::NeverSettles
+            | Fault::ReadbackDrops { .. }
+            | Fault::ErrorCode { .. }
+            | Fault::ErrorStatus { .. }
+            | Fault::AcceptAuth { .. } => Vec::new(),
+        }
+    }
 }
 
 /// A failed signature check in words.

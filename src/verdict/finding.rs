@@ -239,24 +239,21 @@ pub fn of_answer(expectation: &Expectation, actual: &Outcome, case_rule: &str) -
         .iter()
         .filter(|a| matches!(a.expected, Expected::Error { .. }))
         .collect();
-    // An error with a code some reading's error gives (a documented refusal with the
-    // wrong status) is that wrong error, though another reading (a value ignored,
-    // unbounded, or empty read as omitted) would take the call: the case's rule is
-    // the refusal's, not a success's.
-    // Whether an error outcome gives `got`: as its code, or (when `likely`) as the
-    // code it most likely has.
-    let gives = |a: &Acceptable, got: &str, likely_too: bool| {
-        matches!(&a.expected, Expected::Error { code, likely, .. }
-            if code.as_deref() == Some(got) || likely_too && code.is_none() && likely.as_deref() == Some(got))
-    };
-    let refuses_so = |got: &str| errors.iter().any(|a| gives(a, got, true));
+    // An error where some reading refuses the call is a wrong error, though another
+    // reading (a value ignored, unbounded, or empty read as omitted) would take the
+    // call: "refused where the docs say success" is said only where every reading
+    // says so. (A refusal with another code or status, or a 500 page, for
+    // `HttpEndpoint = ""`, which one reading takes as omitted, is the refusal's
+    // departure, not a success's.)
+    // Whether an error outcome gives `got` as its code.
+    let gives = |a: &Acceptable, got: &str| matches!(&a.expected, Expected::Error { code, .. } if code.as_deref() == Some(got));
     match actual {
         Outcome::Error {
             status,
             code,
             message,
             ..
-        } if !successes.is_empty() && !refuses_so(code) => vec![Finding {
+        } if errors.is_empty() && !successes.is_empty() => vec![Finding {
             kind: FindingKind::RefusedValid,
             rule: successes[0].rule.clone(),
             expected: "success".into(),
@@ -272,7 +269,7 @@ pub fn of_answer(expectation: &Expectation, actual: &Outcome, case_rule: &str) -
             let rule_of = errors
                 .iter()
                 .find(|a| matches!(&a.expected, Expected::Error { status: s, .. } if s.matches(*status)))
-                .or_else(|| errors.iter().find(|a| gives(a, code, false)))
+                .or_else(|| errors.iter().find(|a| gives(a, code)))
                 .or_else(|| errors.iter().find(|a| a.rule == case_rule))
                 .or(errors.first())
                 .copied();
@@ -468,9 +465,11 @@ mod tests {
 
     /// A documented refusal with a 500 is a wrong error under the rule the case
     /// checks, though another reading (a preview parameter ignored, an unbounded hop
-    /// limit, an empty value read as omitted) takes the call; an error no reading
-    /// gives stays a refused valid call. (Before: `modify.success`, renamed by
+    /// limit, an empty value read as omitted) takes the call; so is an error no
+    /// reading gives (a 500 `InternalError`): "refused where the docs say success"
+    /// would take the other reading's side. (Before: `modify.success`, renamed by
     /// `departure::build` to `ImdsConformUnknown.absent`, `HttpTokens.absent`…)
+    /// Where no reading refuses the call, an error is a refused valid call.
     #[test]
     fn a_documented_refusal_with_a_500_is_a_wrong_error_under_the_case_s_rule() {
         let specs = crate::spec::builtin().expect("built-in tables");
@@ -529,6 +528,21 @@ mod tests {
                 "{api} {title}: {found:?}"
             );
             let found = of_answer(&expectation, &error("InternalError"), &case.rule);
+            assert_eq!(
+                (found[0].kind, found[0].rule.as_str()),
+                (FindingKind::WrongError, rule),
+                "{api} {title}: {found:?}"
+            );
+            let takes = crate::oracle::Expectation {
+                outcomes: expectation
+                    .outcomes
+                    .iter()
+                    .filter(|a| matches!(a.expected, crate::oracle::Expected::Success { .. }))
+                    .cloned()
+                    .collect(),
+                ambiguities: expectation.ambiguities.clone(),
+            };
+            let found = of_answer(&takes, &error("InternalError"), &case.rule);
             assert_eq!(found[0].kind, FindingKind::RefusedValid, "{api} {title}");
         }
     }

@@ -76,19 +76,23 @@ pub fn judge_with(
     instance: &str,
     also: impl Fn(&Acceptable) -> Result<(), Vec<Finding>>,
 ) -> Verdict {
-    judge_full(spec, expectation, actual, instance, "", also).verdict
+    judge_full(spec, expectation, actual, instance, "", true, also).verdict
 }
 
 /// [`judge_with`], also saying why a failure fails ([`Finding`]s, which group
 /// into departures). `case_rule` is the case's own rule. `also` refutes an
 /// acceptable outcome with one or more findings (a read-back wrong under two
-/// rules: a value the call set, and an option it omitted).
+/// rules: a value the call set, and an option it omitted). `applied` says whether
+/// the read-back shows the values the call sent taking effect as sent: without
+/// it, a read-back that refutes a success is no sign of what the target took the
+/// call for.
 pub fn judge_full(
     spec: &Spec,
     expectation: &Expectation,
     actual: &Outcome,
     instance: &str,
     case_rule: &str,
+    applied: bool,
     also: impl Fn(&Acceptable) -> Result<(), Vec<Finding>>,
 ) -> Judgement {
     let answer_matches: Vec<&Acceptable> = expectation
@@ -96,14 +100,18 @@ pub fn judge_full(
         .iter()
         .filter(|a| matches(spec, &a.expected, actual, instance).is_ok())
         .collect();
-    // Each refuted outcome's findings, once per way of disagreeing.
+    // Each refuted outcome's findings, once per way of disagreeing; and whether
+    // every refuted outcome is refuted on what it says of the call's own change
+    // (a finding under its own rule), not only on an option the call omitted.
     let mut refutations: Vec<Vec<Finding>> = Vec::new();
+    let mut refuted_on_change = true;
     let matched: Vec<&Acceptable> = answer_matches
         .iter()
         .copied()
         .filter(|a| match also(a) {
             Ok(()) => true,
             Err(found) => {
+                refuted_on_change &= found.iter().any(|f| f.rule == a.rule);
                 if !refutations.iter().any(|r| details(r) == details(&found)) {
                     refutations.push(found);
                 }
@@ -123,16 +131,27 @@ pub fn judge_full(
             .map(|r| details(r))
             .collect::<Vec<_>>()
             .join("; ");
-        // The answer fits only readings its read-back refutes (a value accepted
-        // under "ignored" shows as applied): where every other reading wants an
-        // error, the answer is wrong under those too, and that is the departure.
+        // The answer fits only readings its read-back refutes on the change itself
+        // (a value accepted under "ignored" shows as applied): where every other
+        // reading wants an error, the answer is wrong under those too, and that is
+        // the departure; the value it shows is what accepting it did, not a second
+        // departure (as where no reading takes the call). An omitted option's
+        // finding stays one of its own. A refutation only on omitted options says
+        // nothing of the readings: the answer stands, and the omission is the
+        // departure (not "accepted where the docs say 400" under a reading the
+        // target does not follow). Nor does a read-back that shows something other
+        // than the values sent (a change not applied, a read-back that lags or shows
+        // another value): the success's own finding is the departure.
         let others: Vec<Acceptable> = expectation
             .outcomes
             .iter()
             .filter(|a| !answer_matches.contains(a))
             .cloned()
             .collect();
-        if !others.is_empty()
+        if refuted_on_change
+            && applied
+            && matches!(actual, Outcome::Success { .. })
+            && !others.is_empty()
             && others
                 .iter()
                 .all(|a| matches!(a.expected, Expected::Error { .. }))
@@ -142,7 +161,11 @@ pub fn judge_full(
                 ambiguities: expectation.ambiguities.clone(),
             };
             let mut first = finding::of_answer(&rest, actual, case_rule);
-            first.append(&mut also_findings);
+            first.extend(
+                also_findings
+                    .into_iter()
+                    .filter(|f| !answer_matches.iter().any(|a| a.rule == f.rule)),
+            );
             also_findings = first;
         }
         return Judgement {
@@ -555,7 +578,7 @@ mod tests {
             message: String::new(),
             request_id: None,
         };
-        judge_full(&spec, &expectation, &actual, "i-1", "rule", |a| {
+        judge_full(&spec, &expectation, &actual, "i-1", "rule", true, |a| {
             Err(refute(&a.readings[0].reading))
         })
     }
@@ -612,6 +635,97 @@ mod tests {
             _ => vec![set("http_endpoint"), on("http_tokens")],
         });
         assert_eq!(fields(&j), ["hop_limit", "http_tokens"]);
+    }
+
+    /// A success under reading `ignored` (rule `modify.success`) and a refusal
+    /// under `refused` (rule `P.range`), judging a 200 answer whose read-back
+    /// refutes the success with `refute`; `applied`: the read-back shows the
+    /// values sent.
+    fn accepted(applied: bool, refute: Vec<Finding>) -> Judgement {
+        let spec = crate::spec::builtin()
+            .expect("the tables load")
+            .into_iter()
+            .find(|s| s.response.constants.is_empty())
+            .expect("a table whose answers carry no constant");
+        let success = Acceptable {
+            expected: Expected::Success {
+                options: Default::default(),
+                states: Vec::new(),
+                shape: crate::oracle::AnswerShape {
+                    options_path: None,
+                    state_field: None,
+                    fields: Default::default(),
+                },
+                targets_instance: true,
+            },
+            rule: "modify.success".into(),
+            ..under("ignored")
+        };
+        let refusal = Acceptable {
+            rule: "P.range".into(),
+            ..under("refused")
+        };
+        let expectation = Expectation {
+            outcomes: vec![success, refusal],
+            ambiguities: vec!["a".into()],
+        };
+        let actual = Outcome::Success {
+            status: 200,
+            request_id: None,
+            body: Value::Null,
+        };
+        judge_full(
+            &spec,
+            &expectation,
+            &actual,
+            "i-1",
+            "P.range",
+            applied,
+            |a| match a.expected {
+                Expected::Success { .. } => Err(refute.clone()),
+                Expected::Error { .. } => Ok(()),
+            },
+        )
+    }
+
+    fn kinds(j: &Judgement) -> Vec<(FindingKind, &str)> {
+        j.findings
+            .iter()
+            .map(|f| (f.kind, f.rule.as_str()))
+            .collect()
+    }
+
+    /// A value one reading ignores and another refuses, taken and applied as
+    /// sent: the refusal's departure alone (what the read-back shows of it is
+    /// what accepting it did), beside an omitted option's own finding.
+    #[test]
+    fn a_value_applied_where_one_reading_ignores_it_is_one_departure() {
+        let j = accepted(true, vec![set("hop_limit"), on("http_tokens")]);
+        assert_eq!(
+            kinds(&j),
+            [
+                (FindingKind::AcceptedInvalid, "P.range"),
+                (FindingKind::Readback, "http_tokens.rule")
+            ]
+        );
+    }
+
+    /// A read-back that refutes the success only on an option the call omitted
+    /// says nothing of the readings: that omission is the departure, not
+    /// "accepted where the docs say 400" under the refusing reading.
+    #[test]
+    fn a_success_refuted_only_on_an_omitted_option_is_that_omission() {
+        let j = accepted(true, vec![on("http_tokens")]);
+        assert_eq!(kinds(&j), [(FindingKind::Readback, "http_tokens.rule")]);
+    }
+
+    /// A read-back that does not show the values sent (not applied, lagging,
+    /// another value) is no sign the target took the call as valid: the
+    /// success's read-back finding is the departure.
+    #[test]
+    fn a_read_back_not_showing_the_values_sent_keeps_the_success_s_finding() {
+        let j = accepted(false, vec![set("hop_limit")]);
+        assert_eq!(kinds(&j), [(FindingKind::Readback, "modify.success")]);
     }
 
     /// Every refuted reading counts, not only the three the reason shows: a
