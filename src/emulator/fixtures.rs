@@ -36,27 +36,36 @@ impl std::fmt::Debug for KeyPair {
     }
 }
 
-/// Accepted access keys, per cloud.
+/// Accepted access keys, per cloud. A cloud left out of a fixtures file keeps
+/// its default key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialFixtures {
-    #[serde(default)]
+    #[serde(default = "default_aws_keys")]
     pub aws: Vec<KeyPair>,
-    #[serde(default)]
+    #[serde(default = "default_aliyun_keys")]
     pub aliyun: Vec<KeyPair>,
+}
+
+fn default_aws_keys() -> Vec<KeyPair> {
+    vec![KeyPair {
+        access_key_id: DEFAULT_AWS_ACCESS_KEY_ID.into(),
+        secret: DEFAULT_AWS_SECRET.into(),
+    }]
+}
+
+fn default_aliyun_keys() -> Vec<KeyPair> {
+    vec![KeyPair {
+        access_key_id: DEFAULT_ALIYUN_ACCESS_KEY_ID.into(),
+        secret: DEFAULT_ALIYUN_SECRET.into(),
+    }]
 }
 
 impl Default for CredentialFixtures {
     fn default() -> Self {
         CredentialFixtures {
-            aws: vec![KeyPair {
-                access_key_id: DEFAULT_AWS_ACCESS_KEY_ID.into(),
-                secret: DEFAULT_AWS_SECRET.into(),
-            }],
-            aliyun: vec![KeyPair {
-                access_key_id: DEFAULT_ALIYUN_ACCESS_KEY_ID.into(),
-                secret: DEFAULT_ALIYUN_SECRET.into(),
-            }],
+            aws: default_aws_keys(),
+            aliyun: default_aliyun_keys(),
         }
     }
 }
@@ -272,6 +281,30 @@ impl Fixtures {
     }
 
     fn validate(&self) -> Result<(), String> {
+        for (cloud, keys, default) in [
+            ("aws", &self.credentials.aws, DEFAULT_AWS_ACCESS_KEY_ID),
+            (
+                "aliyun",
+                &self.credentials.aliyun,
+                DEFAULT_ALIYUN_ACCESS_KEY_ID,
+            ),
+        ] {
+            if keys.is_empty() {
+                return Err(format!(
+                    "[credentials] {cloud} = []: the emulator would accept no {cloud} key and refuse every call; \
+                     list at least one key, or leave {cloud} out to keep the default ({default})"
+                ));
+            }
+            if let Some(n) = keys
+                .iter()
+                .position(|k| k.access_key_id.is_empty() || k.secret.is_empty())
+            {
+                return Err(format!(
+                    "[credentials] {cloud} #{}: access_key_id and secret must not be empty",
+                    n + 1
+                ));
+            }
+        }
         let sections = [
             ("ec2", &self.ec2),
             ("lightsail", &self.lightsail),
@@ -353,6 +386,43 @@ mod tests {
         assert_eq!(f.ec2[0].http_tokens, "required");
         assert_eq!(f.lightsail, default_lightsail());
         assert_eq!(f.credentials, CredentialFixtures::default());
+    }
+
+    /// A credentials entry left out keeps its default key (only `aws` given kept
+    /// Alibaba's `testid` no longer); an empty list (no key at all) is refused.
+    #[test]
+    fn a_credentials_entry_left_out_keeps_its_default_and_none_is_refused() {
+        let f = Fixtures::from_toml(
+            "[credentials]\naws = [{ access_key_id = \"AKIDLOCAL\", secret = \"s\" }]\n",
+            "x",
+        )
+        .unwrap();
+        assert_eq!(f.credentials.aws[0].access_key_id, "AKIDLOCAL");
+        assert_eq!(f.credentials.aliyun, CredentialFixtures::default().aliyun);
+        let f = Fixtures::from_toml("[credentials]\n", "x").unwrap();
+        assert_eq!(f.credentials, CredentialFixtures::default());
+        for (text, cloud) in [
+            ("[credentials]\naws = []\n", "aws"),
+            ("[credentials]\naliyun = []\n", "aliyun"),
+        ] {
+            let e = Fixtures::from_toml(text, "f.toml").unwrap_err().to_string();
+            assert!(
+                e.contains("f.toml")
+                    && e.contains(&format!("[credentials] {cloud} = []"))
+                    && e.contains("accept no"),
+                "{e}"
+            );
+        }
+        let e = Fixtures::from_toml(
+            "[credentials]\naws = [{ access_key_id = \"\", secret = \"s\" }]\n",
+            "f.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("[credentials] aws #1: access_key_id and secret"),
+            "{e}"
+        );
     }
 
     #[test]
