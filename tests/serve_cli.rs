@@ -91,7 +91,7 @@ fn serve_refuses_a_bad_fixtures_file_with_a_clear_error() {
     let bad = dir.path().join("fixtures.toml");
     std::fs::write(
         &bad,
-        "[[ec2]]\nid = \"i-1\"\nregion = \"us-east-1\"\nstate = \"exploded\"\n",
+        "[[ec2]]\nid = \"i-0123456789abcdef0\"\nregion = \"us-east-1\"\nstate = \"exploded\"\n",
     )
     .unwrap();
     for path in [bad, dir.path().join("missing.toml")] {

@@ -305,12 +305,11 @@ impl Fixtures {
                 ));
             }
         }
-        let sections = [
+        for (name, list) in [
             ("ec2", &self.ec2),
             ("lightsail", &self.lightsail),
             ("aliyun", &self.aliyun),
-        ];
-        for (name, list) in sections {
+        ] {
             let mut seen = std::collections::HashSet::new();
             for (n, i) in list.iter().enumerate() {
                 let at = format!("[[{name}]] #{} ({})", n + 1, i.id);
@@ -319,6 +318,12 @@ impl Fixtures {
                 }
                 if i.id.is_empty() || i.region.is_empty() {
                     return Err(format!("{at}: id and region must not be empty"));
+                }
+                if let Some(why) = refused_id(name, &i.id) {
+                    return Err(format!("{at}: id {:?} {why}", i.id));
+                }
+                if let Some(why) = unknown_region(name, &i.region) {
+                    return Err(format!("{at}: region {:?} {why}", i.region));
                 }
                 if i.state != "running" && i.state != "stopped" {
                     return Err(format!("{at}: state must be running or stopped"));
@@ -351,6 +356,38 @@ impl Fixtures {
         }
         Ok(())
     }
+}
+
+/// Why the emulator's own API would refuse `id` as an instance of section
+/// `name`, if it would: the rule is the API's own (`ec2::is_instance_id`,
+/// `lightsail::is_resource_name`). Alibaba's API takes any id (an unknown one is
+/// `InvalidInstanceId.NotFound`), so any non-empty id will do there.
+fn refused_id(name: &str, id: &str) -> Option<&'static str> {
+    match name {
+        "ec2" if !super::ec2::is_instance_id(id) => Some(
+            "is not an EC2 instance id (`i-` and 8 or 17 lower-case hex digits): \
+             the emulator's API would refuse it (InvalidInstanceID.Malformed)",
+        ),
+        "lightsail" if !super::lightsail::is_resource_name(id) => Some(
+            "is not a Lightsail instance name (`\\w[\\w\\-]*\\w`): \
+             the emulator's API would refuse it (InvalidInputException)",
+        ),
+        _ => None,
+    }
+}
+
+/// Why `region` is not one the emulator knows for section `name`, if it is not.
+/// Only Alibaba's API has a list (`aliyun::KNOWN_REGIONS`: it answers
+/// `InvalidRegionId.NotFound` for any other); an AWS call's region is its
+/// signature's credential scope, any name.
+fn unknown_region(name: &str, region: &str) -> Option<String> {
+    let known = super::aliyun::KNOWN_REGIONS;
+    (name == "aliyun" && !known.contains(&region)).then(|| {
+        format!(
+            "is not an ECS region the emulator knows; it knows {}",
+            known.join(", ")
+        )
+    })
 }
 
 #[cfg(test)]
@@ -425,10 +462,49 @@ mod tests {
         );
     }
 
+    /// An instance the emulator's own API would refuse (a malformed EC2 id, a
+    /// Lightsail name off its pattern) or an Alibaba region it does not know is
+    /// refused when the file is read, naming the entry.
+    #[test]
+    fn ids_and_regions_the_api_would_refuse_are_refused() {
+        for (text, says) in [
+            (
+                "[[ec2]]\nid = \"not-an-ec2-id\"\nregion = \"us-east-1\"\n",
+                "[[ec2]] #1 (not-an-ec2-id): id \"not-an-ec2-id\" is not an EC2 instance id",
+            ),
+            (
+                "[[ec2]]\nid = \"i-0AAAAAAAAAAAAAAAA\"\nregion = \"us-east-1\"\n",
+                "(InvalidInstanceID.Malformed)",
+            ),
+            (
+                "[[lightsail]]\nid = \"-box\"\nregion = \"us-east-1\"\n",
+                "[[lightsail]] #1 (-box): id \"-box\" is not a Lightsail instance name",
+            ),
+            (
+                "[[aliyun]]\nid = \"i-bp1aaaaaaaaaaaaaaaa\"\nregion = \"mars-1\"\n",
+                "[[aliyun]] #1 (i-bp1aaaaaaaaaaaaaaaa): region \"mars-1\" is not an ECS region \
+                 the emulator knows; it knows cn-qingdao, cn-beijing,",
+            ),
+        ] {
+            let e = Fixtures::from_toml(text, "f.toml").unwrap_err().to_string();
+            assert!(e.contains("f.toml") && e.contains(says), "{e}");
+        }
+        // What the API takes is taken: 8-digit EC2 ids, any Alibaba id, any AWS
+        // region (the signature's scope).
+        let f = Fixtures::from_toml(
+            "[[ec2]]\nid = \"i-0123abcd\"\nregion = \"ap-east-9\"\n\
+             [[lightsail]]\nid = \"my_box-2\"\nregion = \"us-east-1\"\n\
+             [[aliyun]]\nid = \"anything\"\nregion = \"cn-beijing\"\n",
+            "x",
+        )
+        .unwrap();
+        assert_eq!(f.ec2[0].id, "i-0123abcd");
+    }
+
     #[test]
     fn bad_files_name_the_problem() {
         let e = Fixtures::from_toml(
-            "[[ec2]]\nid = \"i-1\"\nregion = \"r\"\nstate = \"gone\"\n",
+            "[[ec2]]\nid = \"i-0aaaaaaaaaaaaaaaa\"\nregion = \"r\"\nstate = \"gone\"\n",
             "f.toml",
         )
         .unwrap_err()
