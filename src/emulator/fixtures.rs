@@ -254,8 +254,63 @@ pub enum FixturesError {
     },
     #[error("fixtures file {path}: {message}")]
     Parse { path: String, message: String },
-    #[error("fixtures file {path}: {message}")]
-    Invalid { path: String, message: String },
+    /// `line` is where the entry (or its field) is, when known.
+    #[error("fixtures file {path}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Invalid {
+        path: String,
+        line: Option<usize>,
+        message: String,
+    },
+}
+
+/// What [`Fixtures::validate`] refuses, and where: `section` (`credentials`,
+/// `ec2`…), the entry's index in it, the field.
+struct Problem {
+    section: &'static str,
+    index: Option<usize>,
+    field: &'static str,
+    message: String,
+}
+
+type SpannedTable = toml::Spanned<BTreeMap<String, toml::Spanned<toml::Value>>>;
+
+/// The file again, only for where its entries are (a fixtures file that parsed
+/// parses as this too).
+#[derive(Deserialize)]
+struct Places {
+    #[serde(default)]
+    credentials: BTreeMap<String, toml::Spanned<Vec<toml::Spanned<toml::Value>>>>,
+    #[serde(default)]
+    ec2: Vec<SpannedTable>,
+    #[serde(default)]
+    lightsail: Vec<SpannedTable>,
+    #[serde(default)]
+    aliyun: Vec<SpannedTable>,
+}
+
+impl Places {
+    /// The 1-based line of the problem's field (else of its entry) in `text`.
+    fn line(&self, text: &str, p: &Problem) -> Option<usize> {
+        let offset = if p.section == "credentials" {
+            let keys = self.credentials.get(p.field)?;
+            p.index
+                .and_then(|i| keys.get_ref().get(i))
+                .map_or(keys.span().start, |k| k.span().start)
+        } else {
+            let entry = match p.section {
+                "ec2" => &self.ec2,
+                "lightsail" => &self.lightsail,
+                _ => &self.aliyun,
+            }
+            .get(p.index?)?;
+            entry
+                .get_ref()
+                .get(p.field)
+                .map_or(entry.span().start, |v| v.span().start)
+        };
+        let offset = offset.min(text.len());
+        Some(text[..offset].bytes().filter(|b| *b == b'\n').count() + 1)
+    }
 }
 
 impl Fixtures {
@@ -265,9 +320,12 @@ impl Fixtures {
             path: origin.to_string(),
             message: e.to_string(),
         })?;
-        f.validate().map_err(|message| FixturesError::Invalid {
+        f.validate().map_err(|p| FixturesError::Invalid {
             path: origin.to_string(),
-            message,
+            line: toml::from_str::<Places>(text)
+                .ok()
+                .and_then(|places| places.line(text, &p)),
+            message: p.message,
         })?;
         Ok(f)
     }
@@ -280,7 +338,35 @@ impl Fixtures {
         Self::from_toml(&text, &path.display().to_string())
     }
 
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), Problem> {
+        self.validate_credentials()?;
+        for (name, list) in [
+            ("ec2", &self.ec2),
+            ("lightsail", &self.lightsail),
+            ("aliyun", &self.aliyun),
+        ] {
+            let mut seen = std::collections::HashSet::new();
+            for (n, i) in list.iter().enumerate() {
+                if !seen.insert((&i.region, &i.id)) {
+                    return Err(Problem {
+                        section: name,
+                        index: Some(n),
+                        field: "id",
+                        message: format!(
+                            "[[{name}]] #{} ({}): duplicate id in region {}",
+                            n + 1,
+                            i.id,
+                            i.region
+                        ),
+                    });
+                }
+                validate_instance(name, n, i)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_credentials(&self) -> Result<(), Problem> {
         for (cloud, keys, default) in [
             ("aws", &self.credentials.aws, DEFAULT_AWS_ACCESS_KEY_ID),
             (
@@ -289,73 +375,93 @@ impl Fixtures {
                 DEFAULT_ALIYUN_ACCESS_KEY_ID,
             ),
         ] {
+            let problem = |index, message| Problem {
+                section: "credentials",
+                index,
+                field: cloud,
+                message,
+            };
             if keys.is_empty() {
-                return Err(format!(
+                return Err(problem(None, format!(
                     "[credentials] {cloud} = []: the emulator would accept no {cloud} key and refuse every call; \
                      list at least one key, or leave {cloud} out to keep the default ({default})"
-                ));
+                )));
             }
             if let Some(n) = keys
                 .iter()
                 .position(|k| k.access_key_id.is_empty() || k.secret.is_empty())
             {
-                return Err(format!(
-                    "[credentials] {cloud} #{}: access_key_id and secret must not be empty",
-                    n + 1
+                return Err(problem(
+                    Some(n),
+                    format!(
+                        "[credentials] {cloud} #{}: access_key_id and secret must not be empty",
+                        n + 1
+                    ),
                 ));
-            }
-        }
-        for (name, list) in [
-            ("ec2", &self.ec2),
-            ("lightsail", &self.lightsail),
-            ("aliyun", &self.aliyun),
-        ] {
-            let mut seen = std::collections::HashSet::new();
-            for (n, i) in list.iter().enumerate() {
-                let at = format!("[[{name}]] #{} ({})", n + 1, i.id);
-                if !seen.insert((&i.region, &i.id)) {
-                    return Err(format!("{at}: duplicate id in region {}", i.region));
-                }
-                if i.id.is_empty() || i.region.is_empty() {
-                    return Err(format!("{at}: id and region must not be empty"));
-                }
-                if let Some(why) = refused_id(name, &i.id) {
-                    return Err(format!("{at}: id {:?} {why}", i.id));
-                }
-                if let Some(why) = unknown_region(name, &i.region) {
-                    return Err(format!("{at}: region {:?} {why}", i.region));
-                }
-                if i.state != "running" && i.state != "stopped" {
-                    return Err(format!("{at}: state must be running or stopped"));
-                }
-                for (field, v, allowed) in [
-                    ("http_tokens", &i.http_tokens, ["optional", "required"]),
-                    ("http_endpoint", &i.http_endpoint, ["enabled", "disabled"]),
-                    (
-                        "http_protocol_ipv6",
-                        &i.http_protocol_ipv6,
-                        ["enabled", "disabled"],
-                    ),
-                    (
-                        "instance_metadata_tags",
-                        &i.instance_metadata_tags,
-                        ["enabled", "disabled"],
-                    ),
-                ] {
-                    if !allowed.contains(&v.as_str()) {
-                        return Err(format!(
-                            "{at}: {field} must be {} or {}",
-                            allowed[0], allowed[1]
-                        ));
-                    }
-                }
-                if !(1..=64).contains(&i.http_put_response_hop_limit) {
-                    return Err(format!("{at}: http_put_response_hop_limit must be 1..=64"));
-                }
             }
         }
         Ok(())
     }
+}
+
+/// The `n`th instance (from 0) of section `name`, checked on its own.
+fn validate_instance(name: &'static str, n: usize, i: &InstanceFixture) -> Result<(), Problem> {
+    let at = format!("[[{name}]] #{} ({})", n + 1, i.id);
+    let problem = |field, message| Problem {
+        section: name,
+        index: Some(n),
+        field,
+        message,
+    };
+    if i.id.is_empty() || i.region.is_empty() {
+        return Err(problem(
+            if i.id.is_empty() { "id" } else { "region" },
+            format!("{at}: id and region must not be empty"),
+        ));
+    }
+    if let Some(why) = refused_id(name, &i.id) {
+        return Err(problem("id", format!("{at}: id {:?} {why}", i.id)));
+    }
+    if let Some(why) = unknown_region(name, &i.region) {
+        return Err(problem(
+            "region",
+            format!("{at}: region {:?} {why}", i.region),
+        ));
+    }
+    if i.state != "running" && i.state != "stopped" {
+        return Err(problem(
+            "state",
+            format!("{at}: state must be running or stopped"),
+        ));
+    }
+    for (field, v, allowed) in [
+        ("http_tokens", &i.http_tokens, ["optional", "required"]),
+        ("http_endpoint", &i.http_endpoint, ["enabled", "disabled"]),
+        (
+            "http_protocol_ipv6",
+            &i.http_protocol_ipv6,
+            ["enabled", "disabled"],
+        ),
+        (
+            "instance_metadata_tags",
+            &i.instance_metadata_tags,
+            ["enabled", "disabled"],
+        ),
+    ] {
+        if !allowed.contains(&v.as_str()) {
+            return Err(problem(
+                field,
+                format!("{at}: {field} must be {} or {}", allowed[0], allowed[1]),
+            ));
+        }
+    }
+    if !(1..=64).contains(&i.http_put_response_hop_limit) {
+        return Err(problem(
+            "http_put_response_hop_limit",
+            format!("{at}: http_put_response_hop_limit must be 1..=64"),
+        ));
+    }
+    Ok(())
 }
 
 /// Why the emulator's own API would refuse `id` as an instance of section
@@ -407,7 +513,7 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_round_trip_through_toml() {
         let f = default_fixtures();
-        f.validate().unwrap();
+        assert!(f.validate().is_ok());
         let text = toml::to_string(&f).unwrap();
         assert_eq!(Fixtures::from_toml(&text, "x").unwrap(), f);
     }
@@ -499,6 +605,36 @@ mod tests {
         )
         .unwrap();
         assert_eq!(f.ec2[0].id, "i-0123abcd");
+    }
+
+    /// A refused entry is named with its line: the field's when the file sets
+    /// it, else the entry's; as an inline table or an array-of-tables entry.
+    #[test]
+    fn a_refused_entry_is_named_with_its_line() {
+        let text = "[credentials]\n\
+            aliyun = [\n  { access_key_id = \"a\", secret = \"b\" },\n  { access_key_id = \"\", secret = \"b\" },\n]\n";
+        let e = Fixtures::from_toml(text, "f.toml").unwrap_err().to_string();
+        assert!(
+            e.starts_with("fixtures file f.toml:4: [credentials] aliyun #2"),
+            "{e}"
+        );
+        let e = Fixtures::from_toml("\n[credentials]\naws = []\n", "f.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("fixtures file f.toml:3: [credentials] aws = []"),
+            "{e}"
+        );
+        let text = "[[ec2]]\nid = \"i-0123456789abcdef0\"\nregion = \"us-east-1\"\n\n\
+            [[ec2]]\nregion = \"us-east-1\"\n\nid = \"i-0aaaaaaaaaaaaaaaa\"\nstate = \"gone\"\n";
+        let e = Fixtures::from_toml(text, "f.toml").unwrap_err().to_string();
+        assert!(e.starts_with("fixtures file f.toml:9: [[ec2]] #2 "), "{e}");
+        let text = "lightsail = [\n  { id = \"a\", region = \"us-east-1\" },\n]\n";
+        let e = Fixtures::from_toml(text, "f.toml").unwrap_err().to_string();
+        assert!(
+            e.starts_with("fixtures file f.toml:2: [[lightsail]] #1 (a): id"),
+            "{e}"
+        );
     }
 
     #[test]
