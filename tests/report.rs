@@ -1377,6 +1377,39 @@ fn the_run_index_rows_say_what_each_report_says() {
     assert!(row("| `aliyun-ecs`").contains("DEPARTURE"), "{index}");
 }
 
+/// `departures` lists the ambiguities read inconsistently after the table: a
+/// report that fails only on them printed "0 departure(s)" and nothing else.
+#[test]
+fn the_departures_listing_names_inconsistent_readings() {
+    let consistent = ec2_report();
+    assert_eq!(
+        imds_conform::report::markdown::inconsistent_list(&consistent),
+        ""
+    );
+    let r = ec2_report().with_readings(vec![imds_conform::verdict::AmbiguityReading {
+        api: "aws-ec2".into(),
+        ambiguity: "ec2-http-tokens-omitted".into(),
+        status: "inconsistent".into(),
+        readings: Vec::new(),
+        witnesses: vec![imds_conform::verdict::readings::Witness {
+            case: "aws-ec2/coverage/0004".into(),
+            title: "HttpTokens missing".into(),
+            passes_under: vec!["ec2-http-tokens-omitted=keep".into()],
+        }],
+    }]);
+    let listed = imds_conform::report::markdown::inconsistent_list(&r);
+    assert!(
+        listed.contains("1 ambiguity(ies) read inconsistently"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("`ec2-http-tokens-omitted`")
+            && listed.contains("aws-ec2/coverage/0004")
+            && listed.contains("ec2-http-tokens-omitted=keep"),
+        "{listed}"
+    );
+}
+
 /// Answers that echo what was signed, the way real services do in their
 /// signature errors, or a credential document: none of it may reach a report,
 /// whether the exchange was recorded by this run or read from an older report.

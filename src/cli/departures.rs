@@ -1,5 +1,6 @@
 //! `imds-conform departures REPORT`: a report's departures as one Markdown table,
-//! for READMEs and issue trackers (the README's peer tables are this output).
+//! for READMEs and issue trackers (the README's peer tables are this output), and
+//! the ambiguities it found read inconsistently, if any.
 use std::path::PathBuf;
 
 use clap::Args;
@@ -48,5 +49,6 @@ pub fn execute(args: DeparturesArgs) -> u8 {
         r.meta.tool_version
     );
     out!("{}", markdown::departure_table(&r, &prefix));
+    out!("{}", markdown::inconsistent_list(&r));
     exit::OK
 }

@@ -94,6 +94,40 @@ fn departures(out: &mut String, r: &RunReport, repro_prefix: &str) {
     }
 }
 
+/// The ambiguities a report found read inconsistently, one line each with its
+/// witnesses (empty when none): beside [`departure_table`], the other way a
+/// target fails.
+pub fn inconsistent_list(r: &RunReport) -> String {
+    let bad: Vec<_> = r.readings.iter().filter(|a| !a.is_consistent()).collect();
+    if bad.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\nand {} ambiguity(ies) read inconsistently (one target, two readings):\n\n",
+        bad.len()
+    );
+    for a in bad {
+        let witnesses: Vec<String> = a
+            .witnesses
+            .iter()
+            .map(|w| {
+                format!(
+                    "{} passes only under {}",
+                    code(&w.case, true),
+                    cell(&w.passes_under.join(" or "))
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "- {} `{}`: {}\n",
+            code(&a.api, true),
+            a.ambiguity,
+            witnesses.join("; ")
+        ));
+    }
+    out
+}
+
 fn readings(out: &mut String, r: &RunReport) {
     out.push_str("## Readings\n\n");
     if r.readings.is_empty() {

@@ -263,15 +263,24 @@ pub fn of_answer(expectation: &Expectation, actual: &Outcome, case_rule: &str) -
             cite: cites(successes[0]),
         }],
         Outcome::Error { status, code, .. } => {
-            // The error due with this status (another code), else the one with this
-            // exact code (another status), else the case's own rule's, else the
-            // first. (A likely code is too weak a sign to name another rule by.)
-            let rule_of = errors
+            // The errors due with this status (another code), else all of them; of
+            // those, the one with this exact code, else the case's own rule's, else
+            // the first. (A likely code is too weak a sign to name another rule by.)
+            let with_status: Vec<&Acceptable> = errors
                 .iter()
-                .find(|a| matches!(&a.expected, Expected::Error { status: s, .. } if s.matches(*status)))
-                .or_else(|| errors.iter().find(|a| gives(a, code)))
-                .or_else(|| errors.iter().find(|a| a.rule == case_rule))
-                .or(errors.first())
+                .copied()
+                .filter(|a| matches!(&a.expected, Expected::Error { status: s, .. } if s.matches(*status)))
+                .collect();
+            let among = if with_status.is_empty() {
+                &errors
+            } else {
+                &with_status
+            };
+            let rule_of = among
+                .iter()
+                .find(|a| gives(a, code))
+                .or_else(|| among.iter().find(|a| a.rule == case_rule))
+                .or(among.first())
                 .copied();
             let expected = expected_errors(&errors);
             vec![Finding {
@@ -286,16 +295,20 @@ pub fn of_answer(expectation: &Expectation, actual: &Outcome, case_rule: &str) -
         }
         Outcome::Success { status, .. } if successes.is_empty() => {
             let expected = expected_errors(&errors);
+            // Of several refusals due, the case's own rule's (the departure then
+            // has the rule its reproducer says), else the first.
+            let due = errors
+                .iter()
+                .find(|a| a.rule == case_rule)
+                .or(errors.first());
             vec![Finding {
                 kind: FindingKind::AcceptedInvalid,
-                rule: errors
-                    .first()
-                    .map_or(case_rule.to_string(), |a| a.rule.clone()),
+                rule: due.map_or(case_rule.to_string(), |a| a.rule.clone()),
                 expected: expected.clone(),
                 got: format!("{status} success"),
                 field: None,
                 detail: format!("success ({status}), expected error {expected}"),
-                cite: errors.first().map(|a| cites(a)).unwrap_or_default(),
+                cite: due.map(|a| cites(a)).unwrap_or_default(),
             }]
         }
         Outcome::Success { .. } => Vec::new(),
@@ -545,6 +558,64 @@ mod tests {
             let found = of_answer(&takes, &error("InternalError"), &case.rule);
             assert_eq!(found[0].kind, FindingKind::RefusedValid, "{api} {title}");
         }
+    }
+
+    /// Two refusals due with one status (a hop limit of 2^31: not an int32, and
+    /// out of range): an accepted call, or another code with that status, is
+    /// named by the case's own rule, the one its reproducer says; a code one of
+    /// them gives names that one.
+    #[test]
+    fn of_refusals_alike_the_case_s_own_rule_names_the_departure() {
+        use crate::oracle::{Acceptable, Expectation, Expected};
+        use crate::spec::{Status, Strength};
+        let due = |rule: &str, code: Option<&str>| Acceptable {
+            expected: Expected::Error {
+                code: code.map(Into::into),
+                likely: None,
+                status: Status::Exact(400),
+                message: None,
+            },
+            rule: rule.into(),
+            strength: Strength::Documented,
+            cite: Vec::new(),
+            readings: Vec::new(),
+        };
+        let expectation = Expectation {
+            outcomes: vec![due("Hop.type", None), due("Hop.range", Some("CodeR"))],
+            ambiguities: Vec::new(),
+        };
+        let accepted = Outcome::Success {
+            status: 200,
+            request_id: None,
+            body: serde_json::Value::Null,
+        };
+        let rule = |found: Vec<super::Finding>| found[0].rule.clone();
+        assert_eq!(
+            rule(of_answer(&expectation, &accepted, "Hop.range")),
+            "Hop.range"
+        );
+        assert_eq!(
+            rule(of_answer(&expectation, &accepted, "random")),
+            "Hop.type"
+        );
+        let other_400 = Outcome::Error {
+            status: 400,
+            code: "Other".into(),
+            message: String::new(),
+            request_id: None,
+        };
+        assert_eq!(
+            rule(of_answer(&expectation, &other_400, "Hop.range")),
+            "Hop.range"
+        );
+        assert_eq!(
+            rule(of_answer(&expectation, &error("Other"), "Hop.range")),
+            "Hop.range"
+        );
+        assert_eq!(
+            rule(of_answer(&expectation, &error("CodeR"), "Hop.type")),
+            "Hop.range"
+        );
     }
 
     /// A call with two invalid values has two errors due; a 500 with the second's
