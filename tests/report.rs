@@ -1310,6 +1310,15 @@ fn an_incomplete_run_says_so_everywhere_and_never_conforms() {
     assert!(matrix::to_html(&m).contains("<b>INCOMPLETE</b>"));
 }
 
+/// The line of `index` starting with `start`.
+fn index_row(index: &str, start: &str) -> String {
+    index
+        .lines()
+        .find(|l| l.starts_with(start))
+        .unwrap_or_else(|| panic!("no line starting {start} in\n{index}"))
+        .to_string()
+}
+
 /// The index page of a run names an incomplete API's verdict, and the total's.
 #[test]
 fn the_run_index_says_which_api_is_incomplete() {
@@ -1318,13 +1327,7 @@ fn the_run_index_says_which_api_is_incomplete() {
         &[r, aliyun_report()],
         &["aws-ec2".into(), "aliyun-ecs".into()],
     );
-    let row = |start: &str| {
-        index
-            .lines()
-            .find(|l| l.starts_with(start))
-            .unwrap_or_else(|| panic!("no line starting {start} in\n{index}"))
-            .to_string()
-    };
+    let row = |start: &str| index_row(&index, start);
     assert!(row("| `aws-ec2`").contains("INCOMPLETE"), "{index}");
     assert!(!row("| `aliyun-ecs`").contains("INCOMPLETE"), "{index}");
     assert!(row("| **Total**").contains("INCOMPLETE"), "{index}");
@@ -1353,13 +1356,7 @@ fn the_run_index_rows_say_what_each_report_says() {
         &reports,
         &["aws-ec2".into(), "aliyun-ecs".into()],
     );
-    let row = |start: &str| {
-        index
-            .lines()
-            .find(|l| l.starts_with(start))
-            .unwrap_or_else(|| panic!("no line starting {start} in\n{index}"))
-            .to_string()
-    };
+    let row = |start: &str| index_row(&index, start);
     for r in &reports {
         let line = row(&format!("| `{}`", r.meta.api));
         let verdict = imds_conform::report::text::report_verdict(r);

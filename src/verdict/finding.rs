@@ -467,6 +467,23 @@ mod tests {
     use crate::oracle::{expect, Auth, Instance, World};
     use crate::wire::Outcome;
 
+    /// A refusal due under `rule`: status 400, `code` or any.
+    fn due(rule: &str, code: Option<&str>) -> crate::oracle::Acceptable {
+        use crate::spec::{Status, Strength};
+        crate::oracle::Acceptable {
+            expected: crate::oracle::Expected::Error {
+                code: code.map(Into::into),
+                likely: None,
+                status: Status::Exact(400),
+                message: None,
+            },
+            rule: rule.into(),
+            strength: Strength::Documented,
+            cite: Vec::new(),
+            readings: Vec::new(),
+        }
+    }
+
     fn error(code: &str) -> Outcome {
         Outcome::Error {
             status: 500,
@@ -566,20 +583,7 @@ mod tests {
     /// them gives names that one.
     #[test]
     fn of_refusals_alike_the_case_s_own_rule_names_the_departure() {
-        use crate::oracle::{Acceptable, Expectation, Expected};
-        use crate::spec::{Status, Strength};
-        let due = |rule: &str, code: Option<&str>| Acceptable {
-            expected: Expected::Error {
-                code: code.map(Into::into),
-                likely: None,
-                status: Status::Exact(400),
-                message: None,
-            },
-            rule: rule.into(),
-            strength: Strength::Documented,
-            cite: Vec::new(),
-            readings: Vec::new(),
-        };
+        use crate::oracle::Expectation;
         let expectation = Expectation {
             outcomes: vec![due("Hop.type", None), due("Hop.range", Some("CodeR"))],
             ambiguities: Vec::new(),
@@ -622,22 +626,12 @@ mod tests {
     /// code is the second's wrong error, under its rule (not the first's).
     #[test]
     fn a_wrong_status_is_named_by_the_error_whose_code_it_has() {
-        use crate::oracle::{Acceptable, Expectation, Expected};
-        use crate::spec::{Status, Strength};
-        let due = |rule: &str, code: &str| Acceptable {
-            expected: Expected::Error {
-                code: Some(code.into()),
-                likely: None,
-                status: Status::Exact(400),
-                message: None,
-            },
-            rule: rule.into(),
-            strength: Strength::Documented,
-            cite: Vec::new(),
-            readings: Vec::new(),
-        };
+        use crate::oracle::Expectation;
         let expectation = Expectation {
-            outcomes: vec![due("A.range", "CodeA"), due("B.values", "CodeB")],
+            outcomes: vec![
+                due("A.range", Some("CodeA")),
+                due("B.values", Some("CodeB")),
+            ],
             ambiguities: Vec::new(),
         };
         let found = of_answer(&expectation, &error("CodeB"), "A.range");
