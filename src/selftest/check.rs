@@ -562,7 +562,7 @@ mod tests {
             rule: "Hop.range".into(),
         };
         let obs = seen(
-            vec![departure("Hop.range"), departure("protocol.EC2 Query XML")],
+            vec![departure("Hop.range"), departure("protocol.Query XML")],
             Vec::new(),
         );
         assert!(extra(&want, &html, &obs).is_empty());
