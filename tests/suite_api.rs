@@ -328,3 +328,20 @@ async fn only_matching_nothing_reads_no_cases() {
     let said = panic.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(said.contains("NO CASES"), "{said}");
 }
+
+/// `.only()` keeps the random phase by its rule, `random`, as `run --only` does
+/// (the runner applies it; the library once dropped the phase itself too).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_keeps_the_random_phase_by_its_rule() {
+    let random = |glob: &str| {
+        Suite::new("aws-ec2")
+            .phases([Phase::Random])
+            .random_cases(5)
+            .seed(7)
+            .only(glob)
+    };
+    let kept = random("random").run().await.expect("runs");
+    assert!(kept.cases() >= 5, "{kept}");
+    let dropped = random("HttpTokens.*").run().await.expect("runs");
+    assert_eq!(dropped.cases(), 0, "{dropped}");
+}

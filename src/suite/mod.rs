@@ -433,14 +433,8 @@ impl Suite {
             spec,
         };
         let only = globs(&self.only)?;
-        let mut phases = self.phases.clone();
-        if only
-            .as_ref()
-            .is_some_and(|g| !g.is_match(crate::runner::RANDOM_RULE))
-        {
-            phases.retain(|p| *p != Phase::Random);
-        }
-        let mut cfg = aim.config(self.seed, self.random_cases, phases)?;
+        // (`only` keeps the random phase by its rule, `random`: the runner's to apply.)
+        let mut cfg = aim.config(self.seed, self.random_cases, self.phases.clone())?;
         cfg.only = only;
         let meta = aim.meta(
             self.target_name
