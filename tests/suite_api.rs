@@ -330,7 +330,7 @@ async fn only_matching_nothing_reads_no_cases() {
 }
 
 /// `.only()` keeps the random phase by its rule, `random`, as `run --only` does
-/// (the runner applies it; the library once dropped the phase itself too).
+/// (the runner applies it, for the library too).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_keeps_the_random_phase_by_its_rule() {
     let random = |glob: &str| {

@@ -418,6 +418,10 @@ fn validate<'a>(
     }
 }
 
+/// The facts [`check_value`] decides a value by: a refusal under `<param>.<fact>`
+/// with one of these is a refusal of the value sent for `param`.
+pub const VALUE_FACTS: [&str; 4] = ["type", "range", "values", "pattern"];
+
 /// The normalized value if valid, and the fact that decides it.
 fn check_value(p: &Row, raw: &RawValue, json: bool) -> (Option<String>, &'static str) {
     match p.kind {
@@ -464,6 +468,28 @@ fn check_value(p: &Row, raw: &RawValue, json: bool) -> (Option<String>, &'static
                 _ => (Some(text.to_string()), "type"),
             }
         }
+    }
+}
+
+/// The option a target that takes `raw` as it comes would store, in the form a
+/// read-back shows options (see [`check_value`] for the strict reading): an
+/// integer as its number (surrounding space, a sign and leading zeros dropped),
+/// a boolean lower-case, a JSON string unquoted, JSON `null` empty; anything else
+/// as sent. For telling a value taken as sent from a value ignored or changed.
+pub fn stored_form(kind: ParamType, raw: &RawValue) -> String {
+    let text = match raw {
+        RawValue::Json(lit) if lit.trim() == "null" => return String::new(),
+        RawValue::Json(lit) => serde_json::from_str::<String>(lit).unwrap_or_else(|_| lit.clone()),
+        RawValue::Text(t) => t.clone(),
+    };
+    match kind {
+        ParamType::Integer => text
+            .trim()
+            .trim_start_matches('+')
+            .parse::<i64>()
+            .map_or(text, |n| n.to_string()),
+        ParamType::Boolean => text.to_ascii_lowercase(),
+        ParamType::Enum | ParamType::String => text,
     }
 }
 

@@ -21,6 +21,7 @@ use crate::spec::{Citation, Condition, Spec, Status, Strength};
 use crate::wire::Call;
 
 pub use effective::{Answering, EffParam, Effective, Row, ShapeRef};
+pub use evaluate::{stored_form, VALUE_FACTS};
 pub use memo::{MemoStats, Oracle};
 
 /// An instance's metadata options: option name (`http_tokens`, `hop_limit`, …) →

@@ -107,25 +107,29 @@ pub fn inconsistent_list(r: &RunReport) -> String {
         bad.len()
     );
     for a in bad {
-        let witnesses: Vec<String> = a
-            .witnesses
-            .iter()
-            .map(|w| {
-                format!(
-                    "{} passes only under {}",
-                    code(&w.case, true),
-                    cell(&w.passes_under.join(" or "))
-                )
-            })
-            .collect();
         out.push_str(&format!(
-            "- {} `{}`: {}\n",
+            "- {} {}: {}\n",
             code(&a.api, true),
-            a.ambiguity,
-            witnesses.join("; ")
+            code(&a.ambiguity, true),
+            witnesses(a)
         ));
     }
     out
+}
+
+/// An inconsistent ambiguity's witnesses, as one Markdown cell.
+fn witnesses(a: &crate::verdict::AmbiguityReading) -> String {
+    a.witnesses
+        .iter()
+        .map(|w| {
+            format!(
+                "{} passes only under {}",
+                code(&w.case, true),
+                cell(&w.passes_under.join(" or "))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn readings(out: &mut String, r: &RunReport) {
@@ -144,18 +148,7 @@ fn readings(out: &mut String, r: &RunReport) {
                 .collect::<Vec<_>>()
                 .join(" or ")
         } else {
-            format!(
-                "**inconsistent**: {}",
-                a.witnesses
-                    .iter()
-                    .map(|w| format!(
-                        "{} passes only under {}",
-                        code(&w.case, true),
-                        cell(&w.passes_under.join(" or "))
-                    ))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )
+            format!("**inconsistent**: {}", witnesses(a))
         };
         out.push_str(&format!(
             "| {} | {} | {what} |\n",

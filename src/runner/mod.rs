@@ -822,11 +822,13 @@ async fn judge_answer(
     (Actual::Outcome { outcome }, judgement)
 }
 
-/// Whether the read-back shows the call's values taking effect as sent: some
-/// option the call sent changed, and every one that changed shows the value sent.
-/// That is a success that took the call, whichever reading it answered under; a
-/// read-back showing something else (a change not applied, a lagging read-back,
-/// another value) is no sign of what the target took the call for.
+/// Whether the read-back shows the call taken as sent: every option the call
+/// sent (that the read-back shows) has the value sent, in the form a target
+/// storing it would give it ([`oracle::stored_form`]; enum spellings in any
+/// case), and one of them changed. That is a success that took the call,
+/// whichever reading it answered under; a read-back showing anything else (an
+/// option not applied, a lagging read-back, another value) is no sign of what the
+/// target took the call for.
 fn shows_as_sent(
     spec: &Spec,
     call: &Call,
@@ -834,24 +836,20 @@ fn shows_as_sent(
     after: &Options,
     fields: &[&String],
 ) -> bool {
-    let sent = |v: &crate::wire::RawValue| match v {
-        crate::wire::RawValue::Json(j) => {
-            serde_json::from_str::<String>(j).unwrap_or_else(|_| j.clone())
-        }
-        crate::wire::RawValue::Text(t) => t.clone(),
-    };
     let mut changed = false;
     for f in fields {
-        let Some(value) = param_of_field(spec, f).and_then(|p| call.get(&p.name)) else {
+        let Some((p, value)) =
+            param_of_field(spec, f).and_then(|p| call.get(&p.name).map(|v| (p, v)))
+        else {
             continue;
         };
-        if before.get(*f) == after.get(*f) {
+        let Some(shown) = after.get(*f) else {
             continue;
-        }
-        if after.get(*f) != Some(&sent(value)) {
+        };
+        if !shown.eq_ignore_ascii_case(&oracle::stored_form(p.kind, value)) {
             return false;
         }
-        changed = true;
+        changed |= before.get(*f) != Some(shown);
     }
     changed
 }
@@ -1975,5 +1973,81 @@ mod name_omissions_tests {
             name_omissions(&spec, &sent, &mut findings);
             assert_eq!(findings[0].rule, "response.fields", "{}", spec.api.id);
         }
+    }
+}
+
+#[cfg(test)]
+mod shows_as_sent_tests {
+    use super::{shows_as_sent, Options};
+    use crate::wire::{Call, RawParam, RawValue};
+
+    fn options(pairs: &[(&str, &str)]) -> Options {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// Every option sent must show as sent (in the form a target storing it gives
+    /// it), and one must have changed: a call half applied, or a value stored
+    /// otherwise, is no call taken as sent.
+    #[test]
+    fn a_call_shows_as_sent_only_when_every_option_sent_does() {
+        let spec = crate::spec::builtin()
+            .expect("built-in tables")
+            .into_iter()
+            .find(|s| s.api.id == "aliyun-ecs")
+            .expect("table");
+        let fields: Vec<String> = spec.readback.fields.keys().cloned().collect();
+        let fields: Vec<&String> = fields.iter().collect();
+        let before = options(&[("hop_limit", "1"), ("http_endpoint", "enabled")]);
+        let call = |params: &[(&str, RawValue)]| Call {
+            operation: "ModifyInstanceMetadataOptions".into(),
+            params: params
+                .iter()
+                .map(|(n, v)| RawParam {
+                    name: (*n).into(),
+                    value: v.clone(),
+                })
+                .collect(),
+        };
+        let both = call(&[
+            ("HttpEndpoint", RawValue::text("disabled")),
+            ("HttpPutResponseHopLimit", RawValue::text("64")),
+        ]);
+        let shows = |c: &Call, after: &[(&str, &str)]| {
+            shows_as_sent(&spec, c, &before, &options(after), &fields)
+        };
+        assert!(shows(
+            &both,
+            &[("hop_limit", "64"), ("http_endpoint", "disabled")]
+        ));
+        // The endpoint not applied: not taken as sent.
+        assert!(!shows(
+            &both,
+            &[("hop_limit", "64"), ("http_endpoint", "enabled")]
+        ));
+        // Nothing changed: no sign of anything taken.
+        let same = call(&[("HttpPutResponseHopLimit", RawValue::text("1"))]);
+        assert!(!shows(
+            &same,
+            &[("hop_limit", "1"), ("http_endpoint", "enabled")]
+        ));
+        // A lax integer, stored as its number.
+        let lax = call(&[("HttpPutResponseHopLimit", RawValue::text(" +02"))]);
+        assert!(shows(
+            &lax,
+            &[("hop_limit", "2"), ("http_endpoint", "enabled")]
+        ));
+        assert!(!shows(
+            &lax,
+            &[("hop_limit", "3"), ("http_endpoint", "enabled")]
+        ));
+        // An enum in another case, stored in the table's.
+        let upper = call(&[("HttpEndpoint", RawValue::text("DISABLED"))]);
+        assert!(shows(
+            &upper,
+            &[("hop_limit", "1"), ("http_endpoint", "disabled")]
+        ));
     }
 }

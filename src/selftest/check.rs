@@ -99,9 +99,9 @@ pub struct DeviationResult {
     pub expect: Expect,
     /// What caught it: the departure's id and title, or the inconsistent ambiguity.
     pub caught_by: Option<String>,
-    /// Departures the fault does not account for (neither the one that must catch
-    /// it nor what [`Fault::may_also_show`] allows): each is the engine naming
-    /// something wrongly, as `[rule] title`.
+    /// What the fault does not account for (neither what must catch it nor what
+    /// [`Fault::may_also_show`] allows): each is the engine naming something
+    /// wrongly — a departure as `[rule] title`, an ambiguity it made inconsistent.
     pub extra: Vec<String>,
     /// What the run showed.
     pub observed: Observed,
@@ -293,19 +293,28 @@ pub fn caught_by(expect: &Expect, observed: &Observed) -> Option<String> {
     }
 }
 
-/// The departures a run shows that neither must catch the deviation (`expect`)
-/// nor may follow from its fault, as `[rule] title`.
+/// What a run shows that neither must catch the deviation (`expect`) nor may
+/// follow from its fault: departures as `[rule] title`, and ambiguities read
+/// inconsistently (other than the one that must be) as `<ambiguity> inconsistent`.
 pub fn extra(expect: &Expect, fault: &Fault, observed: &Observed) -> Vec<String> {
     let mut allowed = fault.may_also_show();
     if let Expect::Departure { rule } = expect {
         allowed.push(rule.clone());
     }
-    observed
+    let departures = observed
         .departures
         .iter()
         .filter(|d| !allowed.iter().any(|g| rule_matches(g, &d.rule)))
-        .map(|d| format!("[{}] {}", d.rule, d.title))
-        .collect()
+        .map(|d| format!("[{}] {}", d.rule, d.title));
+    let readings = observed
+        .readings
+        .iter()
+        .filter(|r| !r.is_consistent() && !fault.may_confuse_readings())
+        .filter(
+            |r| !matches!(expect, Expect::Inconsistent { ambiguity } if *ambiguity == r.ambiguity),
+        )
+        .map(|r| format!("{} inconsistent", r.ambiguity));
+    departures.chain(readings).collect()
 }
 
 /// Run one deviation.
@@ -532,8 +541,9 @@ mod tests {
     }
 
     /// Beside the departure that must catch it, a run may show only what its
-    /// fault explains: its parameter's other rules, the protocol for a 500 page,
-    /// anything after a lagging read-back. Anything else is named wrongly.
+    /// fault explains: an ignored parameter's value rules, the protocol for a 500
+    /// page, "another value" and omissions after a lagging read-back. Anything
+    /// else is named wrongly, an ambiguity made inconsistent too.
     #[test]
     fn a_departure_the_fault_does_not_explain_is_extra() {
         let want = Expect::Departure {
@@ -571,8 +581,37 @@ mod tests {
             Vec::new(),
         );
         assert_eq!(extra(&want, &html, &obs).len(), 1, "not the fault's own");
-        let obs = seen(vec![departure("anything")], Vec::new());
+        let lagging = seen(
+            vec![departure("modify.success"), departure("Hop.absent")],
+            Vec::new(),
+        );
+        assert!(extra(&want, &Fault::ReadbackStale, &lagging).is_empty());
+        let obs = seen(vec![departure("Hop.rejected")], Vec::new());
+        assert_eq!(extra(&want, &Fault::ReadbackStale, &obs).len(), 1);
+        // An ambiguity made inconsistent counts too, but the one that must be.
+        let reading = |amb: &str| AmbiguityReading {
+            api: "api".into(),
+            ambiguity: amb.into(),
+            status: "inconsistent".into(),
+            readings: Vec::new(),
+            witnesses: Vec::new(),
+        };
+        let obs = seen(vec![departure("Hop.range")], vec![reading("other")]);
+        assert_eq!(extra(&want, &html, &obs), ["other inconsistent"]);
         assert!(extra(&want, &Fault::ReadbackStale, &obs).is_empty());
+        let must = Expect::Inconsistent {
+            ambiguity: "other".into(),
+        };
+        let alternates = Fault::AlternateOmission {
+            param: "Hop".into(),
+            to: "1".into(),
+        };
+        assert!(extra(
+            &must,
+            &alternates,
+            &seen(Vec::new(), vec![reading("other")])
+        )
+        .is_empty());
     }
 
     #[test]

@@ -133,31 +133,29 @@ impl Fault {
     }
 
     /// What else this fault may show, beside the departure that must catch it:
-    /// rule globs for what it breaks by its nature. A fault about a parameter may
-    /// break any of that parameter's rules (ignoring `DryRun` also accepts its
-    /// invalid values); a 500 page is not the protocol's answer. A read-back that
-    /// lags shows the suite options the instance no longer has, so every later
-    /// case is judged against the wrong start: anything may follow. Any other
-    /// departure is one the engine names wrongly (`selftest`'s third count).
+    /// rule globs for what it breaks by its nature. Ignoring a parameter also
+    /// accepts its invalid values (`DryRun.values`); a 500 page is not the
+    /// protocol's answer; a read-back that lags one change shows the suite options
+    /// the instance no longer has, so later successes show "another value" and
+    /// omitted options look reset. Any other departure is one the engine names
+    /// wrongly (`selftest`'s `misnamed`).
     pub fn may_also_show(&self) -> Vec<String> {
         match self {
-            Fault::AcceptValue { param, .. }
-            | Fault::CaseInsensitive { param }
-            | Fault::ResetOnOmission { param, .. }
-            | Fault::KeepOnOmission { param }
-            | Fault::AlternateOmission { param, .. }
-            | Fault::AcceptMissing { param }
-            | Fault::IgnoreParam { param }
-            | Fault::DryRunApplies { param } => vec![param.clone(), format!("{param}.*")],
+            Fault::IgnoreParam { param } => ["values", "type", "range", "pattern"]
+                .iter()
+                .map(|fact| format!("{param}.{fact}"))
+                .collect(),
             Fault::ErrorHtml { .. } => vec!["protocol.*".into()],
-            Fault::ReadbackStale => vec!["*".into()],
-            Fault::AlwaysSettled
-            | Fault::NeverSettles
-            | Fault::ReadbackDrops { .. }
-            | Fault::ErrorCode { .. }
-            | Fault::ErrorStatus { .. }
-            | Fault::AcceptAuth { .. } => Vec::new(),
+            Fault::ReadbackStale => vec!["modify.success".into(), "*.absent".into()],
+            _ => Vec::new(),
         }
+    }
+
+    /// Whether this fault may also make an ambiguity it is not about come out
+    /// inconsistent: only a lagging read-back, whose every later case starts from
+    /// options the instance no longer has.
+    pub fn may_confuse_readings(&self) -> bool {
+        matches!(self, Fault::ReadbackStale)
     }
 }
 

@@ -226,7 +226,7 @@ impl Harness {
             .as_ref()
             .map_err(|e| format!("the suite could not start: {e}"))?;
         if self.cancel.load(Ordering::SeqCst) {
-            return Err("interrupted (Ctrl-C): not run".into());
+            return Err("stopped (Ctrl-C, or the test runner failed): not run".into());
         }
         let live = &started.apis[test.api];
         let mut lease = Lease::take(live);
@@ -265,9 +265,30 @@ impl Harness {
     /// handed back in [`Ended::outcome`] after the instances were restored, instead
     /// of ending the process with them left changed.
     pub fn run_then_finish<T>(harness: Arc<Harness>, run: impl FnOnce() -> T) -> Ended<T> {
+        // A panic on this thread (the runner's printer) cancels the tests not yet
+        // run, as Ctrl-C does: the runner waits for its test threads before the
+        // panic reaches us, and against a real account they would otherwise go
+        // on, unseen, to the last test. Panics elsewhere (a test's) are the
+        // runner's to report.
+        let previous = Arc::new(std::panic::take_hook());
+        {
+            let (previous, cancel) = (previous.clone(), harness.cancel.clone());
+            let caller = std::thread::current().id();
+            std::panic::set_hook(Box::new(move |info| {
+                if std::thread::current().id() == caller {
+                    cancel.store(true, Ordering::SeqCst);
+                }
+                previous(info);
+            }));
+        }
         // `run` and the tests it holds are dropped here, panic or not, so their
         // clones of the harness are gone.
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(run)).map_err(|panic| {
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(run));
+        drop(std::panic::take_hook());
+        if let Ok(previous) = Arc::try_unwrap(previous) {
+            std::panic::set_hook(previous);
+        }
+        let outcome = outcome.map_err(|panic| {
             panic
                 .downcast_ref::<String>()
                 .cloned()
@@ -920,6 +941,40 @@ mod tests {
     /// panics on the closed pipe. The instance a test changed is restored all the
     /// same, and the panic comes back after (it ended the process first, leaving
     /// the instance changed without a word).
+    /// The runner's printer failing on the caller's thread cancels the tests its
+    /// other threads have not run yet (they fail at once), as Ctrl-C does: piped
+    /// into `head`, a run against a real account stops there instead of going on
+    /// unseen.
+    #[test]
+    fn a_runner_that_panics_cancels_the_tests_left() {
+        let h = Harness::from_vars(vars(&[("IMDS_CONFORM_API", "aws-ec2")])).unwrap();
+        let test = h.tests().into_iter().next().unwrap();
+        let h = Arc::new(h);
+        let in_test = Arc::clone(&h);
+        let left = std::sync::Mutex::new(None);
+        let ended = Harness::run_then_finish(h, || {
+            let harness = in_test;
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    let waited = std::time::Instant::now();
+                    while !harness.cancel.load(Ordering::SeqCst)
+                        && waited.elapsed() < std::time::Duration::from_secs(5)
+                    {
+                        std::thread::sleep(std::time::Duration::from_millis(2));
+                    }
+                    *left.lock().unwrap() = Some(harness.run(&test));
+                });
+                panic!("failed printing to stdout: Broken pipe (os error 32)");
+            })
+        });
+        assert!(ended.outcome.is_err());
+        let left = left.lock().unwrap().take().expect("the test left ran");
+        assert!(
+            left.as_ref().is_err_and(|e| e.contains("not run")),
+            "{left:?}"
+        );
+    }
+
     #[test]
     fn a_runner_that_panics_still_restores_the_instances() {
         let rt = tokio::runtime::Builder::new_multi_thread()

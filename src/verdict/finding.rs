@@ -239,21 +239,48 @@ pub fn of_answer(expectation: &Expectation, actual: &Outcome, case_rule: &str) -
         .iter()
         .filter(|a| matches!(a.expected, Expected::Error { .. }))
         .collect();
-    // An error where some reading refuses the call is a wrong error, though another
+    // An error some reading's refusal accounts for is a wrong error, though another
     // reading (a value ignored, unbounded, or empty read as omitted) would take the
-    // call: "refused where the docs say success" is said only where every reading
-    // says so. (A refusal with another code or status, or a 500 page, for
-    // `HttpEndpoint = ""`, which one reading takes as omitted, is the refusal's
-    // departure, not a success's.)
-    // Whether an error outcome gives `got` as its code.
-    let gives = |a: &Acceptable, got: &str| matches!(&a.expected, Expected::Error { code, .. } if code.as_deref() == Some(got));
+    // call: its code is one a refusal gives; or the case was made to be refused
+    // (a refusal of its parameter's value is due: `HttpEndpoint = ""`, which one
+    // reading takes as omitted); or every reading allows an error (a success only one way of
+    // several). Otherwise a refusal where some reading wants success is a refused
+    // valid call: a valid hop limit answered 500 is that, not "the refusal of the
+    // reading that rejects the parameter" (a target failing every valid call would
+    // show as one departure per such reading).
+    // Whether an error outcome gives `got`: as its code, or (when `likely`) as the
+    // code it most likely has.
+    let gives = |a: &Acceptable, got: &str, likely_too: bool| {
+        matches!(&a.expected, Expected::Error { code, likely, .. }
+            if code.as_deref() == Some(got) || likely_too && code.is_none() && likely.as_deref() == Some(got))
+    };
+    // A refusal of the value the case sends for its parameter (`HttpEndpoint.values`
+    // for a case under `HttpEndpoint.values`; `HttpPutResponseHopLimit.type` for one
+    // under `.range` sending "").
+    let param = |rule: &str| {
+        rule.rsplit_once('.')
+            .map(|(p, fact)| (p.to_string(), fact.to_string()))
+    };
+    let made_to_be_refused = |a: &Acceptable| {
+        a.rule == case_rule
+            || matches!((param(&a.rule), param(case_rule)),
+                (Some((p, fact)), Some((q, _))) if p == q && crate::oracle::VALUE_FACTS.contains(&fact.as_str()))
+    };
+    let accounted = |got: &str| {
+        errors
+            .iter()
+            .any(|a| gives(a, got, true) || made_to_be_refused(a))
+            || super::unique(expectation.outcomes.iter().map(|a| &a.readings))
+                .into_iter()
+                .all(|combo| errors.iter().any(|a| &a.readings == combo))
+    };
     match actual {
         Outcome::Error {
             status,
             code,
             message,
             ..
-        } if errors.is_empty() && !successes.is_empty() => vec![Finding {
+        } if !successes.is_empty() && !accounted(code) => vec![Finding {
             kind: FindingKind::RefusedValid,
             rule: successes[0].rule.clone(),
             expected: "success".into(),
@@ -278,7 +305,7 @@ pub fn of_answer(expectation: &Expectation, actual: &Outcome, case_rule: &str) -
             };
             let rule_of = among
                 .iter()
-                .find(|a| gives(a, code))
+                .find(|a| gives(a, code, false))
                 .or_else(|| among.iter().find(|a| a.rule == case_rule))
                 .or(among.first())
                 .copied();
@@ -575,6 +602,60 @@ mod tests {
             let found = of_answer(&takes, &error("InternalError"), &case.rule);
             assert_eq!(found[0].kind, FindingKind::RefusedValid, "{api} {title}");
         }
+    }
+
+    /// A valid value that one reading refuses only because it rejects the whole
+    /// parameter (Alibaba's preview parameters), answered 500: a refused valid
+    /// call, as for every other valid call such a target fails, not the rejecting
+    /// reading's refusal. And where every reading allows an error (an empty
+    /// InstanceId: not found, or required), a 500 page is a wrong error.
+    #[test]
+    fn a_refusal_only_one_reading_wants_is_a_refused_valid_call() {
+        let specs = crate::spec::builtin().expect("built-in tables");
+        let spec = specs
+            .iter()
+            .find(|s| s.api.id == "aliyun-ecs")
+            .expect("table");
+        let (id, region) = ("i-bp67acfmxaz1234abcd", spec.api.default_region.clone());
+        let subject = Subject::new(spec, id, &region, &[]);
+        let world = World {
+            region: region.clone(),
+            instance: Instance {
+                id: id.into(),
+                state: "running".into(),
+                options: Default::default(),
+            },
+        };
+        let cases = coverage(spec, &subject);
+        let expectation_of = |title: &str| {
+            let case = cases.iter().find(|c| c.title == title).expect(title);
+            (
+                expect(spec, &world, &case.call, Auth::Valid),
+                case.rule.clone(),
+            )
+        };
+        // A valid hop limit: refused only where the parameter is rejected.
+        let (valid, rule) = cases
+            .iter()
+            .filter(|c| c.title.starts_with("HttpPutResponseHopLimit = "))
+            .map(|c| (expect(spec, &world, &c.call, Auth::Valid), c.rule.clone()))
+            .find(|(e, _)| {
+                e.allows_success()
+                    && e.outcomes
+                        .iter()
+                        .any(|a| a.rule == "HttpPutResponseHopLimit.rejected")
+                    && e.outcomes.iter().all(|a| {
+                        matches!(a.expected, crate::oracle::Expected::Success { .. })
+                            || a.rule.ends_with(".rejected")
+                    })
+            })
+            .expect("a valid hop limit only the rejecting reading refuses");
+        let found = of_answer(&valid, &error("InternalError"), &rule);
+        assert_eq!(found[0].kind, FindingKind::RefusedValid, "{found:?}");
+        let (empty, rule) = expectation_of("InstanceId = wrong type \"\"");
+        assert!(empty.allows_success(), "{empty:?}");
+        let found = of_answer(&empty, &error("(HTML page)"), &rule);
+        assert_eq!(found[0].kind, FindingKind::WrongError, "{found:?}");
     }
 
     /// Two refusals due with one status (a hop limit of 2^31: not an int32, and

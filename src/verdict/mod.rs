@@ -76,7 +76,9 @@ pub fn judge_with(
     instance: &str,
     also: impl Fn(&Acceptable) -> Result<(), Vec<Finding>>,
 ) -> Verdict {
-    judge_full(spec, expectation, actual, instance, "", true, also).verdict
+    // Nothing says the call was taken as sent: a refuted success is not judged
+    // under the other readings.
+    judge_full(spec, expectation, actual, instance, "", false, also).verdict
 }
 
 /// [`judge_with`], also saying why a failure fails ([`Finding`]s, which group
@@ -111,7 +113,17 @@ pub fn judge_full(
         .filter(|a| match also(a) {
             Ok(()) => true,
             Err(found) => {
-                refuted_on_change &= found.iter().any(|f| f.rule == a.rule);
+                // (A success on another instance changes nothing of ours: what
+                // the read-back shows of ours says nothing of how that call was
+                // taken.)
+                let on_ours = matches!(
+                    a.expected,
+                    Expected::Success {
+                        targets_instance: true,
+                        ..
+                    }
+                );
+                refuted_on_change &= on_ours && found.iter().any(|f| f.rule == a.rule);
                 if !refutations.iter().any(|r| details(r) == details(&found)) {
                     refutations.push(found);
                 }
@@ -642,6 +654,11 @@ mod tests {
     /// refutes the success with `refute`; `applied`: the read-back shows the
     /// values sent.
     fn accepted(applied: bool, refute: Vec<Finding>) -> Judgement {
+        accepted_on(true, applied, refute)
+    }
+
+    /// [`accepted`], for a call on our instance or (`ours` false) another's.
+    fn accepted_on(ours: bool, applied: bool, refute: Vec<Finding>) -> Judgement {
         let spec = crate::spec::builtin()
             .expect("the tables load")
             .into_iter()
@@ -656,7 +673,7 @@ mod tests {
                     state_field: None,
                     fields: Default::default(),
                 },
-                targets_instance: true,
+                targets_instance: ours,
             },
             rule: "modify.success".into(),
             ..under("ignored")
@@ -717,6 +734,14 @@ mod tests {
     fn a_success_refuted_only_on_an_omitted_option_is_that_omission() {
         let j = accepted(true, vec![on("http_tokens")]);
         assert_eq!(kinds(&j), [(FindingKind::Readback, "http_tokens.rule")]);
+    }
+
+    /// A success due on another instance, refuted by what ours shows: no sign of
+    /// how that call was taken, so not judged under the refusing reading.
+    #[test]
+    fn a_success_elsewhere_refuted_here_is_not_judged_under_the_refusal() {
+        let j = accepted_on(false, true, vec![set("hop_limit")]);
+        assert_eq!(kinds(&j), [(FindingKind::Readback, "modify.success")]);
     }
 
     /// A read-back that does not show the values sent (not applied, lagging,
