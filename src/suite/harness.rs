@@ -965,7 +965,7 @@ mod tests {
                     *left.lock().unwrap() = Some(harness.run(&test));
                 });
                 panic!("failed printing to stdout: Broken pipe (os error 32)");
-            })
+            });
         });
         assert!(ended.outcome.is_err());
         let left = left.lock().unwrap().take().expect("the test left ran");
