@@ -344,7 +344,9 @@ pub struct Divergence {
 
 /// What a divergence whose request differs says.
 pub const REQUEST_DIFFERS: &str =
-    "the recorded request differs from the one this version sends: regenerate the recording";
+    "the recorded request differs from the one this version sends: regenerate the recording \
+     (or, for one made in another region or on another instance, verify with its --region and \
+     --instance)";
 
 impl Divergence {
     /// A stable fingerprint of the pair of outcomes (for baselines), and of the
