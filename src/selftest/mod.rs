@@ -6,10 +6,13 @@
 //! test-only model target ([`model::Model`]) on 127.0.0.1 and run through the normal
 //! runner; it counts as caught when a departure names the rule it breaks (or, for
 //! an omission handled differently between calls where the table has an
-//! ambiguity, when that ambiguity comes out inconsistent). The other direction:
-//! for every reading of every ambiguity, a model implementing that reading in every
-//! call must not be flagged. [`check::run_all`] does both; `imds-conform selftest`
-//! prints the score.
+//! ambiguity, when that ambiguity comes out inconsistent), and it is misnamed when
+//! the run shows anything else its fault does not explain
+//! ([`Fault::may_also_show`]): one fault named twice, or under a reading the
+//! target does not follow. The other direction: for every reading of every
+//! ambiguity, a model implementing that reading in every call must not be
+//! flagged. [`check::run_all`] does all three; `imds-conform selftest` prints the
+//! score.
 //!
 //! Why a model target rather than a proxy in front of the emulator: a fault such as
 //! "accepts hop limit 65" or "implements the other reading" needs a store that holds
