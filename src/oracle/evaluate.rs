@@ -418,7 +418,7 @@ fn validate<'a>(
     }
 }
 
-/// The facts [`check_value`] decides a value by: a refusal under `<param>.<fact>`
+/// The facts the oracle decides a value by: a refusal under `<param>.<fact>`
 /// with one of these is a refusal of the value sent for `param`.
 pub const VALUE_FACTS: [&str; 4] = ["type", "range", "values", "pattern"];
 
@@ -472,7 +472,7 @@ fn check_value(p: &Row, raw: &RawValue, json: bool) -> (Option<String>, &'static
 }
 
 /// The option a target that takes `raw` as it comes would store, in the form a
-/// read-back shows options (see [`check_value`] for the strict reading): an
+/// read-back shows options (the strict reading is the oracle's `check_value`): an
 /// integer as its number (surrounding space, a sign and leading zeros dropped),
 /// a boolean lower-case, a JSON string unquoted, JSON `null` empty; anything else
 /// as sent. For telling a value taken as sent from a value ignored or changed.
