@@ -196,3 +196,43 @@ fn replay_of_a_truncated_report_says_why_it_cannot_be_read() {
         );
     }
 }
+
+/// A report that cannot be read beside the one holding the case is said, not in
+/// the way: the case replays. Only when the case is found nowhere readable is the
+/// unreadable report the error (the case may be in it).
+#[test]
+fn replay_passes_over_an_unreadable_report_when_the_case_is_elsewhere() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = bin()
+        .args(["run", "--api", "aws-ec2", "--phase", "auth", "--report"])
+        .arg(dir.path().join("good"))
+        .output()
+        .expect("runs");
+    exits_with(&out, 0);
+    let bad = dir.path().join("bad");
+    std::fs::create_dir(&bad).expect("mkdir");
+    std::fs::write(bad.join("report.json"), "{\n  \"format\": \"imds-").expect("write");
+    let replay = |case: &str| {
+        bin()
+            .arg("replay")
+            .arg(dir.path())
+            .arg(case)
+            .output()
+            .expect("runs")
+    };
+    let out = replay("aws-ec2/auth/0001");
+    exits_with(&out, 0);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("note: cannot read the report") && err.contains("bad"),
+        "{}",
+        show(&out)
+    );
+    let out = replay("aws-ec2/auth/9999");
+    exits_with(&out, 2);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("error: cannot read the report"),
+        "{}",
+        show(&out)
+    );
+}

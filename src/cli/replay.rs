@@ -30,33 +30,30 @@ pub struct ReplayArgs {
     endpoint: Option<String>,
 }
 
-/// Every report.json under `dir` (the folder itself and one level down). One
-/// that cannot be read (truncated, another format) is an error saying why: the
-/// case may be in it.
-fn reports(dir: &Path) -> Result<Vec<RunReport>, String> {
+/// Every report.json under `dir` (the folder itself and one level down), and why
+/// each one that cannot be read (truncated, another format) could not be.
+fn reports(dir: &Path) -> (Vec<RunReport>, Vec<String>) {
     let read = |p: &Path| report::json::read(p).map_err(|e| format!("cannot read the report {e}"));
-    if dir.is_file() {
-        return read(dir).map(|r| vec![r]);
+    let mut paths = vec![dir.to_path_buf()];
+    if !dir.is_file() {
+        paths = vec![dir.join("report.json")];
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            let mut subs: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path().join("report.json"))
+                .collect();
+            subs.sort();
+            paths.extend(subs);
+        }
     }
-    let mut paths = vec![dir.join("report.json")];
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        let mut subs: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok())
-            .map(|e| e.path().join("report.json"))
-            .collect();
-        subs.sort();
-        paths.extend(subs);
+    let (mut found, mut unreadable) = (Vec::new(), Vec::new());
+    for p in paths.iter().filter(|p| p.is_file()) {
+        match read(p) {
+            Ok(r) => found.push(r),
+            Err(e) => unreadable.push(e),
+        }
     }
-    let found: Vec<RunReport> = paths
-        .iter()
-        .filter(|p| p.is_file())
-        .map(|p| read(p))
-        .collect::<Result<_, _>>()?;
-    if found.is_empty() {
-        Err(format!("no report.json in {}", dir.display()))
-    } else {
-        Ok(found)
-    }
+    (found, unreadable)
 }
 
 fn signing_of(auth: Auth) -> Signing {
@@ -152,11 +149,8 @@ async fn replay(args: ReplayArgs) -> Result<u8, u8> {
 
 /// The run that holds the case (combined reports are skipped), and the case.
 fn find_case(args: &ReplayArgs) -> Result<(RunMeta, CaseResult), u8> {
-    let found = reports(&args.dir).map_err(|e| {
-        eprintln!("error: {e}");
-        exit::USAGE
-    })?;
-    found
+    let (found, unreadable) = reports(&args.dir);
+    let case = found
         .iter()
         .filter(|r| r.meta.api != imds_conform::report::ALL_APIS)
         .find_map(|r| {
@@ -164,11 +158,32 @@ fn find_case(args: &ReplayArgs) -> Result<(RunMeta, CaseResult), u8> {
                 .iter()
                 .find(|c| c.id == args.case)
                 .map(|c| (r.meta.clone(), c.clone()))
-        })
-        .ok_or_else(|| {
+        });
+    match case {
+        // Found: a report that cannot be read elsewhere in the folder is said, not
+        // in the way.
+        Some(case) => {
+            for e in &unreadable {
+                eprintln!("note: {e}");
+            }
+            Ok(case)
+        }
+        // The case may be in a report that cannot be read: say why, each.
+        None if !unreadable.is_empty() => {
+            for e in &unreadable {
+                eprintln!("error: {e}");
+            }
+            Err(exit::USAGE)
+        }
+        None if found.is_empty() => {
+            eprintln!("error: no report.json in {}", args.dir.display());
+            Err(exit::USAGE)
+        }
+        None => {
             eprintln!("error: no case {:?} in {}", args.case, args.dir.display());
-            exit::USAGE
-        })
+            Err(exit::USAGE)
+        }
+    }
 }
 
 /// The built-in table of `api`.
