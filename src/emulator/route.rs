@@ -4,8 +4,10 @@
 //! 1. an `X-Amz-Target` header → AWS JSON 1.1 (Lightsail);
 //! 2. an `Authorization: ACS3-…` header, or an `x-acs-action` /
 //!    `x-acs-signature-nonce` header → Alibaba RPC (signature V3);
-//! 3. an `Authorization: AWS4-…` header, or `X-Amz-Algorithm` / `X-Amz-Signature` in
-//!    the query → EC2 Query;
+//! 3. an `Authorization: AWS4-…` header → EC2 Query; else Alibaba's signature V1
+//!    parameters (`SignatureMethod`, `SignatureNonce`, `SignatureVersion`), which no
+//!    EC2 request carries → Alibaba RPC, whatever else its parameters are named;
+//!    else `X-Amz-Algorithm` / `X-Amz-Signature` in the query → EC2 Query;
 //! 4. any Alibaba common parameter (`SignatureMethod`, `SignatureNonce`,
 //!    `SignatureVersion`, `AccessKeyId`, `Timestamp`, `Format`) or `RegionId` in the
 //!    query or form body → Alibaba RPC (signature V1, or unsigned);
@@ -28,6 +30,7 @@ pub enum Route {
     Unknown,
 }
 
+/// Alibaba's common parameters; the first three are its signature V1's alone.
 const ALIYUN_MARKERS: [&str; 7] = [
     "SignatureMethod",
     "SignatureNonce",
@@ -39,19 +42,20 @@ const ALIYUN_MARKERS: [&str; 7] = [
 ];
 
 /// Which markers the parameter names carry: (`X-Amz-Algorithm`/`X-Amz-Signature`,
-/// an Alibaba marker, `Action`). One pass over the query and a form body, comparing
+/// an Alibaba marker, `Action`, an Alibaba signature V1 parameter). One pass over the query and a form body, comparing
 /// decoded names without building any string; a name whose encoding is broken
 /// matches nothing (the decoder reports it later). A body over the size limit is
 /// not read (the request is refused by size anyway).
-fn markers(req: &HttpRequest) -> (bool, bool, bool) {
-    let (mut presigned, mut aliyun, mut action) = (false, false, false);
+fn markers(req: &HttpRequest) -> (bool, bool, bool, bool) {
+    let (mut presigned, mut aliyun, mut action, mut signed_v1) = (false, false, false, false);
     for (name, _) in limits::params(req) {
         presigned |=
             limits::name_is(name, "X-Amz-Algorithm") || limits::name_is(name, "X-Amz-Signature");
         aliyun |= ALIYUN_MARKERS.iter().any(|m| limits::name_is(name, m));
+        signed_v1 |= ALIYUN_MARKERS[..3].iter().any(|m| limits::name_is(name, m));
         action |= limits::name_is(name, "Action");
     }
-    (presigned, aliyun, action)
+    (presigned, aliyun, action, signed_v1)
 }
 
 /// Decide which protocol `req` speaks (see the module docs for the rules).
@@ -70,9 +74,10 @@ pub fn route(req: &HttpRequest) -> Route {
         return Route::Ec2Query;
     }
     match markers(req) {
-        (true, _, _) => Route::Ec2Query,
-        (_, true, _) => Route::AliyunRpc,
-        (_, _, true) => Route::Ec2Query,
+        (_, _, _, true) => Route::AliyunRpc,
+        (true, _, _, _) => Route::Ec2Query,
+        (_, true, _, _) => Route::AliyunRpc,
+        (_, _, true, _) => Route::Ec2Query,
         _ => Route::Unknown,
     }
 }
@@ -139,5 +144,28 @@ mod tests {
         );
         assert_eq!(route(&req(&[], "/", "\u{0}garbage")), Route::Unknown);
         assert_eq!(route(&req(&[], "/?%zz", "")), Route::Unknown);
+    }
+
+    /// An Alibaba call signed with signature V1 stays Alibaba's though one of its
+    /// parameters is named like an EC2 presigned query's (the differential fuzzer
+    /// sent `X-Amz-Signature` among unknown parameters and got EC2's XML answer).
+    #[test]
+    fn a_signature_v1_call_with_an_aws_named_parameter_is_alibaba_s() {
+        assert_eq!(
+            route(&req(
+                &[],
+                "/?Action=ModifyInstanceMetadataOptions&SignatureNonce=n&X-Amz-Signature=",
+                ""
+            )),
+            Route::AliyunRpc
+        );
+        assert_eq!(
+            route(&req(
+                &[],
+                "/?Action=X&X-Amz-Algorithm=A&X-Amz-Signature=s&RegionId=r",
+                ""
+            )),
+            Route::Ec2Query
+        );
     }
 }
