@@ -188,7 +188,10 @@ async fn a_failing_worker_stops_the_others_which_restore_their_instances() {
         other => panic!("the run must fail with the transport error: {other:?}"),
     }
     // What was judged before the failure is kept, for the report: every case.
-    assert!(cases > 30, "{cases} cases judged");
+    // (How many the kept worker judges before the doomed one's 30th request fails
+    // depends on how the two are scheduled: 27 on a loaded CI machine, more than
+    // 30 usually. That some were is the point; that all are kept, the next line.)
+    assert!(cases >= 10, "{cases} cases judged");
     assert_eq!(run.cases.len(), cases, "cases kept vs cases judged");
     assert!(
         failing.failed.load(SeqCst),
