@@ -11,7 +11,7 @@ use super::harness::Run;
 use super::scenario::{Op, Scenario, MAX_OPS};
 use super::APIS;
 use crate::oracle::{self, Expectation};
-use crate::runner::readback_agrees;
+use crate::runner::{readback_agrees, FieldRule};
 use crate::target::Signing;
 use crate::verdict;
 use crate::wire::{client, Call, Outcome};
@@ -149,7 +149,9 @@ pub fn differential(scenario: &Scenario) -> Result<(), Box<Finding>> {
         let instance = run.world.instance.id.clone();
         let verdict = verdict::judge_with(&run.spec, &expectation, &outcome, &instance, |a| {
             // Only whether it agrees counts here, not which rule names a finding.
-            readback_agrees(a, &before, &observed.options, &fields, |_| None)
+            readback_agrees(a, &before, &observed.options, &fields, |_| {
+                FieldRule::Unknown
+            })
         });
         if !verdict.is_pass() {
             f.reason = format!("{verdict:?}");

@@ -799,7 +799,7 @@ async fn judge_answer(
         |a| match &observed {
             Err(_) => Ok(()),
             Ok(obs) => readback_agrees(a, &before, &obs.options, &fields, |field| {
-                omission(spec, &case.call, field)
+                field_rule(spec, &case.call, field)
             }),
         },
     );
@@ -895,6 +895,38 @@ fn omission(spec: &Spec, call: &crate::wire::Call, field: &str) -> Option<Omissi
             .map(|c| c.iter().map(|c| c.short()).collect())
             .unwrap_or_default(),
     })
+}
+
+/// What a read-back's field answers to after a success on our instance: the
+/// call's own change where it sent the field's parameter (cited by the read-back's
+/// facts and the parameter's values), the omission rule where it did not.
+fn field_rule(spec: &Spec, call: &crate::wire::Call, field: &str) -> FieldRule {
+    if let Some(o) = omission(spec, call, field) {
+        return FieldRule::Omitted(o);
+    }
+    let Some(p) = param_of_field(spec, field) else {
+        return FieldRule::Unknown;
+    };
+    let of_readback = ["operation", "fields"]
+        .iter()
+        .filter_map(|k| spec.readback.cite.get(*k))
+        .flatten();
+    let of_values = ["values", "range", "type"]
+        .iter()
+        .find_map(|k| p.cite.get(*k))
+        .into_iter()
+        .flatten();
+    FieldRule::Sent(of_readback.chain(of_values).map(|c| c.short()).collect())
+}
+
+/// The rule a read-back's field answers to after a success on our instance.
+pub enum FieldRule {
+    /// The call left the field's parameter out: its omission rule.
+    Omitted(Omission),
+    /// The call sent it: the value sent, and the citations that say so.
+    Sent(Vec<String>),
+    /// Nothing more is known of the field: the outcome's rule and citations.
+    Unknown,
 }
 
 /// The option parameter a finding's field names: an option name (read-back
@@ -1190,17 +1222,19 @@ fn never_pending(cfg: &RunConfig, w: &Worker) -> Option<Finding> {
 ///
 /// After a success on our instance, the fields the call set and those of options
 /// it omitted answer to different rules (the value sent; the table's rule for an
-/// omitted parameter, which `omitted` gives for a field): the ones it set are one
+/// omitted parameter), which `rule_of` gives for a field: the ones it set are one
 /// finding under the outcome's rule, named by the first in the table's order with
-/// every value in its detail; each omitted one is a finding of its own, under its
-/// omission rule. After an error, or a success elsewhere, every field answers to
-/// "changes nothing" (or to the call): one finding.
+/// every value in its detail and cited by what says the value sent shows (the
+/// outcome's own citations are its omitted options' and states'); each omitted one
+/// is a finding of its own, under its omission rule. After an error, or a success
+/// elsewhere, every field answers to "changes nothing" (or to the call): one
+/// finding.
 pub fn readback_agrees(
     a: &Acceptable,
     before: &Options,
     after: &Options,
     fields: &[&String],
-    omitted: impl Fn(&str) -> Option<Omission>,
+    rule_of: impl Fn(&str) -> FieldRule,
 ) -> Result<(), Vec<Finding>> {
     let (expected, what, want, shown, split) = match &a.expected {
         Expected::Success {
@@ -1249,16 +1283,30 @@ pub fn readback_agrees(
         }
     };
     let mut set = Vec::new();
+    let mut set_cite: Option<Vec<String>> = Some(Vec::new());
     let mut left = Vec::new();
     for one in off {
-        match omitted(one.0).filter(|_| split) {
-            Some(rule) => left.push((one, rule)),
-            None => set.push(one),
+        match split.then(|| rule_of(one.0)) {
+            Some(FieldRule::Omitted(rule)) => left.push((one, rule)),
+            Some(FieldRule::Sent(cite)) => {
+                if let Some(c) = &mut set_cite {
+                    c.extend(cite);
+                }
+                set.push(one);
+            }
+            _ => {
+                set_cite = None;
+                set.push(one);
+            }
         }
     }
     let mut findings: Vec<Finding> = Vec::new();
     if !set.is_empty() {
-        findings.push(finding(&set));
+        let mut f = finding(&set);
+        if let Some(cite) = set_cite.filter(|c| !c.is_empty()) {
+            f.cite = verdict::unique(cite);
+        }
+        findings.push(f);
     }
     findings.extend(
         left.into_iter()
@@ -1789,7 +1837,7 @@ mod unknown_start_tests {
 
 #[cfg(test)]
 mod readback_agrees_tests {
-    use super::{readback_agrees, Acceptable, Expected, Omission, Options};
+    use super::{readback_agrees, Acceptable, Expected, FieldRule, Omission, Options};
     use crate::oracle::AnswerShape;
     use crate::spec::Strength;
 
@@ -1827,7 +1875,9 @@ mod readback_agrees_tests {
 
     /// The call set the hop limit and the tokens setting and left the endpoint out;
     /// the read-back shows all three otherwise.
-    fn all_three_wrong(targets_instance: bool) -> Vec<(Option<String>, String, String)> {
+    fn all_three_wrong(
+        targets_instance: bool,
+    ) -> Vec<(Option<String>, String, String, Vec<String>)> {
         let before = options(&[
             ("hop_limit", "1"),
             ("http_endpoint", "enabled"),
@@ -1848,15 +1898,16 @@ mod readback_agrees_tests {
         let a = success(set, targets_instance);
         let fields = fields();
         let fields: Vec<&String> = fields.iter().collect();
-        readback_agrees(&a, &before, &after, &fields, |f| {
-            (f == "http_endpoint").then(|| Omission {
+        readback_agrees(&a, &before, &after, &fields, |f| match f {
+            "http_endpoint" => FieldRule::Omitted(Omission {
                 rule: "HttpEndpoint.absent".into(),
                 cite: vec!["[documented] kept".into()],
-            })
+            }),
+            _ => FieldRule::Sent(vec![format!("[documented] {f} takes the value sent")]),
         })
         .expect_err("the read-back disagrees")
         .into_iter()
-        .map(|f| (f.field, f.detail, f.rule))
+        .map(|f| (f.field, f.detail, f.rule, f.cite))
         .collect()
     }
 
@@ -1883,10 +1934,86 @@ mod readback_agrees_tests {
             &options(&[("hop_limit", "1")]),
             &options(&[("hop_limit", "2")]),
             &fields,
-            |_| None,
+            |_| FieldRule::Unknown,
         )
         .expect_err("the read-back disagrees");
         assert_eq!(found[0].cite.len(), 1, "{:?}", found[0].cite);
+    }
+
+    /// The fields the call set are cited by what says they show the value sent,
+    /// not by the outcome's citations (its omitted options' and states').
+    #[test]
+    fn set_fields_are_cited_by_their_own_sources() {
+        let found = all_three_wrong(true);
+        assert_eq!(
+            found[0].3,
+            [
+                "[documented] hop_limit takes the value sent",
+                "[documented] http_tokens takes the value sent"
+            ],
+            "{found:?}"
+        );
+        assert_eq!(found[1].3, ["[documented] kept"], "{found:?}");
+        // Elsewhere, nothing is known of a field but the outcome.
+        assert!(all_three_wrong(false)[0].3.is_empty());
+    }
+
+    /// Against the built-in tables: a call that sets one option and omits the
+    /// others, read back with that option wrong, is cited by the read-back's facts
+    /// and the parameter's values, and by none of the omitted parameters'
+    /// `absent` facts the success outcome carries.
+    #[test]
+    fn a_wrong_set_field_cites_its_parameter_not_the_omitted_ones() {
+        for spec in crate::spec::builtin().expect("built-in tables") {
+            let p = spec
+                .params
+                .iter()
+                .map(|p| p.get_ref())
+                .find(|p| p.option.is_some() && !p.values.is_empty())
+                .expect("an enum option parameter");
+            let option = p.option.clone().expect("option");
+            let call = crate::wire::Call::new("Modify").with(&p.name, &p.values[0]);
+            let rule = super::field_rule(&spec, &call, &option);
+            let FieldRule::Sent(cite) = rule else {
+                panic!("{}: {option} is not taken as sent", spec.api.id);
+            };
+            let absent: Vec<String> = spec
+                .params
+                .iter()
+                .map(|q| q.get_ref())
+                .filter(|q| q.name != p.name)
+                .flat_map(|q| q.cite.get("absent").into_iter().flatten())
+                .map(|c| c.short())
+                .collect();
+            let values = p.cite.get("values").expect("a values citation");
+            assert!(
+                values.iter().all(|c| cite.contains(&c.short())),
+                "{}: {cite:?}",
+                spec.api.id
+            );
+            assert!(
+                !cite
+                    .iter()
+                    .any(|c| absent.contains(c) && !values.iter().any(|v| v.short() == *c)),
+                "{}: {cite:?}",
+                spec.api.id
+            );
+            let omitted = spec
+                .params
+                .iter()
+                .map(|q| q.get_ref())
+                .find(|q| q.name != p.name && q.option.is_some())
+                .and_then(|q| q.option.clone())
+                .expect("another option");
+            assert!(
+                matches!(
+                    super::field_rule(&spec, &call, &omitted),
+                    FieldRule::Omitted(_)
+                ),
+                "{}",
+                spec.api.id
+            );
+        }
     }
 
     /// The fields the call set are one finding, named by the first and showing
