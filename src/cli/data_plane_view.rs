@@ -38,6 +38,16 @@ pub fn render(o: &mut String, spec: &Spec) {
         dp.ttl_range.max,
         dp.token_header
     );
+    let _ = writeln!(
+        o,
+        "  identity: {} {}",
+        dp.item_path,
+        if dp.item_is_instance_id == Some(true) {
+            "names the instance (each --imds endpoint is checked to be the instance's)"
+        } else {
+            "does not name the instance as the API does (endpoints cannot be checked)"
+        }
+    );
     for (fact, cites) in &dp.cite {
         let _ = writeln!(o, "    {fact}:");
         for c in cites {

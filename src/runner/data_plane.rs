@@ -1,15 +1,19 @@
 //! The data-plane phase: after a modify settles, probe the instance's metadata
 //! service and judge each documented effect with the data-plane oracle.
 //!
-//! Per instance (concurrently): read its options, then for each state the plan
-//! names (`generate::data_plane::states`) bring the instance there with one valid
-//! modify, wait until the change is applied (the read-back's state; without one,
-//! until the service shows it, bounded), and send every probe a rule decides under
-//! the applied options. Each probe becomes a [`CaseResult`] (phase `data-plane`,
-//! rule `data_plane.<id>`) with its exchanges — tokens redacted — so failures get
-//! reproducers and take part in departures like any case. A state the instance
-//! cannot be brought to is an error case (rule `data_plane.state`: its probes are
-//! not judged); a state none of whose probes `--only` keeps is not reached. At the
+//! Per instance (concurrently): check that its metadata endpoints are its own
+//! (`identity`: one naming another instance is an error case, rule
+//! `data_plane.identity`, and the instance is not probed further; where the table
+//! says its metadata cannot name the instance, a note says so), read its options,
+//! then for each state the plan names (`generate::data_plane::states`) bring the
+//! instance there with one valid modify, wait until the change is applied (the
+//! read-back's state; without one, until the service shows it, bounded), and send
+//! every probe a rule decides under the applied options. Each probe becomes a
+//! [`CaseResult`] (phase `data-plane`, rule `data_plane.<id>`) with its exchanges
+//! — tokens redacted — so failures get reproducers and take part in departures
+//! like any case. A state the instance cannot be brought to is an error case (rule
+//! `data_plane.state`: its probes are not judged); a state none of whose probes
+//! `--only` keeps is not reached. At the
 //! end the instance gets its options back (also after a failure or a
 //! cancellation).
 
@@ -30,6 +34,7 @@ use crate::verdict::redact::REDACTED;
 use crate::verdict::{Actual, CaseResult, Exchange, Verdict};
 use crate::wire::{Outcome, RawParam};
 
+mod identity;
 mod probe;
 pub use probe::discover_instance_id;
 use probe::ProbeClient;
@@ -153,19 +158,70 @@ async fn run_instance(
     seq: Arc<AtomicUsize>,
     shared: super::Shared,
 ) -> Result<Vec<CaseResult>, RunError> {
-    let mut w = Worker::open(cfg, &instance, shared).await?;
+    let api = cfg.spec.api.id.clone();
+    let note = |message: String| {
+        let _ = events.send(Event::Note {
+            api: api.clone(),
+            message: format!("data-plane {instance}: {message}"),
+        });
+    };
+    let client =
+        ProbeClient::new(dp, cfg.settle_poll.max(Duration::from_millis(1))).map_err(|e| {
+            RunError::Readback {
+                api: api.clone(),
+                instance: instance.clone(),
+                reason: e,
+            }
+        })?;
+    let own: Vec<&String> = std::iter::once(&urls.main).chain(&urls.v6).collect();
+    let pending = identity::Pending::new(dp, &own).unwrap_or_else(|why| {
+        note(why);
+        identity::Pending::default()
+    });
+    let mut p = Probing {
+        urls,
+        client,
+        pending,
+    };
     let mut results = Vec::new();
-    let run = states_loop(cfg, dp, &mut w, &urls, events, &seq, &mut results).await;
+    // Before any change: an endpoint that names another instance is not probed,
+    // and its instance not touched.
+    if let Err((url, text)) = p.pending.ask(&p.client, &instance).await {
+        let n = seq.fetch_add(1, Ordering::SeqCst) + 1;
+        let r = misbound(
+            cfg,
+            n,
+            &instance,
+            identity::mismatch(dp, &instance, &url, &text),
+        );
+        super::finished(cfg, events, &mut results, r, &shared);
+        return Ok(results);
+    }
+    let mut w = Worker::open(cfg, &instance, shared).await?;
+    let run = states_loop(cfg, dp, &mut w, &mut p, events, &seq, &mut results).await;
     // Restore also after a failure or a cancellation.
     super::put_back(cfg, &mut w, events, "data-plane: ").await;
+    for (url, why) in &p.pending.urls {
+        note(format!(
+            "could not check that {url} is this instance's metadata service ({why})"
+        ));
+    }
     run.map(|()| results)
+}
+
+/// What one instance's probes go out with.
+struct Probing {
+    urls: Urls,
+    client: ProbeClient,
+    /// Its endpoints not yet known to be its own.
+    pending: identity::Pending,
 }
 
 async fn states_loop(
     cfg: &RunConfig,
     dp: &DataPlane,
     w: &mut Worker,
-    urls: &Urls,
+    pr: &mut Probing,
     events: &UnboundedSender<Event>,
     seq: &AtomicUsize,
     results: &mut Vec<CaseResult>,
@@ -178,14 +234,7 @@ async fn states_loop(
             message: format!("data-plane {id}: {message}"),
         });
     };
-    let client =
-        ProbeClient::new(dp, cfg.settle_poll.max(Duration::from_millis(1))).map_err(|e| {
-            RunError::Readback {
-                api: api.clone(),
-                instance: w.world.instance.id.clone(),
-                reason: e,
-            }
-        })?;
+    let (client, urls) = (&pr.client, &pr.urls);
     let mut expired_done = false;
     for state in plan::states(dp, &cfg.spec, &w.original, &cfg.region) {
         if super::cancelled(cfg) {
@@ -201,7 +250,7 @@ async fn states_loop(
                 continue;
             }
         }
-        let applied = match reach(cfg, dp, w, &state, &client, &urls.main).await? {
+        let applied = match reach(cfg, dp, w, &state, client, &urls.main).await? {
             Ok(applied) => applied,
             Err(why) => {
                 // Its probes cannot be judged: an error of the run, not silence.
@@ -211,6 +260,13 @@ async fn states_loop(
                 continue;
             }
         };
+        // An endpoint that did not say whose it is may say so now.
+        if let Err((url, text)) = pr.pending.ask(client, &id).await {
+            let n = seq.fetch_add(1, Ordering::SeqCst) + 1;
+            let r = misbound(cfg, n, &id, identity::mismatch(dp, &id, &url, &text));
+            super::finished(cfg, events, results, r, &w.shared);
+            break;
+        }
         for p in plan::probes(dp, &applied, !expired_done) {
             if super::cancelled(cfg) {
                 break;
@@ -305,6 +361,34 @@ fn unreached(cfg: &RunConfig, n: usize, state: &DataState, why: String) -> CaseR
         expected: Vec::new(),
         ambiguities: Vec::new(),
         actual: Actual::Unjudgeable { reason: why },
+        verdict: Verdict::Error { reason },
+        findings: Vec::new(),
+        citation: Vec::new(),
+        exchanges: Vec::new(),
+        notes: Vec::new(),
+        duration_ms: 0.0,
+    };
+    crate::verdict::redact::case(&mut r);
+    r
+}
+
+/// The record of an endpoint bound to the instance that names another: an error
+/// of the run (the binding is wrong), counted like any case.
+fn misbound(cfg: &RunConfig, n: usize, instance: &str, reason: String) -> CaseResult {
+    let mut r = CaseResult {
+        id: format!("{}/data-plane/{n:04}", cfg.spec.api.id),
+        api: cfg.spec.api.id.clone(),
+        phase: "data-plane".into(),
+        rule: "data_plane.identity".into(),
+        title: format!("{instance}: its metadata endpoint names it"),
+        operation: cfg.spec.api.operation.clone(),
+        request: Vec::new(),
+        auth: Auth::Valid,
+        expected: Vec::new(),
+        ambiguities: Vec::new(),
+        actual: Actual::Unjudgeable {
+            reason: reason.clone(),
+        },
         verdict: Verdict::Error { reason },
         findings: Vec::new(),
         citation: Vec::new(),

@@ -37,9 +37,12 @@ pub struct DataPlane {
     pub versioned_token_path: Option<String>,
     /// A metadata item every instance has (the probes read it).
     pub item_path: String,
-    /// `true`: the item's text is the id the API names the instance by.
-    #[serde(default)]
-    pub item_is_instance_id: bool,
+    /// Whether the item's text is the id the API names the instance by: `true`
+    /// lets the run check that a metadata endpoint is the instance's own (and
+    /// `run --self` find its instance); `false` says the table knows it is not
+    /// (the run notes that it cannot check). Absent: not known, as `false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_is_instance_id: Option<bool>,
     /// The tag-key listing (values at `tags_path/KEY`), where tags are exposed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags_path: Option<String>,
@@ -191,7 +194,7 @@ impl DataPlane {
         let optional = [
             ("address_v6", self.address_v6.is_some()),
             ("versioned_token_path", self.versioned_token_path.is_some()),
-            ("item_is_instance_id", self.item_is_instance_id),
+            ("item_is_instance_id", self.item_is_instance_id.is_some()),
             ("tags_path", self.tags_path.is_some()),
             ("hop_limit_option", self.hop_limit_option.is_some()),
         ];

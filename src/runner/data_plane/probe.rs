@@ -372,29 +372,37 @@ fn why(e: &reqwest::Error) -> String {
 /// a token first (so a service with tokens required answers too), then the item.
 /// `Err` says what went wrong; the table must say the item is the instance's id.
 pub async fn discover_instance_id(dp: &DataPlane, url: &str) -> Result<String, String> {
-    if !dp.item_is_instance_id {
+    if dp.item_is_instance_id != Some(true) {
         return Err(
             "this API's metadata does not name the instance as the API does; give --instance"
                 .into(),
         );
     }
     let client = ProbeClient::new(dp, Duration::ZERO)?;
-    let base = url.trim_end_matches('/');
-    let mut log = Vec::new();
-    let t = client.put_token(base, valid_ttl(dp), &mut log).await;
-    let headers = match t.status {
-        Some(200) => client.with_token(&t.body),
-        _ => Vec::new(),
-    };
-    let r = client
-        .request(base, "GET", &dp.item_path, headers, &mut log)
-        .await;
-    match (r.status, r.no_answer) {
-        (Some(200), _) if !r.body.trim().is_empty() => Ok(r.body.trim().to_string()),
-        (Some(s), _) => Err(format!("{base}{} answered {s}", dp.item_path)),
-        (None, reason) => Err(format!(
-            "no metadata service at {base}: {}",
-            reason.unwrap_or_default()
-        )),
+    client.read_item(url.trim_end_matches('/')).await
+}
+
+impl ProbeClient {
+    /// The item's text at `base` (trimmed): a token first where one is issued, so
+    /// a service with tokens required answers too. `Err` says why there is none.
+    pub(super) async fn read_item(&self, base: &str) -> Result<String, String> {
+        let dp = &self.dp;
+        let mut log = Vec::new();
+        let t = self.put_token(base, valid_ttl(dp), &mut log).await;
+        let headers = match t.status {
+            Some(200) => self.with_token(&t.body),
+            _ => Vec::new(),
+        };
+        let r = self
+            .request(base, "GET", &dp.item_path, headers, &mut log)
+            .await;
+        match (r.status, r.no_answer) {
+            (Some(200), _) if !r.body.trim().is_empty() => Ok(r.body.trim().to_string()),
+            (Some(s), _) => Err(format!("{base}{} answered {s}", dp.item_path)),
+            (None, reason) => Err(format!(
+                "no metadata service at {base}: {}",
+                reason.unwrap_or_default()
+            )),
+        }
     }
 }

@@ -1,0 +1,179 @@
+//! The data plane checks that a metadata endpoint is the instance's own: `--imds
+//! A=URL` given instance B's metadata service (whose "as found" answers are alike)
+//! is an error of the run naming both, before anything is changed; the right
+//! binding passes. Where the table says the metadata cannot name the instance
+//! (Lightsail: its instance-id is an EC2 id, not the instance's name), or the
+//! endpoint never says whose it is, the run says it could not check — never a
+//! silent pass.
+
+use std::time::Duration;
+
+use imds_conform::emulator::imds as em_imds;
+use imds_conform::emulator::RunningEmulator;
+use imds_conform::runner::data_plane::{self, ImdsEndpoints};
+use imds_conform::runner::{Event, RunConfig};
+use imds_conform::verdict::{CaseResult, Verdict};
+
+mod common;
+mod imds_common;
+
+async fn imds_of(running: &RunningEmulator, id: &str) -> em_imds::RunningImds {
+    let em = running.emulator();
+    em_imds::start_imds(
+        em,
+        em.find_instance(id).unwrap(),
+        &["127.0.0.1:0".parse().unwrap()],
+    )
+    .await
+    .unwrap()
+}
+
+fn only(glob: &str) -> globset::GlobSet {
+    globset::GlobSetBuilder::new()
+        .add(globset::Glob::new(glob).expect("glob"))
+        .build()
+        .expect("globset")
+}
+
+/// The phase's cases and notes.
+async fn phase(cfg: &RunConfig, bindings: &[(&str, String)]) -> (Vec<CaseResult>, Vec<String>) {
+    let mut endpoints = ImdsEndpoints::default();
+    for (id, url) in bindings {
+        endpoints.add(&format!("{id}={url}")).unwrap();
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let cases = data_plane::run(cfg, &endpoints, &tx).await.expect("runs");
+    drop(tx);
+    let mut notes = Vec::new();
+    while let Some(e) = rx.recv().await {
+        if let Event::Note { message, .. } = e {
+            notes.push(message);
+        }
+    }
+    (cases, notes)
+}
+
+fn identity_errors(cases: &[CaseResult]) -> Vec<&CaseResult> {
+    cases
+        .iter()
+        .filter(|c| c.rule == "data_plane.identity")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_instance_s_endpoint_is_an_error_and_the_instance_s_own_passes() {
+    let run = common::emulator_run("aws-ec2", Duration::from_millis(20), 1).await;
+    let id = run.cfg.instances[0].clone();
+    let other = "i-0123456789abcdef1";
+    assert_ne!(id, other);
+    let (mine, theirs) = (
+        imds_of(&run.server, &id).await,
+        imds_of(&run.server, other).await,
+    );
+    let cfg = RunConfig {
+        only: Some(only("data_plane.tokens-*")),
+        ..run.cfg.clone()
+    };
+
+    // Swapped: A's binding is B's service.
+    let (cases, _) = phase(&cfg, &[(&id, theirs.urls()[0].clone())]).await;
+    let errors = identity_errors(&cases);
+    assert_eq!(errors.len(), 1, "{cases:#?}");
+    assert_eq!(
+        cases.len(),
+        1,
+        "no probe of a misbound instance: {cases:#?}"
+    );
+    let Verdict::Error { reason } = &errors[0].verdict else {
+        panic!("{:?}", errors[0].verdict)
+    };
+    assert!(
+        reason.contains(&format!("is not {id}'s metadata service"))
+            && reason.contains(&format!("{other:?}"))
+            && reason.contains(&theirs.urls()[0]),
+        "{reason}"
+    );
+
+    // The instance's own service: no identity error, and its probes pass.
+    let (cases, notes) = phase(&cfg, &[(&id, mine.urls()[0].clone())]).await;
+    assert!(identity_errors(&cases).is_empty(), "{cases:#?}");
+    assert!(cases.len() >= 2, "{cases:#?}");
+    assert!(cases.iter().all(|c| c.verdict.is_pass()), "{cases:#?}");
+    assert!(!notes.iter().any(|n| n.contains("check that")), "{notes:?}");
+}
+
+/// A swapped pair is caught for Alibaba too (its own token headers).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_swapped_alibaba_endpoint_is_an_error() {
+    let run = common::emulator_run("aliyun-ecs", Duration::from_millis(20), 1).await;
+    let id = run.cfg.instances[0].clone();
+    let other = "i-bp67acfmxaz1234abce";
+    assert_ne!(id, other);
+    // Tokens required on the other instance: the check takes a token first.
+    imds_common::modify(
+        &run.server.url(),
+        "aliyun-ecs",
+        other,
+        &[("HttpTokens", "required")],
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let theirs = imds_of(&run.server, other).await;
+    let cfg = RunConfig {
+        only: Some(only("data_plane.tokens-*")),
+        ..run.cfg.clone()
+    };
+    let (cases, _) = phase(&cfg, &[(&id, theirs.urls()[0].clone())]).await;
+    assert_eq!(identity_errors(&cases).len(), 1, "{cases:#?}");
+    assert_eq!(cases.len(), 1, "{cases:#?}");
+}
+
+/// Lightsail's metadata names the EC2 instance underneath, not the Lightsail
+/// instance: the table says so, and the run notes that it cannot check.
+#[tokio::test(flavor = "multi_thread")]
+async fn where_the_metadata_cannot_name_the_instance_the_run_says_so() {
+    let run = common::emulator_run("aws-lightsail", Duration::from_millis(20), 1).await;
+    let id = run.cfg.instances[0].clone();
+    let mine = imds_of(&run.server, &id).await;
+    let cfg = RunConfig {
+        only: Some(only("data_plane.tokens-optional.*")),
+        ..run.cfg.clone()
+    };
+    let (cases, notes) = phase(&cfg, &[(&id, mine.urls()[0].clone())]).await;
+    assert!(identity_errors(&cases).is_empty(), "{cases:#?}");
+    assert!(
+        notes.iter().any(|n| n.contains(&id)
+            && n.contains("cannot check that the metadata endpoint is this instance's")),
+        "{notes:?}"
+    );
+}
+
+/// An endpoint that never says whose it is (another instance's, turned off) is
+/// noted as unchecked: the failures it causes are not presented as checked.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endpoint_that_never_names_its_instance_is_noted() {
+    let run = common::emulator_run("aws-ec2", Duration::from_millis(20), 1).await;
+    let id = run.cfg.instances[0].clone();
+    let other = "i-0123456789abcdef1";
+    imds_common::modify(
+        &run.server.url(),
+        "aws-ec2",
+        other,
+        &[("HttpEndpoint", "disabled")],
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let theirs = imds_of(&run.server, other).await;
+    let cfg = RunConfig {
+        only: Some(only("data_plane.tokens-optional.*")),
+        ..run.cfg.clone()
+    };
+    let url = theirs.urls()[0].clone();
+    let (_, notes) = phase(&cfg, &[(&id, url.clone())]).await;
+    assert!(
+        notes.iter().any(|n| n.contains(&format!(
+            "could not check that {url} is this instance's metadata service"
+        )) && n.contains("answered 403")),
+        "{notes:?}"
+    );
+}
