@@ -177,3 +177,35 @@ async fn an_endpoint_that_never_names_its_instance_is_noted() {
         "{notes:?}"
     );
 }
+
+/// The foreign-token probe's other instance is checked too: `--imds B=URL` where
+/// URL is the instance's own service (here by another name) would hand it its
+/// own token, and the service's acceptance would read as a departure.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endpoint_bound_to_another_instance_gives_no_foreign_token() {
+    let run = common::emulator_run("aws-ec2", Duration::from_millis(20), 1).await;
+    let id = run.cfg.instances[0].clone();
+    let other = "i-0123456789abcdef1";
+    let mine = imds_of(&run.server, &id).await;
+    let own = mine.urls()[0].clone();
+    let own_by_name = own.replace("127.0.0.1", "localhost");
+    let cfg = RunConfig {
+        only: Some(only("data_plane.token.invalid")),
+        ..run.cfg.clone()
+    };
+    let (cases, notes) = phase(&cfg, &[(&id, own), (other, own_by_name.clone())]).await;
+    assert!(cases.iter().all(|c| c.verdict.is_pass()), "{cases:#?}");
+    assert!(
+        !cases
+            .iter()
+            .any(|c| c.title.contains("another instance's token")),
+        "{cases:#?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("another instance's token skipped")
+                && n.contains(&format!("{own_by_name} (bound to {other}) names {id:?}"))),
+        "{notes:?}"
+    );
+}

@@ -114,7 +114,8 @@ pub async fn run(
         others.sort_by_key(|i| cfg.instances.contains(i));
         let foreign = others
             .into_iter()
-            .filter_map(|i| endpoints.v4(i).cloned())
+            .filter_map(|i| endpoints.v4(i).map(|u| (i.clone(), u.clone())))
+            .filter(|(_, u)| u != url)
             .collect();
         let urls = Urls {
             main: url.clone(),
@@ -145,8 +146,8 @@ pub async fn run(
 struct Urls {
     main: String,
     v6: Option<String>,
-    /// Other instances' endpoints, for a foreign token.
-    foreign: Vec<String>,
+    /// Other instances' endpoints (instance, URL), for a foreign token.
+    foreign: Vec<(String, String)>,
 }
 
 async fn run_instance(

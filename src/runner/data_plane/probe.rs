@@ -296,22 +296,43 @@ impl ProbeClient {
     }
 
     /// A token from another instance of the API; only the attempt that issued it
-    /// is recorded.
+    /// is recorded. Where the item names the instance, an endpoint whose item
+    /// names another than the one it is bound to is passed over: its token may be
+    /// this instance's own, and accepting it is no departure.
     async fn foreign_token(&self, urls: &Urls, log: &mut Vec<Exchange>) -> Result<String, String> {
-        for other in &urls.foreign {
+        let mut passed_over = Vec::new();
+        for (other_id, other) in &urls.foreign {
             let mut attempt = Vec::new();
             let t = self
                 .put_token(other, valid_ttl(&self.dp), &mut attempt)
                 .await;
-            if t.status == Some(200) {
-                log.extend(attempt);
-                return Ok(t.body);
+            if t.status != Some(200) {
+                continue;
             }
+            if self.dp.item_is_instance_id == Some(true) {
+                let item = &self.dp.item_path;
+                let r = self
+                    .request(other, "GET", item, self.with_token(&t.body), &mut attempt)
+                    .await;
+                let named = r.body.trim();
+                if r.status == Some(200) && named != other_id {
+                    passed_over.push(format!("{other} (bound to {other_id}) names {named:?}"));
+                    continue;
+                }
+            }
+            log.extend(attempt);
+            return Ok(t.body);
         }
-        Err(
+        let mut why =
             "no other instance of this API issued a token (give --imds for another instance)"
-                .into(),
-        )
+                .to_string();
+        if !passed_over.is_empty() {
+            why.push_str(&format!(
+                "; passed over, as not the instance bound: {}",
+                passed_over.join(", ")
+            ));
+        }
+        Err(why)
     }
 
     /// The path a token-carrying probe reads: the item, the tag listing, or the
