@@ -4,7 +4,7 @@
 use std::path::Path;
 
 mod common;
-use common::{bin, exits_with, show};
+use common::{bin, exits_with, serve_answering, show, with_default_aws_keys, Answering};
 
 fn save(path: &Path, v: &serde_json::Value) {
     std::fs::write(path, serde_json::to_string_pretty(v).expect("json")).expect("write");
@@ -232,6 +232,123 @@ fn replay_passes_over_an_unreadable_report_when_the_case_is_elsewhere() {
     exits_with(&out, 2);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("error: cannot read the report"),
+        "{}",
+        show(&out)
+    );
+}
+
+/// A report of the embedded emulator holding the case `HttpEndpoint = valid
+/// "disabled"` (a change to put back), and that case's id.
+fn report_with_a_change(dir: &Path) -> String {
+    let out = bin()
+        .args(["run", "--api", "aws-ec2", "--phase", "coverage"])
+        .args(["--only", "HttpEndpoint.values", "--report"])
+        .arg(dir)
+        .output()
+        .expect("runs");
+    exits_with(&out, 0);
+    let report = load(&dir.join("report.json"));
+    let cases = report["cases"].as_array().expect("cases");
+    let case = cases
+        .iter()
+        .find(|c| c["title"] == "HttpEndpoint = valid \"disabled\"")
+        .expect("the case is in the report");
+    case["id"].as_str().expect("id").to_string()
+}
+
+/// An EC2 target that is the emulator up to its first modify, then answers
+/// `after` (`None`: drops the connection) to every modify, or to every request
+/// when `everything`.
+fn after_the_first_modify(
+    everything: bool,
+    after: fn() -> Option<imds_conform::wire::HttpResponse>,
+) -> Answering {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    let emulator = imds_conform::emulator::Emulator::new(Default::default());
+    let modifies = AtomicUsize::new(0);
+    std::sync::Arc::new(move |req: &imds_conform::wire::HttpRequest| {
+        let modify =
+            String::from_utf8_lossy(&req.body).contains("Action=ModifyInstanceMetadataOptions");
+        let earlier = if modify {
+            modifies.fetch_add(1, SeqCst)
+        } else {
+            modifies.load(SeqCst)
+        };
+        if earlier >= 1 && (modify || everything) {
+            return after();
+        }
+        Some(emulator.handle(req, std::time::SystemTime::now()))
+    })
+}
+
+fn incorrect_instance_state() -> Option<imds_conform::wire::HttpResponse> {
+    Some(imds_conform::wire::HttpResponse {
+        status: 400,
+        headers: vec![("Content-Type".into(), "text/xml".into())],
+        body: b"<Response><Errors><Error><Code>IncorrectInstanceState</Code>\
+<Message>no</Message></Error></Errors><RequestID>r-1</RequestID></Response>"
+            .to_vec(),
+    })
+}
+
+/// Replay `case` of `dir` against `target`, with the emulator's keys.
+async fn replay_against(dir: &Path, case: &str, target: Answering) -> std::process::Output {
+    let url = serve_answering(target).await;
+    let mut cmd = bin();
+    with_default_aws_keys(&mut cmd)
+        .arg("replay")
+        .arg(dir)
+        .arg(case)
+        .args(["--endpoint", &url]);
+    tokio::task::spawn_blocking(move || cmd.output().expect("runs"))
+        .await
+        .expect("joins")
+}
+
+/// `replay` puts the instance back as it found it, and one it could not put back
+/// is said (with the options it had) and exits 4, as `run` does: a target that
+/// takes the case's change and then refuses every modify was reported FIXED,
+/// exit 0, leaving HttpEndpoint disabled without a word.
+#[tokio::test(flavor = "multi_thread")]
+async fn replay_says_an_instance_it_could_not_put_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let case = report_with_a_change(dir.path());
+    let target = after_the_first_modify(false, incorrect_instance_state);
+    let out = replay_against(dir.path(), &case, target).await;
+    exits_with(&out, 4);
+    let (stdout, err) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        stdout.contains("STILL PASSES")
+            && err.contains("i-0123456789abcdef0 was not put back as found")
+            && err.contains("still shows other values for http_endpoint")
+            && err.contains("it had ")
+            && err.contains("http_endpoint=enabled"),
+        "{}",
+        show(&out)
+    );
+}
+
+/// A target that goes away once the case is sent: what came of the case is still
+/// said, and that the instance could not be put back (exit 4); the error of the
+/// restore took the case's place (exit 3, no verdict).
+#[tokio::test(flavor = "multi_thread")]
+async fn replay_keeps_the_case_when_the_restore_fails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let case = report_with_a_change(dir.path());
+    let target = after_the_first_modify(true, || None);
+    let out = replay_against(dir.path(), &case, target).await;
+    exits_with(&out, 4);
+    let (stdout, err) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        stdout.contains(&format!("{case} HttpEndpoint = valid \"disabled\""))
+            && stdout.contains("NOW FAILING")
+            && err.contains("was not put back as found"),
         "{}",
         show(&out)
     );

@@ -9,11 +9,12 @@ use std::time::Duration;
 use clap::Args;
 use imds_conform::generate::{Case, Check, Phase};
 use imds_conform::oracle::Auth;
+use imds_conform::oracle::Options;
 use imds_conform::report::{self, RunMeta, RunReport};
-use imds_conform::runner::{self, RunConfig};
+use imds_conform::runner::{Restored, RunConfig, RunError, Session};
 use imds_conform::spec::{Role, Spec};
 use imds_conform::target::{self, Signing};
-use imds_conform::verdict::CaseResult;
+use imds_conform::verdict::{redact, CaseResult};
 use imds_conform::wire::Call;
 
 use super::exit;
@@ -221,17 +222,47 @@ fn instance_of(spec: &Spec, meta: &RunMeta, recorded: &CaseResult) -> String {
 
 /// Send the recorded case through `job`'s target and print the verdict then and
 /// now: FIXED, STILL FAILING, or for a case that passed when recorded, STILL
-/// PASSES or NOW FAILING (the exit code says how it went now).
+/// PASSES or NOW FAILING (the exit code says how it went now). The instance is put
+/// back as it was found whatever came of the case, and one that could not be is
+/// said after the verdict and exits 4, as `run` does.
 async fn send_again(job: &Job, meta: &RunMeta, recorded: &CaseResult) -> Result<u8, u8> {
     let cfg = RunConfig {
         seed: meta.seed,
         settle_poll: Duration::from_millis(200),
         ..job.config(job.target(None)?)
     };
-    let instance = job.instances.first().cloned().unwrap_or_default();
-    let now = runner::replay(&cfg, &instance, &case_of(recorded))
+    let mut sessions = Session::open(&cfg)
         .await
         .map_err(|e| setup::run_error(&e))?;
+    let Some(session) = sessions.first_mut() else {
+        eprintln!("error: no instance to replay {} on", recorded.id);
+        return Err(exit::USAGE);
+    };
+    // Sent from the options as found: the state to start from is the one read.
+    let found = session.original().clone();
+    let now = session.run_case(&cfg, &found, &case_of(recorded)).await;
+    let restored = session.restore(&cfg).await;
+    let code = match &now {
+        Ok(now) => {
+            print_verdict(recorded, now);
+            if now.verdict.is_pass() {
+                exit::OK
+            } else {
+                exit::NONCONFORMANCE
+            }
+        }
+        Err(e) => setup::run_error(e),
+    };
+    match not_put_back(session.instance(), &found, restored) {
+        Some(why) => {
+            eprintln!("error: {why}");
+            Err(exit::NOT_RESTORED)
+        }
+        None => Ok(code),
+    }
+}
+
+fn print_verdict(recorded: &CaseResult, now: &CaseResult) {
     outln!("{} {} [{}]", now.id, now.title, now.rule);
     outln!(
         "  was: {} {}",
@@ -239,6 +270,9 @@ async fn send_again(job: &Job, meta: &RunMeta, recorded: &CaseResult) -> Result<
         report::text::reason(&recorded.verdict).unwrap_or("")
     );
     outln!("  now: {}", report::text::actual(&now.actual));
+    for note in &now.notes {
+        outln!("  note: {}", report::text::one_line(note));
+    }
     let reason = || report::text::reason(&now.verdict).unwrap_or("could not be judged");
     match (recorded.verdict.is_pass(), now.verdict.is_pass()) {
         (false, true) => outln!("FIXED"),
@@ -246,9 +280,26 @@ async fn send_again(job: &Job, meta: &RunMeta, recorded: &CaseResult) -> Result<
         (false, false) => outln!("STILL FAILING: {}", reason()),
         (true, false) => outln!("NOW FAILING (it passed when recorded): {}", reason()),
     }
-    Ok(if now.verdict.is_pass() {
-        exit::OK
-    } else {
-        exit::NONCONFORMANCE
-    })
+}
+
+/// Why `instance` is not as it was found after putting it back (`None`: it is, or
+/// nothing had to change), with the options it had.
+fn not_put_back(
+    instance: &str,
+    found: &Options,
+    restored: Result<Option<Restored>, RunError>,
+) -> Option<String> {
+    let why = match restored {
+        Ok(None) => return None,
+        Ok(Some(r)) => r.not_back()?,
+        Err(e) => redact::text(&e.to_string()),
+    };
+    let had = found
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(format!(
+        "{instance} was not put back as found: {why} (it had {had})"
+    ))
 }
