@@ -246,7 +246,7 @@ impl ProbeClient {
                     Ok(t) => t,
                     Err(failed) => return Ok(failed),
                 };
-                let path = self.path_with_token(p.probe, base, &token, log).await;
+                let path = self.path_with_token(p.probe, base, &token, log).await?;
                 get(
                     path.clone(),
                     self.request(base, "GET", &path, self.with_token(&token), log)
@@ -336,32 +336,37 @@ impl ProbeClient {
     }
 
     /// The path a token-carrying probe reads: the item, the tag listing, or the
-    /// first listed tag's value (`Name` when the listing has none).
+    /// first listed tag's value (`Name` when the listing is refused). `Err` when
+    /// the listing is served but empty: the instance has no tag to read, and a
+    /// key it does not have would be absent by right.
     async fn path_with_token(
         &self,
         probe: Probe,
         base: &str,
         token: &str,
         log: &mut Vec<Exchange>,
-    ) -> String {
+    ) -> Result<String, String> {
         let tags = self.dp.tags_path.clone().unwrap_or_default();
-        match probe {
+        Ok(match probe {
             Probe::Tags => tags,
             Probe::TagValue => {
                 let listing = self
                     .request(base, "GET", &tags, self.with_token(token), log)
                     .await;
-                let key = listing
-                    .body
-                    .lines()
-                    .next()
-                    .filter(|k| listing.status == Some(200) && !k.is_empty())
-                    .unwrap_or("Name")
-                    .to_string();
+                let first = listing.body.lines().map(str::trim).find(|k| !k.is_empty());
+                let key = match (listing.status, first) {
+                    (Some(200), Some(k)) => k.to_string(),
+                    (Some(200), None) => {
+                        return Err(format!(
+                            "{tags} lists no tag: the instance has none to read"
+                        ))
+                    }
+                    _ => "Name".to_string(),
+                };
                 format!("{tags}/{key}")
             }
             _ => self.dp.item_path.clone(),
-        }
+        })
     }
 }
 
