@@ -353,3 +353,47 @@ async fn replay_keeps_the_case_when_the_restore_fails() {
         show(&out)
     );
 }
+
+/// An Alibaba recording verified in another region is one clear error naming
+/// both regions and the flag (exit 2, before the target is touched), not a
+/// "request differs" for every case; a recording of an older build, without
+/// `region`, is placed by the `RegionId` its requests carry.
+#[test]
+fn an_alibaba_recording_verified_in_another_region_is_one_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = bin()
+        .args(["record", "--target", "emu", "--api", "aliyun-ecs", "--out"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    exits_with(&out, 0);
+    let file = dir.path().join("aliyun-ecs.json");
+    let mut rec = load(&file);
+    assert_eq!(rec["region"], "cn-hangzhou", "the region is recorded");
+    let verify_in = |region: &str| {
+        bin()
+            .args(["verify", "--target", "emu", "--region", region, "--against"])
+            .arg(dir.path())
+            .output()
+            .expect("runs")
+    };
+    for older in [false, true] {
+        if older {
+            rec.as_object_mut().expect("object").remove("region");
+            save(&file, &rec);
+        }
+        let out = verify_in("cn-shanghai");
+        exits_with(&out, 2);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("made in region cn-hangzhou")
+                && err.contains("verified in cn-shanghai")
+                && err.contains("verify with --region cn-hangzhou")
+                && err.lines().count() == 1
+                && !String::from_utf8_lossy(&out.stdout).contains("DIFFERS"),
+            "older: {older}\n{}",
+            show(&out)
+        );
+        exits_with(&verify_in("cn-hangzhou"), 0);
+    }
+}

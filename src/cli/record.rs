@@ -58,6 +58,8 @@ pub struct RecordArgs {
 pub struct Coverage {
     pub spec: Arc<Spec>,
     pub instance: String,
+    /// The region the cases were sent in.
+    pub region: String,
     pub cases: Vec<CaseResult>,
 }
 
@@ -68,6 +70,7 @@ impl Coverage {
 
     pub fn recording(&self, target: &str) -> Recording {
         Recording::from_cases(&self.spec, target, &self.instance, &self.cases)
+            .in_region(&self.region)
     }
 }
 
@@ -151,6 +154,7 @@ async fn cover(jobs: Vec<Job>, rate: Option<f64>) -> Result<Vec<Coverage>, u8> {
         out.push(Coverage {
             spec: job.spec,
             instance,
+            region: job.region,
             cases,
         });
     }

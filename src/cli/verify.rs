@@ -199,6 +199,7 @@ fn against(args: &VerifyArgs) -> Result<(String, &'static str, Vec<Entry>), u8> 
         return Err(exit::USAGE);
     }
     let apis: Vec<String> = recorded.iter().map(|r| r.api.clone()).collect();
+    same_regions(args, &recorded, &apis)?;
     let rt = runtime()?;
     let runs = rt.block_on(run_coverage(&args.target, &apis))?;
     let mut entries = Vec::new();
@@ -229,6 +230,29 @@ fn against(args: &VerifyArgs) -> Result<(String, &'static str, Vec<Entry>), u8> 
         entries.extend(baseline::from_divergences(&divergences));
     }
     Ok((args.target.target.clone(), "divergence", entries))
+}
+
+/// Refuse, before the target is touched, a recording whose requests name another
+/// region than the one it would be verified in (each case would differ).
+fn same_regions(
+    args: &VerifyArgs,
+    recorded: &[recording::Recording],
+    apis: &[String],
+) -> Result<(), u8> {
+    let specs = super::setup::select(args.target.specs.as_ref(), apis)?;
+    let mut refused = false;
+    for (rec, spec) in recorded.iter().zip(&specs) {
+        let region = super::setup::region_or_default(args.target.region.as_ref(), spec);
+        if let Some(why) = recording::other_region(rec, spec, &region) {
+            eprintln!("error: {why}");
+            refused = true;
+        }
+    }
+    if refused {
+        Err(exit::USAGE)
+    } else {
+        Ok(())
+    }
 }
 
 fn print_divergence(d: &Divergence, reference: &str, target: &str, with_diff: bool) {

@@ -45,6 +45,10 @@ pub struct Recording {
     pub target: String,
     /// The imds-conform version that recorded it.
     pub tool_version: String,
+    /// The region the cases were sent in (absent in recordings of older builds;
+    /// see [`region_of`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// The cases in order.
     pub cases: Vec<RecordedCase>,
 }
@@ -75,6 +79,7 @@ impl Recording {
             api: api.into(),
             target: target.into(),
             tool_version: env!("CARGO_PKG_VERSION").into(),
+            region: None,
             cases: cases
                 .iter()
                 .filter(|c| c.api == api)
@@ -94,6 +99,54 @@ impl Recording {
                 .collect(),
         }
     }
+}
+
+impl Recording {
+    /// The same recording, saying the region its cases were sent in.
+    pub fn in_region(self, region: &str) -> Self {
+        Recording {
+            region: Some(region.to_string()),
+            ..self
+        }
+    }
+}
+
+/// The region `r` was recorded in: its `region`, else (a recording of an older
+/// build) the value its requests give most often the parameter that names the
+/// region in `spec`'s API (Alibaba's `RegionId`: every valid call carries it);
+/// `None` when neither tells.
+pub fn region_of(r: &Recording, spec: &Spec) -> Option<String> {
+    if r.region.is_some() {
+        return r.region.clone();
+    }
+    let name = &spec.param_with_role(crate::spec::Role::Region)?.name;
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for p in r.cases.iter().flat_map(|c| &c.request) {
+        if &p.name == name {
+            *counts.entry(p.value.as_query_text()).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(v, _)| v.to_string())
+}
+
+/// A recording verified in another region than its own: each request that names
+/// the region differs, and the cases of a region's values are another region's,
+/// so every case would read as a difference. `Some(why)` when `region` (the one
+/// verified in) is not `r`'s and `spec`'s API names the region in its requests.
+pub fn other_region(r: &Recording, spec: &Spec, region: &str) -> Option<String> {
+    spec.param_with_role(crate::spec::Role::Region)?;
+    let recorded = region_of(r, spec)?;
+    (recorded != region).then(|| {
+        format!(
+            "the recording of {} was made in region {recorded}, this target is verified in \
+             {region}: {}'s requests name the region, so none would be the recorded one; \
+             verify with --region {recorded}",
+            r.api, r.api
+        )
+    })
 }
 
 /// The recording as pretty JSON with a final newline.
