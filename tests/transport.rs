@@ -179,6 +179,39 @@ fn garbage_and_a_dropped_connection_are_unreachable_with_a_reason() {
     }
 }
 
+/// An endpoint given with a password in its URL (`http://user:password@host`) is
+/// named without it when it cannot be reached: the message reaches the console
+/// and the reports.
+#[test]
+fn an_unreachable_endpoint_is_named_without_its_userinfo() {
+    fn dropped(stream: TcpStream) {
+        let mut reader = BufReader::new(stream);
+        read_request(&mut reader);
+    }
+    let (url, _) = peer(dropped);
+    let with_password = url.replacen("http://", "http://zqxuser:ZQXURLPASSWORD@", 1);
+    let rt = runtime();
+    for transport in BOTH {
+        let target = target(&with_password, transport, Duration::from_secs(5));
+        let err = rt
+            .block_on(target.send_raw(&request(&url)))
+            .expect_err("dropped");
+        let shown = format!("{err} {err:?}");
+        assert!(
+            !shown.contains("ZQXURLPASSWORD") && !shown.contains("zqxuser"),
+            "{transport:?}: {shown}"
+        );
+        let TargetError::Unreachable { url: named, .. } = &err else {
+            panic!("{transport:?}: {err}");
+        };
+        assert_eq!(
+            named,
+            &url.replacen("http://", "http://<redacted>@", 1),
+            "{transport:?}"
+        );
+    }
+}
+
 /// A peer that answers once per connection, without "Connection: close", and
 /// closes it a moment later: the client learns of the close by itself.
 fn answers_once(mut stream: TcpStream) {

@@ -140,7 +140,7 @@ pub enum TargetError {
     /// The endpoint did not answer.
     #[error("cannot reach {url}: {reason}")]
     Unreachable {
-        /// The endpoint (never a URL with a signature in it).
+        /// The endpoint (never a URL with a signature or a password in it).
         url: String,
         /// Why, with the causes.
         reason: String,
@@ -364,10 +364,13 @@ impl Target {
         })
     }
 
-    /// The endpoint did not answer, for `reason` (which never carries the URL).
+    /// The endpoint did not answer, for `reason` (which never carries the URL). The
+    /// URL is named without its userinfo (`user:password@`).
     fn unreachable(&self, reason: String) -> TargetError {
+        let url = &self.cfg.endpoint.url;
         TargetError::Unreachable {
-            url: self.cfg.endpoint.url.clone(),
+            url: crate::wire::credentials::mask_userinfo(url, "<redacted>")
+                .unwrap_or_else(|| url.clone()),
             reason,
         }
     }

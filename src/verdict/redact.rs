@@ -70,7 +70,8 @@ fn pairs(q: &str) -> String {
 /// header to the end of its line), an AWS credential scope (`Credential=…`), also
 /// after a JSON escape (`\nx-amz-…`, `\u0026X-Amz-…`) or inside escaped quotes, a
 /// JSON `"Name": "value"` and an XML `<Name>value</Name>`, where a credential
-/// document's members count too (`Token`, `SecretAccessKey`…). Text that shows a
+/// document's members count too (`Token`, `SecretAccessKey`…), and the userinfo of
+/// a URL (`http://user:password@host` shows as `http://<redacted>@host`). Text that shows a
 /// secret only percent-encoded (`SecurityToken%3D…`, `SecurityToken%253D…`) comes
 /// back decoded as far as the secret showed, and redacted; text with no secret
 /// comes back exactly as it was. Redacting redacted text changes nothing.
@@ -99,8 +100,18 @@ pub fn text(s: &str) -> String {
     shown.unwrap_or_else(|| s.to_string())
 }
 
-/// `s` with the value of every secret it shows redacted; `None` when it shows none.
+/// `s` with the value of every secret it shows redacted, and the userinfo of every
+/// URL (`http://user:password@host`); `None` when it shows none.
 fn one_pass(s: &str) -> Option<String> {
+    match credentials::mask_userinfo(s, REDACTED) {
+        Some(masked) => Some(named_values(&masked).unwrap_or(masked)),
+        None => named_values(s),
+    }
+}
+
+/// `s` with the value of every secret name it shows redacted; `None` when it shows
+/// none.
+fn named_values(s: &str) -> Option<String> {
     static NAME: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     // A name and its separator; the value is what follows, up to a delimiter.
     // Groups: 1 an XML element's name (its namespace prefix dropped), 2 its
@@ -162,7 +173,9 @@ fn one_pass(s: &str) -> Option<String> {
             // An element's attributes are text too (the search goes on past them).
             Some(attrs) => {
                 out.push_str(&s[done..attrs.start()]);
-                out.push_str(&one_pass(attrs.as_str()).unwrap_or_else(|| attrs.as_str().into()));
+                out.push_str(
+                    &named_values(attrs.as_str()).unwrap_or_else(|| attrs.as_str().into()),
+                );
                 out.push_str(&s[attrs.end()..whole.end()]);
             }
             None => out.push_str(&s[done..whole.end()]),
@@ -227,9 +240,11 @@ pub fn case(case: &mut super::CaseResult) {
     }
 }
 
-/// An exchange with its secrets redacted: the request's query, headers and body,
-/// the answer's headers and whatever its body echoes.
+/// An exchange with its secrets redacted: the endpoint's userinfo (a URL's
+/// `user:password@`), the request's query, headers and body, the answer's headers
+/// and whatever its body echoes.
 pub fn exchange(ex: &mut super::Exchange) {
+    in_place(&mut ex.endpoint);
     ex.request.path_and_query = query(&ex.request.path_and_query);
     ex.request.headers = headers(&ex.request.headers);
     ex.request.body = form_or_text(&ex.request.body);
@@ -269,10 +284,13 @@ pub fn in_place(s: &mut String) {
 }
 
 /// Whether `s` could hold a secret: it shows one of the secret names (a credential
-/// document's as a whole word: `httpTokens` is not `Token`), or a percent sign that
-/// could hide one. Answers' bodies and members go through here case after case;
-/// most have none.
+/// document's as a whole word: `httpTokens` is not `Token`), a percent sign that
+/// could hide one, or a URL with userinfo (`://…@`). Answers' bodies and members go
+/// through here case after case; most have none.
 fn may_hold_secret(s: &str) -> bool {
+    if s.contains("://") && s.contains('@') {
+        return true;
+    }
     static MAYBE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     MAYBE
         .get_or_init(|| {
@@ -440,6 +458,37 @@ mod tests {
         assert_eq!(text(mixed), "Signature=<redacted>&Path=%2Fa%3Db");
     }
 
+    #[test]
+    fn a_url_s_userinfo_is_removed_from_text_and_from_an_exchange_s_endpoint() {
+        let shown = text("cannot reach http://zqxuser:ZQXPASS@127.0.0.1:9: connection refused");
+        assert_eq!(
+            shown,
+            "cannot reach http://<redacted>@127.0.0.1:9: connection refused"
+        );
+        assert_eq!(text(&shown), shown);
+        // Percent-encoded in a query that echoes it, and with other secrets.
+        let echoed = text("redirect=http%3A%2F%2Fu%3AZQXPASS2%40h%2F&Signature=ZQXSIG");
+        assert!(
+            !echoed.contains("ZQXPASS2") && !echoed.contains("ZQXSIG"),
+            "{echoed}"
+        );
+        let req = crate::wire::HttpRequest {
+            method: "POST".into(),
+            path_and_query: "/".into(),
+            headers: vec![("Host".into(), "127.0.0.1:9".into())],
+            body: b"Action=X".to_vec(),
+        };
+        let ex = super::super::Exchange::record("http://u:ZQXPASS3@127.0.0.1:9", &req, None);
+        assert_eq!(ex.endpoint, "http://<redacted>@127.0.0.1:9");
+        // A URL without userinfo, and an `@` elsewhere, stay as they are.
+        for plain in [
+            "http://127.0.0.1:9/a@b",
+            "ask admin@example.com at http://h",
+        ] {
+            assert_eq!(text(plain), plain);
+        }
+    }
+
     proptest::proptest! {
         /// Redacting redacted text changes nothing (records are scrubbed again
         /// each time a report is written).
@@ -450,6 +499,7 @@ mod tests {
             "\\n", "\n", " ", "&", "=", ":", "%", "%25", "abc", "<redacted>", "'", "\"", "token",
             "é", "httpTokens", "<Token a=\"Signature=x\">", "<ns:Token>", "<![CDATA[", "]]>",
             "\\u0026", "\\\"", "[", "\\/", "%20", "%2525", "Credential=", " = ",
+            "http://", "u:p@", "@", "%40", "%3A%2F%2F",
         ]), 0..12)) {
             let s: String = parts.concat();
             let once = text(&s);

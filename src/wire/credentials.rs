@@ -65,6 +65,36 @@ pub fn mask_secret_params(pairs: &str, mask: &str) -> String {
         .join("&")
 }
 
+/// `text` with the userinfo of every URL it shows (`http://user:password@host`,
+/// which reqwest sends as Basic authentication) replaced by `mask`; `None` when it
+/// shows none. The userinfo runs from `://` to the last `@` before the authority
+/// ends (at `/`, `?`, `#`, a space, a quote, `<`, `>` or a backslash), as a URL
+/// parser reads it: a password may hold an `@`. The user goes too (a token is
+/// often sent as the user alone). A masked URL is not masked again.
+pub fn mask_userinfo(text: &str, mask: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut done = 0;
+    let mut from = 0;
+    while let Some(i) = text[from..].find("://") {
+        let start = from + i + "://".len();
+        let authority_len = text[start..]
+            .find(|c: char| c.is_whitespace() || "/?#\"'<>\\".contains(c))
+            .unwrap_or(text.len() - start);
+        let authority = &text[start..start + authority_len];
+        if let Some(at) = authority.rfind('@').filter(|&at| at > 0) {
+            out.push_str(&text[done..start]);
+            out.push_str(mask);
+            done = start + at;
+        }
+        from = start + authority_len;
+    }
+    if done == 0 {
+        return None;
+    }
+    out.push_str(&text[done..]);
+    Some(out)
+}
+
 /// A secret string (secret access key, session token). Its `Debug` and `Display`
 /// are redacted so it cannot reach a log, a report or an error message by accident.
 #[derive(Clone, PartialEq, Eq)]
@@ -232,6 +262,34 @@ mod tests {
             mask_secret_params("A=1&%53ignature=abc&signature=def&B=2", "***"),
             "A=1&%53ignature=***&signature=***&B=2"
         );
+    }
+
+    #[test]
+    fn the_userinfo_of_a_url_is_masked_password_and_user() {
+        let m = |s: &str| mask_userinfo(s, "<m>");
+        assert_eq!(
+            m("cannot reach http://user:pw@127.0.0.1:5/x?a=b@c").as_deref(),
+            Some("cannot reach http://<m>@127.0.0.1:5/x?a=b@c")
+        );
+        // A password with an `@` in it; a token as the user alone; two URLs.
+        assert_eq!(
+            m("https://u:p@ss@h https://tok@h2:1").as_deref(),
+            Some("https://<m>@h https://<m>@h2:1")
+        );
+        assert_eq!(
+            m("\"endpoint\": \"http://u:p@h\"").as_deref(),
+            Some("\"endpoint\": \"http://<m>@h\"")
+        );
+        // Nothing to mask, and a masked URL is left as it is.
+        for plain in [
+            "http://127.0.0.1:5/a@b",
+            "mail me@x",
+            "http://@h",
+            "a://",
+            "http://<m>@h",
+        ] {
+            assert_eq!(m(plain), None, "{plain}");
+        }
     }
 
     #[test]
