@@ -270,11 +270,46 @@ pub fn describe(check: &Check) -> String {
             e.case, e.title, e.rule, e.summary
         ));
     }
+    // `known` counts the baseline's entries seen again: with the gone ones, all
+    // of it ("0 known" of a baseline of 16 read as an empty baseline).
     out.push_str(&format!(
-        "baseline: {} known, {} new, {} gone\n",
+        "baseline: {} of its {} known still seen, {} new, {} gone\n",
         check.known,
+        check.known + check.gone.len(),
         check.new.len(),
         check.gone.len()
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{check, describe, Baseline, Entry};
+
+    fn entry(case: &str) -> Entry {
+        Entry {
+            case: case.into(),
+            rule: "r".into(),
+            title: "t".into(),
+            fingerprint: "f".into(),
+            summary: "s".into(),
+        }
+    }
+
+    /// Every known difference gone: the summary says how many the baseline
+    /// knew, not "0 known".
+    #[test]
+    fn the_summary_says_how_many_the_baseline_knows() {
+        let known = Baseline::new("t", "divergence", vec![entry("a"), entry("b")]);
+        let text = describe(&check(&known, &[]));
+        assert!(
+            text.ends_with("baseline: 0 of its 2 known still seen, 0 new, 2 gone\n"),
+            "{text}"
+        );
+        let text = describe(&check(&known, &[entry("a"), entry("c")]));
+        assert!(
+            text.ends_with("baseline: 1 of its 2 known still seen, 1 new, 1 gone\n"),
+            "{text}"
+        );
+    }
 }
