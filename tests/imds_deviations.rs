@@ -171,7 +171,17 @@ async fn imds_of(running: &RunningEmulator, id: &str) -> em_imds::RunningImds {
 /// The data-plane phase of `api`'s first instance behind the deviation (a
 /// second instance's own service issues the foreign token).
 async fn phase(api: &str, other: &str, how: Deviation) -> Vec<CaseResult> {
-    let run = common::emulator_run(api, Duration::from_millis(20), 1).await;
+    phase_slow(api, other, how, Duration::from_millis(20)).await
+}
+
+/// [`phase`], changes taking `apply_delay` to reach the metadata service.
+async fn phase_slow(
+    api: &str,
+    other: &str,
+    how: Deviation,
+    apply_delay: Duration,
+) -> Vec<CaseResult> {
+    let run = common::emulator_run(api, apply_delay, 1).await;
     let id = run.cfg.instances[0].clone();
     let dp = run.cfg.spec.data_plane.clone().expect("a data plane");
     let (mine, theirs) = (
@@ -319,5 +329,25 @@ async fn alibaba_refusing_a_tokenless_get_with_401_is_not_failed() {
     assert!(cases
         .iter()
         .any(|c| c.rule == "data_plane.tokens-required.no-token"));
+    assert_eq!(failing(&cases), BTreeSet::new());
+}
+
+/// A table without a change state (Alibaba) waits until the service shows the
+/// change. A service refusing while turned off (the "refused" reading) answers a
+/// tokenless GET as one with tokens required does: waiting on that GET after
+/// turning it back on with tokens required ended at once, and the probes went
+/// out while it was still off (token PUTs refused, failed as token.issued).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_that_reaches_the_service_late_is_waited_for() {
+    let cases = phase_slow(
+        "aliyun-ecs",
+        "i-bp67acfmxaz1234abce",
+        Deviation::SilenceRefused,
+        Duration::from_millis(1500),
+    )
+    .await;
+    assert!(cases.iter().any(
+        |c| c.rule == "data_plane.token.issued" && c.title.starts_with("http_tokens=required")
+    ));
     assert_eq!(failing(&cases), BTreeSet::new());
 }

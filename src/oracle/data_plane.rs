@@ -168,6 +168,23 @@ pub fn judge(exp: &DataExpectation, actual: &DataActual) -> Result<Vec<ReadingLa
     }
 }
 
+/// Does `probe` tell the options `after` from `before`: some rule decides it
+/// under both, and no answer acceptable under one is acceptable under the other
+/// (so an acceptable answer under `after` shows that `after` applies)?
+pub fn tells_apart(dp: &DataPlane, before: &Options, after: &Options, probe: Probe) -> bool {
+    let (Some(b), Some(a)) = (expect(dp, before, probe), expect(dp, after, probe)) else {
+        return false;
+    };
+    let overlap = |x: &DataAcceptable, y: &DataAcceptable| match (x.status, y.status) {
+        (None, None) => true,
+        (Some(sx), Some(sy)) => (100..=599).any(|s| sx.matches(s) && sy.matches(s)),
+        _ => false,
+    };
+    !b.answers
+        .iter()
+        .any(|x| a.answers.iter().any(|y| overlap(x, y)))
+}
+
 /// The answers as the control plane's acceptable outcomes, for reports: a 2xx is
 /// a success with the applied options, a refusal an error with any code and that
 /// status, and no answer the pseudo-code `no-answer`.
@@ -209,3 +226,34 @@ pub fn as_acceptable(exp: &DataExpectation, applied: &Options) -> Vec<Acceptable
 
 /// The pseudo error code of "no answer" in reports.
 pub const NO_ANSWER: &str = "no-answer";
+
+#[cfg(test)]
+mod tells_apart_tests {
+    use super::tells_apart;
+    use crate::oracle::Options;
+    use crate::spec::Probe;
+
+    fn options(pairs: &[(&str, &str)]) -> Options {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// A refusing turned-off service answers a tokenless GET as one with tokens
+    /// required does: only the token PUT tells the two apart.
+    #[test]
+    fn only_a_probe_whose_answers_differ_tells_options_apart() {
+        let spec = crate::spec::builtin_api("aliyun-ecs")
+            .expect("tables load")
+            .expect("the table");
+        let dp = spec.data_plane.as_ref().expect("a data plane");
+        let off = options(&[("http_endpoint", "disabled"), ("http_tokens", "optional")]);
+        let required = options(&[("http_endpoint", "enabled"), ("http_tokens", "required")]);
+        assert!(!tells_apart(dp, &off, &required, Probe::Get));
+        assert!(tells_apart(dp, &off, &required, Probe::PutToken));
+        let optional = options(&[("http_endpoint", "enabled"), ("http_tokens", "optional")]);
+        assert!(tells_apart(dp, &optional, &required, Probe::Get));
+        assert!(!tells_apart(dp, &optional, &required, Probe::PutToken));
+    }
+}

@@ -307,6 +307,7 @@ async fn reach(
     client: &ProbeClient,
     url: &str,
 ) -> Result<Result<Options, String>, RunError> {
+    let before = w.world.instance.options.clone();
     set_options(cfg, w, &state.options).await?;
     let Some(obs) = readback::settle(cfg, &w.world.instance.id).await? else {
         return Ok(Err(format!(
@@ -329,7 +330,7 @@ async fn reach(
     }
     if cfg.spec.state_machine.is_none() {
         // No change state to watch: wait until the service shows the change.
-        wait_for_effect(cfg, dp, &obs.options, client, url).await;
+        wait_for_effect(cfg, dp, (&before, &obs.options), client, url).await;
     }
     Ok(Ok(obs.options))
 }
@@ -401,22 +402,33 @@ fn misbound(cfg: &RunConfig, n: usize, instance: &str, reason: String) -> CaseRe
     r
 }
 
+/// Wait (bounded) until the metadata service answers as under `after`, by a
+/// probe whose acceptable answers under `before` (the options it had) and
+/// `after` have none in common; a tokenless GET when none has (the change may not
+/// show: then nothing tells, and the wait ends at once). A probe both would
+/// accept ends the wait while the old options still apply.
 async fn wait_for_effect(
     cfg: &RunConfig,
     dp: &DataPlane,
-    applied: &Options,
+    (before, after): (&Options, &Options),
     client: &ProbeClient,
     url: &str,
 ) {
-    let Some(exp) = dpo::expect(dp, applied, Probe::Get) else {
+    let plan = plan::probes(dp, after, false);
+    let p = plan
+        .iter()
+        .filter(|p| !matches!(p.probe, Probe::GetForeignToken | Probe::Ipv6))
+        .find(|p| dpo::tells_apart(dp, before, after, p.probe))
+        .cloned()
+        .unwrap_or(DataProbe {
+            probe: Probe::Get,
+            ttl: None,
+            title: String::new(),
+        });
+    let Some(exp) = dpo::expect(dp, after, p.probe) else {
         return;
     };
     let started = Instant::now();
-    let p = DataProbe {
-        probe: Probe::Get,
-        ttl: None,
-        title: String::new(),
-    };
     let urls = Urls {
         main: url.to_string(),
         v6: None,
