@@ -209,3 +209,36 @@ async fn an_endpoint_bound_to_another_instance_gives_no_foreign_token() {
         "{notes:?}"
     );
 }
+
+/// Given only an instance's IPv6 endpoint (which answers only with the IPv6
+/// endpoint enabled), the phase does not send every probe there to fail for no
+/// answer: it says it needs the IPv4 one.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ipv6_endpoint_alone_is_not_probed_as_the_main_one() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("skipped: no IPv6 loopback here");
+        return;
+    }
+    let run = common::emulator_run("aws-ec2", Duration::from_millis(20), 1).await;
+    let id = run.cfg.instances[0].clone();
+    let em = run.server.emulator();
+    let v6 = em_imds::start_imds(
+        em,
+        em.find_instance(&id).unwrap(),
+        &["[::1]:0".parse().unwrap()],
+    )
+    .await
+    .unwrap();
+    let cfg = RunConfig {
+        only: Some(only("data_plane.tokens-*")),
+        ..run.cfg.clone()
+    };
+    let (cases, notes) = phase(&cfg, &[(&id, v6.urls()[0].clone())]).await;
+    assert!(cases.is_empty(), "{cases:#?}");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("only an IPv6 metadata endpoint") && n.contains("skipped")),
+        "{notes:?}"
+    );
+}

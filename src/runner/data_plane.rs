@@ -98,11 +98,12 @@ pub async fn run(
     let shared = super::Shared::new(&cfg.spec);
     let mut jobs = Vec::new();
     for instance in &cfg.instances {
-        let Some(url) = endpoints.v4(instance).or_else(|| endpoints.v6(instance)) else {
-            note(format!(
-                "data-plane: no metadata endpoint for {instance} (run --imds {instance}=URL); skipped"
-            ));
-            continue;
+        let url = match main_endpoint(dp, endpoints, instance) {
+            Ok(url) => url,
+            Err(why) => {
+                note(format!("data-plane: {why}; skipped"));
+                continue;
+            }
         };
         // Another instance of this API issues the foreign token: preferably one
         // no worker changes meanwhile (the first that issues one is used).
@@ -119,7 +120,10 @@ pub async fn run(
             .collect();
         let urls = Urls {
             main: url.clone(),
-            v6: endpoints.v6(instance).filter(|u| *u != url).cloned(),
+            v6: endpoints
+                .v6(instance)
+                .filter(|u| *u != url && dp.address_v6.is_some())
+                .cloned(),
             foreign,
         };
         jobs.push(run_instance(
@@ -139,6 +143,28 @@ pub async fn run(
     let results = futures::future::join_all(jobs).await;
     // The data plane's readings (its own ambiguities), beside the control plane's.
     shared.finish(api, results, events)
+}
+
+/// The endpoint most probes go to: the IPv4 one. Where the API has an IPv6
+/// endpoint, it answers only while that option is enabled, so it cannot stand in
+/// (every other probe would find no answer and fail); where the API has none, an
+/// IPv6 URL is only the way to reach the service.
+fn main_endpoint<'a>(
+    dp: &DataPlane,
+    endpoints: &'a ImdsEndpoints,
+    instance: &str,
+) -> Result<&'a String, String> {
+    match (endpoints.v4(instance), endpoints.v6(instance)) {
+        (Some(url), _) => Ok(url),
+        (None, Some(url)) if dp.address_v6.is_none() => Ok(url),
+        (None, Some(url)) => Err(format!(
+            "only an IPv6 metadata endpoint for {instance} ({url}), which answers only with \
+             the IPv6 endpoint enabled: give its IPv4 one too (--imds {instance}=http://ADDR:PORT)"
+        )),
+        (None, None) => Err(format!(
+            "no metadata endpoint for {instance} (run --imds {instance}=URL)"
+        )),
+    }
 }
 
 /// The endpoints one instance's probes use.
