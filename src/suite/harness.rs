@@ -329,15 +329,16 @@ impl Harness {
                 for session in sessions.iter_mut().filter(|_| restore) {
                     match session.restore(&live.cfg).await {
                         Ok(Some(Restored::Done(note))) => out.notes.push(format!("{api}: {note}")),
-                        Ok(Some(not_back)) => out.problems.push(format!(
-                            "{api}: could not restore {}: {}",
-                            session.instance(),
-                            not_back.not_back().unwrap_or_default()
+                        Ok(Some(not_back)) => out.problems.push(not_restored(
+                            &api,
+                            session,
+                            &not_back.not_back().unwrap_or_default(),
                         )),
                         Ok(None) => {}
-                        Err(e) => out.problems.push(format!(
-                            "{api}: could not restore {}: {e}",
-                            session.instance()
+                        Err(e) => out.problems.push(not_restored(
+                            &api,
+                            session,
+                            &crate::verdict::redact::text(&e.to_string()),
                         )),
                     }
                 }
@@ -677,6 +678,21 @@ fn emulator_plans(apis: &[String], region: Option<&str>) -> Result<Vec<Plan>, Su
         )));
     }
     Ok(plans)
+}
+
+/// An instance the harness could not put back, why, and the options it had when
+/// the tests began (to put it back by hand), as `run` says it.
+fn not_restored(api: &str, session: &Session, why: &str) -> String {
+    let had = session
+        .original()
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "{api}: could not restore {}: {why}; it had {had}",
+        session.instance()
+    )
 }
 
 #[cfg(test)]
@@ -1022,6 +1038,45 @@ mod tests {
             ended.finish.notes
         );
         assert_eq!(options_at(&rt, &url, &instance, (&key, &secret)), found);
+    }
+
+    /// A target gone before the end: the instance that could not be put back is
+    /// named with the options it had, to put back by hand (they were not said).
+    #[test]
+    fn an_instance_not_restored_is_named_with_its_options() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let emulator = rt.block_on(Emulator::start()).unwrap();
+        let url = emulator.url();
+        let instance = emulator.instances("aws-ec2")[0].clone();
+        let (key, secret) = emulator.credentials("aws-ec2").unwrap();
+        let h = Harness::from_vars(vars(&[
+            ("IMDS_CONFORM_ENDPOINT", &url),
+            ("IMDS_CONFORM_API", "aws-ec2"),
+            ("IMDS_CONFORM_INSTANCE", &instance),
+            ("AWS_ACCESS_KEY_ID", &key),
+            ("AWS_SECRET_ACCESS_KEY", &secret),
+        ]))
+        .unwrap();
+        let test = h
+            .tests()
+            .into_iter()
+            .find(|t| t.name.ends_with("-httpputresponsehoplimit-valid-32"))
+            .unwrap();
+        h.run(&test).unwrap();
+        rt.block_on(emulator.shutdown());
+        let problems = h.finish().problems;
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains(&format!("could not restore {instance}"))
+                    && p.contains("it had ")
+                    && p.contains("hop_limit=1")),
+            "{problems:?}"
+        );
     }
 
     #[test]
