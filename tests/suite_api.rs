@@ -345,3 +345,27 @@ async fn only_keeps_the_random_phase_by_its_rule() {
     let dropped = random("HttpTokens.*").run().await.expect("runs");
     assert_eq!(dropped.cases(), 0, "{dropped}");
 }
+
+/// A fake that hangs (accepts, never answers) is given up after the suite's
+/// `answer_timeout`, and the error says after how long (it was 30 s per request,
+/// minutes for a run, with no way to shorten it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_hangs_is_given_up_after_the_answer_timeout() {
+    let (instance, key, secret, _) = ec2();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream); // kept open, never answered
+        }
+    });
+    let err = coverage(&url, &instance, &key, &secret)
+        .answer_timeout(Duration::from_millis(300))
+        .run()
+        .await
+        .expect_err("nothing answers");
+    assert!(err.to_string().contains("no answer within 300ms"), "{err}");
+}

@@ -389,6 +389,7 @@ impl Harness {
                 credentials,
                 rate: None,
                 settle_timeout: None,
+                answer_timeout: None,
             };
             let mut cfg = aim
                 .config(self.seed, self.random_cases, super::ALL_PHASES.to_vec())
@@ -937,6 +938,7 @@ mod tests {
             credentials: Credentials::new(key.0, key.1),
             rate: None,
             settle_timeout: None,
+            answer_timeout: None,
         };
         let cfg = aim.config(1, 0, Vec::new()).unwrap();
         let call = crate::runner::readback_call(&spec, &cfg.region, instance);

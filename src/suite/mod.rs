@@ -178,6 +178,7 @@ pub struct Suite {
     only: Vec<String>,
     rate: Option<f64>,
     settle_timeout: Option<Duration>,
+    answer_timeout: Option<Duration>,
     target_name: Option<String>,
 }
 
@@ -204,6 +205,7 @@ impl Suite {
             only: Vec::new(),
             rate: None,
             settle_timeout: None,
+            answer_timeout: None,
             target_name: None,
         }
     }
@@ -359,6 +361,20 @@ impl Suite {
         self
     }
 
+    /// How long to wait for each answer of the target before it counts as
+    /// unreachable (default 30 s). A fake that hangs then stops the run after
+    /// this long, not after half a minute per request.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let suite = imds_conform::Suite::new("aws-ec2").answer_timeout(Duration::from_secs(2));
+    /// # let _ = suite;
+    /// ```
+    pub fn answer_timeout(mut self, timeout: Duration) -> Self {
+        self.answer_timeout = Some(timeout);
+        self
+    }
+
     /// The target's name in the report (default: `emulator`, or the endpoint's host
     /// and port, `127.0.0.1:5000`).
     ///
@@ -429,6 +445,7 @@ impl Suite {
             instances: self.instances.clone(),
             rate: self.rate,
             settle_timeout: self.settle_timeout,
+            answer_timeout: self.answer_timeout,
             url,
             spec,
         };
@@ -545,6 +562,8 @@ pub(crate) struct Aim {
     pub credentials: Credentials,
     pub rate: Option<f64>,
     pub settle_timeout: Option<Duration>,
+    /// How long an answer may take (`None`: the target's default).
+    pub answer_timeout: Option<Duration>,
 }
 
 impl Aim {
@@ -574,6 +593,9 @@ impl Aim {
             Some(self.credentials.clone()),
         );
         tcfg.rate = rate;
+        if let Some(t) = self.answer_timeout {
+            tcfg.timeout = t;
+        }
         let target = Target::new(tcfg).map_err(|e| SuiteError::Config(e.to_string()))?;
         Ok(RunConfig {
             spec: self.spec.clone(),
