@@ -242,6 +242,7 @@ fn parse_body(text: &str) -> Result<Value, DecodeError> {
         }
     } else {
         let v: Value = serde_json::from_str(text).map_err(|e| DecodeError::Json(e.to_string()))?;
+        super::check_nodes(&v)?;
         if v.is_object() {
             Ok(v)
         } else {

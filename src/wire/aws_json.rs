@@ -200,6 +200,7 @@ pub fn decode_response(resp: &HttpResponse) -> Result<Outcome, DecodeError> {
     check_size(&resp.body)?;
     let request_id = resp.header("x-amzn-requestid").map(str::to_string);
     let body = parse_body(&resp.body)?;
+    super::check_nodes(&body)?;
     if (200..300).contains(&resp.status) {
         if !body.is_object() {
             return Err(DecodeError::Shape(

@@ -25,6 +25,33 @@ use serde::{Deserialize, Serialize};
 /// before parsing so a hostile peer cannot make us allocate without bound.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// Most values (XML elements; JSON objects, arrays, strings, numbers…) a decoded
+/// answer may hold; one holding more is refused. A real answer holds a few hundred
+/// (a read-back of one instance); without a bound a hostile 1 MiB answer of 250 000
+/// empty elements decoded to a tree some twenty times its size, kept with every
+/// failing case (12 GB of memory over one coverage phase).
+pub const MAX_NODES: usize = 10_000;
+
+/// `Err` when `v` holds more than [`MAX_NODES`] values (itself included).
+pub fn check_nodes(v: &serde_json::Value) -> Result<(), DecodeError> {
+    let mut seen = 0usize;
+    let mut pending = vec![v];
+    while let Some(v) = pending.pop() {
+        seen += 1;
+        if seen > MAX_NODES {
+            return Err(DecodeError::Shape(format!(
+                "more than {MAX_NODES} values in the answer"
+            )));
+        }
+        match v {
+            serde_json::Value::Array(items) => pending.extend(items),
+            serde_json::Value::Object(members) => pending.extend(members.values()),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// The wire protocols imds-conform speaks. The spec table names one per API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

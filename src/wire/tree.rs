@@ -27,10 +27,20 @@ pub fn parse_xml(text: &str) -> Result<(String, Value), DecodeError> {
     let mut reader = Reader::from_str(text);
     let mut stack: Vec<Open> = Vec::new();
     let mut root: Option<(String, Value)> = None;
+    let mut elements = 0usize;
     loop {
         let event = reader
             .read_event()
             .map_err(|e| DecodeError::Xml(e.to_string()))?;
+        if matches!(event, Event::Start(_) | Event::Empty(_)) {
+            elements += 1;
+            if elements > super::MAX_NODES {
+                return Err(DecodeError::Xml(format!(
+                    "more than {} elements",
+                    super::MAX_NODES
+                )));
+            }
+        }
         match event {
             Event::Start(start) => {
                 if root.is_some() {
