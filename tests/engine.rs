@@ -1601,7 +1601,7 @@ fn readback_rules(r: &CaseResult) -> Vec<(String, Option<String>)> {
 /// A target whose read-back never shows one option (httpProtocolIpv6) although
 /// its answers do: one departure, the read-back's; the answers are not judged on a
 /// value the run cannot know (they showed the instance's own value, and were
-/// reported as "not the instance's value"). Cases set the option, so the run
+/// reported as "not the value the call set or kept"). Cases set the option, so the run
 /// cannot tell the instance is back as it was: it must say so, not "restored".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_back_lacking_an_option_is_one_departure_and_no_restore_is_claimed() {

@@ -856,14 +856,17 @@ fn shows_as_sent(
 
 /// A success that shows another value for an option the call did not send breaks
 /// the table's rule for an omitted parameter (`<param>.absent`: keep or reset), not
-/// the answer's shape or the call's own change. A parameter sent empty counts as
-/// sent: a target that keeps the empty value shows one departure whatever the
-/// parameter, not one per parameter's omission rule.
+/// the answer's shape or the call's own change. An answer that lacks the option's
+/// field says nothing of what the omission did: that is the answer's shape
+/// (`response.fields`), one departure whichever options the calls left out. A
+/// parameter sent empty counts as sent: a target that keeps the empty value shows
+/// one departure whatever the parameter, not one per parameter's omission rule.
 fn name_omissions(spec: &Spec, call: &crate::wire::Call, findings: &mut [Finding]) {
     for f in findings.iter_mut() {
         // (A read-back's findings come named: `readback_agrees` gives an omitted
         // option's its omission rule where one is at stake, and only there.)
-        let of_success = f.kind == FindingKind::Answer && f.rule == "response.fields";
+        let of_success =
+            f.kind == FindingKind::Answer && f.rule == "response.fields" && f.got != "missing";
         let Some(field) = f.field.as_deref().filter(|_| of_success) else {
             continue;
         };
@@ -2098,6 +2101,12 @@ mod name_omissions_tests {
             let sent = Call::new("Modify").with(p.name.clone(), "x");
             let mut findings = vec![finding(FindingKind::Answer, "response.fields", &option)];
             name_omissions(&spec, &sent, &mut findings);
+            assert_eq!(findings[0].rule, "response.fields", "{}", spec.api.id);
+            // Left out, but the answer lacks the field: the answer's shape.
+            let mut lacking = finding(FindingKind::Answer, "response.fields", &option);
+            lacking.got = "missing".into();
+            let mut findings = vec![lacking];
+            name_omissions(&spec, &call, &mut findings);
             assert_eq!(findings[0].rule, "response.fields", "{}", spec.api.id);
         }
     }

@@ -32,6 +32,8 @@ pub enum Family {
     DryRun,
     /// The pending → applied machine.
     StateMachine,
+    /// The modify answer's options.
+    Answer,
     /// The read-back call.
     Readback,
     /// Error codes and statuses.
@@ -42,12 +44,13 @@ pub enum Family {
 
 impl Family {
     /// Every family, in listing order.
-    pub const ALL: [Family; 8] = [
+    pub const ALL: [Family; 9] = [
         Family::Range,
         Family::Enum,
         Family::Omission,
         Family::DryRun,
         Family::StateMachine,
+        Family::Answer,
         Family::Readback,
         Family::Errors,
         Family::Auth,
@@ -61,6 +64,7 @@ impl Family {
             Family::Omission => "omission",
             Family::DryRun => "dry-run",
             Family::StateMachine => "state machine",
+            Family::Answer => "answer",
             Family::Readback => "read-back",
             Family::Errors => "errors",
             Family::Auth => "auth",
@@ -137,6 +141,9 @@ pub fn families(spec: &Spec) -> Vec<Family> {
     if spec.state_machine.is_some() {
         out.push(Family::StateMachine);
     }
+    if spec.response.options_path.is_some() && !spec.response.fields.is_empty() {
+        out.push(Family::Answer);
+    }
     if !spec.readback.fields.is_empty() {
         out.push(Family::Readback);
     }
@@ -183,6 +190,7 @@ pub fn catalogue(spec: &Spec) -> Vec<Deviation> {
     t.omission_ambiguities();
     t.dry_run();
     t.state_machine();
+    t.answer();
     t.readback();
     t.errors();
     t.auth();
@@ -604,6 +612,37 @@ impl Table<'_> {
         );
     }
 
+    /// Where the modify answer shows the options: an answer lacking one, an
+    /// answer showing the options before the call. Each is the answer's departure
+    /// alone, whether the call sent the option or left it out (the answer's
+    /// fields are a fact of its shape, not of what an omission does).
+    fn answer(&mut self) {
+        if self.spec.response.options_path.is_none() {
+            return;
+        }
+        let fields: Vec<String> = self.spec.response.fields.keys().cloned().collect();
+        for option in fields {
+            self.push(
+                Family::Answer,
+                format!("drops-{option}"),
+                Fault::AnswerDrops {
+                    option: option.clone(),
+                },
+                Expect::Departure {
+                    rule: "response.fields".into(),
+                },
+            );
+        }
+        self.push(
+            Family::Answer,
+            "stale".into(),
+            Fault::AnswerStale,
+            Expect::Departure {
+                rule: "response.fields".into(),
+            },
+        );
+    }
+
     fn readback(&mut self) {
         let fields: Vec<String> = self.spec.readback.fields.keys().cloned().collect();
         for option in fields {
@@ -622,6 +661,14 @@ impl Table<'_> {
             Family::Readback,
             "stale".into(),
             Fault::ReadbackStale,
+            Expect::Departure {
+                rule: "modify.success".into(),
+            },
+        );
+        self.push(
+            Family::Readback,
+            "not-applied".into(),
+            Fault::NotApplied,
             Expect::Departure {
                 rule: "modify.success".into(),
             },

@@ -77,6 +77,16 @@ pub enum Fault {
     },
     /// The read-back shows the options as they were before the last change.
     ReadbackStale,
+    /// A success is answered as the table says, and the change is not made.
+    NotApplied,
+    /// The modify answer lacks the field of `option` (the change is made).
+    AnswerDrops {
+        /// The option.
+        option: String,
+    },
+    /// The modify answer shows the options as they were before the call (the
+    /// change is made).
+    AnswerStale,
     /// Errors the table answers under `rule` come with `code` instead.
     ErrorCode {
         /// The rule.
@@ -125,6 +135,9 @@ impl Fault {
             Fault::NeverSettles => "the change never settles".into(),
             Fault::ReadbackDrops { option } => format!("the read-back lacks {option}"),
             Fault::ReadbackStale => "the read-back shows the options before the last change".into(),
+            Fault::NotApplied => "answers a success and does not make the change".into(),
+            Fault::AnswerDrops { option } => format!("the modify answer lacks {option}"),
+            Fault::AnswerStale => "the modify answer shows the options before the call".into(),
             Fault::ErrorCode { rule, code } => format!("{rule}: answers code {code}"),
             Fault::ErrorStatus { rule, status } => format!("{rule}: answers status {status}"),
             Fault::ErrorHtml { rule } => format!("{rule}: answers a 500 HTML page"),
@@ -152,10 +165,12 @@ impl Fault {
     }
 
     /// Whether this fault may also make an ambiguity it is not about come out
-    /// inconsistent: only a lagging read-back, whose every later case starts from
-    /// options the instance no longer has.
+    /// inconsistent: a lagging read-back, whose every later case starts from
+    /// options the instance no longer has; a change never made, which a call at a
+    /// time cannot tell from a reading that ignores a parameter (a valid value not
+    /// applied, an invalid one refused: two readings' behaviour).
     pub fn may_confuse_readings(&self) -> bool {
-        matches!(self, Fault::ReadbackStale)
+        matches!(self, Fault::ReadbackStale | Fault::NotApplied)
     }
 }
 

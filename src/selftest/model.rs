@@ -336,10 +336,22 @@ impl Model {
         };
         if *targets_instance {
             self.after_success(call, &world.instance.options, &mut options, stored, &mut st);
-            let inst = &mut st.instances[at];
-            store(inst, options.clone(), now);
-            if self.has(&Fault::AlwaysSettled) {
-                inst.changed_at = None;
+            if !self.has(&Fault::NotApplied) {
+                let inst = &mut st.instances[at];
+                store(inst, options.clone(), now);
+                if self.has(&Fault::AlwaysSettled) {
+                    inst.changed_at = None;
+                }
+            }
+        }
+        let mut shown = if self.has(&Fault::AnswerStale) {
+            world.instance.options.clone()
+        } else {
+            options
+        };
+        for f in &self.faults {
+            if let Fault::AnswerDrops { option } = f {
+                shown.remove(option);
             }
         }
         let body = shape::modify_body(
@@ -347,7 +359,7 @@ impl Model {
             self.json,
             shape,
             &world.instance.id,
-            targets_instance.then_some(&options),
+            targets_instance.then_some(&shown),
             &state,
         );
         Reply::Answer(Answer::Success {

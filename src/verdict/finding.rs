@@ -372,7 +372,7 @@ pub fn of_success_mismatch(spec: &Spec, a: &Acceptable, m: &Mismatch) -> Finding
         ),
         Mismatch::Field { field, got, .. } => (
             "response.fields".to_string(),
-            "the instance's value".to_string(),
+            "the value the call set or kept".to_string(),
             another_or_missing(got.is_some()),
             Some(field.clone()),
         ),
