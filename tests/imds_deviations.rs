@@ -39,6 +39,10 @@ enum Deviation {
     MissingAnswered,
     /// A tokenless GET refused gets 403, not 401.
     Refuses403,
+    /// The item is not served but redirected (307) to where it is: a client
+    /// that follows judges another answer than the service's (and carries the
+    /// token header to wherever the redirect points).
+    RedirectsItem,
     /// Not a departure: the instance has no tags (an empty listing, no values).
     Untagged,
     /// Not a departure on Alibaba (its refusal's status is inexact): a tokenless
@@ -126,6 +130,10 @@ async fn deviate(State(p): State<Arc<Proxy>>, req: Request) -> Response {
             if !is_put && status == 401 && !parts.headers.contains_key(p.token) =>
         {
             status = 403;
+        }
+        Deviation::RedirectsItem if !is_put && status == 200 && path.ends_with("/instance-id") => {
+            status = 307;
+            headers.insert("location", format!("{}{path}", p.real).parse().unwrap());
         }
         Deviation::Untagged if status == 200 && path.ends_with("/tags/instance") => {
             body = Default::default();
@@ -277,6 +285,15 @@ async fn a_service_answering_absent_items_fails_missing_item() {
     assert_eq!(
         ec2_fails(Deviation::MissingAnswered).await,
         set(&["missing-item"])
+    );
+}
+
+/// A redirect is the service's answer, not the page it points to.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redirected_item_is_judged_as_the_redirect() {
+    assert_eq!(
+        ec2_fails(Deviation::RedirectsItem).await,
+        set(&["tokens-optional.no-token", "token.valid"])
     );
 }
 

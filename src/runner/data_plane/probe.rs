@@ -2,7 +2,7 @@
 //! first where the probe needs a token), recorded as exchanges, and the answer
 //! judged — the last request's, or the token request's when that one fails.
 //! Connections are never reused, so one answer's fate (no answer, a TTL) cannot
-//! leak into the next probe.
+//! leak into the next probe; redirects are not followed.
 
 use std::time::{Duration, Instant};
 
@@ -54,6 +54,9 @@ impl ProbeClient {
             .timeout(PROBE_TIMEOUT)
             .pool_max_idle_per_host(0)
             .no_proxy()
+            // A redirect is the service's answer: following it would judge
+            // another's, and carry the token header there.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("cannot build the metadata client: {e}"))?;
         Ok(ProbeClient {
