@@ -77,7 +77,7 @@ pub fn execute(args: MatrixArgs) -> u8 {
         ("matrix.html", matrix::to_html(&m)),
     ] {
         let path = args.out.join(name);
-        if let Err(e) = std::fs::write(&path, body) {
+        if let Err(e) = report::write::write_whole(&path, &body) {
             eprintln!("error: cannot write {}: {e}", path.display());
             return exit::USAGE;
         }

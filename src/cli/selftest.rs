@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Args;
+use imds_conform::report::write::write_whole;
 use imds_conform::selftest::{catalogue, check, Deviation, Expect, Options, Report};
 use imds_conform::spec::Spec;
 
@@ -82,7 +83,7 @@ pub fn execute(args: SelftestArgs) -> u8 {
     if let Some(path) = &args.json {
         let written = serde_json::to_string_pretty(&report)
             .map_err(|e| e.to_string())
-            .and_then(|j| std::fs::write(path, j + "\n").map_err(|e| e.to_string()));
+            .and_then(|j| write_whole(path, &(j + "\n")).map_err(|e| e.to_string()));
         if let Err(e) = written {
             eprintln!("error: cannot write {}: {e}", path.display());
             return exit::USAGE;

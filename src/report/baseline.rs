@@ -244,7 +244,7 @@ pub fn write(path: &Path, b: &Baseline) -> Result<(), ReportError> {
             source,
         })?;
     }
-    std::fs::write(path, to_json(b)).map_err(|source| ReportError::Write {
+    super::write::write_whole(path, &to_json(b)).map_err(|source| ReportError::Write {
         path: path.to_path_buf(),
         source,
     })

@@ -163,7 +163,7 @@ pub fn write(dir: &Path, r: &Recording) -> Result<PathBuf, ReportError> {
         path: dir.to_path_buf(),
         source,
     })?;
-    std::fs::write(&path, to_json(r)).map_err(|source| ReportError::Write {
+    super::write::write_whole(&path, &to_json(r)).map_err(|source| ReportError::Write {
         path: path.clone(),
         source,
     })?;

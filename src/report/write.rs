@@ -124,16 +124,37 @@ fn mkdir(dir: &Path) -> Result<(), ReportError> {
 }
 
 fn put(w: &mut Written, path: &Path, contents: &str, executable: bool) -> Result<(), ReportError> {
-    let err = |source| ReportError::Write {
+    whole(path, contents, executable).map_err(|source| ReportError::Write {
         path: path.to_path_buf(),
         source,
-    };
-    std::fs::write(path, contents).map_err(err)?;
-    if executable {
-        make_executable(path).map_err(err)?;
-    }
+    })?;
     w.files.push(path.to_path_buf());
     Ok(())
+}
+
+/// Write one file whole or not at all: the contents go to a sibling file first,
+/// which then takes the name, so a run stopped while writing (a second Ctrl-C)
+/// leaves the previous file, or none, never half of one. Every file the tool
+/// writes for people or for a later run (reports, baselines, recordings, the
+/// matrix) goes through here.
+pub fn write_whole(path: &Path, contents: &str) -> std::io::Result<()> {
+    whole(path, contents, false)
+}
+
+fn whole(path: &Path, contents: &str, executable: bool) -> std::io::Result<()> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(format!(".{}.partial", std::process::id()));
+    let partial = PathBuf::from(partial);
+    let written = std::fs::write(&partial, contents).and_then(|()| {
+        if executable {
+            make_executable(&partial)?;
+        }
+        std::fs::rename(&partial, path)
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written
 }
 
 #[cfg(unix)]
@@ -147,4 +168,48 @@ fn make_executable(path: &Path) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn make_executable(_path: &Path) -> std::io::Result<()> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A report written over an older one replaces it whole: a reader holding the
+    /// older file still reads all of it (the new one is another file, renamed into
+    /// place, not the old one truncated and rewritten), and no partial file is left.
+    #[test]
+    fn a_file_is_replaced_whole_not_rewritten_in_place() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let path = dir.path().join("report.json");
+        let mut w = Written::default();
+        put(&mut w, &path, "old and complete", false).expect("first write");
+        let held = std::fs::File::open(&path).expect("open the old file");
+        put(&mut w, &path, "new", false).expect("second write");
+        let mut old = String::new();
+        std::io::Read::read_to_string(&mut &held, &mut old).expect("read");
+        assert_eq!(old, "old and complete");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "new");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, ["report.json"]);
+    }
+
+    /// A file that cannot be written is an error naming it, and leaves nothing.
+    #[test]
+    fn a_failed_write_names_the_file_and_leaves_no_partial() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        // A folder where the file should go: the rename fails.
+        let path = dir.path().join("report.md");
+        std::fs::create_dir(&path).expect("a folder in the way");
+        std::fs::write(path.join("x"), "").expect("not empty");
+        let e = put(&mut Written::default(), &path, "text", false).expect_err("refused");
+        assert!(e.to_string().contains("report.md"), "{e}");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, ["report.md"]);
+    }
 }
