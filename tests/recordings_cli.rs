@@ -256,10 +256,11 @@ fn report_with_a_change(dir: &Path) -> String {
     case["id"].as_str().expect("id").to_string()
 }
 
-/// An EC2 target that is the emulator up to its first modify, then answers
-/// `after` (`None`: drops the connection) to every modify, or to every request
-/// when `everything`.
-fn after_the_first_modify(
+/// An EC2 target that is the emulator for its first `n` modify calls, then
+/// answers `after` (`None`: drops the connection) to every modify, or to every
+/// request when `everything`.
+fn after_modifies(
+    n: usize,
     everything: bool,
     after: fn() -> Option<imds_conform::wire::HttpResponse>,
 ) -> Answering {
@@ -274,7 +275,7 @@ fn after_the_first_modify(
         } else {
             modifies.load(SeqCst)
         };
-        if earlier >= 1 && (modify || everything) {
+        if earlier >= n && (modify || everything) {
             return after();
         }
         Some(emulator.handle(req, std::time::SystemTime::now()))
@@ -313,7 +314,7 @@ async fn replay_against(dir: &Path, case: &str, target: Answering) -> std::proce
 async fn replay_says_an_instance_it_could_not_put_back() {
     let dir = tempfile::tempdir().expect("tempdir");
     let case = report_with_a_change(dir.path());
-    let target = after_the_first_modify(false, incorrect_instance_state);
+    let target = after_modifies(1, false, incorrect_instance_state);
     let out = replay_against(dir.path(), &case, target).await;
     exits_with(&out, 4);
     let (stdout, err) = (
@@ -338,7 +339,7 @@ async fn replay_says_an_instance_it_could_not_put_back() {
 async fn replay_keeps_the_case_when_the_restore_fails() {
     let dir = tempfile::tempdir().expect("tempdir");
     let case = report_with_a_change(dir.path());
-    let target = after_the_first_modify(true, || None);
+    let target = after_modifies(1, true, || None);
     let out = replay_against(dir.path(), &case, target).await;
     exits_with(&out, 4);
     let (stdout, err) = (
@@ -395,5 +396,50 @@ fn an_alibaba_recording_verified_in_another_region_is_one_error() {
             show(&out)
         );
         exits_with(&verify_in("cn-hangzhou"), 0);
+    }
+}
+
+/// `record` and `verify --against` put the instance back as `run` does, and one
+/// they could not put back is said with its options before the run, exit 4: a
+/// target that refuses every modify after its 20th (the instance then changed)
+/// exited 0, and one gone mid-run 3, without a word of the instance.
+#[tokio::test(flavor = "multi_thread")]
+async fn record_and_verify_say_an_instance_they_could_not_put_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let reference = dir.path().join("reference");
+    record_ec2(&reference);
+    let cases: [(&str, Answering); 3] = [
+        (
+            "record",
+            after_modifies(20, false, incorrect_instance_state),
+        ),
+        (
+            "verify",
+            after_modifies(20, false, incorrect_instance_state),
+        ),
+        ("verify", after_modifies(20, true, || None)),
+    ];
+    for (command, target) in cases {
+        let url = serve_answering(target).await;
+        let mut cmd = bin();
+        with_default_aws_keys(&mut cmd)
+            .args([command, "--target", "bent", "--api", "aws-ec2"])
+            .args(["--endpoint", &url, "--instance", "i-0123456789abcdef0"]);
+        if command == "record" {
+            cmd.arg("--out").arg(dir.path().join("bent"));
+        } else {
+            cmd.args(["--max-diffs", "0", "--against"]).arg(&reference);
+        }
+        let out = tokio::task::spawn_blocking(move || cmd.output().expect("runs"))
+            .await
+            .expect("joins");
+        exits_with(&out, 4);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("aws-ec2: i-0123456789abcdef0 was NOT put back as it was")
+                && err.contains("its options before the run: hop_limit=1"),
+            "{command}: {}",
+            show(&out)
+        );
     }
 }

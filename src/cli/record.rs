@@ -10,9 +10,9 @@ use std::sync::Arc;
 use clap::Args;
 use imds_conform::generate::Phase;
 use imds_conform::report::recording::{self, Recording};
-use imds_conform::runner::{self, RunConfig};
+use imds_conform::runner::{self, Event, RunConfig};
 use imds_conform::spec::Spec;
-use imds_conform::verdict::CaseResult;
+use imds_conform::verdict::{redact, CaseResult};
 
 use super::exit;
 use super::setup::{self, Embedded, Job};
@@ -60,6 +60,8 @@ pub struct Coverage {
     pub instance: String,
     /// The region the cases were sent in.
     pub region: String,
+    /// The instances the run could not put back as it found them, in words.
+    pub not_restored: Vec<String>,
     pub cases: Vec<CaseResult>,
 }
 
@@ -146,19 +148,65 @@ async fn cover(jobs: Vec<Job>, rate: Option<f64>) -> Result<Vec<Coverage>, u8> {
             ..job.config(job.target(rate)?)
         };
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+        // The instances the run could not put back (the rest of its events are
+        // for a console this command does not show).
+        let drain = tokio::spawn(async move {
+            let mut left = Vec::new();
+            while let Some(event) = rx.recv().await {
+                if let Some(line) = not_put_back(event) {
+                    left.push(line);
+                }
+            }
+            left
+        });
         let result = runner::run_api(cfg, tx).await;
-        let _ = drain.await;
-        let cases = result.map_err(|e| setup::run_error(&e))?;
+        let not_restored = drain.await.unwrap_or_default();
+        let cases = match result {
+            Ok(cases) => cases,
+            Err(e) => {
+                let code = setup::run_error(&e);
+                return Err(if say_not_restored(&not_restored) {
+                    exit::NOT_RESTORED
+                } else {
+                    code
+                });
+            }
+        };
         let instance = job.instances.into_iter().next().unwrap_or_default();
         out.push(Coverage {
             spec: job.spec,
             instance,
             region: job.region,
+            not_restored,
             cases,
         });
     }
     Ok(out)
+}
+
+/// An instance the run could not put back, in words (as `run` says it).
+fn not_put_back(event: Event) -> Option<String> {
+    match event {
+        Event::NotRestored {
+            api,
+            instance,
+            reason,
+            original,
+        } => Some(redact::text(&format!(
+            "{api}: {instance} was NOT put back as it was ({reason}); its options before \
+             the run: {original}"
+        ))),
+        _ => None,
+    }
+}
+
+/// Say each instance left changed; whether there was one (exit 4, which outranks
+/// every other code).
+pub fn say_not_restored(lines: &[String]) -> bool {
+    for line in lines {
+        eprintln!("error: {line}");
+    }
+    !lines.is_empty()
 }
 
 pub fn execute(args: RecordArgs) -> u8 {
@@ -185,6 +233,10 @@ pub fn execute(args: RecordArgs) -> u8 {
                 return exit::USAGE;
             }
         }
+    }
+    let left: Vec<String> = runs.iter().flat_map(|r| r.not_restored.clone()).collect();
+    if say_not_restored(&left) {
+        return exit::NOT_RESTORED;
     }
     exit::OK
 }

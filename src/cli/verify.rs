@@ -17,7 +17,7 @@ use imds_conform::report::recording::{self, Divergence};
 use imds_conform::report::{self, text};
 
 use super::exit;
-use super::record::{run_coverage, TargetArgs};
+use super::record::{run_coverage, say_not_restored, TargetArgs};
 use super::setup::runtime;
 
 #[derive(Debug, Args)]
@@ -48,16 +48,27 @@ pub struct VerifyArgs {
 }
 
 pub fn execute(args: VerifyArgs) -> u8 {
-    let (target, kind, entries) = match &args.report {
-        Some(path) => match from_report(path, args.target.specs.as_ref()) {
-            Ok(x) => x,
-            Err(code) => return code,
-        },
+    let (found, not_restored) = match &args.report {
+        Some(path) => (from_report(path, args.target.specs.as_ref()), Vec::new()),
         None => match against(&args) {
-            Ok(x) => x,
-            Err(code) => return code,
+            Ok((found, left)) => (Ok(found), left),
+            Err(code) => (Err(code), Vec::new()),
         },
     };
+    let code = match found {
+        Ok(found) => decide(&args, found),
+        Err(code) => code,
+    };
+    // An instance left changed is said last, and its code outranks the others.
+    if say_not_restored(&not_restored) {
+        exit::NOT_RESTORED
+    } else {
+        code
+    }
+}
+
+/// The differences found, against the baseline if there is one: the exit code.
+fn decide(args: &VerifyArgs, (target, kind, entries): Found) -> u8 {
     let Some(path) = &args.baseline else {
         return if entries.is_empty() {
             outln!("no differences");
@@ -117,12 +128,12 @@ pub fn execute(args: VerifyArgs) -> u8 {
     }
 }
 
+/// The target's name, the kind of baseline entries, and the entries.
+type Found = (String, &'static str, Vec<Entry>);
+
 /// The departures of a report (its failing cases, for a report without them) as
 /// baseline entries, normalized with the `[volatile]` facts of the tables.
-fn from_report(
-    path: &std::path::Path,
-    specs: Option<&PathBuf>,
-) -> Result<(String, &'static str, Vec<Entry>), u8> {
+fn from_report(path: &std::path::Path, specs: Option<&PathBuf>) -> Result<Found, u8> {
     let file = if path.is_dir() {
         path.join("report.json")
     } else {
@@ -171,8 +182,9 @@ fn from_report(
     Ok((r.meta.target.clone(), kind, entries))
 }
 
-/// Run the target and compare it with the recordings.
-fn against(args: &VerifyArgs) -> Result<(String, &'static str, Vec<Entry>), u8> {
+/// Run the target and compare it with the recordings; also the instances the run
+/// could not put back, in words.
+fn against(args: &VerifyArgs) -> Result<(Found, Vec<String>), u8> {
     let dir = args.against.as_ref().ok_or(exit::USAGE)?;
     let folder = recording::read_folder(dir).map_err(|e| {
         eprintln!("error: {e}");
@@ -229,7 +241,8 @@ fn against(args: &VerifyArgs) -> Result<(String, &'static str, Vec<Entry>), u8> 
         }
         entries.extend(baseline::from_divergences(&divergences));
     }
-    Ok((args.target.target.clone(), "divergence", entries))
+    let left = runs.iter().flat_map(|r| r.not_restored.clone()).collect();
+    Ok(((args.target.target.clone(), "divergence", entries), left))
 }
 
 /// Refuse, before the target is touched, a recording whose requests name another
