@@ -981,6 +981,25 @@ fn write_all_writes_every_artifact_and_no_secret() {
     );
 }
 
+/// An endpoint given with userinfo (`http://user:password@host`) is named
+/// without it in every file: report.json's meta, report.md, the reproducers.
+#[test]
+fn an_endpoint_s_userinfo_reaches_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut report = ec2_report();
+    report.meta.endpoint = "http://admin:hunter2-pass@127.0.0.1:4566/".into();
+    write_all(dir.path(), &report).unwrap();
+    let mut named = 0;
+    for f in all_files(dir.path()) {
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert!(!text.contains("hunter2-pass"), "{}: {text}", f.display());
+        assert!(!text.contains("admin:"), "{}", f.display());
+        named += usize::from(text.contains("127.0.0.1:4566"));
+    }
+    // Still named, host and port: report.json, report.md and the reproducers.
+    assert!(named >= 3, "the endpoint is named in {named} files");
+}
+
 #[test]
 fn write_all_alibaba_has_no_secret() {
     let dir = tempfile::tempdir().unwrap();

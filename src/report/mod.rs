@@ -389,6 +389,8 @@ pub fn scrubbed(report: &RunReport) -> RunReport {
     if let Some(why) = &mut out.incomplete {
         redact::in_place(why);
     }
+    // The endpoint as given: a URL's userinfo is a credential.
+    redact::in_place(&mut out.meta.endpoint);
     let (departures, inconsistent) = (out.summary.departures, out.summary.inconsistent_readings);
     let counted = out.summary.clone();
     out.summary = Summary::of(&out.cases);
