@@ -19,6 +19,7 @@ use imds_conform::runner::RunConfig;
 use imds_conform::verdict::{CaseResult, Verdict};
 
 mod common;
+mod imds_common;
 
 /// One way to depart from the docs (or to read them otherwise).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +44,9 @@ enum Deviation {
     /// that follows judges another answer than the service's (and carries the
     /// token header to wherever the redirect points).
     RedirectsItem,
+    /// Not a departure: while the service is turned off, its IPv6 endpoint is
+    /// not there (a refusal is cut off without an answer).
+    SilentWhenRefused,
     /// Not a departure: the instance has no tags (an empty listing, no values).
     Untagged,
     /// Not a departure on Alibaba (its refusal's status is inexact): a tokenless
@@ -112,7 +116,12 @@ async fn deviate(State(p): State<Arc<Proxy>>, req: Request) -> Response {
             r.bytes().await.unwrap_or_default(),
         ),
         // (The proxy cannot stay silent: on Alibaba it refuses, the other reading.)
-        Err(_) if matches!(p.how, Deviation::SilenceRefused | Deviation::Refuses401) => {
+        Err(_)
+            if matches!(
+                p.how,
+                Deviation::SilenceRefused | Deviation::Refuses401 | Deviation::SilentWhenRefused
+            ) =>
+        {
             (403, Default::default(), "Forbidden".into())
         }
         Err(_) => (502, Default::default(), "no answer".into()),
@@ -148,6 +157,16 @@ async fn deviate(State(p): State<Arc<Proxy>>, req: Request) -> Response {
         }
         _ => {}
     }
+    if p.how == Deviation::SilentWhenRefused && status == 403 {
+        // The status line goes out, then the connection drops: no answer.
+        let cut = futures::stream::once(async {
+            Err::<bytes::Bytes, std::io::Error>(std::io::Error::other("cut off"))
+        });
+        return Response::builder()
+            .status(200)
+            .body(Body::from_stream(cut))
+            .unwrap();
+    }
     let mut out = Response::builder().status(status);
     for (k, v) in &headers {
         out = out.header(k, v);
@@ -156,7 +175,11 @@ async fn deviate(State(p): State<Arc<Proxy>>, req: Request) -> Response {
 }
 
 async fn serve(p: Proxy) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve_on("127.0.0.1:0", p).await
+}
+
+async fn serve_on(addr: &str, p: Proxy) -> String {
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let app = axum::Router::new()
         .fallback(deviate)
@@ -367,4 +390,64 @@ async fn a_change_that_reaches_the_service_late_is_waited_for() {
         |c| c.rule == "data_plane.token.issued" && c.title.starts_with("http_tokens=required")
     ));
     assert_eq!(failing(&cases), BTreeSet::new());
+}
+
+/// With the service turned off, an IPv6 endpoint that is not there at all (no
+/// answer) is the other reading of "applies only if you enabled the HTTP
+/// metadata endpoint", beside a refusal like the IPv4 one's: not failed.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ipv6_endpoint_gone_while_turned_off_is_not_failed() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("skipped: no IPv6 loopback here");
+        return;
+    }
+    let run = common::emulator_run("aws-ec2", Duration::from_millis(20), 1).await;
+    let id = run.cfg.instances[0].clone();
+    let other = "i-0123456789abcdef1";
+    let url = run.server.url();
+    common_modify(&url, &id).await;
+    let em = run.server.emulator();
+    let addrs = ["127.0.0.1:0".parse().unwrap(), "[::1]:0".parse().unwrap()];
+    let mine = em_imds::start_imds(em, em.find_instance(&id).unwrap(), &addrs)
+        .await
+        .unwrap();
+    let theirs = imds_of(&run.server, other).await;
+    let dp = run.cfg.spec.data_plane.clone().expect("a data plane");
+    let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
+    let v6 = serve_on(
+        "[::1]:0",
+        Proxy {
+            real: mine.urls()[1].clone(),
+            how: Deviation::SilentWhenRefused,
+            ttl: leak(&dp.ttl_header.to_ascii_lowercase()),
+            token: leak(&dp.token_header.to_ascii_lowercase()),
+        },
+    )
+    .await;
+    assert!(v6.starts_with("http://[::1]:"), "{v6}");
+    let mut endpoints = ImdsEndpoints::default();
+    for b in [
+        format!("{id}={}", mine.urls()[0]),
+        format!("{id}={v6}"),
+        format!("{other}={}", theirs.urls()[0]),
+    ] {
+        endpoints.add(&b).unwrap();
+    }
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let cases = data_plane::run(&run.cfg, &endpoints, &tx)
+        .await
+        .expect("runs");
+    assert!(
+        cases
+            .iter()
+            .any(|c| c.rule == "data_plane.ipv6-endpoint-disabled" && c.verdict.is_pass()),
+        "{cases:#?}"
+    );
+    assert_eq!(failing(&cases), BTreeSet::new());
+}
+
+/// The instance's IPv6 endpoint enabled, through the emulator's API.
+async fn common_modify(url: &str, id: &str) {
+    imds_common::modify(url, "aws-ec2", id, &[("HttpProtocolIpv6", "enabled")]).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
 }
