@@ -159,8 +159,11 @@ fn named_values(s: &str) -> Option<String> {
             .iter()
             .any(|h| h.eq_ignore_ascii_case(named.as_str()))
         {
-            // Scheme, credential, signed headers and signature: the whole line.
-            value_end(rest, |ch| "\r\n\"<".contains(ch))
+            // Scheme, credential, signed headers and signature: the whole line, or
+            // up to the end of the signature, the value's last part, where it has
+            // one (what an answer echoes after it on that line is not hidden).
+            let line = value_end(rest, |ch| "\r\n\"<".contains(ch));
+            signature_end(&rest[..line.unwrap_or(rest.len())]).or(line)
         } else {
             value_end(rest, |ch| ch.is_whitespace() || "&,;\"'<>".contains(ch))
         };
@@ -190,6 +193,27 @@ fn named_values(s: &str) -> Option<String> {
     }
     out.push_str(&s[done..]);
     Some(out)
+}
+
+/// Where the value of the last `Signature=` in `value` (an `Authorization` header's
+/// value, on one line) ends: `None` when it has none or runs to the end.
+fn signature_end(value: &str) -> Option<usize> {
+    let lower = value.to_ascii_lowercase();
+    let at = lower
+        .match_indices("signature=")
+        .map(|(i, _)| i)
+        .filter(|&i| {
+            !lower[..i]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+        })
+        .last()?;
+    let start = at + "signature=".len();
+    value_end(&value[start..], |ch| {
+        ch.is_whitespace() || "&,;\"'<>|".contains(ch)
+    })
+    .map(|i| start + i)
 }
 
 /// Where a value that starts `rest` ends: at a delimiter, or at a backslash (a JSON
@@ -486,6 +510,43 @@ mod tests {
             "ask admin@example.com at http://h",
         ] {
             assert_eq!(text(plain), plain);
+        }
+    }
+
+    #[test]
+    fn an_authorization_header_echoed_in_a_line_hides_itself_and_no_more() {
+        let echoed = "got POST / authorization: AWS4-HMAC-SHA256 Credential=AKIDZQX/20261201/us-east-1/ec2/aws4_request, SignedHeaders=host;x-amz-date, Signature=ZQXSIG | x-amz-date: 20261201T025820Z | x-amz-security-token: ZQXTOK | body Action=ModifyInstanceMetadataOptions&InstanceId=i-1";
+        assert_eq!(
+            text(echoed),
+            "got POST / authorization: <redacted> | x-amz-date: 20261201T025820Z | x-amz-security-token: <redacted> | body Action=ModifyInstanceMetadataOptions&InstanceId=i-1"
+        );
+        // Alibaba's V3 header; one without a signature still hides its whole line.
+        assert_eq!(
+            text("Authorization: ACS3-HMAC-SHA256 Credential=LTAIZQX,SignedHeaders=host,Signature=ab12 x-acs-date: d"),
+            "Authorization: <redacted> x-acs-date: d"
+        );
+        assert_eq!(
+            text("authorization: Bearer ZQXBEARER and more\nnext line"),
+            "authorization: <redacted>\nnext line"
+        );
+    }
+
+    /// What services say about tokens and signatures, with no secret in it, stays
+    /// as it is: it is the evidence of a departure.
+    #[test]
+    fn messages_about_tokens_and_signatures_are_not_redacted() {
+        for message in [
+            "Token: expired",
+            "<Message>Token: expired</Message>",
+            r#"{"__type":"ExpiredTokenException","message":"Token: expired"}"#,
+            "The security token included in the request is expired",
+            "Signature expired: 20260101T000000Z is now earlier than 20260101T000500Z (20260101T001000Z - 5 min.)",
+            "Specified signature is not matched with our calculation.",
+            "The request signature we calculated does not match the signature you provided.",
+            "Specified AccessKeyId is not found.",
+            "invalid SessionToken: expired",
+        ] {
+            assert_eq!(text(message), message);
         }
     }
 
