@@ -94,6 +94,21 @@ async fn another_instance_s_endpoint_is_an_error_and_the_instance_s_own_passes()
         "{reason}"
     );
 
+    // The reproducer is the reading of the item there, its token redacted.
+    let read = &errors[0].exchanges;
+    assert!(
+        read.iter().any(|e| e.request.method == "GET"
+            && e.endpoint == theirs.urls()[0]
+            && e.request.path_and_query == "/latest/meta-data/instance-id"
+            && e.response.as_ref().is_some_and(|r| r.body == other)),
+        "{read:#?}"
+    );
+    assert!(read
+        .iter()
+        .flat_map(|e| &e.request.headers)
+        .filter(|(k, _)| k == "X-aws-ec2-metadata-token")
+        .all(|(_, v)| v == "<redacted>"));
+
     // The instance's own service: no identity error, and its probes pass.
     let (cases, notes) = phase(&cfg, &[(&id, mine.urls()[0].clone())]).await;
     assert!(identity_errors(&cases).is_empty(), "{cases:#?}");

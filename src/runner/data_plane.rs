@@ -213,14 +213,9 @@ async fn run_instance(
     let mut results = Vec::new();
     // Before any change: an endpoint that names another instance is not probed,
     // and its instance not touched.
-    if let Err((url, text)) = p.pending.ask(&p.client, &instance).await {
+    if let Err(m) = p.pending.ask(&p.client, &instance).await {
         let n = seq.fetch_add(1, Ordering::SeqCst) + 1;
-        let r = misbound(
-            cfg,
-            n,
-            &instance,
-            identity::mismatch(dp, &instance, &url, &text),
-        );
+        let r = misbound(cfg, dp, n, &instance, m);
         super::finished(cfg, events, &mut results, r, &shared);
         return Ok(results);
     }
@@ -288,9 +283,9 @@ async fn states_loop(
             }
         };
         // An endpoint that did not say whose it is may say so now.
-        if let Err((url, text)) = pr.pending.ask(client, &id).await {
+        if let Err(m) = pr.pending.ask(client, &id).await {
             let n = seq.fetch_add(1, Ordering::SeqCst) + 1;
-            let r = misbound(cfg, n, &id, identity::mismatch(dp, &id, &url, &text));
+            let r = misbound(cfg, dp, n, &id, m);
             super::finished(cfg, events, results, r, &w.shared);
             break;
         }
@@ -402,14 +397,21 @@ fn unreached(cfg: &RunConfig, n: usize, state: &DataState, why: String) -> CaseR
 
 /// The record of an endpoint bound to the instance that names another: an error
 /// of the run (the binding is wrong), counted like any case.
-fn misbound(cfg: &RunConfig, n: usize, instance: &str, reason: String) -> CaseResult {
+fn misbound(
+    cfg: &RunConfig,
+    dp: &DataPlane,
+    n: usize,
+    instance: &str,
+    m: identity::Misbound,
+) -> CaseResult {
+    let reason = m.reason(dp, instance);
     let mut r = CaseResult {
         id: format!("{}/data-plane/{n:04}", cfg.spec.api.id),
         api: cfg.spec.api.id.clone(),
         phase: "data-plane".into(),
         rule: "data_plane.identity".into(),
-        title: format!("{instance}: its metadata endpoint names it"),
-        operation: cfg.spec.api.operation.clone(),
+        title: format!("{instance}: is the metadata endpoint bound to it its own?"),
+        operation: format!("IMDS GET {}", dp.item_path),
         request: Vec::new(),
         auth: Auth::Valid,
         expected: Vec::new(),
@@ -420,7 +422,7 @@ fn misbound(cfg: &RunConfig, n: usize, instance: &str, reason: String) -> CaseRe
         verdict: Verdict::Error { reason },
         findings: Vec::new(),
         citation: Vec::new(),
-        exchanges: Vec::new(),
+        exchanges: m.exchanges,
         notes: Vec::new(),
         duration_ms: 0.0,
     };

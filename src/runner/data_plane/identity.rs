@@ -8,14 +8,15 @@
 
 use super::probe::ProbeClient;
 use crate::spec::DataPlane;
+use crate::verdict::Exchange;
 
 /// What an endpoint says of itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Identity {
     /// It names the instance under test.
     Same,
-    /// It names another instance (its text).
-    Other(String),
+    /// It names another instance: its text, and the requests that read it.
+    Other(String, Vec<Exchange>),
     /// It did not say (why).
     Unknown(String),
 }
@@ -47,17 +48,19 @@ impl Pending {
     }
 
     /// Ask every endpoint still pending; the first naming another instance is
-    /// `Err((url, its text))`. Those that name the instance are done.
-    pub async fn ask(
-        &mut self,
-        client: &ProbeClient,
-        instance: &str,
-    ) -> Result<(), (String, String)> {
+    /// the error. Those that name the instance are done.
+    pub async fn ask(&mut self, client: &ProbeClient, instance: &str) -> Result<(), Misbound> {
         let mut left = Vec::new();
         for (url, _) in std::mem::take(&mut self.urls) {
             match of(client, &url, instance).await {
                 Identity::Same => {}
-                Identity::Other(text) => return Err((url, text)),
+                Identity::Other(text, exchanges) => {
+                    return Err(Misbound {
+                        url,
+                        text,
+                        exchanges,
+                    })
+                }
                 Identity::Unknown(why) => left.push((url, why)),
             }
         }
@@ -66,20 +69,33 @@ impl Pending {
     }
 }
 
-/// What the endpoint at `base` says of itself, against `instance`.
-pub(super) async fn of(client: &ProbeClient, base: &str, instance: &str) -> Identity {
-    match client.read_item(base).await {
-        Ok(text) if text == instance => Identity::Same,
-        Ok(text) => Identity::Other(text),
-        Err(why) => Identity::Unknown(why),
+/// An endpoint bound to the instance that names another.
+#[derive(Debug)]
+pub(super) struct Misbound {
+    pub url: String,
+    /// What its item says.
+    pub text: String,
+    /// The requests that read it (tokens redacted when recorded).
+    pub exchanges: Vec<Exchange>,
+}
+
+impl Misbound {
+    /// The reason of the error it makes.
+    pub fn reason(&self, dp: &DataPlane, instance: &str) -> String {
+        format!(
+            "{} is not {instance}'s metadata service: its {} is {:?}; \
+             fix --imds {instance}=URL (no probe of {instance} from here on was judged)",
+            self.url, dp.item_path, self.text
+        )
     }
 }
 
-/// The reason of the error a mismatch makes.
-pub(super) fn mismatch(dp: &DataPlane, instance: &str, url: &str, text: &str) -> String {
-    format!(
-        "{url} is not {instance}'s metadata service: its {} is {text:?}; \
-         fix --imds {instance}=URL (no probe of {instance} from here on was judged)",
-        dp.item_path
-    )
+/// What the endpoint at `base` says of itself, against `instance`.
+pub(super) async fn of(client: &ProbeClient, base: &str, instance: &str) -> Identity {
+    let mut log = Vec::new();
+    match client.read_item(base, &mut log).await {
+        Ok(text) if text == instance => Identity::Same,
+        Ok(text) => Identity::Other(text, log),
+        Err(why) => Identity::Unknown(why),
+    }
 }

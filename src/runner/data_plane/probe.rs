@@ -408,23 +408,27 @@ pub async fn discover_instance_id(dp: &DataPlane, url: &str) -> Result<String, S
         );
     }
     let client = ProbeClient::new(dp, Duration::ZERO)?;
-    client.read_item(url.trim_end_matches('/')).await
+    client
+        .read_item(url.trim_end_matches('/'), &mut Vec::new())
+        .await
 }
 
 impl ProbeClient {
     /// The item's text at `base` (trimmed): a token first where one is issued, so
-    /// a service with tokens required answers too. `Err` says why there is none.
-    pub(super) async fn read_item(&self, base: &str) -> Result<String, String> {
+    /// a service with tokens required answers too; the exchanges go to `log`.
+    /// `Err` says why there is none.
+    pub(super) async fn read_item(
+        &self,
+        base: &str,
+        log: &mut Vec<Exchange>,
+    ) -> Result<String, String> {
         let dp = &self.dp;
-        let mut log = Vec::new();
-        let t = self.put_token(base, valid_ttl(dp), &mut log).await;
+        let t = self.put_token(base, valid_ttl(dp), log).await;
         let headers = match t.status {
             Some(200) => self.with_token(&t.body),
             _ => Vec::new(),
         };
-        let r = self
-            .request(base, "GET", &dp.item_path, headers, &mut log)
-            .await;
+        let r = self.request(base, "GET", &dp.item_path, headers, log).await;
         match (r.status, r.no_answer) {
             (Some(200), _) if !r.body.trim().is_empty() => Ok(r.body.trim().to_string()),
             (Some(s), _) => Err(format!("{base}{} answered {s}", dp.item_path)),
