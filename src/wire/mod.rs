@@ -223,14 +223,19 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// The `Host` header value for this endpoint.
+    /// The `Host` header value for this endpoint: the URL's host and port, without
+    /// its userinfo (`user:password@`, which is no part of a `Host` header and would
+    /// carry a password onto the wire and into every recorded request).
     pub fn host(&self) -> &str {
         let rest = self
             .url
             .split_once("://")
             .map(|(_, r)| r)
             .unwrap_or(&self.url);
-        rest.split('/').next().unwrap_or(rest)
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+        authority
+            .rsplit_once('@')
+            .map_or(authority, |(_, host)| host)
     }
 }
 
