@@ -47,6 +47,9 @@ enum Deviation {
     /// Not a departure: while the service is turned off, its IPv6 endpoint is
     /// not there (a refusal is cut off without an answer).
     SilentWhenRefused,
+    /// The token answer ends with a newline: no client can send it back as a
+    /// header value.
+    TokenNewline,
     /// Not a departure: the instance has no tags (an empty listing, no values).
     Untagged,
     /// Not a departure on Alibaba (its refusal's status is inexact): a tokenless
@@ -144,6 +147,11 @@ async fn deviate(State(p): State<Arc<Proxy>>, req: Request) -> Response {
             status = 307;
             headers.insert("location", format!("{}{path}", p.real).parse().unwrap());
         }
+        Deviation::TokenNewline if is_put && status == 200 => {
+            let mut with = body.to_vec();
+            with.push(b'\n');
+            body = with.into();
+        }
         Deviation::Untagged if status == 200 && path.ends_with("/tags/instance") => {
             body = Default::default();
         }
@@ -169,7 +177,10 @@ async fn deviate(State(p): State<Arc<Proxy>>, req: Request) -> Response {
     }
     let mut out = Response::builder().status(status);
     for (k, v) in &headers {
-        out = out.header(k, v);
+        // The body may have changed: its length is the server's to set.
+        if k != "content-length" {
+            out = out.header(k, v);
+        }
     }
     out.body(Body::from(body)).unwrap()
 }
@@ -318,6 +329,21 @@ async fn a_redirected_item_is_judged_as_the_redirect() {
         ec2_fails(Deviation::RedirectsItem).await,
         set(&["tokens-optional.no-token", "token.valid"])
     );
+}
+
+/// A token no client can send back fails the probes that send it, and says why
+/// (not "the connection closed": nothing was sent).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_that_is_no_header_value_is_named_as_such() {
+    let cases = phase("aws-ec2", "i-0123456789abcdef1", Deviation::TokenNewline).await;
+    let failed = failing(&cases);
+    assert!(failed.contains("token.valid"), "{failed:?}");
+    for c in cases.iter().filter(|c| !c.verdict.is_pass()) {
+        let Verdict::Fail { reason } = &c.verdict else {
+            panic!("{:?}", c.verdict)
+        };
+        assert!(reason.contains("could not be sent"), "{}: {reason}", c.rule);
+    }
 }
 
 /// EC2 documents 401 exactly: 403 to a tokenless GET is a departure.

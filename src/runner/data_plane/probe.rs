@@ -388,7 +388,10 @@ async fn read_bounded(mut resp: reqwest::Response) -> Result<String, reqwest::Er
 }
 
 fn why(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
+    if e.is_builder() {
+        // Nothing was sent: a value from the service (a token) is no header value.
+        format!("the request could not be sent: {e} (a token that is not a valid header value?)")
+    } else if e.is_timeout() {
         format!("no answer within {PROBE_TIMEOUT:?}")
     } else if e.is_connect() {
         "connection refused".into()
