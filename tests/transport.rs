@@ -151,6 +151,71 @@ fn a_silent_peer_is_unreachable_after_the_timeout() {
     }
 }
 
+/// Peers that keep sending and never finish an answer within the timeout: one byte
+/// of its head at a time, one byte of its body at a time, or informational (1xx)
+/// answers without end. Each costs the timeout and no more, and the reason is the
+/// same whichever way the request went (reqwest's was its own "operation timed
+/// out" chain).
+#[test]
+fn a_trickling_or_endlessly_informational_peer_costs_the_timeout() {
+    fn trickle(mut stream: TcpStream, bytes: &[u8]) {
+        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+        read_request(&mut reader);
+        for b in bytes {
+            if stream.write_all(&[*b]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    fn slow_head(stream: TcpStream) {
+        trickle(stream, &b"HTTP/1.1 200 OK\r\n".repeat(400));
+    }
+    fn slow_body(stream: TcpStream) {
+        let mut answer = b"HTTP/1.1 200 OK\r\nContent-Length: 400\r\n\r\n".to_vec();
+        answer.extend([b'a'; 400]);
+        trickle(stream, &answer);
+    }
+    fn informational(mut stream: TcpStream) {
+        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+        read_request(&mut reader);
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(20)
+            && stream
+                .write_all(&b"HTTP/1.1 102 Processing\r\n\r\n".repeat(64))
+                .is_ok()
+        {}
+    }
+    let rt = runtime();
+    for (peer_fn, what) in [
+        (slow_head as fn(TcpStream), "a head one byte at a time"),
+        (slow_body, "a body one byte at a time"),
+        (informational, "1xx answers without end"),
+    ] {
+        let (url, _) = peer(peer_fn);
+        for transport in BOTH {
+            let target = target(&url, transport, Duration::from_millis(1500));
+            let started = Instant::now();
+            let err = rt
+                .block_on(target.send_raw(&request(&url)))
+                .expect_err(what);
+            let TargetError::Unreachable { reason, .. } = &err else {
+                panic!("{what}, {transport:?}: {err}");
+            };
+            assert!(
+                reason.contains("no answer within 1.5s (none, or not all of it)"),
+                "{what}, {transport:?}: {reason}"
+            );
+            // The timeout, not the peer's 20 s: generous for a loaded machine.
+            assert!(
+                started.elapsed() < Duration::from_secs(12),
+                "{what}, {transport:?}: waited {:?}",
+                started.elapsed()
+            );
+        }
+    }
+}
+
 #[test]
 fn garbage_and_a_dropped_connection_are_unreachable_with_a_reason() {
     fn garbage(mut stream: TcpStream) {

@@ -325,11 +325,17 @@ impl Target {
             return match tokio::time::timeout(self.cfg.timeout, direct.send(req)).await {
                 Ok(Ok(response)) => Ok(response),
                 Ok(Err(reason)) => Err(self.unreachable(reason)),
-                Err(_) => Err(self.unreachable(format!("no answer within {:?}", self.cfg.timeout))),
+                Err(_) => Err(self.unreachable(self.timed_out())),
             };
         }
         // The URL can carry signatures and tokens (Alibaba GET): keep it out of errors.
-        let unreachable = |e: reqwest::Error| self.unreachable(error_chain(&e.without_url()));
+        let unreachable = |e: reqwest::Error| {
+            self.unreachable(if e.is_timeout() {
+                self.timed_out()
+            } else {
+                error_chain(&e.without_url())
+            })
+        };
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|e| TargetError::Client(e.to_string()))?;
         let mut builder = match &self.root {
@@ -362,6 +368,15 @@ impl Target {
             headers,
             body,
         })
+    }
+
+    /// Why a request that ran out of time failed: the same words whichever way it
+    /// went, and true of a peer that answers part of it (a byte at a time) too.
+    fn timed_out(&self) -> String {
+        format!(
+            "no answer within {:?} (none, or not all of it)",
+            self.cfg.timeout
+        )
     }
 
     /// The endpoint did not answer, for `reason` (which never carries the URL). The
