@@ -257,3 +257,31 @@ async fn an_ipv6_endpoint_alone_is_not_probed_as_the_main_one() {
         "{notes:?}"
     );
 }
+
+/// Where the metadata cannot name the instance (Lightsail), another binding
+/// that is this instance's service shows the same item as this one's, and is
+/// passed over for the foreign token all the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lightsail_binding_to_the_same_service_gives_no_foreign_token() {
+    let run = common::emulator_run("aws-lightsail", Duration::from_millis(20), 1).await;
+    let id = run.cfg.instances[0].clone();
+    let other = "web-2";
+    assert_ne!(id, other);
+    let mine = imds_of(&run.server, &id).await;
+    let own = mine.urls()[0].clone();
+    let own_by_name = own.replace("127.0.0.1", "localhost");
+    let cfg = RunConfig {
+        only: Some(only("data_plane.token.invalid")),
+        ..run.cfg.clone()
+    };
+    let (cases, notes) = phase(&cfg, &[(&id, own), (other, own_by_name.clone())]).await;
+    assert!(cases.iter().all(|c| c.verdict.is_pass()), "{cases:#?}");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("another instance's token skipped")
+                && n.contains(&format!("{own_by_name} (bound to {other})"))
+                && n.contains("as this instance's does")),
+        "{notes:?}"
+    );
+}

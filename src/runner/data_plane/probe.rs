@@ -299,11 +299,13 @@ impl ProbeClient {
     }
 
     /// A token from another instance of the API; only the attempt that issued it
-    /// is recorded. Where the item names the instance, an endpoint whose item
-    /// names another than the one it is bound to is passed over: its token may be
-    /// this instance's own, and accepting it is no departure.
+    /// is recorded. An endpoint whose item shows it is not the instance it is
+    /// bound to is passed over: its token may be this instance's own, and
+    /// accepting it is no departure. Where the item names the instance, it must
+    /// name the one bound; else it must differ from this endpoint's item.
     async fn foreign_token(&self, urls: &Urls, log: &mut Vec<Exchange>) -> Result<String, String> {
         let mut passed_over = Vec::new();
+        let mut own: Option<Option<String>> = None;
         for (other_id, other) in &urls.foreign {
             let mut attempt = Vec::new();
             let t = self
@@ -312,15 +314,27 @@ impl ProbeClient {
             if t.status != Some(200) {
                 continue;
             }
-            if self.dp.item_is_instance_id == Some(true) {
-                let item = &self.dp.item_path;
-                let r = self
-                    .request(other, "GET", item, self.with_token(&t.body), &mut attempt)
-                    .await;
-                let named = r.body.trim();
-                if r.status == Some(200) && named != other_id {
-                    passed_over.push(format!("{other} (bound to {other_id}) names {named:?}"));
-                    continue;
+            let item = &self.dp.item_path;
+            let r = self
+                .request(other, "GET", item, self.with_token(&t.body), &mut attempt)
+                .await;
+            let named = r.body.trim();
+            if r.status == Some(200) {
+                if self.dp.item_is_instance_id == Some(true) {
+                    if named != other_id {
+                        passed_over.push(format!("{other} (bound to {other_id}) names {named:?}"));
+                        continue;
+                    }
+                } else {
+                    if own.is_none() {
+                        own = Some(self.read_item(&urls.main, &mut Vec::new()).await.ok());
+                    }
+                    if own.as_ref().is_some_and(|o| o.as_deref() == Some(named)) {
+                        passed_over.push(format!(
+                            "{other} (bound to {other_id}) names {named:?}, as this instance's does"
+                        ));
+                        continue;
+                    }
                 }
             }
             log.extend(attempt);
