@@ -50,6 +50,9 @@ enum Deviation {
     /// The token answer ends with a newline: no client can send it back as a
     /// header value.
     TokenNewline,
+    /// Where the service does not answer, the proxy does (200): an IPv6
+    /// endpoint that answers while disabled.
+    AnswersForSilence,
     /// Not a departure: the instance has no tags (an empty listing, no values).
     Untagged,
     /// Not a departure on Alibaba (its refusal's status is inexact): a tokenless
@@ -127,6 +130,7 @@ async fn deviate(State(p): State<Arc<Proxy>>, req: Request) -> Response {
         {
             (403, Default::default(), "Forbidden".into())
         }
+        Err(_) if p.how == Deviation::AnswersForSilence => (200, Default::default(), "".into()),
         Err(_) => (502, Default::default(), "no answer".into()),
     };
     match p.how {
@@ -470,6 +474,55 @@ async fn an_ipv6_endpoint_gone_while_turned_off_is_not_failed() {
         "{cases:#?}"
     );
     assert_eq!(failing(&cases), BTreeSet::new());
+}
+
+/// An IPv6 endpoint that answers while disabled fails ipv6-disabled, and only it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ipv6_endpoint_answering_while_disabled_fails_ipv6_disabled() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("skipped: no IPv6 loopback here");
+        return;
+    }
+    let run = common::emulator_run("aws-ec2", Duration::from_millis(20), 1).await;
+    let id = run.cfg.instances[0].clone();
+    let other = "i-0123456789abcdef1";
+    let em = run.server.emulator();
+    let addrs = ["127.0.0.1:0".parse().unwrap(), "[::1]:0".parse().unwrap()];
+    let mine = em_imds::start_imds(em, em.find_instance(&id).unwrap(), &addrs)
+        .await
+        .unwrap();
+    let theirs = imds_of(&run.server, other).await;
+    let dp = run.cfg.spec.data_plane.clone().expect("a data plane");
+    let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
+    let v6 = serve_on(
+        "[::1]:0",
+        Proxy {
+            real: mine.urls()[1].clone(),
+            how: Deviation::AnswersForSilence,
+            ttl: leak(&dp.ttl_header.to_ascii_lowercase()),
+            token: leak(&dp.token_header.to_ascii_lowercase()),
+        },
+    )
+    .await;
+    let mut endpoints = ImdsEndpoints::default();
+    for b in [
+        format!("{id}={}", mine.urls()[0]),
+        format!("{id}={v6}"),
+        format!("{other}={}", theirs.urls()[0]),
+    ] {
+        endpoints.add(&b).unwrap();
+    }
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let cases = data_plane::run(&run.cfg, &endpoints, &tx)
+        .await
+        .expect("runs");
+    assert!(
+        cases
+            .iter()
+            .any(|c| c.rule == "data_plane.ipv6-enabled" && c.verdict.is_pass()),
+        "{cases:#?}"
+    );
+    assert_eq!(failing(&cases), set(&["ipv6-disabled"]));
 }
 
 /// The instance's IPv6 endpoint enabled, through the emulator's API.
