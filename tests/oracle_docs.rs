@@ -370,3 +370,59 @@ fn ec2_undocumented_code_is_any_400_labelled_inferred() {
         assert_eq!(a.rule, "HttpTokens.values");
     }
 }
+
+/// The citations of a reading's ambiguity, as report lines.
+fn reading_cites(spec: &Spec, ambiguity: &str) -> Vec<String> {
+    spec.ambiguities
+        .iter()
+        .map(|a| a.get_ref())
+        .filter(|a| a.id == ambiguity)
+        .flat_map(|a| a.readings.iter())
+        .flat_map(|r| r.cite.iter())
+        .map(|c| c.short())
+        .collect()
+}
+
+/// An outcome cites the readings it rests on, not every reading the call
+/// touches: seed 002 leaves an omitted HttpTokens open (keep or reset), so a
+/// call sending a bad HttpTokens value touches that ambiguity, but its refusal
+/// does not rest on it; a call leaving HttpTokens out succeeds with the
+/// options the reading says, and cites it.
+#[test]
+fn an_outcome_cites_only_the_readings_it_rests_on() {
+    let spec = spec("aws-ec2");
+    let world = ec2_world("optional", "enabled");
+    let omitted = reading_cites(&spec, "ec2-http-tokens-omitted");
+    assert!(!omitted.is_empty());
+    let bad = Call::new("ModifyInstanceMetadataOptions")
+        .with("InstanceId", "i-1234567890abcdef0")
+        .with("HttpTokens", "bogus")
+        .with("HttpEndpoint", "enabled");
+    let exp = oracle::expect(&spec, &world, &bad, Auth::Valid);
+    let refusal = exp
+        .outcomes
+        .iter()
+        .find(|a| a.rule == "HttpTokens.values")
+        .expect("the value is refused");
+    let cited: Vec<String> = refusal.cite.iter().map(|c| c.short()).collect();
+    assert!(
+        cited.iter().all(|c| !omitted.contains(c)),
+        "the refusal cites the omitted-HttpTokens readings: {cited:#?}"
+    );
+    assert!(
+        cited.iter().any(|c| c.contains("optional | required")),
+        "{cited:#?}"
+    );
+    let left_out = Call::new("ModifyInstanceMetadataOptions")
+        .with("InstanceId", "i-1234567890abcdef0")
+        .with("HttpEndpoint", "disabled");
+    let exp = oracle::expect(&spec, &world, &left_out, Auth::Valid);
+    for a in &exp.outcomes {
+        let cited: Vec<String> = a.cite.iter().map(|c| c.short()).collect();
+        assert!(
+            cited.iter().any(|c| omitted.contains(c)),
+            "{:?} does not cite its reading: {cited:#?}",
+            a.readings
+        );
+    }
+}

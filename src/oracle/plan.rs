@@ -38,7 +38,8 @@ pub struct Plan {
 struct Finish {
     evaluation: usize,
     labels: Vec<ReadingLabel>,
-    cites: Vec<Citation>,
+    /// Per evaluated outcome, the citations of the readings it depends on.
+    cites: Vec<Vec<Citation>>,
     shape: AnswerShape,
     /// Error entries whose codes are not established under the combination.
     withdrawn: Vec<usize>,
@@ -76,10 +77,11 @@ impl Plan {
             touched.sort_unstable();
             combos = reading_combinations(spec, &touched);
         }
-        let finishes = combos
+        let mut finishes: Vec<Finish> = combos
             .iter()
             .map(|combo| finish(spec, combo, evaluations.index(combo)))
             .collect();
+        cite_what_matters(spec, &combos, &mut finishes, &evaluations.done);
         Plan {
             evaluations: evaluations.done.into_iter().map(|(_, raws)| raws).collect(),
             finishes,
@@ -94,14 +96,14 @@ impl Plan {
     pub fn expectation(&self, options: &Options) -> Expectation {
         let mut outcomes: Vec<Acceptable> = Vec::new();
         for f in &self.finishes {
-            for raw in &self.evaluations[f.evaluation] {
+            for (raw, cites) in self.evaluations[f.evaluation].iter().zip(&f.cites) {
                 let mut acceptable = raw.under(&f.shape, &f.withdrawn, &f.open);
                 if let Expected::Success { options: set, .. } = &mut acceptable.expected {
                     let set_by_call = std::mem::replace(set, options.clone());
                     set.extend(set_by_call);
                 }
                 acceptable.readings = f.labels.clone();
-                acceptable.cite.extend(f.cites.iter().cloned());
+                acceptable.cite.extend(cites.iter().cloned());
                 push_new(&mut outcomes, acceptable);
             }
         }
@@ -112,10 +114,100 @@ impl Plan {
     }
 }
 
+/// An outcome cites the readings it depends on, not every reading the call
+/// touches: a wrong `HttpTokens` value's error does not rest on how an omitted
+/// `HttpTokens` is read, nor on the answer's element name. A reading counts when
+/// the outcome is not among those of a combination that reads that ambiguity
+/// otherwise and the rest alike; where no such combination was made (capped),
+/// it counts.
+fn cite_what_matters(
+    spec: &Spec,
+    combos: &[Combination],
+    finishes: &mut [Finish],
+    done: &[(Combination, Vec<Raw>)],
+) {
+    if let [only] = finishes {
+        // No other reading to tell by: each outcome cites the one it was made under.
+        let cites: Vec<Citation> = combos[0]
+            .iter()
+            .flat_map(|&(amb, r)| spec.ambiguities[amb].get_ref().readings[r].cite.iter())
+            .cloned()
+            .collect();
+        only.cites = vec![cites; done[only.evaluation].1.len()];
+        return;
+    }
+    // Combinations that evaluate alike and answer alike have the same outcomes:
+    // each such group's outcomes are made once.
+    let mut groups: Vec<usize> = Vec::with_capacity(finishes.len());
+    let mut outcomes: Vec<Vec<Acceptable>> = Vec::new();
+    let mut firsts: Vec<usize> = Vec::new();
+    for (i, f) in finishes.iter().enumerate() {
+        let alike = firsts.iter().position(|&j| {
+            let g = &finishes[j];
+            g.evaluation == f.evaluation
+                && g.shape == f.shape
+                && g.withdrawn == f.withdrawn
+                && g.open == f.open
+        });
+        groups.push(alike.unwrap_or_else(|| {
+            firsts.push(i);
+            outcomes.push(
+                done[f.evaluation]
+                    .1
+                    .iter()
+                    .map(|raw| raw.under(&f.shape, &f.withdrawn, &f.open))
+                    .collect(),
+            );
+            outcomes.len() - 1
+        }));
+    }
+    let same = |a: &Acceptable, b: &Acceptable| {
+        a.rule == b.rule && a.expected == b.expected && a.strength == b.strength
+    };
+    let index: std::collections::HashMap<&Combination, usize> =
+        combos.iter().enumerate().map(|(i, c)| (c, i)).collect();
+    for (i, combo) in combos.iter().enumerate() {
+        let mine = &outcomes[groups[i]];
+        // Per ambiguity, the groups of the combinations reading it otherwise and
+        // the rest alike (none: capped, or a single reading).
+        let siblings: Vec<Vec<usize>> = combo
+            .iter()
+            .enumerate()
+            .map(|(k, &(amb, reading))| {
+                let mut other = combo.clone();
+                (0..spec.ambiguities[amb].get_ref().readings.len())
+                    .filter(|r| *r != reading)
+                    .filter_map(|r| {
+                        other[k].1 = r;
+                        index.get(&other).map(|&g| groups[g])
+                    })
+                    .collect()
+            })
+            .collect();
+        let cites: Vec<Vec<Citation>> = mine
+            .iter()
+            .map(|o| {
+                let mut cites = Vec::new();
+                for (k, &(amb, reading)) in combo.iter().enumerate() {
+                    let matters = siblings[k].is_empty()
+                        || siblings[k]
+                            .iter()
+                            .any(|&g| g != groups[i] && !outcomes[g].iter().any(|p| same(o, p)));
+                    if matters {
+                        let r = &spec.ambiguities[amb].get_ref().readings[reading];
+                        cites.extend(r.cite.iter().cloned());
+                    }
+                }
+                cites
+            })
+            .collect();
+        finishes[i].cites = cites;
+    }
+}
+
 fn finish(spec: &Spec, combo: &[(usize, usize)], evaluation: usize) -> Finish {
     let mut answering = Answering::base(spec);
     let mut labels = Vec::with_capacity(combo.len());
-    let mut cites = Vec::new();
     for &(amb_index, reading_index) in combo {
         let amb = spec.ambiguities[amb_index].get_ref();
         let reading = &amb.readings[reading_index];
@@ -124,7 +216,6 @@ fn finish(spec: &Spec, combo: &[(usize, usize)], evaluation: usize) -> Finish {
             ambiguity: amb.id.clone(),
             reading: reading.id.clone(),
         });
-        cites.extend(reading.cite.iter().cloned());
     }
     let withdrawn = spec
         .errors
@@ -142,7 +233,7 @@ fn finish(spec: &Spec, combo: &[(usize, usize)], evaluation: usize) -> Finish {
         evaluation,
         open,
         labels,
-        cites,
+        cites: Vec::new(),
         shape: answering.shape.to_shape(),
         withdrawn,
     }

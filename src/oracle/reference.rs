@@ -41,28 +41,65 @@ pub fn expect(spec: &Spec, world: &World, call: &Call, auth: Auth) -> Expectatio
 }
 
 fn evaluate_all(spec: &Spec, world: &World, call: &Call, touched: &[usize]) -> Vec<Acceptable> {
-    let mut out: Vec<Acceptable> = Vec::new();
-    for combo in reading_combinations(spec, touched) {
+    let combos = reading_combinations(spec, touched);
+    // Whether a reading matters to an outcome is a fact of the call, not of the
+    // instance's options: told on an instance with none.
+    let bare = World {
+        instance: super::Instance {
+            options: Default::default(),
+            ..world.instance.clone()
+        },
+        ..world.clone()
+    };
+    let under = |combo: &[(usize, usize)], w: &World| -> Vec<Acceptable> {
         let mut eff = Effective::base(spec);
-        let mut labels = Vec::new();
-        let mut cites = Vec::new();
-        for (amb_index, reading_index) in &combo {
-            let amb = spec.ambiguities[*amb_index].get_ref();
-            let reading = &amb.readings[*reading_index];
-            eff.apply(&reading.set);
-            labels.push(ReadingLabel {
-                ambiguity: amb.id.clone(),
-                reading: reading.id.clone(),
-            });
-            cites.extend(reading.cite.iter().cloned());
+        for (amb_index, reading_index) in combo {
+            eff.apply(&spec.ambiguities[*amb_index].get_ref().readings[*reading_index].set);
         }
-        for raw in evaluate::evaluate(spec, &eff, world, call) {
-            let mut acceptable = raw.acceptable;
-            evaluate::open_codes(&mut acceptable, |c| {
-                eff.answering.inexact_errors.contains(c)
-            });
-            acceptable.readings = labels.clone();
-            acceptable.cite.extend(cites.iter().cloned());
+        evaluate::evaluate(spec, &eff, w, call)
+            .into_iter()
+            .map(|raw| {
+                let mut a = raw.acceptable;
+                evaluate::open_codes(&mut a, |c| eff.answering.inexact_errors.contains(c));
+                a
+            })
+            .collect()
+    };
+    let plain: Vec<Vec<Acceptable>> = combos.iter().map(|c| under(c, &bare)).collect();
+    let mut out: Vec<Acceptable> = Vec::new();
+    for (i, combo) in combos.iter().enumerate() {
+        for (j, mut acceptable) in under(combo, world).into_iter().enumerate() {
+            let mut cites = Vec::new();
+            for (k, (amb_index, reading_index)) in combo.iter().enumerate() {
+                // The combinations reading this ambiguity otherwise and the rest alike.
+                let siblings: Vec<usize> = (0..combos.len())
+                    .filter(|&g| {
+                        combos[g][k].1 != *reading_index
+                            && (0..combo.len()).all(|m| m == k || combos[g][m] == combo[m])
+                    })
+                    .collect();
+                let o = &plain[i][j];
+                let elsewhere = |g: usize| {
+                    plain[g].iter().any(|p| {
+                        p.rule == o.rule && p.expected == o.expected && p.strength == o.strength
+                    })
+                };
+                if siblings.is_empty() || !siblings.into_iter().all(elsewhere) {
+                    let reading = &spec.ambiguities[*amb_index].get_ref().readings[*reading_index];
+                    cites.extend(reading.cite.iter().cloned());
+                }
+            }
+            acceptable.readings = combo
+                .iter()
+                .map(|(a, r)| {
+                    let amb = spec.ambiguities[*a].get_ref();
+                    ReadingLabel {
+                        ambiguity: amb.id.clone(),
+                        reading: amb.readings[*r].id.clone(),
+                    }
+                })
+                .collect();
+            acceptable.cite.extend(cites);
             if !out.contains(&acceptable) {
                 out.push(acceptable);
             }
