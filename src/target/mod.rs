@@ -25,6 +25,47 @@ use crate::wire::{
 /// (`--instance` is not capped) reconnects for the excess, slower and nothing worse.
 pub const MAX_CONCURRENCY: u32 = 64;
 
+/// Calls of one operation in a row still throttled after their last retry before
+/// a target is given up on ([`Target::send`]). Calls of other operations between
+/// them (a read-back after each modify) do not break the row.
+pub const THROTTLED_CALLS_IN_A_ROW: u32 = 3;
+
+/// Per operation, its calls in a row still throttled after their last retry.
+#[derive(Default)]
+struct ThrottledInARow {
+    /// Whether any operation has a count (most runs never see one: no lock then).
+    any: std::sync::atomic::AtomicBool,
+    counts: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+}
+
+impl ThrottledInARow {
+    /// Count a call of `operation` (`throttled`: still throttled after its last
+    /// retry; otherwise its count starts again). The count when it reaches
+    /// [`THROTTLED_CALLS_IN_A_ROW`], which then starts again too.
+    fn count(&self, operation: &str, throttled: bool) -> Option<u32> {
+        use std::sync::atomic::Ordering;
+        if !throttled && !self.any.load(Ordering::Relaxed) {
+            return None;
+        }
+        let mut counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let reached = if throttled {
+            let n = counts.entry(operation.to_string()).or_insert(0);
+            *n += 1;
+            (*n >= THROTTLED_CALLS_IN_A_ROW).then_some(*n)
+        } else {
+            None
+        };
+        if !throttled || reached.is_some() {
+            counts.remove(operation);
+        }
+        self.any.store(!counts.is_empty(), Ordering::Relaxed);
+        reached
+    }
+}
+
 /// How a request is signed. All but `Valid` must be refused by a conforming target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -180,6 +221,9 @@ pub struct Target {
     /// The endpoint's `/`, parsed once: most requests go there.
     root: Option<reqwest::Url>,
     next_slot: Arc<Mutex<Instant>>,
+    /// Calls of an operation in a row, across the handles of one target, still
+    /// throttled after their last retry.
+    throttled_in_a_row: Arc<ThrottledInARow>,
     /// What this handle signed this second, where a scheme signs alike requests
     /// alike within a second.
     signed: signed::Signed,
@@ -197,6 +241,7 @@ impl Target {
             root: reqwest::Url::parse(&format!("{}/", cfg.endpoint.url)).ok(),
             cfg,
             next_slot: Arc::new(Mutex::new(Instant::now())),
+            throttled_in_a_row: Arc::default(),
             signed: signed::Signed::default(),
         })
     }
@@ -212,6 +257,7 @@ impl Target {
             root: self.root.clone(),
             cfg: self.cfg.clone(),
             next_slot: Arc::clone(&self.next_slot),
+            throttled_in_a_row: Arc::clone(&self.throttled_in_a_row),
             signed: signed::Signed::default(),
         })
     }
@@ -293,7 +339,12 @@ impl Target {
     }
 
     /// Send `call`, retrying throttling answers with exponential back-off (each
-    /// retry is signed anew).
+    /// retry is signed anew). A call still throttled after its last retry is
+    /// answered as it was, unless it is the [`THROTTLED_CALLS_IN_A_ROW`]th such call
+    /// of its operation in a row: the target then refuses the pace itself, and every later call
+    /// would cost the whole back-off (some 13 s) for nothing, so the call fails
+    /// as unreachable, saying so. The count starts again after that, so that the
+    /// instances can still be put back.
     pub async fn send(&self, call: &Call, signing: Signing) -> Result<Sent, TargetError> {
         let started = Instant::now();
         let mut attempts = 0;
@@ -308,6 +359,7 @@ impl Target {
                 tokio::time::sleep(backoff).await;
                 continue;
             }
+            self.count_throttled(&call.operation, throttled, attempts)?;
             return Ok(Sent {
                 request,
                 response,
@@ -315,6 +367,24 @@ impl Target {
                 attempts,
                 elapsed: started.elapsed(),
             });
+        }
+    }
+
+    /// Count a call of `operation` that ended throttled (or start its count
+    /// again): `Err` for the [`THROTTLED_CALLS_IN_A_ROW`]th in a row.
+    fn count_throttled(
+        &self,
+        operation: &str,
+        throttled: bool,
+        attempts: u32,
+    ) -> Result<(), TargetError> {
+        match self.throttled_in_a_row.count(operation, throttled) {
+            Some(in_a_row) => Err(self.unreachable(format!(
+                "throttled: {in_a_row} calls of {operation} in a row were refused as too \
+                 many on each of their {attempts} sends; the target does not take this pace \
+                 (a lower rate may help)"
+            ))),
+            None => Ok(()),
         }
     }
 
