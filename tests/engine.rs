@@ -1054,6 +1054,50 @@ async fn a_replay_check_whose_first_send_fails_is_not_a_pass() {
     );
 }
 
+/// A target that drops the connection on the replay (no answer at all): the case
+/// is the suite's error, and it keeps the first send's exchange, which changed the
+/// instance; the run goes on (it stopped at that send, the first one lost).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_without_an_answer_keeps_the_first_send() {
+    let cfg = common::run_answering("aliyun-ecs", |emulator| {
+        let seen = std::sync::Mutex::new(Vec::<String>::new());
+        Arc::new(move |req: &HttpRequest| {
+            let key = format!("{req:?}");
+            let mut seen = seen.lock().expect("lock");
+            if key.contains("ModifyInstanceMetadataOptions") && seen.contains(&key) {
+                return None;
+            }
+            seen.push(key);
+            Some(emulator.handle(req, SystemTime::now()))
+        })
+    })
+    .await;
+    let cfg = RunConfig {
+        phases: vec![Phase::Auth, Phase::Sequence],
+        ..cfg
+    };
+    let results = run(cfg).await;
+    let replay = results
+        .iter()
+        .find(|r| r.title == "the same signed request sent twice")
+        .expect("the replay case");
+    assert!(
+        matches!(&replay.verdict, Verdict::Error { reason } if reason.contains("replay")),
+        "{:?}",
+        replay.verdict
+    );
+    assert_eq!(replay.exchanges.len(), 2, "{:#?}", replay.exchanges);
+    assert!(
+        replay.exchanges[0].response.is_some() && replay.exchanges[1].response.is_none(),
+        "{:#?}",
+        replay.exchanges
+    );
+    assert!(
+        results.iter().any(|r| r.id.contains("/sequence/")),
+        "the run stopped at the replay"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_drops_omitted_fields_is_caught() {
     // An omitted HttpEndpoint is reset to disabled instead of kept.

@@ -666,7 +666,30 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
                         unknown_start = unknown_start.or(Some(e));
                     }
                 }
-                let second = cfg.target.send_raw(&req).await?;
+                let second = match cfg.target.send_raw(&req).await {
+                    Ok(second) => second,
+                    Err(e) => {
+                        // The first send's answer (and the change it made) is kept:
+                        // the case is the suite's error, not a lost case.
+                        let e = crate::verdict::redact::text(&e.to_string());
+                        exchanges.push(Exchange::unredacted(&url, &req, None));
+                        notes.push("the replay got no answer".into());
+                        let mut result = record(
+                            cfg,
+                            case,
+                            first_exp,
+                            Actual::Unjudgeable { reason: e.clone() },
+                            Verdict::Error {
+                                reason: format!("the replay (second send) got no answer: {e}"),
+                            },
+                            exchanges,
+                            notes,
+                            started.elapsed(),
+                        );
+                        verdict::redact::case(&mut result);
+                        return Ok(result);
+                    }
+                };
                 exchanges.push(Exchange::unredacted(&url, &req, Some(&second)));
                 let exp = Expectation {
                     outcomes: oracle::expect_condition(spec, &w.world, Condition::NonceReused),
