@@ -531,6 +531,35 @@ mod tests {
         );
     }
 
+    /// A metadata service's session token, echoed by a service under test in an
+    /// answer's header or body, is redacted; the TTL header beside it is not.
+    #[test]
+    fn a_metadata_service_token_echoed_in_an_answer_is_removed() {
+        let shown = headers(&[
+            ("X-aws-ec2-metadata-token".into(), "ZQXIMDS1".into()),
+            ("x-aliyun-ecs-metadata-token".into(), "ZQXIMDS2".into()),
+            (
+                "X-aws-ec2-metadata-token-ttl-seconds".into(),
+                "21600".into(),
+            ),
+        ]);
+        assert_eq!(
+            shown,
+            [
+                ("X-aws-ec2-metadata-token".to_string(), REDACTED.to_string()),
+                ("x-aliyun-ecs-metadata-token".into(), REDACTED.into()),
+                (
+                    "X-aws-ec2-metadata-token-ttl-seconds".into(),
+                    "21600".into()
+                ),
+            ]
+        );
+        assert_eq!(
+            text("401: X-aws-ec2-metadata-token: ZQXIMDS3 is expired\nX-aws-ec2-metadata-token-ttl-seconds: 60"),
+            "401: X-aws-ec2-metadata-token: <redacted> is expired\nX-aws-ec2-metadata-token-ttl-seconds: 60"
+        );
+    }
+
     /// What services say about tokens and signatures, with no secret in it, stays
     /// as it is: it is the evidence of a departure.
     #[test]

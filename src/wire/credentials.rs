@@ -5,12 +5,16 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Headers whose values carry a signature or a token (lower-case).
+/// Headers whose values carry a signature or a token (lower-case): a request's,
+/// and the session tokens of the metadata services (the tables' `[data_plane]
+/// token_header`), which a service under test may echo in an answer's headers.
 pub const SECRET_HEADERS: &[&str] = &[
     "authorization",
     "x-amz-security-token",
     "x-acs-security-token",
     "x-acs-signature",
+    "x-aws-ec2-metadata-token",
+    "x-aliyun-ecs-metadata-token",
 ];
 
 /// Query/form parameters whose values carry a signature, a token or a key id.
