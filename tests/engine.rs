@@ -1143,6 +1143,49 @@ async fn dry_run_that_applies_the_change_is_caught() {
     assert_shrunk(&results, "DryRun");
 }
 
+/// Refuses `HttpEndpoint = disabled` (a valid value) with a 400.
+fn refusing_endpoint_disabled(call: &mut Call) -> Option<Answer> {
+    let disabled = call.get("HttpEndpoint").map(|v| v.as_query_text()) == Some("disabled");
+    (call.operation == "ModifyInstanceMetadataOptions" && disabled).then(|| Answer::Error {
+        status: 400,
+        code: "InvalidParameterValue".into(),
+        message: "no".into(),
+        request_id: "broken".into(),
+    })
+}
+
+/// A target refusing a valid value is one departure named by that value, though
+/// every call sending it happens to leave another parameter out: calls the target
+/// took without that parameter show its omission is not what it refuses (the
+/// departure read "400 InvalidParameterValue when HttpPutResponseHopLimit is
+/// omitted", cited by an omission rule).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_valid_value_is_named_by_the_value_not_an_omission() {
+    let (results, _) = run_broken_with(
+        0,
+        vec![Phase::Coverage, Phase::Sequence],
+        Duration::from_secs(10),
+        refusing_endpoint_disabled,
+        |_, r| r,
+    )
+    .await;
+    let d = departures(&results);
+    let refused: Vec<_> = d
+        .iter()
+        .filter(|d| d.kind == FindingKind::RefusedValid)
+        .collect();
+    assert_eq!(refused.len(), 1, "{d:#?}");
+    assert!(
+        refused[0]
+            .title
+            .contains("when HttpEndpoint = \"disabled\"")
+            && !refused[0].title.contains("omitted")
+            && !refused[0].rule.ends_with(".absent"),
+        "{:#?}",
+        refused[0]
+    );
+}
+
 /// The answer's body with `from` replaced by `to`.
 fn replace_body(mut resp: HttpResponse, from: &str, to: &str) -> HttpResponse {
     let text = String::from_utf8_lossy(&resp.body).replace(from, to);

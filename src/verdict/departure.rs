@@ -4,8 +4,10 @@
 //! same key (rule, kind, normalized expectation and answer, field; see
 //! [`Finding::key`]) are one departure; a case can show several. A refused valid
 //! call is grouped by its answer alone, and its rule is named after what the cases
-//! have in common: a parameter every one of them omits (`500 when
-//! HttpPutResponseHopLimit is omitted`). Each departure keeps as its reproducer the
+//! have in common: a parameter every one of them omits and no call the target took
+//! lacks (`500 when HttpPutResponseHopLimit is omitted`), else a value every one
+//! sends and no call the target took does (`400 InvalidParameterValue when
+//! HttpEndpoint = "disabled"`). Each departure keeps as its reproducer the
 //! smallest case that shows it alone (failing that, the smallest).
 
 use std::collections::BTreeMap;
@@ -144,8 +146,13 @@ fn build(cases: &[CaseResult], key: &str, mut f: Finding, members: &[usize]) -> 
             if let Some(c) = group.iter().find(|c| !c.citation.is_empty()) {
                 f.cite = c.citation.clone();
             }
-        } else if !group.iter().all(|c| c.rule == group[0].rule) {
-            f.rule = "valid calls succeed".into();
+        } else {
+            if let Some((p, v)) = common_value(cases, &group) {
+                when = format!(" when {p} = {v:?}");
+            }
+            if !group.iter().all(|c| c.rule == group[0].rule) {
+                f.rule = "valid calls succeed".into();
+            }
         }
     }
     // The reproducer's own finding of this departure (failing that, one of its
@@ -224,14 +231,51 @@ fn common_omission(all: &[CaseResult], group: &[&CaseResult]) -> Option<(String,
             .iter()
             .any(|p| p.name == n && !p.value.as_query_text().is_empty())
     };
+    // A call the target took without the parameter shows its omission is not
+    // what it refuses (a target refusing HttpEndpoint = disabled, in calls that
+    // all happen to leave the hop limit out, is not refusing an omitted hop limit).
+    let taken = taken(all, api);
     let (name, _) = sent
         .into_iter()
         .filter(|(n, _)| group.iter().all(|c| !carries(c, n)))
+        .filter(|(n, _)| taken.iter().all(|c| carries(c, n)))
         .max_by_key(|(n, count)| (*count, std::cmp::Reverse(*n)))?;
     let emptied = group
         .iter()
         .any(|c| c.request.iter().any(|p| p.name == name));
     Some((name.to_string(), emptied))
+}
+
+/// The cases of `api` the target answered with a success: the calls it takes.
+fn taken<'a>(all: &'a [CaseResult], api: &str) -> Vec<&'a CaseResult> {
+    all.iter()
+        .filter(|c| c.api == api)
+        .filter(|c| {
+            matches!(&c.actual, Actual::Outcome { outcome } if matches!(outcome, crate::wire::Outcome::Success { .. }))
+        })
+        .collect()
+}
+
+/// A parameter value every case of `group` sends and no call the target took
+/// does (a valid value it refuses), first in the first case's order.
+fn common_value(all: &[CaseResult], group: &[&CaseResult]) -> Option<(String, String)> {
+    if group.len() < 2 {
+        return None;
+    }
+    let taken = taken(all, &group[0].api);
+    let sends = |c: &CaseResult, n: &str, v: &str| {
+        c.request
+            .iter()
+            .any(|p| p.name == n && p.value.as_query_text() == v)
+    };
+    group[0]
+        .request
+        .iter()
+        .map(|p| (p.name.as_str(), p.value.as_query_text()))
+        .find(|(n, v)| {
+            group.iter().all(|c| sends(c, n, v)) && !taken.iter().any(|c| sends(c, n, v))
+        })
+        .map(|(n, v)| (n.to_string(), v.to_string()))
 }
 
 fn title(f: &Finding, when: &str, count: usize, example: &str) -> String {
