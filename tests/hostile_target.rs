@@ -100,21 +100,11 @@ fn answers_of_a_few_thousand_values_still_decode() {
     }
 }
 
-/// A target that throttles every modify (and answers its read-backs): each call is retried with back-off and
-/// then answered as it was, but the third such call in a row fails as unreachable,
-/// saying why (a run against it spent some 13 s per case, every case a departure,
-/// an hour and more for one run). The count then starts again, so the instances
-/// can still be put back.
-#[test]
-fn a_target_that_throttles_every_call_is_given_up_on_the_third_in_a_row() {
+/// An EC2 target that answers every read-back (`DescribeInstances`) and
+/// throttles every other call (503 `RequestLimitExceeded`); its URL.
+fn throttling_peer() -> String {
     use std::io::{BufRead, BufReader, Read, Write};
     use std::net::TcpListener;
-
-    use imds_conform::spec::builtin_api;
-    use imds_conform::target::{
-        Signing, Target, TargetConfig, TargetError, THROTTLED_CALLS_IN_A_ROW,
-    };
-    use imds_conform::wire::{Call, Credentials, Outcome};
 
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
@@ -171,6 +161,23 @@ fn a_target_that_throttles_every_call_is_given_up_on_the_third_in_a_row() {
             });
         }
     });
+    url
+}
+
+/// A target that throttles every modify (and answers its read-backs): each call
+/// is retried with back-off and then answered as it was, but the third such call
+/// in a row fails as unreachable, saying why (a run against it spent some 13 s
+/// per case, every case a departure, an hour and more for one run). The count
+/// then starts again, so the instances can still be put back.
+#[test]
+fn a_target_that_throttles_every_call_is_given_up_on_the_third_in_a_row() {
+    use imds_conform::spec::builtin_api;
+    use imds_conform::target::{
+        Signing, Target, TargetConfig, TargetError, THROTTLED_CALLS_IN_A_ROW,
+    };
+    use imds_conform::wire::{Call, Credentials, Outcome};
+
+    let url = throttling_peer();
     let spec = builtin_api("aws-ec2").expect("tables").expect("table");
     let mut cfg = TargetConfig::for_spec(
         &spec,
