@@ -669,25 +669,9 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
                 let second = match cfg.target.send_raw(&req).await {
                     Ok(second) => second,
                     Err(e) => {
-                        // The first send's answer (and the change it made) is kept:
-                        // the case is the suite's error, not a lost case.
-                        let e = crate::verdict::redact::text(&e.to_string());
                         exchanges.push(Exchange::unredacted(&url, &req, None));
-                        notes.push("the replay got no answer".into());
-                        let mut result = record(
-                            cfg,
-                            case,
-                            first_exp,
-                            Actual::Unjudgeable { reason: e.clone() },
-                            Verdict::Error {
-                                reason: format!("the replay (second send) got no answer: {e}"),
-                            },
-                            exchanges,
-                            notes,
-                            started.elapsed(),
-                        );
-                        verdict::redact::case(&mut result);
-                        return Ok(result);
+                        let lost = (first_exp, exchanges, notes, started.elapsed());
+                        return Ok(replay_unanswered(cfg, case, &e, lost));
                     }
                 };
                 exchanges.push(Exchange::unredacted(&url, &req, Some(&second)));
@@ -737,6 +721,32 @@ async fn execute(cfg: &RunConfig, w: &mut Worker, case: &Case) -> Result<CaseRes
     result.findings = judgement.findings;
     verdict::redact::case(&mut result);
     Ok(result)
+}
+
+/// A replay (the second send) that got no answer: the case is the suite's error,
+/// keeping the first send's answer (and the change it made) and its exchange.
+fn replay_unanswered(
+    cfg: &RunConfig,
+    case: &Case,
+    e: &crate::target::TargetError,
+    (first_exp, exchanges, mut notes, elapsed): (Expectation, Vec<Exchange>, Vec<String>, Duration),
+) -> CaseResult {
+    let e = crate::verdict::redact::text(&e.to_string());
+    notes.push("the replay got no answer".into());
+    let mut result = record(
+        cfg,
+        case,
+        first_exp,
+        Actual::Unjudgeable { reason: e.clone() },
+        Verdict::Error {
+            reason: format!("the replay (second send) got no answer: {e}"),
+        },
+        exchanges,
+        notes,
+        elapsed,
+    );
+    verdict::redact::case(&mut result);
+    result
 }
 
 /// Judge the answer (decoded or not) and the read-back after it.
