@@ -443,3 +443,76 @@ async fn record_and_verify_say_an_instance_they_could_not_put_back() {
         );
     }
 }
+
+/// Ctrl-C during `record` finishes the current case and puts the instance back,
+/// as `run` does, and records nothing (the coverage is incomplete): exit 130. It
+/// killed the process at once, leaving the options of the case it was in.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_record_puts_the_instance_back_and_writes_nothing() {
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let emulator = imds_conform::emulator::Emulator::new(Default::default());
+    // The options as the modifies the target took left them, from the fixture's.
+    let found: Vec<(String, String)> = [
+        ("HttpPutResponseHopLimit", "1"),
+        ("HttpTokens", "optional"),
+        ("HttpEndpoint", "enabled"),
+        ("HttpProtocolIpv6", "disabled"),
+        ("InstanceMetadataTags", "disabled"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .to_vec();
+    let options = Arc::new(Mutex::new(found.clone()));
+    let seen = options.clone();
+    let target: Answering = Arc::new(move |req: &imds_conform::wire::HttpRequest| {
+        let resp = emulator.handle(req, std::time::SystemTime::now());
+        let body = String::from_utf8_lossy(&req.body).into_owned();
+        if body.contains("Action=ModifyInstanceMetadataOptions") && resp.status == 200 {
+            let mut now = seen.lock().expect("lock");
+            for (name, value) in body.split('&').filter_map(|kv| kv.split_once('=')) {
+                if let Some(o) = now.iter_mut().find(|(k, _)| k == name) {
+                    o.1 = value.to_string();
+                }
+            }
+        }
+        Some(resp)
+    });
+    let url = serve_answering(target).await;
+    let mut cmd = bin();
+    with_default_aws_keys(&mut cmd)
+        .args([
+            "record", "--target", "slow", "--api", "aws-ec2", "--rate", "20",
+        ])
+        .args(["--endpoint", &url, "--instance", "i-0123456789abcdef0"])
+        .arg("--out")
+        .arg(dir.path().join("slow"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().expect("starts");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let pid = child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success(), "SIGINT sent");
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(120));
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid])
+            .status();
+    });
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("ends"))
+        .await
+        .expect("joins");
+    exits_with(&out, 130);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("restoring the instances") && err.contains("nothing recorded"),
+        "{}",
+        show(&out)
+    );
+    assert!(!dir.path().join("slow").join("aws-ec2.json").exists());
+    // Every option is back as it was found.
+    assert_eq!(*options.lock().expect("lock"), found);
+}

@@ -5,6 +5,7 @@
 //!
 //! The target options ([`TargetArgs`]) and the coverage run are shared with `verify`.
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use clap::Args;
@@ -140,11 +141,37 @@ fn emulator_jobs(args: &TargetArgs, selected: &[Spec], server: &Embedded) -> Res
 }
 
 /// The coverage phase of each job in turn, on its one instance.
+/// Ctrl-C finishes the current case and puts the instance back, as in `run`; the
+/// coverage is then incomplete, so nothing is recorded or compared (exit 130).
 async fn cover(jobs: Vec<Job>, rate: Option<f64>) -> Result<Vec<Coverage>, u8> {
+    let put_back = Arc::new(AtomicBool::new(false));
+    let cancel = super::run::cancel_on_ctrl_c(setup::at_risk(&jobs), put_back.clone());
+    let covered = cover_each(jobs, rate, &cancel).await;
+    put_back.store(true, Ordering::SeqCst);
+    match covered {
+        Ok(_) if cancel.load(Ordering::SeqCst) => {
+            eprintln!(
+                "interrupted: the coverage phase is incomplete; nothing recorded or compared"
+            );
+            Err(exit::INTERRUPTED)
+        }
+        other => other,
+    }
+}
+
+async fn cover_each(
+    jobs: Vec<Job>,
+    rate: Option<f64>,
+    cancel: &Arc<AtomicBool>,
+) -> Result<Vec<Coverage>, u8> {
     let mut out = Vec::new();
     for job in jobs {
+        if cancel.load(Ordering::SeqCst) {
+            break;
+        }
         let cfg = RunConfig {
             phases: vec![Phase::Coverage],
+            cancel: cancel.clone(),
             ..job.config(job.target(rate)?)
         };
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();

@@ -3,6 +3,7 @@
 //! emulator is replayed against a fresh embedded emulator; any other run against
 //! its endpoint, with credentials from the environment.
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -136,7 +137,15 @@ async fn replay(args: ReplayArgs) -> Result<u8, u8> {
         }),
     };
     let result = match job {
-        Some(job) => send_again(&job, &meta, &recorded).await,
+        Some(job) => {
+            // Ctrl-C lets the one case finish and the instance be put back first.
+            let put_back = Arc::new(AtomicBool::new(false));
+            let at_risk = setup::at_risk(std::slice::from_ref(&job));
+            let _cancel = super::run::cancel_on_ctrl_c(at_risk, put_back.clone());
+            let result = send_again(&job, &meta, &recorded).await;
+            put_back.store(true, Ordering::SeqCst);
+            result
+        }
         None => {
             eprintln!("error: the embedded emulator does not serve {}", meta.api);
             Err(exit::USAGE)

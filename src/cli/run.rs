@@ -190,11 +190,7 @@ impl Plan {
     /// The instances a run may leave changed if it stopped without restoring
     /// them (`aws-ec2 i-0abc…`): those of every job but the embedded emulator's.
     fn at_risk(&self) -> Vec<String> {
-        self.jobs
-            .iter()
-            .filter(|j| !j.embedded)
-            .flat_map(|j| j.instances.iter().map(|i| format!("{} {i}", j.spec.api.id)))
-            .collect()
+        setup::at_risk(&self.jobs)
     }
 
     async fn build(args: &RunArgs) -> Result<Plan, u8> {
@@ -553,7 +549,7 @@ fn phases(args: &[PhaseArg], self_instance: bool) -> Vec<Phase> {
 /// longer answers) stops the process at once, naming the instances `at_risk`
 /// that may then keep options the run set — unless they were all `put_back`
 /// already (the reports were being written): then it exits 130.
-fn cancel_on_ctrl_c(at_risk: Vec<String>, put_back: Arc<AtomicBool>) -> Arc<AtomicBool> {
+pub(super) fn cancel_on_ctrl_c(at_risk: Vec<String>, put_back: Arc<AtomicBool>) -> Arc<AtomicBool> {
     let cancel = runner::cancel_flag();
     let flag = cancel.clone();
     tokio::spawn(async move {

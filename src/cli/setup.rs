@@ -63,6 +63,15 @@ pub struct Job {
     pub embedded: bool,
 }
 
+/// The instances a command may leave changed if it stopped without restoring
+/// them (`aws-ec2 i-0abc…`): those of every job but the embedded emulator's.
+pub fn at_risk(jobs: &[Job]) -> Vec<String> {
+    jobs.iter()
+        .filter(|j| !j.embedded)
+        .flat_map(|j| j.instances.iter().map(|i| format!("{} {i}", j.spec.api.id)))
+        .collect()
+}
+
 impl Job {
     /// A job against an endpoint: credentials from the variables the table names.
     pub fn endpoint(
