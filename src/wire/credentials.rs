@@ -85,12 +85,15 @@ pub fn mask_userinfo(text: &str, mask: &str) -> Option<String> {
             .find(|c: char| c.is_whitespace() || "/?#\"'<>\\".contains(c))
             .unwrap_or(text.len() - start);
         let authority = &text[start..start + authority_len];
-        if let Some(at) = authority.rfind('@').filter(|&at| at > 0) {
+        // (A `://` inside a masked userinfo cannot be: the authority ends at `/`.)
+        if let Some(at) = authority.rfind('@').filter(|&at| at > 0 && start >= done) {
             out.push_str(&text[done..start]);
             out.push_str(mask);
             done = start + at;
         }
-        from = start + authority_len;
+        // The next URL may start inside this one's authority, which ends at its
+        // `/` (`http://a@://b:c@h`): look again right after this `://`.
+        from = start;
     }
     if done == 0 {
         return None;
@@ -283,6 +286,12 @@ mod tests {
         assert_eq!(
             m("\"endpoint\": \"http://u:p@h\"").as_deref(),
             Some("\"endpoint\": \"http://<m>@h\"")
+        );
+        // A URL that starts inside another's authority (found by a fuzzing run:
+        // its userinfo showed until the text was redacted a second time).
+        assert_eq!(
+            m("<@://u:p@://u:p@\\n").as_deref(),
+            Some("<@://<m>@://<m>@\\n")
         );
         // Nothing to mask, and a masked URL is left as it is.
         for plain in [
