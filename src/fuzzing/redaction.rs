@@ -50,6 +50,10 @@ pub const SEEDS: &[&str] = &[
     r#"{"RequestId":"R","Code":"IncompleteSignature","Message":"server string to sign is:POST&%2F&AccessKeyId%3DLTAI%26SecurityToken%3Dsts%253Dx"}"#,
     r#"{"Code":"Success","AccessKeyId":"ASIA","SecretAccessKey":"s","Token":"IQo\/J","Expiration":"2026-01-01T00:00:00Z"}"#,
     "<AssumeRoleResult><Credentials><sts:SessionToken><![CDATA[t]]></sts:SessionToken><Token a=\"Signature=x\">y</Token></Credentials></AssumeRoleResult>",
+    // An endpoint's userinfo, as written, encoded, and one URL inside another's
+    // authority; an Authorization header echoed on one line with what followed it.
+    "cannot reach http://u:p@127.0.0.1:9/: refused; redirect=http%3A%2F%2Fu%3Ap%40h%2F <@://u:p@://u:p@",
+    "got POST / authorization: AWS4-HMAC-SHA256 Credential=AKID/x, Signature=ab | x-amz-date: d | body Action=X",
 ];
 
 #[cfg(test)]
