@@ -1186,6 +1186,61 @@ async fn a_refused_valid_value_is_named_by_the_value_not_an_omission() {
     );
 }
 
+/// Answers 500 to a hop limit that is not a number (as moto's server error).
+fn failing_on_a_non_numeric_hop_limit(call: &mut Call) -> Option<Answer> {
+    let hop = call
+        .get("HttpPutResponseHopLimit")
+        .map(|v| v.as_query_text().to_string());
+    let bad = hop.is_some_and(|h| h.trim().parse::<i64>().is_err());
+    (call.operation == "ModifyInstanceMetadataOptions" && bad).then(|| Answer::Error {
+        status: 500,
+        code: "InternalError".into(),
+        message: "invalid literal for int()".into(),
+        request_id: "broken".into(),
+    })
+}
+
+/// One cause, one departure: a call with a bad HttpTokens and a bad hop limit,
+/// answered with the 500 the bad hop limit gets alone, is that departure, not
+/// one of HttpTokens' (moto: "HttpTokens.values: 500 (HTML page)" beside
+/// "HttpPutResponseHopLimit.type: 500 (HTML page)").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_error_two_bad_values_could_explain_is_the_one_shown_alone() {
+    let (results, _) = run_broken_with(
+        0,
+        vec![Phase::Coverage],
+        Duration::from_secs(10),
+        failing_on_a_non_numeric_hop_limit,
+        |_, r| r,
+    )
+    .await;
+    let d = departures(&results);
+    let wrong: Vec<_> = d
+        .iter()
+        .filter(|d| d.kind == FindingKind::WrongError)
+        .map(|d| (d.rule.as_str(), d.count))
+        .collect();
+    assert!(
+        wrong
+            .iter()
+            .all(|(r, _)| r.starts_with("HttpPutResponseHopLimit.")),
+        "{wrong:?}"
+    );
+    // The case with both bad values is among the hop limit's.
+    let both = results
+        .iter()
+        .find(|r| {
+            r.title.contains("HttpTokens = \"bogus\"")
+                && r.title.contains("HttpPutResponseHopLimit = \"bogus\"")
+        })
+        .expect("a case with both values bad");
+    assert!(
+        d.iter()
+            .any(|d| d.rule == "HttpPutResponseHopLimit.type" && d.cases.contains(&both.id)),
+        "{d:#?}"
+    );
+}
+
 /// The answer's body with `from` replaced by `to`.
 fn replace_body(mut resp: HttpResponse, from: &str, to: &str) -> HttpResponse {
     let text = String::from_utf8_lossy(&resp.body).replace(from, to);

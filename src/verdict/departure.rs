@@ -73,11 +73,12 @@ fn size(case: &CaseResult) -> (usize, usize, String) {
 
 /// Group the failing cases of one run into departures, largest first.
 pub fn departures(cases: &[CaseResult]) -> Vec<Departure> {
+    let findings = attributed(cases);
     // key → (first finding, case indices, the fields the findings name)
     let mut groups: Vec<(String, Finding, Vec<usize>, Vec<String>)> = Vec::new();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for (i, case) in cases.iter().enumerate() {
-        for f in findings_of(case) {
+        for f in findings[i].iter().cloned() {
             let key = group_key(case, &f);
             let g = match index.get(&key) {
                 Some(&g) => g,
@@ -103,7 +104,7 @@ pub fn departures(cases: &[CaseResult]) -> Vec<Departure> {
             if !fields.is_empty() {
                 f.field = Some(fields.join(", "));
             }
-            build(cases, &key, f, &members)
+            build(cases, &findings, &key, f, &members)
         })
         .collect();
     out.sort_by(|a, b| {
@@ -127,9 +128,70 @@ pub fn departures(cases: &[CaseResult]) -> Vec<Departure> {
     out
 }
 
-fn build(cases: &[CaseResult], key: &str, mut f: Finding, members: &[usize]) -> Departure {
+/// Each case's findings, where a wrong error could be any of several refusals due
+/// (a call with two bad values answered 500) named by the one other cases show
+/// that answer under alone: a target failing one bad value's check with a 500 is
+/// one departure, not a second one for each call that also has another bad value.
+fn attributed(cases: &[CaseResult]) -> Vec<Vec<Finding>> {
+    let all: Vec<Vec<Finding>> = cases.iter().map(findings_of).collect();
+    let refusals = |c: &CaseResult| -> Vec<String> {
+        super::unique(
+            c.expected
+                .iter()
+                .filter(|a| matches!(a.expected, crate::oracle::Expected::Error { .. }))
+                .map(|a| a.rule.clone()),
+        )
+    };
+    let shown_alone: std::collections::BTreeSet<(String, String, String)> = cases
+        .iter()
+        .zip(&all)
+        .filter(|(c, _)| refusals(c).len() == 1)
+        .flat_map(|(c, fs)| {
+            fs.iter()
+                .filter(|f| f.kind == FindingKind::WrongError)
+                .map(|f| (c.api.clone(), f.rule.clone(), f.got.clone()))
+        })
+        .collect();
+    let alone = |api: &str, rule: &str, got: &str| {
+        shown_alone.contains(&(api.to_string(), rule.to_string(), got.to_string()))
+    };
+    cases
+        .iter()
+        .zip(all)
+        .map(|(c, mut fs)| {
+            let due = refusals(c);
+            if due.len() < 2 {
+                return fs;
+            }
+            for f in fs.iter_mut().filter(|f| f.kind == FindingKind::WrongError) {
+                if alone(&c.api, &f.rule, &f.got) {
+                    continue;
+                }
+                let Some(r) = due.iter().find(|r| alone(&c.api, r, &f.got)) else {
+                    continue;
+                };
+                f.cite = super::unique(
+                    c.expected
+                        .iter()
+                        .filter(|a| &a.rule == r)
+                        .flat_map(|a| a.cite.iter().map(|c| c.short())),
+                );
+                f.rule = r.clone();
+            }
+            fs
+        })
+        .collect()
+}
+
+fn build(
+    cases: &[CaseResult],
+    findings: &[Vec<Finding>],
+    key: &str,
+    mut f: Finding,
+    members: &[usize],
+) -> Departure {
     let group: Vec<&CaseResult> = members.iter().map(|i| &cases[*i]).collect();
-    let smallest = reproducer(&group, key);
+    let smallest = reproducer(cases, findings, members, key);
     let mut readings: Vec<String> = group
         .iter()
         .flat_map(|c| c.ambiguities.iter().cloned())
@@ -158,7 +220,8 @@ fn build(cases: &[CaseResult], key: &str, mut f: Finding, members: &[usize]) -> 
     // The reproducer's own finding of this departure (failing that, one of its
     // kind): a case may show two of a kind (a value not kept, an omitted option
     // not kept).
-    let mine = findings_of(smallest);
+    let mine = &findings[smallest];
+    let smallest = &cases[smallest];
     let detail = mine
         .iter()
         .find(|g| g.key() == f.key())
@@ -195,13 +258,22 @@ fn group_key(case: &CaseResult, f: &Finding) -> String {
 /// also shows another departure would send its reader after two things at once;
 /// an unsigned call that is accepted shows that before anything its read-back
 /// lacks), and the smallest of all when every case shows something else too.
-fn reproducer<'a>(group: &[&'a CaseResult], key: &str) -> &'a CaseResult {
-    let alone = |c: &&&CaseResult| findings_of(c).iter().all(|g| group_key(c, g) == key);
+fn reproducer(
+    cases: &[CaseResult],
+    findings: &[Vec<Finding>],
+    group: &[usize],
+    key: &str,
+) -> usize {
+    let alone = |i: &&usize| {
+        findings[**i]
+            .iter()
+            .all(|g| group_key(&cases[**i], g) == key)
+    };
     group
         .iter()
         .filter(alone)
-        .min_by_key(|c| size(c))
-        .or_else(|| group.iter().min_by_key(|c| size(c)))
+        .min_by_key(|i| size(&cases[**i]))
+        .or_else(|| group.iter().min_by_key(|i| size(&cases[**i])))
         .copied()
         .unwrap_or(group[0])
 }
