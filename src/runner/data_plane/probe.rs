@@ -29,6 +29,76 @@ pub struct ProbeClient {
     http: reqwest::Client,
     dp: DataPlane,
     pause: Duration,
+    /// The tokens the services issued so far: a hostile service may echo one
+    /// anywhere (a header, a refusal's body, the item), and none may be shown.
+    issued: Secrets,
+}
+
+/// Tokens to hide wherever a recorded answer shows them.
+#[derive(Default)]
+pub(super) struct Secrets(std::sync::Mutex<Vec<String>>);
+
+/// A token shorter than this is not hidden by its value: so short a value is
+/// too common in an answer ("200", a word) to be told from one.
+const MIN_SECRET: usize = 8;
+
+/// The most tokens remembered (the oldest are forgotten first); a phase's
+/// probes take far fewer.
+const MAX_SECRETS: usize = 4096;
+
+impl Secrets {
+    /// Remember a token (as sent, and trimmed as an echo may show it).
+    fn add(&self, token: &str) {
+        let mut all = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for t in [token, token.trim()] {
+            if t.len() >= MIN_SECRET && !all.iter().any(|s| s == t) {
+                if all.len() >= MAX_SECRETS {
+                    all.remove(0);
+                }
+                all.push(t.to_string());
+            }
+        }
+    }
+
+    /// `s` with every remembered token replaced by `<redacted>`, and, where `s`
+    /// was cut at [`MAX_BODY`], a token's beginning it ends with.
+    pub(super) fn hide(&self, s: &str) -> String {
+        let all = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let redacted = crate::verdict::redact::REDACTED;
+        let mut out = s.to_string();
+        // Longest first: a token inside another is hidden with it.
+        let mut by_length: Vec<&String> = all.iter().collect();
+        by_length.sort_by_key(|t| std::cmp::Reverse(t.len()));
+        for t in by_length {
+            if out.contains(t.as_str()) {
+                out = out.replace(t.as_str(), redacted);
+            }
+            if s.len() >= MAX_BODY {
+                let cut = (MIN_SECRET..t.len())
+                    .rev()
+                    .filter(|&k| t.is_char_boundary(k))
+                    .find(|&k| out.ends_with(&t[..k]));
+                if let Some(k) = cut {
+                    out.truncate(out.len() - k);
+                    out.push_str(redacted);
+                }
+            }
+        }
+        out
+    }
+
+    fn hide_pairs(&self, pairs: &[(String, String)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.clone(), self.hide(v)))
+            .collect()
+    }
 }
 
 /// The request whose answer a probe is judged by.
@@ -63,6 +133,7 @@ impl ProbeClient {
             http,
             dp: dp.clone(),
             pause,
+            issued: Secrets::default(),
         })
     }
 
@@ -108,6 +179,9 @@ impl ProbeClient {
                 }
             }
         };
+        if is_token && reply.status == Some(200) {
+            self.issued.add(&reply.body);
+        }
         log.push(exchange(
             base,
             method,
@@ -116,8 +190,8 @@ impl ProbeClient {
             &self.dp.token_header,
             reply.status.map(|status| Answered {
                 status,
-                headers: reply.headers.clone(),
-                body: reply.body.clone(),
+                headers: self.issued.hide_pairs(&reply.headers),
+                body: self.issued.hide(&reply.body),
                 token: is_token,
             }),
         ));
@@ -157,7 +231,7 @@ impl ProbeClient {
                     .headers
                     .iter()
                     .find(|(k, _)| k.eq_ignore_ascii_case(&self.dp.ttl_header))
-                    .map(|(_, v)| v.clone()),
+                    .map(|(_, v)| self.issued.hide(v)),
                 sent_ttl: judged.sent_ttl,
             },
             (None, reason) => DataActual::NoAnswer {
@@ -170,7 +244,7 @@ impl ProbeClient {
             body: if token_answer {
                 crate::verdict::redact::REDACTED.to_string()
             } else {
-                judged.reply.body
+                self.issued.hide(&judged.reply.body)
             },
             exchanges: log,
             elapsed: started.elapsed(),
@@ -318,7 +392,8 @@ impl ProbeClient {
             let r = self
                 .request(other, "GET", item, self.with_token(&t.body), &mut attempt)
                 .await;
-            let named = r.body.trim();
+            let named = self.issued.hide(r.body.trim());
+            let named = named.as_str();
             if r.status == Some(200) {
                 if self.dp.item_is_instance_id == Some(true) {
                     if named != other_id {
@@ -447,7 +522,8 @@ impl ProbeClient {
         };
         let r = self.request(base, "GET", &dp.item_path, headers, log).await;
         match (r.status, r.no_answer) {
-            (Some(200), _) if !r.body.trim().is_empty() => Ok(r.body.trim().to_string()),
+            // (An item that echoes a token shows it redacted.)
+            (Some(200), _) if !r.body.trim().is_empty() => Ok(self.issued.hide(r.body.trim())),
             (Some(s), _) => Err(format!("{base}{} answered {s}", dp.item_path)),
             (None, reason) => Err(format!(
                 "no metadata service at {base}: {}",
