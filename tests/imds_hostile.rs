@@ -342,3 +342,15 @@ async fn an_instance_id_echoing_the_token_is_not_shown_in_the_identity_error() {
         assert!(!n.contains(&SECRET[..20]), "{n}");
     }
 }
+
+/// An answer whose headers never end is an answer the client cannot read, and
+/// the probe says so: not "the connection closed without an answer".
+#[tokio::test(flavor = "multi_thread")]
+async fn endless_headers_are_named_as_such() {
+    let (cases, _, _) = phase(Hostile::EndlessHeaders, "data_plane.token.issued").await;
+    assert!(!cases.is_empty());
+    for c in &cases {
+        let shown = format!("{:?}", c.verdict);
+        assert!(shown.contains("head is too large"), "{}: {shown}", c.title);
+    }
+}

@@ -485,7 +485,24 @@ fn why(e: &reqwest::Error) -> String {
     } else if e.is_connect() {
         "connection refused".into()
     } else {
-        "the connection closed without an answer".into()
+        // What the HTTP client made of the answer: cut off, or not one it
+        // reads (a head past its limit, no HTTP at all).
+        let hyper = std::iter::successors(Some(e as &(dyn std::error::Error + 'static)), |e| {
+            e.source()
+        })
+        .find_map(|e| e.downcast_ref::<hyper::Error>());
+        match hyper {
+            Some(h) if h.is_parse_too_large() => {
+                "the answer's head is too large to read (endless headers?)".into()
+            }
+            Some(h) if h.is_parse() || h.is_parse_status() => {
+                format!("the answer could not be read as HTTP: {h}")
+            }
+            _ if e.is_body() || e.is_decode() => {
+                "the connection closed in the middle of the answer's body".into()
+            }
+            _ => "the connection closed without an answer".into(),
+        }
     }
 }
 
