@@ -1186,6 +1186,41 @@ async fn a_refused_valid_value_is_named_by_the_value_not_an_omission() {
     );
 }
 
+/// Answers 500 to every modify.
+fn refusing_every_modify(call: &mut Call) -> Option<Answer> {
+    (call.operation == "ModifyInstanceMetadataOptions").then(|| Answer::Error {
+        status: 500,
+        code: "InternalError".into(),
+        message: "down".into(),
+        request_id: "broken".into(),
+    })
+}
+
+/// A target that takes no call at all is not refusing "InstanceId = …": with
+/// nothing taken to compare with, no value is named (every value the cases share
+/// would qualify, the instance's id first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_taking_nothing_is_not_said_to_refuse_its_instance_id() {
+    let (results, _) = run_broken_with(
+        0,
+        vec![Phase::Coverage],
+        Duration::from_secs(10),
+        refusing_every_modify,
+        |_, r| r,
+    )
+    .await;
+    let d = departures(&results);
+    let refused: Vec<_> = d
+        .iter()
+        .filter(|d| d.kind == FindingKind::RefusedValid)
+        .collect();
+    assert!(!refused.is_empty(), "{d:#?}");
+    assert!(
+        refused.iter().all(|d| !d.title.contains(" when ")),
+        "{refused:#?}"
+    );
+}
+
 /// Answers 500 to a hop limit that is not a number (as moto's server error).
 fn failing_on_a_non_numeric_hop_limit(call: &mut Call) -> Option<Answer> {
     let hop = call

@@ -478,14 +478,29 @@ async fn an_interrupted_record_puts_the_instance_back_and_writes_nothing() {
         Some(resp)
     });
     let url = serve_answering(target).await;
+    let out = interrupted_record(&url, dir.path()).await;
+    exits_with(&out, 130);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("restoring the instances") && err.contains("nothing recorded"),
+        "{}",
+        show(&out)
+    );
+    assert!(!dir.path().join("slow").join("aws-ec2.json").exists());
+    // Every option is back as it was found.
+    assert_eq!(*options.lock().expect("lock"), found);
+}
+
+/// `record --rate 20` against `url`, interrupted (SIGINT) after 1.5 s.
+async fn interrupted_record(url: &str, dir: &Path) -> std::process::Output {
     let mut cmd = bin();
     with_default_aws_keys(&mut cmd)
         .args([
             "record", "--target", "slow", "--api", "aws-ec2", "--rate", "20",
         ])
-        .args(["--endpoint", &url, "--instance", "i-0123456789abcdef0"])
+        .args(["--endpoint", url, "--instance", "i-0123456789abcdef0"])
         .arg("--out")
-        .arg(dir.path().join("slow"))
+        .arg(dir.join("slow"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().expect("starts");
@@ -502,17 +517,46 @@ async fn an_interrupted_record_puts_the_instance_back_and_writes_nothing() {
             .args(["-KILL", &pid])
             .status();
     });
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("ends"))
+    tokio::task::spawn_blocking(move || child.wait_with_output().expect("ends"))
         .await
-        .expect("joins");
-    exits_with(&out, 130);
+        .expect("joins")
+}
+
+/// An interrupted record whose instance could not be put back says so, with its
+/// options, and exits 4: that outranks the interruption (it said only "nothing
+/// recorded", exit 130).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_record_that_cannot_put_back_says_so() {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let emulator = imds_conform::emulator::Emulator::new(Default::default());
+    // From the first change it takes that leaves an option unlike the fixture's,
+    // every modify is refused: the instance stays changed, the restore fails.
+    let refusing = AtomicBool::new(false);
+    let target: Answering = Arc::new(move |req: &imds_conform::wire::HttpRequest| {
+        let body = String::from_utf8_lossy(&req.body).into_owned();
+        let modify = body.contains("Action=ModifyInstanceMetadataOptions");
+        if modify && refusing.load(SeqCst) {
+            return incorrect_instance_state();
+        }
+        let resp = emulator.handle(req, std::time::SystemTime::now());
+        let unlike = ["HttpTokens=required", "HttpEndpoint=disabled"]
+            .iter()
+            .any(|p| body.split('&').any(|kv| kv == *p));
+        if modify && resp.status == 200 && unlike {
+            refusing.store(true, SeqCst);
+        }
+        Some(resp)
+    });
+    let url = serve_answering(target).await;
+    let out = interrupted_record(&url, dir.path()).await;
+    exits_with(&out, 4);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("restoring the instances") && err.contains("nothing recorded"),
+        err.contains("i-0123456789abcdef0 was NOT put back as it was")
+            && err.contains("its options before the run: hop_limit=1"),
         "{}",
         show(&out)
     );
-    assert!(!dir.path().join("slow").join("aws-ec2.json").exists());
-    // Every option is back as it was found.
-    assert_eq!(*options.lock().expect("lock"), found);
 }

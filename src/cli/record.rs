@@ -149,11 +149,17 @@ async fn cover(jobs: Vec<Job>, rate: Option<f64>) -> Result<Vec<Coverage>, u8> {
     let covered = cover_each(jobs, rate, &cancel).await;
     put_back.store(true, Ordering::SeqCst);
     match covered {
-        Ok(_) if cancel.load(Ordering::SeqCst) => {
+        Ok(runs) if cancel.load(Ordering::SeqCst) => {
             eprintln!(
                 "interrupted: the coverage phase is incomplete; nothing recorded or compared"
             );
-            Err(exit::INTERRUPTED)
+            // An instance it could not put back outranks the interruption (exit 4).
+            let left: Vec<String> = runs.into_iter().flat_map(|r| r.not_restored).collect();
+            Err(if say_not_restored(&left) {
+                exit::NOT_RESTORED
+            } else {
+                exit::INTERRUPTED
+            })
         }
         other => other,
     }

@@ -307,6 +307,10 @@ fn common_omission(all: &[CaseResult], group: &[&CaseResult]) -> Option<(String,
     // what it refuses (a target refusing HttpEndpoint = disabled, in calls that
     // all happen to leave the hop limit out, is not refusing an omitted hop limit).
     let taken = taken(all, api);
+    if taken.is_empty() {
+        // A target that takes nothing refuses every call: no omission is the cause.
+        return None;
+    }
     let (name, _) = sent
         .into_iter()
         .filter(|(n, _)| group.iter().all(|c| !carries(c, n)))
@@ -334,7 +338,12 @@ fn common_value(all: &[CaseResult], group: &[&CaseResult]) -> Option<(String, St
     if group.len() < 2 {
         return None;
     }
+    // Nothing taken tells nothing: every parameter the group sends would qualify,
+    // the instance's id first.
     let taken = taken(all, &group[0].api);
+    if taken.is_empty() {
+        return None;
+    }
     let sends = |c: &CaseResult, n: &str, v: &str| {
         c.request
             .iter()
