@@ -181,6 +181,15 @@ async fn serve_one(mut s: TcpStream, how: Hostile, instance: String) {
             &[(ttl, &ttl_sent)],
             b"tok\r\nX-Injected: 1\r\n\x00\x1b[31m\xff\xfe",
         ),
+        // (No token it could have issued is shorter than a megabyte.)
+        Hostile::MegabyteToken
+            if head
+                .headers
+                .iter()
+                .any(|(k, _)| k == "x-aws-ec2-metadata-token") =>
+        {
+            answer("401 Unauthorized", &[], b"")
+        }
         Hostile::MegabyteToken if put => answer("200 OK", &[(ttl, &ttl_sent)], &[b't'; 1 << 20]),
         Hostile::EchoesToken if put => answer(
             "200 OK",
@@ -352,5 +361,22 @@ async fn endless_headers_are_named_as_such() {
     for c in &cases {
         let shown = format!("{:?}", c.verdict);
         assert!(shown.contains("head is too large"), "{}: {shown}", c.title);
+    }
+}
+
+/// A token longer than the suite keeps of an answer is not sent back cut (the
+/// service would refuse it as a wrong token, and the probe would blame the
+/// service for that): the probe says the token was too long.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_too_long_to_keep_is_not_sent_back_cut() {
+    let (cases, _, _) = phase(Hostile::MegabyteToken, "data_plane.token.valid").await;
+    assert!(!cases.is_empty());
+    for c in &cases {
+        let shown = format!("{:?}", c.verdict);
+        assert!(
+            shown.contains("token answer is longer than"),
+            "{}: {shown}",
+            c.title
+        );
     }
 }

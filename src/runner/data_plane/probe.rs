@@ -116,6 +116,8 @@ struct Reply {
     headers: Vec<(String, String)>,
     body: String,
     no_answer: Option<String>,
+    /// The body was longer than [`MAX_BODY`] and is cut there.
+    cut: bool,
 }
 
 impl ProbeClient {
@@ -159,22 +161,25 @@ impl ProbeClient {
                 headers: Vec::new(),
                 body: String::new(),
                 no_answer: Some(why(&e)),
+                cut: false,
             },
             Ok(resp) => {
                 let status = resp.status().as_u16();
                 let hs = crate::wire::header_pairs(resp.headers());
                 match read_bounded(resp).await {
-                    Ok(body) => Reply {
+                    Ok((body, cut)) => Reply {
                         status: Some(status),
                         headers: hs,
                         body,
                         no_answer: None,
+                        cut,
                     },
                     Err(e) => Reply {
                         status: None,
                         headers: Vec::new(),
                         body: String::new(),
                         no_answer: Some(why(&e)),
+                        cut: false,
                     },
                 }
             }
@@ -336,7 +341,15 @@ impl ProbeClient {
 
     /// A token from `base`, or the failed token request as the judged answer.
     async fn token(&self, base: &str, ttl: i64, log: &mut Vec<Exchange>) -> Result<String, Judged> {
-        let t = self.put_token(base, ttl, log).await;
+        let mut t = self.put_token(base, ttl, log).await;
+        if t.status == Some(200) && t.cut {
+            // Sent back cut, it would be refused as a wrong token: the probe
+            // cannot go on, and says why (as for a token no header can carry).
+            t.status = None;
+            t.no_answer = Some(format!(
+                "the token answer is longer than {MAX_BODY} bytes: no token to send back"
+            ));
+        }
         if t.status == Some(200) {
             Ok(t.body)
         } else {
@@ -385,7 +398,7 @@ impl ProbeClient {
             let t = self
                 .put_token(other, valid_ttl(&self.dp), &mut attempt)
                 .await;
-            if t.status != Some(200) {
+            if t.status != Some(200) || t.cut {
                 continue;
             }
             let item = &self.dp.item_path;
@@ -464,16 +477,19 @@ impl ProbeClient {
 
 /// The answer's body, at most [`MAX_BODY`] bytes of it (a hostile service cannot
 /// make the suite hold more), as text.
-async fn read_bounded(mut resp: reqwest::Response) -> Result<String, reqwest::Error> {
+/// Also whether it was cut (there was more).
+async fn read_bounded(mut resp: reqwest::Response) -> Result<(String, bool), reqwest::Error> {
     let mut bytes = Vec::new();
+    let mut cut = false;
     while let Some(chunk) = resp.chunk().await? {
         let room = MAX_BODY.saturating_sub(bytes.len());
+        cut = chunk.len() > room;
         bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if bytes.len() >= MAX_BODY {
+        if cut {
             break;
         }
     }
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    Ok((String::from_utf8_lossy(&bytes).into_owned(), cut))
 }
 
 fn why(e: &reqwest::Error) -> String {
@@ -534,7 +550,7 @@ impl ProbeClient {
         let dp = &self.dp;
         let t = self.put_token(base, valid_ttl(dp), log).await;
         let headers = match t.status {
-            Some(200) => self.with_token(&t.body),
+            Some(200) if !t.cut => self.with_token(&t.body),
             _ => Vec::new(),
         };
         let r = self.request(base, "GET", &dp.item_path, headers, log).await;
