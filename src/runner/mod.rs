@@ -952,15 +952,30 @@ fn field_rule(spec: &Spec, call: &crate::wire::Call, field: &str) -> FieldRule {
         .find_map(|k| p.cite.get(*k))
         .into_iter()
         .flatten();
-    FieldRule::Sent(of_readback.chain(of_values).map(|c| c.short()).collect())
+    let sent = call
+        .get(&p.name)
+        .map(|v| oracle::stored_form(p.kind, v))
+        .unwrap_or_default();
+    FieldRule::Sent {
+        cite: of_readback.chain(of_values).map(|c| c.short()).collect(),
+        value: sent,
+    }
 }
 
 /// The rule a read-back's field answers to after a success on our instance.
 pub enum FieldRule {
     /// The call left the field's parameter out: its omission rule.
     Omitted(Omission),
-    /// The call sent it: the value sent, and the citations that say so.
-    Sent(Vec<String>),
+    /// The call sent it: the citations that say the value sent shows, and that
+    /// value (as a target stores it). They cite a finding only where the outcome
+    /// wants that value (not where a reading ignores the parameter, or takes an
+    /// empty value as omitted: there the outcome's own citations say why).
+    Sent {
+        /// The citations.
+        cite: Vec<String>,
+        /// The value sent, in stored form.
+        value: String,
+    },
     /// Nothing more is known of the field: the outcome's rule and citations.
     Unknown,
 }
@@ -1324,7 +1339,7 @@ pub fn readback_agrees(
     for one in off {
         match split.then(|| rule_of(one.0)) {
             Some(FieldRule::Omitted(rule)) => left.push((one, rule)),
-            Some(FieldRule::Sent(cite)) => {
+            Some(FieldRule::Sent { cite, value }) if one.1.eq_ignore_ascii_case(&value) => {
                 if let Some(c) = &mut set_cite {
                     c.extend(cite);
                 }
@@ -1939,7 +1954,10 @@ mod readback_agrees_tests {
                 rule: "HttpEndpoint.absent".into(),
                 cite: vec!["[documented] kept".into()],
             }),
-            _ => FieldRule::Sent(vec![format!("[documented] {f} takes the value sent")]),
+            _ => FieldRule::Sent {
+                cite: vec![format!("[documented] {f} takes the value sent")],
+                value: if f == "hop_limit" { "3" } else { "required" }.into(),
+            },
         })
         .expect_err("the read-back disagrees")
         .into_iter()
@@ -1994,6 +2012,41 @@ mod readback_agrees_tests {
         assert!(all_three_wrong(false)[0].3.is_empty());
     }
 
+    /// Where the outcome does not want the value sent (a reading ignores the
+    /// parameter, or takes an empty value as omitted), the parameter's own
+    /// citations do not say why: the outcome's do.
+    #[test]
+    fn a_set_field_the_outcome_does_not_want_as_sent_keeps_the_outcome_s_citations() {
+        let cite = crate::spec::Citation {
+            doc: None,
+            quote: None,
+            reference: None,
+            key: None,
+            note: Some("the preview parameter is ignored".into()),
+            strength: Strength::Inferred,
+        };
+        let mut a = success(options(&[("hop_limit", "1")]), true);
+        a.cite = vec![cite];
+        let fields = fields();
+        let fields: Vec<&String> = fields.iter().collect();
+        let found = readback_agrees(
+            &a,
+            &options(&[("hop_limit", "1")]),
+            &options(&[("hop_limit", "5")]),
+            &fields,
+            |_| FieldRule::Sent {
+                cite: vec!["[documented] Valid values: 1 to 64".into()],
+                value: "5".into(),
+            },
+        )
+        .expect_err("the read-back disagrees");
+        assert_eq!(
+            found[0].cite,
+            ["[inferred] the preview parameter is ignored"],
+            "{found:?}"
+        );
+    }
+
     /// Against the built-in tables: a call that sets one option and omits the
     /// others, read back with that option wrong, is cited by the read-back's facts
     /// and the parameter's values, and by none of the omitted parameters'
@@ -2010,7 +2063,7 @@ mod readback_agrees_tests {
             let option = p.option.clone().expect("option");
             let call = crate::wire::Call::new("Modify").with(&p.name, &p.values[0]);
             let rule = super::field_rule(&spec, &call, &option);
-            let FieldRule::Sent(cite) = rule else {
+            let FieldRule::Sent { cite, value } = rule else {
                 panic!("{}: {option} is not taken as sent", spec.api.id);
             };
             let absent: Vec<String> = spec
@@ -2021,6 +2074,7 @@ mod readback_agrees_tests {
                 .flat_map(|q| q.cite.get("absent").into_iter().flatten())
                 .map(|c| c.short())
                 .collect();
+            assert!(value.eq_ignore_ascii_case(&p.values[0]), "{value}");
             let values = p.cite.get("values").expect("a values citation");
             assert!(
                 values.iter().all(|c| cite.contains(&c.short())),
