@@ -137,10 +137,33 @@ impl Exchange {
             response: resp.map(|r| RecordedResponse {
                 status: r.status,
                 headers: r.headers.clone(),
-                body: String::from_utf8_lossy(&r.body).into_owned(),
+                body: kept_body(&r.body),
             }),
         }
     }
+}
+
+/// How much of an answer's body an exchange keeps: every documented answer is a
+/// few kilobytes, and a hostile target's megabyte answers, kept with each failing
+/// case, grew the suite by megabytes a case.
+pub const KEPT_BODY: usize = 64 * 1024;
+
+/// An answer's body as text, at most [`KEPT_BODY`] bytes of it: cut at the last
+/// delimiter before the limit (so a secret the redaction would hide is not cut in
+/// half and shown in part), and said so.
+fn kept_body(body: &[u8]) -> String {
+    if body.len() <= KEPT_BODY {
+        return String::from_utf8_lossy(body).into_owned();
+    }
+    let head = &body[..KEPT_BODY];
+    let cut = head
+        .iter()
+        .rposition(|b| b.is_ascii_whitespace() || b"<>&\"',;".contains(b))
+        .filter(|&i| i + 4096 >= KEPT_BODY)
+        .map_or(KEPT_BODY, |i| i + 1);
+    let mut text = String::from_utf8_lossy(&body[..cut]).into_owned();
+    text.push_str(&format!("\n[{} bytes more, not kept]", body.len() - cut));
+    text
 }
 
 /// Counts by verdict.
@@ -196,5 +219,48 @@ impl Summary {
         self.pass_under_reading += other.pass_under_reading;
         self.fail += other.fail;
         self.error += other.error;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(body: Vec<u8>) -> HttpResponse {
+        HttpResponse {
+            status: 500,
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    fn request() -> HttpRequest {
+        HttpRequest {
+            method: "POST".into(),
+            path_and_query: "/".into(),
+            headers: Vec::new(),
+            body: b"Action=X".to_vec(),
+        }
+    }
+
+    /// A megabyte answer is kept as its first 64 KiB and a line saying how much
+    /// was left; a documented answer's size is kept whole.
+    #[test]
+    fn a_huge_answer_is_kept_in_part_and_said_so() {
+        let big = "<a>x</a>".repeat(200_000).into_bytes();
+        let ex = Exchange::unredacted("http://t", &request(), Some(&answer(big.clone())));
+        let body = ex.response.expect("an answer").body;
+        assert!(body.len() < KEPT_BODY + 64, "{}", body.len());
+        let kept = body.split("\n[").next().expect("the part kept").len();
+        assert!(
+            body.ends_with(&format!("[{} bytes more, not kept]", big.len() - kept)),
+            "{}",
+            &body[body.len() - 60..]
+        );
+        // Cut at a delimiter, not inside an element's text.
+        assert!(body[..kept].ends_with('>'), "{}", &body[kept - 20..kept]);
+        let small = "<Response/>".as_bytes().to_vec();
+        let ex = Exchange::unredacted("http://t", &request(), Some(&answer(small)));
+        assert_eq!(ex.response.expect("an answer").body, "<Response/>");
     }
 }
