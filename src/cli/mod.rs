@@ -178,12 +178,61 @@ pub(crate) fn parse_endpoint(s: &str) -> Result<String, String> {
     if url.host_str().is_none_or(str::is_empty) {
         return Err(format!("no host in the URL ({EXAMPLE})"));
     }
+    if !url.username().is_empty() || url.password().is_some() {
+        // The HTTP client would send them as Basic authentication beside the
+        // signature's Authorization header; and they are a secret.
+        return Err(
+            "credentials in the URL (user:password@) are not supported: give the target's \
+             credentials in its environment variables (see `imds-conform spec show`)"
+                .into(),
+        );
+    }
     Ok(s.trim().to_string())
+}
+
+/// `--endpoint`'s parser for clap: [`parse_endpoint`], with an error that does not
+/// repeat the value (clap's own would print it whole, a URL's password with it).
+#[derive(Clone, Copy)]
+pub(crate) struct EndpointParser;
+
+impl clap::builder::TypedValueParser for EndpointParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        let flag = arg.map_or("--endpoint".to_string(), |a| a.to_string());
+        let invalid = |why: &str| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for '{flag}': {why}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let text = value.to_str().ok_or_else(|| invalid("not UTF-8"))?;
+        parse_endpoint(text).map_err(|why| invalid(&why))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::parse_endpoint;
+
+    /// Credentials in the URL are refused, and the error does not repeat them.
+    #[test]
+    fn an_endpoint_with_credentials_is_refused_without_showing_them() {
+        for bad in [
+            "http://zqx:SECRETPW@127.0.0.1:5000",
+            "http://SECRETPW@127.0.0.1:5000",
+        ] {
+            let e = parse_endpoint(bad).expect_err("refused");
+            assert!(e.contains("credentials in the URL"), "{e}");
+            assert!(!e.contains("SECRETPW"), "{e}");
+        }
+    }
 
     #[test]
     fn an_endpoint_is_an_http_or_https_url_with_a_host() {

@@ -26,7 +26,7 @@ pub struct TargetArgs {
     #[arg(long = "target", value_name = "NAME", default_value = "emulator")]
     pub target: String,
     /// The target's endpoint (needs exactly one --api and --instance).
-    #[arg(long, value_parser = super::parse_endpoint)]
+    #[arg(long, value_parser = super::EndpointParser)]
     pub endpoint: Option<String>,
     /// APIs (default: all, or the recording's). Repeatable.
     #[arg(long = "api", value_name = "API")]

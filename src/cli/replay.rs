@@ -28,7 +28,7 @@ pub struct ReplayArgs {
     /// The case id, e.g. `aws-ec2/coverage/0042`.
     case: String,
     /// Send to this endpoint instead of the recorded one.
-    #[arg(long, value_parser = super::parse_endpoint)]
+    #[arg(long, value_parser = super::EndpointParser)]
     endpoint: Option<String>,
 }
 

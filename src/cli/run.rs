@@ -32,7 +32,7 @@ pub struct RunArgs {
     apis: Vec<String>,
     /// An endpoint to test instead of the embedded emulator (moto, LocalStack, a
     /// real cloud): an http(s) URL. Needs exactly one --api and at least one --instance.
-    #[arg(long, conflicts_with = "cloud", value_parser = super::parse_endpoint)]
+    #[arg(long, conflicts_with = "cloud", value_parser = super::EndpointParser)]
     endpoint: Option<String>,
     /// Test the real cloud: the endpoint the spec table gives for --region
     /// (needs one --api, --instance and credentials in the environment).
@@ -200,7 +200,8 @@ impl Plan {
             exit::USAGE
         })?;
         let imds = run_imds::endpoints_from_args(&args.imds).map_err(|e| {
-            eprintln!("error: --imds: {e}");
+            // A binding's URL as given may carry a password: not echoed.
+            eprintln!("error: --imds: {}", imds_conform::verdict::redact::text(&e));
             exit::USAGE
         })?;
         let mut plan = Plan {
