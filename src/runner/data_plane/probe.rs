@@ -42,9 +42,9 @@ pub(super) struct Secrets(std::sync::Mutex<Vec<String>>);
 /// too common in an answer ("200", a word) to be told from one.
 const MIN_SECRET: usize = 8;
 
-/// The most tokens remembered (the oldest are forgotten first); a phase's
-/// probes take far fewer.
-const MAX_SECRETS: usize = 4096;
+/// The most tokens remembered (the oldest are forgotten first): each is looked
+/// for in every recorded answer. A phase's probes take fewer.
+const MAX_SECRETS: usize = 512;
 
 impl Secrets {
     /// Remember a token (as sent, and trimmed as an echo may show it).
@@ -80,11 +80,8 @@ impl Secrets {
                 out = out.replace(t.as_str(), redacted);
             }
             if s.len() >= MAX_BODY {
-                let cut = (MIN_SECRET..t.len())
-                    .rev()
-                    .filter(|&k| t.is_char_boundary(k))
-                    .find(|&k| out.ends_with(&t[..k]));
-                if let Some(k) = cut {
+                let k = prefix_at_end(t.as_bytes(), out.as_bytes());
+                if k >= MIN_SECRET && t.is_char_boundary(k) {
                     out.truncate(out.len() - k);
                     out.push_str(redacted);
                 }
@@ -99,6 +96,39 @@ impl Secrets {
             .map(|(k, v)| (k.clone(), self.hide(v)))
             .collect()
     }
+}
+
+/// The length of the longest beginning of `t` that `s` ends with (Knuth–Morris–
+/// Pratt: linear, whatever a hostile service makes the two of).
+fn prefix_at_end(t: &[u8], s: &[u8]) -> usize {
+    if t.is_empty() {
+        return 0;
+    }
+    // fail[i]: the longest proper border of t[..=i].
+    let mut fail = vec![0usize; t.len()];
+    let mut k = 0;
+    for i in 1..t.len() {
+        while k > 0 && t[i] != t[k] {
+            k = fail[k - 1];
+        }
+        if t[i] == t[k] {
+            k += 1;
+        }
+        fail[i] = k;
+    }
+    let mut k = 0;
+    for &b in s {
+        if k == t.len() {
+            k = fail[k - 1];
+        }
+        while k > 0 && b != t[k] {
+            k = fail[k - 1];
+        }
+        if b == t[k] {
+            k += 1;
+        }
+    }
+    k
 }
 
 /// The request whose answer a probe is judged by.
@@ -563,5 +593,30 @@ impl ProbeClient {
                 reason.unwrap_or_default()
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_cut_at_the_end_of_an_answer_is_found() {
+        assert_eq!(prefix_at_end(b"abcdef", b"xxabc"), 3);
+        assert_eq!(prefix_at_end(b"abcdef", b"xxabd"), 0);
+        assert_eq!(prefix_at_end(b"aab", b"aaaa"), 2);
+        assert_eq!(prefix_at_end(b"abab", b"xabab"), 4);
+        assert_eq!(prefix_at_end(b"", b"abc"), 0);
+        let secrets = Secrets::default();
+        secrets.add("0123456789abcdef");
+        let cut = format!("{}0123456789ab", "x".repeat(MAX_BODY - 12));
+        let shown = secrets.hide(&cut);
+        assert!(
+            shown.ends_with("x<redacted>"),
+            "{}",
+            &shown[shown.len() - 20..]
+        );
+        assert_eq!(secrets.hide("a 0123456789abcdef b"), "a <redacted> b");
+        assert_eq!(secrets.hide("0123456"), "0123456");
     }
 }
