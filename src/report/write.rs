@@ -142,10 +142,33 @@ pub fn write_whole(path: &Path, contents: &str) -> std::io::Result<()> {
 }
 
 fn whole(path: &Path, contents: &str, executable: bool) -> std::io::Result<()> {
+    // A link is written through (the file it names is replaced, the link kept); a
+    // FIFO or a device (`/dev/stdout`) is written to as it is; a file keeps its
+    // permissions.
+    let resolved;
+    let mut path = path;
+    let mut mode = None;
+    if let Ok(m) = std::fs::symlink_metadata(path) {
+        if m.file_type().is_symlink() {
+            resolved = std::fs::canonicalize(path)?;
+            path = &resolved;
+        }
+        match std::fs::metadata(path) {
+            Ok(m) if !m.is_file() => {
+                std::fs::write(path, contents)?;
+                return Ok(());
+            }
+            Ok(m) => mode = Some(m.permissions()),
+            Err(_) => {}
+        }
+    }
     let mut partial = path.as_os_str().to_owned();
     partial.push(format!(".{}.partial", std::process::id()));
     let partial = PathBuf::from(partial);
     let written = std::fs::write(&partial, contents).and_then(|()| {
+        if let Some(mode) = &mode {
+            std::fs::set_permissions(&partial, mode.clone())?;
+        }
         if executable {
             make_executable(&partial)?;
         }
@@ -194,6 +217,29 @@ mod tests {
             .map(|e| e.expect("entry").file_name())
             .collect();
         assert_eq!(names, ["report.json"]);
+    }
+
+    /// A link is written through, the link kept (it was renamed over); a file
+    /// keeps its permissions. (A device is written to as it is: not tested here,
+    /// where a mistake would replace one of the machine's.)
+    #[cfg(unix)]
+    #[test]
+    fn a_link_stays_a_link_and_a_file_keeps_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let real = dir.path().join("real.json");
+        std::fs::write(&real, "old").expect("write");
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).expect("mode");
+        let link = dir.path().join("baseline.json");
+        std::os::unix::fs::symlink(&real, &link).expect("link");
+        write_whole(&link, "new").expect("written");
+        assert!(std::fs::symlink_metadata(&link)
+            .expect("meta")
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(&real).expect("read"), "new");
+        let mode = std::fs::metadata(&real).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
     }
 
     /// A file that cannot be written is an error naming it, and leaves nothing.
