@@ -209,11 +209,16 @@ fn signature_end(value: &str) -> Option<usize> {
                 .is_some_and(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
         })
         .last()?;
-    let start = at + "signature=".len();
-    value_end(&value[start..], |ch| {
+    // Spaces after the `=` are not the end of the value ("Signature= abc…").
+    let after = &value[at + "signature=".len()..];
+    let start = value.len() - after.trim_start().len();
+    match value_end(&value[start..], |ch| {
         ch.is_whitespace() || "&,;\"'<>|".contains(ch)
-    })
-    .map(|i| start + i)
+    }) {
+        // Nothing after it: the value may be anywhere on the line, hide all of it.
+        Some(0) => None,
+        end => end.map(|i| start + i),
+    }
 }
 
 /// Where a value that starts `rest` ends: at a delimiter, or at a backslash (a JSON
@@ -529,6 +534,14 @@ mod tests {
             text("authorization: Bearer ZQXBEARER and more\nnext line"),
             "authorization: <redacted>\nnext line"
         );
+        // Spaces after "Signature=" are not its end; an empty one hides the line.
+        for spaced in [
+            "authorization: AWS4-HMAC-SHA256 Credential=AKIDZQX/x, SignedHeaders=host, Signature= ZQXSIG2 | x",
+            "authorization: AWS4-HMAC-SHA256 Credential=AKIDZQX/x, Signature=, ZQXSIG3",
+        ] {
+            let shown = text(spaced);
+            assert!(!shown.contains("ZQXSIG"), "{shown}");
+        }
     }
 
     /// A metadata service's session token, echoed by a service under test in an
