@@ -285,3 +285,87 @@ async fn a_lightsail_binding_to_the_same_service_gives_no_foreign_token() {
         "{notes:?}"
     );
 }
+
+/// A proxy to `upstream` (a metadata service) that answers 404 to a GET of
+/// `path` and passes everything else on: a service that will not say whose it is.
+async fn not_saying(upstream: String, path: &'static str) -> String {
+    use axum::response::IntoResponse;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let client = reqwest::Client::new();
+    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+        let (client, upstream) = (client.clone(), upstream.clone());
+        async move {
+            let (parts, body) = req.into_parts();
+            if parts.method == axum::http::Method::GET && parts.uri.path() == path {
+                return axum::http::StatusCode::NOT_FOUND.into_response();
+            }
+            let body = axum::body::to_bytes(body, 1 << 20)
+                .await
+                .unwrap_or_default();
+            let target = format!(
+                "{}{}",
+                upstream.trim_end_matches('/'),
+                parts.uri.path_and_query().map_or("/", |p| p.as_str())
+            );
+            let mut fwd = client.request(parts.method.clone(), target);
+            for (k, v) in &parts.headers {
+                if k != axum::http::header::HOST {
+                    fwd = fwd.header(k, v);
+                }
+            }
+            let Ok(resp) = fwd.body(body).send().await else {
+                return axum::http::StatusCode::BAD_GATEWAY.into_response();
+            };
+            let mut out = axum::response::Response::builder().status(resp.status());
+            for (k, v) in resp.headers() {
+                out = out.header(k, v);
+            }
+            let bytes = resp.bytes().await.unwrap_or_default();
+            out.body(axum::body::Body::from(bytes))
+                .expect("response")
+                .into_response()
+        }
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    url
+}
+
+/// The foreign-token probe does not use a token from an endpoint that will not
+/// say which instance it is (here this instance's own service, behind a proxy
+/// refusing its instance-id item): its acceptance of "another" token would be a
+/// service accepting its own. The endpoint is passed over, with a note.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endpoint_that_will_not_say_whose_it_is_gives_no_foreign_token() {
+    let run = common::emulator_run("aws-ec2", Duration::from_millis(20), 1).await;
+    let id = run.cfg.instances[0].clone();
+    let other = "i-0123456789abcdef1";
+    let mine = imds_of(&run.server, &id).await;
+    let own = mine.urls()[0].clone();
+    let hidden = not_saying(own.clone(), "/latest/meta-data/instance-id").await;
+    let cfg = RunConfig {
+        only: Some(only("data_plane.token.invalid")),
+        ..run.cfg.clone()
+    };
+    let (cases, notes) = phase(&cfg, &[(&id, own), (other, hidden.clone())]).await;
+    assert!(cases.iter().all(|c| c.verdict.is_pass()), "{cases:#?}");
+    assert!(
+        !cases
+            .iter()
+            .any(|c| c.title.contains("another instance's token")),
+        "{cases:#?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("another instance's token skipped")
+                && n.contains(&format!(
+                    "{hidden} (bound to {other}) did not say which instance it is (404)"
+                ))),
+        "{notes:?}"
+    );
+}

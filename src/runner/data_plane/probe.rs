@@ -437,22 +437,40 @@ impl ProbeClient {
                 .await;
             let named = self.issued.hide(r.body.trim());
             let named = named.as_str();
-            if r.status == Some(200) {
-                if self.dp.item_is_instance_id == Some(true) {
-                    if named != other_id {
-                        passed_over.push(format!("{other} (bound to {other_id}) names {named:?}"));
-                        continue;
-                    }
-                } else {
-                    if own.is_none() {
-                        own = Some(self.read_item(&urls.main, &mut Vec::new()).await.ok());
-                    }
-                    if own.as_ref().is_some_and(|o| o.as_deref() == Some(named)) {
+            // A token from a service that may be this instance's own (under another
+            // binding) proves nothing: where its identity cannot be established,
+            // the endpoint is passed over, not used.
+            if r.status != Some(200) {
+                let answer = r.status.map_or("no answer".to_string(), |s| s.to_string());
+                passed_over.push(format!(
+                    "{other} (bound to {other_id}) did not say which instance it is ({answer})"
+                ));
+                continue;
+            }
+            if self.dp.item_is_instance_id == Some(true) {
+                if named != other_id {
+                    passed_over.push(format!("{other} (bound to {other_id}) names {named:?}"));
+                    continue;
+                }
+            } else {
+                if own.is_none() {
+                    own = Some(self.read_item(&urls.main, &mut Vec::new()).await.ok());
+                }
+                match own.as_ref().and_then(|o| o.as_deref()) {
+                    Some(mine) if mine == named => {
                         passed_over.push(format!(
                             "{other} (bound to {other_id}) names {named:?}, as this instance's does"
                         ));
                         continue;
                     }
+                    None => {
+                        passed_over.push(format!(
+                            "{other} (bound to {other_id}): this instance's own item could not be \
+                             read to tell the two apart"
+                        ));
+                        continue;
+                    }
+                    Some(_) => {}
                 }
             }
             log.extend(attempt);
