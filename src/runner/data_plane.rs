@@ -215,7 +215,7 @@ async fn run_instance(
     // and its instance not touched.
     if let Err(m) = p.pending.ask(&p.client, &instance).await {
         let n = seq.fetch_add(1, Ordering::SeqCst) + 1;
-        let r = misbound(cfg, dp, n, &instance, m);
+        let r = misbound(cfg, dp, n, &instance, m, false);
         super::finished(cfg, events, &mut results, r, &shared);
         return Ok(results);
     }
@@ -285,7 +285,7 @@ async fn states_loop(
         // An endpoint that did not say whose it is may say so now.
         if let Err(m) = pr.pending.ask(client, &id).await {
             let n = seq.fetch_add(1, Ordering::SeqCst) + 1;
-            let r = misbound(cfg, dp, n, &id, m);
+            let r = misbound(cfg, dp, n, &id, m, true);
             super::finished(cfg, events, results, r, &w.shared);
             break;
         }

@@ -80,11 +80,18 @@ pub(super) struct Misbound {
 }
 
 impl Misbound {
-    /// The reason of the error it makes.
-    pub fn reason(&self, dp: &DataPlane, instance: &str) -> String {
+    /// The reason of the error it makes; `late` when it said so only after some
+    /// states were probed (while it did not say whose it was).
+    pub fn reason(&self, dp: &DataPlane, instance: &str, late: bool) -> String {
+        let before = if late {
+            "; the probes of the states before, while it did not say whose it was, \
+             were of that service, not of this instance's: disregard them"
+        } else {
+            ""
+        };
         format!(
             "{} is not {instance}'s metadata service: its {} is {:?}; \
-             fix --imds {instance}=URL (no probe of {instance} from here on was judged)",
+             fix --imds {instance}=URL (no probe of {instance} from here on was judged{before})",
             self.url, dp.item_path, self.text
         )
     }

@@ -63,8 +63,9 @@ pub(super) fn misbound(
     n: usize,
     instance: &str,
     m: identity::Misbound,
+    late: bool,
 ) -> CaseResult {
-    let reason = m.reason(dp, instance);
+    let reason = m.reason(dp, instance, late);
     let mut r = CaseResult {
         id: format!("{}/data-plane/{n:04}", cfg.spec.api.id),
         api: cfg.spec.api.id.clone(),
