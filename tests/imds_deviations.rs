@@ -13,13 +13,13 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use imds_conform::emulator::imds as em_imds;
-use imds_conform::emulator::RunningEmulator;
 use imds_conform::runner::data_plane::{self, ImdsEndpoints};
 use imds_conform::runner::RunConfig;
 use imds_conform::verdict::{CaseResult, Verdict};
 
 mod common;
 mod imds_common;
+use imds_common::imds_of;
 
 /// One way to depart from the docs (or to read them otherwise).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,17 +201,6 @@ async fn serve_on(addr: &str, p: Proxy) -> String {
         .with_state(Arc::new(p));
     tokio::spawn(async move { axum::serve(listener, app).await });
     url
-}
-
-async fn imds_of(running: &RunningEmulator, id: &str) -> em_imds::RunningImds {
-    let em = running.emulator();
-    em_imds::start_imds(
-        em,
-        em.find_instance(id).unwrap(),
-        &["127.0.0.1:0".parse().unwrap()],
-    )
-    .await
-    .unwrap()
 }
 
 /// The data-plane phase of `api`'s first instance behind the deviation (a

@@ -9,24 +9,13 @@
 use std::time::Duration;
 
 use imds_conform::emulator::imds as em_imds;
-use imds_conform::emulator::RunningEmulator;
 use imds_conform::runner::data_plane::{self, ImdsEndpoints};
 use imds_conform::runner::{Event, RunConfig};
 use imds_conform::verdict::{CaseResult, Verdict};
 
 mod common;
 mod imds_common;
-
-async fn imds_of(running: &RunningEmulator, id: &str) -> em_imds::RunningImds {
-    let em = running.emulator();
-    em_imds::start_imds(
-        em,
-        em.find_instance(id).unwrap(),
-        &["127.0.0.1:0".parse().unwrap()],
-    )
-    .await
-    .unwrap()
-}
+use imds_common::imds_of;
 
 fn only(glob: &str) -> globset::GlobSet {
     globset::GlobSetBuilder::new()

@@ -14,12 +14,13 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use common::show;
-use imds_conform::emulator::{imds as em_imds, RunningEmulator};
+use imds_conform::emulator::RunningEmulator;
 use imds_conform::runner::data_plane::discover_instance_id;
 use imds_conform::spec;
 
 mod common;
 mod imds_common;
+use imds_common::imds_of;
 
 const ID: &str = "i-0123456789abcdef0";
 const OTHER: &str = "i-0123456789abcdef1";
@@ -28,17 +29,6 @@ const TOKEN: &str = "X-aws-ec2-metadata-token";
 
 async fn start() -> RunningEmulator {
     common::start_emulator(Duration::from_millis(50)).await
-}
-
-async fn imds_of(running: &RunningEmulator, id: &str) -> em_imds::RunningImds {
-    let em = running.emulator();
-    em_imds::start_imds(
-        em,
-        em.find_instance(id).unwrap(),
-        &["127.0.0.1:0".parse().unwrap()],
-    )
-    .await
-    .unwrap()
 }
 
 /// Forwards to the real metadata service; a GET without a token gets one added.

@@ -45,3 +45,16 @@ pub async fn modify(url: &str, api: &str, id: &str, params: &[(&str, &str)]) {
         sent.outcome
     );
 }
+
+/// A metadata service of the emulator's instance `id` on a free loopback port.
+#[allow(dead_code)] // not every test file that shares this module needs it
+pub async fn imds_of(running: &emulator::RunningEmulator, id: &str) -> emulator::imds::RunningImds {
+    let em = running.emulator();
+    emulator::imds::start_imds(
+        em,
+        em.find_instance(id).unwrap(),
+        &["127.0.0.1:0".parse().unwrap()],
+    )
+    .await
+    .unwrap()
+}
