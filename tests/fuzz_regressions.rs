@@ -49,6 +49,9 @@ const SCENARIOS: &[&str] = &[
     // Alibaba: a string parameter sent as the JSON text " encoding=", beside empty and
     // AWS-named unknown parameters: the emulator answered 400 without a Code.
     r#"{"api":245,"instance":155,"ops":[{"Modify":{"bare":false,"edits":[{"Remove":{"param":119}},{"Unknown":{"name":"","value":""}},{"Unknown":{"name":"","value":""}},{"Unknown":{"name":"","value":""}},{"Unknown":{"name":"","value":""}},{"Unknown":{"name":"","value":""}},{"Unknown":{"name":"","value":""}},{"Unknown":{"name":"","value":""}},{"Unknown":{"name":"","value":""}},{"Unknown":{"name":"X-Amz-Signature","value":""}},{"Unknown":{"name":"","value":""}},{"Unknown":{"name":"","value":""}},{"Unknown":{"name":"","value":""}},{"Unknown":{"name":"","value":""}},{"Unknown":{"name":"","value":""}},{"Add":{"param":16,"value":{"Json":" encoding="}}}],"signing":218}}]}"#,
+    // EC2: an unsigned bare modify carrying an unknown parameter named RegionId:
+    // routed to Alibaba (its common parameter), answered in JSON EC2 cannot read.
+    r#"{"api":132,"instance":210,"ops":[{"Modify":{"bare":true,"edits":[],"signing":151}},{"Wait":{"seconds":85}},{"Modify":{"bare":true,"edits":[{"Unknown":{"name":"","value":""}},{"Unknown":{"name":"RegionId","value":""}},{"Unknown":{"name":"","value":""}},{"Set":{"param":109,"value":{"Class":114}}}],"signing":205}}]}"#,
     // Every API: duplicated option, then an unknown parameter, then a wait.
     r#"{"api":0,"instance":0,"ops":[{"Modify":{"bare":false,"edits":[{"Add":{"param":1,"value":{"Valid":1}}}],"signing":0}},{"Modify":{"bare":false,"edits":[{"Unknown":{"name":"Foo","value":"1"}}],"signing":0}},{"Wait":{"seconds":5}}]}"#,
     r#"{"api":1,"instance":0,"ops":[{"Modify":{"bare":false,"edits":[{"Set":{"param":2,"value":{"Int":65}}}],"signing":0}},{"Modify":{"bare":true,"edits":[],"signing":0}}]}"#,

@@ -8,7 +8,10 @@
 //!    parameters (`SignatureMethod`, `SignatureNonce`, `SignatureVersion`), which no
 //!    EC2 request carries → Alibaba RPC, whatever else its parameters are named;
 //!    else `X-Amz-Algorithm` / `X-Amz-Signature` in the query → EC2 Query;
-//! 4. any Alibaba common parameter (`SignatureMethod`, `SignatureNonce`,
+//! 4. `Action` with EC2's API version (`Version=2016-11-15`, which no Alibaba
+//!    request carries) → EC2 Query, whatever else its parameters are named (an
+//!    unsigned EC2 call with a parameter named `RegionId`);
+//!    else any Alibaba common parameter (`SignatureMethod`, `SignatureNonce`,
 //!    `SignatureVersion`, `AccessKeyId`, `Timestamp`, `Format`) or `RegionId` in the
 //!    query or form body → Alibaba RPC (signature V1, or unsigned);
 //! 5. an `Action` parameter → EC2 Query (unsigned: answered with EC2's
@@ -46,17 +49,22 @@ const ALIYUN_MARKERS: [&str; 7] = [
 /// decoded names without building any string; a name whose encoding is broken
 /// matches nothing (the decoder reports it later). A body over the size limit is
 /// not read (the request is refused by size anyway).
-fn markers(req: &HttpRequest) -> (bool, bool, bool, bool) {
+fn markers(req: &HttpRequest) -> (bool, bool, bool, bool, bool) {
     let (mut presigned, mut aliyun, mut action, mut signed_v1) = (false, false, false, false);
-    for (name, _) in limits::params(req) {
+    let mut ec2_version = false;
+    for (name, value) in limits::params(req) {
+        ec2_version |= limits::name_is(name, "Version") && value == EC2_VERSION;
         presigned |=
             limits::name_is(name, "X-Amz-Algorithm") || limits::name_is(name, "X-Amz-Signature");
         aliyun |= ALIYUN_MARKERS.iter().any(|m| limits::name_is(name, m));
         signed_v1 |= ALIYUN_MARKERS[..3].iter().any(|m| limits::name_is(name, m));
         action |= limits::name_is(name, "Action");
     }
-    (presigned, aliyun, action, signed_v1)
+    (presigned, aliyun, action, signed_v1, ec2_version)
 }
+
+/// EC2's API version, as every EC2 Query request names it.
+const EC2_VERSION: &str = "2016-11-15";
 
 /// Decide which protocol `req` speaks (see the module docs for the rules).
 pub fn route(req: &HttpRequest) -> Route {
@@ -74,10 +82,11 @@ pub fn route(req: &HttpRequest) -> Route {
         return Route::Ec2Query;
     }
     match markers(req) {
-        (_, _, _, true) => Route::AliyunRpc,
-        (true, _, _, _) => Route::Ec2Query,
-        (_, true, _, _) => Route::AliyunRpc,
-        (_, _, true, _) => Route::Ec2Query,
+        (_, _, _, true, _) => Route::AliyunRpc,
+        (true, _, _, _, _) => Route::Ec2Query,
+        (_, _, true, _, true) => Route::Ec2Query,
+        (_, true, _, _, _) => Route::AliyunRpc,
+        (_, _, true, _, _) => Route::Ec2Query,
         _ => Route::Unknown,
     }
 }
@@ -99,6 +108,30 @@ mod tests {
     }
 
     const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
+
+    /// An unsigned EC2 call (Action, EC2's Version) with a parameter named like an
+    /// Alibaba common parameter is EC2's: the differential fuzzer sent one and got
+    /// Alibaba's JSON, which EC2's decoder cannot read.
+    #[test]
+    fn an_ec2_call_with_an_alibaba_named_parameter_is_ec2_s() {
+        assert_eq!(
+            route(&req(
+                &[FORM],
+                "/",
+                "Action=ModifyInstanceMetadataOptions&Version=2016-11-15&RegionId="
+            )),
+            Route::Ec2Query
+        );
+        // Alibaba's own calls name their version, not EC2's.
+        assert_eq!(
+            route(&req(
+                &[],
+                "/?Action=ModifyInstanceMetadataOptions&Version=2014-05-26&RegionId=cn-hangzhou",
+                ""
+            )),
+            Route::AliyunRpc
+        );
+    }
 
     #[test]
     fn rules() {
